@@ -1,0 +1,4 @@
+// Every CLI command, in the order `tsnas --help` lists them.
+import type { Command } from '../command.js';
+
+export const commands: Command[] = [];
