@@ -4,6 +4,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <cmath>
 #include <cstring>
 
 namespace tsnas {
@@ -11,47 +12,71 @@ namespace tsnas {
 std::atomic<int64_t> g_liveTensors{0};
 std::atomic<int64_t> g_liveBytes{0};
 
-// ---------------------------------------------------------------- handle
+// ---------------------------------------------------------------- tensor table
 
-Napi::Function Handle::Init(Napi::Env env) {
-  return DefineClass(env, "TensorHandle", {});
-}
+constexpr double kSlots = 16777216.0;  // 2^24 slots; the generation goes above
 
-Handle::Handle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Handle>(info) {}
-
-Handle::~Handle() {
-  if (owned_) {
-    g_liveTensors--;
-    g_liveBytes -= bytes_;
-    // V8's external-memory counter is adjusted only with an env at hand;
-    // a collected handle's bytes simply stop being reported in memory().
+double TensorTable::Add(Napi::Env env, at::Tensor t) {
+  uint32_t slot;
+  if (!free_.empty()) {
+    slot = free_.back();
+    free_.pop_back();
+  } else {
+    slot = static_cast<uint32_t>(tensors_.size());
+    if (slot >= kSlots) throw Napi::Error::New(env, "more than 2^24 live tensors: dispose tensors you no longer need");
+    tensors_.emplace_back();
+    generations_.push_back(0);
+    bytes_.push_back(0);
   }
-}
-
-void Handle::Set(Napi::Env env, at::Tensor t) {
-  tensor_ = std::move(t);
-  owned_ = true;
-  bytes_ = tensor_.defined() ? static_cast<int64_t>(tensor_.nbytes()) : 0;
+  int64_t bytes = t.defined() ? static_cast<int64_t>(t.nbytes()) : 0;
+  tensors_[slot] = std::move(t);
+  bytes_[slot] = bytes;
   g_liveTensors++;
-  g_liveBytes += bytes_;
-  if (bytes_ > 0) Napi::MemoryManagement::AdjustExternalMemory(env, bytes_);
+  g_liveBytes += bytes;
+  if (bytes > 0) Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
+  return static_cast<double>(generations_[slot]) * kSlots + slot;
 }
 
-void Handle::Release(Napi::Env env) {
-  if (!owned_) return;
-  owned_ = false;
-  tensor_ = at::Tensor();
-  g_liveTensors--;
-  g_liveBytes -= bytes_;
-  if (bytes_ > 0) Napi::MemoryManagement::AdjustExternalMemory(env, -bytes_);
-  bytes_ = 0;
+bool TensorTable::Decode(const Napi::Value& v, uint32_t* slot) const {
+  if (!v.IsNumber()) return false;
+  double id = v.As<Napi::Number>().DoubleValue();
+  double gen = std::floor(id / kSlots);
+  double s = id - gen * kSlots;
+  if (s < 0 || s >= static_cast<double>(tensors_.size())) return false;
+  *slot = static_cast<uint32_t>(s);
+  return generations_[*slot] == static_cast<uint32_t>(gen) && tensors_[*slot].defined();
 }
+
+at::Tensor& TensorTable::Get(const Napi::Value& v) {
+  uint32_t slot;
+  if (!Decode(v, &slot)) {
+    if (!v.IsNumber()) throw Napi::TypeError::New(v.Env(), "expected a tensor");
+    throw Napi::Error::New(v.Env(), "tensor was disposed");
+  }
+  return tensors_[slot];
+}
+
+bool TensorTable::Live(const Napi::Value& v) const {
+  uint32_t slot;
+  return Decode(v, &slot);
+}
+
+void TensorTable::Release(Napi::Env env, const Napi::Value& v) {
+  uint32_t slot;
+  if (!Decode(v, &slot)) return;
+  tensors_[slot] = at::Tensor();
+  generations_[slot]++;
+  g_liveTensors--;
+  g_liveBytes -= bytes_[slot];
+  if (bytes_[slot] > 0) Napi::MemoryManagement::AdjustExternalMemory(env, -bytes_[slot]);
+  bytes_[slot] = 0;
+  free_.push_back(slot);
+}
+
+static TensorTable& Table(Napi::Env env) { return env.GetInstanceData<AddonData>()->table; }
 
 Napi::Value Wrap(Napi::Env env, at::Tensor t) {
-  auto* data = env.GetInstanceData<AddonData>();
-  Napi::Object obj = data->handleCtor.New({});
-  Handle::Unwrap(obj)->Set(env, std::move(t));
-  return obj;
+  return Napi::Number::New(env, Table(env).Add(env, std::move(t)));
 }
 
 Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts) {
@@ -62,12 +87,7 @@ Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts) {
 
 // ---------------------------------------------------------------- arguments
 
-at::Tensor& T(const Napi::Value& v) {
-  if (!v.IsObject()) throw Napi::TypeError::New(v.Env(), "expected a tensor handle");
-  Handle* h = Handle::Unwrap(v.As<Napi::Object>());
-  if (!h->owned_) throw Napi::Error::New(v.Env(), "tensor was disposed");
-  return h->tensor_;
-}
+at::Tensor& T(const Napi::Value& v) { return Table(v.Env()).Get(v); }
 
 c10::optional<at::Tensor> OptT(const Napi::Value& v) {
   if (v.IsUndefined() || v.IsNull()) return c10::nullopt;
@@ -206,12 +226,12 @@ Napi::Value DeviceOf(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Free(const Napi::CallbackInfo& info) {
-  if (info[0].IsObject()) Handle::Unwrap(info[0].As<Napi::Object>())->Release(info.Env());
+  Table(info.Env()).Release(info.Env(), info[0]);
   return info.Env().Undefined();
 }
 
 Napi::Value IsLive(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), Handle::Unwrap(info[0].As<Napi::Object>())->owned_);
+  return Napi::Boolean::New(info.Env(), Table(info.Env()).Live(info[0]));
 }
 
 Napi::Value Memory(const Napi::CallbackInfo& info) {
@@ -305,9 +325,7 @@ Napi::Value CudaSynchronize(const Napi::CallbackInfo& info) {
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  auto* data = new AddonData();
-  data->handleCtor = Napi::Persistent(Handle::Init(env));
-  env.SetInstanceData(data);
+  env.SetInstanceData(new AddonData());
 
   TSNAS_EXPORT(exports, "fromArray", FromArray);
   TSNAS_EXPORT(exports, "toArray", ToArray);

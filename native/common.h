@@ -12,26 +12,29 @@
 
 namespace tsnas {
 
-// A JS-visible owner of one at::Tensor. free() releases the storage at once;
-// the destructor is the garbage-collection backstop.
-class Handle : public Napi::ObjectWrap<Handle> {
+// Live tensors of one environment (one per worker thread), in slots. JS
+// holds a tensor as a plain number: slot + generation * 2^24, so a stale id
+// (used after dispose) is detected. Numbers instead of wrapped objects keep
+// the per-op cost low and keep no small native objects alive until the
+// garbage collector's finalizers run, which fragmented the heap.
+class TensorTable {
  public:
-  static Napi::Function Init(Napi::Env env);
-  explicit Handle(const Napi::CallbackInfo& info);
-  ~Handle() override;
+  double Add(Napi::Env env, at::Tensor t);
+  at::Tensor& Get(const Napi::Value& v);
+  bool Live(const Napi::Value& v) const;
+  void Release(Napi::Env env, const Napi::Value& v);
 
-  void Set(Napi::Env env, at::Tensor t);
-  void Release(Napi::Env env);
-  bool Live() const { return tensor_.defined() || owned_; }
-
-  at::Tensor tensor_;
-  bool owned_ = false;   // counted in the live-tensor statistics
-  int64_t bytes_ = 0;    // bytes reported to V8 for this handle
+ private:
+  bool Decode(const Napi::Value& v, uint32_t* slot) const;
+  std::vector<at::Tensor> tensors_;
+  std::vector<uint32_t> generations_;
+  std::vector<int64_t> bytes_;
+  std::vector<uint32_t> free_;
 };
 
-// Per-environment state (one per worker thread).
+// Per-environment state.
 struct AddonData {
-  Napi::FunctionReference handleCtor;
+  TensorTable table;
 };
 
 // Process-wide statistics across all environments.

@@ -44,12 +44,16 @@ Napi::Value LeakyRelu(const Napi::CallbackInfo& info) {
   return Wrap(info.Env(), at::leaky_relu(T(info[0]), S(info[1])));
 }
 
+// Tensors travel as numbers too, so an operand that is a plain number says
+// so with a flag after the operands: op(a, b, bIsScalar).
+bool ScalarArg(const Napi::CallbackInfo& info, size_t flag) { return Has(info, flag) && info[flag].ToBoolean().Value(); }
+
 // Binary ops take a tensor or a number as the second operand.
-#define BINARY(NAME, FN)                                              \
-  Napi::Value NAME(const Napi::CallbackInfo& info) {                  \
-    const at::Tensor& a = T(info[0]);                                 \
-    if (info[1].IsObject()) return Wrap(info.Env(), FN(a, T(info[1]))); \
-    return Wrap(info.Env(), FN(a, S(info[1])));                       \
+#define BINARY(NAME, FN)                                                    \
+  Napi::Value NAME(const Napi::CallbackInfo& info) {                        \
+    const at::Tensor& a = T(info[0]);                                       \
+    if (ScalarArg(info, 2)) return Wrap(info.Env(), FN(a, S(info[1])));     \
+    return Wrap(info.Env(), FN(a, T(info[1])));                             \
   }
 
 BINARY(Add, at::add)
@@ -91,10 +95,10 @@ Napi::Value Clamp(const Napi::CallbackInfo& info) {
   return Wrap(info.Env(), at::clamp(T(info[0]), lo, hi));
 }
 
-// where(cond, a, b): a and b are tensors or numbers
+// where(cond, a, b, aIsScalar, bIsScalar)
 Napi::Value Where(const Napi::CallbackInfo& info) {
   const at::Tensor& c = T(info[0]);
-  bool ta = info[1].IsObject(), tb = info[2].IsObject();
+  bool ta = !ScalarArg(info, 3), tb = !ScalarArg(info, 4);
   if (ta && tb) return Wrap(info.Env(), at::where(c, T(info[1]), T(info[2])));
   if (ta) return Wrap(info.Env(), at::where(c, T(info[1]), S(info[2])));
   if (tb) return Wrap(info.Env(), at::where(c, S(info[1]), T(info[2])));
@@ -220,12 +224,12 @@ Napi::Value Corrcoef(const Napi::CallbackInfo& info) {
 
 // ---------------------------------------------------------------- in place
 // Each returns nothing; the handle passed in is modified.
-
+// op_(a, b, bIsScalar)
 #define INPLACE_BINARY(NAME, METHOD)                                       \
   Napi::Value NAME(const Napi::CallbackInfo& info) {                       \
     at::Tensor& a = T(info[0]);                                            \
-    if (info[1].IsObject()) a.METHOD(T(info[1]));                          \
-    else a.METHOD(S(info[1]));                                             \
+    if (ScalarArg(info, 2)) a.METHOD(S(info[1]));                          \
+    else a.METHOD(T(info[1]));                                             \
     return info.Env().Undefined();                                         \
   }
 
@@ -233,19 +237,19 @@ INPLACE_BINARY(Mul_, mul_)
 INPLACE_BINARY(Div_, div_)
 INPLACE_BINARY(Fill_, fill_)
 
-// add_(x, other, alpha)
+// add_(x, other, alpha, otherIsScalar)
 Napi::Value Add_(const Napi::CallbackInfo& info) {
   at::Tensor& a = T(info[0]);
   at::Scalar alpha = Has(info, 2) ? S(info[2]) : at::Scalar(1);
-  if (info[1].IsObject()) a.add_(T(info[1]), alpha);
-  else a.add_(S(info[1]), alpha);
+  if (ScalarArg(info, 3)) a.add_(S(info[1]), alpha);
+  else a.add_(T(info[1]), alpha);
   return info.Env().Undefined();
 }
 Napi::Value Sub_(const Napi::CallbackInfo& info) {
   at::Tensor& a = T(info[0]);
   at::Scalar alpha = Has(info, 2) ? S(info[2]) : at::Scalar(1);
-  if (info[1].IsObject()) a.sub_(T(info[1]), alpha);
-  else a.sub_(S(info[1]), alpha);
+  if (ScalarArg(info, 3)) a.sub_(S(info[1]), alpha);
+  else a.sub_(T(info[1]), alpha);
   return info.Env().Undefined();
 }
 // addcmul_(x, t1, t2, value)

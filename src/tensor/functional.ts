@@ -117,7 +117,8 @@ export function stack(xs: Tensor[], dim = 0): Tensor {
 }
 /** cond ? a : b, elementwise; a and b may be numbers. */
 export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
-  return new Tensor(native.where(cond.handle, typeof a === 'number' ? a : a.handle, typeof b === 'number' ? b : b.handle));
+  return new Tensor(native.where(cond.handle, typeof a === 'number' ? a : a.handle, typeof b === 'number' ? b : b.handle,
+    typeof a === 'number', typeof b === 'number'));
 }
 
 /** Sign and log|det| of square matrices. */

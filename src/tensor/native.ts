@@ -4,10 +4,8 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** An opaque reference to one libtorch tensor, owned by exactly one Tensor. */
-export interface Handle {
-  readonly __tsnasHandle: never;
-}
+/** An opaque id of one libtorch tensor, owned by exactly one Tensor. */
+export type Handle = number & { readonly __tsnasHandle: never };
 
 export type DType = 'float32' | 'float64' | 'int64' | 'int32' | 'uint8' | 'bool' | 'float16';
 type H = Handle;
@@ -75,13 +73,17 @@ export interface NativeAddon {
   logicalNot(h: H): H; isnan(h: H): H; t(h: H): H;
   gelu(h: H, approximate?: 'none' | 'tanh'): H;
   leakyRelu(h: H, slope: N): H;
-  add(a: H, b: HorN): H; sub(a: H, b: HorN): H; mul(a: H, b: HorN): H; div(a: H, b: HorN): H;
-  pow(a: H, b: HorN): H; eq(a: H, b: HorN): H; ne(a: H, b: HorN): H; lt(a: H, b: HorN): H;
-  le(a: H, b: HorN): H; gt(a: H, b: HorN): H; ge(a: H, b: HorN): H; fmod(a: H, b: HorN): H;
+  // Binary ops: b is a tensor, or a number when bIsScalar is true.
+  add(a: H, b: HorN, bIsScalar: boolean): H; sub(a: H, b: HorN, bIsScalar: boolean): H;
+  mul(a: H, b: HorN, bIsScalar: boolean): H; div(a: H, b: HorN, bIsScalar: boolean): H;
+  pow(a: H, b: HorN, bIsScalar: boolean): H; eq(a: H, b: HorN, bIsScalar: boolean): H;
+  ne(a: H, b: HorN, bIsScalar: boolean): H; lt(a: H, b: HorN, bIsScalar: boolean): H;
+  le(a: H, b: HorN, bIsScalar: boolean): H; gt(a: H, b: HorN, bIsScalar: boolean): H;
+  ge(a: H, b: HorN, bIsScalar: boolean): H; fmod(a: H, b: HorN, bIsScalar: boolean): H;
   maximum(a: H, b: H): H; minimum(a: H, b: H): H; logicalAnd(a: H, b: H): H; logicalOr(a: H, b: H): H;
   rsub(a: H, b: N): H;
   clamp(h: H, min: Opt<N>, max: Opt<N>): H;
-  where(cond: H, a: HorN, b: HorN): H;
+  where(cond: H, a: HorN, b: HorN, aIsScalar: boolean, bIsScalar: boolean): H;
   matmul(a: H, b: H): H;
   sum(h: H, dims: Opt<Dims>, keepdim?: boolean, dtype?: Opt<DType>): H;
   mean(h: H, dims: Opt<Dims>, keepdim?: boolean): H;
@@ -101,8 +103,9 @@ export interface NativeAddon {
   slogdet(h: H): [H, H];
   eigvalsh(h: H): H;
   corrcoef(h: H): H;
-  mul_(a: H, b: HorN): void; div_(a: H, b: HorN): void; fill_(a: H, v: HorN): void;
-  add_(a: H, b: HorN, alpha?: N): void; sub_(a: H, b: HorN, alpha?: N): void;
+  mul_(a: H, b: HorN, bIsScalar: boolean): void; div_(a: H, b: HorN, bIsScalar: boolean): void;
+  fill_(a: H, v: HorN, vIsScalar: boolean): void;
+  add_(a: H, b: HorN, alpha: N, bIsScalar: boolean): void; sub_(a: H, b: HorN, alpha: N, bIsScalar: boolean): void;
   addcmul_(a: H, t1: H, t2: H, value?: N): void; addcdiv_(a: H, t1: H, t2: H, value?: N): void;
   lerp_(a: H, end: H, weight: N): void; zero_(a: H): void; copy_(a: H, src: H): void; sqrt_(a: H): void;
   clamp_(a: H, min: Opt<N>, max: Opt<N>): void;

@@ -125,20 +125,20 @@ export class Tensor {
 
   // ------------------------------------------------------------ elementwise
 
-  add(o: Other): Tensor { return new Tensor(native.add(this.handle, h(o))); }
-  sub(o: Other): Tensor { return new Tensor(native.sub(this.handle, h(o))); }
-  mul(o: Other): Tensor { return new Tensor(native.mul(this.handle, h(o))); }
-  div(o: Other): Tensor { return new Tensor(native.div(this.handle, h(o))); }
-  pow(o: Other): Tensor { return new Tensor(native.pow(this.handle, h(o))); }
+  add(o: Other): Tensor { return new Tensor(native.add(this.handle, h(o), typeof o === 'number')); }
+  sub(o: Other): Tensor { return new Tensor(native.sub(this.handle, h(o), typeof o === 'number')); }
+  mul(o: Other): Tensor { return new Tensor(native.mul(this.handle, h(o), typeof o === 'number')); }
+  div(o: Other): Tensor { return new Tensor(native.div(this.handle, h(o), typeof o === 'number')); }
+  pow(o: Other): Tensor { return new Tensor(native.pow(this.handle, h(o), typeof o === 'number')); }
   /** n - this */
   rsub(n: number): Tensor { return new Tensor(native.rsub(this.handle, n)); }
-  fmod(o: Other): Tensor { return new Tensor(native.fmod(this.handle, h(o))); }
-  eq(o: Other): Tensor { return new Tensor(native.eq(this.handle, h(o))); }
-  ne(o: Other): Tensor { return new Tensor(native.ne(this.handle, h(o))); }
-  lt(o: Other): Tensor { return new Tensor(native.lt(this.handle, h(o))); }
-  le(o: Other): Tensor { return new Tensor(native.le(this.handle, h(o))); }
-  gt(o: Other): Tensor { return new Tensor(native.gt(this.handle, h(o))); }
-  ge(o: Other): Tensor { return new Tensor(native.ge(this.handle, h(o))); }
+  fmod(o: Other): Tensor { return new Tensor(native.fmod(this.handle, h(o), typeof o === 'number')); }
+  eq(o: Other): Tensor { return new Tensor(native.eq(this.handle, h(o), typeof o === 'number')); }
+  ne(o: Other): Tensor { return new Tensor(native.ne(this.handle, h(o), typeof o === 'number')); }
+  lt(o: Other): Tensor { return new Tensor(native.lt(this.handle, h(o), typeof o === 'number')); }
+  le(o: Other): Tensor { return new Tensor(native.le(this.handle, h(o), typeof o === 'number')); }
+  gt(o: Other): Tensor { return new Tensor(native.gt(this.handle, h(o), typeof o === 'number')); }
+  ge(o: Other): Tensor { return new Tensor(native.ge(this.handle, h(o), typeof o === 'number')); }
   maximum(o: Tensor): Tensor { return new Tensor(native.maximum(this.handle, o.handle)); }
   minimum(o: Tensor): Tensor { return new Tensor(native.minimum(this.handle, o.handle)); }
   logicalAnd(o: Tensor): Tensor { return new Tensor(native.logicalAnd(this.handle, o.handle)); }
@@ -277,14 +277,14 @@ export class Tensor {
 
   // ------------------------------------------------------------ in place (return this)
 
-  add_(o: Other, alpha = 1): this { native.add_(this.handle, h(o), alpha); return this; }
-  sub_(o: Other, alpha = 1): this { native.sub_(this.handle, h(o), alpha); return this; }
-  mul_(o: Other): this { native.mul_(this.handle, h(o)); return this; }
-  div_(o: Other): this { native.div_(this.handle, h(o)); return this; }
+  add_(o: Other, alpha = 1): this { native.add_(this.handle, h(o), alpha, typeof o === 'number'); return this; }
+  sub_(o: Other, alpha = 1): this { native.sub_(this.handle, h(o), alpha, typeof o === 'number'); return this; }
+  mul_(o: Other): this { native.mul_(this.handle, h(o), typeof o === 'number'); return this; }
+  div_(o: Other): this { native.div_(this.handle, h(o), typeof o === 'number'); return this; }
   addcmul_(a: Tensor, b: Tensor, value = 1): this { native.addcmul_(this.handle, a.handle, b.handle, value); return this; }
   addcdiv_(a: Tensor, b: Tensor, value = 1): this { native.addcdiv_(this.handle, a.handle, b.handle, value); return this; }
   lerp_(end: Tensor, weight: number): this { native.lerp_(this.handle, end.handle, weight); return this; }
-  fill_(v: Other): this { native.fill_(this.handle, h(v)); return this; }
+  fill_(v: Other): this { native.fill_(this.handle, h(v), typeof v === 'number'); return this; }
   zero_(): this { native.zero_(this.handle); return this; }
   copy_(src: Tensor): this { native.copy_(this.handle, src.handle); return this; }
   sqrt_(): this { native.sqrt_(this.handle); return this; }
