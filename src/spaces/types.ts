@@ -15,6 +15,8 @@ export interface Dimension {
   readonly values: readonly Value[];
   /** The dimension exists only when this holds for the rest of the sample (e.g. depth > i). */
   readonly condition?: (sample: Sample) => boolean;
+  /** The labels `condition` reads (all earlier in the order); lets the size be counted exactly. */
+  readonly dependsOn?: readonly string[];
   /** Dimensions with the same group belong to one cell (used by cell-level crossover). */
   readonly group?: string;
 }
