@@ -1,0 +1,82 @@
+// Dataset specs as given on the command line: fashion-mnist[:<dir>],
+// cifar10:<dir>, cifar100:<dir>, folder:<dir>.
+import { usageError } from '../errors.js';
+import { NORMALIZATION, type Normalization } from './augment.js';
+import { loadCifar } from './cifar.js';
+import { channelStats, type Dataset, type Split } from './dataset.js';
+import { loadImageFolder } from './folder.js';
+import { FASHION_MNIST_DIR, loadFashionMnist } from './idx.js';
+
+export type DatasetSpec =
+  | { kind: 'fashion-mnist'; dir: string }
+  | { kind: 'cifar10'; dir: string }
+  | { kind: 'cifar100'; dir: string }
+  | { kind: 'folder'; dir: string };
+
+export const DATASET_SPEC_FORMS = ['fashion-mnist', 'fashion-mnist:<dir>', 'cifar10:<dir>', 'cifar100:<dir>', 'folder:<dir>'];
+
+/** Parses a spec; anything else is a usage error naming the value and the accepted forms. */
+export function parseDatasetSpec(value: string, where = 'dataset'): DatasetSpec {
+  const colon = value.indexOf(':');
+  const kind = colon < 0 ? value : value.slice(0, colon);
+  const dir = colon < 0 ? '' : value.slice(colon + 1);
+  const accepted = `expected one of ${DATASET_SPEC_FORMS.join(', ')}`;
+  switch (kind) {
+    case 'fashion-mnist':
+      return { kind, dir: dir || FASHION_MNIST_DIR };
+    case 'cifar10':
+    case 'cifar100':
+    case 'folder':
+      if (!dir) throw usageError(`"${value}" needs a directory: ${kind}:<dir>`, where);
+      return { kind, dir };
+    default:
+      throw usageError(`unknown dataset "${value}": ${accepted}`, where);
+  }
+}
+
+export interface DatasetSource {
+  spec: DatasetSpec;
+  /** Short name, e.g. "cifar10". */
+  name: string;
+  /** Reads a split (each call reads the files again; keep the result). */
+  load(split: Split): Dataset;
+  /**
+   * The per-channel normalisation to use: the published constants, or for
+   * image folders the statistics of the given (training) dataset.
+   */
+  normalization(train: Dataset): Normalization;
+}
+
+/** A loader for a spec string (or a parsed spec). */
+export function datasetSource(spec: string | DatasetSpec): DatasetSource {
+  const s = typeof spec === 'string' ? parseDatasetSpec(spec) : spec;
+  const constant = (n: Normalization) => () => ({ mean: [...n.mean], std: [...n.std] });
+  switch (s.kind) {
+    case 'fashion-mnist':
+      return {
+        spec: s,
+        name: 'fashion-mnist',
+        load: (split) => loadFashionMnist({ split, dir: s.dir }),
+        normalization: constant(NORMALIZATION.fashionMnist),
+      };
+    case 'cifar10':
+    case 'cifar100':
+      return {
+        spec: s,
+        name: s.kind,
+        load: (split) => loadCifar(s.kind, { dir: s.dir, split }),
+        normalization: constant(s.kind === 'cifar10' ? NORMALIZATION.cifar10 : NORMALIZATION.cifar100),
+      };
+    case 'folder':
+      return {
+        spec: s,
+        name: `folder:${s.dir}`,
+        load: (split) => loadImageFolder({ dir: s.dir, split }),
+        normalization: (train) => {
+          const stats = channelStats(train);
+          // A constant channel would divide by zero.
+          return { mean: stats.mean, std: stats.std.map((v) => (v > 1e-6 ? v : 1)) };
+        },
+      };
+  }
+}
