@@ -61,7 +61,7 @@ export interface SpaceDefinition {
   readonly encoders?: Partial<Record<EncodingKind, (s: Sample) => number[]>>;
   /** Reads a space-specific JSON form (e.g. a DARTS genotype object); undefined means "not that form". */
   readonly fromObject?: (value: unknown) => Sample | undefined;
-  /** A nicer formula than the generated one (must describe the same number). */
+  /** A nicer formula than the generated one (must describe the same number; " = size" is appended if absent). */
   readonly sizeFormula?: string;
 }
 
@@ -445,7 +445,11 @@ export function defineSpace(def: SpaceDefinition): DefinedSpace {
     activeDimensions: (s) => dims.filter((d) => s[d.label] !== undefined && isActive(d, s)),
     structuralLabels: Object.freeze(structuralDims.map((d) => d.label)),
     size,
-    sizeFormula: () => def.sizeFormula ?? generatedFormula(),
+    sizeFormula: () => {
+      if (def.sizeFormula === undefined) return generatedFormula();
+      const total = String(size());
+      return def.sizeFormula.includes(total) ? def.sizeFormula : `${def.sizeFormula} = ${total}`;
+    },
     validate,
     sample,
     sampleUniform,
