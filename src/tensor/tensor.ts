@@ -101,7 +101,7 @@ export class Tensor {
   /** The accumulated gradient, as a new tensor sharing its storage, or null. */
   get grad(): Tensor | null {
     const g = native.grad(this.handle);
-    return g ? new Tensor(g) : null;
+    return g === null ? null : new Tensor(g); // 0 is a valid tensor id
   }
   set grad(g: Tensor | null) {
     native.setGrad(this.handle, g ? g.handle : null);
