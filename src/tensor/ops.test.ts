@@ -2,11 +2,12 @@
 // native boundary, disposal, scopes, autograd modes, RNG and threads.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Worker } from 'node:worker_threads';
 
 import {
   Tensor, tensor, scalar, zeros, ones, full, empty, arange, eye, zerosLike, onesLike, rand, randn, randint, randperm,
   tidy, keep, dispose, memory, grad, noGrad, enableGrad, isGradEnabled, inferenceMode, manualSeed, setNumThreads,
-  getNumThreads, cudaAvailable, defaultDevice, conv2d, crossEntropy, dropout, cat, where,
+  getNumThreads, cudaAvailable, defaultDevice, synchronize, conv2d, crossEntropy, dropout, cat, where,
 } from './index.js';
 
 /** Asserts that fn leaves the live native tensor count unchanged. */
@@ -505,3 +506,33 @@ test('setNumThreads changes the intra-op pool, and results do not depend on it',
   }
   assert.equal(getNumThreads(), original);
 }));
+
+test('detach_ cuts a tensor from its graph in place; synchronize is safe on CPU', () => noLeak(() => {
+  tidy(() => {
+    const w = ones([2], { requiresGrad: true });
+    const y = w.mul(2);
+    assert.equal(y.hasGradFn, true);
+    y.detach_();
+    assert.equal(y.hasGradFn, false);
+    assert.equal(y.requiresGrad, false);
+    assert.deepEqual(y.toArray(), [2, 2]);
+    synchronize();
+  });
+}));
+
+test('the addon works in a worker thread, with its own tensors', async () => {
+  const moduleUrl = new URL('./index.js', import.meta.url).href;
+  const code = `
+    const { parentPort } = require('node:worker_threads');
+    import(${JSON.stringify(moduleUrl)}).then(({ tensor, tidy }) => {
+      const sum = tidy(() => tensor([1, 2, 3]).mul(2).sum().item());
+      parentPort.postMessage(sum);
+    });`;
+  const worker = new Worker(code, { eval: true });
+  const result = await new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  assert.equal(result, 12);
+  await worker.terminate();
+});
