@@ -1,0 +1,161 @@
+// The NAS-Bench-201 network (XAutoDL's TinyNetwork with InferCell): a stem,
+// three stages of N cells at C, 2C and 4C channels separated by residual
+// reduction blocks, then BN, ReLU, global average pooling and a classifier.
+// Module names follow XAutoDL, so its PyTorch state dicts load here.
+import { Tensor } from '../tensor/index.js';
+import { TsnasError } from '../errors.js';
+import { Module } from '../nn/module.js';
+import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Linear, ModuleList, ReLU, Sequential } from '../nn/layers.js';
+import { NB201_OPS, ResNetBasicblock, Zero, nb201Op } from '../nn/ops.js';
+
+/** The six cell edges as [to, from], in NAS-Bench-201's order. */
+export const NB201_EDGES: readonly (readonly [number, number])[] = [[1, 0], [2, 0], [2, 1], [3, 0], [3, 1], [3, 2]];
+
+/** Operation names of the six edges from a string such as "|nor_conv_3x3~0|+|...~0|...~1|+|...|...|...|". */
+export function nb201OpsFromString(arch: string): string[] {
+  const nodes = arch.split('+');
+  const ops: string[] = [];
+  if (nodes.length !== 3) throw new TsnasError('data', `NAS-Bench-201 string must have 3 nodes separated by "+", got "${arch}"`);
+  nodes.forEach((node, j) => {
+    const edges = node.split('|').filter((e) => e !== '');
+    if (edges.length !== j + 1) throw new TsnasError('data', `NAS-Bench-201 string node ${j + 1} must have ${j + 1} inputs, got "${node}"`);
+    edges.forEach((edge, i) => {
+      const [op, from] = edge.split('~');
+      if (!op || Number(from) !== i) throw new TsnasError('data', `NAS-Bench-201 string edge "${edge}" must be "op~${i}"`);
+      ops.push(op);
+    });
+  });
+  return ops;
+}
+
+/** The NAS-Bench-201 string of six edge operations. */
+export function nb201OpsToString(ops: readonly string[]): string {
+  checkOps(ops);
+  const node = (j: number, first: number) => `|${ops.slice(first, first + j).map((op, i) => `${op}~${i}`).join('|')}|`;
+  return [node(1, 0), node(2, 1), node(3, 3)].join('+');
+}
+
+function checkOps(ops: readonly string[]): void {
+  if (!Array.isArray(ops) || ops.length !== 6) {
+    throw new TsnasError('config', `NAS-Bench-201 cell needs 6 edge operations, got ${Array.isArray(ops) ? ops.length : typeof ops}`);
+  }
+  ops.forEach((op, i) => {
+    if (!Object.hasOwn(NB201_OPS, op)) {
+      throw new TsnasError('config', `edge ${i} (node ${NB201_EDGES[i]![0]} <- ${NB201_EDGES[i]![1]}) has unknown operation "${op}"; ` +
+        `expected one of ${Object.keys(NB201_OPS).join(', ')}`);
+    }
+  });
+}
+
+/** A NAS-Bench-201 cell: node j = sum over i < j of op_{j,i}(node i); the output is node 3. */
+export class NB201Cell extends Module {
+  readonly layers: ModuleList<Module>;
+  readonly ops: readonly string[];
+  readonly inDim: number;
+  readonly outDim: number;
+  constructor(ops: readonly string[], cIn: number, cOut: number, stride = 1, affine = true, trackRunningStats = true) {
+    super();
+    checkOps(ops);
+    this.ops = [...ops];
+    this.inDim = cIn;
+    this.outDim = cOut;
+    // Edges leaving the cell input change width and stride; the others keep cOut.
+    this.layers = this.registerModule('layers', new ModuleList(ops.map((op, e) => {
+      const from = NB201_EDGES[e]![1];
+      return from === 0
+        ? nb201Op(op, cIn, cOut, stride, affine, trackRunningStats)
+        : nb201Op(op, cOut, cOut, 1, affine, trackRunningStats);
+    })));
+  }
+
+  forward(x: Tensor): Tensor {
+    const nodes: Tensor[] = [x];
+    for (let j = 1; j <= 3; j++) {
+      let sum: Tensor | null = null;
+      let zeroEdge = -1;
+      for (let e = 0; e < NB201_EDGES.length; e++) {
+        const [to, from] = NB201_EDGES[e]!;
+        if (to !== j) continue;
+        const layer = this.layers.at(e);
+        // A "none" edge adds zeros: skip it unless every input of the node is none.
+        if (layer instanceof Zero) {
+          if (zeroEdge < 0) zeroEdge = e;
+          continue;
+        }
+        const y = layer.call(nodes[from]!);
+        sum = sum ? sum.add(y) : y;
+      }
+      nodes.push(sum ?? this.layers.at(zeroEdge).call(nodes[NB201_EDGES[zeroEdge]![1]]!));
+    }
+    return nodes[3]!;
+  }
+}
+
+export interface NB201NetworkOptions {
+  /** Six operation names in NAS-Bench-201 edge order (1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2). */
+  ops: readonly string[];
+  /** Channels of the first stage (NAS-Bench-201: 16). */
+  C: number;
+  /** Cells per stage (NAS-Bench-201: 5). */
+  N: number;
+  numClasses: number;
+  /** Image channels: 3 for CIFAR and ImageNet16, 1 for (Fashion-)MNIST. */
+  inChannels?: number;
+  affine?: boolean;
+  trackRunningStats?: boolean;
+}
+
+export class NB201Network extends Module {
+  readonly ops: readonly string[];
+  readonly stem: Sequential;
+  readonly cells: ModuleList<Module>;
+  readonly lastact: Sequential;
+  readonly globalPooling: AdaptiveAvgPool2d;
+  readonly classifier: Linear;
+
+  constructor(o: NB201NetworkOptions) {
+    super();
+    checkOps(o.ops);
+    for (const [name, v] of [['C', o.C], ['N', o.N], ['numClasses', o.numClasses], ['inChannels', o.inChannels ?? 3]] as const) {
+      if (!Number.isInteger(v) || v < 1) throw new TsnasError('config', `NB201 network ${name} must be a positive integer, got ${v}`);
+    }
+    const affine = o.affine ?? true;
+    const track = o.trackRunningStats ?? true;
+    this.ops = [...o.ops];
+    const { C, N } = o;
+    this.stem = this.registerModule('stem', new Sequential(
+      new Conv2d(o.inChannels ?? 3, C, 3, { padding: 1, bias: false }),
+      new BatchNorm2d(C),
+    ));
+    const cells: Module[] = [];
+    let cPrev = C;
+    for (const [stage, width] of [C, 2 * C, 4 * C].entries()) {
+      if (stage > 0) {
+        cells.push(new ResNetBasicblock(cPrev, width, 2, true));
+        cPrev = width;
+      }
+      for (let i = 0; i < N; i++) {
+        cells.push(new NB201Cell(o.ops, cPrev, width, 1, affine, track));
+        cPrev = width;
+      }
+    }
+    this.cells = this.registerModule('cells', new ModuleList(cells));
+    this.lastact = this.registerModule('lastact', new Sequential(new BatchNorm2d(cPrev), new ReLU()));
+    this.globalPooling = this.registerModule('global_pooling', new AdaptiveAvgPool2d(1));
+    this.classifier = this.registerModule('classifier', new Linear(cPrev, o.numClasses));
+  }
+
+  /** The pooled features and the logits. */
+  forwardWithFeatures(x: Tensor): { features: Tensor; logits: Tensor } {
+    let feature = this.stem.call(x);
+    for (const cell of this.cells) feature = cell.call(feature);
+    const pooled = this.globalPooling.call(this.lastact.call(feature));
+    const features = pooled.view(pooled.size(0), -1);
+    return { features, logits: this.classifier.call(features) };
+  }
+
+  /** Logits [batch, numClasses]. */
+  forward(x: Tensor): Tensor {
+    return this.forwardWithFeatures(x).logits;
+  }
+}
