@@ -1,0 +1,112 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Sample } from '../spaces/types.js';
+import { memory } from '../tensor/index.js';
+import { createStrategy, strategyNames, type StrategyName, type Strategy, type Trial } from './index.js';
+import { ToySpace, toyObjectives } from './testing/toy-space.js';
+
+const space = new ToySpace();
+const optimum = Math.max(...enumerate().map((s) => toyObjectives(s).accuracy!));
+
+function enumerate(): Sample[] {
+  const out: Sample[] = [];
+  for (const a of ['a', 'b', 'c', 'd']) for (const b of ['a', 'b', 'c', 'd']) for (const c of ['a', 'b', 'c', 'd']) {
+    out.push({ op0: a, op1: b, op2: c, depth: 1 });
+    for (const depth of [2, 3]) for (const width of [8, 16]) out.push({ op0: a, op1: b, op2: c, depth, width });
+  }
+  return out;
+}
+
+// Small settings so every strategy gets past its warm-up within the budget.
+const options: Record<StrategyName, object> = {
+  random: {},
+  evolution: { population: 8, sampleSize: 3 },
+  ga: { population: 8, elites: 2 },
+  local: {},
+  reinforce: { controller: { hidden: 8, learningRate: 0.05 } },
+  ppo: { batch: 5, controller: { hidden: 8, learningRate: 0.05 } },
+  bo: { initial: 5, batch: 3, ensemble: 3, mutationCandidates: 30, randomCandidates: 10, mlp: { hidden: 8, epochs: 30 } },
+  nsga2: { population: 8 },
+};
+
+function make(name: StrategyName, seed: number): Strategy {
+  return createStrategy(name, space, { seed, ...options[name] } as never);
+}
+
+/** Runs `budget` sequential ask/tell steps; returns the hashes asked. */
+function drive(s: Strategy, budget: number, batch = 1): string[] {
+  const asked: string[] = [];
+  while (asked.length < budget) {
+    const samples = s.ask(Math.min(batch, budget - asked.length));
+    for (const x of samples) {
+      space.validate(x);
+      asked.push(space.hash(x));
+    }
+    for (const x of samples) s.tell(x, toyObjectives(x));
+  }
+  return asked;
+}
+
+const bestAccuracy = (trials: readonly Trial[]) => Math.max(...trials.map((t) => t.objectives.accuracy!));
+
+for (const name of strategyNames) {
+  test(`${name}: valid, distinct samples; same seed gives the same run; finds good samples`, () => {
+    const before = memory().numTensors;
+    const a = make(name, 3);
+    const askedA = drive(a, 60);
+    assert.equal(new Set(askedA).size, askedA.length, 'a sample was asked twice');
+    const b = make(name, 3);
+    assert.deepEqual(drive(b, 60), askedA);
+    const c = make(name, 4);
+    assert.notDeepEqual(drive(c, 60), askedA, 'different seeds gave the same run');
+    // 60 of 320 samples: the best found should be near the top of the toy landscape.
+    assert.ok(bestAccuracy(a.history()) >= optimum - 2.5, `${name} best ${bestAccuracy(a.history())} vs optimum ${optimum}`);
+    assert.equal(a.best()!.objectives.accuracy, bestAccuracy(a.history()));
+    for (const s of [a, b, c]) s.dispose();
+    assert.equal(memory().numTensors, before, 'tensors leaked');
+  });
+
+  test(`${name}: saving and restoring mid-run gives the same final result`, () => {
+    const before = memory().numTensors;
+    const whole = make(name, 11);
+    const full = drive(whole, 45);
+    const first = make(name, 11);
+    const head = drive(first, 23);
+    // Through JSON, as a state file would be.
+    const state = JSON.parse(JSON.stringify(first.getState()));
+    first.dispose();
+    const resumed = make(name, 999); // a different seed: everything must come from the state
+    resumed.setState(state);
+    const tail = drive(resumed, 45 - 23);
+    assert.deepEqual([...head, ...tail], full);
+    assert.deepEqual(resumed.history().map((t) => t.objectives), whole.history().map((t) => t.objectives));
+    whole.dispose();
+    resumed.dispose();
+    assert.equal(memory().numTensors, before, 'tensors leaked');
+  });
+
+  test(`${name}: batched asks are distinct and pending asks survive a restore`, () => {
+    const s = make(name, 5);
+    const asked = drive(s, 30, 4);
+    const pending = s.ask(3);
+    const restored = make(name, 5);
+    restored.setState(JSON.parse(JSON.stringify(s.getState())));
+    const more = restored.ask(3).map((x) => space.hash(x));
+    const all = [...asked, ...pending.map((x) => space.hash(x)), ...more];
+    assert.equal(new Set(all).size, all.length);
+    s.dispose();
+    restored.dispose();
+  });
+}
+
+test('asking past the size of the space repeats samples instead of failing', () => {
+  const s = make('random', 1);
+  const asked = drive(s, 330);
+  assert.equal(new Set(asked).size, 320);
+});
+
+test('a state of another strategy is refused', () => {
+  const a = make('random', 1);
+  const b = make('evolution', 1);
+  assert.throws(() => b.setState(a.getState()), /cannot restore a 'random' state/);
+});

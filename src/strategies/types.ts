@@ -1,0 +1,70 @@
+// The ask/tell contract every multi-trial strategy offers. A strategy only
+// proposes samples and learns from the objectives it is told; it never
+// evaluates anything itself, so the same code drives a tabular benchmark and
+// real training with parallel workers.
+import type { Sample } from '../spaces/types.js';
+import type { RngState } from '../util/random.js';
+
+/** What one evaluation measured, e.g. { accuracy: 94.1, params: 1.2e6 }. */
+export type Objectives = Readonly<Record<string, number>>;
+
+export interface Trial {
+  readonly sample: Sample;
+  readonly objectives: Objectives;
+}
+
+/** One objective of a multi-objective search, with its direction. */
+export interface ObjectiveSpec {
+  readonly name: string;
+  readonly maximize: boolean;
+}
+
+/**
+ * How single-objective strategies turn objectives into one number to
+ * maximise: `objective` (negated when minimising), minus penalties[k]·ln(objectives[k])
+ * for every penalised objective k (the scalarised multi-objective form,
+ * e.g. accuracy − λ1·log FLOPs − λ2·log latency).
+ */
+export interface FitnessSpec {
+  readonly objective: string;
+  readonly maximize?: boolean;
+  readonly penalties?: Readonly<Record<string, number>>;
+}
+
+/** The JSON form of a strategy's state: enough to resume bit for bit. */
+export interface StrategyState {
+  readonly strategy: string;
+  readonly version: number;
+  readonly rng: RngState;
+  readonly history: Trial[];
+  /** Asked but not yet told, in the order they were asked. */
+  readonly pending: Sample[];
+  /** Strategy-specific state (populations, controller weights...). */
+  readonly extra: unknown;
+}
+
+export interface Strategy {
+  readonly name: string;
+  /**
+   * n new samples for parallel workers. Never one already asked, unless
+   * the space has no unasked sample left.
+   */
+  ask(n?: number): Sample[];
+  /** The result of evaluating a sample (normally one that was asked). */
+  tell(sample: Sample, objectives: Objectives): void;
+  /** Every told trial, in telling order. */
+  history(): readonly Trial[];
+  /** The told trial with the highest fitness (single-objective strategies). */
+  best(): Trial | undefined;
+  getState(): StrategyState;
+  /** Restores a state from getState() (of a strategy built with the same options). */
+  setState(state: StrategyState): void;
+  /** Frees native resources (controller weights); the strategy is unusable afterwards. */
+  dispose(): void;
+}
+
+/** Multi-objective strategies also return the non-dominated trials found. */
+export interface MultiObjectiveStrategy extends Strategy {
+  readonly objectives: readonly ObjectiveSpec[];
+  paretoFront(): Trial[];
+}
