@@ -1,0 +1,166 @@
+// A throwaway PostgreSQL server for tests: initdb into a temp dir, start it
+// with a unix socket in that dir (no TCP), and remove everything on stop().
+// CI runs as root with no server running, and postgres refuses to run as
+// root, so the binaries then run as the `postgres` user via setpriv.
+// A detached watchdog stops the server if this process dies without stop()
+// (e.g. kill -9 of the test runner), so no postgres is ever left behind.
+import { spawn, spawnSync } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TsnasError } from '../errors.js';
+
+export interface TestPostgres {
+  /** A postgresql:// URL of a database the caller may use freely. */
+  readonly url: string;
+  /** True when the server was started here (false with TSNAS_PG_URL). */
+  readonly owned: boolean;
+  /** Stops the server and removes its directory (a no-op for TSNAS_PG_URL). */
+  stop(): Promise<void>;
+}
+
+/** The bin dir of the newest installed PostgreSQL (Debian puts them off PATH). */
+export function findPostgresBinDir(): string | null {
+  const fromEnv = process.env.TSNAS_PG_BIN;
+  if (fromEnv) return existsSync(join(fromEnv, 'initdb')) ? fromEnv : null;
+  const root = '/usr/lib/postgresql';
+  if (existsSync(root)) {
+    const versions = readdirSync(root)
+      .filter((v) => existsSync(join(root, v, 'bin', 'initdb')))
+      .sort((a, b) => Number(b) - Number(a));
+    if (versions.length > 0) return join(root, versions[0]!, 'bin');
+  }
+  const onPath = spawnSync('sh', ['-c', 'command -v initdb'], { encoding: 'utf8' });
+  const found = onPath.status === 0 ? onPath.stdout.trim() : '';
+  return found ? join(found, '..') : null;
+}
+
+function postgresUserIds(): { uid: number; gid: number } | null {
+  const r = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
+  const g = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
+  if (r.status !== 0 || g.status !== 0) return null;
+  return { uid: Number(r.stdout.trim()), gid: Number(g.stdout.trim()) };
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Starts a fresh server (about 1-2 s), or, when TSNAS_PG_URL is set, returns
+ * that URL and starts nothing. Throws a TsnasError('state') naming what is
+ * missing when no PostgreSQL is installed.
+ */
+export async function startTestPostgres(): Promise<TestPostgres> {
+  const external = process.env.TSNAS_PG_URL;
+  if (external) return { url: external, owned: false, stop: async () => {} };
+
+  const binDir = findPostgresBinDir();
+  if (!binDir) {
+    throw new TsnasError(
+      'state',
+      'PostgreSQL binaries (initdb, pg_ctl) not found in /usr/lib/postgresql/*/bin, TSNAS_PG_BIN or PATH; install Debian package postgresql (scripts/setup.sh does) or set TSNAS_PG_URL',
+    );
+  }
+  const asRoot = process.getuid?.() === 0;
+  const postgresIds = asRoot ? postgresUserIds() : null;
+  if (asRoot && !postgresIds) {
+    throw new TsnasError('state', 'running as root but there is no "postgres" user to run the test server as; set TSNAS_PG_URL instead');
+  }
+
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-pg-'));
+  const dataDir = join(dir, 'data');
+  const logFile = join(dir, 'server.log');
+  if (postgresIds) chownSync(dir, postgresIds.uid, postgresIds.gid);
+  // Every command runs through this prefix so that root hands it to postgres.
+  const asServerUser = (command: string[]): string[] =>
+    postgresIds ? ['setpriv', '--reuid=postgres', '--regid=postgres', '--init-groups', '--', ...command] : command;
+  const run = (command: string[], what: string): void => {
+    const [file, ...args] = asServerUser(command);
+    const r = spawnSync(file!, args, { encoding: 'utf8', cwd: dir, env: { ...process.env, LC_ALL: 'C' } });
+    if (r.status !== 0) {
+      const log = existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-2000) : '';
+      rmSync(dir, { recursive: true, force: true });
+      throw new TsnasError('state', `${what} failed (exit ${r.status}): ${r.stderr || r.stdout}${log ? `\nserver log:\n${log}` : ''}`);
+    }
+  };
+
+  run([join(binDir, 'initdb'), '-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync'], 'initdb');
+  // The socket lives in our private dir, so any port number is free there;
+  // TCP is off so nothing else on the machine can clash with or reach it.
+  const port = 20000 + Math.floor(Math.random() * 40000);
+  const serverArgs = ['-D', dataDir, '-k', dir, '-p', String(port), '-c', 'listen_addresses=', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=50', '-c', 'shared_buffers=16MB'];
+  // The postmaster is our direct child (setpriv execs, unlike runuser or
+  // pg_ctl which fork), so its exit is reaped here and leaves no zombie.
+  const [file, ...args] = asServerUser([join(binDir, 'postgres'), ...serverArgs]);
+  const server = spawn(file!, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+  let log = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => fail('not ready after 30 s'), 30_000);
+    function fail(why: string): void {
+      clearTimeout(timer);
+      server.kill('SIGQUIT');
+      rmSync(dir, { recursive: true, force: true });
+      reject(new TsnasError('state', `test PostgreSQL server ${why}; its log:\n${log.slice(-2000)}`));
+    }
+    server.stderr!.setEncoding('utf8');
+    server.stderr!.on('data', (chunk: string) => {
+      log = (log + chunk).slice(-8000);
+      if (log.includes('ready to accept connections')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    server.once('exit', (code, signal) => fail(`exited early (code ${code}, signal ${signal})`));
+    server.once('error', (error) => fail(`could not be started (${error.message})`));
+  });
+  server.removeAllListeners('exit');
+  server.removeAllListeners('error');
+  const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
+  const serverPid = server.pid!;
+
+  // If this process dies without stop() (e.g. kill -9), the watchdog's read
+  // hits end-of-file and it shuts the server down, waiting for the server to
+  // remove its pid file. It uses only shell builtins, so killing it on a
+  // normal stop orphans nothing.
+  const watchdog = spawn(
+    'sh',
+    ['-c', `read _; kill -QUIT ${serverPid} 2>/dev/null; i=0; while [ -e ${shellQuote(join(dataDir, 'postmaster.pid'))} ] && [ $i -lt 100000 ]; do i=$((i+1)); done; rm -rf ${shellQuote(dir)}`],
+    { detached: true, stdio: ['pipe', 'ignore', 'ignore'] },
+  );
+  watchdog.unref();
+  (watchdog.stdin as unknown as { unref?: () => void }).unref?.();
+  server.unref();
+  (server.stderr as unknown as { unref?: () => void }).unref?.();
+
+  let stopped = false;
+  const stopNow = (): void => {
+    if (stopped) return;
+    stopped = true;
+    watchdog.kill('SIGKILL');
+    server.kill('SIGQUIT');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', stopNow);
+
+  // The host parameter (the socket dir) overrides the nominal localhost, for
+  // pg and libpq alike; a real host name keeps it a valid WHATWG URL.
+  const url = `postgresql://postgres@localhost/postgres?host=${encodeURIComponent(dir)}&port=${port}`;
+  return {
+    url,
+    owned: true,
+    stop: async () => {
+      process.removeListener('exit', stopNow);
+      if (stopped) return;
+      stopped = true;
+      // Referenced again so that this process stays alive to reap both.
+      watchdog.ref();
+      server.ref();
+      const watchdogExited = new Promise<void>((resolve) => watchdog.once('exit', () => resolve()));
+      watchdog.kill('SIGKILL');
+      server.kill('SIGQUIT');
+      await Promise.all([exited, watchdogExited]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,533 @@
+// The PostgreSQL backend: the same contract as SQLite for searches whose
+// workers run on several machines. Claims use FOR UPDATE SKIP LOCKED, so
+// concurrent workers each take a different pending trial without waiting.
+// Times come from the server's clock so that all workers agree on them.
+//
+// The tables go in the connection's current schema; to keep several stores
+// in one database, give each its own schema with the URL parameter
+// `options=-c search_path=NAME` (the schema must exist).
+import pg from 'pg';
+import { TsnasError } from '../errors.js';
+import {
+  assembleTrials,
+  checkArtifact,
+  checkExperimentName,
+  checkExperimentStatus,
+  checkIntermediate,
+  checkMetricName,
+  checkMutable,
+  checkNonNegativeInteger,
+  checkOutcome,
+  checkSampleHash,
+  checkStates,
+  emptyCounts,
+  notFound,
+  outcomeColumns,
+  stateError,
+  toJsonText,
+  type ArtifactRow,
+  type IntermediateRow,
+  type TrialRow,
+} from './common.js';
+import type {
+  CreateTrialResult,
+  Direction,
+  Experiment,
+  ExperimentStatus,
+  FinishOptions,
+  Json,
+  ListTrialsOptions,
+  StrategyState,
+  Store,
+  Trial,
+  TrialOutcome,
+  TrialState,
+} from './types.js';
+
+const NOW_MS = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
+const FINISHED_SQL = "('complete', 'failed', 'pruned')";
+/** Serializes migrations of concurrent openers (any fixed number works). */
+const MIGRATION_LOCK_KEY = 7_352_001;
+
+/** Schema versions in order; tsnas_meta.schema_version counts how many were applied. */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE tsnas_experiments (
+    id SERIAL PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    config JSON NOT NULL,
+    status TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    -- Taking the next number locks this row, which serializes trial creation per experiment.
+    next_trial_number INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE TABLE tsnas_trials (
+    id SERIAL PRIMARY KEY,
+    experiment_id INTEGER NOT NULL REFERENCES tsnas_experiments(id) ON DELETE CASCADE,
+    number INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'complete', 'failed', 'pruned')),
+    sample JSON NOT NULL,
+    sample_hash TEXT NOT NULL,
+    metrics JSON,
+    worker_id TEXT,
+    heartbeat_at BIGINT,
+    created_at BIGINT NOT NULL,
+    started_at BIGINT,
+    finished_at BIGINT,
+    error TEXT,
+    UNIQUE (experiment_id, number),
+    UNIQUE (experiment_id, sample_hash)
+  );
+  CREATE INDEX tsnas_trials_by_state ON tsnas_trials (experiment_id, state, number);
+  CREATE TABLE tsnas_trial_values (
+    trial_id INTEGER NOT NULL REFERENCES tsnas_trials(id) ON DELETE CASCADE,
+    metric TEXT NOT NULL,
+    step BIGINT NOT NULL,
+    value DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (trial_id, metric, step)
+  );
+  CREATE TABLE tsnas_trial_artifacts (
+    trial_id INTEGER NOT NULL REFERENCES tsnas_trials(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    path TEXT NOT NULL,
+    PRIMARY KEY (trial_id, name)
+  );
+  CREATE TABLE tsnas_strategy_states (
+    experiment_id INTEGER PRIMARY KEY REFERENCES tsnas_experiments(id) ON DELETE CASCADE,
+    state TEXT NOT NULL,
+    told_count INTEGER NOT NULL,
+    saved_at BIGINT NOT NULL
+  );
+  -- Finished trials never change, whoever writes to the database.
+  CREATE FUNCTION tsnas_refuse_finished_trial_update() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF OLD.state IN ${FINISHED_SQL} THEN
+      RAISE EXCEPTION 'trial % is %, and finished trials never change', OLD.id, OLD.state;
+    END IF;
+    RETURN NEW;
+  END $$;
+  CREATE TRIGGER tsnas_finished_trial_update BEFORE UPDATE ON tsnas_trials
+    FOR EACH ROW EXECUTE FUNCTION tsnas_refuse_finished_trial_update();
+  -- Bound to this schema's search path, so writers with another one still find tsnas_trials.
+  CREATE FUNCTION tsnas_refuse_finished_trial_detail() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+  BEGIN
+    IF (SELECT state FROM tsnas_trials WHERE id = NEW.trial_id) IN ${FINISHED_SQL} THEN
+      RAISE EXCEPTION 'trial % is finished, and finished trials never change', NEW.trial_id;
+    END IF;
+    RETURN NEW;
+  END $$;
+  CREATE TRIGGER tsnas_finished_trial_value BEFORE INSERT OR UPDATE ON tsnas_trial_values
+    FOR EACH ROW EXECUTE FUNCTION tsnas_refuse_finished_trial_detail();
+  CREATE TRIGGER tsnas_finished_trial_artifact BEFORE INSERT OR UPDATE ON tsnas_trial_artifacts
+    FOR EACH ROW EXECUTE FUNCTION tsnas_refuse_finished_trial_detail();
+  `,
+];
+
+/** The schema version this code writes; a database with a newer one is refused. */
+export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
+
+/** A trial with its curves and artifacts as JSON, read in one statement (one snapshot). */
+const TRIAL_COLUMNS = `t.*,
+  (SELECT json_agg(json_build_array(v.metric, v.step, v.value)) FROM tsnas_trial_values v WHERE v.trial_id = t.id) AS curve_points,
+  (SELECT json_agg(json_build_array(a.name, a.path)) FROM tsnas_trial_artifacts a WHERE a.trial_id = t.id) AS artifact_pairs`;
+
+interface RawTrialRow {
+  id: number;
+  experiment_id: number;
+  number: number;
+  state: TrialState;
+  sample: Json;
+  sample_hash: string;
+  metrics: Record<string, number> | null;
+  worker_id: string | null;
+  heartbeat_at: number | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  error: string | null;
+  curve_points: [string, number, number][] | null;
+  artifact_pairs: [string, string][] | null;
+}
+
+interface RawExperimentRow {
+  id: number;
+  name: string;
+  config: Json;
+  status: ExperimentStatus;
+  created_at: number;
+}
+
+function toExperiment(r: RawExperimentRow): Experiment {
+  return { id: r.id, name: r.name, config: r.config, status: r.status, createdAt: r.created_at };
+}
+
+function toTrials(rows: RawTrialRow[]): Trial[] {
+  const trialRows: TrialRow[] = [];
+  const values: IntermediateRow[] = [];
+  const artifacts: ArtifactRow[] = [];
+  for (const r of rows) {
+    trialRows.push({
+      id: r.id,
+      experimentId: r.experiment_id,
+      number: r.number,
+      state: r.state,
+      sample: r.sample,
+      sampleHash: r.sample_hash,
+      metrics: r.metrics,
+      workerId: r.worker_id,
+      heartbeatAt: r.heartbeat_at,
+      createdAt: r.created_at,
+      startedAt: r.started_at,
+      finishedAt: r.finished_at,
+      error: r.error,
+    });
+    for (const [metric, step, value] of r.curve_points ?? []) values.push({ trialId: r.id, metric, step, value });
+    for (const [name, path] of r.artifact_pairs ?? []) artifacts.push({ trialId: r.id, name, path });
+  }
+  return assembleTrials(trialRows, values, artifacts);
+}
+
+/** Timestamps and counts are BIGINT; they fit a double, so read them as numbers. */
+const typeParsers = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === pg.types.builtins.INT8 ? (text: string) => Number(text) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+/** createTrial's signal that the sample hash is taken (not an error for the caller). */
+class ExistingTrial {
+  constructor(readonly trialId: number) {}
+}
+
+/** The URL without its password, for messages. */
+function redact(url: string): string {
+  return url.replace(/(\/\/[^:/@]*):[^@]*@/, '$1:***@');
+}
+
+export class PostgresStore implements Store {
+  readonly kind = 'postgres' as const;
+  private readonly pool: pg.Pool;
+
+  private constructor(pool: pg.Pool) {
+    this.pool = pool;
+  }
+
+  /** Connects to the database at url (postgres:// or postgresql://) and migrates it. */
+  static async open(url: string, options: { maxConnections?: number } = {}): Promise<PostgresStore> {
+    const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10, types: typeParsers });
+    // An idle connection that breaks (server restart) must not crash the
+    // process; the next query reports the problem instead.
+    pool.on('error', () => {});
+    const store = new PostgresStore(pool);
+    try {
+      await store.migrate();
+    } catch (error) {
+      await pool.end();
+      if (error instanceof TsnasError) throw error;
+      throw new TsnasError('state', `cannot open PostgreSQL store ${redact(url)}: ${(error as Error).message}`, { cause: error });
+    }
+    return store;
+  }
+
+  private async migrate(): Promise<void> {
+    await this.transaction(async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+      await client.query('CREATE TABLE IF NOT EXISTS tsnas_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+      const found = await client.query<{ value: string }>(`SELECT value FROM tsnas_meta WHERE key = 'schema_version'`);
+      const version = found.rows.length > 0 ? Number(found.rows[0]!.value) : 0;
+      if (version > MIGRATIONS.length) {
+        throw new TsnasError('state', `PostgreSQL store has schema version ${version}, newer than this tsnas supports (${MIGRATIONS.length}); upgrade tsnas`);
+      }
+      for (let v = version; v < MIGRATIONS.length; v++) await client.query(MIGRATIONS[v]!);
+      await client.query(
+        `INSERT INTO tsnas_meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+        [String(MIGRATIONS.length)],
+      );
+    });
+  }
+
+  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async query<R extends pg.QueryResultRow>(text: string, params: unknown[] = []): Promise<R[]> {
+    return (await this.pool.query<R>(text, params)).rows;
+  }
+
+  // ---- experiments ----
+
+  async createExperiment(name: string, config: Json): Promise<Experiment> {
+    checkExperimentName(name);
+    const configText = toJsonText(config, `config of experiment "${name}"`);
+    try {
+      const rows = await this.query<RawExperimentRow>(
+        `INSERT INTO tsnas_experiments (name, config, status, created_at) VALUES ($1, $2, 'created', ${NOW_MS}) RETURNING *`,
+        [name, configText],
+      );
+      return toExperiment(rows[0]!);
+    } catch (error) {
+      if ((error as { code?: string }).code === '23505') throw stateError(`experiment "${name}" already exists in this store`);
+      throw error;
+    }
+  }
+
+  async getExperiment(name: string): Promise<Experiment | null> {
+    const rows = await this.query<RawExperimentRow>('SELECT * FROM tsnas_experiments WHERE name = $1', [name]);
+    return rows[0] ? toExperiment(rows[0]) : null;
+  }
+
+  async getExperimentById(id: number): Promise<Experiment | null> {
+    const rows = await this.query<RawExperimentRow>('SELECT * FROM tsnas_experiments WHERE id = $1', [id]);
+    return rows[0] ? toExperiment(rows[0]) : null;
+  }
+
+  async listExperiments(): Promise<Experiment[]> {
+    return (await this.query<RawExperimentRow>('SELECT * FROM tsnas_experiments ORDER BY created_at, id')).map(toExperiment);
+  }
+
+  async setExperimentStatus(experimentId: number, status: ExperimentStatus): Promise<void> {
+    checkExperimentStatus(status);
+    const result = await this.pool.query('UPDATE tsnas_experiments SET status = $1 WHERE id = $2', [status, experimentId]);
+    if (result.rowCount === 0) throw notFound('experiment', experimentId);
+  }
+
+  async deleteExperiment(name: string): Promise<boolean> {
+    const result = await this.pool.query('DELETE FROM tsnas_experiments WHERE name = $1', [name]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  // ---- trials: creation and claiming ----
+
+  async createTrial(experimentId: number, sample: Json, sampleHash: string): Promise<CreateTrialResult> {
+    checkSampleHash(sampleHash);
+    const sampleText = toJsonText(sample, `sample with hash ${sampleHash}`);
+    const { id, created } = await this.transaction(async (client): Promise<{ id: number; created: boolean }> => {
+      // Taking the number locks the experiment row: creators of this
+      // experiment queue here, so the hash check below sees every trial
+      // committed before us, and a rollback gives the number back.
+      const taken = await client.query<{ number: number }>(
+        'UPDATE tsnas_experiments SET next_trial_number = next_trial_number + 1 WHERE id = $1 RETURNING next_trial_number - 1 AS number',
+        [experimentId],
+      );
+      if (taken.rows.length === 0) throw notFound('experiment', experimentId);
+      const existing = await client.query<{ id: number }>('SELECT id FROM tsnas_trials WHERE experiment_id = $1 AND sample_hash = $2', [
+        experimentId,
+        sampleHash,
+      ]);
+      // Thrown so that the transaction rolls back and gives the number back.
+      if (existing.rows.length > 0) throw new ExistingTrial(existing.rows[0]!.id);
+      const inserted = await client.query<{ id: number }>(
+        `INSERT INTO tsnas_trials (experiment_id, number, state, sample, sample_hash, created_at)
+         VALUES ($1, $2, 'pending', $3, $4, ${NOW_MS}) RETURNING id`,
+        [experimentId, taken.rows[0]!.number, sampleText, sampleHash],
+      );
+      return { id: inserted.rows[0]!.id, created: true };
+    }).catch((error: unknown) => {
+      if (error instanceof ExistingTrial) return { id: error.trialId, created: false };
+      throw error;
+    });
+    return { trial: (await this.getTrial(id))!, created };
+  }
+
+  async claimTrial(experimentId: number, workerId: string): Promise<Trial | null> {
+    const rows = await this.query<{ id: number }>(
+      `UPDATE tsnas_trials SET state = 'running', worker_id = $2, heartbeat_at = ${NOW_MS}, started_at = ${NOW_MS}
+       WHERE id = (
+         SELECT id FROM tsnas_trials WHERE experiment_id = $1 AND state = 'pending'
+         ORDER BY number LIMIT 1 FOR UPDATE SKIP LOCKED)
+       RETURNING id`,
+      [experimentId, workerId],
+    );
+    return rows[0] ? this.getTrial(rows[0].id) : null;
+  }
+
+  async heartbeat(trialId: number, workerId: string): Promise<boolean> {
+    const result = await this.pool.query(
+      `UPDATE tsnas_trials SET heartbeat_at = ${NOW_MS} WHERE id = $1 AND state = 'running' AND worker_id = $2`,
+      [trialId, workerId],
+    );
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async finishTrial(trialId: number, outcome: TrialOutcome, options: FinishOptions = {}): Promise<Trial> {
+    checkOutcome(outcome, trialId);
+    const { metrics, error } = outcomeColumns(outcome);
+    const strategy = options.strategyState;
+    if (strategy) checkNonNegativeInteger(strategy.toldCount, 'toldCount');
+    const strategyText = strategy ? toJsonText(strategy.state, `strategy state saved with trial ${trialId}`) : null;
+    await this.transaction(async (client) => {
+      const found = await client.query<{ state: TrialState; worker_id: string | null; experiment_id: number }>(
+        'SELECT state, worker_id, experiment_id FROM tsnas_trials WHERE id = $1 FOR UPDATE',
+        [trialId],
+      );
+      const row = found.rows[0];
+      checkMutable(trialId, row?.state, `finish (${outcome.state})`);
+      if (options.workerId !== undefined && (row!.state !== 'running' || row!.worker_id !== options.workerId)) {
+        throw stateError(
+          `cannot finish trial ${trialId} as worker "${options.workerId}": it is ${row!.state}${row!.worker_id ? ` held by "${row!.worker_id}"` : ''}`,
+        );
+      }
+      await client.query(`UPDATE tsnas_trials SET state = $1, metrics = $2, error = $3, finished_at = ${NOW_MS} WHERE id = $4`, [
+        outcome.state,
+        metrics === null ? null : JSON.stringify(metrics),
+        error,
+        trialId,
+      ]);
+      if (strategy) await this.upsertStrategyState(client, row!.experiment_id, strategyText!, strategy.toldCount);
+    });
+    return (await this.getTrial(trialId))!;
+  }
+
+  // ---- trials: progress ----
+
+  /** Runs write under a shared lock on the trial after checking it is not finished (finishTrial waits for it). */
+  private async changeUnfinished(trialId: number, action: string, write: (client: pg.PoolClient) => Promise<unknown>): Promise<void> {
+    await this.transaction(async (client) => {
+      const found = await client.query<{ state: TrialState }>('SELECT state FROM tsnas_trials WHERE id = $1 FOR SHARE', [trialId]);
+      checkMutable(trialId, found.rows[0]?.state, action);
+      await write(client);
+    });
+  }
+
+  async reportIntermediate(trialId: number, metric: string, step: number, value: number): Promise<void> {
+    checkIntermediate(trialId, metric, step, value);
+    await this.changeUnfinished(trialId, `report "${metric}" for`, (client) =>
+      client.query(
+        `INSERT INTO tsnas_trial_values (trial_id, metric, step, value) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (trial_id, metric, step) DO UPDATE SET value = excluded.value`,
+        [trialId, metric, step, value],
+      ),
+    );
+  }
+
+  async setArtifact(trialId: number, name: string, path: string): Promise<void> {
+    checkArtifact(trialId, name, path);
+    await this.changeUnfinished(trialId, `set artifact "${name}" of`, (client) =>
+      client.query(
+        `INSERT INTO tsnas_trial_artifacts (trial_id, name, path) VALUES ($1, $2, $3)
+         ON CONFLICT (trial_id, name) DO UPDATE SET path = excluded.path`,
+        [trialId, name, path],
+      ),
+    );
+  }
+
+  // ---- trials: reading ----
+
+  private async readTrials(where: string, params: unknown[]): Promise<Trial[]> {
+    return toTrials(await this.query<RawTrialRow>(`SELECT ${TRIAL_COLUMNS} FROM tsnas_trials t ${where}`, params));
+  }
+
+  async getTrial(trialId: number): Promise<Trial | null> {
+    return (await this.readTrials('WHERE t.id = $1', [trialId]))[0] ?? null;
+  }
+
+  async getTrialByHash(experimentId: number, sampleHash: string): Promise<Trial | null> {
+    return (await this.readTrials('WHERE t.experiment_id = $1 AND t.sample_hash = $2', [experimentId, sampleHash]))[0] ?? null;
+  }
+
+  async listTrials(experimentId: number, options: ListTrialsOptions = {}): Promise<Trial[]> {
+    checkStates(options.states);
+    if (options.limit !== undefined) checkNonNegativeInteger(options.limit, 'limit');
+    const offset = options.offset ?? 0;
+    checkNonNegativeInteger(offset, 'offset');
+    const states = options.states && options.states.length > 0 ? [...options.states] : null;
+    return this.readTrials(
+      `WHERE t.experiment_id = $1 AND ($2::text[] IS NULL OR t.state = ANY($2::text[]))
+       ORDER BY t.number LIMIT $3 OFFSET $4`,
+      [experimentId, states, options.limit ?? null, offset],
+    );
+  }
+
+  async bestTrials(experimentId: number, metric: string, direction: Direction, limit = 1): Promise<Trial[]> {
+    checkMetricName(metric);
+    checkNonNegativeInteger(limit, 'limit');
+    if (direction !== 'max' && direction !== 'min') {
+      throw new TsnasError('usage', `direction must be "max" or "min", got ${JSON.stringify(direction)}`);
+    }
+    return this.readTrials(
+      `WHERE t.experiment_id = $1 AND t.state = 'complete' AND t.metrics->>$2 IS NOT NULL
+       ORDER BY (t.metrics->>$2)::double precision ${direction === 'max' ? 'DESC' : 'ASC'}, t.number
+       LIMIT $3`,
+      [experimentId, metric, limit],
+    );
+  }
+
+  async countTrials(experimentId: number): Promise<Record<TrialState, number>> {
+    const counts = emptyCounts();
+    const rows = await this.query<{ state: TrialState; n: number }>(
+      'SELECT state, COUNT(*) AS n FROM tsnas_trials WHERE experiment_id = $1 GROUP BY state',
+      [experimentId],
+    );
+    for (const r of rows) counts[r.state] = r.n;
+    return counts;
+  }
+
+  // ---- recovery ----
+
+  async requeueStale(experimentId: number, olderThanMs: number): Promise<number[]> {
+    if (typeof olderThanMs !== 'number' || !(olderThanMs >= 0)) {
+      throw new TsnasError('usage', `olderThanMs must be a number >= 0, got ${olderThanMs}`);
+    }
+    const rows = await this.query<{ id: number }>(
+      `UPDATE tsnas_trials SET state = 'pending', worker_id = NULL, heartbeat_at = NULL, started_at = NULL
+       WHERE experiment_id = $1 AND state = 'running' AND heartbeat_at < ${NOW_MS} - $2 RETURNING id`,
+      [experimentId, Math.floor(olderThanMs)],
+    );
+    return rows.map((r) => r.id).sort((a, b) => a - b);
+  }
+
+  async requeueRunning(experimentId: number): Promise<number[]> {
+    const rows = await this.query<{ id: number }>(
+      `UPDATE tsnas_trials SET state = 'pending', worker_id = NULL, heartbeat_at = NULL, started_at = NULL
+       WHERE experiment_id = $1 AND state = 'running' RETURNING id`,
+      [experimentId],
+    );
+    return rows.map((r) => r.id).sort((a, b) => a - b);
+  }
+
+  // ---- strategy state ----
+
+  private async upsertStrategyState(client: pg.PoolClient, experimentId: number, stateText: string, toldCount: number): Promise<void> {
+    await client.query(
+      `INSERT INTO tsnas_strategy_states (experiment_id, state, told_count, saved_at) VALUES ($1, $2, $3, ${NOW_MS})
+       ON CONFLICT (experiment_id) DO UPDATE SET state = excluded.state, told_count = excluded.told_count, saved_at = excluded.saved_at`,
+      [experimentId, stateText, toldCount],
+    );
+  }
+
+  async saveStrategyState(experimentId: number, state: Json, toldCount: number): Promise<void> {
+    checkNonNegativeInteger(toldCount, 'toldCount');
+    const text = toJsonText(state, `strategy state of experiment ${experimentId}`);
+    await this.transaction(async (client) => {
+      const found = await client.query('SELECT 1 FROM tsnas_experiments WHERE id = $1', [experimentId]);
+      if (found.rows.length === 0) throw notFound('experiment', experimentId);
+      await this.upsertStrategyState(client, experimentId, text, toldCount);
+    });
+  }
+
+  async loadStrategyState(experimentId: number): Promise<StrategyState | null> {
+    const rows = await this.query<{ state: string; told_count: number; saved_at: number }>(
+      'SELECT state, told_count, saved_at FROM tsnas_strategy_states WHERE experiment_id = $1',
+      [experimentId],
+    );
+    const row = rows[0];
+    return row ? { state: JSON.parse(row.state) as Json, toldCount: row.told_count, savedAt: row.saved_at } : null;
+  }
+
+  private closed = false;
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,491 @@
+// The SQLite backend (the default): one file, WAL mode so that readers (a
+// report, `tsnas show`) never block the search, and immediate transactions
+// so that several processes can claim trials from one file safely.
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { TsnasError } from '../errors.js';
+import {
+  assembleTrials,
+  checkArtifact,
+  checkExperimentName,
+  checkExperimentStatus,
+  checkIntermediate,
+  checkMetricName,
+  checkMutable,
+  checkNonNegativeInteger,
+  checkOutcome,
+  checkSampleHash,
+  checkStates,
+  emptyCounts,
+  notFound,
+  outcomeColumns,
+  stateError,
+  toJsonText,
+  type ArtifactRow,
+  type IntermediateRow,
+  type TrialRow,
+} from './common.js';
+import type {
+  CreateTrialResult,
+  Direction,
+  Experiment,
+  ExperimentStatus,
+  FinishOptions,
+  Json,
+  ListTrialsOptions,
+  StrategyState,
+  Store,
+  Trial,
+  TrialOutcome,
+  TrialState,
+} from './types.js';
+
+const FINISHED_SQL = "('complete', 'failed', 'pruned')";
+
+/** Schema versions in order; PRAGMA user_version counts how many were applied. */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE tsnas_experiments (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    config TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE tsnas_trials (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    experiment_id INTEGER NOT NULL REFERENCES tsnas_experiments(id) ON DELETE CASCADE,
+    number INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'complete', 'failed', 'pruned')),
+    sample TEXT NOT NULL,
+    sample_hash TEXT NOT NULL,
+    metrics TEXT,
+    worker_id TEXT,
+    heartbeat_at INTEGER,
+    created_at INTEGER NOT NULL,
+    started_at INTEGER,
+    finished_at INTEGER,
+    error TEXT,
+    UNIQUE (experiment_id, number),
+    UNIQUE (experiment_id, sample_hash)
+  );
+  CREATE INDEX tsnas_trials_by_state ON tsnas_trials (experiment_id, state, number);
+  CREATE TABLE tsnas_trial_values (
+    trial_id INTEGER NOT NULL REFERENCES tsnas_trials(id) ON DELETE CASCADE,
+    metric TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    value REAL NOT NULL,
+    PRIMARY KEY (trial_id, metric, step)
+  );
+  CREATE TABLE tsnas_trial_artifacts (
+    trial_id INTEGER NOT NULL REFERENCES tsnas_trials(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    path TEXT NOT NULL,
+    PRIMARY KEY (trial_id, name)
+  );
+  CREATE TABLE tsnas_strategy_states (
+    experiment_id INTEGER PRIMARY KEY REFERENCES tsnas_experiments(id) ON DELETE CASCADE,
+    state TEXT NOT NULL,
+    told_count INTEGER NOT NULL,
+    saved_at INTEGER NOT NULL
+  );
+  -- Finished trials never change, whoever writes to the file.
+  CREATE TRIGGER tsnas_finished_trial_update BEFORE UPDATE ON tsnas_trials
+    WHEN OLD.state IN ${FINISHED_SQL}
+    BEGIN SELECT RAISE(ABORT, 'finished trials never change'); END;
+  CREATE TRIGGER tsnas_finished_trial_value BEFORE INSERT ON tsnas_trial_values
+    WHEN (SELECT state FROM tsnas_trials WHERE id = NEW.trial_id) IN ${FINISHED_SQL}
+    BEGIN SELECT RAISE(ABORT, 'finished trials never change'); END;
+  CREATE TRIGGER tsnas_finished_trial_artifact BEFORE INSERT ON tsnas_trial_artifacts
+    WHEN (SELECT state FROM tsnas_trials WHERE id = NEW.trial_id) IN ${FINISHED_SQL}
+    BEGIN SELECT RAISE(ABORT, 'finished trials never change'); END;
+  `,
+];
+
+/** The schema version this code writes; a file with a newer one is refused. */
+export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
+
+interface RawTrialRow {
+  id: number;
+  experiment_id: number;
+  number: number;
+  state: TrialState;
+  sample: string;
+  sample_hash: string;
+  metrics: string | null;
+  worker_id: string | null;
+  heartbeat_at: number | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  error: string | null;
+}
+
+interface RawExperimentRow {
+  id: number;
+  name: string;
+  config: string;
+  status: ExperimentStatus;
+  created_at: number;
+}
+
+function toTrialRow(r: RawTrialRow): TrialRow {
+  return {
+    id: r.id,
+    experimentId: r.experiment_id,
+    number: r.number,
+    state: r.state,
+    sample: JSON.parse(r.sample) as Json,
+    sampleHash: r.sample_hash,
+    metrics: r.metrics === null ? null : (JSON.parse(r.metrics) as Record<string, number>),
+    workerId: r.worker_id,
+    heartbeatAt: r.heartbeat_at,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    error: r.error,
+  };
+}
+
+function toExperiment(r: RawExperimentRow): Experiment {
+  return { id: r.id, name: r.name, config: JSON.parse(r.config) as Json, status: r.status, createdAt: r.created_at };
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  /** The database file (':memory:' for an in-memory store). */
+  readonly path: string;
+  private readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** Opens (creating if needed, with its directory) and migrates the file at path. */
+  constructor(path: string) {
+    this.path = path === ':memory:' ? path : resolve(path);
+    if (this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
+    try {
+      this.db = new Database(this.path);
+    } catch (error) {
+      throw new TsnasError('state', `cannot open SQLite store ${this.path}: ${(error as Error).message}`, { cause: error });
+    }
+    try {
+      // Other processes (parallel workers, `tsnas show`) may hold the write
+      // lock briefly; wait for it instead of failing.
+      this.db.pragma('busy_timeout = 30000');
+      if (this.path !== ':memory:') this.db.pragma('journal_mode = WAL');
+      // NORMAL is safe against process kills in WAL mode (only a power loss
+      // can lose the last transactions), and much faster than FULL.
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('foreign_keys = ON');
+      this.migrate();
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
+  }
+
+  private migrate(): void {
+    const apply = this.db.transaction(() => {
+      const version = this.db.pragma('user_version', { simple: true }) as number;
+      if (version > MIGRATIONS.length) {
+        throw new TsnasError(
+          'state',
+          `SQLite store ${this.path} has schema version ${version}, newer than this tsnas supports (${MIGRATIONS.length}); upgrade tsnas`,
+        );
+      }
+      for (let v = version; v < MIGRATIONS.length; v++) {
+        this.db.exec(MIGRATIONS[v]!);
+        this.db.pragma(`user_version = ${v + 1}`);
+      }
+    });
+    apply.immediate();
+  }
+
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
+  // ---- experiments ----
+
+  async createExperiment(name: string, config: Json): Promise<Experiment> {
+    checkExperimentName(name);
+    const configText = toJsonText(config, `config of experiment "${name}"`);
+    try {
+      const row = this.sql(
+        `INSERT INTO tsnas_experiments (name, config, status, created_at) VALUES (?, ?, 'created', ?) RETURNING *`,
+      ).get(name, configText, Date.now()) as RawExperimentRow;
+      return toExperiment(row);
+    } catch (error) {
+      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+        throw stateError(`experiment "${name}" already exists in ${this.path}`);
+      }
+      throw error;
+    }
+  }
+
+  async getExperiment(name: string): Promise<Experiment | null> {
+    const row = this.sql('SELECT * FROM tsnas_experiments WHERE name = ?').get(name) as RawExperimentRow | undefined;
+    return row ? toExperiment(row) : null;
+  }
+
+  async getExperimentById(id: number): Promise<Experiment | null> {
+    const row = this.sql('SELECT * FROM tsnas_experiments WHERE id = ?').get(id) as RawExperimentRow | undefined;
+    return row ? toExperiment(row) : null;
+  }
+
+  async listExperiments(): Promise<Experiment[]> {
+    const rows = this.sql('SELECT * FROM tsnas_experiments ORDER BY created_at, id').all() as RawExperimentRow[];
+    return rows.map(toExperiment);
+  }
+
+  async setExperimentStatus(experimentId: number, status: ExperimentStatus): Promise<void> {
+    checkExperimentStatus(status);
+    const result = this.sql('UPDATE tsnas_experiments SET status = ? WHERE id = ?').run(status, experimentId);
+    if (result.changes === 0) throw notFound('experiment', experimentId);
+  }
+
+  async deleteExperiment(name: string): Promise<boolean> {
+    return this.sql('DELETE FROM tsnas_experiments WHERE name = ?').run(name).changes > 0;
+  }
+
+  // ---- trials: creation and claiming ----
+
+  async createTrial(experimentId: number, sample: Json, sampleHash: string): Promise<CreateTrialResult> {
+    checkSampleHash(sampleHash);
+    const sampleText = toJsonText(sample, `sample with hash ${sampleHash}`);
+    const create = this.db.transaction((): { id: number; created: boolean } => {
+      const existing = this.sql('SELECT id FROM tsnas_trials WHERE experiment_id = ? AND sample_hash = ?').get(experimentId, sampleHash) as
+        | { id: number }
+        | undefined;
+      if (existing) return { id: existing.id, created: false };
+      if (!this.sql('SELECT 1 FROM tsnas_experiments WHERE id = ?').get(experimentId)) throw notFound('experiment', experimentId);
+      const { next } = this.sql('SELECT COALESCE(MAX(number) + 1, 0) AS next FROM tsnas_trials WHERE experiment_id = ?').get(experimentId) as {
+        next: number;
+      };
+      const inserted = this.sql(
+        `INSERT INTO tsnas_trials (experiment_id, number, state, sample, sample_hash, created_at)
+         VALUES (?, ?, 'pending', ?, ?, ?) RETURNING id`,
+      ).get(experimentId, next, sampleText, sampleHash, Date.now()) as { id: number };
+      return { id: inserted.id, created: true };
+    });
+    const { id, created } = create.immediate();
+    return { trial: this.loadTrial(id)!, created };
+  }
+
+  async claimTrial(experimentId: number, workerId: string): Promise<Trial | null> {
+    const now = Date.now();
+    // One statement is one atomic write in SQLite: no other connection can
+    // claim between the SELECT and the UPDATE.
+    const row = this.sql(
+      `UPDATE tsnas_trials SET state = 'running', worker_id = ?, heartbeat_at = ?, started_at = ?
+       WHERE id = (SELECT id FROM tsnas_trials WHERE experiment_id = ? AND state = 'pending' ORDER BY number LIMIT 1)
+       RETURNING id`,
+    ).get(workerId, now, now, experimentId) as { id: number } | undefined;
+    return row ? this.loadTrial(row.id) : null;
+  }
+
+  async heartbeat(trialId: number, workerId: string): Promise<boolean> {
+    const result = this.sql(
+      `UPDATE tsnas_trials SET heartbeat_at = ? WHERE id = ? AND state = 'running' AND worker_id = ?`,
+    ).run(Date.now(), trialId, workerId);
+    return result.changes > 0;
+  }
+
+  async finishTrial(trialId: number, outcome: TrialOutcome, options: FinishOptions = {}): Promise<Trial> {
+    checkOutcome(outcome, trialId);
+    const { metrics, error } = outcomeColumns(outcome);
+    const metricsText = metrics === null ? null : JSON.stringify(metrics);
+    const strategy = options.strategyState;
+    if (strategy) checkNonNegativeInteger(strategy.toldCount, 'toldCount');
+    const strategyText = strategy ? toJsonText(strategy.state, `strategy state saved with trial ${trialId}`) : null;
+    const finish = this.db.transaction(() => {
+      const row = this.sql('SELECT state, worker_id, experiment_id FROM tsnas_trials WHERE id = ?').get(trialId) as
+        | { state: TrialState; worker_id: string | null; experiment_id: number }
+        | undefined;
+      checkMutable(trialId, row?.state, `finish (${outcome.state})`);
+      if (options.workerId !== undefined && (row!.state !== 'running' || row!.worker_id !== options.workerId)) {
+        throw stateError(
+          `cannot finish trial ${trialId} as worker "${options.workerId}": it is ${row!.state}${row!.worker_id ? ` held by "${row!.worker_id}"` : ''}`,
+        );
+      }
+      const now = Date.now();
+      this.sql('UPDATE tsnas_trials SET state = ?, metrics = ?, error = ?, finished_at = ? WHERE id = ?').run(
+        outcome.state,
+        metricsText,
+        error,
+        now,
+        trialId,
+      );
+      if (strategy) this.upsertStrategyState(row!.experiment_id, strategyText!, strategy.toldCount, now);
+    });
+    finish.immediate();
+    return this.loadTrial(trialId)!;
+  }
+
+  // ---- trials: progress ----
+
+  async reportIntermediate(trialId: number, metric: string, step: number, value: number): Promise<void> {
+    checkIntermediate(trialId, metric, step, value);
+    const report = this.db.transaction(() => {
+      checkMutable(trialId, this.trialState(trialId), `report "${metric}" for`);
+      this.sql(
+        `INSERT INTO tsnas_trial_values (trial_id, metric, step, value) VALUES (?, ?, ?, ?)
+         ON CONFLICT (trial_id, metric, step) DO UPDATE SET value = excluded.value`,
+      ).run(trialId, metric, step, value);
+    });
+    report.immediate();
+  }
+
+  async setArtifact(trialId: number, name: string, path: string): Promise<void> {
+    checkArtifact(trialId, name, path);
+    const set = this.db.transaction(() => {
+      checkMutable(trialId, this.trialState(trialId), `set artifact "${name}" of`);
+      this.sql(
+        `INSERT INTO tsnas_trial_artifacts (trial_id, name, path) VALUES (?, ?, ?)
+         ON CONFLICT (trial_id, name) DO UPDATE SET path = excluded.path`,
+      ).run(trialId, name, path);
+    });
+    set.immediate();
+  }
+
+  private trialState(trialId: number): TrialState | undefined {
+    const row = this.sql('SELECT state FROM tsnas_trials WHERE id = ?').get(trialId) as { state: TrialState } | undefined;
+    return row?.state;
+  }
+
+  // ---- trials: reading ----
+
+  /** Trial rows with their curves and artifacts, read in one snapshot. */
+  private assemble(rows: RawTrialRow[]): Trial[] {
+    if (rows.length === 0) return [];
+    const ids = JSON.stringify(rows.map((r) => r.id));
+    const values = this.sql(
+      `SELECT trial_id AS trialId, metric, step, value FROM tsnas_trial_values WHERE trial_id IN (SELECT value FROM json_each(?))`,
+    ).all(ids) as IntermediateRow[];
+    const artifacts = this.sql(
+      `SELECT trial_id AS trialId, name, path FROM tsnas_trial_artifacts WHERE trial_id IN (SELECT value FROM json_each(?))`,
+    ).all(ids) as ArtifactRow[];
+    return assembleTrials(rows.map(toTrialRow), values, artifacts);
+  }
+
+  private readTrials(query: string, ...params: unknown[]): Trial[] {
+    return this.db.transaction(() => this.assemble(this.sql(query).all(...params) as RawTrialRow[]))();
+  }
+
+  private loadTrial(trialId: number): Trial | null {
+    return this.readTrials('SELECT * FROM tsnas_trials WHERE id = ?', trialId)[0] ?? null;
+  }
+
+  async getTrial(trialId: number): Promise<Trial | null> {
+    return this.loadTrial(trialId);
+  }
+
+  async getTrialByHash(experimentId: number, sampleHash: string): Promise<Trial | null> {
+    return this.readTrials('SELECT * FROM tsnas_trials WHERE experiment_id = ? AND sample_hash = ?', experimentId, sampleHash)[0] ?? null;
+  }
+
+  async listTrials(experimentId: number, options: ListTrialsOptions = {}): Promise<Trial[]> {
+    checkStates(options.states);
+    const limit = options.limit ?? -1;
+    const offset = options.offset ?? 0;
+    if (options.limit !== undefined) checkNonNegativeInteger(options.limit, 'limit');
+    checkNonNegativeInteger(offset, 'offset');
+    if (options.states && options.states.length > 0) {
+      return this.readTrials(
+        `SELECT * FROM tsnas_trials WHERE experiment_id = ? AND state IN (SELECT value FROM json_each(?))
+         ORDER BY number LIMIT ? OFFSET ?`,
+        experimentId,
+        JSON.stringify(options.states),
+        limit,
+        offset,
+      );
+    }
+    return this.readTrials('SELECT * FROM tsnas_trials WHERE experiment_id = ? ORDER BY number LIMIT ? OFFSET ?', experimentId, limit, offset);
+  }
+
+  async bestTrials(experimentId: number, metric: string, direction: Direction, limit = 1): Promise<Trial[]> {
+    checkMetricName(metric);
+    checkNonNegativeInteger(limit, 'limit');
+    if (direction !== 'max' && direction !== 'min') {
+      throw new TsnasError('usage', `direction must be "max" or "min", got ${JSON.stringify(direction)}`);
+    }
+    // The metric name pattern excludes quotes, so the quoted JSON path is safe.
+    const path = `$."${metric}"`;
+    return this.readTrials(
+      `SELECT * FROM tsnas_trials
+       WHERE experiment_id = ? AND state = 'complete' AND json_extract(metrics, ?) IS NOT NULL
+       ORDER BY json_extract(metrics, ?) ${direction === 'max' ? 'DESC' : 'ASC'}, number
+       LIMIT ?`,
+      experimentId,
+      path,
+      path,
+      limit,
+    );
+  }
+
+  async countTrials(experimentId: number): Promise<Record<TrialState, number>> {
+    const counts = emptyCounts();
+    const rows = this.sql('SELECT state, COUNT(*) AS n FROM tsnas_trials WHERE experiment_id = ? GROUP BY state').all(experimentId) as {
+      state: TrialState;
+      n: number;
+    }[];
+    for (const r of rows) counts[r.state] = r.n;
+    return counts;
+  }
+
+  // ---- recovery ----
+
+  async requeueStale(experimentId: number, olderThanMs: number): Promise<number[]> {
+    if (typeof olderThanMs !== 'number' || !(olderThanMs >= 0)) {
+      throw new TsnasError('usage', `olderThanMs must be a number >= 0, got ${olderThanMs}`);
+    }
+    const rows = this.sql(
+      `UPDATE tsnas_trials SET state = 'pending', worker_id = NULL, heartbeat_at = NULL, started_at = NULL
+       WHERE experiment_id = ? AND state = 'running' AND heartbeat_at < ? RETURNING id`,
+    ).all(experimentId, Date.now() - olderThanMs) as { id: number }[];
+    return rows.map((r) => r.id).sort((a, b) => a - b);
+  }
+
+  async requeueRunning(experimentId: number): Promise<number[]> {
+    const rows = this.sql(
+      `UPDATE tsnas_trials SET state = 'pending', worker_id = NULL, heartbeat_at = NULL, started_at = NULL
+       WHERE experiment_id = ? AND state = 'running' RETURNING id`,
+    ).all(experimentId) as { id: number }[];
+    return rows.map((r) => r.id).sort((a, b) => a - b);
+  }
+
+  // ---- strategy state ----
+
+  private upsertStrategyState(experimentId: number, stateText: string, toldCount: number, now: number): void {
+    this.sql(
+      `INSERT INTO tsnas_strategy_states (experiment_id, state, told_count, saved_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (experiment_id) DO UPDATE SET state = excluded.state, told_count = excluded.told_count, saved_at = excluded.saved_at`,
+    ).run(experimentId, stateText, toldCount, now);
+  }
+
+  async saveStrategyState(experimentId: number, state: Json, toldCount: number): Promise<void> {
+    checkNonNegativeInteger(toldCount, 'toldCount');
+    const text = toJsonText(state, `strategy state of experiment ${experimentId}`);
+    const save = this.db.transaction(() => {
+      if (!this.sql('SELECT 1 FROM tsnas_experiments WHERE id = ?').get(experimentId)) throw notFound('experiment', experimentId);
+      this.upsertStrategyState(experimentId, text, toldCount, Date.now());
+    });
+    save.immediate();
+  }
+
+  async loadStrategyState(experimentId: number): Promise<StrategyState | null> {
+    const row = this.sql('SELECT state, told_count, saved_at FROM tsnas_strategy_states WHERE experiment_id = ?').get(experimentId) as
+      | { state: string; told_count: number; saved_at: number }
+      | undefined;
+    return row ? { state: JSON.parse(row.state) as Json, toldCount: row.told_count, savedAt: row.saved_at } : null;
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,481 @@
+// The one test suite every store backend must pass (see types.ts for the
+// contract it checks). A backend's test file calls runStoreSuite with a
+// factory of fresh, empty storages.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TsnasError } from '../errors.js';
+import { openStore } from './index.js';
+import type { Experiment, Json, Store, Trial } from './types.js';
+
+export interface FreshStorage {
+  /** A storage URL for openStore; opening it several times gives connections to the same store. */
+  readonly url: string;
+  /** Removes the storage after the test (its stores are already closed). */
+  dispose(): Promise<void>;
+}
+
+async function rejectsWithCode(promise: Promise<unknown>, code: TsnasError['code'], pattern: RegExp): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof TsnasError, `expected a TsnasError, got ${String(error)}`);
+    assert.equal(error.code, code, error.message);
+    assert.match(error.message, pattern);
+    return true;
+  });
+}
+
+export function runStoreSuite(name: string, openFreshStorage: () => Promise<FreshStorage>): void {
+  /** Runs body with a store on a fresh storage (and a way to open more connections to it), closing everything after. */
+  async function withStore(body: (store: Store, connect: () => Promise<Store>) => Promise<void>): Promise<void> {
+    const storage = await openFreshStorage();
+    const opened: Store[] = [];
+    const connect = async (): Promise<Store> => {
+      const store = await openStore(storage.url);
+      opened.push(store);
+      return store;
+    };
+    try {
+      await body(await connect(), connect);
+    } finally {
+      for (const store of opened) await store.close();
+      await storage.dispose();
+    }
+  }
+
+  async function experimentWithTrials(store: Store, count: number, experimentName = 'exp'): Promise<{ experiment: Experiment; trials: Trial[] }> {
+    const experiment = await store.createExperiment(experimentName, { seed: 1 });
+    const trials: Trial[] = [];
+    for (let i = 0; i < count; i++) trials.push((await store.createTrial(experiment.id, { op: `conv${i}`, depth: i }, `h${i}`)).trial);
+    return { experiment, trials };
+  }
+
+  describe(`store contract: ${name}`, () => {
+    it('creates, finds, lists, updates and deletes experiments', () =>
+      withStore(async (store) => {
+        const before = Date.now();
+        const config: Json = { space: { name: 'nb201', options: { cells: 3 } }, zeta: [1, 2.5, 'x', null, true], alpha: 'first?' };
+        const a = await store.createExperiment('alpha', config);
+        const b = await store.createExperiment('beta', null);
+        assert.equal(a.name, 'alpha');
+        assert.equal(a.status, 'created');
+        assert.deepEqual(a.config, config);
+        // Key order is part of what the user wrote; the store keeps it.
+        assert.deepEqual(Object.keys(a.config as object), ['space', 'zeta', 'alpha']);
+        assert.ok(a.createdAt >= before - 1000 && a.createdAt <= Date.now() + 1000, `createdAt ${a.createdAt} is not about now`);
+        assert.notEqual(a.id, b.id);
+
+        assert.deepEqual(await store.getExperiment('alpha'), a);
+        assert.deepEqual(await store.getExperimentById(b.id), b);
+        assert.equal(await store.getExperiment('gamma'), null);
+        assert.equal(await store.getExperimentById(a.id + b.id + 100), null);
+        assert.deepEqual((await store.listExperiments()).map((e) => e.name), ['alpha', 'beta']);
+
+        await rejectsWithCode(store.createExperiment('alpha', {}), 'state', /"alpha" already exists/);
+        await rejectsWithCode(store.createExperiment('', {}), 'usage', /experiment name/);
+
+        await store.setExperimentStatus(a.id, 'running');
+        assert.equal((await store.getExperiment('alpha'))!.status, 'running');
+        await rejectsWithCode(store.setExperimentStatus(a.id + b.id + 100, 'finished'), 'state', /does not exist/);
+        await rejectsWithCode(store.setExperimentStatus(a.id, 'bogus' as never), 'usage', /status must be one of/);
+
+        const trial = (await store.createTrial(a.id, { x: 1 }, 'hx')).trial;
+        await store.saveStrategyState(a.id, { population: [] }, 0);
+        assert.equal(await store.deleteExperiment('alpha'), true);
+        assert.equal(await store.deleteExperiment('alpha'), false);
+        assert.equal(await store.getExperiment('alpha'), null);
+        assert.equal(await store.getTrial(trial.id), null, 'trials go with their experiment');
+        assert.equal(await store.loadStrategyState(a.id), null, 'strategy state goes with its experiment');
+        assert.deepEqual((await store.listExperiments()).map((e) => e.name), ['beta']);
+      }));
+
+    it('creates pending trials numbered 0, 1, 2 per experiment and deduplicates by sample hash', () =>
+      withStore(async (store) => {
+        const e1 = await store.createExperiment('one', {});
+        const e2 = await store.createExperiment('two', {});
+        const before = Date.now();
+        const sample = { cell: ['conv3x3', 'skip'], depth: 4, width: 16.5 };
+        const first = await store.createTrial(e1.id, sample, 'hash-a');
+        assert.equal(first.created, true);
+        const t = first.trial;
+        assert.equal(t.experimentId, e1.id);
+        assert.equal(t.number, 0);
+        assert.equal(t.state, 'pending');
+        assert.deepEqual(t.sample, sample);
+        assert.equal(t.sampleHash, 'hash-a');
+        assert.equal(t.metrics, null);
+        assert.deepEqual(t.intermediate, {});
+        assert.deepEqual(t.artifacts, {});
+        assert.equal(t.workerId, null);
+        assert.equal(t.heartbeatAt, null);
+        assert.equal(t.startedAt, null);
+        assert.equal(t.finishedAt, null);
+        assert.equal(t.error, null);
+        assert.ok(t.createdAt >= before - 1000 && t.createdAt <= Date.now() + 1000);
+
+        const duplicate = await store.createTrial(e1.id, { different: 'sample' }, 'hash-a');
+        assert.equal(duplicate.created, false);
+        assert.deepEqual(duplicate.trial, t, 'the existing trial comes back unchanged');
+
+        // The duplicate did not use up a number.
+        assert.equal((await store.createTrial(e1.id, { n: 1 }, 'hash-b')).trial.number, 1);
+        assert.equal((await store.createTrial(e1.id, { n: 2 }, 'hash-c')).trial.number, 2);
+        // Hashes and numbers are per experiment.
+        const other = await store.createTrial(e2.id, sample, 'hash-a');
+        assert.equal(other.created, true);
+        assert.equal(other.trial.number, 0);
+        assert.notEqual(other.trial.id, t.id);
+
+        assert.deepEqual(await store.getTrial(t.id), t);
+        assert.deepEqual(await store.getTrialByHash(e1.id, 'hash-a'), t);
+        assert.equal(await store.getTrialByHash(e1.id, 'nope'), null);
+        assert.equal(await store.getTrial(t.id + 1000), null);
+        await rejectsWithCode(store.createTrial(e2.id + e1.id + 100, {}, 'h'), 'state', /experiment \d+ does not exist/);
+        await rejectsWithCode(store.createTrial(e1.id, {}, ''), 'usage', /sample hash/);
+      }));
+
+    it('gives concurrent creators of one hash one trial, and distinct hashes gapless numbers', () =>
+      withStore(async (store, connect) => {
+        const other = await connect();
+        const e = await store.createExperiment('e', {});
+        const same = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? store : other).createTrial(e.id, { i }, 'shared')),
+        );
+        assert.equal(same.filter((r) => r.created).length, 1);
+        assert.equal(new Set(same.map((r) => r.trial.id)).size, 1);
+        const distinct = await Promise.all(
+          Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? store : other).createTrial(e.id, { i }, `h${i}`)),
+        );
+        assert.ok(distinct.every((r) => r.created));
+        assert.deepEqual(
+          distinct.map((r) => r.trial.number).sort((a, b) => a - b),
+          Array.from({ length: 12 }, (_, i) => i + 1),
+        );
+      }));
+
+    it('claims the lowest-numbered pending trial and marks it running for its worker', () =>
+      withStore(async (store) => {
+        const { experiment, trials } = await experimentWithTrials(store, 3);
+        const elsewhere = await experimentWithTrials(store, 1, 'elsewhere');
+        const before = Date.now();
+        const claimed = await store.claimTrial(experiment.id, 'worker-1');
+        assert.ok(claimed);
+        assert.equal(claimed.id, trials[0]!.id);
+        assert.equal(claimed.state, 'running');
+        assert.equal(claimed.workerId, 'worker-1');
+        assert.ok(claimed.heartbeatAt !== null && claimed.heartbeatAt >= before - 1000);
+        assert.ok(claimed.startedAt !== null && claimed.startedAt >= before - 1000);
+        assert.deepEqual(claimed.sample, trials[0]!.sample);
+        assert.equal((await store.claimTrial(experiment.id, 'worker-2'))!.id, trials[1]!.id);
+        assert.equal((await store.claimTrial(experiment.id, 'worker-1'))!.id, trials[2]!.id);
+        assert.equal(await store.claimTrial(experiment.id, 'worker-1'), null, 'nothing left to claim');
+        assert.equal((await store.getTrial(elsewhere.trials[0]!.id))!.state, 'pending', 'claims stay in their experiment');
+        assert.deepEqual(await store.countTrials(experiment.id), { pending: 0, running: 3, complete: 0, failed: 0, pruned: 0 });
+      }));
+
+    it('never gives one trial to two of 20 concurrent claimers', () =>
+      withStore(async (store, connect) => {
+        const connections = [store, await connect(), await connect()];
+        const { experiment, trials } = await experimentWithTrials(store, 10);
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => connections[i % connections.length]!.claimTrial(experiment.id, `worker-${i}`)),
+        );
+        const claimed = results.filter((t): t is Trial => t !== null);
+        assert.equal(claimed.length, 10, 'every pending trial was claimed once');
+        assert.deepEqual(
+          claimed.map((t) => t.id).sort((a, b) => a - b),
+          trials.map((t) => t.id).sort((a, b) => a - b),
+        );
+        // Each claimed trial is recorded as held by the worker that got it.
+        for (const [i, t] of results.entries()) {
+          if (t) assert.equal((await store.getTrial(t.id))!.workerId, `worker-${i}`);
+        }
+        assert.equal((await store.countTrials(experiment.id)).running, 10);
+      }));
+
+    it('refreshes heartbeats only for the worker that holds a running trial', () =>
+      withStore(async (store) => {
+        const { experiment, trials } = await experimentWithTrials(store, 2);
+        const claimed = (await store.claimTrial(experiment.id, 'w1'))!;
+        await sleep(20);
+        assert.equal(await store.heartbeat(claimed.id, 'w1'), true);
+        const beaten = (await store.getTrial(claimed.id))!;
+        assert.ok(beaten.heartbeatAt! > claimed.heartbeatAt!, `heartbeat ${beaten.heartbeatAt} should be after ${claimed.heartbeatAt}`);
+        assert.equal(await store.heartbeat(claimed.id, 'w2'), false, 'another worker');
+        assert.equal(await store.heartbeat(trials[1]!.id, 'w1'), false, 'a pending trial');
+        assert.equal(await store.heartbeat(trials[1]!.id + 1000, 'w1'), false, 'a missing trial');
+        assert.equal((await store.getTrial(claimed.id))!.heartbeatAt, beaten.heartbeatAt);
+      }));
+
+    it('finishes trials as complete, failed or pruned', () =>
+      withStore(async (store) => {
+        const { experiment, trials } = await experimentWithTrials(store, 4);
+        const t0 = (await store.claimTrial(experiment.id, 'w'))!;
+        const t1 = (await store.claimTrial(experiment.id, 'w'))!;
+        const t2 = (await store.claimTrial(experiment.id, 'w'))!;
+        const before = Date.now();
+        const metrics = { accuracy: 0.9134, params: 1_234_567, flops: 3.5e8, latency_ms: 0.125 };
+        const done = await store.finishTrial(t0.id, { state: 'complete', metrics }, { workerId: 'w' });
+        assert.equal(done.state, 'complete');
+        assert.deepEqual(done.metrics, metrics);
+        assert.equal(done.error, null);
+        assert.equal(done.workerId, 'w', 'the worker that finished it stays recorded');
+        assert.ok(done.finishedAt !== null && done.finishedAt >= before - 1000 && done.finishedAt <= Date.now() + 1000);
+        assert.deepEqual(await store.getTrial(t0.id), done);
+
+        const failed = await store.finishTrial(t1.id, { state: 'failed', error: 'CUDA out of memory\nat step 3' });
+        assert.equal(failed.state, 'failed');
+        assert.equal(failed.metrics, null);
+        assert.equal(failed.error, 'CUDA out of memory\nat step 3');
+
+        const pruned = await store.finishTrial(t2.id, { state: 'pruned', metrics: { accuracy: 0.1 }, reason: 'below median at epoch 2' });
+        assert.equal(pruned.state, 'pruned');
+        assert.deepEqual(pruned.metrics, { accuracy: 0.1 });
+        assert.equal(pruned.error, 'below median at epoch 2');
+
+        // A candidate rejected before it runs (e.g. by a constraint) goes straight from pending.
+        const rejected = await store.finishTrial(trials[3]!.id, { state: 'pruned' });
+        assert.equal(rejected.state, 'pruned');
+        assert.equal(rejected.metrics, null);
+        assert.equal(rejected.startedAt, null);
+        assert.deepEqual(await store.countTrials(experiment.id), { pending: 0, running: 0, complete: 1, failed: 1, pruned: 2 });
+      }));
+
+    it('refuses bad outcomes and finishing by a worker that does not hold the trial', () =>
+      withStore(async (store) => {
+        const { experiment, trials } = await experimentWithTrials(store, 2);
+        const t = (await store.claimTrial(experiment.id, 'w1'))!;
+        await rejectsWithCode(store.finishTrial(t.id, { state: 'complete', metrics: { accuracy: Number.NaN } }), 'usage', /accuracy.*finite/);
+        await rejectsWithCode(store.finishTrial(t.id, { state: 'complete', metrics: { 'bad"name': 1 } }), 'usage', /metric name/);
+        await rejectsWithCode(store.finishTrial(t.id, { state: 'running' } as never), 'usage', /complete, failed or pruned/);
+        await rejectsWithCode(store.finishTrial(t.id, { state: 'complete', metrics: { accuracy: 1 } }, { workerId: 'w2' }), 'state', /held by "w1"/);
+        await rejectsWithCode(store.finishTrial(trials[1]!.id, { state: 'failed', error: 'x' }, { workerId: 'w1' }), 'state', /pending/);
+        await rejectsWithCode(store.finishTrial(t.id + 1000, { state: 'failed', error: 'x' }), 'state', /trial \d+ does not exist/);
+        const unchanged = (await store.getTrial(t.id))!;
+        assert.equal(unchanged.state, 'running');
+        assert.equal(unchanged.metrics, null);
+      }));
+
+    it('never changes a finished trial', () =>
+      withStore(async (store) => {
+        const { experiment } = await experimentWithTrials(store, 3);
+        const ids: number[] = [];
+        for (const outcome of [
+          { state: 'complete', metrics: { accuracy: 0.5 } },
+          { state: 'failed', error: 'boom' },
+          { state: 'pruned' },
+        ] as const) {
+          const t = (await store.claimTrial(experiment.id, 'w'))!;
+          await store.reportIntermediate(t.id, 'loss', 0, 2.3);
+          await store.setArtifact(t.id, 'checkpoint', `/tmp/ckpt-${t.id}`);
+          await store.finishTrial(t.id, outcome);
+          ids.push(t.id);
+        }
+        for (const id of ids) {
+          const finished = (await store.getTrial(id))!;
+          await rejectsWithCode(store.finishTrial(id, { state: 'complete', metrics: { accuracy: 1 } }), 'state', /finished trials never change/);
+          await rejectsWithCode(store.finishTrial(id, { state: 'failed', error: 'again' }), 'state', new RegExp(`trial ${id}: it is ${finished.state}`));
+          await rejectsWithCode(store.reportIntermediate(id, 'loss', 1, 1.0), 'state', /finished trials never change/);
+          await rejectsWithCode(store.reportIntermediate(id, 'loss', 0, 9.9), 'state', /finished trials never change/);
+          await rejectsWithCode(store.setArtifact(id, 'checkpoint', '/elsewhere'), 'state', /finished trials never change/);
+          await rejectsWithCode(store.setArtifact(id, 'other', '/elsewhere'), 'state', /finished trials never change/);
+          assert.equal(await store.heartbeat(id, 'w'), false);
+          assert.deepEqual(await store.requeueRunning(experiment.id), []);
+          assert.deepEqual(await store.requeueStale(experiment.id, 0), []);
+          assert.deepEqual(await store.getTrial(id), finished, `trial ${id} (${finished.state}) is unchanged`);
+        }
+      }));
+
+    it('records learning curves and artifacts', () =>
+      withStore(async (store) => {
+        const { experiment } = await experimentWithTrials(store, 2);
+        const t = (await store.claimTrial(experiment.id, 'w'))!;
+        await store.reportIntermediate(t.id, 'val_acc', 2, 0.7);
+        await store.reportIntermediate(t.id, 'val_acc', 0, 0.3);
+        await store.reportIntermediate(t.id, 'val_acc', 1, 0.55);
+        await store.reportIntermediate(t.id, 'train/loss', 0, 2.25);
+        await store.reportIntermediate(t.id, 'val_acc', 1, 0.5); // replaces step 1
+        await store.setArtifact(t.id, 'checkpoint', 'runs/x/epoch1.safetensors');
+        await store.setArtifact(t.id, 'log', 'runs/x/train.log');
+        await store.setArtifact(t.id, 'checkpoint', 'runs/x/epoch2.safetensors'); // replaces
+        const read = (await store.getTrial(t.id))!;
+        assert.deepEqual(read.intermediate, {
+          val_acc: [
+            { step: 0, value: 0.3 },
+            { step: 1, value: 0.5 },
+            { step: 2, value: 0.7 },
+          ],
+          'train/loss': [{ step: 0, value: 2.25 }],
+        });
+        assert.deepEqual(read.artifacts, { checkpoint: 'runs/x/epoch2.safetensors', log: 'runs/x/train.log' });
+        // They come back through every read, and stay after finishing.
+        const done = await store.finishTrial(t.id, { state: 'complete', metrics: { val_acc: 0.7 } });
+        assert.deepEqual(done.intermediate, read.intermediate);
+        assert.deepEqual((await store.listTrials(experiment.id, { states: ['complete'] }))[0]!.artifacts, read.artifacts);
+        assert.deepEqual((await store.bestTrials(experiment.id, 'val_acc', 'max'))[0]!.intermediate, read.intermediate);
+        // Other trials have their own (empty) curves.
+        const other = (await store.listTrials(experiment.id, { states: ['pending'] }))[0]!;
+        assert.deepEqual(other.intermediate, {});
+        assert.deepEqual(other.artifacts, {});
+
+        await rejectsWithCode(store.reportIntermediate(other.id, 'val_acc', -1, 0.5), 'usage', /step.*integer >= 0/);
+        await rejectsWithCode(store.reportIntermediate(other.id, 'val_acc', 1.5, 0.5), 'usage', /step.*integer >= 0/);
+        await rejectsWithCode(store.reportIntermediate(other.id, 'val_acc', 1, Infinity), 'usage', /finite/);
+        await rejectsWithCode(store.reportIntermediate(other.id + 1000, 'val_acc', 1, 0.5), 'state', /does not exist/);
+        await rejectsWithCode(store.setArtifact(other.id, '', 'x'), 'usage', /artifact name/);
+        await rejectsWithCode(store.setArtifact(other.id + 1000, 'a', 'x'), 'state', /does not exist/);
+      }));
+
+    it('lists trials by state with limit and offset, and counts them', () =>
+      withStore(async (store) => {
+        const { experiment, trials } = await experimentWithTrials(store, 6);
+        await experimentWithTrials(store, 2, 'other');
+        // numbers 0,1 complete; 2 failed; 3 running; 4,5 pending
+        for (const i of [0, 1, 2, 3]) await store.claimTrial(experiment.id, 'w');
+        await store.finishTrial(trials[0]!.id, { state: 'complete', metrics: { accuracy: 0.5 } });
+        await store.finishTrial(trials[1]!.id, { state: 'complete', metrics: { accuracy: 0.6 } });
+        await store.finishTrial(trials[2]!.id, { state: 'failed', error: 'x' });
+        const numbers = (list: Trial[]) => list.map((t) => t.number);
+        assert.deepEqual(numbers(await store.listTrials(experiment.id)), [0, 1, 2, 3, 4, 5]);
+        assert.deepEqual(numbers(await store.listTrials(experiment.id, { states: [] })), [0, 1, 2, 3, 4, 5]);
+        assert.deepEqual(numbers(await store.listTrials(experiment.id, { states: ['complete'] })), [0, 1]);
+        assert.deepEqual(numbers(await store.listTrials(experiment.id, { states: ['pending', 'failed'] })), [2, 4, 5]);
+        assert.deepEqual(numbers(await store.listTrials(experiment.id, { states: ['running'] })), [3]);
+        assert.deepEqual(numbers(await store.listTrials(experiment.id, { states: ['pruned'] })), []);
+        assert.deepEqual(numbers(await store.listTrials(experiment.id, { limit: 2 })), [0, 1]);
+        assert.deepEqual(numbers(await store.listTrials(experiment.id, { limit: 2, offset: 3 })), [3, 4]);
+        assert.deepEqual(numbers(await store.listTrials(experiment.id, { offset: 4 })), [4, 5]);
+        assert.deepEqual(numbers(await store.listTrials(experiment.id, { states: ['pending', 'complete'], limit: 3, offset: 1 })), [1, 4, 5]);
+        assert.deepEqual(await store.listTrials(experiment.id + 1000), []);
+        await rejectsWithCode(store.listTrials(experiment.id, { states: ['done' as never] }), 'usage', /trial state must be one of/);
+        await rejectsWithCode(store.listTrials(experiment.id, { limit: -1 }), 'usage', /limit/);
+
+        assert.deepEqual(await store.countTrials(experiment.id), { pending: 2, running: 1, complete: 2, failed: 1, pruned: 0 });
+        assert.deepEqual(await store.countTrials(experiment.id + 1000), { pending: 0, running: 0, complete: 0, failed: 0, pruned: 0 });
+      }));
+
+    it('finds the best complete trials by a metric in either direction', () =>
+      withStore(async (store) => {
+        const { experiment, trials } = await experimentWithTrials(store, 7);
+        const outcomes = [
+          { state: 'complete', metrics: { accuracy: 0.8, params: 5e5 } },
+          { state: 'complete', metrics: { accuracy: 0.92, params: 2e6 } },
+          { state: 'complete', metrics: { accuracy: 0.8, params: 1e5 } }, // ties trial 0 on accuracy
+          { state: 'complete', metrics: { params: 10 } }, // no accuracy: never ranked by it
+          { state: 'pruned', metrics: { accuracy: 0.99, params: 1 } }, // not complete: never ranked
+          { state: 'complete', metrics: { accuracy: 0.75, params: 3e6 } },
+        ] as const;
+        for (const [i, outcome] of outcomes.entries()) {
+          await store.claimTrial(experiment.id, 'w');
+          await store.finishTrial(trials[i]!.id, outcome);
+        }
+        // trial 6 stays pending
+        const numbers = (list: Trial[]) => list.map((t) => t.number);
+        assert.deepEqual(numbers(await store.bestTrials(experiment.id, 'accuracy', 'max')), [1]);
+        assert.deepEqual(numbers(await store.bestTrials(experiment.id, 'accuracy', 'max', 10)), [1, 0, 2, 5]);
+        assert.deepEqual(numbers(await store.bestTrials(experiment.id, 'accuracy', 'min', 3)), [5, 0, 2]);
+        assert.deepEqual(numbers(await store.bestTrials(experiment.id, 'params', 'min', 2)), [3, 2]);
+        assert.deepEqual(numbers(await store.bestTrials(experiment.id, 'params', 'max', 2)), [5, 1]);
+        assert.deepEqual(await store.bestTrials(experiment.id, 'latency', 'min', 5), []);
+        assert.deepEqual((await store.bestTrials(experiment.id, 'accuracy', 'max'))[0]!.metrics, outcomes[1].metrics);
+        await rejectsWithCode(store.bestTrials(experiment.id, "x') OR 1=1 --", 'max'), 'usage', /metric name/);
+        await rejectsWithCode(store.bestTrials(experiment.id, 'accuracy', 'up' as never), 'usage', /direction/);
+      }));
+
+    it('requeues running trials whose heartbeat is stale, keeping their curves and artifacts', () =>
+      withStore(async (store) => {
+        const { experiment } = await experimentWithTrials(store, 3);
+        const stale = (await store.claimTrial(experiment.id, 'dead-worker'))!;
+        const alive = (await store.claimTrial(experiment.id, 'live-worker'))!;
+        await store.reportIntermediate(stale.id, 'val_acc', 0, 0.4);
+        await store.setArtifact(stale.id, 'checkpoint', '/ckpt/epoch0');
+        await sleep(300);
+        assert.equal(await store.heartbeat(alive.id, 'live-worker'), true);
+        assert.deepEqual(await store.requeueStale(experiment.id, 10_000), [], 'nothing is 10 s old');
+        assert.deepEqual(await store.requeueStale(experiment.id, 200), [stale.id]);
+        const requeued = (await store.getTrial(stale.id))!;
+        assert.equal(requeued.state, 'pending');
+        assert.equal(requeued.workerId, null);
+        assert.equal(requeued.heartbeatAt, null);
+        assert.equal(requeued.startedAt, null);
+        assert.deepEqual(requeued.intermediate, { val_acc: [{ step: 0, value: 0.4 }] });
+        assert.deepEqual(requeued.artifacts, { checkpoint: '/ckpt/epoch0' });
+        assert.equal((await store.getTrial(alive.id))!.state, 'running');
+        // The dead worker has lost it: its heartbeat and finish are refused.
+        assert.equal(await store.heartbeat(stale.id, 'dead-worker'), false);
+        await rejectsWithCode(store.finishTrial(stale.id, { state: 'complete', metrics: { a: 1 } }, { workerId: 'dead-worker' }), 'state', /pending/);
+        // It is the lowest-numbered pending trial again, so it is claimed next.
+        const reclaimed = (await store.claimTrial(experiment.id, 'new-worker'))!;
+        assert.equal(reclaimed.id, stale.id);
+        assert.equal(reclaimed.workerId, 'new-worker');
+        await rejectsWithCode(store.requeueStale(experiment.id, -1), 'usage', /olderThanMs/);
+      }));
+
+    it('requeues every running trial of one experiment for a resume', () =>
+      withStore(async (store) => {
+        const { experiment, trials } = await experimentWithTrials(store, 4);
+        const other = await experimentWithTrials(store, 1, 'other');
+        for (let i = 0; i < 3; i++) await store.claimTrial(experiment.id, `w${i}`);
+        const otherRunning = (await store.claimTrial(other.experiment.id, 'w'))!;
+        await store.finishTrial(trials[1]!.id, { state: 'complete', metrics: { accuracy: 0.7 } });
+        assert.deepEqual(await store.requeueRunning(experiment.id), [trials[0]!.id, trials[2]!.id]);
+        assert.deepEqual(await store.countTrials(experiment.id), { pending: 3, running: 0, complete: 1, failed: 0, pruned: 0 });
+        assert.equal((await store.getTrial(otherRunning.id))!.state, 'running', 'other experiments are untouched');
+        assert.deepEqual(await store.requeueRunning(experiment.id), []);
+      }));
+
+    it('saves and loads the strategy state, also atomically with a finished trial', () =>
+      withStore(async (store) => {
+        const { experiment, trials } = await experimentWithTrials(store, 2);
+        assert.equal(await store.loadStrategyState(experiment.id), null);
+        const state: Json = { population: [{ arch: 'a|b', fitness: 0.5 }], rng: [1, 2, 3, 4], weights: [0.1, -2.5e-7] };
+        const before = Date.now();
+        await store.saveStrategyState(experiment.id, state, 0);
+        const loaded = (await store.loadStrategyState(experiment.id))!;
+        assert.deepEqual(loaded.state, state);
+        assert.equal(loaded.toldCount, 0);
+        assert.ok(loaded.savedAt >= before - 1000 && loaded.savedAt <= Date.now() + 1000);
+
+        const t = (await store.claimTrial(experiment.id, 'w'))!;
+        await store.finishTrial(t.id, { state: 'complete', metrics: { accuracy: 0.5 } }, { strategyState: { state: { generation: 1 }, toldCount: 1 } });
+        let current = (await store.loadStrategyState(experiment.id))!;
+        assert.deepEqual(current.state, { generation: 1 });
+        assert.equal(current.toldCount, 1);
+
+        // A finish that is refused saves no state either.
+        await rejectsWithCode(
+          store.finishTrial(t.id, { state: 'failed', error: 'x' }, { strategyState: { state: { generation: 99 }, toldCount: 2 } }),
+          'state',
+          /finished trials never change/,
+        );
+        current = (await store.loadStrategyState(experiment.id))!;
+        assert.deepEqual(current.state, { generation: 1 });
+        assert.equal(current.toldCount, 1);
+
+        await store.saveStrategyState(experiment.id, 'plain string state', 2);
+        assert.equal((await store.loadStrategyState(experiment.id))!.state, 'plain string state');
+        await rejectsWithCode(store.saveStrategyState(experiment.id + 1000, {}, 0), 'state', /experiment \d+ does not exist/);
+        await rejectsWithCode(store.saveStrategyState(experiment.id, {}, -1), 'usage', /toldCount/);
+        assert.equal(trials.length, 2);
+      }));
+
+    it('keeps everything across close and reopen', () =>
+      withStore(async (store, connect) => {
+        const { experiment } = await experimentWithTrials(store, 3);
+        const t = (await store.claimTrial(experiment.id, 'w'))!;
+        await store.reportIntermediate(t.id, 'acc', 0, 0.25);
+        await store.setArtifact(t.id, 'checkpoint', '/c');
+        await store.finishTrial(t.id, { state: 'complete', metrics: { acc: 0.25 } }, { strategyState: { state: { s: [1] }, toldCount: 1 } });
+        await store.claimTrial(experiment.id, 'w');
+        const trialsBefore = await store.listTrials(experiment.id);
+        await store.close();
+        await store.close(); // closing twice is harmless
+
+        const reopened = await connect();
+        assert.deepEqual(await reopened.getExperiment('exp'), experiment);
+        assert.deepEqual(await reopened.listTrials(experiment.id), trialsBefore);
+        assert.deepEqual((await reopened.loadStrategyState(experiment.id))!.state, { s: [1] });
+        // Numbering goes on where it stopped.
+        assert.equal((await reopened.createTrial(experiment.id, {}, 'new')).trial.number, 3);
+      }));
+  });
+}
