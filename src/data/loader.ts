@@ -92,7 +92,8 @@ export function splitIndices(
 /**
  * Makes one batch of the given dataset samples: gathers and scales the
  * pixels, applies the transform, and builds x (float32) and y (int64).
- * The caller owns the returned tensors.
+ * The caller owns the returned tensors. Pass the rng a random transform
+ * should draw from; without one each call uses a fresh Rng(0).
  */
 export function makeBatch(
   dataset: Dataset,
