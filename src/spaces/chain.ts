@@ -6,6 +6,7 @@
 // Kernel and activation are kept for every op (identity and zero ignore the
 // kernel, pools the activation) so the space stays a plain product per depth.
 import { TsnasError } from '../errors.js';
+import { chainGraph } from './graph.js';
 import { defineSpace, range, whenGreater, type DefinedSpace, type DimensionSpec } from './space.js';
 import { tokenError } from './text.js';
 import type { Sample, Value } from './types.js';
@@ -121,6 +122,7 @@ export function chainSpace(config: ChainConfig = {}): ChainSpace {
     dimensions: dims,
     format: (s) => layersOf(s).map((l) => `${l.op}:${l.kernel}:${l.filters}:${l.activation}`).join(' > '),
     parse,
+    drawing: (s) => [chainGraph('chain', layersOf(s).map((l) => `${l.op} ${l.kernel}x${l.kernel} ${l.filters} ${l.activation}`))],
     sizeFormula: `sum over depth d in ${cfg.minDepth}..${cfg.maxDepth} of (${cfg.ops.length} ops · ${cfg.kernels.length} kernels · ${cfg.filters.length} filters · ${cfg.activations.length} activations)^d = sum_d ${perLayer}^d`,
   });
   return {

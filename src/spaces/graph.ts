@@ -112,3 +112,18 @@ export function pathEncoding(g: CellGraph, options: PathEncodingOptions = {}): n
   }
   return out;
 }
+
+/** A sequence input -> step 1 -> ... -> output, one labelled edge per step (macro spaces' pictures). */
+export function chainGraph(name: string, steps: readonly string[], nodeLabels?: readonly string[]): CellGraph {
+  const n = steps.length;
+  return {
+    name,
+    nodes: Array.from({ length: n + 1 }, (_, id) => ({
+      id,
+      label: nodeLabels?.[id] ?? (id === 0 ? 'input' : id === n ? 'output' : String(id)),
+      role: id === 0 ? ('input' as const) : id === n ? ('output' as const) : ('intermediate' as const),
+    })),
+    edges: steps.map((op, k) => ({ from: k, to: k + 1, op })),
+    ops: [...new Set(steps)],
+  };
+}

@@ -6,6 +6,7 @@
 // "|nor_conv_3x3~0|+|...|...|+|...|...|...| @ 2x16,3x32,1x64".
 import { TsnasError } from '../errors.js';
 import { cellOps, formatNb201Ops, nb201CellDimensions, nb201CellGraph, nb201EdgeLabel, NB201_EDGES, NB201_PATH_VOCABULARY, parseNb201Ops } from './nb201.js';
+import { chainGraph } from './graph.js';
 import { defineSpace, whenGreater, type DefinedSpace, type DimensionSpec } from './space.js';
 import { tokenError } from './text.js';
 import type { Sample, Value } from './types.js';
@@ -104,6 +105,11 @@ export function hierarchicalSpace(config: HierarchicalConfig = {}): Hierarchical
     },
     parse,
     graphs: (s) => [nb201CellGraph(cellOps(s, CELL_PREFIX))],
+    drawing: (s) => {
+      const a = archOf(s);
+      const steps = a.stages.flatMap((st, i) => [...(i > 0 ? [`reduce to ${st.channels}`] : [`stem ${st.channels}`]), `${st.cells} x cell ${st.channels}`]);
+      return [nb201CellGraph(a.cell), chainGraph('macro', steps)];
+    },
     pathEncoding: { vocabulary: NB201_PATH_VOCABULARY, maxLength: 3 },
     sizeFormula: `micro 5^6 · macro sum over stage count n of (${cfg.cellsPerStage.length} cell counts · ${cfg.channels.length} channel widths)^n = 15625 · (${macroTerms})`,
   });

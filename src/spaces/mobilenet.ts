@@ -4,6 +4,7 @@
 // "r224|k3e4,k5e6|k3e3,k7e6,k5e4|..." (resolution, then per stage its
 // layers as kernel/expand pairs).
 import { TsnasError } from '../errors.js';
+import { chainGraph } from './graph.js';
 import { defineSpace, whenGreater, type DefinedSpace, type DimensionSpec } from './space.js';
 import { tokenError } from './text.js';
 import type { Sample, Value } from './types.js';
@@ -136,6 +137,11 @@ export function mobilenetSpace(config: MobilenetConfig = {}): MobilenetSpace {
     dimensions: dims,
     format,
     parse,
+    drawing: (s) => {
+      const a = archOf(s);
+      const steps = a.stages.flatMap((layers, st) => layers.map((l, i) => `MB${l.expand} ${l.kernel}x${l.kernel} ${cfg.widths[st]}${i === 0 && cfg.strides[st]! > 1 ? ' /2' : ''}`));
+      return [chainGraph(`mobilenet r${a.resolution}`, steps)];
+    },
     sizeFormula: `${cfg.resolutions.length} resolutions · (sum over depth d of (${cfg.kernels.length} kernels · ${cfg.expandRatios.length} expand ratios)^d)^${stages} stages = ${cfg.resolutions.length} · (${stageTerms})^${stages}`,
   });
   return {

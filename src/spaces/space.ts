@@ -55,6 +55,8 @@ export interface SpaceDefinition {
   readonly parse?: (text: string) => Sample;
   /** Cell graphs of a sample (ops on edges): used for adjacency/path encodings and drawing. */
   readonly graphs?: (s: Sample) => CellGraph[];
+  /** Graphs for pictures only, when they differ from `graphs` (e.g. a chain of layers); defaults to `graphs`. */
+  readonly drawing?: (s: Sample) => CellGraph[];
   /** Options for the graph-derived path encoding (vocabulary order, maximum length...). */
   readonly pathEncoding?: PathEncodingOptions;
   /** Space-specific encoders override the graph-derived ones. */
@@ -84,6 +86,8 @@ export interface DefinedSpace extends SearchSpace {
   parseArch(text: string): Sample;
   /** Cell graphs for drawing and encodings ([] when the space has no graph view). */
   graphs(s: Sample): CellGraph[];
+  /** Graphs to draw: the drawing view if the space has one, else its cell graphs. */
+  drawingGraphs(s: Sample): CellGraph[];
   /** Lengths of encode(s, kind) for every sample. */
   encodingLength(kind: EncodingKind): number;
 }
@@ -464,5 +468,9 @@ export function defineSpace(def: SpaceDefinition): DefinedSpace {
     encode,
     encodingLength,
     graphs,
+    drawingGraphs: (s) => {
+      validate(s);
+      return def.drawing ? def.drawing(s) : graphs(s);
+    },
   };
 }
