@@ -117,7 +117,11 @@ at::Scalar S(const Napi::Value& v) {
     bool lossless;
     return at::Scalar(v.As<Napi::BigInt>().Int64Value(&lossless));
   }
-  return at::Scalar(v.As<Napi::Number>().DoubleValue());
+  // JS has one number type; an integral value acts as an integer scalar, as
+  // Python's `x + 1` does, so integer tensors keep their dtype.
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (std::trunc(d) == d && std::fabs(d) < 9007199254740992.0) return at::Scalar(static_cast<int64_t>(d));
+  return at::Scalar(d);
 }
 
 at::ScalarType DType(const Napi::Value& v) {

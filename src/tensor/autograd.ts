@@ -24,7 +24,7 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor[], options: Grad
     options.retainGraph ?? null,
     options.allowUnused ?? false,
   );
-  return res.map((g) => (g ? new Tensor(g) : null));
+  return res.map((g) => (g === null ? null : new Tensor(g)));
 }
 
 /** Runs fn with gradient recording off (restored afterwards). */

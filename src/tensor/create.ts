@@ -88,7 +88,9 @@ export function randperm(n: number, o: CreateOptions = {}): Tensor {
 }
 export function arange(start: number, end?: number, step = 1, o: CreateOptions = {}): Tensor {
   const [a, b] = end === undefined ? [0, start] : [start, end];
-  return new Tensor(native.arange(a, b, step, o.dtype ?? 'int64', o.device ?? null));
+  // As torch: integers give int64, any fractional bound or step gives float32.
+  const integral = [a, b, step].every(Number.isInteger);
+  return new Tensor(native.arange(a, b, step, o.dtype ?? (integral ? 'int64' : 'float32'), o.device ?? null));
 }
 export function eye(n: number, o: CreateOptions = {}): Tensor {
   return new Tensor(native.eye(n, o.dtype ?? null, o.device ?? null));
