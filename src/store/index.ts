@@ -8,6 +8,8 @@ import type { Store } from './types.js';
 
 export * from './types.js';
 export { SqliteStore, SQLITE_SCHEMA_VERSION } from './sqlite.js';
+// Type only: the class is loaded on demand by openStore (import './postgres.js' for the value).
+export type { PostgresStore } from './postgres.js';
 
 /** Where experiments go when no --storage is given: one SQLite file under ./runs. */
 export const DEFAULT_STORAGE_URL = 'sqlite:runs/tsnas.db';

@@ -15,6 +15,9 @@ export interface TestPostgres {
   readonly url: string;
   /** True when the server was started here (false with TSNAS_PG_URL). */
   readonly owned: boolean;
+  /** The temp dir holding data, socket and log, and the postmaster's pid (only when owned). */
+  readonly dir?: string;
+  readonly pid?: number;
   /** Stops the server and removes its directory (a no-op for TSNAS_PG_URL). */
   stop(): Promise<void>;
 }
@@ -149,6 +152,8 @@ export async function startTestPostgres(): Promise<TestPostgres> {
   return {
     url,
     owned: true,
+    dir,
+    pid: serverPid,
     stop: async () => {
       process.removeListener('exit', stopNow);
       if (stopped) return;

@@ -2,6 +2,9 @@
 // here (see pg-test-server.ts), or the one at TSNAS_PG_URL. Each test gets a
 // fresh schema, selected through the URL's search_path option.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { TsnasError } from '../errors.js';
@@ -87,5 +90,57 @@ describe('PostgreSQL store specifics', () => {
       openStore('postgresql://someone:secret@/nowhere?host=/nonexistent-socket-dir&port=1'),
       (e: unknown) => e instanceof TsnasError && e.code === 'state' && /cannot open PostgreSQL store/.test(e.message) && !e.message.includes('secret'),
     );
+  });
+});
+
+/** True while pid is a live process (a zombie, dead but not yet reaped, counts as gone). */
+function isRunning(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+async function waitUntil(condition: () => boolean, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) if (condition()) return true;
+  return condition();
+}
+
+describe('throwaway test server', { skip: process.env.TSNAS_PG_URL ? 'TSNAS_PG_URL is set' : false }, () => {
+  it('leaves no process or directory behind after stop()', async () => {
+    const own = await startTestPostgres();
+    assert.ok(own.owned && own.dir && own.pid);
+    assert.ok(isRunning(own.pid));
+    const client = new pg.Client({ connectionString: own.url });
+    await client.connect();
+    assert.equal((await client.query('SELECT 1 + 1 AS two')).rows[0].two, 2);
+    await client.end();
+    await own.stop();
+    assert.equal(isRunning(own.pid), false);
+    assert.equal(existsSync(own.dir), false);
+  });
+
+  it('is shut down and removed when its process is killed with SIGKILL', async () => {
+    const moduleUrl = new URL('./pg-test-server.js', import.meta.url).href;
+    const child = spawn(
+      process.execPath,
+      ['--input-type=module', '-e', `const { startTestPostgres } = await import(${JSON.stringify(moduleUrl)}); const s = await startTestPostgres(); console.log(JSON.stringify({ dir: s.dir, pid: s.pid })); setInterval(() => {}, 1000);`],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    const started = await new Promise<{ dir: string; pid: number }>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]!));
+      });
+      child.once('exit', (code) => reject(new Error(`server process exited early with ${code}`)));
+    });
+    assert.ok(isRunning(started.pid));
+    child.kill('SIGKILL');
+    await exited;
+    assert.ok(await waitUntil(() => !isRunning(started.pid), 5000), `postmaster ${started.pid} still runs`);
+    assert.ok(await waitUntil(() => !existsSync(started.dir), 5000), `${started.dir} still exists`);
   });
 });

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { TsnasError } from '../errors.js';
 import { DEFAULT_STORAGE_URL, openStore, parseStorageUrl, SQLITE_SCHEMA_VERSION, SqliteStore } from './index.js';
@@ -60,6 +61,51 @@ describe('SQLite store specifics', () => {
     } finally {
       db.close();
     }
+  });
+
+  it('gives each pending trial to one of several threads claiming from the same file at once', async () => {
+    const path = join(root, 'threads.db');
+    const store = new SqliteStore(path);
+    const e = await store.createExperiment('e', {});
+    const pendingIds: number[] = [];
+    for (let i = 0; i < 60; i++) pendingIds.push((await store.createTrial(e.id, { i }, `h${i}`)).trial.id);
+    // Each thread has its own connection and claims until nothing is left;
+    // they start together so their claims interleave.
+    const moduleUrl = new URL('./sqlite.js', import.meta.url).href;
+    const code = `
+      const { workerData, parentPort } = require('node:worker_threads');
+      (async () => {
+        const { SqliteStore } = await import(workerData.moduleUrl);
+        const store = new SqliteStore(workerData.path);
+        const shared = new Int32Array(workerData.gate);
+        Atomics.add(shared, 0, 1);
+        while (Atomics.load(shared, 0) < workerData.threads) Atomics.wait(shared, 0, Atomics.load(shared, 0), 5);
+        const ids = [];
+        for (let t; (t = await store.claimTrial(workerData.experimentId, 'thread-' + workerData.index)); ) ids.push(t.id);
+        await store.close();
+        parentPort.postMessage(ids);
+      })();
+    `;
+    const threads = 4;
+    const gate = new SharedArrayBuffer(4);
+    const claimedPerThread = await Promise.all(
+      Array.from(
+        { length: threads },
+        (_, index) =>
+          new Promise<number[]>((resolve, reject) => {
+            const worker = new Worker(code, { eval: true, workerData: { moduleUrl, path, experimentId: e.id, index, threads, gate } });
+            worker.once('message', resolve);
+            worker.once('error', reject);
+          }),
+      ),
+    );
+    const all = claimedPerThread.flat();
+    assert.equal(all.length, pendingIds.length, 'no trial was claimed twice or missed');
+    assert.deepEqual([...all].sort((a, b) => a - b), pendingIds);
+    for (const [index, ids] of claimedPerThread.entries()) {
+      for (const id of ids) assert.equal((await store.getTrial(id))!.workerId, `thread-${index}`);
+    }
+    await store.close();
   });
 
   it('works in memory', async () => {

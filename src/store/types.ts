@@ -189,8 +189,9 @@ export interface Store {
    */
   heartbeat(trialId: number, workerId: string): Promise<boolean>;
   /**
-   * Ends a pending or running trial (pending -> pruned/failed is for
-   * candidates rejected before they run, e.g. by a constraint). Throws
+   * Ends a pending or running trial. Finishing a pending trial directly is
+   * for candidates that never run: rejected by a constraint (pruned), or
+   * answered at once by a table lookup (complete). Throws
    * TsnasError('state') if the trial is already finished, or if
    * options.workerId is given and does not hold it.
    */
