@@ -71,7 +71,9 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     throw new TsnasError('state', 'running as root but there is no "postgres" user to run the test server as; set TSNAS_PG_URL instead');
   }
 
-  const dir = mkdtempSync(join(tmpdir(), 'tsnas-pg-'));
+  // /tmp rather than $TMPDIR: the postgres user must be able to reach the
+  // dir, and a unix socket path must stay under about 100 characters.
+  const dir = mkdtempSync(join(existsSync('/tmp') ? '/tmp' : tmpdir(), 'tsnas-pg-'));
   const dataDir = join(dir, 'data');
   const logFile = join(dir, 'server.log');
   if (postgresIds) chownSync(dir, postgresIds.uid, postgresIds.gid);
