@@ -157,6 +157,9 @@ interface StructuralAssignment {
 const MAX_STRUCTURAL_ASSIGNMENTS = 200_000;
 
 export function defineSpace(def: SpaceDefinition): DefinedSpace {
+  if (def.format && !def.parse) {
+    throw new TsnasError('config', 'a space with its own format needs its own parse too (parse(format(s)) must give s back)', { where: `space ${def.name}` });
+  }
   const dims: Dimension[] = [];
   const byLabel = new Map<string, Dimension>();
   const index = new Map<string, number>();
