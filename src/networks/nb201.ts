@@ -53,6 +53,8 @@ export class NB201Cell extends Module {
   readonly ops: readonly string[];
   readonly inDim: number;
   readonly outDim: number;
+  /** Nodes the output depends on; the others (reached only through "none" edges) are not computed. */
+  readonly #live: boolean[];
   constructor(ops: readonly string[], cIn: number, cOut: number, stride = 1, affine = true, trackRunningStats = true) {
     super();
     checkOps(ops);
@@ -66,11 +68,23 @@ export class NB201Cell extends Module {
         ? nb201Op(op, cIn, cOut, stride, affine, trackRunningStats)
         : nb201Op(op, cOut, cOut, 1, affine, trackRunningStats);
     })));
+    this.#live = [false, false, false, true];
+    for (let j = 3; j >= 1; j--) {
+      if (!this.#live[j]) continue;
+      const inputs = NB201_EDGES.map(([to, from], e) => ({ to, from, op: ops[e] })).filter((x) => x.to === j);
+      const real = inputs.filter((x) => x.op !== 'none');
+      // A node with only "none" inputs still needs one input for the shape of its zeros.
+      for (const x of real.length > 0 ? real : inputs.slice(0, 1)) this.#live[x.from] = true;
+    }
   }
 
   forward(x: Tensor): Tensor {
     const nodes: Tensor[] = [x];
     for (let j = 1; j <= 3; j++) {
+      if (!this.#live[j]) {
+        nodes.push(x); // placeholder, never read: no live node takes input from it
+        continue;
+      }
       let sum: Tensor | null = null;
       let zeroEdge = -1;
       for (let e = 0; e < NB201_EDGES.length; e++) {

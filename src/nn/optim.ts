@@ -8,7 +8,11 @@
 import { Tensor, foreach, noGrad, tidy, zerosLike } from '../tensor/index.js';
 import { TsnasError } from '../errors.js';
 
-type Hyper = Record<string, number | boolean>;
+/** Hyper-parameters of a group: numbers and flags, always including lr. */
+type Hyper = { lr: number };
+type HyperValues = Record<string, number | boolean>;
+/** A group in a state dict: its options plus the indices of its parameters. */
+export type SavedParamGroup = { params: number[]; [option: string]: number | boolean | number[] };
 
 export interface ParamGroup<H extends Hyper = Hyper> {
   params: Tensor[];
@@ -25,7 +29,7 @@ type ParamState = Record<string, StateValue>;
 /** Serialisable optimizer state: per-parameter state keyed by parameter index. */
 export interface OptimizerStateDict {
   state: Record<string, ParamState>;
-  paramGroups: (Hyper & { params: number[] })[];
+  paramGroups: SavedParamGroup[];
 }
 
 export abstract class Optimizer<H extends Hyper = Hyper> {
@@ -85,14 +89,14 @@ export abstract class Optimizer<H extends Hyper = Hyper> {
 
   /** The learning rate of every group. */
   get lrs(): number[] {
-    return this.paramGroups.map((g) => g.options['lr'] as number);
+    return this.paramGroups.map((g) => g.options.lr);
   }
   /** Sets the learning rate of every group (or of each group, from an array). */
   setLr(lr: number | number[]): void {
     this.paramGroups.forEach((g, i) => {
       const value = typeof lr === 'number' ? lr : lr[i];
       if (value === undefined || !(value >= 0)) throw new TsnasError('usage', `learning rate for group ${i} must be >= 0, got ${value}`);
-      (g.options as Hyper)['lr'] = value;
+      g.options.lr = value;
     });
   }
 
@@ -110,7 +114,7 @@ export abstract class Optimizer<H extends Hyper = Hyper> {
    */
   stateDict(): OptimizerStateDict {
     const state: Record<string, ParamState> = {};
-    const paramGroups: (Hyper & { params: number[] })[] = [];
+    const paramGroups: SavedParamGroup[] = [];
     let index = 0;
     for (const group of this.paramGroups) {
       const ids: number[] = [];
@@ -119,7 +123,7 @@ export abstract class Optimizer<H extends Hyper = Hyper> {
         if (s) state[String(index)] = { ...s };
         ids.push(index++);
       }
-      paramGroups.push({ ...group.options, params: ids });
+      paramGroups.push({ ...(group.options as unknown as HyperValues), params: ids });
     }
     return { state, paramGroups };
   }
@@ -180,7 +184,7 @@ export abstract class Optimizer<H extends Hyper = Hyper> {
 
 // ------------------------------------------------------------ SGD
 
-export interface SGDOptions extends Hyper {
+export interface SGDOptions {
   lr: number;
   momentum: number;
   dampening: number;
@@ -237,7 +241,7 @@ export class SGD extends Optimizer<SGDOptions> {
 
 // ------------------------------------------------------------ Adam and AdamW
 
-export interface AdamOptions extends Hyper {
+export interface AdamOptions {
   lr: number;
   beta1: number;
   beta2: number;
