@@ -16,7 +16,7 @@ function checkPositiveInt(value: number, what: string): void {
 
 // ------------------------------------------------------------ convolution and linear
 
-export interface Conv2dOptions {
+export interface Conv2dLayerOptions {
   stride?: Pair;
   padding?: Pair;
   dilation?: Pair;
@@ -34,7 +34,7 @@ export class Conv2d extends Module {
   weight: Tensor;
   bias: Tensor | null;
 
-  constructor(inChannels: number, outChannels: number, kernelSize: Pair, o: Conv2dOptions = {}) {
+  constructor(inChannels: number, outChannels: number, kernelSize: Pair, o: Conv2dLayerOptions = {}) {
     super();
     checkPositiveInt(inChannels, 'Conv2d in_channels');
     checkPositiveInt(outChannels, 'Conv2d out_channels');
@@ -95,7 +95,7 @@ export class Linear extends Module {
 
 // ------------------------------------------------------------ normalisation
 
-export interface BatchNormOptions {
+export interface BatchNormLayerOptions {
   eps?: number;
   /** Weight of the new batch statistic; null for a cumulative average (torch's momentum=None). */
   momentum?: number | null;
@@ -115,7 +115,7 @@ export class BatchNorm2d extends Module {
   runningVar: Tensor | null;
   numBatchesTracked: Tensor | null;
 
-  constructor(numFeatures: number, o: BatchNormOptions = {}) {
+  constructor(numFeatures: number, o: BatchNormLayerOptions = {}) {
     super();
     checkPositiveInt(numFeatures, 'BatchNorm2d num_features');
     this.numFeatures = numFeatures;
@@ -213,13 +213,13 @@ export class Dropout extends Module {
 
 // ------------------------------------------------------------ pooling
 
-export interface PoolOptions {
+export interface PoolLayerOptions {
   stride?: Pair;
   padding?: Pair;
   ceilMode?: boolean;
 }
 export class AvgPool2d extends Module {
-  constructor(readonly kernelSize: Pair, readonly options: PoolOptions & { countIncludePad?: boolean } = {}) {
+  constructor(readonly kernelSize: Pair, readonly options: PoolLayerOptions & { countIncludePad?: boolean } = {}) {
     super();
   }
   forward(x: Tensor): Tensor {
@@ -227,7 +227,7 @@ export class AvgPool2d extends Module {
   }
 }
 export class MaxPool2d extends Module {
-  constructor(readonly kernelSize: Pair, readonly options: PoolOptions & { dilation?: Pair } = {}) {
+  constructor(readonly kernelSize: Pair, readonly options: PoolLayerOptions & { dilation?: Pair } = {}) {
     super();
   }
   forward(x: Tensor): Tensor {
