@@ -95,3 +95,23 @@ test('every built-in space has a cost model', () => {
     }
   }
 });
+
+test('the cost model agrees with the built NB201 network, which runs forward and backward', async () => {
+  const { NB201Network } = await import('../networks/nb201.js');
+  const { memory, randn, randint, tidy, crossEntropy } = await import('../tensor/index.js');
+  const start = memory().numTensors;
+  const nb = nb201Space();
+  const rng = new Rng(3);
+  for (let i = 0; i < 4; i++) {
+    const s = nb.sample(rng);
+    const net = new NB201Network({ ops: nb.opsOf(s), C: 8, N: 1, numClasses: 5 });
+    assert.equal(net.numParameters(), costOf(nb, s, { channels: 8, cells: 1, classes: 5 }).params, nb.format(s));
+    tidy(() => {
+      const logits = net.call(randn([2, 3, 16, 16]));
+      assert.deepEqual(logits.shape, [2, 5]);
+      crossEntropy(logits, randint(0, 5, [2])).backward();
+    });
+    net.dispose();
+  }
+  assert.equal(memory().numTensors, start);
+});
