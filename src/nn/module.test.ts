@@ -130,7 +130,9 @@ test('forward hooks see input and output, can replace it, and are removable', ()
   tidy(() => {
     const y = m.call(x);
     const expected = m.head.bias!.mul(m.scale); // zero input through conv/BN/ReLU/mean gives zero features
-    assert.deepEqual(y.select(0, 0).toArray().map((v) => v.toFixed(5)), expected.toArray().map((v) => v.toFixed(5)));
+    // BN of a constant is zero up to rounding (divided by sqrt(eps)), hence the loose tolerance.
+    const e = expected.toArray();
+    y.select(0, 0).toArray().forEach((v, i) => assert.ok(Math.abs(v - e[i]!) < 1e-3, `logit ${i}: ${v} vs ${e[i]}`));
   });
   removePre();
   x.dispose();
