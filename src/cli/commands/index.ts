@@ -1,5 +1,7 @@
 // Every CLI command, in the order `tsnas --help` lists them.
 import type { Command } from '../command.js';
 import { trainCommand } from './train.js';
+import { benchStepCommand } from './bench.js';
+import { mainCommand } from './main.js';
 
-export const commands: Command[] = [trainCommand];
+export const commands: Command[] = [mainCommand, trainCommand, benchStepCommand];

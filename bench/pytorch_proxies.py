@@ -1,0 +1,306 @@
+#!/usr/bin/python3
+"""PyTorch eager zero-cost proxies: the baseline of `tsnas bench step --workload proxies`
+and the reference definitions that scripts/fixtures/gen_proxies.py turns into test fixtures.
+
+Each proxy runs in its own passes, as the reference implementations do
+(Abdelfattah et al. 2021, SamsungLabs/zero-cost-nas; Mellor et al. 2021, NASWOT):
+- grad_norm: sum over conv/linear layers of ||dL/dW||_2 (cross-entropy, BN in train mode)
+- snip:      sum |W * dL/dW|
+- grasp:     -sum W * (H g), H g from a second forward pass and a double backward
+- fisher:    per conv/linear output channel 0.5 * mean_n (sum_hw act * dL/dact)^2, times the
+             weights per output channel, summed
+- synflow:   |params|, float64, one all-ones input, BN removed except in the residual
+             reduction blocks (as the reference NB201 model), sum |W * dR/dW|
+- jacob_cov: -sum log(l + 1e-5) + 1/(l + 1e-5), l the eigenvalues of corrcoef of the
+             per-sample input Jacobians of the summed logits
+- nwot:      log|det K|, K = sum over ReLUs of c c^T + (1-c)(1-c)^T, c = (ReLU input > 0)
+
+Benchmark: python3 bench/pytorch_proxies.py [--threads T] [--steps S] [--batch 64]
+times synflow, snip, grad_norm and nwot (each in its own passes) for the NAS-Bench-201
+network (C=16, N=5, 10 classes) of the bench cell on random 3x32x32 inputs, and prints
+the median step time as one JSON line.
+"""
+import argparse
+import json
+import statistics
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+BENCH_ARCH = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|'
+EDGES = [(1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2)]
+
+
+def parse_arch(arch):
+    return [edge.split('~')[0] for node in arch.split('+') for edge in node.strip('|').split('|')]
+
+
+# ---------------------------------------------------------------- the NAS-Bench-201 network (XAutoDL names)
+
+class ReLUConvBN(nn.Module):
+    def __init__(self, cin, cout, k, stride, pad):
+        super().__init__()
+        self.op = nn.Sequential(nn.ReLU(inplace=False), nn.Conv2d(cin, cout, k, stride, pad, bias=False),
+                                nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        return self.op(x)
+
+
+class Pooling(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.op = nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+
+    def forward(self, x):
+        return self.op(x)
+
+
+class Zero(nn.Module):
+    def forward(self, x):
+        return x.mul(0.0)
+
+
+def make_op(name, c):
+    return {'none': Zero, 'skip_connect': nn.Identity, 'avg_pool_3x3': Pooling,
+            'nor_conv_1x1': lambda: ReLUConvBN(c, c, 1, 1, 0),
+            'nor_conv_3x3': lambda: ReLUConvBN(c, c, 3, 1, 1)}[name]()
+
+
+class Cell(nn.Module):
+    """XAutoDL's InferCell, except that nodes the output does not depend on (reached only
+    through 'none' edges) are not computed, as in tsnas: the outputs are the same, and
+    NASWOT's rule of counting the ReLUs that the backward pass visits leaves them out."""
+
+    def __init__(self, ops, c):
+        super().__init__()
+        self.ops = ops
+        self.layers = nn.ModuleList([make_op(op, c) for op in ops])
+        self.live = [False, False, False, True]
+        for j in range(3, 0, -1):
+            if self.live[j]:
+                inputs = [(i, ops[e]) for e, (t, i) in enumerate(EDGES) if t == j]
+                real = [x for x in inputs if x[1] != 'none']
+                for i, _ in (real or inputs[:1]):
+                    self.live[i] = True
+
+    def forward(self, x):
+        nodes = [x]
+        for j in range(1, 4):
+            if not self.live[j]:
+                nodes.append(None)
+                continue
+            terms = [self.layers[e](nodes[i]) for e, (t, i) in enumerate(EDGES) if t == j and self.ops[e] != 'none']
+            if not terms:
+                first = next(e for e, (t, _) in enumerate(EDGES) if t == j)
+                terms = [self.layers[first](nodes[EDGES[first][1]])]
+            nodes.append(sum(terms))
+        return nodes[3]
+
+
+class ResNetBasicblock(nn.Module):
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.conv_a = ReLUConvBN(cin, cout, 3, 2, 1)
+        self.conv_b = ReLUConvBN(cout, cout, 3, 1, 1)
+        self.downsample = nn.Sequential(nn.AvgPool2d(2, 2, 0), nn.Conv2d(cin, cout, 1, 1, 0, bias=False))
+
+    def forward(self, x):
+        return self.downsample(x) + self.conv_b(self.conv_a(x))
+
+
+class Network(nn.Module):
+    def __init__(self, ops, C=16, N=5, classes=10, in_channels=3):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, C, 3, padding=1, bias=False), nn.BatchNorm2d(C))
+        cells, prev = [], C
+        for stage, width in enumerate([C, 2 * C, 4 * C]):
+            if stage > 0:
+                cells.append(ResNetBasicblock(prev, width))
+                prev = width
+            cells.extend(Cell(ops, width) for _ in range(N))
+        self.cells = nn.ModuleList(cells)
+        self.lastact = nn.Sequential(nn.BatchNorm2d(prev), nn.ReLU())
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(prev, classes)
+
+    def forward(self, x):
+        f = self.stem(x)
+        for c in self.cells:
+            f = c(f)
+        return self.classifier(self.global_pooling(self.lastact(f)).flatten(1))
+
+
+def weight_layers(net):
+    return [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+
+
+# ---------------------------------------------------------------- proxies, each in its own passes
+
+def grad_norm(net, x, y):
+    net.train()
+    net.zero_grad()
+    F.cross_entropy(net(x), y).backward()
+    return sum(float(m.weight.grad.norm()) for m in weight_layers(net) if m.weight.grad is not None)
+
+
+def snip(net, x, y):
+    net.train()
+    net.zero_grad()
+    F.cross_entropy(net(x), y).backward()
+    return sum(float((m.weight * m.weight.grad).abs().sum()) for m in weight_layers(net) if m.weight.grad is not None)
+
+
+def grasp(net, x, y):
+    net.train()
+    weights = [m.weight for m in weight_layers(net)]
+    grad_w = torch.autograd.grad(F.cross_entropy(net(x), y), weights, allow_unused=True)
+    grad_f = torch.autograd.grad(F.cross_entropy(net(x), y), weights, create_graph=True, allow_unused=True)
+    z = sum((gw.detach() * gf).sum() for gw, gf in zip(grad_w, grad_f) if gw is not None)
+    hg = torch.autograd.grad(z, weights, allow_unused=True)
+    return float(-sum((w.detach() * h).sum() for w, h in zip(weights, hg) if h is not None))
+
+
+def fisher(net, x, y):
+    net.train()
+    layers = weight_layers(net)
+    acc = {m: None for m in layers}
+    handles = []
+
+    def capture(m, _inp, out):
+        def on_grad(g):
+            a = out.detach()
+            gn = (a * g).sum(dim=list(range(2, a.dim()))) if a.dim() > 2 else a * g
+            d = gn.pow(2).mean(0).mul(0.5)
+            acc[m] = d if acc[m] is None else acc[m] + d
+        out.register_hook(on_grad)
+
+    for m in layers:
+        handles.append(m.register_forward_hook(capture))
+    try:
+        F.cross_entropy(net(x), y).backward()
+    finally:
+        for h in handles:
+            h.remove()
+    net.zero_grad()
+    total = 0.0
+    for m in layers:
+        if acc[m] is not None:
+            total += float(acc[m].abs().sum()) * int(np.prod(m.weight.shape[1:]))
+    return total
+
+
+def synflow(net, x_shape, keep_reduction_bn=True):
+    """In place (|params| and BN bypass, undone afterwards), like the reference's linearize/nonlinearize."""
+    net.train()
+    kept = set()
+    if keep_reduction_bn:
+        for m in net.modules():
+            if isinstance(m, ResNetBasicblock):
+                kept.update(d for d in m.modules() if isinstance(d, nn.BatchNorm2d))
+    bypassed = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d) and m not in kept]
+    state = {k: v.clone() for k, v in net.state_dict().items()}
+    with torch.no_grad():
+        for v in net.state_dict().values():
+            if v.is_floating_point():
+                v.abs_()
+    for m in bypassed:
+        m.forward = lambda t: t
+    net.double()
+    try:
+        net.zero_grad()
+        net(torch.ones([1] + list(x_shape[1:]), dtype=torch.float64)).sum().backward()
+        return sum(float((m.weight * m.weight.grad).abs().sum()) for m in weight_layers(net) if m.weight.grad is not None)
+    finally:
+        for m in bypassed:
+            del m.forward
+        net.float()
+        net.load_state_dict(state)
+        net.zero_grad()
+
+
+def jacob_cov(net, x):
+    net.train()
+    x = x.clone().requires_grad_(True)
+    out = net(x)
+    out.backward(torch.ones_like(out))
+    j = x.grad.detach().reshape(x.shape[0], -1).numpy()
+    net.zero_grad()
+    corrs = np.corrcoef(j)
+    v, _ = np.linalg.eig(corrs)
+    k = 1e-5
+    return float(np.real(-np.sum(np.log(v + k) + 1.0 / (v + k))))
+
+
+def nwot(net, x):
+    net.train()
+    n = x.shape[0]
+    K = torch.zeros(n, n, dtype=torch.float64)
+    handles = []
+
+    def hook(_m, inp, _out):
+        nonlocal K
+        c = (inp[0].detach().reshape(n, -1) > 0).float()
+        K = K + (c @ c.t()).double() + ((1 - c) @ (1 - c).t()).double()
+
+    for m in net.modules():
+        if isinstance(m, nn.ReLU):
+            handles.append(m.register_forward_hook(hook))
+    try:
+        with torch.no_grad():
+            net(x)
+    finally:
+        for h in handles:
+            h.remove()
+    _sign, logdet = np.linalg.slogdet(K.numpy())
+    return float(logdet)
+
+
+def all_proxies(net, x, y):
+    """Every proxy on the same weights and batch; BN running statistics are restored between proxies."""
+    state = {k: v.clone() for k, v in net.state_dict().items()}
+    out = {}
+    for name, fn in [('grad_norm', lambda: grad_norm(net, x, y)), ('snip', lambda: snip(net, x, y)),
+                     ('grasp', lambda: grasp(net, x, y)), ('fisher', lambda: fisher(net, x, y)),
+                     ('synflow', lambda: synflow(net, x.shape)), ('jacob_cov', lambda: jacob_cov(net, x)),
+                     ('nwot', lambda: nwot(net, x))]:
+        out[name] = fn()
+        net.load_state_dict(state)
+    return out
+
+
+# ---------------------------------------------------------------- benchmark
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--threads', type=int, default=torch.get_num_threads())
+    p.add_argument('--steps', type=int, default=10)
+    p.add_argument('--batch', type=int, default=64)
+    p.add_argument('--seed', type=int, default=0)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    net = Network(parse_arch(BENCH_ARCH), 16, 5, 10)
+    x = torch.randn(args.batch, 3, 32, 32)
+    y = torch.randint(0, 10, (args.batch,))
+
+    def step():
+        return {'synflow': synflow(net, x.shape), 'snip': snip(net, x, y),
+                'grad_norm': grad_norm(net, x, y), 'nwot': nwot(net, x)}
+
+    times = []
+    for i in range(args.steps + 2):
+        t0 = time.perf_counter()
+        step()
+        if i >= 2:
+            times.append((time.perf_counter() - t0) * 1000)
+    print(json.dumps({'workload': 'proxies', 'impl': 'pytorch', 'ms_per_step': statistics.median(times),
+                      'threads': args.threads, 'steps': len(times), 'batch': args.batch, 'arch': BENCH_ARCH,
+                      'torch': torch.__version__}))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,68 @@
+// Timed training steps for `tsnas bench step`: each workload builds its
+// model once and returns a function that runs one step; the harness times
+// the median after warm-up. PyTorch baselines of the same steps are in bench/.
+import { NB201Network } from '../networks/nb201.js';
+import { parseNb201Ops } from '../spaces/nb201.js';
+import { SGD } from '../nn/optim.js';
+import { crossEntropy, randint, randn, tidy, synchronize, type Tensor } from '../tensor/index.js';
+import { usageError } from '../errors.js';
+
+/** The NAS-Bench-201 cell every step workload uses. */
+export const BENCH_ARCH = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
+
+export interface StepWorkload {
+  /** Runs one step. */
+  step(): void;
+  /** Facts about the workload for the report (params, batch...). */
+  info: Record<string, number | string>;
+  dispose(): void;
+}
+
+export type WorkloadFactory = (o: { batch: number }) => StepWorkload;
+
+/** One SGD step (Nesterov, momentum 0.9, wd 5e-4, lr 0.1) of the NB201 network, C=16, N=5, 10 classes. */
+function nb201Step(o: { batch: number }): StepWorkload {
+  const net = new NB201Network({ ops: parseNb201Ops(BENCH_ARCH), C: 16, N: 5, numClasses: 10, inChannels: 3 });
+  const optimizer = new SGD(net.parameters(), { lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4 });
+  const x = randn([o.batch, 3, 32, 32]).keep();
+  const y = randint(0, 10, [o.batch]).keep();
+  return {
+    step: () =>
+      tidy(() => {
+        optimizer.zeroGrad();
+        const loss = crossEntropy(net.call(x) as Tensor, y);
+        loss.backward();
+        optimizer.step();
+      }),
+    info: { params: net.numParameters(), batch: o.batch, arch: BENCH_ARCH },
+    dispose: () => {
+      optimizer.dispose();
+      net.dispose();
+      x.dispose();
+      y.dispose();
+    },
+  };
+}
+
+export const WORKLOADS: Record<string, WorkloadFactory> = { nb201: nb201Step };
+
+/** Median milliseconds per step over `steps` steps after `warmup` steps. */
+export function timeSteps(w: StepWorkload, steps: number, warmup = 2): { median: number; times: number[] } {
+  const times: number[] = [];
+  for (let i = 0; i < steps + warmup; i++) {
+    const t0 = performance.now();
+    w.step();
+    synchronize();
+    if (i >= warmup) times.push(performance.now() - t0);
+  }
+  const sorted = [...times].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { median, times };
+}
+
+export function workload(name: string): WorkloadFactory {
+  const f = WORKLOADS[name];
+  if (!f) throw usageError(`unknown workload '${name}'; known: ${Object.keys(WORKLOADS).join(', ')}`, '--workload');
+  return f;
+}
