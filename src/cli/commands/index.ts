@@ -3,5 +3,6 @@ import type { Command } from '../command.js';
 import { trainCommand } from './train.js';
 import { benchStepCommand } from './bench.js';
 import { mainCommand } from './main.js';
+import { searchCommand } from './search.js';
 
-export const commands: Command[] = [mainCommand, trainCommand, benchStepCommand];
+export const commands: Command[] = [mainCommand, trainCommand, benchStepCommand, searchCommand];
