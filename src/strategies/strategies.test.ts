@@ -110,3 +110,12 @@ test('a state of another strategy is refused', () => {
   const b = make('evolution', 1);
   assert.throws(() => b.setState(a.getState()), /cannot restore a 'random' state/);
 });
+
+test('scalarised fitness is accuracy minus λ·ln of each penalised objective', async () => {
+  const { fitnessOf, scalarised } = await import('./base.js');
+  const spec = scalarised('accuracy', { flops: 0.5, latency: 2 });
+  assert.equal(fitnessOf({ accuracy: 90, flops: Math.E ** 2, latency: Math.E }, spec), 90 - 0.5 * 2 - 2 * 1);
+  assert.equal(fitnessOf({ accuracy: 90, params: 5 }, { objective: 'params', maximize: false }), -5);
+  assert.throws(() => fitnessOf({ accuracy: 90 }, spec), /objective 'flops' is missing/);
+  assert.equal(fitnessOf({ accuracy: NaN }), -Infinity);
+});

@@ -1,0 +1,150 @@
+// Mixing strategies for differentiable search, built on the supernet hooks of
+// src/spaces/supernet.ts:
+// - the weighted sum skips 'none' candidates: their output is zero, so the
+//   sum and every gradient (α included, through the softmax) are unchanged;
+// - PC-DARTS partial channels also work on strided (reduction) edges;
+// - edge normalisation (PC-DARTS β) and dropout on skip connections are
+//   forward hooks on the mixed ops, so they apply to any supernet.
+import { TsnasError } from '../../errors.js';
+import type { AnyModule, HookRemover } from '../../nn/module.js';
+import { DartsMixing, GdasMixing, MixedOp, PcDartsMixing, type MixingWeights } from '../../spaces/supernet.js';
+import { cat, dropout, maxPool2d, randn, type Tensor } from '../../tensor/index.js';
+
+/** True for candidates whose output is identically zero ('none'). */
+export function isZeroOp(m: AnyModule): boolean {
+  return (m as { isZero?: boolean }).isZero === true;
+}
+
+/** Σ_o w_o·op_o(x) over the candidates that are not 'none'. */
+export function weightedSumSkippingNone(op: MixedOp, x: Tensor, weights: Tensor): Tensor {
+  let sum: Tensor | null = null;
+  for (let i = 0; i < op.candidates.length; i++) {
+    const candidate = op.candidate(i);
+    if (isZeroOp(candidate)) continue;
+    const y = candidate.call(x).mul(weights.select(0, i));
+    sum = sum ? sum.add(y) : y;
+  }
+  if (!sum) throw new TsnasError('internal', `mixed op '${op.label}' has only 'none' candidates`);
+  return sum;
+}
+
+/** DARTS mixing (softmax over α) that does not compute 'none'. */
+export class SearchDartsMixing extends DartsMixing {
+  override applyWeights(op: MixedOp, x: Tensor, w: MixingWeights): Tensor {
+    return w.kind === 'dense' ? weightedSumSkippingNone(op, x, w.weights) : super.applyWeights(op, x, w);
+  }
+}
+
+/** GDAS mixing; the class exists so the search can tell it apart and set τ. */
+export class SearchGdasMixing extends GdasMixing {}
+
+/**
+ * PC-DARTS: 1/k of the channels go through the mixed op ('none' skipped),
+ * the rest bypass it (max-pooled 2×2 on strided edges, as PC-DARTS), then
+ * the channels are shuffled in k groups.
+ */
+export class SearchPcDartsMixing extends PcDartsMixing {
+  override applyWeights(op: MixedOp, x: Tensor, w: MixingWeights): Tensor {
+    const c = x.size(1);
+    const part = c / this.k;
+    const partial = x.narrow(1, 0, part);
+    const mixed = w.kind === 'dense' ? weightedSumSkippingNone(op, partial, w.weights) : DartsMixing.prototype.applyWeights.call(this, op, partial, w);
+    let rest = x.narrow(1, part, c - part);
+    if (mixed.size(2) !== x.size(2)) rest = maxPool2d(rest, 2, { stride: 2 });
+    const joined = cat([mixed, rest], 1);
+    const [b, , h, wd] = joined.shape as [number, number, number, number];
+    return joined.view(b, this.k, part, h, wd).transpose(1, 2).contiguous().view(b, c, h, wd);
+  }
+}
+
+/** Edge label -> [node key, input index, inputs of the node]; labels are `[cell_]edge_{to}_{from}`. */
+export function parseEdgeLabel(label: string): { node: string; to: number; from: number } | null {
+  const m = /^(?:(.+)_)?edge_(\d+)_(\d+)$/.exec(label);
+  if (!m) return null;
+  const to = Number(m[2]);
+  return { node: `${m[1] ? `${m[1]}_` : ''}node${to}`, to, from: Number(m[3]) };
+}
+
+/** Number of inputs of a node: nb201 node j has j (0..j-1); DARTS node j (2..5) has j too. */
+const inputsOf = (to: number) => to;
+
+/** Every mixed op of a network. */
+export function mixedOps(net: AnyModule): MixedOp[] {
+  return net.modules().filter((m): m is MixedOp => m instanceof MixedOp);
+}
+
+/**
+ * PC-DARTS edge normalisation: per node a parameter β over its incoming
+ * edges; each edge's output is scaled by softmax(β)[edge]. Installed as
+ * forward hooks on the mixed ops; the softmax is computed once per forward.
+ */
+export class EdgeNormalization {
+  readonly betas = new Map<string, Tensor>();
+  #cache = new Map<string, Tensor>();
+  #removers: HookRemover[] = [];
+
+  constructor(net: AnyModule) {
+    for (const op of mixedOps(net)) {
+      const edge = parseEdgeLabel(op.label);
+      if (!edge) throw new TsnasError('config', `edge normalisation needs edge labels like edge_2_0, found '${op.label}'`);
+      if (!this.betas.has(edge.node)) {
+        const init = randn([inputsOf(edge.to)]);
+        const beta = init.mul(1e-3);
+        init.dispose();
+        beta.requiresGrad = true;
+        this.betas.set(edge.node, beta.keep());
+      }
+      this.#removers.push(op.registerForwardHook((_m, _input, output) => output.mul(this.weightsOf(edge.node).select(0, edge.from))));
+    }
+    // A new forward pass starts at the root: drop last pass's softmaxes.
+    this.#removers.push(net.registerForwardPreHook(() => {
+      this.#cache = new Map();
+    }));
+  }
+
+  /** softmax(β) of a node for the current forward. */
+  weightsOf(node: string): Tensor {
+    let w = this.#cache.get(node);
+    if (!w) {
+      w = this.betas.get(node)!.softmax(0);
+      this.#cache.set(node, w);
+    }
+    return w;
+  }
+
+  /** softmax(β) of every node, as numbers (for derivation and history). */
+  snapshot(): Record<string, number[]> {
+    const out: Record<string, number[]> = {};
+    for (const [node, beta] of this.betas) {
+      const w = beta.detach().softmax(0);
+      out[node] = w.toArray();
+      w.dispose();
+    }
+    return out;
+  }
+
+  parameters(): Tensor[] {
+    return [...this.betas.values()];
+  }
+
+  dispose(): void {
+    for (const remove of this.#removers) remove();
+    this.#removers = [];
+    for (const b of this.betas.values()) b.dispose();
+    this.betas.clear();
+  }
+}
+
+/** Dropout (probability p, training only) on the output of every skip_connect candidate; returns the remover. */
+export function dropSkipConnections(net: AnyModule, p: number): HookRemover {
+  if (!(p >= 0 && p < 1)) throw new TsnasError('config', `skip dropout must be in [0, 1), got ${p}`);
+  const removers: HookRemover[] = [];
+  for (const op of mixedOps(net)) {
+    op.values.forEach((v, i) => {
+      if (v !== 'skip_connect') return;
+      const candidate = op.candidate(i);
+      removers.push(candidate.registerForwardHook((m: AnyModule, _input: unknown, output: Tensor) => (m.training && p > 0 ? dropout(output, p, true) : output)));
+    });
+  }
+  return () => removers.forEach((r) => r());
+}
