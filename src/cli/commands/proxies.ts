@@ -1,0 +1,109 @@
+// tsnas proxies: zero-cost proxy scores of NAS-Bench-201 cells, and with
+// --benchmark their rank correlation with the table's accuracies.
+import { readFileSync } from 'node:fs';
+import { defineCommand } from '../command.js';
+import { computeFlags } from '../args.js';
+import { emitJson, log, ProgressBar } from '../output.js';
+import { datasetSource } from '../../data/spec.js';
+import { configureCompute } from '../../train/setup.js';
+import { nb201Space } from '../../spaces/nb201.js';
+import { Nb201Table, parseNb201BenchmarkName } from '../../benchmarks/nb201.js';
+import { parseProxyList, type ProxyName } from '../../estimators/zero-cost/proxies.js';
+import { proxyBatch, scoreNb201, type ProxyResult } from '../../estimators/zero-cost/score.js';
+import { rankQuality } from '../../estimators/rank.js';
+import { Rng } from '../../util/random.js';
+import { TsnasError, usageError } from '../../errors.js';
+
+/** N distinct random cells (seeded), or the arch strings of a file (one per line, # comments). */
+export function resolveArchs(spec: string, seed: number): string[] {
+  const space = nb201Space();
+  if (/^\d+$/.test(spec)) {
+    const n = Number(spec);
+    if (n < 1 || n > 15625) throw usageError(`expected a count in 1..15625 or a file of arch strings, got ${spec}`, '--archs');
+    const rng = new Rng(seed);
+    const seen = new Set<string>();
+    while (seen.size < n) seen.add(space.format(space.sample(rng)));
+    return [...seen];
+  }
+  let text: string;
+  try {
+    text = readFileSync(spec, 'utf8');
+  } catch (e) {
+    throw new TsnasError('usage', `expected a count or a readable file of arch strings: ${(e as Error).message}`, { where: '--archs', cause: e });
+  }
+  const archs = text.split(/\r?\n/).map((l) => l.replace(/#.*/, '').trim()).filter((l) => l !== '');
+  if (archs.length === 0) throw usageError(`no arch strings in ${spec}`, '--archs');
+  return archs.map((a) => space.format(space.parse(a.replace(/^"|"$/g, ''))));
+}
+
+export const proxiesCommand = defineCommand({
+  name: 'proxies',
+  summary: 'zero-cost proxy scores of NAS-Bench-201 cells (and their rank correlation with the benchmark)',
+  flags: {
+    space: { type: 'string', help: 'search space', default: 'nb201', choices: ['nb201'] },
+    dataset: { type: 'string', help: 'fashion-mnist | cifar10:<dir> | cifar100:<dir> | folder:<dir>', default: 'fashion-mnist' },
+    archs: { type: 'string', help: 'a number of random cells, or a file of arch strings', required: true },
+    batch: { type: 'int', help: 'images in the scoring batch', default: 64, min: 2 },
+    proxies: { type: 'string', help: "'all' or a comma-separated list", default: 'all' },
+    benchmark: { type: 'string', help: 'nb201:cifar10 | nb201:cifar100 | nb201:imagenet16_120: correlate with the table' },
+    channels: { type: 'int', help: 'channels of the first stage (C)', default: 16, min: 1 },
+    cells: { type: 'int', help: 'cells per stage (N)', default: 5, min: 1 },
+    ...computeFlags,
+  },
+  async run({ flags }) {
+    const seed = flags.seed as number;
+    const threads = configureCompute({ threads: flags.threads as number | undefined, seed });
+    const proxies: ProxyName[] = parseProxyList(flags.proxies as string);
+    const dataset = flags.benchmark ? parseNb201BenchmarkName(flags.benchmark as string) : undefined;
+    const table = dataset ? Nb201Table.load() : undefined;
+    const archs = resolveArchs(flags.archs as string, seed);
+    if (table) {
+      const unknown = archs.find((a) => !table.has(a));
+      if (unknown) throw usageError(`'${unknown}' is not in the NAS-Bench-201 table`, '--archs');
+    }
+    const source = datasetSource(flags.dataset as string);
+    const train = source.load('train');
+    const batch = proxyBatch(train, { size: flags.batch as number, seed, normalize: source.normalization(train) });
+    log(`proxies: ${archs.length} cells, ${proxies.join(', ')}; one batch of ${flags.batch} ${source.name} images; ${threads} threads`);
+    const json = flags.json === true;
+    const results: ProxyResult[] = [];
+    const bar = new ProgressBar('proxies', archs.length, !json || process.stderr.isTTY === true);
+    try {
+      for (const arch of archs) {
+        const r = scoreNb201(arch, {
+          proxies, batch, numClasses: train.numClasses, C: flags.channels as number, N: flags.cells as number, seed,
+        });
+        results.push(r);
+        if (json) emitJson({ arch: r.arch, scores: r.scores, seconds: r.seconds });
+        else process.stdout.write(`${r.arch}  ${proxies.map((p) => `${p}=${fmt(r.scores[p]!)}`).join(' ')}  ${r.seconds.toFixed(2)}s\n`);
+        bar.tick();
+      }
+    } finally {
+      batch.x.dispose();
+      batch.y.dispose();
+    }
+    const secondsPerArch = results.reduce((s, r) => s + r.seconds, 0) / Math.max(1, results.length);
+    const summary: Record<string, unknown> = { n: results.length, seconds_per_arch: secondsPerArch, proxies, seed, threads };
+    if (table && dataset) {
+      const truth = results.map((r) => table.accuracy(r.arch, dataset));
+      const spearman: Record<string, number | null> = {};
+      const kendall: Record<string, number | null> = {};
+      const valid: Record<string, number> = {};
+      for (const p of proxies) {
+        const q = rankQuality(results.map((r) => r.scores[p]!), truth);
+        spearman[p] = q.spearman;
+        kendall[p] = q.kendall;
+        valid[p] = q.n;
+      }
+      Object.assign(summary, { benchmark: `nb201:${dataset}`, spearman, kendall, valid });
+      if (!json) for (const p of proxies) log(`${p}: spearman ${spearman[p]?.toFixed(3)} kendall ${kendall[p]?.toFixed(3)} (${valid[p]} finite)`);
+    }
+    if (json) emitJson(summary);
+    else log(`${results.length} cells, ${secondsPerArch.toFixed(2)} s per cell`);
+    return 0;
+  },
+});
+
+function fmt(v: number): string {
+  return Number.isInteger(v) ? String(v) : Math.abs(v) >= 1e5 || Math.abs(v) < 1e-3 ? v.toExponential(4) : v.toFixed(4);
+}
