@@ -2,8 +2,10 @@
 // resident memory may grow once the loop has warmed up.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import {
-  conv2d, crossEntropy, linear, manualSeed, memory, randint, randn, tidy, adaptiveAvgPool2d, batchNorm, zeros, ones, noGrad,
+  conv2d, crossEntropy, linear, manualSeed, memory, randint, randn, tidy, adaptiveAvgPool2d, batchNorm, zeros, ones, noGrad, leakedCount,
   type Tensor,
 } from './index.js';
 
@@ -57,4 +59,26 @@ test('2,000 training steps keep the live tensor count constant and resident memo
   assert.ok(rssEnd <= rssAfterWarmup * 1.05, `resident memory flat: ${rssAfterWarmup} -> ${rssEnd} bytes`);
   for (const t of [...all, runningMean, runningVar, x, y]) t.dispose();
   assert.equal(memory().numTensors, start);
+});
+
+test('a tensor collected without dispose() is freed by the backstop and counted as a leak', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const before = memory().numTensors;
+  const leaksBefore = leakedCount();
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.name);
+  process.on('warning', onWarning);
+  (() => {
+    for (let i = 0; i < 10; i++) randn([100]);
+  })();
+  assert.equal(memory().numTensors, before + 10);
+  for (let i = 0; i < 20 && memory().numTensors > before; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  process.off('warning', onWarning);
+  assert.equal(memory().numTensors, before, 'the finalizer freed the native memory');
+  assert.equal(leakedCount() - leaksBefore, 10);
+  if (leaksBefore === 0) assert.ok(warnings.includes('TsnasLeakWarning'), 'a leak warning was emitted');
 });
