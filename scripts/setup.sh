@@ -33,6 +33,10 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund >&2
 fi
 
+# `npx tsnas` finds the CLI here (npm does not link the root package's own bin).
+mkdir -p node_modules/.bin
+[ -L node_modules/.bin/tsnas ] || ln -sf ../../bin/tsnas.js node_modules/.bin/tsnas
+
 addon=build/Release/tsnas_native.node
 if [ ! -f "$addon" ] || [ -n "$(find native binding.gyp -newer "$addon" 2>/dev/null | head -n 1)" ]; then
   echo "setup: building the native addon${LIBTORCH:+ against $LIBTORCH}" >&2

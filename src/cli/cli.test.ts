@@ -67,3 +67,9 @@ test('the issue target: a one-cell NB201 network reaches 0.85 on Fashion-MNIST i
   assert.ok(result.seconds > 0);
   assert.match(r.stderr, /train epoch 2\/2/, 'progress goes to stderr');
 });
+
+test('npx tsnas runs the CLI from a set-up checkout', () => {
+  const r = spawnSync('npx', ['--no-install', 'tsnas', '--help'], { cwd: root, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /usage: tsnas <command>/);
+});
