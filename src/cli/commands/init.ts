@@ -1,0 +1,22 @@
+// tsnas init [FILE]: writes the commented example experiment config.
+import { existsSync, writeFileSync } from 'node:fs';
+import { TsnasError } from '../../errors.js';
+import { EXAMPLE_CONFIG } from '../../experiment/config.js';
+import { defineCommand } from '../command.js';
+import { log } from '../output.js';
+
+export const initCommand = defineCommand({
+  name: 'init',
+  summary: 'write a commented example experiment config (default exp.yaml)',
+  flags: {
+    force: { type: 'boolean', help: 'overwrite an existing file' },
+  },
+  async run({ flags, positional }) {
+    if (positional.length > 1) throw new TsnasError('usage', `expected at most one file name, got ${positional.join(' ')}`, { where: 'FILE' });
+    const file = positional[0] ?? 'exp.yaml';
+    if (existsSync(file) && !flags['force']) throw new TsnasError('usage', 'exists; pass --force to overwrite it', { where: file });
+    writeFileSync(file, EXAMPLE_CONFIG);
+    log(`wrote ${file}; run it with: tsnas search --config ${file}`);
+    return 0;
+  },
+});

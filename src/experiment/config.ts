@@ -1,0 +1,344 @@
+// Experiment configs: a YAML or JSON file naming the space, strategy,
+// estimator, dataset, objectives, constraints, budget, seed and parallel
+// trials. Checked against CONFIG_SCHEMA (unknown keys are errors); every
+// field can also be given as a flag `--path.to.field value`.
+import { readFileSync } from 'node:fs';
+import { basename, extname } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { TsnasError, configError } from '../errors.js';
+import { SPACE_NAMES } from '../spaces/index.js';
+import { strategyNames } from '../strategies/index.js';
+import { PROXY_NAMES } from '../estimators/zero-cost/proxies.js';
+import { leafPaths, showValue, validate, type Schema } from './schema.js';
+
+export const ESTIMATOR_KINDS = ['benchmark', 'training', 'proxies'] as const;
+export type EstimatorKind = (typeof ESTIMATOR_KINDS)[number];
+
+/** Objectives that are better when smaller (the rest are maximised). */
+export const MINIMISED_OBJECTIVES = new Set(['params', 'flops', 'latency', 'energy', 'memory', 'loss']);
+
+export interface ObjectiveConfig {
+  name: string;
+  direction: 'max' | 'min';
+  /** λ of the scalarised fitness (objectives after the first, single-objective strategies): fitness −= λ·ln(value). */
+  weight?: number;
+}
+
+export interface ConstraintConfig {
+  metric: string;
+  op: '<=' | '<' | '>=' | '>';
+  value: number;
+  /** The text it came from, for messages. */
+  text: string;
+}
+
+export interface EstimatorConfig {
+  kind: EstimatorKind;
+  /** benchmark: TABLE:DATASET, e.g. nb201:cifar10. */
+  benchmark?: string;
+  /** training: epochs per trial, batch size, learning rate, network width C and cells per stage N, input resolution. */
+  epochs?: number;
+  batch?: number;
+  lr?: number;
+  channels?: number;
+  cells?: number;
+  resolution?: number;
+  /** proxies: which proxies to compute (the first objective names the one searched on), batch of images. */
+  proxies?: string[];
+  proxyBatch?: number;
+}
+
+export interface DatasetConfig {
+  name: string;
+  /** Share of the training set held out for validation (training estimator). */
+  validFraction: number;
+  /** Use at most this many training images. */
+  limitTrain?: number;
+}
+
+export interface ExperimentConfig {
+  name?: string;
+  seed: number;
+  space: { name: string; options: Record<string, unknown> };
+  strategy: { name: string; options: Record<string, unknown> };
+  estimator: EstimatorConfig;
+  dataset: DatasetConfig;
+  objectives: ObjectiveConfig[];
+  constraints: ConstraintConfig[];
+  budget: { trials: number; minutes?: number };
+  /** Trials run at once (worker threads). */
+  parallel: number;
+  /** Samples asked from the strategy at once (default: parallel); results do not depend on `parallel` for a fixed batch. */
+  batch?: number;
+  /** libtorch threads in all, split between parallel trials (default: all cores). */
+  threads?: number;
+  storage?: string;
+}
+
+const CONSTRAINT_PATTERN = /^\s*([A-Za-z0-9_.\/:-]+)\s*(<=|<|>=|>)\s*([-+0-9.eE]+)\s*$/;
+const OBJECTIVE_TEXT = /^[A-Za-z0-9_.\/:-]+(:(max|min))?$/;
+
+const objectiveSchema: Schema = {
+  kind: 'oneOf',
+  describe: 'an objective name such as "accuracy" or "params:min", or {name, direction: max|min, weight}',
+  options: [
+    { kind: 'string', pattern: OBJECTIVE_TEXT, patternHelp: 'NAME or NAME:max or NAME:min' },
+    {
+      kind: 'object',
+      required: ['name'],
+      fields: {
+        name: { kind: 'string', pattern: /^[A-Za-z0-9_.\/:-]+$/, patternHelp: 'a metric name' },
+        direction: { kind: 'string', enum: ['max', 'min'] },
+        weight: { kind: 'number', min: 0 },
+      },
+    },
+  ],
+};
+
+export const CONFIG_SCHEMA: Schema = {
+  kind: 'object',
+  fields: {
+    name: { kind: 'string', pattern: /^[A-Za-z0-9_.-]{1,64}$/, patternHelp: 'a name of letters, digits, _ . - (at most 64)', help: 'experiment name in the store' },
+    seed: { kind: 'number', integer: true, min: 0, default: 0, help: 'seed of the strategy, the data splits and the weights' },
+    space: {
+      kind: 'object',
+      fields: {
+        name: { kind: 'string', enum: SPACE_NAMES, default: 'nb201', help: 'search space' },
+        options: { kind: 'object', open: true, fields: {}, default: {}, help: "the space's options (chain/mobilenet/hierarchical)" },
+      },
+    },
+    strategy: {
+      kind: 'object',
+      fields: {
+        name: { kind: 'string', enum: strategyNames, default: 'evolution', help: 'search strategy' },
+        options: { kind: 'object', open: true, fields: {}, default: {}, help: "the strategy's own options (population, sample, ...)" },
+      },
+    },
+    estimator: {
+      kind: 'object',
+      fields: {
+        kind: { kind: 'string', enum: ESTIMATOR_KINDS, default: 'benchmark', help: 'how a trial is evaluated' },
+        benchmark: { kind: 'string', pattern: /^nb201:(cifar10|cifar100|imagenet16_120)$/, patternHelp: 'nb201:cifar10, nb201:cifar100 or nb201:imagenet16_120' },
+        epochs: { kind: 'number', integer: true, min: 1, help: 'training: epochs per trial' },
+        batch: { kind: 'number', integer: true, min: 1, help: 'training: batch size' },
+        lr: { kind: 'number', min: 0, exclusiveMin: true, help: 'training: initial learning rate' },
+        channels: { kind: 'number', integer: true, min: 1, help: 'training/proxies: channels C of the first stage' },
+        cells: { kind: 'number', integer: true, min: 1, help: 'training/proxies: cells per stage N' },
+        resolution: { kind: 'number', integer: true, min: 4, help: 'training/proxies: resize images to this size' },
+        proxies: { kind: 'array', items: { kind: 'string', enum: PROXY_NAMES }, minItems: 1, help: 'proxies: which to compute' },
+        proxyBatch: { kind: 'number', integer: true, min: 2, help: 'proxies: images in the scoring batch' },
+      },
+    },
+    dataset: {
+      kind: 'object',
+      fields: {
+        name: { kind: 'string', default: 'fashion-mnist', help: 'fashion-mnist[:dir], cifar10:dir, cifar100:dir or folder:dir' },
+        validFraction: { kind: 'number', min: 0, max: 0.9, default: 0.1, help: 'share of the training set held out for validation' },
+        limitTrain: { kind: 'number', integer: true, min: 1, help: 'use at most this many training images' },
+      },
+    },
+    objectives: { kind: 'array', items: objectiveSchema, minItems: 1, default: ['accuracy'], help: 'the first is searched on; more make it multi-objective' },
+    constraints: {
+      kind: 'array',
+      items: { kind: 'string', pattern: CONSTRAINT_PATTERN, patternHelp: 'METRIC OP NUMBER with OP one of <=, <, >=, > (e.g. "params <= 1e6")' },
+      default: [],
+      help: 'trials breaking one are pruned',
+    },
+    budget: {
+      kind: 'object',
+      fields: {
+        trials: { kind: 'number', integer: true, min: 1, default: 50, help: 'finished trials to run' },
+        minutes: { kind: 'number', min: 0, exclusiveMin: true, help: 'wall-clock limit, summed over resumes' },
+      },
+    },
+    parallel: { kind: 'number', integer: true, min: 1, max: 64, default: 1, help: 'trials run at once (worker threads)' },
+    batch: { kind: 'number', integer: true, min: 1, help: 'samples asked at once (default: parallel)' },
+    threads: { kind: 'number', integer: true, min: 1, help: 'libtorch threads in all, split between parallel trials' },
+    storage: { kind: 'string', help: 'storage URL (sqlite:PATH or postgres://...)' },
+  },
+};
+
+/** Fields each estimator kind reads; setting another kind's field is an error. */
+const ESTIMATOR_FIELDS: Record<EstimatorKind, readonly string[]> = {
+  benchmark: ['benchmark'],
+  training: ['epochs', 'batch', 'lr', 'channels', 'cells', 'resolution'],
+  proxies: ['proxies', 'proxyBatch', 'channels', 'cells', 'resolution'],
+};
+
+const TRAINING_DEFAULTS = { epochs: 2, batch: 128, lr: 0.1, channels: 8, cells: 1 };
+const PROXY_DEFAULTS = { proxies: ['synflow'], proxyBatch: 64, channels: 8, cells: 1 };
+
+function normaliseObjective(o: unknown): ObjectiveConfig {
+  if (typeof o === 'string') {
+    const [name, dir] = o.split(':') as [string, string | undefined];
+    return { name, direction: (dir as 'max' | 'min' | undefined) ?? (MINIMISED_OBJECTIVES.has(name) ? 'min' : 'max') };
+  }
+  const obj = o as { name: string; direction?: 'max' | 'min'; weight?: number };
+  return { name: obj.name, direction: obj.direction ?? (MINIMISED_OBJECTIVES.has(obj.name) ? 'min' : 'max'), ...(obj.weight !== undefined ? { weight: obj.weight } : {}) };
+}
+
+/** Validates a parsed config (any JSON) and returns it normalised, with defaults. */
+export function checkConfig(raw: unknown): ExperimentConfig {
+  const v = validate(CONFIG_SCHEMA, raw) as Record<string, any>;
+  const estimator = v.estimator as EstimatorConfig;
+  const kind = estimator.kind;
+  for (const key of Object.keys(estimator)) {
+    if (key !== 'kind' && !ESTIMATOR_FIELDS[kind].includes(key)) {
+      throw configError(`is not used by estimator kind '${kind}' (value ${showValue((estimator as any)[key])}); kind '${kind}' reads ${ESTIMATOR_FIELDS[kind].join(', ')}`, `estimator.${key}`);
+    }
+  }
+  if (kind === 'benchmark') estimator.benchmark ??= 'nb201:cifar10';
+  if (kind === 'training') Object.assign(estimator, { ...TRAINING_DEFAULTS, ...estimator });
+  if (kind === 'proxies') Object.assign(estimator, { ...PROXY_DEFAULTS, ...estimator });
+  if (kind !== 'benchmark' || estimator.benchmark?.startsWith('nb201')) {
+    if (v.space.name !== 'nb201') {
+      throw configError(`expected nb201: estimator kind '${kind}'${kind === 'benchmark' ? ` (${estimator.benchmark})` : ''} builds NAS-Bench-201 networks, found ${JSON.stringify(v.space.name)}`, 'space.name');
+    }
+  }
+  const objectives = (v.objectives as unknown[]).map(normaliseObjective);
+  const names = new Set<string>();
+  objectives.forEach((o, i) => {
+    if (names.has(o.name)) throw configError(`objective ${JSON.stringify(o.name)} is listed twice`, `objectives[${i}]`);
+    names.add(o.name);
+  });
+  if (kind === 'proxies') {
+    const first = objectives[0]!.name;
+    const known = new Set([...(estimator.proxies ?? []), 'params', 'flops']);
+    if (!known.has(first)) {
+      throw configError(`expected one of the computed proxies (${[...known].join(', ')}) with estimator kind 'proxies', found ${JSON.stringify(first)}`, 'objectives[0]');
+    }
+  }
+  const constraints = (v.constraints as string[]).map((text, i): ConstraintConfig => {
+    const m = CONSTRAINT_PATTERN.exec(text)!;
+    const value = Number(m[3]);
+    if (!Number.isFinite(value)) throw configError(`expected a number after ${m[2]}, found ${JSON.stringify(m[3])}`, `constraints[${i}]`);
+    return { metric: m[1]!, op: m[2] as ConstraintConfig['op'], value, text: text.trim() };
+  });
+  if (v.strategy.name === 'nsga2' && objectives.length < 2) {
+    throw configError(`expected at least 2 objectives for strategy nsga2, found ${objectives.length} (${objectives.map((o) => o.name).join(', ')})`, 'objectives');
+  }
+  return { ...v, estimator, objectives, constraints } as ExperimentConfig;
+}
+
+/** Parses YAML or JSON text (YAML is a superset) into a checked config; `where` names the file. */
+export function parseConfigText(text: string, where = 'config'): unknown {
+  try {
+    return parseYaml(text) ?? {};
+  } catch (e) {
+    throw new TsnasError('config', `cannot parse: ${(e as Error).message.split('\n')[0]}`, { where, cause: e });
+  }
+}
+
+/** Reads a config file (raw, unchecked; apply overrides then checkConfig). */
+export function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new TsnasError('config', `cannot read the config: ${(e as Error).message}`, { where: path, cause: e });
+  }
+  const raw = parseConfigText(text, path);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw configError(`expected a mapping of fields at the top, found ${showValue(raw)}`, path);
+  }
+  const config = raw as Record<string, unknown>;
+  // A config without a name is named after its file.
+  if (config['name'] === undefined) config['name'] = basename(path, extname(path)).replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64);
+  return config;
+}
+
+/** Every settable field path, for `--path value` flags and their help. */
+export function configFieldPaths(): { path: string; help: string }[] {
+  return leafPaths(CONFIG_SCHEMA).map(({ path, schema }) => ({ path, help: schema.help ?? '' }));
+}
+
+/**
+ * Sets `path` (dotted, e.g. budget.trials or strategy.options.population)
+ * in a raw config to a flag's text, read as a YAML scalar or flow list
+ * ("5" is 5, "[a, b]" a list). Paths are checked when the config is.
+ */
+export function setConfigPath(config: Record<string, unknown>, path: string, text: string, flag = `--${path}`): void {
+  const keys = path.split('.');
+  if (keys.some((k) => k === '' || k === '__proto__' || k === 'constructor' || k === 'prototype')) {
+    throw configError(`expected a dotted field path such as budget.trials, found ${JSON.stringify(path)}`, flag);
+  }
+  let value: unknown;
+  try {
+    value = parseYaml(text);
+  } catch {
+    value = text;
+  }
+  // A text that YAML reads as null (e.g. "~") is kept as the text.
+  if (value === null) value = text;
+  let node: Record<string, unknown> = config;
+  keys.slice(0, -1).forEach((k, i) => {
+    const next = node[k];
+    if (next === undefined) node[k] = {};
+    else if (typeof next !== 'object' || next === null || Array.isArray(next)) {
+      throw configError(`cannot set a field inside ${keys.slice(0, i + 1).join('.')}, which is ${showValue(next)}`, flag);
+    }
+    node = node[k] as Record<string, unknown>;
+  });
+  // Single-item lists accept a bare value, e.g. --objectives accuracy.
+  const last = keys.at(-1)!;
+  const listFields = new Set(['objectives', 'constraints', 'proxies']);
+  if (listFields.has(last) && !Array.isArray(value)) value = [typeof value === 'string' ? value : text];
+  node[last] = value;
+}
+
+/** The commented example `tsnas init` writes: runs in seconds on the vendored NAS-Bench-201 table. */
+export const EXAMPLE_CONFIG = `# tsnas experiment config (YAML; JSON works too).
+# Run it:     tsnas search --config exp.yaml [--storage sqlite:runs/exp.db] [--name NAME]
+# Read it:    tsnas show exp ; tsnas report exp
+# Any field can be given as a flag too, e.g. --budget.trials 200 --strategy.name bo
+# Stop it at any moment (Ctrl-C, even kill -9): the same command resumes it.
+
+name: exp                 # experiment name in the store (default: the file's name)
+seed: 0                   # seeds the strategy, data splits and initial weights
+
+space:
+  name: nb201             # nb201 | darts | chain | mobilenet | hierarchical
+  options: {}             # the space's own options (chain, mobilenet, hierarchical)
+
+strategy:
+  name: evolution         # random | evolution | ga | local | reinforce | ppo | bo | nsga2
+  options:                # the strategy's own options
+    population: 20
+    sampleSize: 5
+
+estimator:
+  kind: benchmark         # benchmark | training | proxies
+  benchmark: nb201:cifar10   # tabular: nb201:cifar10 | nb201:cifar100 | nb201:imagenet16_120
+  # kind: training        # trains each cell on the dataset below:
+  # epochs: 2
+  # batch: 128
+  # lr: 0.1
+  # channels: 8           # C of the first stage
+  # cells: 1              # N cells per stage
+  # resolution: 16        # resize the images (faster)
+  # kind: proxies         # zero-cost scores, no training
+  # proxies: [synflow, nwot]
+  # proxyBatch: 64
+
+dataset:                  # used by the training and proxies estimators
+  name: fashion-mnist     # fashion-mnist[:dir] | cifar10:dir | cifar100:dir | folder:dir
+  validFraction: 0.1      # held out of the training set to score trials
+  # limitTrain: 10000     # use at most this many training images
+
+objectives:               # the first is searched on; nsga2 uses them all
+  - accuracy
+  # - params              # minimised (params, flops, latency are); single-objective
+  #                       # strategies subtract weight * ln(params):
+  # - { name: params, direction: min, weight: 0.01 }
+
+constraints:              # trials breaking one are pruned, e.g.
+  - params <= 1e6
+
+budget:
+  trials: 100             # finished trials
+  # minutes: 30           # and/or wall-clock time, summed over resumes
+
+parallel: 1               # trials at once (worker threads; libtorch threads are split)
+# batch: 4                # samples asked at once (default: parallel); fixes results for any parallel
+# threads: 2              # libtorch threads in all (default: all cores)
+`;

@@ -1,0 +1,139 @@
+// Runs trial evaluations: in this thread (parallel: 1) or in k worker
+// threads, each with its own estimator and an equal share of the libtorch
+// threads (never k × all cores).
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { getNumThreads, setNumThreads } from '../tensor/index.js';
+import type { Sample } from '../spaces/types.js';
+import type { ExperimentConfig } from './config.js';
+import { cheapMetricsFunction, createTrialEstimator, type Metrics, type TrialEstimator } from './estimators.js';
+
+export interface EvalJob {
+  trialId: number;
+  sample: Sample;
+}
+
+export type EvalOutcome = { ok: true; metrics: Metrics } | { ok: false; error: string };
+
+export type IntermediateSink = (metric: string, step: number, value: number) => void;
+
+export interface Evaluator {
+  /** How many jobs may run at once. */
+  readonly slots: number;
+  /** libtorch threads each job gets. */
+  readonly threadsPerTrial: number;
+  run(job: EvalJob, onIntermediate: IntermediateSink): Promise<EvalOutcome>;
+  /** Metrics known without evaluating (constraints on them prune before running). */
+  cheapMetrics(sample: Sample): Metrics;
+  close(): Promise<void>;
+}
+
+/** Total libtorch threads → threads per trial for k parallel trials (at least 1). */
+export function threadsPerTrial(total: number, parallel: number): number {
+  return Math.max(1, Math.floor(total / parallel));
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Evaluations in this thread, one at a time. */
+export function inlineEvaluator(config: ExperimentConfig): Evaluator {
+  const threads = config.threads ?? getNumThreads();
+  setNumThreads(threads);
+  const estimator: TrialEstimator = createTrialEstimator(config);
+  return {
+    slots: 1,
+    threadsPerTrial: threads,
+    cheapMetrics: (s) => estimator.cheapMetrics(s),
+    async run(job, onIntermediate) {
+      try {
+        return { ok: true, metrics: estimator.evaluate(job.sample, { intermediate: onIntermediate }) };
+      } catch (e) {
+        return { ok: false, error: errorText(e) };
+      }
+    },
+    async close() {
+      estimator.dispose();
+    },
+  };
+}
+
+/** Messages between the pool and a worker (worker.ts). */
+export type ToWorker = { type: 'job'; job: EvalJob };
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'intermediate'; trialId: number; metric: string; step: number; value: number }
+  | { type: 'done'; trialId: number; outcome: EvalOutcome }
+  | { type: 'fatal'; error: string };
+
+interface Slot {
+  worker: Worker;
+  ready: Promise<void>;
+  busy: boolean;
+  current?: { job: EvalJob; resolve: (o: EvalOutcome) => void; sink: IntermediateSink };
+}
+
+/** k worker threads; jobs go to the first idle one. */
+export async function workerEvaluator(config: ExperimentConfig, parallel: number): Promise<Evaluator> {
+  const total = config.threads ?? availableParallelism();
+  const each = threadsPerTrial(total, parallel);
+  // The main thread only coordinates; it keeps one libtorch thread.
+  setNumThreads(1);
+  const cheap = cheapMetricsFunction(config);
+  const slots: Slot[] = [];
+  const waiting: (() => void)[] = [];
+  for (let i = 0; i < parallel; i++) {
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { config, threads: each } });
+    const slot: Slot = { worker, busy: false, ready: Promise.resolve() };
+    slot.ready = new Promise((resolve, reject) => {
+      worker.on('message', (m: FromWorker) => {
+        if (m.type === 'ready') resolve();
+        else if (m.type === 'fatal') reject(new Error(m.error));
+        else if (m.type === 'intermediate') slot.current?.sink(m.metric, m.step, m.value);
+        else if (m.type === 'done' && slot.current) {
+          const { resolve: done } = slot.current;
+          slot.current = undefined;
+          slot.busy = false;
+          done(m.outcome);
+          waiting.shift()?.();
+        }
+      });
+      worker.on('error', (e) => {
+        reject(e);
+        if (slot.current) {
+          slot.current.resolve({ ok: false, error: `worker crashed: ${errorText(e)}` });
+          slot.current = undefined;
+        }
+      });
+    });
+    slots.push(slot);
+  }
+  await Promise.all(slots.map((s) => s.ready));
+  return {
+    slots: parallel,
+    threadsPerTrial: each,
+    cheapMetrics: cheap,
+    async run(job, sink) {
+      let slot = slots.find((s) => !s.busy);
+      while (!slot) {
+        await new Promise<void>((r) => waiting.push(r));
+        slot = slots.find((s) => !s.busy);
+      }
+      slot.busy = true;
+      const chosen = slot;
+      return new Promise<EvalOutcome>((resolve) => {
+        chosen.current = { job, resolve, sink };
+        chosen.worker.postMessage({ type: 'job', job } satisfies ToWorker);
+      });
+    },
+    async close() {
+      await Promise.all(slots.map((s) => s.worker.terminate()));
+    },
+  };
+}
+
+/** The evaluator a config asks for. */
+export async function createEvaluator(config: ExperimentConfig): Promise<Evaluator> {
+  return config.parallel > 1 ? workerEvaluator(config, config.parallel) : inlineEvaluator(config);
+}

@@ -1,0 +1,365 @@
+// The experiment loop: strategy × estimator × store.
+//
+// The strategy is asked for `batch` samples at a time; each becomes a trial
+// in the store (its number is its place in asking order). Trials run on the
+// evaluator (k at once with parallel: k), and results are told back to the
+// strategy strictly in asking order, so the outcome never depends on which
+// trial finished first, nor on k.
+//
+// Resume after a kill at any moment: running trials go back to pending; the
+// saved strategy state (saved in the same transaction as the finished trial
+// whose telling produced it) is restored; the samples it had asked but not
+// been told are looked up in the store (finished ones are told, the rest
+// run); a batch asked but not yet saved is asked again, and, the strategy
+// being seeded, it asks the same samples, which the store maps to the
+// trials already created. No finished trial is lost or run again.
+import { configError, TsnasError } from '../errors.js';
+import { getSpace, type DefinedSpace } from '../spaces/index.js';
+import type { Sample } from '../spaces/types.js';
+import { createStrategy, type StrategyName } from '../strategies/index.js';
+import type { Objectives, Strategy, StrategyState as StrategyJson } from '../strategies/types.js';
+import type { Json, Store, Trial, TrialOutcome } from '../store/types.js';
+import { canonicalJson } from '../spaces/space.js';
+import type { ExperimentConfig } from './config.js';
+import { brokenConstraint, type Metrics } from './estimators.js';
+import { createEvaluator, type Evaluator } from './pool.js';
+
+/** Options each strategy accepts at the top level of strategy.options (seed, fitness and objectives come from the config). */
+const STRATEGY_OPTION_KEYS: Record<StrategyName, readonly string[]> = {
+  random: [],
+  evolution: ['population', 'sampleSize'],
+  ga: ['population', 'elites', 'tournament', 'crossoverRate', 'mutationRate', 'crossoverKind'],
+  local: ['firstImprovement'],
+  reinforce: ['controller', 'batch', 'entropyWeight', 'baselineDecay'],
+  ppo: ['controller', 'batch', 'entropyWeight', 'baselineDecay', 'epochs', 'clip'],
+  bo: ['initial', 'batch', 'ensemble', 'mutationCandidates', 'parents', 'randomCandidates', 'acquisition', 'encoding', 'mlp'],
+  nsga2: ['population', 'crossoverRate', 'crossoverKind'],
+};
+
+/** The strategy a config names, with the config's seed, objectives and fitness. */
+export function buildStrategy(config: ExperimentConfig, space: DefinedSpace): Strategy {
+  const name = config.strategy.name as StrategyName;
+  const known = STRATEGY_OPTION_KEYS[name];
+  for (const key of Object.keys(config.strategy.options)) {
+    if (!known.includes(key)) {
+      throw configError(`unknown option of strategy ${name} (value ${JSON.stringify(config.strategy.options[key])}); expected ${known.length ? `one of ${known.join(', ')}` : 'none'}`, `strategy.options.${key}`);
+    }
+  }
+  const options: Record<string, unknown> = { ...config.strategy.options, seed: config.seed };
+  const [primary, ...rest] = config.objectives;
+  if (name === 'nsga2') {
+    options['objectives'] = config.objectives.map((o) => ({ name: o.name, maximize: o.direction === 'max' }));
+  } else {
+    const penalties = Object.fromEntries(rest.filter((o) => (o.weight ?? 0) > 0).map((o) => [o.name, o.direction === 'min' ? o.weight! : -o.weight!]));
+    options['fitness'] = { objective: primary!.name, maximize: primary!.direction === 'max', penalties };
+  }
+  try {
+    return createStrategy(name, space, options as never);
+  } catch (e) {
+    if (e instanceof TsnasError) throw configError(e.message, 'strategy.options');
+    throw e;
+  }
+}
+
+/** What the store keeps as the strategy state: the strategy's own JSON plus the run's clock. */
+interface SavedState {
+  strategy: StrategyJson;
+  /** Wall-clock time spent on this experiment over all runs, for budget.minutes. */
+  elapsedMs: number;
+}
+
+export interface RunProgress {
+  told: number;
+  budget: number;
+  trial: Trial;
+  /** Best value of the first objective so far. */
+  best: number | undefined;
+}
+
+export interface RunOptions {
+  store: Store;
+  config: ExperimentConfig;
+  /** Experiment name (default config.name). */
+  name?: string;
+  /** Called after each trial is told. */
+  onTrial?: (p: RunProgress) => void;
+  /** Called once the run knows where it stands (resumed trials already counted). */
+  onStart?: (info: { resumed: boolean; told: number; budget: number; requeued: number }) => void;
+  /** Stop after this many trials were told in this call (tests: simulated interruptions). */
+  stopAfter?: number;
+  workerId?: string;
+  /** An evaluator to use instead of the config's (tests). */
+  evaluator?: Evaluator;
+}
+
+export interface RunResult {
+  experimentId: number;
+  name: string;
+  /** Trials told over the whole experiment. */
+  told: number;
+  /** Whether the budget (trials or minutes) is used up. */
+  finished: boolean;
+  counts: Record<string, number>;
+}
+
+/** Config fields a resumed run may change without changing its results. */
+const RESUMABLE_CHANGES = new Set(['parallel', 'threads', 'storage', 'budget']);
+
+/** The config as stored: batch fixed (it shapes the results), run-only fields dropped. */
+export function storedConfig(config: ExperimentConfig): ExperimentConfig {
+  const { storage: _storage, ...rest } = config;
+  return { ...rest, batch: config.batch ?? config.parallel };
+}
+
+function checkSameExperiment(stored: Json, given: ExperimentConfig, name: string): void {
+  const a = stored as Record<string, unknown>;
+  const b = storedConfig(given) as unknown as Record<string, unknown>;
+  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    if (RESUMABLE_CHANGES.has(key)) continue;
+    if (canonicalJson(a[key]) !== canonicalJson(b[key])) {
+      throw configError(
+        `experiment '${name}' exists with ${key} = ${canonicalJson(a[key])}, but this config has ${canonicalJson(b[key])}; ` +
+          'resume it with the same config, or pick another --name',
+        key,
+      );
+    }
+  }
+}
+
+/** A queue entry: one asked sample and its trial. */
+interface Asked {
+  sample: Sample;
+  trial: Trial;
+  outcome?: TrialOutcome;
+}
+
+export async function runExperiment(o: RunOptions): Promise<RunResult> {
+  const { store, config } = o;
+  const name = o.name ?? config.name;
+  if (!name) throw configError('expected an experiment name (config name: or --name)', 'name');
+  const workerId = o.workerId ?? `pid${process.pid}`;
+  let experiment = await store.getExperiment(name);
+  const resumed = experiment !== null;
+  if (experiment) checkSameExperiment(experiment.config, config, name);
+  else experiment = await store.createExperiment(name, storedConfig(config) as unknown as Json);
+  const experimentId = experiment.id;
+  const batchSize = config.batch ?? config.parallel;
+
+  const space = getSpace(config.space.name, config.space.options as never);
+  const strategy = buildStrategy(config, space);
+  const evaluator = o.evaluator ?? (await createEvaluator(config));
+  const startedAt = Date.now();
+  let elapsedBefore = 0;
+  // Serialises every store write of this loop, so states are saved in telling order.
+  let chain: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const next = chain.then(fn);
+    chain = next.catch(() => {});
+    return next;
+  };
+
+  try {
+    await store.setExperimentStatus(experimentId, 'running');
+    const requeued = await store.requeueRunning(experimentId);
+    const saved = await store.loadStrategyState(experimentId);
+    if (saved) {
+      const s = saved.state as unknown as SavedState;
+      strategy.setState(s.strategy);
+      elapsedBefore = s.elapsedMs;
+      if (strategy.history().length !== saved.toldCount) {
+        throw new TsnasError('state', `experiment '${name}': the saved strategy state has ${strategy.history().length} told trials but was saved with toldCount ${saved.toldCount}`);
+      }
+    }
+    let told = strategy.history().length;
+    const worst = worstValues(config, strategy.history().map((t) => t.objectives));
+    o.onStart?.({ resumed, told, budget: config.budget.trials, requeued: requeued.length });
+
+    const queue: Asked[] = [];
+    // Asked before the kill and not yet told: their trials exist (created before any state was saved).
+    for (const sample of strategy.getState().pending) queue.push({ sample, trial: await trialFor(store, experimentId, space, sample) });
+
+    let toldThisCall = 0;
+    const timeUp = () => config.budget.minutes !== undefined && elapsedBefore + (Date.now() - startedAt) >= config.budget.minutes * 60_000;
+    const stopRequested = () => o.stopAfter !== undefined && toldThisCall >= o.stopAfter;
+    const bestOf = () => bestValue(config, strategy);
+
+    /** Tells the known prefix of the queue; returns the state to save with the trial that completed it. */
+    const tellReady = (): { state: Json; toldCount: number } | undefined => {
+      let any = false;
+      while (queue.length > 0 && queue[0]!.outcome) {
+        const head = queue.shift()!;
+        const objectives = objectivesToTell(config, head.outcome!, worst);
+        strategy.tell(head.sample, objectives);
+        noteWorst(config, worst, objectives);
+        told++;
+        toldThisCall++;
+        any = true;
+        o.onTrial?.({ told, budget: config.budget.trials, trial: head.trial, best: bestOf() });
+      }
+      if (!any) return undefined;
+      const state: SavedState = { strategy: strategy.getState(), elapsedMs: elapsedBefore + (Date.now() - startedAt) };
+      return { state: state as unknown as Json, toldCount: told };
+    };
+
+    /** Records an outcome: the trial finishes in the store, with the strategy state when it lets the queue head be told. */
+    const finish = (item: Asked, outcome: TrialOutcome, claimed: boolean) =>
+      serial(async () => {
+        item.outcome = outcome;
+        const isHead = queue[0] === item;
+        const strategyState = isHead ? tellReady() : undefined;
+        item.trial = await store.finishTrial(item.trial.id, outcome, { ...(claimed ? { workerId } : {}), ...(strategyState ? { strategyState } : {}) });
+      });
+
+    // Outcomes already in the store (finished before the kill, not yet told).
+    for (const item of queue) if (isDone(item.trial)) item.outcome = outcomeOf(item.trial);
+    const firstState = tellReady();
+    if (firstState) await store.saveStrategyState(experimentId, firstState.state, firstState.toldCount);
+
+    while (told < config.budget.trials && !stopRequested()) {
+      if (queue.length === 0) {
+        if (timeUp()) break;
+        const n = Math.min(batchSize, config.budget.trials - told);
+        for (const sample of strategy.ask(n)) queue.push({ sample, trial: await trialFor(store, experimentId, space, sample) });
+        for (const item of queue) if (isDone(item.trial)) item.outcome = outcomeOf(item.trial);
+      }
+      await runQueue(queue.slice(), evaluator, store, experimentId, workerId, config, finish, serial);
+      await chain;
+      if (queue.length > 0 && queue.every((q) => q.outcome)) {
+        const state = tellReady();
+        if (state) await store.saveStrategyState(experimentId, state.state, state.toldCount);
+      }
+    }
+    const finished = told >= config.budget.trials || (queue.length === 0 && timeUp());
+    await store.setExperimentStatus(experimentId, finished ? 'finished' : 'stopped');
+    return { experimentId, name, told, finished, counts: await store.countTrials(experimentId) };
+  } finally {
+    await chain.catch(() => {});
+    if (!o.evaluator) await evaluator.close();
+    strategy.dispose();
+  }
+}
+
+const isDone = (t: Trial) => t.state === 'complete' || t.state === 'failed' || t.state === 'pruned';
+
+function outcomeOf(t: Trial): TrialOutcome {
+  if (t.state === 'complete') return { state: 'complete', metrics: t.metrics ?? {} };
+  if (t.state === 'failed') return { state: 'failed', error: t.error ?? 'failed' };
+  return { state: 'pruned', ...(t.metrics ? { metrics: t.metrics } : {}), ...(t.error ? { reason: t.error } : {}) };
+}
+
+async function trialFor(store: Store, experimentId: number, space: DefinedSpace, sample: Sample): Promise<Trial> {
+  return (await store.createTrial(experimentId, sample as unknown as Json, space.hash(sample))).trial;
+}
+
+/**
+ * Runs every queued trial that has no outcome yet, up to evaluator.slots at
+ * once, each claimed from the store (pending trials of this experiment are
+ * exactly the queued ones, lowest number first).
+ */
+async function runQueue(
+  items: Asked[],
+  evaluator: Evaluator,
+  store: Store,
+  experimentId: number,
+  workerId: string,
+  config: ExperimentConfig,
+  finish: (item: Asked, outcome: TrialOutcome, claimed: boolean) => Promise<void>,
+  serial: <T>(fn: () => Promise<T>) => Promise<T>,
+): Promise<void> {
+  const todo = items.filter((i) => !i.outcome);
+  // Constraints on cheap metrics (params, flops) prune before anything runs.
+  const runnable: Asked[] = [];
+  for (const item of todo) {
+    const cheap = evaluator.cheapMetrics(item.sample);
+    const broken = brokenConstraint(config.constraints, cheap);
+    if (broken) await finish(item, { state: 'pruned', metrics: cheap, reason: `breaks ${broken.text} (${broken.metric} = ${cheap[broken.metric]})` }, false);
+    else runnable.push(item);
+  }
+  const byId = new Map(runnable.map((i) => [i.trial.id, i]));
+  const running = new Set<Promise<void>>();
+  const heartbeat = setInterval(() => {
+    for (const item of byId.values()) if (item.trial.state === 'running') void serial(() => store.heartbeat(item.trial.id, workerId)).catch(() => {});
+  }, 10_000);
+  try {
+    for (let left = runnable.length; left > 0; left--) {
+      while (running.size >= evaluator.slots) await Promise.race(running);
+      const claimed = await serial(() => store.claimTrial(experimentId, workerId));
+      if (!claimed) throw new TsnasError('state', `experiment ${experimentId}: expected a pending trial to claim, found none`);
+      const item = byId.get(claimed.id);
+      if (!item) {
+        // Only a strategy that does not replay its asks could leave such a trial; it never runs.
+        await serial(() => store.finishTrial(claimed.id, { state: 'pruned', reason: 'not asked by the resumed strategy' }, { workerId }));
+        left++;
+        continue;
+      }
+      item.trial = claimed;
+      const writes: Promise<void>[] = [];
+      const job = (async () => {
+        const outcome = await evaluator.run({ trialId: claimed.id, sample: item.sample }, (metric, step, value) => {
+          if (Number.isFinite(value)) writes.push(serial(() => store.reportIntermediate(claimed.id, metric, step, value)));
+        });
+        await Promise.all(writes);
+        let result: TrialOutcome;
+        if (!outcome.ok) result = { state: 'failed', error: outcome.error };
+        else {
+          const broken = brokenConstraint(config.constraints, outcome.metrics);
+          result = broken
+            ? { state: 'pruned', metrics: outcome.metrics, reason: `breaks ${broken.text} (${broken.metric} = ${outcome.metrics[broken.metric]})` }
+            : { state: 'complete', metrics: outcome.metrics };
+        }
+        await finish(item, result, true);
+      })();
+      const tracked = job.finally(() => running.delete(tracked));
+      running.add(tracked);
+    }
+    await Promise.all(running);
+  } finally {
+    clearInterval(heartbeat);
+  }
+}
+
+/** Worst value seen of each objective (for telling failed and pruned trials). */
+function worstValues(config: ExperimentConfig, told: readonly Objectives[]): Map<string, number> {
+  const worst = new Map<string, number>();
+  for (const objectives of told) noteWorst(config, worst, objectives);
+  return worst;
+}
+
+function noteWorst(config: ExperimentConfig, worst: Map<string, number>, objectives: Objectives): void {
+  for (const o of config.objectives) {
+    const v = objectives[o.name];
+    if (v === undefined || !Number.isFinite(v)) continue;
+    const w = worst.get(o.name);
+    if (w === undefined || (o.direction === 'max' ? v < w : v > w)) worst.set(o.name, v);
+  }
+}
+
+/**
+ * What the strategy hears about a trial: its metrics when complete; for a
+ * failed or pruned trial, the worst value seen so far of each objective it
+ * is judged on (its own cost numbers are kept), so strategies steer away
+ * from it without a made-up scale.
+ */
+export function objectivesToTell(config: ExperimentConfig, outcome: TrialOutcome, worst: Map<string, number>): Objectives {
+  const metrics: Metrics = { ...((outcome.state !== 'failed' && outcome.metrics) || {}) };
+  if (outcome.state === 'complete') return metrics;
+  const [primary] = config.objectives;
+  for (const o of config.objectives) {
+    const own = metrics[o.name];
+    if (o !== primary && own !== undefined) continue;
+    const w = worst.get(o.name);
+    metrics[o.name] = w ?? (o.direction === 'max' ? 0 : 1);
+  }
+  return metrics;
+}
+
+function bestValue(config: ExperimentConfig, strategy: Strategy): number | undefined {
+  const primary = config.objectives[0]!;
+  let best: number | undefined;
+  for (const t of strategy.history()) {
+    const v = t.objectives[primary.name];
+    if (v === undefined) continue;
+    if (best === undefined || (primary.direction === 'max' ? v > best : v < best)) best = v;
+  }
+  return best;
+}

@@ -1,0 +1,145 @@
+// Reading an experiment back from the store: counts by state, best trials,
+// Pareto front and best architecture (what `tsnas show` prints and the
+// report draws).
+import { TsnasError } from '../errors.js';
+import { getSpace, type DefinedSpace } from '../spaces/index.js';
+import type { Sample } from '../spaces/types.js';
+import { nonDominatedSort } from '../strategies/pareto.js';
+import type { Experiment, Store, Trial, TrialState } from '../store/types.js';
+import { MINIMISED_OBJECTIVES, type ObjectiveConfig } from './config.js';
+
+export interface TrialView {
+  number: number;
+  state: TrialState;
+  /** The space's text form of the sample (e.g. a NAS-Bench-201 string). */
+  arch: string;
+  metrics: Record<string, number>;
+}
+
+export interface ExperimentSummary {
+  name: string;
+  status: string;
+  createdAt: string;
+  space: string;
+  strategy: string;
+  estimator: string;
+  objectives: ObjectiveConfig[];
+  counts: Record<TrialState, number>;
+  total: number;
+  best: TrialView[];
+  /** Non-dominated complete trials over the objectives (or the first objective and params). */
+  pareto: { objectives: ObjectiveConfig[]; trials: TrialView[] };
+  bestArchitecture: TrialView | null;
+}
+
+/** The objectives of a stored config (defaults as the config checker fills them). */
+export function objectivesOf(config: unknown): ObjectiveConfig[] {
+  const list = (config as { objectives?: unknown })?.objectives;
+  if (!Array.isArray(list) || list.length === 0) return [{ name: 'accuracy', direction: 'max' }];
+  return list.map((o) =>
+    typeof o === 'string'
+      ? { name: o, direction: MINIMISED_OBJECTIVES.has(o) ? 'min' : 'max' }
+      : (o as ObjectiveConfig),
+  );
+}
+
+/** The space a stored config names (nb201 when absent), or undefined when it cannot be built. */
+export function spaceOf(config: unknown): DefinedSpace | undefined {
+  const space = (config as { space?: { name?: string; options?: unknown } })?.space;
+  try {
+    return getSpace(space?.name ?? 'nb201', (space?.options ?? {}) as never);
+  } catch {
+    return undefined;
+  }
+}
+
+export function viewOf(t: Trial, space: DefinedSpace | undefined): TrialView {
+  let arch: string;
+  try {
+    arch = space ? space.format(t.sample as unknown as Sample) : JSON.stringify(t.sample);
+  } catch {
+    arch = JSON.stringify(t.sample);
+  }
+  return { number: t.number, state: t.state, arch, metrics: { ...(t.metrics ?? {}) } };
+}
+
+/** Indices of the non-dominated points (each point: one value per objective). */
+export function paretoIndices(points: readonly (readonly number[])[], maximize: readonly boolean[]): number[] {
+  if (points.length === 0) return [];
+  return nonDominatedSort(points, maximize)[0]!;
+}
+
+/** The objectives the Pareto front is drawn over: the config's when there are two or more, else the first and params. */
+export function paretoObjectives(objectives: readonly ObjectiveConfig[], trials: readonly Trial[]): ObjectiveConfig[] {
+  if (objectives.length >= 2) return objectives.slice(0, 2);
+  const first = objectives[0]!;
+  const hasParams = trials.some((t) => t.metrics?.['params'] !== undefined);
+  return hasParams && first.name !== 'params' ? [first, { name: 'params', direction: 'min' }] : [first];
+}
+
+export async function requireExperiment(store: Store, name: string): Promise<Experiment> {
+  const experiment = await store.getExperiment(name);
+  if (!experiment) {
+    const names = (await store.listExperiments()).map((e) => e.name);
+    throw new TsnasError('usage', `no experiment named '${name}' in this store; it has ${names.length ? names.join(', ') : 'none'}`, { where: 'NAME' });
+  }
+  return experiment;
+}
+
+export async function summarizeExperiment(store: Store, name: string, options: { top?: number } = {}): Promise<ExperimentSummary> {
+  const experiment = await requireExperiment(store, name);
+  const config = experiment.config as Record<string, any>;
+  const objectives = objectivesOf(config);
+  const primary = objectives[0]!;
+  const space = spaceOf(config);
+  const counts = await store.countTrials(experiment.id);
+  const best = await store.bestTrials(experiment.id, primary.name, primary.direction, options.top ?? 5);
+  const complete = await store.listTrials(experiment.id, { states: ['complete'] });
+  const frontObjectives = paretoObjectives(objectives, complete);
+  const usable = complete.filter((t) => frontObjectives.every((o) => Number.isFinite(t.metrics?.[o.name])));
+  const front = paretoIndices(
+    usable.map((t) => frontObjectives.map((o) => t.metrics![o.name]!)),
+    frontObjectives.map((o) => o.direction === 'max'),
+  )
+    .map((i) => usable[i]!)
+    .sort((a, b) => a.metrics![frontObjectives[0]!.name]! - b.metrics![frontObjectives[0]!.name]!);
+  const bestViews = best.map((t) => viewOf(t, space));
+  return {
+    name: experiment.name,
+    status: experiment.status,
+    createdAt: new Date(experiment.createdAt).toISOString(),
+    space: config?.space?.name ?? '?',
+    strategy: config?.strategy?.name ?? '?',
+    estimator: config?.estimator?.kind ? `${config.estimator.kind}${config.estimator.benchmark ? ` ${config.estimator.benchmark}` : ''}` : '?',
+    objectives,
+    counts,
+    total: Object.values(counts).reduce((a, b) => a + b, 0),
+    best: bestViews,
+    pareto: { objectives: frontObjectives, trials: front.map((t) => viewOf(t, space)) },
+    bestArchitecture: bestViews[0] ?? null,
+  };
+}
+
+const fmt = (v: number | undefined) =>
+  v === undefined ? '-' : Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : Number(v.toFixed(4)).toString();
+
+/** The summary as text for people. */
+export function formatSummary(s: ExperimentSummary): string {
+  const lines: string[] = [];
+  lines.push(`experiment ${s.name} (${s.status}), created ${s.createdAt}`);
+  lines.push(`  space ${s.space}, strategy ${s.strategy}, estimator ${s.estimator}, objectives ${s.objectives.map((o) => `${o.name}:${o.direction}`).join(', ')}`);
+  lines.push(`  trials ${s.total}: ${Object.entries(s.counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  const metricNames = [...new Set(s.best.flatMap((t) => Object.keys(t.metrics)))].slice(0, 5);
+  if (s.best.length > 0) {
+    lines.push('', `best trials by ${s.objectives[0]!.name}:`);
+    lines.push(`  ${'#'.padStart(5)}  ${metricNames.map((m) => m.padStart(12)).join(' ')}  arch`);
+    for (const t of s.best) lines.push(`  ${String(t.number).padStart(5)}  ${metricNames.map((m) => fmt(t.metrics[m]).padStart(12)).join(' ')}  ${t.arch}`);
+  }
+  if (s.pareto.objectives.length >= 2 && s.pareto.trials.length > 0) {
+    const [a, b] = s.pareto.objectives as [ObjectiveConfig, ObjectiveConfig];
+    lines.push('', `Pareto front (${a.name} ${a.direction}, ${b.name} ${b.direction}): ${s.pareto.trials.length} trials`);
+    for (const t of s.pareto.trials) lines.push(`  ${String(t.number).padStart(5)}  ${a.name} ${fmt(t.metrics[a.name])}  ${b.name} ${fmt(t.metrics[b.name])}  ${t.arch}`);
+  }
+  lines.push('', s.bestArchitecture ? `best architecture: ${s.bestArchitecture.arch}` : 'best architecture: none yet (no complete trial)');
+  return lines.join('\n');
+}

@@ -1,0 +1,31 @@
+// A worker thread of a parallel experiment: builds its own estimator from
+// the config, takes its share of libtorch threads, evaluates jobs one at a
+// time and reports learning curves and outcomes to the pool (pool.ts).
+import { parentPort, workerData } from 'node:worker_threads';
+import { setNumThreads } from '../tensor/index.js';
+import type { ExperimentConfig } from './config.js';
+import { createTrialEstimator } from './estimators.js';
+import type { FromWorker, ToWorker } from './pool.js';
+
+const port = parentPort!;
+const post = (m: FromWorker) => port.postMessage(m);
+const { config, threads } = workerData as { config: ExperimentConfig; threads: number };
+
+try {
+  setNumThreads(threads);
+  const estimator = createTrialEstimator(config);
+  port.on('message', (m: ToWorker) => {
+    const { job } = m;
+    try {
+      const metrics = estimator.evaluate(job.sample, {
+        intermediate: (metric, step, value) => post({ type: 'intermediate', trialId: job.trialId, metric, step, value }),
+      });
+      post({ type: 'done', trialId: job.trialId, outcome: { ok: true, metrics } });
+    } catch (e) {
+      post({ type: 'done', trialId: job.trialId, outcome: { ok: false, error: e instanceof Error ? e.message : String(e) } });
+    }
+  });
+  post({ type: 'ready' });
+} catch (e) {
+  post({ type: 'fatal', error: e instanceof Error ? e.message : String(e) });
+}
