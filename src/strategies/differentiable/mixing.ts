@@ -8,7 +8,7 @@
 import { TsnasError } from '../../errors.js';
 import type { AnyModule, HookRemover } from '../../nn/module.js';
 import { DartsMixing, GdasMixing, MixedOp, PcDartsMixing, type MixingWeights } from '../../spaces/supernet.js';
-import { cat, dropout, maxPool2d, randn, type Tensor } from '../../tensor/index.js';
+import { cat, dropout, maxPool2d, randn, tidy, type Tensor } from '../../tensor/index.js';
 
 /** True for candidates whose output is identically zero ('none'). */
 export function isZeroOp(m: AnyModule): boolean {
@@ -114,13 +114,11 @@ export class EdgeNormalization {
 
   /** softmax(β) of every node, as numbers (for derivation and history). */
   snapshot(): Record<string, number[]> {
-    const out: Record<string, number[]> = {};
-    for (const [node, beta] of this.betas) {
-      const w = beta.detach().softmax(0);
-      out[node] = w.toArray();
-      w.dispose();
-    }
-    return out;
+    return tidy(() => {
+      const out: Record<string, number[]> = {};
+      for (const [node, beta] of this.betas) out[node] = beta.detach().softmax(0).toArray();
+      return out;
+    });
   }
 
   parameters(): Tensor[] {

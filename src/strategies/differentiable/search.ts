@@ -1,0 +1,427 @@
+// Differentiable architecture search: DARTS (first and second order),
+// GDAS and PC-DARTS, with FairNAS-style and hardware-cost regularisers and
+// collapse diagnostics, on either supernet space.
+//
+// Bilevel optimisation on a train/validation split: each step first updates
+// the architecture parameters on a validation batch (Adam, betas (0.5,
+// 0.999), lr 3e-4, wd 1e-3), then the weights on a training batch (SGD,
+// momentum 0.9, wd 3e-4, cosine 0.025 -> 0.001, gradient clip 5).
+import { TsnasError, configError } from '../../errors.js';
+import type { AugmentOptions } from '../../data/augment.js';
+import type { Dataset } from '../../data/dataset.js';
+import { DataLoader, splitIndices } from '../../data/loader.js';
+import type { HookRemover } from '../../nn/module.js';
+import { Adam, SGD } from '../../nn/optim.js';
+import { LrScheduler, clipGradNorm, cosineAnnealing } from '../../nn/schedule.js';
+import { DARTS_PRIMITIVES } from '../../nn/ops.js';
+import { NB201_OPS } from '../../spaces/nb201.js';
+import type { DartsMixing } from '../../spaces/supernet.js';
+import { crossEntropy, grad, noGrad, stack, tensor, tidy, type Tensor } from '../../tensor/index.js';
+import { deriveArchitecture, type ArchWeights, type DerivedArchitecture, type EdgeWeights } from './genotype.js';
+import { dominantHessianEigenvalue, firstOrderArchGradient, unrolledArchGradient } from './hypergradient.js';
+import { EdgeNormalization, SearchDartsMixing, SearchGdasMixing, SearchPcDartsMixing, dropSkipConnections } from './mixing.js';
+import { architectureWeights, buildSupernet, type Supernet, type SupernetConfig } from './network.js';
+
+export const DIFFERENTIABLE_METHODS = ['darts', 'darts2', 'gdas', 'pcdarts'] as const;
+export type DifferentiableMethod = (typeof DIFFERENTIABLE_METHODS)[number];
+
+/** Cost of each operation, e.g. latency in ms or FLOPs, for hardware-aware search. */
+export type OpCostTable = Record<string, number>;
+
+/**
+ * Multiply-adds per output element of each candidate at C channels: a
+ * FLOPs lookup table for hardware-aware search when no measured latency
+ * table is given. Pooling counts its window; skip and none cost nothing.
+ */
+export function flopsCostTable(space: 'nb201' | 'darts', C: number): OpCostTable {
+  if (space === 'nb201') return { none: 0, skip_connect: 0, nor_conv_1x1: C, nor_conv_3x3: 9 * C, avg_pool_3x3: 9 };
+  return {
+    none: 0, skip_connect: 0, max_pool_3x3: 9, avg_pool_3x3: 9,
+    sep_conv_3x3: 2 * (9 + C), sep_conv_5x5: 2 * (25 + C), dil_conv_3x3: 9 + C, dil_conv_5x5: 25 + C,
+  };
+}
+
+export interface BilevelOptions {
+  method: DifferentiableMethod;
+  /** Epochs of the whole search (for the cosine schedule and τ annealing). */
+  epochs: number;
+  weightLr?: number;
+  weightLrMin?: number;
+  momentum?: number;
+  weightDecay?: number;
+  gradClip?: number;
+  archLr?: number;
+  archBetas?: [number, number];
+  /** Architecture weight decay (Adam's L2 term). */
+  archWeightDecay?: number;
+  /** ξ of the unrolled step (default: the weights' current learning rate, as DARTS). */
+  xi?: number;
+  /** GDAS: τ from tauMax down to tauMin, geometrically over the epochs. */
+  tauMax?: number;
+  tauMin?: number;
+  /** PC-DARTS: 1/k of the channels are mixed (default 4). */
+  pcK?: number;
+  /** PC-DARTS edge normalisation β (default on for pcdarts, off otherwise). */
+  edgeNormalization?: boolean;
+  /** Epochs during which α (and β) stay frozen (default: pcdarts min(15, epochs/2), else 0). */
+  archWarmupEpochs?: number;
+  /** λ of the FairNAS-style penalty Σ_edges var(softmax α_e) (default 0). */
+  fairLambda?: number;
+  /** Dropout on skip connections (default 0). */
+  skipDropout?: number;
+  /** Hardware-aware: λ·Σ_edges Σ_o p_o·T(o) added to the architecture loss. */
+  cost?: { table: OpCostTable; lambda: number };
+}
+
+interface LabeledBatch {
+  x: Tensor;
+  y: Tensor;
+}
+
+export interface StepStats {
+  loss: number;
+  correct: number;
+  n: number;
+}
+
+/** One differentiable search: its supernet, both optimizers and the step logic. */
+export class BilevelSearch {
+  readonly net: Supernet;
+  readonly mixing: DartsMixing;
+  readonly edgeNorm: EdgeNormalization | null;
+  readonly weights: Tensor[];
+  readonly alphas: Tensor[];
+  readonly weightOptimizer: SGD;
+  readonly archOptimizer: Adam;
+  readonly scheduler: LrScheduler;
+  readonly warmupEpochs: number;
+  readonly space: SupernetConfig['space'];
+  #epoch = 0;
+  #removeSkipDropout: HookRemover | null = null;
+  #costs: Map<string, Tensor> | null = null;
+
+  constructor(readonly config: SupernetConfig, readonly o: BilevelOptions) {
+    if (!DIFFERENTIABLE_METHODS.includes(o.method)) {
+      throw new TsnasError('usage', `method must be one of ${DIFFERENTIABLE_METHODS.join(', ')}, got '${o.method}'`, { where: '--method' });
+    }
+    if (!(Number.isInteger(o.epochs) && o.epochs >= 1)) throw configError(`expected an integer >= 1, got ${o.epochs}`, 'epochs');
+    this.space = config.space;
+    this.mixing = o.method === 'gdas' ? new SearchGdasMixing(o.tauMax ?? 10)
+      : o.method === 'pcdarts' ? new SearchPcDartsMixing(o.pcK ?? 4)
+        : new SearchDartsMixing();
+    this.net = buildSupernet(config, this.mixing);
+    const useEdgeNorm = o.edgeNormalization ?? o.method === 'pcdarts';
+    this.edgeNorm = useEdgeNorm ? new EdgeNormalization(this.net) : null;
+    this.weights = this.net.weightParameters();
+    this.alphas = [...this.mixing.architectureParameters(), ...(this.edgeNorm?.parameters() ?? [])];
+    this.weightOptimizer = new SGD(this.weights, { lr: o.weightLr ?? 0.025, momentum: o.momentum ?? 0.9, weightDecay: o.weightDecay ?? 3e-4 });
+    this.scheduler = new LrScheduler(this.weightOptimizer, cosineAnnealing(o.epochs, o.weightLrMin ?? 0.001));
+    const [beta1, beta2] = o.archBetas ?? [0.5, 0.999];
+    this.archOptimizer = new Adam(this.alphas, { lr: o.archLr ?? 3e-4, beta1, beta2, weightDecay: o.archWeightDecay ?? 1e-3 });
+    this.warmupEpochs = o.archWarmupEpochs ?? (o.method === 'pcdarts' ? Math.min(15, Math.floor(o.epochs / 2)) : 0);
+    if (o.skipDropout) this.#removeSkipDropout = dropSkipConnections(this.net, o.skipDropout);
+    if (o.cost) {
+      const ops = (config.space === 'nb201' ? NB201_OPS : DARTS_PRIMITIVES) as readonly string[];
+      const missing = ops.filter((op) => !(op in o.cost!.table));
+      if (missing.length) throw configError(`the cost table has no entry for ${missing.join(', ')}`, 'cost.table');
+      this.#costs = new Map(this.mixing.namedArchitectureParameters().map(([label]) => [label, tensor(ops.map((op) => o.cost!.table[op]!)).keep()]));
+    }
+    this.setEpoch(0);
+  }
+
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  /** The weights' learning rate now. */
+  get lr(): number {
+    return this.weightOptimizer.lrs[0]!;
+  }
+
+  /** GDAS's τ now (null for other methods). */
+  get tau(): number | null {
+    return this.mixing instanceof SearchGdasMixing ? this.mixing.tau : null;
+  }
+
+  /** Moves to an epoch: the cosine learning rate and GDAS's τ(t) = τmax·(τmin/τmax)^progress. */
+  setEpoch(epoch: number): void {
+    this.#epoch = epoch;
+    this.scheduler.loadStateDict({ epoch });
+    if (this.mixing instanceof SearchGdasMixing) {
+      const tauMax = this.o.tauMax ?? 10;
+      const tauMin = this.o.tauMin ?? 0.1;
+      const progress = this.o.epochs > 1 ? epoch / (this.o.epochs - 1) : 0;
+      this.mixing.tau = tauMax * (tauMin / tauMax) ** Math.min(1, progress);
+    }
+  }
+
+  /** Whether α is trained at the current epoch (PC-DARTS freezes it at first). */
+  get archActive(): boolean {
+    return this.#epoch >= this.warmupEpochs;
+  }
+
+  /** The α-only terms of the architecture loss: FairNAS variance penalty and expected cost. */
+  regularizer(): Tensor | null {
+    const terms: Tensor[] = [];
+    const named = this.mixing.namedArchitectureParameters();
+    const fair = this.o.fairLambda ?? 0;
+    if (fair > 0) terms.push(stack(named.map(([, a]) => a.softmax(0).var(null, false))).sum().mul(fair));
+    if (this.#costs && this.o.cost!.lambda !== 0) terms.push(this.expectedCost().mul(this.o.cost!.lambda));
+    if (terms.length === 0) return null;
+    return terms.length === 1 ? terms[0]! : stack(terms).sum();
+  }
+
+  /** Σ_edges Σ_o softmax(α_e)_o·T(o), differentiable. */
+  expectedCost(): Tensor {
+    if (!this.#costs) throw new TsnasError('usage', 'no cost table was given', { where: 'cost' });
+    return stack(this.mixing.namedArchitectureParameters().map(([label, a]) => a.softmax(0).mul(this.#costs!.get(label)!).sum())).sum();
+  }
+
+  private validObjective(batch: LabeledBatch, stats: StepStats): () => Tensor {
+    return () => {
+      const logits = this.net.call(batch.x);
+      const ce = crossEntropy(logits, batch.y);
+      stats.loss = ce.item();
+      stats.correct = noGrad(() => logits.argmax(1).eq(batch.y).sum().item());
+      stats.n = batch.y.size(0);
+      const reg = this.regularizer();
+      return reg ? ce.add(reg) : ce;
+    };
+  }
+
+  /** One architecture update on a validation batch (second order also uses the training batch). */
+  archStep(train: LabeledBatch, valid: LabeledBatch): StepStats {
+    const stats: StepStats = { loss: NaN, correct: 0, n: 0 };
+    const validLoss = this.validObjective(valid, stats);
+    const result = this.o.method === 'darts2'
+      ? unrolledArchGradient({
+        weights: this.weights,
+        alphas: this.alphas,
+        trainLoss: () => crossEntropy(this.net.call(train.x), train.y),
+        validLoss,
+        xi: this.o.xi ?? this.lr,
+        weightDecay: this.o.weightDecay ?? 3e-4,
+        momentum: this.o.momentum ?? 0.9,
+        momentumBuffers: this.momentumBuffers(),
+      })
+      : firstOrderArchGradient(this.alphas, validLoss);
+    this.archOptimizer.zeroGrad();
+    this.alphas.forEach((a, i) => (a.grad = result.grads[i]!));
+    for (const g of result.grads) g.dispose();
+    this.archOptimizer.step();
+    this.archOptimizer.zeroGrad();
+    return stats;
+  }
+
+  private momentumBuffers(): (Tensor | null)[] {
+    const state = this.weightOptimizer.stateDict().state;
+    return this.weights.map((_, i) => (state[String(i)]?.['momentumBuffer'] as Tensor | undefined) ?? null);
+  }
+
+  /** One weight update on a training batch (gradients of the weights only). */
+  weightStep(train: LabeledBatch): StepStats {
+    return tidy(() => {
+      const logits = this.net.call(train.x);
+      const loss = crossEntropy(logits, train.y);
+      const grads = grad(loss, this.weights, { allowUnused: true });
+      this.weightOptimizer.zeroGrad();
+      this.weights.forEach((w, i) => {
+        if (grads[i]) w.grad = grads[i]!;
+      });
+      if ((this.o.gradClip ?? 5) > 0) clipGradNorm(this.weights, this.o.gradClip ?? 5);
+      this.weightOptimizer.step();
+      this.weightOptimizer.zeroGrad();
+      return { loss: loss.item(), correct: noGrad(() => logits.argmax(1).eq(train.y).sum().item()), n: train.y.size(0) };
+    });
+  }
+
+  /** One search step: architecture (when active), then weights. */
+  step(train: LabeledBatch, valid: LabeledBatch): { train: StepStats; valid: StepStats | null } {
+    const validStats = this.archActive ? this.archStep(train, valid) : null;
+    return { train: this.weightStep(train), valid: validStats };
+  }
+
+  archWeights(): ArchWeights {
+    return architectureWeights(this.mixing);
+  }
+
+  edgeWeights(): EdgeWeights | undefined {
+    return this.edgeNorm?.snapshot();
+  }
+
+  derive(): DerivedArchitecture {
+    return deriveArchitecture(this.space, this.archWeights(), this.edgeWeights());
+  }
+
+  /** Dominant eigenvalue of the Hessian of the validation loss w.r.t. α (cross entropy only). */
+  hessianEigenvalue(valid: LabeledBatch, iterations = 20): number {
+    return dominantHessianEigenvalue(this.mixing.architectureParameters(), () => crossEntropy(this.net.call(valid.x), valid.y), { iterations });
+  }
+
+  dispose(): void {
+    this.#removeSkipDropout?.();
+    this.edgeNorm?.dispose();
+    for (const c of this.#costs?.values() ?? []) c.dispose();
+    this.weightOptimizer.dispose();
+    this.archOptimizer.dispose();
+    this.net.dispose();
+  }
+}
+
+export interface SearchEpochRecord {
+  epoch: number;
+  seconds: number;
+  lr: number;
+  tau: number | null;
+  archActive: boolean;
+  trainLoss: number;
+  trainAccuracy: number;
+  validLoss: number | null;
+  validAccuracy: number | null;
+  /** softmax(α) per edge label. */
+  weights: ArchWeights;
+  /** softmax(β) per node (edge normalisation). */
+  edgeWeights?: EdgeWeights;
+  arch: string;
+  skipFraction: number;
+  noneFraction: number;
+  parameterFreeFraction: number;
+  hessianEigenvalue: number | null;
+  expectedCost: number | null;
+}
+
+export interface SearchOptions extends BilevelOptions, Omit<SupernetConfig, 'numClasses' | 'inChannels'> {
+  batchSize?: number;
+  /** Fraction of the (limited) training set used for validation (default 0.5). */
+  validFraction?: number;
+  /** Use at most this many training images in total (train + valid). */
+  limitTrain?: number;
+  augment?: AugmentOptions;
+  seed?: number;
+  /** At most this many steps per epoch. */
+  stepsPerEpoch?: number;
+  /** Every this many epochs, the dominant Hessian eigenvalue (0: never; default 0). */
+  hessianEvery?: number;
+  hessianIterations?: number;
+  /**
+   * DARTS-ES (Zela et al., 2020): with the eigenvalue computed every epoch,
+   * stop when mean(λ over the last `window` epochs) / mean(λ over the
+   * window before) exceeds 1/0.75, and return the architecture of `window`
+   * epochs earlier.
+   */
+  earlyStop?: { window: number; ratio?: number };
+  /** Stop after the epoch during which this many seconds have passed. */
+  timeBudgetSeconds?: number;
+  onEpoch?: (record: SearchEpochRecord) => void;
+}
+
+export interface SearchResult {
+  method: DifferentiableMethod;
+  arch: string;
+  derived: DerivedArchitecture;
+  history: SearchEpochRecord[];
+  epochs: number;
+  stoppedEarly: boolean;
+  seconds: number;
+}
+
+/** Runs a whole differentiable search on a training set (split 50/50 into train and valid). */
+export function runDifferentiableSearch(data: Dataset, o: SearchOptions): SearchResult {
+  const start = performance.now();
+  const seed = o.seed ?? 0;
+  const split = splitIndices(data.n, { validFraction: o.validFraction ?? 0.5, seed, limit: o.limitTrain });
+  const batchSize = o.batchSize ?? 64;
+  const trainLoader = new DataLoader(data, { batchSize, indices: split.train, augment: o.augment, seed, dropLast: split.train.length >= batchSize });
+  const validLoader = new DataLoader(data, { batchSize, indices: split.valid, augment: o.augment, seed: seed + 1, dropLast: split.valid.length >= batchSize });
+  const search = new BilevelSearch({ space: o.space, C: o.C, cells: o.cells, numClasses: data.numClasses, inChannels: data.channels }, o);
+  const history: SearchEpochRecord[] = [];
+  let stoppedEarly = false;
+  let result: DerivedArchitecture | null = null;
+  try {
+    const steps = Math.min(trainLoader.batchesPerEpoch, validLoader.batchesPerEpoch, o.stepsPerEpoch ?? Infinity);
+    for (let epoch = 0; epoch < o.epochs; epoch++) {
+      const epochStart = performance.now();
+      search.setEpoch(epoch);
+      search.net.train();
+      const sums = { trainLoss: 0, trainCorrect: 0, trainN: 0, validLoss: 0, validCorrect: 0, validN: 0 };
+      let heldValid: { x: Tensor; y: Tensor } | null = null;
+      for (let s = 0; s < steps; s++) {
+        const train = trainLoader.next();
+        const valid = validLoader.next();
+        try {
+          const r = search.step(train, valid);
+          sums.trainLoss += r.train.loss * r.train.n;
+          sums.trainCorrect += r.train.correct;
+          sums.trainN += r.train.n;
+          if (r.valid) {
+            sums.validLoss += r.valid.loss * r.valid.n;
+            sums.validCorrect += r.valid.correct;
+            sums.validN += r.valid.n;
+          }
+          if (!Number.isFinite(r.train.loss)) throw configError(`search diverged: training loss ${r.train.loss} at epoch ${epoch + 1}`, 'lr');
+        } finally {
+          train.x.dispose();
+          train.y.dispose();
+          if (s === 0) heldValid = valid;
+          else {
+            valid.x.dispose();
+            valid.y.dispose();
+          }
+        }
+      }
+      let hessian: number | null = null;
+      const every = o.earlyStop ? 1 : o.hessianEvery ?? 0;
+      if (every > 0 && (epoch + 1) % every === 0 && heldValid && o.method !== 'gdas') hessian = search.hessianEigenvalue(heldValid, o.hessianIterations ?? 20);
+      if (heldValid) {
+        heldValid.x.dispose();
+        heldValid.y.dispose();
+      }
+      const derived = search.derive();
+      const record: SearchEpochRecord = {
+        epoch: epoch + 1,
+        seconds: (performance.now() - epochStart) / 1000,
+        lr: search.lr,
+        tau: search.tau,
+        archActive: search.archActive,
+        trainLoss: sums.trainLoss / Math.max(1, sums.trainN),
+        trainAccuracy: sums.trainCorrect / Math.max(1, sums.trainN),
+        validLoss: sums.validN ? sums.validLoss / sums.validN : null,
+        validAccuracy: sums.validN ? sums.validCorrect / sums.validN : null,
+        weights: search.archWeights(),
+        edgeWeights: search.edgeWeights(),
+        arch: derived.arch,
+        skipFraction: derived.skipFraction,
+        noneFraction: derived.noneFraction,
+        parameterFreeFraction: derived.parameterFreeFraction,
+        hessianEigenvalue: hessian,
+        expectedCost: o.cost ? tidy(() => noGrad(() => search.expectedCost().item())) : null,
+      };
+      history.push(record);
+      result = derived;
+      o.onEpoch?.(record);
+      if (o.earlyStop) {
+        const k = o.earlyStop.window;
+        const eig = history.map((h) => h.hessianEigenvalue ?? NaN);
+        if (eig.length >= 2 * k) {
+          const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+          const recent = mean(eig.slice(-k));
+          const before = mean(eig.slice(-2 * k, -k));
+          if (before > 0 && recent / before > (o.earlyStop.ratio ?? 1 / 0.75)) {
+            const back = history[history.length - 1 - k]!;
+            result = deriveArchitecture(o.space, back.weights, back.edgeWeights);
+            stoppedEarly = true;
+            break;
+          }
+        }
+      }
+      if (o.timeBudgetSeconds !== undefined && (performance.now() - start) / 1000 >= o.timeBudgetSeconds) {
+        stoppedEarly = epoch + 1 < o.epochs;
+        break;
+      }
+    }
+    const derived = result ?? search.derive();
+    return { method: o.method, arch: derived.arch, derived, history, epochs: history.length, stoppedEarly, seconds: (performance.now() - start) / 1000 };
+  } finally {
+    search.dispose();
+  }
+}
