@@ -13,8 +13,9 @@ import { setNumThreads } from '../../tensor/index.js';
 import { computeFlags } from '../args.js';
 import { defineCommand } from '../command.js';
 import { emitJson, log, ProgressBar } from '../output.js';
+import { withConfigForm } from './search-config.js';
 
-export const searchCommand = defineCommand({
+const flagSearchCommand = defineCommand({
   name: 'search',
   summary: 'Multi-trial architecture search (with --benchmark: on a tabular benchmark, over many seeds)',
   flags: {
@@ -102,3 +103,6 @@ export const searchCommand = defineCommand({
     return 0;
   },
 });
+
+/** Both forms: --config/--storage/--name run a stored, resumable experiment (search-config.ts). */
+export const searchCommand = withConfigForm(flagSearchCommand);
