@@ -4,6 +4,10 @@ import { trainCommand } from './train.js';
 import { benchStepCommand } from './bench.js';
 import { mainCommand } from './main.js';
 import { searchCommand } from './search.js';
+import { initCommand } from './init.js';
+import { lsCommand } from './ls.js';
+import { showCommand } from './show.js';
 import { proxiesCommand } from './proxies.js';
 
 export const commands: Command[] = [mainCommand, trainCommand, benchStepCommand, searchCommand, proxiesCommand];
+commands.push(initCommand, lsCommand, showCommand);
