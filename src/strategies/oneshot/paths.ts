@@ -1,0 +1,119 @@
+// One-shot search over a weight-sharing supernet: how an architecture of a
+// space becomes a path through the supernet (one candidate per mixed op),
+// how paths are sampled during supernet training, and how a path is
+// evaluated with inherited weights after batch-norm recalibration.
+import { TsnasError } from '../../errors.js';
+import { BatchNorm2d } from '../../nn/layers.js';
+import { dartsSpace } from '../../spaces/darts.js';
+import { nb201Space } from '../../spaces/nb201.js';
+import type { SinglePathMixing } from '../../spaces/supernet.js';
+import type { Sample, SearchSpace, Value } from '../../spaces/types.js';
+import { noGrad, tidy, type Tensor } from '../../tensor/index.js';
+import type { Rng } from '../../util/random.js';
+import { dartsEdgeLabel, dartsEdges } from '../differentiable/darts-supernet.js';
+import type { SupernetSpace } from '../differentiable/genotype.js';
+import type { Supernet } from '../differentiable/network.js';
+
+/** A space whose samples are paths of a supernet. */
+export interface OneShotSpace {
+  name: SupernetSpace;
+  space: SearchSpace;
+  /** The supernet path (edge label -> op) of a sample of the space. */
+  pathOf(s: Sample): Sample;
+}
+
+/** nb201: samples are already paths; DARTS: a genotype's edges take their ops, every other edge 'none'. */
+export function oneShotSpace(name: SupernetSpace, steps = 4): OneShotSpace {
+  if (name === 'nb201') return { name, space: nb201Space(), pathOf: (s) => s };
+  if (name === 'darts') {
+    const space = dartsSpace();
+    return {
+      name,
+      space,
+      pathOf: (s) => {
+        const path: Record<string, Value> = {};
+        for (const cell of ['normal', 'reduce'] as const) {
+          for (const [to, from] of dartsEdges(steps)) path[dartsEdgeLabel(cell, to, from)] = 'none';
+          for (let to = 2; to < steps + 2; to++) {
+            const inputs = String(s[`${cell}_node${to}_inputs`]).split(',').map(Number);
+            inputs.forEach((from, k) => (path[dartsEdgeLabel(cell, to, from)] = s[`${cell}_node${to}_op${k}`]!));
+          }
+        }
+        return path;
+      },
+    };
+  }
+  throw new TsnasError('usage', `one-shot space must be nb201 or darts, got '${String(name)}'`, { where: '--space' });
+}
+
+/**
+ * FairNAS strict fairness: in every group of n consecutive paths (n = the
+ * largest number of candidates), each label takes each of its candidates
+ * exactly once (labels with fewer candidates repeat a random one).
+ */
+export function strictFairPaths(labels: ReadonlyMap<string, readonly Value[]>, rng: Rng): Sample[] {
+  const n = Math.max(...[...labels.values()].map((v) => v.length));
+  const paths: Record<string, Value>[] = Array.from({ length: n }, () => ({}));
+  for (const [label, values] of labels) {
+    const order = rng.shuffle(values.map((_, i) => i));
+    while (order.length < n) order.push(rng.int(values.length));
+    order.forEach((k, step) => (paths[step]![label] = values[k]!));
+  }
+  return paths;
+}
+
+/**
+ * Resets every batch norm's running statistics and re-estimates them as a
+ * cumulative average over the given batches in the current path (SPOS's
+ * recalibration: shared statistics do not fit any single path).
+ */
+export function recalibrateBatchNorm(net: Supernet, inputs: readonly Tensor[]): void {
+  const norms = net.modules().filter((m): m is BatchNorm2d => m instanceof BatchNorm2d && m.trackRunningStats);
+  const momenta = norms.map((bn) => bn.momentum);
+  noGrad(() => {
+    for (const bn of norms) {
+      bn.runningMean?.zero_();
+      bn.runningVar?.fill_(1);
+      bn.numBatchesTracked?.zero_();
+      (bn as { momentum: number | null }).momentum = null;
+    }
+  });
+  const wasTraining = net.training;
+  try {
+    net.train();
+    for (const x of inputs) tidy(() => noGrad(() => void net.call(x)));
+  } finally {
+    norms.forEach((bn, i) => ((bn as { momentum: number | null }).momentum = momenta[i]!));
+    net.train(wasTraining);
+  }
+}
+
+/** Accuracy of the supernet's current path on labelled batches, in eval mode. */
+export function pathAccuracy(net: Supernet, batches: readonly { x: Tensor; y: Tensor }[]): number {
+  const wasTraining = net.training;
+  net.eval();
+  let correct = 0;
+  let n = 0;
+  try {
+    for (const b of batches) {
+      correct += tidy(() => noGrad(() => net.call(b.x).argmax(1).eq(b.y).sum().item()));
+      n += b.y.size(0);
+    }
+  } finally {
+    net.train(wasTraining);
+  }
+  return n ? correct / n : NaN;
+}
+
+/** Sets the path of a sample, recalibrates batch norm, and measures accuracy with the inherited weights. */
+export function evaluateWithInheritedWeights(
+  net: Supernet,
+  mixing: SinglePathMixing,
+  path: Sample,
+  calibration: readonly Tensor[],
+  batches: readonly { x: Tensor; y: Tensor }[],
+): number {
+  mixing.setPath(path);
+  recalibrateBatchNorm(net, calibration);
+  return pathAccuracy(net, batches);
+}

@@ -1,0 +1,40 @@
+// Ranking quality of a weight-sharing supernet: how well the accuracies of
+// sub-networks with inherited weights order cells as the NAS-Bench-201
+// table (trained from scratch) does — Kendall τ and Spearman ρ over
+// distinct sampled cells.
+import { configError } from '../../errors.js';
+import type { Nb201Dataset, Nb201Table } from '../../benchmarks/nb201.js';
+import { nb201Space } from '../../spaces/nb201.js';
+import type { Sample } from '../../spaces/types.js';
+import { kendallTau, spearman } from '../../util/stats.js';
+import type { Rng } from '../../util/random.js';
+
+export interface RankingQuality {
+  kendallTau: number;
+  spearman: number;
+  cells: { arch: string; supernetAccuracy: number; tableAccuracy: number }[];
+}
+
+/** Scores n distinct uniformly sampled nb201 cells with `evaluate` and correlates with the table. */
+export function rankingQuality(
+  evaluate: (s: Sample) => number,
+  table: Nb201Table,
+  dataset: Nb201Dataset,
+  rng: Rng,
+  n = 100,
+): RankingQuality {
+  if (!(Number.isInteger(n) && n >= 2)) throw configError(`expected at least 2 cells, got ${n}`, 'cells');
+  const space = nb201Space();
+  const seen = new Set<string>();
+  const cells: RankingQuality['cells'] = [];
+  for (let tries = 0; cells.length < n && tries < 100 * n; tries++) {
+    const s = space.sample(rng);
+    const arch = space.format(s);
+    if (seen.has(arch)) continue;
+    seen.add(arch);
+    cells.push({ arch, supernetAccuracy: evaluate(s), tableAccuracy: table.accuracy(arch, dataset) });
+  }
+  const a = cells.map((c) => c.supernetAccuracy);
+  const b = cells.map((c) => c.tableAccuracy);
+  return { kendallTau: kendallTau(a, b), spearman: spearman(a, b), cells };
+}
