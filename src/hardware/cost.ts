@@ -199,9 +199,12 @@ function dartsCell(
   w: number,
 ): [number, number] {
   // preprocess0 sees the cell before last, at twice the size after a reduction.
+  // FactorizedReduce has its own BN; the 1×1 ReLUConvBN has one too.
   if (reductionPrev) factorizedReduce(c, cpp, ch, 2 * h, 2 * w);
-  else c.conv(cpp, ch, 1, h, w);
-  c.bn(ch);
+  else {
+    c.conv(cpp, ch, 1, h, w);
+    c.bn(ch);
+  }
   c.conv(cp, ch, 1, h, w);
   c.bn(ch);
   // In a reduction cell the edges from the two inputs have stride 2, so the

@@ -4,7 +4,8 @@ import { Tensor, crossEntropy, manualSeed, memory, noGrad, randint, randn, tidy 
 import { TsnasError } from '../errors.js';
 import { SGD } from '../nn/optim.js';
 import { ReLU } from '../nn/layers.js';
-import { NB201Cell, NB201Network, nb201OpsFromString, nb201OpsToString } from './nb201.js';
+import { NB201Cell, NB201Network } from './nb201.js';
+import { formatNb201Ops, parseNb201Ops } from '../spaces/nb201.js';
 import { assertClose, decode, loadNnFixture } from '../nn/test-helpers.js';
 
 const ALL_CONV = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|';
@@ -22,12 +23,12 @@ test('parameter counts equal NAS-Bench-201 figures (C=16, N=5)', () => {
     [ALL_CONV, 100, 1_537_396],
   ];
   for (const [arch, numClasses, expected] of cases) {
-    const net = new NB201Network({ ops: nb201OpsFromString(arch), C: 16, N: 5, numClasses, inChannels: 3 });
+    const net = new NB201Network({ ops: parseNb201Ops(arch), C: 16, N: 5, numClasses, inChannels: 3 });
     assert.equal(net.numParameters(), expected, `${arch} with ${numClasses} classes`);
     net.dispose();
   }
   // Fashion-MNIST: the stem sees one channel (16 * 2 * 9 fewer weights).
-  const gray = new NB201Network({ ops: nb201OpsFromString(ALL_CONV), C: 16, N: 5, numClasses: 10, inChannels: 1 });
+  const gray = new NB201Network({ ops: parseNb201Ops(ALL_CONV), C: 16, N: 5, numClasses: 10, inChannels: 1 });
   assert.equal(gray.numParameters(), 1_531_546 - 16 * 2 * 9);
   gray.dispose();
   assert.equal(memory().numTensors, start);
@@ -63,14 +64,14 @@ test('seeded initialisation, train and eval logits and gradients match the PyTor
 });
 
 test('architecture strings round trip, and bad input is named', () => {
-  for (const arch of [ALL_CONV, ALL_NONE, MIXED_A, MIXED_B]) assert.equal(nb201OpsToString(nb201OpsFromString(arch)), arch);
-  assert.deepEqual(nb201OpsFromString(MIXED_B), ['nor_conv_1x1', 'skip_connect', 'nor_conv_1x1', 'avg_pool_3x3', 'none', 'nor_conv_3x3']);
-  assert.throws(() => nb201OpsFromString('|none~0|+|none~0|'), /3 nodes/);
-  assert.throws(() => nb201OpsFromString('|none~0|+|none~1|none~0|+|none~0|none~1|none~2|'), /must be "op~0"/);
+  for (const arch of [ALL_CONV, ALL_NONE, MIXED_A, MIXED_B]) assert.equal(formatNb201Ops(parseNb201Ops(arch)), arch);
+  assert.deepEqual(parseNb201Ops(MIXED_B), ['nor_conv_1x1', 'skip_connect', 'nor_conv_1x1', 'avg_pool_3x3', 'none', 'nor_conv_3x3']);
+  assert.throws(() => parseNb201Ops('|none~0|+|none~0|'), /found the end of the text, expected an op for edge 2<-1/);
+  assert.throws(() => parseNb201Ops('|none~0|+|none~1|none~0|+|none~0|none~1|none~2|'), /found '1', expected input 0/);
   assert.throws(() => new NB201Network({ ops: ['none'], C: 4, N: 1, numClasses: 2 }), /6 edge operations, got 1/);
   assert.throws(() => new NB201Network({ ops: ['none', 'none', 'none', 'conv_5x5', 'none', 'none'], C: 4, N: 1, numClasses: 2 }),
     (e: unknown) => e instanceof TsnasError && e.code === 'config' && /edge 3 \(node 3 <- 0\) has unknown operation "conv_5x5"/.test(e.message));
-  assert.throws(() => new NB201Network({ ops: nb201OpsFromString(ALL_NONE), C: 0, N: 1, numClasses: 2 }), /C must be a positive integer/);
+  assert.throws(() => new NB201Network({ ops: parseNb201Ops(ALL_NONE), C: 0, N: 1, numClasses: 2 }), /C must be a positive integer/);
 });
 
 test('a cell whose node has only "none" inputs still passes its downstream ops correctly', () => {
@@ -102,7 +103,7 @@ test('a cell whose node has only "none" inputs still passes its downstream ops c
 });
 
 test('200 training steps of a small NB201 network keep the live tensor count constant', () => {
-  const net = new NB201Network({ ops: nb201OpsFromString(MIXED_A), C: 4, N: 1, numClasses: 3, inChannels: 1 });
+  const net = new NB201Network({ ops: parseNb201Ops(MIXED_A), C: 4, N: 1, numClasses: 3, inChannels: 1 });
   const opt = new SGD(net.parameters(), { lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 5e-4 });
   const x = randn([8, 1, 8, 8]);
   const y = randint(0, 3, [8]);
@@ -132,7 +133,7 @@ test('200 training steps of a small NB201 network keep the live tensor count con
 });
 
 test('forward hooks on every ReLU capture activations and their gradients (NASWOT, fisher)', () => {
-  const net = new NB201Network({ ops: nb201OpsFromString(MIXED_B), C: 4, N: 1, numClasses: 3, inChannels: 3 });
+  const net = new NB201Network({ ops: parseNb201Ops(MIXED_B), C: 4, N: 1, numClasses: 3, inChannels: 3 });
   const captured: Tensor[] = [];
   const removers = net.modules().filter((m) => m instanceof ReLU).map((m) => m.registerForwardHook((_m, _i, out) => {
     out.retainGrad();

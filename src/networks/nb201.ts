@@ -7,33 +7,7 @@ import { TsnasError } from '../errors.js';
 import { Module } from '../nn/module.js';
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Linear, ModuleList, ReLU, Sequential } from '../nn/layers.js';
 import { NB201_OPS, ResNetBasicblock, Zero, nb201Op } from '../nn/ops.js';
-
-/** The six cell edges as [to, from], in NAS-Bench-201's order. */
-export const NB201_EDGES: readonly (readonly [number, number])[] = [[1, 0], [2, 0], [2, 1], [3, 0], [3, 1], [3, 2]];
-
-/** Operation names of the six edges from a string such as "|nor_conv_3x3~0|+|...~0|...~1|+|...|...|...|". */
-export function nb201OpsFromString(arch: string): string[] {
-  const nodes = arch.split('+');
-  const ops: string[] = [];
-  if (nodes.length !== 3) throw new TsnasError('data', `NAS-Bench-201 string must have 3 nodes separated by "+", got "${arch}"`);
-  nodes.forEach((node, j) => {
-    const edges = node.split('|').filter((e) => e !== '');
-    if (edges.length !== j + 1) throw new TsnasError('data', `NAS-Bench-201 string node ${j + 1} must have ${j + 1} inputs, got "${node}"`);
-    edges.forEach((edge, i) => {
-      const [op, from] = edge.split('~');
-      if (!op || Number(from) !== i) throw new TsnasError('data', `NAS-Bench-201 string edge "${edge}" must be "op~${i}"`);
-      ops.push(op);
-    });
-  });
-  return ops;
-}
-
-/** The NAS-Bench-201 string of six edge operations. */
-export function nb201OpsToString(ops: readonly string[]): string {
-  checkOps(ops);
-  const node = (j: number, first: number) => `|${ops.slice(first, first + j).map((op, i) => `${op}~${i}`).join('|')}|`;
-  return [node(1, 0), node(2, 1), node(3, 3)].join('+');
-}
+import { NB201_EDGES } from '../spaces/nb201.js';
 
 function checkOps(ops: readonly string[]): void {
   if (!Array.isArray(ops) || ops.length !== 6) {
