@@ -8,6 +8,8 @@ import { initCommand } from './init.js';
 import { lsCommand } from './ls.js';
 import { showCommand } from './show.js';
 import { proxiesCommand } from './proxies.js';
+import { spaceCommands } from './space.js';
 
 export const commands: Command[] = [mainCommand, trainCommand, benchStepCommand, searchCommand, proxiesCommand];
 commands.push(initCommand, lsCommand, showCommand);
+commands.push(...spaceCommands);
