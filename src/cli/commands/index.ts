@@ -7,9 +7,11 @@ import { searchCommand } from './search.js';
 import { initCommand } from './init.js';
 import { lsCommand } from './ls.js';
 import { showCommand } from './show.js';
+import { dartsCommand } from './darts.js';
 import { proxiesCommand } from './proxies.js';
 import { spaceCommands } from './space.js';
 
 export const commands: Command[] = [mainCommand, trainCommand, benchStepCommand, searchCommand, proxiesCommand];
 commands.push(initCommand, lsCommand, showCommand);
+commands.push(dartsCommand);
 commands.push(...spaceCommands);
