@@ -7,6 +7,8 @@ import { costOf, dartsCost } from '../hardware/cost.js';
 import { DARTS_V2_TEXT, dartsSpace, parseGenotype, type Genotype } from '../spaces/darts.js';
 import { DartsCell, DartsNetwork, dropPath } from './darts.js';
 import { buildNetwork } from './index.js';
+import { readFileSync } from 'node:fs';
+import { assertClose, decode, type Encoded } from '../nn/test-helpers.js';
 
 const V2 = parseGenotype(DARTS_V2_TEXT);
 
@@ -111,6 +113,29 @@ test('cells drop non-identity edges while training only, and never identity edge
   const net = new DartsNetwork({ genotype: V2, C: 4, layers: 3, numClasses: 2, dropPathProb: 0.2 });
   net.dropPathProb = 0.5;
   tidy(() => assert.deepEqual(net.call(randn([2, 3, 8, 8])).shape, [2, 2]));
+  net.dispose();
+  assert.equal(memory().numTensors, start);
+});
+
+test('a PyTorch DARTS network\'s state dict loads, and train and eval logits match it', () => {
+  // test/fixtures/networks/gen_darts.py: every DARTS op in both cells, C=4, 5 cells, 16x16 input.
+  const f = JSON.parse(readFileSync(new URL('../../test/fixtures/networks/darts.json', import.meta.url), 'utf8')) as {
+    genotype: Genotype; C: number; layers: number; numClasses: number; numParameters: number;
+    state: Record<string, Encoded>; input: Encoded; evalLogits: Encoded; trainLogits: Encoded;
+  };
+  const start = memory().numTensors;
+  const net = new DartsNetwork({ genotype: f.genotype, C: f.C, layers: f.layers, numClasses: f.numClasses, inputSize: 16 });
+  assert.equal(net.numParameters(), f.numParameters);
+  tidy(() => {
+    const state = Object.fromEntries(Object.entries(f.state).map(([k, v]) => [k, decode(v)]));
+    const { missingKeys } = net.loadStateDict(state, { strict: false });
+    assert.deepEqual(missingKeys.filter((k) => !k.endsWith('num_batches_tracked')), [], 'every parameter and statistic is in the PyTorch dict');
+    const x = decode(f.input);
+    net.eval();
+    assertClose(net.call(x), f.evalLogits, 'eval-mode logits', 1e-4, 1e-5);
+    net.train();
+    assertClose(net.call(x), f.trainLogits, 'train-mode logits', 1e-4, 1e-5);
+  });
   net.dispose();
   assert.equal(memory().numTensors, start);
 });
