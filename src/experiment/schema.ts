@@ -108,18 +108,11 @@ export function validate(schema: Schema, value: unknown, path = ''): unknown {
       return out;
     }
     case 'oneOf': {
-      if (value === undefined) return undefined;
-      let first: unknown;
-      for (const option of schema.options) {
-        try {
-          return validate(option, value, path);
-        } catch (e) {
-          first ??= e;
-        }
-      }
-      // The value matched none: report the closest option's error when it looked like that option.
-      if (typeof value === 'object' && value !== null && first) throw first;
-      return fail(schema.describe);
+      // The option of the value's own shape decides, so its error is the one reported.
+      const shape = (sch: Schema) => (sch.kind === 'array' ? Array.isArray(value) : sch.kind === 'object' ? typeof value === 'object' && value !== null && !Array.isArray(value) : typeof value === sch.kind);
+      const option = schema.options.find(shape);
+      if (!option) return fail(schema.describe);
+      return validate(option, value, path);
     }
   }
 }

@@ -1,0 +1,208 @@
+// Experiment configs, the loop, resume under SIGKILL and parallel trials,
+// all on the deterministic NAS-Bench-201 table.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TsnasError } from '../errors.js';
+import { openStore } from '../store/index.js';
+import type { Store } from '../store/types.js';
+import { Rng } from '../util/random.js';
+import { checkConfig, EXAMPLE_CONFIG, parseConfigText, setConfigPath } from './config.js';
+import { threadsPerTrial } from './pool.js';
+import { runExperiment } from './run.js';
+import { summarizeExperiment } from './summary.js';
+
+const CLI = fileURLToPath(new URL('../../bin/tsnas.js', import.meta.url));
+
+function configError(raw: unknown): TsnasError {
+  try {
+    checkConfig(raw);
+  } catch (e) {
+    assert.ok(e instanceof TsnasError, `expected a TsnasError, got ${e}`);
+    assert.equal(e.code, 'config');
+    assert.equal(e.exitCode, 2);
+    return e;
+  }
+  assert.fail(`config was accepted: ${JSON.stringify(raw)}`);
+}
+
+test('config errors name the field path, the value and what was expected', () => {
+  let e = configError({ budget: { trails: 5 } });
+  assert.match(e.message, /^budget\.trails: unknown key \(value 5\); expected one of trials, minutes/);
+  e = configError({ budget: { trials: 0 } });
+  assert.match(e.message, /^budget\.trials: expected an integer >= 1, found 0/);
+  e = configError({ strategy: { name: 'annealing' } });
+  assert.match(e.message, /^strategy\.name: expected one of random, evolution.*found "annealing"/);
+  e = configError({ constraints: ['params =< 1e6'] });
+  assert.match(e.message, /^constraints\[0\]: expected METRIC OP NUMBER.*found "params =< 1e6"/);
+  e = configError({ objectives: [{ name: 'params', direction: 'down' }] });
+  assert.match(e.message, /^objectives\[0\]\.direction: expected one of max, min, found "down"/);
+  e = configError({ estimator: { kind: 'benchmark', epochs: 3 } });
+  assert.match(e.message, /^estimator\.epochs: is not used by estimator kind 'benchmark' \(value 3\)/);
+  e = configError({ strategy: { name: 'nsga2' } });
+  assert.match(e.message, /^objectives: expected at least 2 objectives for strategy nsga2/);
+  e = configError({ seed: 'zero' });
+  assert.match(e.message, /^seed: expected an integer >= 0, found "zero"/);
+  e = configError({ space: { name: 'darts' }, estimator: { kind: 'training' } });
+  assert.match(e.message, /^space\.name: expected nb201/);
+});
+
+test('the example config is valid and defaults fill in', () => {
+  const c = checkConfig(parseConfigText(EXAMPLE_CONFIG));
+  assert.equal(c.strategy.name, 'evolution');
+  assert.equal(c.estimator.benchmark, 'nb201:cifar10');
+  assert.deepEqual(c.constraints.map((k) => [k.metric, k.op, k.value]), [['params', '<=', 1e6]]);
+  assert.deepEqual(c.objectives, [{ name: 'accuracy', direction: 'max' }]);
+  const d = checkConfig({ objectives: ['accuracy', 'params'], estimator: { kind: 'training' } });
+  assert.deepEqual(d.objectives[1], { name: 'params', direction: 'min' });
+  assert.equal(d.estimator.epochs, 2);
+});
+
+test('flags set any config field, read as YAML scalars', () => {
+  const raw: Record<string, unknown> = {};
+  setConfigPath(raw, 'budget.trials', '12');
+  setConfigPath(raw, 'strategy.options.population', '8');
+  setConfigPath(raw, 'objectives', '[accuracy, params]');
+  setConfigPath(raw, 'constraints', 'params <= 2e5');
+  const c = checkConfig(raw);
+  assert.equal(c.budget.trials, 12);
+  assert.equal(c.strategy.options['population'], 8);
+  assert.deepEqual(c.objectives.map((o) => o.name), ['accuracy', 'params']);
+  assert.equal(c.constraints[0]!.value, 2e5);
+});
+
+test('the CLI exits with 2 and names the file, field and flag', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-exp-'));
+  try {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'strategy:\n  name: evolution\n  colour: red\n');
+    let r = spawnSync(process.execPath, [CLI, 'search', '--config', file, '--storage', `sqlite:${join(dir, 'x.db')}`], { encoding: 'utf8' });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /strategy\.colour: unknown key \(value "red"\).*\(in .*bad\.yaml\)/);
+    r = spawnSync(process.execPath, [CLI, 'search', '--name', 'x', '--budget.trials', 'many', '--storage', `sqlite:${join(dir, 'x.db')}`], { encoding: 'utf8' });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /budget\.trials: expected an integer >= 1, found "many" \(from --budget\.trials\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** Everything that must match between two runs of one config. */
+async function fingerprint(store: Store, name: string) {
+  const e = (await store.getExperiment(name))!;
+  const trials = await store.listTrials(e.id);
+  const summary = await summarizeExperiment(store, name);
+  return {
+    trials: trials.map((t) => [t.number, t.sampleHash, t.state, t.metrics]),
+    best: summary.bestArchitecture?.arch,
+    status: e.status,
+  };
+}
+
+function benchConfig(overrides: Record<string, unknown> = {}) {
+  return checkConfig({
+    name: 'exp',
+    seed: 3,
+    strategy: { name: 'evolution', options: { population: 10, sampleSize: 3 } },
+    estimator: { kind: 'benchmark', benchmark: 'nb201:cifar10' },
+    constraints: ['params <= 1e6'],
+    budget: { trials: 60 },
+    ...overrides,
+  });
+}
+
+test('parallel trials in worker threads give the same trials as one at a time', async () => {
+  assert.equal(threadsPerTrial(2, 4), 1);
+  assert.equal(threadsPerTrial(16, 4), 4);
+  const sequential = await openStore('sqlite::memory:');
+  const parallel = await openStore('sqlite::memory:');
+  try {
+    const r1 = await runExperiment({ store: sequential, config: benchConfig({ parallel: 1, batch: 3 }) });
+    const r2 = await runExperiment({ store: parallel, config: benchConfig({ parallel: 3, threads: 3 }) });
+    assert.equal(r1.told, 60);
+    assert.equal(r2.told, 60);
+    assert.ok(r1.counts.pruned > 0, 'some trials break params <= 1e6');
+    assert.deepEqual(await fingerprint(parallel, 'exp'), await fingerprint(sequential, 'exp'));
+  } finally {
+    await sequential.close();
+    await parallel.close();
+  }
+});
+
+test('a stopped run resumes to the same trials as an uninterrupted one', async () => {
+  const whole = await openStore('sqlite::memory:');
+  const parts = await openStore('sqlite::memory:');
+  try {
+    const config = benchConfig({ strategy: { name: 'reinforce', options: { batch: 4 } }, batch: 2 });
+    await runExperiment({ store: whole, config });
+    const first = await runExperiment({ store: parts, config, stopAfter: 7 });
+    assert.equal(first.finished, false);
+    assert.equal((await parts.getExperiment('exp'))!.status, 'stopped');
+    for (let i = 0; i < 20 && !(await runExperiment({ store: parts, config, stopAfter: 9 })).finished; i++);
+    assert.deepEqual(await fingerprint(parts, 'exp'), await fingerprint(whole, 'exp'));
+    // The same name with another config is refused rather than mixed.
+    await assert.rejects(runExperiment({ store: parts, config: { ...config, seed: 4 } }), /experiment 'exp' exists with seed = 3, but this config has 4/);
+  } finally {
+    await whole.close();
+    await parts.close();
+  }
+});
+
+function runCli(args: string[], killAfterMs?: number): Promise<{ code: number | null; signal: string | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, 'search', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stderr });
+    });
+  });
+}
+
+for (const strategy of ['evolution', 'bo']) {
+  test(`SIGKILL at random moments, then the same command: same trials and best as an uninterrupted run (${strategy})`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsnas-kill-'));
+    const seed = Date.now() % 100000;
+    const rng = new Rng(seed);
+    const budget = strategy === 'bo' ? 40 : 600;
+    const options = strategy === 'bo' ? '{initial: 10, batch: 2, ensemble: 2, randomCandidates: 30, mutationCandidates: 20}' : '{population: 20, sampleSize: 5}';
+    const args = (db: string) => ['--name', 'exp', '--storage', `sqlite:${join(dir, db)}`, '--quiet', '--seed', '7', '--strategy.name', strategy,
+      '--strategy.options', options, '--budget.trials', String(budget), '--batch', '2', '--constraints', 'params <= 1e6'];
+    try {
+      const started = Date.now();
+      const whole = await runCli(args('whole.db'));
+      assert.equal(whole.code, 0, whole.stderr);
+      // Kills land anywhere from start-up to near the end of an uninterrupted run.
+      const wholeMs = Date.now() - started;
+      let kills = 0;
+      for (let attempt = 0; attempt < 40; attempt++) {
+        const r = await runCli(args('parts.db'), kills < 4 ? 150 + rng.int(Math.max(1, wholeMs - 250)) : undefined);
+        if (r.signal === 'SIGKILL') kills++;
+        else {
+          assert.equal(r.code, 0, r.stderr);
+          break;
+        }
+      }
+      assert.ok(kills >= 1, `no run was killed (kill seed ${seed})`);
+      const a = await openStore(`sqlite:${join(dir, 'whole.db')}`);
+      const b = await openStore(`sqlite:${join(dir, 'parts.db')}`);
+      try {
+        const fa = await fingerprint(a, 'exp');
+        const fb = await fingerprint(b, 'exp');
+        assert.equal(fa.trials.length, budget);
+        assert.deepEqual(fb, fa, `kill seed ${seed}, ${kills} kills`);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
