@@ -1,22 +1,89 @@
-// tsnas main (`npm start`): the main job on an embedded default. For now a
-// short training of the default NAS-Bench-201 cell on Fashion-MNIST.
+// tsnas main (`npm start`): the main job. Zero-cost screening of NAS-Bench-201
+// cells on Fashion-MNIST, successive halving of the best, final training of
+// the winner and a test-set evaluation; writes runs/NAME/report.html and the
+// winner's weights (safetensors). Run it again after Ctrl-C to resume.
 import { defineCommand } from '../command.js';
-import { trainCommand } from './train.js';
-import { BENCH_ARCH } from '../../bench/step.js';
 import { computeFlags } from '../args.js';
+import { emitJson, log } from '../output.js';
+import { runMainJob } from '../../experiment/main-job.js';
+import { openStore } from '../../store/index.js';
+import { configureCompute } from '../../train/setup.js';
 
 export const mainCommand = defineCommand({
   name: 'main',
-  summary: 'the main job (npm start): train the default cell on Fashion-MNIST and print its test accuracy',
-  flags: { ...computeFlags },
+  summary: 'the main job (npm start): search Fashion-MNIST (proxies, successive halving, final training), report and weights',
+  flags: {
+    name: { type: 'string', help: 'experiment name (runs/NAME/ holds the report and weights)', default: 'main' },
+    storage: { type: 'string', help: 'storage URL (default sqlite:runs/NAME/tsnas.db)' },
+    'out-dir': { type: 'string', help: 'where the report and weights go (default runs/NAME)' },
+    dataset: { type: 'string', help: 'fashion-mnist[:dir]', default: 'fashion-mnist' },
+    candidates: { type: 'int', help: 'cells screened by zero-cost proxies', default: 1000, min: 1 },
+    'proxy-batch': { type: 'int', help: 'images the proxies see', default: 32, min: 2 },
+    'search-channels': { type: 'int', help: 'C of the search network', default: 8, min: 1 },
+    'search-cells': { type: 'int', help: 'N of the search network', default: 1, min: 1 },
+    resolution: { type: 'int', help: 'image size of the search phases (a multiple of 4)', default: 16, min: 4 },
+    'halving-candidates': { type: 'int', help: 'best-ranked cells entering successive halving', default: 9, min: 1 },
+    eta: { type: 'int', help: 'successive halving keeps 1/eta per rung and multiplies epochs by eta', default: 3, min: 2 },
+    'halving-epochs': { type: 'int', help: 'epochs of the first rung', default: 1, min: 1 },
+    'halving-train': { type: 'int', help: 'training images of the halving phase', default: 3000, min: 10 },
+    'halving-valid': { type: 'int', help: 'held-out images that score the halving phase', default: 1000, min: 10 },
+    'final-channels': { type: 'int', help: 'C of the final network', default: 16, min: 1 },
+    'final-cells': { type: 'int', help: 'N of the final network', default: 1, min: 1 },
+    'final-resolution': { type: 'int', help: 'image size of the final training (a multiple of 4; 28 is full size)', default: 16, min: 4 },
+    'final-epochs': { type: 'int', help: 'epochs of the final training', default: 3, min: 1 },
+    'final-limit-train': { type: 'int', help: 'use at most this many training images in the final training', min: 1 },
+    'limit-test': { type: 'int', help: 'evaluate on at most this many test images', min: 1 },
+    batch: { type: 'int', help: 'batch size', default: 128, min: 1 },
+    lr: { type: 'number', help: 'initial learning rate (cosine-annealed)', default: 0.1 },
+    quiet: { type: 'boolean', help: 'no progress bars' },
+    ...computeFlags,
+  },
   async run({ flags }) {
-    const argv = [
-      '--space', 'nb201', '--arch', BENCH_ARCH, '--dataset', 'fashion-mnist',
-      '--channels', '8', '--cells', '1', '--epochs', '2', '--limit-train', '20000',
-      '--seed', String(flags.seed),
-      ...(flags.threads !== undefined ? ['--threads', String(flags.threads)] : []),
-      ...(flags.json ? ['--json'] : []),
-    ];
-    return trainCommand.run(argv);
+    const name = flags['name'] as string;
+    const threads = configureCompute({ threads: flags['threads'] as number | undefined, seed: flags['seed'] as number });
+    const outDir = (flags['out-dir'] as string | undefined) ?? `runs/${name}`;
+    const storage = (flags['storage'] as string | undefined) ?? `sqlite:${outDir}/tsnas.db`;
+    if (storage.startsWith('sqlite:')) {
+      const { mkdirSync } = await import('node:fs');
+      mkdirSync(outDir, { recursive: true });
+    }
+    const store = await openStore(storage);
+    log(`main: ${name} in ${storage}, ${threads} libtorch threads`);
+    try {
+      const r = await runMainJob({
+        name,
+        store,
+        outDir,
+        seed: flags['seed'] as number,
+        dataset: flags['dataset'] as string,
+        candidates: flags['candidates'] as number,
+        proxyBatch: flags['proxy-batch'] as number,
+        searchChannels: flags['search-channels'] as number,
+        searchCells: flags['search-cells'] as number,
+        resolution: flags['resolution'] as number,
+        halvingCandidates: flags['halving-candidates'] as number,
+        eta: flags['eta'] as number,
+        halvingEpochs: flags['halving-epochs'] as number,
+        halvingTrain: flags['halving-train'] as number,
+        halvingValid: flags['halving-valid'] as number,
+        finalChannels: flags['final-channels'] as number,
+        finalCells: flags['final-cells'] as number,
+        finalResolution: flags['final-resolution'] as number,
+        finalEpochs: flags['final-epochs'] as number,
+        finalLimitTrain: flags['final-limit-train'] as number | undefined,
+        limitTest: flags['limit-test'] as number | undefined,
+        batch: flags['batch'] as number,
+        lr: flags['lr'] as number,
+        threads: flags['threads'] as number | undefined,
+        progress: !flags['quiet'],
+        log,
+      });
+      const line = `main: test accuracy ${r.testAccuracy.toFixed(4)} with ${r.arch} (${r.params} params), ${r.screened} cells screened, ${r.seconds.toFixed(0)} s; report ${r.report}, weights ${r.weights}`;
+      if (flags['json']) emitJson({ test_accuracy: r.testAccuracy, arch: r.arch, params: r.params, seconds: r.seconds, report: r.report, weights: r.weights, screened: r.screened, threads });
+      else process.stdout.write(`${line}\n`);
+      return 0;
+    } finally {
+      await store.close();
+    }
   },
 });

@@ -1,0 +1,47 @@
+// tsnas report NAME [--storage URL] [--out FILE] [--png]: writes the
+// experiment's report.html (static inline SVG charts, nothing fetched).
+import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { TsnasError, usageError } from '../../errors.js';
+import { writeExperimentReport } from '../../report/html.js';
+import { DEFAULT_STORAGE_URL, openStore } from '../../store/index.js';
+import { defineCommand } from '../command.js';
+import { log } from '../output.js';
+
+/** A headless Chromium (Debian's chromium package), if installed. */
+export function findChromium(): string | undefined {
+  return ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));
+}
+
+export const reportCommand = defineCommand({
+  name: 'report',
+  summary: 'write an experiment report (report.html with SVG charts; --png needs chromium)',
+  flags: {
+    storage: { type: 'string', help: 'sqlite:PATH or postgres://...', default: DEFAULT_STORAGE_URL },
+    out: { type: 'string', help: 'output file (default runs/NAME/report.html)' },
+    png: { type: 'boolean', help: 'also write report.png via a headless Chromium (Debian chromium package)' },
+  },
+  async run({ flags, positional }) {
+    if (positional.length !== 1) throw usageError(`expected one experiment name, got ${positional.length ? positional.join(' ') : 'none'}`, 'NAME');
+    const name = positional[0]!;
+    const out = (flags['out'] as string | undefined) ?? `runs/${name.replace(/[^A-Za-z0-9_.-]/g, '_')}/report.html`;
+    if (flags['png'] && !findChromium()) {
+      throw new TsnasError('usage', 'needs a headless Chromium (apt install chromium), which is not installed; the HTML report has the same charts as SVG', { where: '--png' });
+    }
+    const store = await openStore(flags['storage'] as string);
+    try {
+      await writeExperimentReport(store, name, out);
+    } finally {
+      await store.close();
+    }
+    log(`wrote ${out}`);
+    if (flags['png']) {
+      const png = out.replace(/\.html?$/, '') + '.png';
+      const r = spawnSync(findChromium()!, ['--headless', '--disable-gpu', '--no-sandbox', `--screenshot=${resolve(png)}`, '--window-size=1280,3000', `file://${resolve(out)}`], { encoding: 'utf8' });
+      if (r.status !== 0) throw new TsnasError('internal', `chromium failed (${r.status}): ${r.stderr.slice(0, 300)}`, { where: '--png' });
+      log(`wrote ${png}`);
+    }
+    return 0;
+  },
+});

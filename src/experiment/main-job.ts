@@ -1,0 +1,276 @@
+// The main job (`npm start`, `tsnas main`): a search on Fashion-MNIST in
+// four resumable phases, each an experiment in the store:
+//   NAME.screen  zero-cost proxies (synflow, nwot) of `candidates` random
+//                NAS-Bench-201 cells of a small network at reduced resolution;
+//   NAME.rungR   successive halving of the best by summed proxy rank: every
+//                survivor trained from scratch for eta^R epochs on a training
+//                subset and scored on held-out images, the best 1/eta go on;
+//   NAME.final   the winner trained on the full training set, then evaluated
+//                on the test set (per-epoch test accuracy is recorded as its
+//                learning curve, never used for any choice);
+// then runs/NAME/report.html, the winner's weights (safetensors) and cell.
+// Stopping at any moment and running the same command again continues:
+// finished trials are kept, a trial that was running starts over.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { datasetSource } from '../data/spec.js';
+import type { AugmentOptions } from '../data/augment.js';
+import { limitIndices } from '../data/loader.js';
+import { subsetDataset } from '../data/dataset.js';
+import { TsnasError } from '../errors.js';
+import { NB201Network } from '../networks/nb201.js';
+import { nb201Space } from '../spaces/nb201.js';
+import type { Sample } from '../spaces/types.js';
+import type { Json, Store, Trial } from '../store/types.js';
+import { manualSeed } from '../tensor/index.js';
+import { evaluate, trainModel } from '../train/trainer.js';
+import { ProgressBar } from '../cli/output.js';
+import { saveSafetensors } from '../export/safetensors.js';
+import { checkConfig, type ExperimentConfig } from './config.js';
+import { createTrialEstimator, trialSeed } from './estimators.js';
+import { runExperiment } from './run.js';
+import { experimentSections, renderReport, table, writeHtml, learningCurves, type Section } from '../report/html.js';
+import { lineChart, scatterChart } from '../report/charts.js';
+import { paretoIndices } from './summary.js';
+import { sampleToSvg } from '../viz/index.js';
+
+export interface MainJobOptions {
+  name: string;
+  store: Store;
+  /** Where report.html, the weights and the cell go (default runs/NAME). */
+  outDir: string;
+  seed: number;
+  dataset: string;
+  /** Phase 1: random cells scored by zero-cost proxies. */
+  candidates: number;
+  proxyBatch: number;
+  /** Network of the search phases: C, N and input resolution. */
+  searchChannels: number;
+  searchCells: number;
+  resolution: number;
+  /** Phase 2: cells entering successive halving, eta, epochs of the first rung, training images and held-out images. */
+  halvingCandidates: number;
+  eta: number;
+  halvingEpochs: number;
+  halvingTrain: number;
+  halvingValid: number;
+  /** Phase 3: the final network and its training. */
+  finalChannels: number;
+  finalCells: number;
+  finalResolution: number;
+  finalEpochs: number;
+  /** Use at most this many training images in the final training, and test images in the evaluation (shortened runs). */
+  finalLimitTrain?: number;
+  limitTest?: number;
+  batch: number;
+  lr: number;
+  threads?: number;
+  progress: boolean;
+  log: (line: string) => void;
+}
+
+export interface MainJobResult {
+  arch: string;
+  testAccuracy: number;
+  params: number;
+  seconds: number;
+  report: string;
+  weights: string;
+  screened: number;
+}
+
+const space = nb201Space();
+
+/** The combined proxy rank: the sum over proxies of each cell's rank (0 = best), ties broken by trial number. */
+export function rankByProxies(trials: readonly Trial[], proxies: readonly string[]): Trial[] {
+  const usable = trials.filter((t) => t.state === 'complete' && proxies.every((p) => Number.isFinite(t.metrics?.[p])));
+  const total = new Map<number, number>();
+  for (const p of proxies) {
+    const order = [...usable].sort((a, b) => b.metrics![p]! - a.metrics![p]! || a.number - b.number);
+    order.forEach((t, rank) => total.set(t.id, (total.get(t.id) ?? 0) + rank));
+  }
+  return [...usable].sort((a, b) => total.get(a.id)! - total.get(b.id)! || a.number - b.number);
+}
+
+/**
+ * Evaluates a fixed list of samples as the trials of one experiment
+ * (created once, in list order); finished ones are kept on a rerun.
+ */
+async function runFixedTrials(store: Store, config: ExperimentConfig, samples: readonly Sample[], label: string, o: MainJobOptions): Promise<Trial[]> {
+  const name = config.name!;
+  const experiment = (await store.getExperiment(name)) ?? (await store.createExperiment(name, config as unknown as Json));
+  await store.requeueRunning(experiment.id);
+  await store.setExperimentStatus(experiment.id, 'running');
+  const trials: Trial[] = [];
+  for (const s of samples) trials.push((await store.createTrial(experiment.id, s as unknown as Json, space.hash(s))).trial);
+  const todo = trials.filter((t) => t.state === 'pending');
+  const bar = new ProgressBar(label, trials.length, o.progress);
+  bar.update(trials.length - todo.length);
+  if (todo.length > 0) {
+    const estimator = createTrialEstimator(config);
+    try {
+      for (;;) {
+        const trial = await store.claimTrial(experiment.id, `pid${process.pid}`);
+        if (!trial) break;
+        const writes: Promise<void>[] = [];
+        try {
+          const metrics = estimator.evaluate(trial.sample as unknown as Sample, {
+            intermediate: (m, step, v) => void writes.push(store.reportIntermediate(trial.id, m, step, v)),
+          });
+          await Promise.all(writes);
+          await store.finishTrial(trial.id, { state: 'complete', metrics });
+        } catch (e) {
+          if (!(e instanceof TsnasError)) throw e;
+          await Promise.all(writes);
+          await store.finishTrial(trial.id, { state: 'failed', error: e.message });
+        }
+        bar.tick(1, space.format(trial.sample as unknown as Sample).slice(0, 60));
+      }
+    } finally {
+      estimator.dispose();
+    }
+  }
+  await store.setExperimentStatus(experiment.id, 'finished');
+  return store.listTrials(experiment.id);
+}
+
+export async function runMainJob(o: MainJobOptions): Promise<MainJobResult> {
+  const start = performance.now();
+  const proxies = ['synflow', 'nwot'];
+  mkdirSync(o.outDir, { recursive: true });
+
+  // ---- phase 1: zero-cost screening ----
+  const screenConfig = checkConfig({
+    name: `${o.name}.screen`,
+    seed: o.seed,
+    strategy: { name: 'random' },
+    estimator: { kind: 'proxies', proxies, proxyBatch: o.proxyBatch, channels: o.searchChannels, cells: o.searchCells, resolution: o.resolution },
+    dataset: { name: o.dataset, validFraction: 0.1 },
+    objectives: ['synflow'],
+    budget: { trials: o.candidates },
+    ...(o.threads ? { threads: o.threads } : {}),
+  });
+  o.log(`main: phase 1/3, zero-cost screening of ${o.candidates} cells (${proxies.join(' + ')}, C=${o.searchChannels} N=${o.searchCells} at ${o.resolution}x${o.resolution})`);
+  let bar: ProgressBar | undefined;
+  await runExperiment({
+    store: o.store,
+    config: screenConfig,
+    onStart: ({ told, budget }) => {
+      bar = new ProgressBar('screen', budget, o.progress);
+      bar.update(told);
+    },
+    onTrial: ({ told }) => bar?.update(told),
+  });
+  const screenExp = (await o.store.getExperiment(screenConfig.name!))!;
+  const screened = await o.store.listTrials(screenExp.id);
+  const ranked = rankByProxies(screened, proxies);
+  if (ranked.length === 0) throw new TsnasError('state', `no screened cell has finite ${proxies.join(' and ')} scores`);
+
+  // ---- phase 2: successive halving ----
+  let survivors = ranked.slice(0, o.halvingCandidates).map((t) => t.sample as unknown as Sample);
+  const rungs: { name: string; trials: Trial[] }[] = [];
+  for (let rung = 0, epochs = o.halvingEpochs; survivors.length > 1; rung++, epochs *= o.eta) {
+    const rungConfig = checkConfig({
+      name: `${o.name}.rung${rung}`,
+      seed: o.seed,
+      strategy: { name: 'random' },
+      estimator: { kind: 'training', epochs, batch: o.batch, lr: o.lr, channels: o.searchChannels, cells: o.searchCells, resolution: o.resolution },
+      dataset: { name: o.dataset, limitTrain: o.halvingTrain + o.halvingValid, validFraction: o.halvingValid / (o.halvingTrain + o.halvingValid) },
+      objectives: ['accuracy'],
+      budget: { trials: survivors.length },
+    });
+    o.log(`main: phase 2/3, successive halving rung ${rung}: ${survivors.length} cell(s), ${epochs} epoch(s) on ${o.halvingTrain} images, scored on ${o.halvingValid} held-out`);
+    const trials = await runFixedTrials(o.store, rungConfig, survivors, `rung ${rung}`, o);
+    rungs.push({ name: rungConfig.name!, trials });
+    const order = trials.filter((t) => t.state === 'complete').sort((a, b) => b.metrics!['accuracy']! - a.metrics!['accuracy']! || a.number - b.number);
+    if (order.length === 0) throw new TsnasError('state', `every cell of rung ${rung} failed: ${trials.map((t) => t.error).join('; ')}`);
+    survivors = order.slice(0, Math.max(1, Math.floor(order.length / o.eta))).map((t) => t.sample as unknown as Sample);
+  }
+  const winner = survivors[0]!;
+  const arch = space.format(winner);
+
+  // ---- phase 3: final training and test ----
+  o.log(`main: phase 3/3, final training of ${arch} (C=${o.finalChannels} N=${o.finalCells} at ${o.finalResolution}x${o.finalResolution}, ${o.finalEpochs} epoch(s) on ${o.finalLimitTrain ?? 'all'} training images)`);
+  const finalName = `${o.name}.final`;
+  const finalConfig = { name: finalName, seed: o.seed, arch, dataset: o.dataset, channels: o.finalChannels, cells: o.finalCells, resolution: o.finalResolution, epochs: o.finalEpochs, batch: o.batch, lr: o.lr, limitTrain: o.finalLimitTrain ?? null, limitTest: o.limitTest ?? null };
+  const finalExp = (await o.store.getExperiment(finalName)) ?? (await o.store.createExperiment(finalName, { ...finalConfig, objectives: ['test_accuracy'], space: { name: 'nb201' } } as unknown as Json));
+  await o.store.requeueRunning(finalExp.id);
+  let finalTrial = (await o.store.createTrial(finalExp.id, winner as unknown as Json, space.hash(winner))).trial;
+  const weightsPath = join(o.outDir, 'best.safetensors');
+  if (finalTrial.state !== 'complete') {
+    if (finalTrial.state !== 'pending') throw new TsnasError('state', `final trial of ${finalName} is ${finalTrial.state}: ${finalTrial.error ?? ''}; delete the experiment to retry`);
+    finalTrial = (await o.store.claimTrial(finalExp.id, `pid${process.pid}`))!;
+    const source = datasetSource(o.dataset);
+    const fullTrain = source.load('train');
+    const train = o.finalLimitTrain ? subsetDataset(fullTrain, limitIndices(Array.from({ length: fullTrain.n }, (_, i) => i), o.finalLimitTrain, o.seed)) : fullTrain;
+    const fullTest = source.load('test');
+    const test = o.limitTest ? subsetDataset(fullTest, limitIndices(Array.from({ length: fullTest.n }, (_, i) => i), o.limitTest, o.seed)) : fullTest;
+    const augment: AugmentOptions = { resize: o.finalResolution === fullTrain.height ? undefined : o.finalResolution, normalize: source.normalization(fullTrain) };
+    const seed = trialSeed(o.seed, space.hash(winner));
+    manualSeed(seed);
+    const net = new NB201Network({ ops: space.opsOf(winner), C: o.finalChannels, N: o.finalCells, numClasses: fullTrain.numClasses, inChannels: fullTrain.channels });
+    try {
+      const writes: Promise<void>[] = [];
+      const result = trainModel(net, train, {
+        epochs: o.finalEpochs,
+        batchSize: o.batch,
+        lr: o.lr,
+        augment,
+        seed,
+        progress: o.progress ? 'final' : false,
+        onEpoch: (r) => {
+          const t = evaluate(net, test, { augment });
+          writes.push(o.store.reportIntermediate(finalTrial.id, 'test_accuracy', r.epoch, t.accuracy));
+          writes.push(o.store.reportIntermediate(finalTrial.id, 'train_loss', r.epoch, r.trainLoss));
+          o.log(`final: epoch ${r.epoch}/${o.finalEpochs} train loss ${r.trainLoss.toFixed(4)}, train accuracy ${r.trainAccuracy.toFixed(4)}, test accuracy ${t.accuracy.toFixed(4)}`);
+        },
+      });
+      const testResult = evaluate(net, test, { augment });
+      saveSafetensors(weightsPath, net.stateDict(), { arch, space: 'nb201', C: String(o.finalChannels), N: String(o.finalCells), resolution: String(o.finalResolution), test_accuracy: String(testResult.accuracy) });
+      await Promise.all(writes);
+      await o.store.setArtifact(finalTrial.id, 'weights', weightsPath);
+      finalTrial = await o.store.finishTrial(finalTrial.id, {
+        state: 'complete',
+        metrics: { test_accuracy: testResult.accuracy, test_loss: testResult.loss, params: net.numParameters(), train_seconds: result.seconds, test_images: testResult.n },
+      });
+    } finally {
+      net.dispose();
+    }
+    await o.store.setExperimentStatus(finalExp.id, 'finished');
+  }
+  writeFileSync(join(o.outDir, 'best.json'), `${JSON.stringify({ ...finalConfig, sample: winner, metrics: finalTrial.metrics, weights: weightsPath }, null, 2)}\n`);
+  writeFileSync(join(o.outDir, 'best-cell.svg'), sampleToSvg(space, winner, { title: arch }));
+
+  // ---- report ----
+  const seconds = (performance.now() - start) / 1000;
+  const reportPath = join(o.outDir, 'report.html');
+  const metrics = finalTrial.metrics!;
+  const sections: Section[] = [];
+  sections.push({
+    title: 'Result',
+    html: `<div class="cell">${sampleToSvg(space, winner, { title: 'winning cell' })}</div>` +
+      table(['test accuracy', 'params', 'architecture', 'weights'], [[metrics['test_accuracy'], metrics['params'], arch, weightsPath]]) +
+      (learningCurves([finalTrial], 'test_accuracy', 'final training: test accuracy by epoch') ?? ''),
+  });
+  // Search progress: the screening's proxies against params, with the Pareto front of (synflow max, params min).
+  const scored = screened.filter((t) => t.state === 'complete' && t.metrics?.['synflow'] !== undefined && t.metrics['synflow'] > 0);
+  const points = scored.map((t) => ({ x: t.metrics!['params']!, y: Math.log10(t.metrics!['synflow']!), label: `#${t.number} ${space.format(t.sample as unknown as Sample)}` }));
+  const front = paretoIndices(points.map((p) => [p.y, p.x]), [true, false]).map((i) => points[i]!);
+  const halvingPoints = rungs.flatMap((r) => r.trials.filter((t) => t.state === 'complete').map((t) => ({ x: t.metrics!['params']!, y: t.metrics!['accuracy']!, label: `${r.name} #${t.number} ${space.format(t.sample as unknown as Sample)}` })));
+  const accFront = paretoIndices(halvingPoints.map((p) => [p.y, p.x]), [true, false]).map((i) => halvingPoints[i]!);
+  const rungCurves = rungs.map((r, i) => ({ name: `rung ${i}`, points: r.trials.filter((t) => t.state === 'complete').map((t, k) => [k + 1, t.metrics!['accuracy']!] as [number, number]) }));
+  sections.push({
+    title: 'Search progress',
+    html: `<div class="charts">${[
+      scatterChart(halvingPoints, accFront, { title: 'held-out accuracy against params (successive halving)', xLabel: 'params', yLabel: 'accuracy', logX: true }),
+      scatterChart(points, front, { title: `screening: log10 synflow against params (${scored.length} cells)`, xLabel: 'params', yLabel: 'log10 synflow', logX: true }),
+      lineChart(rungCurves, { title: 'successive halving: accuracy of each rung\u2019s cells', xLabel: 'cell (proxy-rank order)', yLabel: 'held-out accuracy' }),
+    ].join('\n')}</div>`,
+  });
+  for (const r of rungs) sections.push(...(await experimentSections(o.store, r.name, { label: r.name })));
+  writeHtml(reportPath, renderReport(`tsnas main job: ${o.name}`, [
+    `Fashion-MNIST search: ${screened.length} cells screened by zero-cost proxies, successive halving over ${rungs.length} rung(s), final training of the winner and a test-set evaluation.`,
+    `Winner ${arch}: test accuracy ${metrics['test_accuracy']!.toFixed(4)} on ${metrics['test_images']} test images, ${metrics['params']} parameters; ${seconds.toFixed(0)} s in this run.`,
+  ], sections));
+  return { arch, testAccuracy: metrics['test_accuracy']!, params: metrics['params']!, seconds, report: reportPath, weights: weightsPath, screened: screened.length };
+}

@@ -1,0 +1,162 @@
+// Static SVG charts drawn in TypeScript: line charts (best-so-far curves,
+// learning curves) and scatter plots with a Pareto front. No scripts, no
+// fonts or files fetched: the SVG text is the whole chart.
+import { escapeXml } from '../viz/svg.js';
+
+export interface Series {
+  name: string;
+  points: readonly (readonly [number, number])[];
+  /** Draw as a step curve (best-so-far). */
+  step?: boolean;
+}
+
+export interface ScatterPoint {
+  x: number;
+  y: number;
+  /** Tooltip text. */
+  label?: string;
+}
+
+export interface ChartOptions {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  width?: number;
+  height?: number;
+  logX?: boolean;
+}
+
+const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+const MARGIN = { left: 64, right: 16, top: 32, bottom: 44 };
+
+/** Round tick values covering [lo, hi]. */
+export function niceTicks(lo: number, hi: number, count = 5): number[] {
+  if (!(hi > lo)) return [lo];
+  const raw = (hi - lo) / count;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const ticks: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) ticks.push(Number(v.toPrecision(12)));
+  return ticks;
+}
+
+const tickText = (v: number) => (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-2 && v !== 0) ? v.toExponential(1) : String(Number(v.toPrecision(4))));
+
+class Frame {
+  readonly w: number;
+  readonly h: number;
+  readonly parts: string[] = [];
+  private readonly xMap: (v: number) => number;
+  private readonly yMap: (v: number) => number;
+
+  constructor(readonly o: ChartOptions, xs: number[], ys: number[]) {
+    this.w = o.width ?? 560;
+    this.h = o.height ?? 320;
+    const tx = (v: number) => (o.logX ? Math.log10(Math.max(v, 1e-12)) : v);
+    let [x0, x1] = extent(xs.map(tx));
+    let [y0, y1] = extent(ys);
+    if (x0 === x1) [x0, x1] = [x0 - 1, x1 + 1];
+    if (y0 === y1) [y0, y1] = [y0 - 1, y1 + 1];
+    const padY = (y1 - y0) * 0.05;
+    y0 -= padY;
+    y1 += padY;
+    const pw = this.w - MARGIN.left - MARGIN.right;
+    const ph = this.h - MARGIN.top - MARGIN.bottom;
+    this.xMap = (v) => MARGIN.left + ((tx(v) - x0) / (x1 - x0)) * pw;
+    this.yMap = (v) => MARGIN.top + (1 - (v - y0) / (y1 - y0)) * ph;
+    const axis = '#444';
+    this.parts.push(`<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${pw}" height="${ph}" fill="#fff" stroke="${axis}"/>`);
+    for (const t of niceTicks(y0, y1)) {
+      const y = this.yMap(t).toFixed(1);
+      this.parts.push(`<line x1="${MARGIN.left}" x2="${MARGIN.left + pw}" y1="${y}" y2="${y}" stroke="#eee"/>`);
+      this.parts.push(`<text x="${MARGIN.left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle" font-size="11">${tickText(t)}</text>`);
+    }
+    const xTicks = o.logX ? niceTicks(x0, x1).filter((t) => Number.isInteger(t)).map((t) => 10 ** t) : niceTicks(x0, x1);
+    for (const t of xTicks) {
+      const x = this.xMap(t).toFixed(1);
+      this.parts.push(`<line x1="${x}" x2="${x}" y1="${MARGIN.top + ph}" y2="${MARGIN.top + ph + 4}" stroke="${axis}"/>`);
+      this.parts.push(`<text x="${x}" y="${MARGIN.top + ph + 16}" text-anchor="middle" font-size="11">${tickText(t)}</text>`);
+    }
+    this.parts.push(`<text x="${this.w / 2}" y="18" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(o.title)}</text>`);
+    this.parts.push(`<text x="${MARGIN.left + pw / 2}" y="${this.h - 8}" text-anchor="middle" font-size="12">${escapeXml(o.xLabel)}${o.logX ? ' (log scale)' : ''}</text>`);
+    this.parts.push(`<text transform="translate(14 ${MARGIN.top + ph / 2}) rotate(-90)" text-anchor="middle" font-size="12">${escapeXml(o.yLabel)}</text>`);
+  }
+
+  x(v: number): string {
+    return this.xMap(v).toFixed(1);
+  }
+  y(v: number): string {
+    return this.yMap(v).toFixed(1);
+  }
+
+  legend(entries: { name: string; color: string }[]): void {
+    entries.slice(0, 10).forEach((e, i) => {
+      const y = MARGIN.top + 10 + i * 14;
+      const x = this.w - MARGIN.right - 150;
+      this.parts.push(`<rect x="${x}" y="${y - 5}" width="10" height="10" fill="${e.color}"/>`);
+      this.parts.push(`<text x="${x + 14}" y="${y}" dominant-baseline="middle" font-size="11">${escapeXml(e.name.slice(0, 24))}</text>`);
+    });
+  }
+
+  svg(): string {
+    return `<svg xmlns="http://www.w3.org/2000/svg" width="${this.w}" height="${this.h}" viewBox="0 0 ${this.w} ${this.h}" font-family="sans-serif">${this.parts.join('')}</svg>`;
+  }
+}
+
+function extent(values: number[]): [number, number] {
+  const finite = values.filter(Number.isFinite);
+  if (finite.length === 0) return [0, 1];
+  return [Math.min(...finite), Math.max(...finite)];
+}
+
+/** Lines (or steps) of several series on shared axes. */
+export function lineChart(series: readonly Series[], o: ChartOptions): string {
+  const pts = series.flatMap((s) => s.points);
+  const f = new Frame(o, pts.map((p) => p[0]), pts.map((p) => p[1]));
+  series.forEach((s, i) => {
+    const color = PALETTE[i % PALETTE.length]!;
+    const coords: string[] = [];
+    s.points.forEach(([x, y], k) => {
+      if (s.step && k > 0) coords.push(`${f.x(x)},${f.y(s.points[k - 1]![1])}`);
+      coords.push(`${f.x(x)},${f.y(y)}`);
+    });
+    if (coords.length > 1) f.parts.push(`<polyline fill="none" stroke="${color}" stroke-width="1.8" points="${coords.join(' ')}"/>`);
+    if (s.points.length <= 40) for (const [x, y] of s.points) f.parts.push(`<circle cx="${f.x(x)}" cy="${f.y(y)}" r="2.5" fill="${color}"/>`);
+  });
+  if (series.length > 1) f.legend(series.map((s, i) => ({ name: s.name, color: PALETTE[i % PALETTE.length]! })));
+  return f.svg();
+}
+
+/** Points, with the Pareto front drawn as a red step line over its points. */
+export function scatterChart(points: readonly ScatterPoint[], front: readonly ScatterPoint[], o: ChartOptions): string {
+  const all = [...points, ...front];
+  const f = new Frame(o, all.map((p) => p.x), all.map((p) => p.y));
+  for (const p of points) {
+    f.parts.push(`<circle cx="${f.x(p.x)}" cy="${f.y(p.y)}" r="2.5" fill="#1f77b4" fill-opacity="0.55">${p.label ? `<title>${escapeXml(p.label)}</title>` : ''}</circle>`);
+  }
+  const sorted = [...front].sort((a, b) => a.x - b.x);
+  if (sorted.length > 0) {
+    const coords: string[] = [];
+    sorted.forEach((p, k) => {
+      if (k > 0) coords.push(`${f.x(p.x)},${f.y(sorted[k - 1]!.y)}`);
+      coords.push(`${f.x(p.x)},${f.y(p.y)}`);
+    });
+    f.parts.push(`<polyline fill="none" stroke="#d62728" stroke-width="1.5" points="${coords.join(' ')}"/>`);
+    for (const p of sorted) {
+      f.parts.push(`<circle cx="${f.x(p.x)}" cy="${f.y(p.y)}" r="4" fill="#d62728">${p.label ? `<title>${escapeXml(p.label)}</title>` : ''}</circle>`);
+    }
+    f.legend([{ name: 'trials', color: '#1f77b4' }, { name: 'Pareto front', color: '#d62728' }]);
+  }
+  return f.svg();
+}
+
+/** Running best of a sequence (max or min), as [index + 1, best] points. */
+export function bestSoFar(values: readonly (readonly [number, number])[], maximize: boolean): [number, number][] {
+  const out: [number, number][] = [];
+  let best = maximize ? -Infinity : Infinity;
+  for (const [x, v] of values) {
+    if (maximize ? v > best : v < best) best = v;
+    out.push([x, best]);
+  }
+  return out;
+}
