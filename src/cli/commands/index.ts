@@ -7,11 +7,12 @@ import { searchCommand } from './search.js';
 import { initCommand } from './init.js';
 import { lsCommand } from './ls.js';
 import { showCommand } from './show.js';
+import { reportCommand } from './report.js';
 import { dartsCommand } from './darts.js';
 import { proxiesCommand } from './proxies.js';
 import { spaceCommands } from './space.js';
 
 export const commands: Command[] = [mainCommand, trainCommand, benchStepCommand, searchCommand, proxiesCommand];
-commands.push(initCommand, lsCommand, showCommand);
+commands.push(initCommand, lsCommand, showCommand, reportCommand);
 commands.push(dartsCommand);
 commands.push(...spaceCommands);
