@@ -44,6 +44,8 @@ export interface MainJobOptions {
   /** Phase 1: random cells scored by zero-cost proxies. */
   candidates: number;
   proxyBatch: number;
+  /** Screening trials at once (worker threads, one libtorch thread each). */
+  screenParallel: number;
   /** Network of the search phases: C, N and input resolution. */
   searchChannels: number;
   searchCells: number;
@@ -148,7 +150,10 @@ export async function runMainJob(o: MainJobOptions): Promise<MainJobResult> {
     dataset: { name: o.dataset, validFraction: 0.1 },
     objectives: ['synflow'],
     budget: { trials: o.candidates },
-    ...(o.threads ? { threads: o.threads } : {}),
+    // Proxies of small networks are dominated by per-op overhead: one trial per core beats threads inside one.
+    parallel: o.screenParallel,
+    batch: 8,
+    threads: o.screenParallel,
   });
   o.log(`main: phase 1/3, zero-cost screening of ${o.candidates} cells (${proxies.join(' + ')}, C=${o.searchChannels} N=${o.searchCells} at ${o.resolution}x${o.resolution})`);
   let bar: ProgressBar | undefined;

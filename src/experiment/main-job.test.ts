@@ -1,0 +1,76 @@
+// A shortened main job on Fashion-MNIST (Debian's package): every phase,
+// the report, the saved weights (reloaded, they give the same accuracy) and
+// the resume of a finished job (nothing re-run).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { datasetSource } from '../data/spec.js';
+import { subsetDataset } from '../data/dataset.js';
+import { limitIndices } from '../data/loader.js';
+import { loadSafetensors } from '../export/safetensors.js';
+import { NB201Network } from '../networks/nb201.js';
+import { nb201Space } from '../spaces/nb201.js';
+import { openStore } from '../store/index.js';
+import { memory } from '../tensor/index.js';
+import { evaluate } from '../train/trainer.js';
+
+const CLI = fileURLToPath(new URL('../../bin/tsnas.js', import.meta.url));
+const haveData = existsSync('/usr/share/datasets/fashion-mnist');
+
+test('shortened main job: screening, halving, final training, report, weights, resume', { skip: !haveData && 'Fashion-MNIST is not installed' }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-main-'));
+  try {
+    const args = ['main', '--name', 'short', '--out-dir', dir, '--threads', '2', '--quiet', '--json',
+      '--candidates', '60', '--halving-candidates', '3', '--halving-train', '1500', '--halving-valid', '500',
+      '--final-channels', '8', '--final-epochs', '2', '--final-limit-train', '8000', '--limit-test', '2000', '--lr', '0.1'];
+    const started = Date.now();
+    const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+    const seconds = (Date.now() - started) / 1000;
+    assert.equal(r.status, 0, r.stderr);
+    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    // C=8, 2 epochs on 8000 images at 16x16 reaches about 0.8; 0.7 leaves room for other seeds and cells.
+    assert.ok(summary.test_accuracy >= 0.7, `test accuracy ${summary.test_accuracy} (${seconds.toFixed(0)} s)`);
+    assert.equal(summary.screened, 60);
+    assert.match(r.stderr, /phase 1\/3.*\n[\s\S]*phase 2\/3[\s\S]*phase 3\/3/);
+
+    // The report: self-contained SVG charts, the winning cell, learning curves.
+    const html = readFileSync(join(dir, 'report.html'), 'utf8');
+    assert.ok((html.match(/<svg/g) ?? []).length >= 5, 'charts and cells are inline SVG');
+    assert.ok(!/(src|href)="https?:/.test(html), 'nothing is fetched');
+    assert.ok(html.includes('Pareto front') && html.includes('test accuracy by epoch') && html.includes(summary.arch.replace(/\|/g, '|')));
+
+    // The weights load into the winner's network and give the reported accuracy.
+    const before = memory().numTensors;
+    const { tensors, metadata } = loadSafetensors(join(dir, 'best.safetensors'));
+    assert.equal(metadata['arch'], summary.arch);
+    const space = nb201Space();
+    const net = new NB201Network({ ops: space.opsOf(space.parse(summary.arch)), C: 8, N: 1, numClasses: 10, inChannels: 1 });
+    net.loadStateDict(tensors);
+    for (const t of Object.values(tensors)) t.dispose();
+    const source = datasetSource('fashion-mnist');
+    const full = source.load('test');
+    const testSet = subsetDataset(full, limitIndices(Array.from({ length: full.n }, (_, i) => i), 2000, 0));
+    const again = evaluate(net, testSet, { augment: { resize: 16, normalize: source.normalization(full) } });
+    net.dispose();
+    assert.equal(memory().numTensors, before);
+    assert.ok(Math.abs(again.accuracy - summary.test_accuracy) < 1e-9, `reloaded ${again.accuracy} vs ${summary.test_accuracy}`);
+
+    // Running it again resumes a finished job: same answer, nothing trained again.
+    const store = await openStore(`sqlite:${join(dir, 'tsnas.db')}`);
+    const finishedAt = async () => (await store.listTrials((await store.getExperiment('short.final'))!.id))[0]!.finishedAt;
+    const first = await finishedAt();
+    const r2 = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+    assert.equal(r2.status, 0, r2.stderr);
+    assert.equal(JSON.parse(r2.stdout.trim().split('\n').at(-1)!).test_accuracy, summary.test_accuracy);
+    assert.equal(await finishedAt(), first);
+    const names = (await store.listExperiments()).map((e) => e.name);
+    assert.deepEqual(names, ['short.screen', 'short.rung0', 'short.final']);
+    await store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

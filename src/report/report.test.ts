@@ -1,0 +1,49 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bestSoFar, lineChart, niceTicks, scatterChart } from './charts.js';
+
+const CLI = fileURLToPath(new URL('../../bin/tsnas.js', import.meta.url));
+
+test('chart helpers: ticks, best-so-far, well-formed SVG', () => {
+  assert.deepEqual(niceTicks(0, 1), [0, 0.2, 0.4, 0.6, 0.8, 1]);
+  assert.deepEqual(bestSoFar([[1, 3], [2, 1], [3, 5]], true), [[1, 3], [2, 3], [3, 5]]);
+  assert.deepEqual(bestSoFar([[1, 3], [2, 1], [3, 5]], false), [[1, 3], [2, 1], [3, 1]]);
+  const line = lineChart([{ name: 'a<b', points: [[1, 1], [2, 4]] }, { name: 'c', points: [[1, 2]] }], { title: 'T & U', xLabel: 'x', yLabel: 'y' });
+  assert.match(line, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  assert.ok(line.includes('T &amp; U') && line.includes('a&lt;b') && line.includes('<polyline'));
+  const scatter = scatterChart([{ x: 10, y: 1 }, { x: 100, y: 2 }, { x: 1000, y: 1.5 }], [{ x: 10, y: 1 }, { x: 100, y: 2 }], { title: 's', xLabel: 'params', yLabel: 'acc', logX: true });
+  assert.equal((scatter.match(/<circle/g) ?? []).length, 5);
+  assert.ok(scatter.includes('Pareto front') && scatter.includes('(log scale)'));
+});
+
+test('tsnas report NAME writes report.html with the curve, the Pareto scatter and the top cells', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-report-'));
+  try {
+    const storage = `sqlite:${join(dir, 'r.db')}`;
+    let r = spawnSync(process.execPath, [CLI, 'search', '--name', 'rep', '--storage', storage, '--quiet', '--budget.trials', '40', '--strategy.name', 'random'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const out = join(dir, 'report.html');
+    r = spawnSync(process.execPath, [CLI, 'report', 'rep', '--storage', storage, '--out', out], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const html = readFileSync(out, 'utf8');
+    assert.ok(html.includes('best accuracy so far') && html.includes('accuracy against params') && html.includes('top architectures'));
+    assert.ok((html.match(/<svg/g) ?? []).length >= 5);
+    r = spawnSync(process.execPath, [CLI, 'report', 'nope', '--storage', storage, '--out', out], { encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /no experiment named 'nope' in this store; it has rep/);
+    r = spawnSync(process.execPath, [CLI, 'show', 'rep', '--storage', storage, '--json'], { encoding: 'utf8' });
+    const shown = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    assert.equal(shown.total, 40);
+    assert.ok(shown.pareto.trials.length >= 1);
+    assert.equal(shown.bestArchitecture.arch, shown.best[0].arch);
+    r = spawnSync(process.execPath, [CLI, 'ls', '--storage', storage, '--json'], { encoding: 'utf8' });
+    assert.deepEqual(JSON.parse(r.stdout.trim()).experiments.map((e: { name: string }) => e.name), ['rep']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
