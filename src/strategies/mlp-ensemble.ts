@@ -8,7 +8,7 @@ import { Rng } from '../util/random.js';
 export interface MlpOptions {
   /** Units of each of the two hidden layers (default 32). */
   hidden?: number;
-  /** Full-batch Adam steps (default 200). */
+  /** Full-batch Adam steps (default 100). */
   epochs?: number;
   learningRate?: number;
   /** L2 penalty on weights (default 0). */
@@ -125,7 +125,7 @@ export class MlpEnsemble {
 
   constructor(readonly size: number, options: MlpOptions = {}) {
     this.hidden = options.hidden ?? 32;
-    this.epochs = options.epochs ?? 200;
+    this.epochs = options.epochs ?? 100;
     this.learningRate = options.learningRate ?? 0.01;
     this.weightDecay = options.weightDecay ?? 0;
   }

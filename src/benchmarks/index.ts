@@ -1,0 +1,5 @@
+// Tabular benchmarks as search estimators, the multi-seed harness and regret plots.
+export * from './types.js';
+export * from './nb201.js';
+export * from './harness.js';
+export * from './plot.js';
