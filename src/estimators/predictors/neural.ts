@@ -238,7 +238,7 @@ export class GcnPredictor extends NeuralPredictor {
     return (this.featurizer ??= graphFeaturizer(this.space, this.space.sample(new Rng(0))));
   }
   protected build(): Net {
-    return new Gcn(this.graphs().featureSize, this.config.hidden ?? 64, this.config.layers ?? 3);
+    return new Gcn(this.graphs().featureSize, this.config.hidden ?? 128, this.config.layers ?? 2);
   }
   protected inputs(samples: readonly Sample[]): Tensor[] {
     const f = this.graphs();

@@ -34,7 +34,7 @@ const steps = { steps: 250 };
 for (const name of PREDICTOR_NAMES) {
   test(`${name} learns a synthetic function of the cell`, () => {
     const before = memory().numTensors;
-    const p = createPredictor(name, space, { seed: 1, mlp: steps, lstm: steps, gcn: steps, ensembleSize: 3 });
+    const p = createPredictor(name, space, { seed: 1, mlp: steps, lstm: { ...steps, hidden: 32 }, gcn: { ...steps, hidden: 32 }, ensembleSize: 3 });
     p.fit(train, train.map(target));
     const pred = p.query(held);
     const q = rankQuality(pred.mean, held.map(target));
