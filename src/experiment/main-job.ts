@@ -17,11 +17,12 @@ import { datasetSource } from '../data/spec.js';
 import type { AugmentOptions } from '../data/augment.js';
 import { limitIndices } from '../data/loader.js';
 import { subsetDataset } from '../data/dataset.js';
-import { TsnasError } from '../errors.js';
+import { TsnasError, configError } from '../errors.js';
 import { NB201Network } from '../networks/nb201.js';
 import { nb201Space } from '../spaces/nb201.js';
 import type { Sample } from '../spaces/types.js';
-import type { Json, Store, Trial } from '../store/types.js';
+import type { Experiment, Json, Store, Trial } from '../store/types.js';
+import { canonicalJson } from '../spaces/space.js';
 import { manualSeed } from '../tensor/index.js';
 import { evaluate, trainModel } from '../train/trainer.js';
 import { ProgressBar } from '../cli/output.js';
@@ -83,6 +84,16 @@ export interface MainJobResult {
 
 const space = nb201Space();
 
+/** A phase's experiment: created, or resumed when its stored config is the same (else a config error: results would mix). */
+async function openPhase(store: Store, name: string, config: Json): Promise<Experiment> {
+  const existing = await store.getExperiment(name);
+  if (!existing) return store.createExperiment(name, config);
+  if (canonicalJson(existing.config) !== canonicalJson(config)) {
+    throw configError(`phase '${name}' exists with other settings (stored ${canonicalJson(existing.config).slice(0, 300)}); rerun with the same flags to resume, or pick another --name`, '--name');
+  }
+  return existing;
+}
+
 /** The combined proxy rank: the sum over proxies of each cell's rank (0 = best), ties broken by trial number. */
 export function rankByProxies(trials: readonly Trial[], proxies: readonly string[]): Trial[] {
   const usable = trials.filter((t) => t.state === 'complete' && proxies.every((p) => Number.isFinite(t.metrics?.[p])));
@@ -99,8 +110,7 @@ export function rankByProxies(trials: readonly Trial[], proxies: readonly string
  * (created once, in list order); finished ones are kept on a rerun.
  */
 async function runFixedTrials(store: Store, config: ExperimentConfig, samples: readonly Sample[], label: string, o: MainJobOptions): Promise<Trial[]> {
-  const name = config.name!;
-  const experiment = (await store.getExperiment(name)) ?? (await store.createExperiment(name, config as unknown as Json));
+  const experiment = await openPhase(store, config.name!, config as unknown as Json);
   await store.requeueRunning(experiment.id);
   await store.setExperimentStatus(experiment.id, 'running');
   const trials: Trial[] = [];
@@ -198,7 +208,7 @@ export async function runMainJob(o: MainJobOptions): Promise<MainJobResult> {
   o.log(`main: phase 3/3, final training of ${arch} (C=${o.finalChannels} N=${o.finalCells} at ${o.finalResolution}x${o.finalResolution}, ${o.finalEpochs} epoch(s) on ${o.finalLimitTrain ?? 'all'} training images)`);
   const finalName = `${o.name}.final`;
   const finalConfig = { name: finalName, seed: o.seed, arch, dataset: o.dataset, channels: o.finalChannels, cells: o.finalCells, resolution: o.finalResolution, epochs: o.finalEpochs, batch: o.batch, lr: o.lr, limitTrain: o.finalLimitTrain ?? null, limitTest: o.limitTest ?? null };
-  const finalExp = (await o.store.getExperiment(finalName)) ?? (await o.store.createExperiment(finalName, { ...finalConfig, objectives: ['test_accuracy'], space: { name: 'nb201' } } as unknown as Json));
+  const finalExp = await openPhase(o.store, finalName, { ...finalConfig, objectives: ['test_accuracy'], space: { name: 'nb201' } } as unknown as Json);
   await o.store.requeueRunning(finalExp.id);
   let finalTrial = (await o.store.createTrial(finalExp.id, winner as unknown as Json, space.hash(winner))).trial;
   const weightsPath = join(o.outDir, 'best.safetensors');
