@@ -6,6 +6,7 @@ import { parseNb201Ops } from '../spaces/nb201.js';
 import { SGD } from '../nn/optim.js';
 import { crossEntropy, randint, randn, tidy, synchronize, type Tensor } from '../tensor/index.js';
 import { usageError } from '../errors.js';
+import { dartsStepWorkload } from '../strategies/differentiable/bench-step.js';
 
 /** The NAS-Bench-201 cell every step workload uses. */
 export const BENCH_ARCH = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
@@ -44,7 +45,12 @@ function nb201Step(o: { batch: number }): StepWorkload {
   };
 }
 
-export const WORKLOADS: Record<string, WorkloadFactory> = { nb201: nb201Step };
+export const WORKLOADS: Record<string, WorkloadFactory> = {
+  nb201: nb201Step,
+  // One DARTS search step (issue 7), first and second order.
+  darts1: (o) => dartsStepWorkload(1, o),
+  darts2: (o) => dartsStepWorkload(2, o),
+};
 
 /** Median milliseconds per step over `steps` steps after `warmup` steps. */
 export function timeSteps(w: StepWorkload, steps: number, warmup = 2): { median: number; times: number[] } {

@@ -21,7 +21,14 @@ export function dartsEdges(steps = 4): [number, number][] {
   return out;
 }
 
+/** Cuts the graph at cell states (see segmented.ts); identity when absent. */
+export interface StateCutter {
+  cut(t: Tensor): Tensor;
+}
+
 export class DartsSearchCell extends Module<[Tensor, Tensor]> {
+  /** Set while a segmented backward is in use. */
+  tape: StateCutter | null = null;
   readonly preprocess0: Module;
   readonly preprocess1: Module;
   readonly edges: ModuleList<MixedOp>;
@@ -51,7 +58,8 @@ export class DartsSearchCell extends Module<[Tensor, Tensor]> {
   }
 
   forward(s0: Tensor, s1: Tensor): Tensor {
-    const states = [this.preprocess0.call(s0), this.preprocess1.call(s1)];
+    const cut = (t: Tensor) => (this.tape ? this.tape.cut(t) : t);
+    const states = [cut(this.preprocess0.call(s0)), cut(this.preprocess1.call(s1))];
     let offset = 0;
     for (let i = 0; i < this.steps; i++) {
       let sum: Tensor | null = null;
@@ -60,7 +68,7 @@ export class DartsSearchCell extends Module<[Tensor, Tensor]> {
         sum = sum ? sum.add(y) : y;
       }
       offset += states.length;
-      states.push(sum!);
+      states.push(cut(sum!));
     }
     return cat(states.slice(-this.multiplier), 1);
   }

@@ -15,7 +15,7 @@ import { parseGenotype, formatGenotype } from '../../spaces/darts.js';
 import { syntheticDataset } from '../../data/synthetic.js';
 import { dartsEdgeLabel, dartsEdges } from './darts-supernet.js';
 import { deriveArchitecture, deriveDartsGenotype, type ArchWeights } from './genotype.js';
-import { dominantHessianEigenvalue, unrolledArchGradient } from './hypergradient.js';
+import { autogradOracle, dominantHessianEigenvalue, unrolledArchGradient } from './hypergradient.js';
 import { mixedOps, SearchDartsMixing, SearchPcDartsMixing } from './mixing.js';
 import { buildSupernet } from './network.js';
 import { BilevelSearch, flopsCostTable, runDifferentiableSearch, type DifferentiableMethod } from './search.js';
@@ -282,5 +282,39 @@ test('runDifferentiableSearch: history of weights and genotypes per epoch, PC-DA
   assert.ok(r.history.every((h) => h.arch.startsWith('|') && Number.isFinite(h.hessianEigenvalue!)));
   assert.ok(r.history[2]!.edgeWeights && r.history[2]!.edgeWeights['node3']!.length === 3);
   assert.equal(r.arch, r.history[2]!.arch);
+  assert.equal(memory().numTensors, start);
+});
+
+test('segmented backward (depthwise gradients as forward convs) equals plain autograd on a DARTS supernet', () => {
+  manualSeed(8);
+  const start = memory().numTensors;
+  const search = new BilevelSearch({ space: 'darts', C: 4, cells: 3, numClasses: 3 }, { method: 'darts', epochs: 1, segmentedBackward: true });
+  assert.ok(search.tape);
+  const x = randn([2, 3, 8, 8]).keep();
+  const y = randint(0, 3, [2]).keep();
+  const loss = () => crossEntropy(search.net.call(x), y);
+  const inputs = [...search.weights, ...search.alphas];
+  tidy(() => {
+    const plain = autogradOracle(loss, inputs);
+    const fast = search.gradient(loss, inputs);
+    let compared = 0;
+    inputs.forEach((p, i) => {
+      const a = plain[i];
+      const b = fast[i];
+      assert.equal(a === null, b === null, `gradient presence of parameter ${i}`);
+      if (!a || !b) return;
+      const scale = Math.max(a.abs().max().item(), 1e-6);
+      assert.ok(a.sub(b).abs().max().item() / scale < 1e-4, `parameter ${i} ${p.shape}`);
+      compared++;
+    });
+    assert.ok(compared > 100);
+    // Only the asked inputs get gradients: α alone.
+    const onlyAlpha = search.gradient(loss, search.alphas);
+    assert.equal(onlyAlpha.length, search.alphas.length);
+    assert.ok(search.weights.every((w) => w.grad === null && w.requiresGrad));
+  });
+  search.dispose();
+  x.dispose();
+  y.dispose();
   assert.equal(memory().numTensors, start);
 });

@@ -25,7 +25,15 @@ export interface UnrolledOptions {
   momentumBuffers?: (Tensor | null)[];
   /** ε = epsilonScale / ‖v‖ (default 0.01). */
   epsilonScale?: number;
+  /** How gradients are taken (default: autograd's grad); e.g. a segmented backward. */
+  gradient?: GradientOracle;
 }
+
+/** Gradients of the scalar a loss closure returns w.r.t. inputs (null where unused), owned by the caller's scope. */
+export type GradientOracle = (loss: () => Tensor, inputs: Tensor[]) => (Tensor | null)[];
+
+/** The plain oracle: one autograd grad() call. */
+export const autogradOracle: GradientOracle = (loss, inputs) => grad(loss(), inputs, { allowUnused: true });
 
 export interface UnrolledResult {
   /** The hypergradient per α (owned by the caller). */
@@ -50,7 +58,8 @@ export function unrolledArchGradient(o: UnrolledOptions): UnrolledResult {
     const saved = noGrad(() => weights.map((w) => w.detach().clone()));
     try {
       // w' = w − ξ(momentum·buf + ∇w L_train + wd·w)
-      const trainGrads = orZeros(grad(o.trainLoss(), weights, { allowUnused: true }), weights);
+      const gradientOf = o.gradient ?? autogradOracle;
+      const trainGrads = orZeros(gradientOf(o.trainLoss, weights), weights);
       noGrad(() => {
         const step = trainGrads.map((g, i) => {
           let d = wd !== 0 ? g.add(weights[i]!.mul(wd)) : g;
@@ -60,9 +69,12 @@ export function unrolledArchGradient(o: UnrolledOptions): UnrolledResult {
         });
         foreach.add_(weights, step, -xi);
       });
-      const valid = o.validLoss();
-      const validLoss = valid.item();
-      const all = grad(valid, [...alphas, ...weights], { allowUnused: true });
+      let validLoss = NaN;
+      const all = gradientOf(() => {
+        const valid = o.validLoss();
+        validLoss = valid.item();
+        return valid;
+      }, [...alphas, ...weights]);
       const direct = orZeros(all.slice(0, alphas.length), alphas);
       const v = orZeros(all.slice(alphas.length), weights);
       const norm = globalNorm(v);
@@ -77,7 +89,7 @@ export function unrolledArchGradient(o: UnrolledOptions): UnrolledResult {
           weights.forEach((w, i) => w.copy_(saved[i]!));
           foreach.add_(weights, v, sign * eps);
         });
-        return orZeros(grad(o.trainLoss(), alphas, { allowUnused: true }), alphas);
+        return orZeros(gradientOf(o.trainLoss, alphas), alphas);
       };
       const plus = alphaGradAt(1);
       const minus = alphaGradAt(-1);
@@ -90,11 +102,15 @@ export function unrolledArchGradient(o: UnrolledOptions): UnrolledResult {
 }
 
 /** The gradient of validLoss w.r.t. α alone (first-order DARTS): no weight gradients are computed. */
-export function firstOrderArchGradient(alphas: Tensor[], validLoss: () => Tensor): UnrolledResult {
+export function firstOrderArchGradient(alphas: Tensor[], validLoss: () => Tensor, gradient: GradientOracle = autogradOracle): UnrolledResult {
   return tidy(() => {
-    const loss = validLoss();
-    const grads = orZeros(grad(loss, alphas, { allowUnused: true }), alphas);
-    return { grads, validLoss: loss.item() };
+    let value = NaN;
+    const grads = orZeros(gradient(() => {
+      const loss = validLoss();
+      value = loss.item();
+      return loss;
+    }, alphas), alphas);
+    return { grads, validLoss: value };
   });
 }
 

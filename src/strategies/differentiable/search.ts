@@ -16,9 +16,11 @@ import { LrScheduler, clipGradNorm, cosineAnnealing } from '../../nn/schedule.js
 import { DARTS_PRIMITIVES } from '../../nn/ops.js';
 import { NB201_OPS } from '../../spaces/nb201.js';
 import type { DartsMixing } from '../../spaces/supernet.js';
-import { crossEntropy, grad, noGrad, stack, tensor, tidy, type Tensor } from '../../tensor/index.js';
+import { crossEntropy, noGrad, stack, tensor, tidy, type Tensor } from '../../tensor/index.js';
 import { deriveArchitecture, type ArchWeights, type DerivedArchitecture, type EdgeWeights } from './genotype.js';
-import { dominantHessianEigenvalue, firstOrderArchGradient, unrolledArchGradient } from './hypergradient.js';
+import { autogradOracle, dominantHessianEigenvalue, firstOrderArchGradient, unrolledArchGradient, type GradientOracle } from './hypergradient.js';
+import { SegmentedTape } from './segmented.js';
+import { DartsSupernet } from './darts-supernet.js';
 import { EdgeNormalization, SearchDartsMixing, SearchGdasMixing, SearchPcDartsMixing, dropSkipConnections } from './mixing.js';
 import { architectureWeights, buildSupernet, type Supernet, type SupernetConfig } from './network.js';
 
@@ -71,6 +73,11 @@ export interface BilevelOptions {
   skipDropout?: number;
   /** Hardware-aware: λ·Σ_edges Σ_o p_o·T(o) added to the architecture loss. */
   cost?: { table: OpCostTable; lambda: number };
+  /**
+   * DARTS space: segmented backward with depthwise-conv gradients computed
+   * as forward convolutions (segmented.ts); same results, less time.
+   */
+  segmentedBackward?: boolean;
 }
 
 interface LabeledBatch {
@@ -99,6 +106,8 @@ export class BilevelSearch {
   #epoch = 0;
   #removeSkipDropout: HookRemover | null = null;
   #costs: Map<string, Tensor> | null = null;
+  readonly tape: SegmentedTape | null = null;
+  readonly gradient: GradientOracle;
 
   constructor(readonly config: SupernetConfig, readonly o: BilevelOptions) {
     if (!DIFFERENTIABLE_METHODS.includes(o.method)) {
@@ -126,7 +135,34 @@ export class BilevelSearch {
       if (missing.length) throw configError(`the cost table has no entry for ${missing.join(', ')}`, 'cost.table');
       this.#costs = new Map(this.mixing.namedArchitectureParameters().map(([label]) => [label, tensor(ops.map((op) => o.cost!.table[op]!)).keep()]));
     }
+    if (o.segmentedBackward) {
+      if (!(this.net instanceof DartsSupernet)) throw configError('the segmented backward is for the darts space', 'segmentedBackward');
+      const tape = new SegmentedTape(this.net);
+      for (const cell of this.net.cells) cell.tape = tape;
+      this.tape = tape;
+    }
+    this.gradient = this.tape ? this.#segmentedGradient.bind(this) : autogradOracle;
     this.setEpoch(0);
+  }
+
+  /** Gradients through the tape: only the asked inputs require grad meanwhile, so nothing else is computed. */
+  #segmentedGradient(loss: () => Tensor, inputs: Tensor[]): (Tensor | null)[] {
+    const all = [...this.weights, ...this.alphas];
+    const wanted = new Set(inputs);
+    const flags = all.map((p) => p.requiresGrad);
+    for (const p of all) {
+      p.grad = null;
+      if (!wanted.has(p)) p.requiresGrad = false;
+    }
+    try {
+      tidy(() => void this.tape!.run(() => ({ loss: loss() })));
+      return inputs.map((p) => p.grad);
+    } finally {
+      all.forEach((p, i) => {
+        p.grad = null;
+        p.requiresGrad = flags[i]!;
+      });
+    }
   }
 
   get epoch(): number {
@@ -203,8 +239,9 @@ export class BilevelSearch {
         weightDecay: this.o.weightDecay ?? 3e-4,
         momentum: this.o.momentum ?? 0.9,
         momentumBuffers: this.momentumBuffers(),
+        gradient: this.gradient,
       })
-      : firstOrderArchGradient(this.alphas, validLoss);
+      : firstOrderArchGradient(this.alphas, validLoss, this.gradient);
     this.archOptimizer.zeroGrad();
     this.alphas.forEach((a, i) => (a.grad = result.grads[i]!));
     for (const g of result.grads) g.dispose();
@@ -221,9 +258,14 @@ export class BilevelSearch {
   /** One weight update on a training batch (gradients of the weights only). */
   weightStep(train: LabeledBatch): StepStats {
     return tidy(() => {
-      const logits = this.net.call(train.x);
-      const loss = crossEntropy(logits, train.y);
-      const grads = grad(loss, this.weights, { allowUnused: true });
+      const stats: StepStats = { loss: NaN, correct: 0, n: train.y.size(0) };
+      const grads = this.gradient(() => {
+        const logits = this.net.call(train.x);
+        const loss = crossEntropy(logits, train.y);
+        stats.loss = loss.item();
+        stats.correct = noGrad(() => logits.argmax(1).eq(train.y).sum().item());
+        return loss;
+      }, this.weights);
       this.weightOptimizer.zeroGrad();
       this.weights.forEach((w, i) => {
         if (grads[i]) w.grad = grads[i]!;
@@ -231,7 +273,7 @@ export class BilevelSearch {
       if ((this.o.gradClip ?? 5) > 0) clipGradNorm(this.weights, this.o.gradClip ?? 5);
       this.weightOptimizer.step();
       this.weightOptimizer.zeroGrad();
-      return { loss: loss.item(), correct: noGrad(() => logits.argmax(1).eq(train.y).sum().item()), n: train.y.size(0) };
+      return stats;
     });
   }
 
@@ -259,6 +301,7 @@ export class BilevelSearch {
   }
 
   dispose(): void {
+    this.tape?.dispose();
     this.#removeSkipDropout?.();
     this.edgeNorm?.dispose();
     for (const c of this.#costs?.values() ?? []) c.dispose();

@@ -1,0 +1,142 @@
+// Segmented backward with faster depthwise-convolution gradients.
+//
+// libtorch's CPU backward of depthwise (and dilated) convolutions takes a
+// slow generic path, ~10x its forward. Both gradients are convolutions
+// that run on the fast forward path:
+//   ∂x = depthwise conv of the output gradient with the flipped kernel
+//        (stride 1, padding d(k−1)−p, same dilation);
+//   ∂w = a grouped conv of the padded input (channels×batch as channels)
+//        with the output gradient as the kernel, stride = the dilation.
+// The addon has no custom autograd functions, so the tape cuts the graph:
+// a depthwise conv runs without a graph and its output becomes a fresh leaf;
+// cell states are cut too, so that each piece of the graph is small. The
+// backward then walks the pieces in reverse order of creation, each
+// `source.backward(grad of its leaf)` accumulating into the parameters and
+// into earlier leaves; at a depthwise cut the two convolutions above give
+// the input gradient (passed on) and the weight gradient (accumulated).
+// Results equal plain autograd's up to float rounding (tested).
+import { Conv2d } from '../../nn/layers.js';
+import type { AnyModule } from '../../nn/module.js';
+import { conv2d, isGradEnabled, noGrad, pad, tidy, type Tensor } from '../../tensor/index.js';
+
+interface Cut {
+  leaf: Tensor;
+  /** Graph tensor the leaf stands for (plain cut) or the depthwise conv's input. */
+  source: Tensor;
+  conv?: Conv2d;
+}
+
+type ConvForward = (x: Tensor) => Tensor;
+
+export class SegmentedTape {
+  #cuts: Cut[] = [];
+  #active = false;
+  readonly #restore: (() => void)[] = [];
+
+  /** Patches every stride-1 depthwise conv of net so that, while recording, its output is a cut. */
+  constructor(net: AnyModule) {
+    for (const m of net.modules()) {
+      if (!(m instanceof Conv2d)) continue;
+      const conv = m as Conv2d & { forward: ConvForward };
+      const o = conv as unknown as { inChannels: number; outChannels: number; groups: number; stride: [number, number]; bias: Tensor | null };
+      if (!(o.groups > 1 && o.groups === o.inChannels && o.groups === o.outChannels && o.stride[0] === 1 && o.stride[1] === 1 && !o.bias)) continue;
+      const original = conv.forward;
+      conv.forward = (x: Tensor) => (this.#active && isGradEnabled() ? this.#depthwise(conv, x) : original.call(conv, x));
+      this.#restore.push(() => {
+        conv.forward = original;
+      });
+    }
+  }
+
+  get recording(): boolean {
+    return this.#active;
+  }
+
+  #depthwise(conv: Conv2d, x: Tensor): Tensor {
+    const c = conv as unknown as { weight: Tensor; padding: [number, number]; dilation: [number, number]; groups: number };
+    const y = noGrad(() => conv2d(x, c.weight, null, { padding: c.padding, dilation: c.dilation, groups: c.groups }));
+    y.requiresGrad = true;
+    this.#cuts.push({ leaf: y, source: x, conv });
+    return y;
+  }
+
+  /** While recording: a leaf standing for t (its gradient is passed on to t's graph in backward). */
+  cut(t: Tensor): Tensor {
+    if (!this.#active || !t.requiresGrad) return t;
+    const leaf = t.detach();
+    leaf.requiresGrad = true;
+    this.#cuts.push({ leaf, source: t });
+    return leaf;
+  }
+
+  /**
+   * Runs forward() recording cuts, then the backward of its scalar result,
+   * accumulating into .grad of every leaf that requires grad. Returns the
+   * forward's result (call inside tidy).
+   */
+  run<T extends { loss: Tensor }>(forward: () => T): T {
+    this.#cuts = [];
+    this.#active = true;
+    let out: T;
+    try {
+      out = forward();
+    } finally {
+      this.#active = false;
+    }
+    // Pieces share nodes (the softmax of α feeds every cell), so graphs are kept until the scope ends.
+    out.loss.backward(null, { retainGraph: true });
+    for (let i = this.#cuts.length - 1; i >= 0; i--) {
+      const cut = this.#cuts[i]!;
+      const g = cut.leaf.grad;
+      if (!g) continue;
+      if (!cut.conv) {
+        if (cut.source.requiresGrad) cut.source.backward(g, { retainGraph: true });
+      } else {
+        this.#depthwiseBackward(cut.conv, cut.source, g);
+      }
+      g.dispose();
+    }
+    this.#cuts = [];
+    return out;
+  }
+
+  #depthwiseBackward(conv: Conv2d, x: Tensor, g: Tensor): void {
+    const c = conv as unknown as { weight: Tensor; kernelSize: [number, number]; padding: [number, number]; dilation: [number, number]; groups: number };
+    const w = c.weight;
+    const [kh, kw] = w.shape.slice(2) as [number, number];
+    const [ph, pw] = c.padding;
+    const [dh, dw] = c.dilation;
+    tidy(() => {
+      const inputGrad = x.requiresGrad
+        ? noGrad(() => {
+          // Full correlation with the flipped kernel; padding d(k−1)−p may be negative (trim instead).
+          const padH = dh * (kh - 1) - ph;
+          const padW = dw * (kw - 1) - pw;
+          const gp = padH >= 0 && padW >= 0 ? g : g.narrow(2, -Math.min(padH, 0), g.size(2) + 2 * Math.min(padH, 0)).narrow(3, -Math.min(padW, 0), g.size(3) + 2 * Math.min(padW, 0));
+          return conv2d(gp, w.detach().flip(2, 3), null, { padding: [Math.max(padH, 0), Math.max(padW, 0)], dilation: [dh, dw], groups: c.groups });
+        })
+        : null;
+      if (w.requiresGrad) {
+        noGrad(() => {
+          const [n, ch, h, wd] = x.shape as [number, number, number, number];
+          const xp = pad(x.detach(), [pw, pw, ph, ph]).transpose(0, 1).reshape(1, ch * n, h + 2 * ph, wd + 2 * pw);
+          const kernel = g.transpose(0, 1).contiguous();
+          const gw = conv2d(xp, kernel, null, { stride: [dh, dw], groups: ch }).view(ch, 1, kh, kw);
+          const prev = w.grad;
+          if (prev) {
+            prev.add_(gw);
+            prev.dispose();
+          } else {
+            w.grad = gw;
+          }
+        });
+      }
+      if (inputGrad) x.backward(inputGrad, { retainGraph: true });
+    });
+  }
+
+  dispose(): void {
+    for (const r of this.#restore) r();
+    this.#restore.length = 0;
+  }
+}
