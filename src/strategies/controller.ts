@@ -11,7 +11,7 @@
 // arrays, which is cheap at this size and keeps resumption bit-exact.
 import type { Dimension, Sample, SearchSpace } from '../spaces/types.js';
 import {
-  embedding, lstmCell, linear, logSoftmax, noGrad, stack, tensor, tidy, zeros, type Tensor,
+  cat, embedding, lstmCell, linear, logSoftmax, noGrad, tensor, tidy, zeros, type Tensor,
 } from '../tensor/index.js';
 import type { Rng } from '../util/random.js';
 
@@ -153,24 +153,33 @@ export class Controller {
     const logProbs: Tensor[] = [];
     const entropies: Tensor[] = [];
     const decisions = new Array<number>(b).fill(0);
+    // Every native call costs tens of microseconds here, more than its arithmetic,
+    // so the loop avoids optional ops: masks only when a dimension is inactive
+    // somewhere, and [b, 1] shapes kept until the end.
     this.dims.forEach((d, di) => {
       const x = embedding(w[0]!, tensor(tokens, [b], { dtype: 'int64' }));
       [h, c] = lstmCell(x, h, c, w[1]!, w[2]!, w[3]!, w[4]!);
       const choice = samples.map((s) => (s[d.label] === undefined ? -1 : d.values.indexOf(s[d.label]!)));
       tokens = choice.map((k) => this.tokenBase[di]! + (k < 0 ? d.values.length : k));
       if (choice.every((k) => k < 0)) return;
-      const mask = tensor(choice.map((k) => (k < 0 ? 0 : 1)), [b], { dtype: 'float32' });
       choice.forEach((k, i) => (decisions[i]! += k < 0 ? 0 : 1));
       const [hw, hb] = this.head(w, di);
       const logp = logSoftmax(this.squash(linear(h, hw, hb)), 1);
-      const picked = logp.gather(1, tensor(choice.map((k) => Math.max(k, 0)), [b, 1], { dtype: 'int64' })).reshape(b);
-      logProbs.push(picked.mul(mask));
-      entropies.push(logp.exp().mul(logp).sum(1).neg().mul(mask));
+      let picked = logp.gather(1, tensor(choice.map((k) => Math.max(k, 0)), [b, 1], { dtype: 'int64' }));
+      // Negative entropy, summed over the step's values.
+      let negEntropy = logp.exp().mul(logp).sum(1, true);
+      if (choice.some((k) => k < 0)) {
+        const mask = tensor(choice.map((k) => (k < 0 ? 0 : 1)), [b, 1], { dtype: 'float32' });
+        picked = picked.mul(mask);
+        negEntropy = negEntropy.mul(mask);
+      }
+      logProbs.push(picked);
+      entropies.push(negEntropy);
     });
-    const count = tensor(decisions.map((n) => Math.max(n, 1)), [b], { dtype: 'float32' });
+    const count = tensor(decisions.map((n) => -Math.max(n, 1)), [b], { dtype: 'float32' });
     return {
-      logProb: stack(logProbs, 0).sum(0),
-      entropy: stack(entropies, 0).sum(0).div(count),
+      logProb: cat(logProbs, 1).sum(1),
+      entropy: cat(entropies, 1).sum(1).div(count),
     };
   }
 
