@@ -31,7 +31,7 @@ export const mainCommand = defineCommand({
     'final-channels': { type: 'int', help: 'C of the final network', default: 16, min: 1 },
     'final-cells': { type: 'int', help: 'N of the final network', default: 1, min: 1 },
     'final-resolution': { type: 'int', help: 'image size of the final training (a multiple of 4; 28 is full size)', default: 16, min: 4 },
-    'final-epochs': { type: 'int', help: 'epochs of the final training', default: 3, min: 1 },
+    'final-epochs': { type: 'int', help: 'epochs of the final training', default: 4, min: 1 },
     'final-limit-train': { type: 'int', help: 'use at most this many training images in the final training', min: 1 },
     'limit-test': { type: 'int', help: 'evaluate on at most this many test images', min: 1 },
     batch: { type: 'int', help: 'batch size', default: 128, min: 1 },
