@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Nb201Benchmark, expectedBestOfRandom } from './nb201.js';
 import { hypervolumeRatio, parseSeeds, runBenchmarkSearch } from './harness.js';
@@ -65,6 +68,14 @@ test('tsnas search prints the summary as the last JSON line and rejects bad flag
   assert.equal(last.dataset, 'cifar100');
   assert.equal(last.seeds, 5);
   assert.equal(last.curve_mean.length, 20);
+  const plotPath = join(mkdtempSync(join(tmpdir(), 'tsnas-search-')), 'regret.svg');
+  const two = spawnSync(process.execPath, [bin, 'search', '--benchmark', 'nb201:imagenet16_120', '--strategy', 'random,local', '--budget', '10', '--seeds', '1,2', '--plot', plotPath, '--json', '--quiet'], { encoding: 'utf8' });
+  assert.equal(two.status, 0, two.stderr);
+  const both = JSON.parse(two.stdout.trim().split('\n').pop()!);
+  assert.deepEqual(both.strategies.map((x: { strategy: string }) => x.strategy), ['random', 'local']);
+  // Two strategies plus random search's exact expectation.
+  assert.equal(readFileSync(plotPath, 'utf8').match(/<polyline/g)?.length, 3);
+  rmSync(dirname(plotPath), { recursive: true, force: true });
   const bad = spawnSync(process.execPath, [bin, 'search', '--benchmark', 'nb201:cifar10', '--strategy', 'evolution', '--budgett', '5'], { encoding: 'utf8' });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--budgett/);
