@@ -318,3 +318,16 @@ test('segmented backward (depthwise gradients as forward convs) equals plain aut
   y.dispose();
   assert.equal(memory().numTensors, start);
 });
+
+test('DARTS supernet: 14 edges per cell, reductions at 1/3 and 2/3, parameter count as the PyTorch search network', () => {
+  const start = memory().numTensors;
+  const net = buildSupernet({ space: 'darts', C: 8, cells: 5, numClasses: 10 }, new SearchDartsMixing());
+  const cells = (net as import('./darts-supernet.js').DartsSupernet).cells;
+  assert.deepEqual([...cells].map((c) => c.reduction), [false, true, false, true, false]);
+  assert.ok([...cells].every((c) => c.edges.length === 14));
+  assert.equal(net.choices.labels.size, 28);
+  // bench/pytorch_darts_step.py (DARTS's model_search.Network, C=8, 5 layers) reports 394210.
+  assert.equal(net.numParameters(), 394210);
+  net.dispose();
+  assert.equal(memory().numTensors, start);
+});
