@@ -110,32 +110,47 @@ export class Controller {
 
   /** Draws one sample from the policy; returns it with its log-probability. */
   sample(rng: Rng): { sample: Sample; logProb: number } {
+    return this.sampleBatch(rng, 1)[0]!;
+  }
+
+  /**
+   * Draws k independent samples in one batched pass (the native calls cost
+   * the same for 1 row or 8, so strategies that must skip repeats draw
+   * several at once).
+   */
+  sampleBatch(rng: Rng, k: number): { sample: Sample; logProb: number }[] {
     return tidy(() =>
       noGrad(() => {
         const w = this.weights();
-        let h = zeros([1, this.hidden]);
-        let c = zeros([1, this.hidden]);
-        let token = 0;
-        let logProb = 0;
-        const out: Record<string, string | number> = {};
+        let h = zeros([k, this.hidden]);
+        let c = zeros([k, this.hidden]);
+        let tokens = new Array<number>(k).fill(0);
+        const logProbs = new Array<number>(k).fill(0);
+        const out: Record<string, string | number>[] = Array.from({ length: k }, () => ({}));
         this.dims.forEach((d, di) => {
-          const x = embedding(w[0]!, tensor([token], [1], { dtype: 'int64' }));
+          const x = embedding(w[0]!, tensor(tokens, [k], { dtype: 'int64' }));
           [h, c] = lstmCell(x, h, c, w[1]!, w[2]!, w[3]!, w[4]!);
-          if (d.condition && !d.condition(out)) {
-            token = this.tokenBase[di]! + d.values.length;
+          const active = out.map((o) => !d.condition || d.condition(o));
+          const absent = this.tokenBase[di]! + d.values.length;
+          if (!active.some(Boolean)) {
+            tokens = tokens.map(() => absent);
             return;
           }
           const [hw, hb] = this.head(w, di);
           const logp = logSoftmax(this.squash(linear(h, hw, hb)), 1).data() as Float32Array;
-          const u = rng.next();
-          let k = 0;
-          let acc = Math.exp(logp[0]!);
-          while (k < logp.length - 1 && u >= acc) acc += Math.exp(logp[++k]!);
-          logProb += logp[k]!;
-          out[d.label] = d.values[k]!;
-          token = this.tokenBase[di]! + k;
+          const n = d.values.length;
+          tokens = out.map((o, r) => {
+            if (!active[r]) return absent;
+            const u = rng.next();
+            let j = 0;
+            let acc = Math.exp(logp[r * n]!);
+            while (j < n - 1 && u >= acc) acc += Math.exp(logp[r * n + ++j]!);
+            logProbs[r]! += logp[r * n + j]!;
+            o[d.label] = d.values[j]!;
+            return this.tokenBase[di]! + j;
+          });
         });
-        return { sample: out as Sample, logProb };
+        return out.map((o, r) => ({ sample: o as Sample, logProb: logProbs[r]! }));
       }),
     );
   }

@@ -36,6 +36,10 @@ interface PolicyExtra {
   oldLogProbs: Record<string, number>;
 }
 
+/** Policy draws per ask before falling back to a uniform sample: 6 batched passes of 8. */
+const SAMPLE_ROUNDS = 6;
+const SAMPLES_PER_ROUND = 8;
+
 abstract class PolicyGradientStrategy extends BaseStrategy {
   protected readonly controller: Controller;
   protected readonly batch: number;
@@ -59,13 +63,23 @@ abstract class PolicyGradientStrategy extends BaseStrategy {
   }
 
   protected propose(): Sample {
-    const s = this.fresh(() => this.controller.sample(this.rng).sample);
-    this.recordAsked(s);
+    let chosen: { sample: Sample; logProb: number } | undefined;
+    for (let round = 0; round < SAMPLE_ROUNDS && !chosen; round++) {
+      const drawn = this.controller.sampleBatch(this.rng, SAMPLES_PER_ROUND);
+      chosen = this.exhausted() ? drawn[0] : drawn.find((c) => !this.isSeen(c.sample));
+    }
+    if (chosen) {
+      this.recordAsked(chosen.sample, chosen.logProb);
+      return chosen.sample;
+    }
+    // The policy keeps proposing asked samples: explore uniformly instead.
+    const s = this.freshRandom();
+    this.recordAsked(s, undefined);
     return s;
   }
 
-  /** Hook for PPO to remember the asking policy's log-probability. */
-  protected recordAsked(_s: Sample): void {}
+  /** Hook for PPO to remember the asking policy's log-probability (undefined: not drawn from the policy). */
+  protected recordAsked(_s: Sample, _logProb: number | undefined): void {}
 
   protected override onTell(index: number): void {
     this.buffer.push(index);
@@ -144,8 +158,8 @@ export class Ppo extends PolicyGradientStrategy {
     this.clip = options.clip ?? 0.2;
   }
 
-  protected override recordAsked(s: Sample): void {
-    this.oldLogProbs.set(this.space.hash(s), this.controller.logProbs([s])[0]!);
+  protected override recordAsked(s: Sample, logProb: number | undefined): void {
+    this.oldLogProbs.set(this.space.hash(s), logProb ?? this.controller.logProbs([s])[0]!);
   }
 
   protected learn(samples: Sample[], advantages: number[]): void {
