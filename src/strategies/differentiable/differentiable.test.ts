@@ -285,12 +285,13 @@ test('runDifferentiableSearch: history of weights and genotypes per epoch, PC-DA
   assert.equal(memory().numTensors, start);
 });
 
-test('segmented backward (depthwise gradients as forward convs) equals plain autograd on a DARTS supernet', () => {
+for (const size of [8, 12]) {
+test(`segmented backward (depthwise gradients as forward convs) equals plain autograd on a DARTS supernet, ${size}x${size} inputs`, () => {
   manualSeed(8);
   const start = memory().numTensors;
   const search = new BilevelSearch({ space: 'darts', C: 4, cells: 3, numClasses: 3 }, { method: 'darts', epochs: 1, segmentedBackward: true });
   assert.ok(search.tape);
-  const x = randn([2, 3, 8, 8]).keep();
+  const x = randn([2, 3, size, size]).keep();
   const y = randint(0, 3, [2]).keep();
   const loss = () => crossEntropy(search.net.call(x), y);
   const inputs = [...search.weights, ...search.alphas];
@@ -318,6 +319,7 @@ test('segmented backward (depthwise gradients as forward convs) equals plain aut
   y.dispose();
   assert.equal(memory().numTensors, start);
 });
+}
 
 test('DARTS supernet: 14 edges per cell, reductions at 1/3 and 2/3, parameter count as the PyTorch search network', () => {
   const start = memory().numTensors;

@@ -17,7 +17,7 @@
 // Results equal plain autograd's up to float rounding (tested).
 import { Conv2d } from '../../nn/layers.js';
 import type { AnyModule } from '../../nn/module.js';
-import { conv2d, isGradEnabled, noGrad, pad, tidy, type Tensor } from '../../tensor/index.js';
+import { conv2d, isGradEnabled, noGrad, pad, tidy, zeros, type Tensor } from '../../tensor/index.js';
 
 interface Cut {
   leaf: Tensor;
@@ -33,13 +33,13 @@ export class SegmentedTape {
   #active = false;
   readonly #restore: (() => void)[] = [];
 
-  /** Patches every stride-1 depthwise conv of net so that, while recording, its output is a cut. */
+  /** Patches every depthwise conv of net so that, while recording, its output is a cut. */
   constructor(net: AnyModule) {
     for (const m of net.modules()) {
       if (!(m instanceof Conv2d)) continue;
       const conv = m as Conv2d & { forward: ConvForward };
       const o = conv as unknown as { inChannels: number; outChannels: number; groups: number; stride: [number, number]; bias: Tensor | null };
-      if (!(o.groups > 1 && o.groups === o.inChannels && o.groups === o.outChannels && o.stride[0] === 1 && o.stride[1] === 1 && !o.bias)) continue;
+      if (!(o.groups > 1 && o.groups === o.inChannels && o.groups === o.outChannels && !o.bias)) continue;
       const original = conv.forward;
       conv.forward = (x: Tensor) => (this.#active && isGradEnabled() ? this.#depthwise(conv, x) : original.call(conv, x));
       this.#restore.push(() => {
@@ -53,8 +53,8 @@ export class SegmentedTape {
   }
 
   #depthwise(conv: Conv2d, x: Tensor): Tensor {
-    const c = conv as unknown as { weight: Tensor; padding: [number, number]; dilation: [number, number]; groups: number };
-    const y = noGrad(() => conv2d(x, c.weight, null, { padding: c.padding, dilation: c.dilation, groups: c.groups }));
+    const c = conv as unknown as { weight: Tensor; stride: [number, number]; padding: [number, number]; dilation: [number, number]; groups: number };
+    const y = noGrad(() => conv2d(x, c.weight, null, { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups }));
     y.requiresGrad = true;
     this.#cuts.push({ leaf: y, source: x, conv });
     return y;
@@ -101,27 +101,43 @@ export class SegmentedTape {
   }
 
   #depthwiseBackward(conv: Conv2d, x: Tensor, g: Tensor): void {
-    const c = conv as unknown as { weight: Tensor; kernelSize: [number, number]; padding: [number, number]; dilation: [number, number]; groups: number };
+    const c = conv as unknown as { weight: Tensor; stride: [number, number]; padding: [number, number]; dilation: [number, number]; groups: number };
     const w = c.weight;
     const [kh, kw] = w.shape.slice(2) as [number, number];
+    const [sh, sw] = c.stride;
     const [ph, pw] = c.padding;
     const [dh, dw] = c.dilation;
+    const [n, ch, h, wd] = x.shape as [number, number, number, number];
     tidy(() => {
       const inputGrad = x.requiresGrad
         ? noGrad(() => {
-          // Full correlation with the flipped kernel; padding d(k−1)−p may be negative (trim instead).
-          const padH = dh * (kh - 1) - ph;
-          const padW = dw * (kw - 1) - pw;
-          const gp = padH >= 0 && padW >= 0 ? g : g.narrow(2, -Math.min(padH, 0), g.size(2) + 2 * Math.min(padH, 0)).narrow(3, -Math.min(padW, 0), g.size(3) + 2 * Math.min(padW, 0));
-          return conv2d(gp, w.detach().flip(2, 3), null, { padding: [Math.max(padH, 0), Math.max(padW, 0)], dilation: [dh, dw], groups: c.groups });
+          // A strided conv's input gradient sees the output gradient with stride−1 zeros between samples.
+          let up = g;
+          if (sh > 1 || sw > 1) {
+            up = zeros([n, ch, sh * (g.size(2) - 1) + 1, sw * (g.size(3) - 1) + 1]);
+            up.slice(2, 0, up.size(2), sh).slice(3, 0, up.size(3), sw).copy_(g);
+          }
+          // Full correlation with the flipped kernel, padded (or trimmed) so that the result has the input's size.
+          const before = [dh * (kh - 1) - ph, dw * (kw - 1) - pw] as const;
+          const after = [h + dh * (kh - 1) - up.size(2) - before[0], wd + dw * (kw - 1) - up.size(3) - before[1]] as const;
+          const trimmed = [0, 1].reduce((t, k) => {
+            const dim = 2 + k;
+            const lo = Math.max(0, -before[k]!);
+            const hi = Math.max(0, -after[k]!);
+            return lo || hi ? t.narrow(dim, lo, t.size(dim) - lo - hi) : t;
+          }, up);
+          const padded = pad(trimmed, [Math.max(0, before[1]), Math.max(0, after[1]), Math.max(0, before[0]), Math.max(0, after[0])]);
+          return conv2d(padded, w.detach().flip(2, 3), null, { dilation: [dh, dw], groups: c.groups });
         })
         : null;
       if (w.requiresGrad) {
         noGrad(() => {
-          const [n, ch, h, wd] = x.shape as [number, number, number, number];
+          // ∂w[c,i,j] = Σ g[n,c,y,x]·xpad[n,c,s·y+d·i, s·x+d·j]: a grouped conv of the padded input with g
+          // as the kernel (dilated by the stride), stepping by the dilation.
           const xp = pad(x.detach(), [pw, pw, ph, ph]).transpose(0, 1).reshape(1, ch * n, h + 2 * ph, wd + 2 * pw);
           const kernel = g.transpose(0, 1).contiguous();
-          const gw = conv2d(xp, kernel, null, { stride: [dh, dw], groups: ch }).view(ch, 1, kh, kw);
+          const full = conv2d(xp, kernel, null, { stride: [dh, dw], dilation: [sh, sw], groups: ch });
+          const gw = full.narrow(2, 0, kh).narrow(3, 0, kw).reshape(ch, 1, kh, kw);
           const prev = w.grad;
           if (prev) {
             prev.add_(gw);
