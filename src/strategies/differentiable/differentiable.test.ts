@@ -333,3 +333,18 @@ test('DARTS supernet: 14 edges per cell, reductions at 1/3 and 2/3, parameter co
   net.dispose();
   assert.equal(memory().numTensors, start);
 });
+
+test('DARTS-ES: a sharp rise of the dominant eigenvalue stops the search and returns the architecture of k epochs earlier', () => {
+  manualSeed(9);
+  const start = memory().numTensors;
+  const data = syntheticDataset({ n: 32, height: 8, width: 8, numClasses: 3, seed: 3 });
+  // ratio 0: any positive mean eigenvalue counts as a rise, so it stops after 2k epochs.
+  const r = runDifferentiableSearch(data, {
+    method: 'darts', space: 'nb201', C: 4, cells: 1, epochs: 5, batchSize: 8, stepsPerEpoch: 1, hessianIterations: 3, earlyStop: { window: 1, ratio: 0 }, archLr: 0.05,
+  });
+  assert.equal(r.stoppedEarly, true);
+  assert.equal(r.history.length, 2);
+  assert.ok(r.history.every((h) => h.hessianEigenvalue !== null));
+  assert.equal(r.arch, r.history[0]!.arch);
+  assert.equal(memory().numTensors, start);
+});

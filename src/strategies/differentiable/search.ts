@@ -388,6 +388,7 @@ export function runDifferentiableSearch(data: Dataset, o: SearchOptions): Search
       search.net.train();
       const sums = { trainLoss: 0, trainCorrect: 0, trainN: 0, validLoss: 0, validCorrect: 0, validN: 0 };
       let heldValid: { x: Tensor; y: Tensor } | null = null;
+      let failed = false;
       for (let s = 0; s < steps; s++) {
         const train = trainLoader.next();
         const valid = validLoader.next();
@@ -402,10 +403,18 @@ export function runDifferentiableSearch(data: Dataset, o: SearchOptions): Search
             sums.validN += r.valid.n;
           }
           if (!Number.isFinite(r.train.loss)) throw configError(`search diverged: training loss ${r.train.loss} at epoch ${epoch + 1}`, 'lr');
+        } catch (e) {
+          failed = true;
+          if (heldValid) {
+            heldValid.x.dispose();
+            heldValid.y.dispose();
+          }
+          throw e;
         } finally {
           train.x.dispose();
           train.y.dispose();
-          if (s === 0) heldValid = valid;
+          // The first validation batch is kept for the Hessian diagnostic.
+          if (s === 0 && !failed) heldValid = valid;
           else {
             valid.x.dispose();
             valid.y.dispose();
@@ -414,10 +423,14 @@ export function runDifferentiableSearch(data: Dataset, o: SearchOptions): Search
       }
       let hessian: number | null = null;
       const every = o.earlyStop ? 1 : o.hessianEvery ?? 0;
-      if (every > 0 && (epoch + 1) % every === 0 && heldValid && o.method !== 'gdas') hessian = search.hessianEigenvalue(heldValid, o.hessianIterations ?? 20);
-      if (heldValid) {
-        heldValid.x.dispose();
-        heldValid.y.dispose();
+      try {
+        // GDAS's forward is a random path, so its Hessian would be of a different network each call.
+        if (every > 0 && (epoch + 1) % every === 0 && heldValid && o.method !== 'gdas') hessian = search.hessianEigenvalue(heldValid, o.hessianIterations ?? 20);
+      } finally {
+        if (heldValid) {
+          heldValid.x.dispose();
+          heldValid.y.dispose();
+        }
       }
       const derived = search.derive();
       const record: SearchEpochRecord = {
@@ -444,7 +457,7 @@ export function runDifferentiableSearch(data: Dataset, o: SearchOptions): Search
       o.onEpoch?.(record);
       if (o.earlyStop) {
         const k = o.earlyStop.window;
-        const eig = history.map((h) => h.hessianEigenvalue ?? NaN);
+        const eig = history.map((h) => Math.abs(h.hessianEigenvalue ?? NaN));
         if (eig.length >= 2 * k) {
           const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
           const recent = mean(eig.slice(-k));
