@@ -148,7 +148,8 @@ function sharedPassProxies(model: AnyModule, batch: ProxyBatch, want: Set<Networ
 
     try {
       const input = want.has('jacob_cov') ? batch.x.detach().requiresGrad_(true) : batch.x;
-      const logits = model.call(input) as Tensor;
+      // Only nwot: no graph is needed.
+      const logits = (needLoss || want.has('jacob_cov') ? model.call(input) : noGrad(() => model.call(input))) as Tensor;
       for (const remove of removers) remove();
       removers.length = 0;
 
