@@ -1,0 +1,61 @@
+// tsnas proxies end to end on a synthetic CIFAR-10 directory, with the vendored NAS-Bench-201 table.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { syntheticDataset, writeCifar10Dir } from '../../data/synthetic.js';
+import { proxiesCommand } from '../../cli/commands/proxies.js';
+import { memory } from '../../tensor/index.js';
+
+async function run(argv: string[]): Promise<{ code: number; lines: string[] }> {
+  const out: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  const writeErr = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((chunk: string) => (out.push(String(chunk)), true)) as typeof process.stdout.write;
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  try {
+    const code = await proxiesCommand.run(argv);
+    return { code, lines: out.join('').split('\n').filter((l) => l !== '') };
+  } finally {
+    process.stdout.write = write;
+    process.stderr.write = writeErr;
+  }
+}
+
+test('tsnas proxies scores cells and correlates them with the table', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-proxies-'));
+  try {
+    const data = syntheticDataset({ n: 20, channels: 3, height: 32, width: 32, numClasses: 10, seed: 1 });
+    writeCifar10Dir(dir, data, data);
+    const before = memory().numTensors;
+    const common = ['--dataset', `cifar10:${dir}`, '--channels', '2', '--cells', '1', '--batch', '4', '--seed', '3'];
+    const { code, lines } = await run([...common, '--archs', '4', '--proxies', 'synflow,nwot,params',
+      '--benchmark', 'nb201:cifar100', '--json']);
+    assert.equal(code, 0);
+    assert.equal(lines.length, 5, 'one line per cell, then the summary');
+    const cells = lines.slice(0, 4).map((l) => JSON.parse(l));
+    for (const c of cells) assert.deepEqual(Object.keys(c.scores), ['synflow', 'nwot', 'params']);
+    const summary = JSON.parse(lines[4]!);
+    assert.equal(summary.n, 4);
+    assert.equal(summary.benchmark, 'nb201:cifar100');
+    assert.deepEqual(Object.keys(summary.spearman), ['synflow', 'nwot', 'params']);
+    assert.ok(summary.seconds_per_arch > 0);
+    assert.equal(memory().numTensors, before);
+
+    // A file of arch strings, in text mode: one line per cell with its scores.
+    const file = join(dir, 'archs.txt');
+    writeFileSync(file, `# two cells\n${cells[0].arch}\n${cells[1].arch}\n`);
+    const text = await run([...common, '--archs', file, '--proxies', 'synflow']);
+    assert.equal(text.lines.length, 2);
+    assert.ok(text.lines[0]!.startsWith(cells[0].arch));
+    assert.match(text.lines[0]!, new RegExp(`synflow=`));
+    // Same seed, same scores.
+    const again = await run([...common, '--archs', file, '--proxies', 'synflow', '--json']);
+    assert.equal(JSON.parse(again.lines[0]!).scores.synflow, cells[0].scores.synflow);
+    await assert.rejects(run([...common, '--archs', '2', '--proxies', 'bogus']), /unknown proxy 'bogus'/);
+    await assert.rejects(run([...common, '--archs', '2', '--benchmark', 'nb201:mnist']), /nb201:<dataset>/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
