@@ -29,6 +29,8 @@ export interface EstimatorContext {
   /** For 'proxy:' and 'screen:': the scoring batch and the network's classes. */
   proxyBatch?: ProxyBatch;
   numClasses?: number;
+  /** Size of the network the proxies score (default C=16, N=5). */
+  proxyNetwork?: { C?: number; N?: number };
   /** For 'train...': how to build and train a network, and the full schedule's epochs. */
   training?: TrainingSetup & { epochs: number };
   predictors?: PredictorConfig;
@@ -84,5 +86,7 @@ export function createEstimator(spec: string, ctx: EstimatorContext, where = '--
 
 function proxyEstimator(ctx: EstimatorContext, proxies: ProxyName[], bad: (why: string) => Error): ProxyEstimator {
   if (!ctx.proxyBatch || ctx.numClasses === undefined) throw bad('zero-cost proxies need a scoring batch (a dataset)');
-  return new ProxyEstimator({ space: ctx.space, proxies, batch: ctx.proxyBatch, numClasses: ctx.numClasses, seed: ctx.seed });
+  return new ProxyEstimator({
+    space: ctx.space, proxies, batch: ctx.proxyBatch, numClasses: ctx.numClasses, seed: ctx.seed, ...ctx.proxyNetwork,
+  });
 }
