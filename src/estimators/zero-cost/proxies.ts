@@ -14,7 +14,7 @@
 // pass of the summed logits to the input, and nwot reads the ReLU codes of the
 // same forward pass. synflow needs its own pass (|weights|, ones, float64).
 import {
-  Tensor, crossEntropy, grad, noGrad, ones, onesLike, slogdet, eigvalsh, corrcoef, stack, tidy, zeros,
+  Tensor, crossEntropy, dispose, grad, noGrad, ones, onesLike, slogdet, eigvalsh, corrcoef, stack, tidy, zeros,
 } from '../../tensor/index.js';
 import { BatchNorm2d, Conv2d, Linear, ReLU } from '../../nn/layers.js';
 import type { AnyModule } from '../../nn/module.js';
@@ -123,24 +123,25 @@ function sharedPassProxies(model: AnyModule, batch: ProxyBatch, want: Set<Networ
     }
     // nwot: K = Σ_layers c·cᵀ + (1−c)(1−c)ᵀ over the binary ReLU codes c,
     // gathered as A = Σ c·cᵀ, r = Σ rowsum(c) and D = Σ code length, so that
-    // K = 2A − r·1ᵀ − 1·rᵀ + D (one matmul per ReLU instead of two).
+    // K = 2A − r·1ᵀ − 1·rᵀ + D (one matmul per ReLU instead of two). ReLUs
+    // that read the same tensor (edges leaving one node) have the same codes:
+    // each distinct input is multiplied once and counted as often as it is read.
     const n = batch.x.shape[0]!;
-    let codeProducts: Tensor | null = null;
-    let codeSums: Tensor | null = null;
-    let codeLength = 0;
+    const codes = new Map<Tensor, CodeStats>();
     if (want.has('nwot')) {
-      const a = zeros([n, n]);
-      const r = zeros([n]);
-      codeProducts = a;
-      codeSums = r;
       for (const m of model.modules()) {
         if (!(m instanceof ReLU)) continue;
-        removers.push(m.registerForwardHook((_m, _in, output) => {
-          noGrad(() => tidy(() => {
-            const c = output.reshape(n, -1).gt(0).float();
-            a.add_(c.matmul(c.t()));
-            r.add_(c.sum(1));
-            codeLength += c.shape[1]!;
+        removers.push(m.registerForwardHook((_m, input) => {
+          const seen = codes.get(input[0]);
+          if (seen) {
+            seen.uses++;
+            return;
+          }
+          codes.set(input[0], noGrad(() => {
+            const c = input[0].reshape(n, -1).gt(0).float();
+            const stats = { product: c.matmul(c.t()).keep(), rowSums: c.sum(1).keep(), length: c.shape[1]!, uses: 1 };
+            c.dispose();
+            return stats;
           }));
         }));
       }
@@ -201,14 +202,21 @@ function sharedPassProxies(model: AnyModule, batch: ProxyBatch, want: Set<Networ
         const [j] = grad(logits, [input], { gradOutputs: [onesLike(logits)], allowUnused: true });
         out.jacob_cov = noGrad(() => jacobCovScore(j ? j.reshape(n, -1) : zeros([n, 1])));
       }
-      if (codeProducts && codeSums) {
-        out.nwot = noGrad(() => nwotScore(codeProducts!, codeSums!, codeLength));
-      }
+      if (want.has('nwot')) out.nwot = noGrad(() => nwotScore([...codes.values()], n));
     } finally {
       for (const remove of removers) remove();
+      for (const c of codes.values()) dispose([c.product, c.rowSums]);
     }
     return out;
   });
+}
+
+/** One distinct ReLU input's share of the NASWOT kernel: c·cᵀ, rowsum(c), code length, and how many ReLUs read it. */
+interface CodeStats {
+  product: Tensor;
+  rowSums: Tensor;
+  length: number;
+  uses: number;
 }
 
 /** −Σ log(λ+k) + 1/(λ+k), λ the eigenvalues of the correlation of the per-sample input Jacobians; k = 1e-5. */
@@ -222,12 +230,18 @@ export function jacobCovScore(jacobians: Tensor): number {
   });
 }
 
-/** log|det K| of the NASWOT kernel K = 2A − r·1ᵀ − 1·rᵀ + D (see sharedPassProxies). */
-function nwotScore(products: Tensor, rowSums: Tensor, codeLength: number): number {
+/** log|det K| of the NASWOT kernel K = 2A − r·1ᵀ − 1·rᵀ + D, summing each input's share times its uses. */
+function nwotScore(codes: CodeStats[], n: number): number {
   return tidy(() => {
-    const n = rowSums.shape[0]!;
-    const r = rowSums.double();
-    const k = products.double().mul(2).sub(r.reshape(n, 1)).sub(r.reshape(1, n)).add(codeLength);
+    const a = zeros([n, n], { dtype: 'float64' });
+    const r = zeros([n], { dtype: 'float64' });
+    let length = 0;
+    for (const c of codes) {
+      a.add_(c.product.double(), c.uses);
+      r.add_(c.rowSums.double(), c.uses);
+      length += c.uses * c.length;
+    }
+    const k = a.mul(2).sub(r.reshape(n, 1)).sub(r.reshape(1, n)).add(length);
     return slogdet(k).logabsdet.item();
   });
 }
