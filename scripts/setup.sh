@@ -8,8 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # libtorch-dev: the compute library the addon links; dataset-fashion-mnist: the default data;
-# g++/make/python3: node-gyp's toolchain; postgresql: the store's second backend (tests start it).
-PACKAGES=(libtorch-dev dataset-fashion-mnist g++ make python3 postgresql)
+# g++/make/python3: node-gyp's toolchain; postgresql: the store's second backend (tests start it);
+# chromium: renders reports to PNG (tsnas report --png).
+PACKAGES=(libtorch-dev dataset-fashion-mnist g++ make python3 postgresql chromium)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

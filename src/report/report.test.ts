@@ -33,6 +33,12 @@ test('tsnas report NAME writes report.html with the curve, the Pareto scatter an
     const html = readFileSync(out, 'utf8');
     assert.ok(html.includes('best accuracy so far') && html.includes('accuracy against params') && html.includes('top architectures'));
     assert.ok((html.match(/<svg/g) ?? []).length >= 5);
+    // --png: set-up installs Debian's chromium, which renders the page to a PNG.
+    r = spawnSync(process.execPath, [CLI, 'report', 'rep', '--storage', storage, '--out', out, '--png'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const png = readFileSync(join(dir, 'report.png'));
+    assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG file');
+    assert.equal(png.readUInt32BE(16), 1280, 'rendered at the page width');
     r = spawnSync(process.execPath, [CLI, 'report', 'nope', '--storage', storage, '--out', out], { encoding: 'utf8' });
     assert.equal(r.status, 2);
     assert.match(r.stderr, /no experiment named 'nope' in this store; it has rep/);

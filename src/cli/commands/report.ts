@@ -1,8 +1,9 @@
 // tsnas report NAME [--storage URL] [--out FILE] [--png]: writes the
 // experiment's report.html (static inline SVG charts, nothing fetched).
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { TsnasError, usageError } from '../../errors.js';
 import { writeExperimentReport } from '../../report/html.js';
 import { DEFAULT_STORAGE_URL, openStore } from '../../store/index.js';
@@ -38,8 +39,19 @@ export const reportCommand = defineCommand({
     log(`wrote ${out}`);
     if (flags['png']) {
       const png = out.replace(/\.html?$/, '') + '.png';
-      const r = spawnSync(findChromium()!, ['--headless', '--disable-gpu', '--no-sandbox', `--screenshot=${resolve(png)}`, '--window-size=1280,3000', `file://${resolve(out)}`], { encoding: 'utf8' });
-      if (r.status !== 0) throw new TsnasError('internal', `chromium failed (${r.status}): ${r.stderr.slice(0, 300)}`, { where: '--png' });
+      // A fresh profile and no background services: the page is local, and a
+      // machine without network must not make Chromium wait on one.
+      const profile = mkdtempSync(join(tmpdir(), 'tsnas-chromium-'));
+      try {
+        const r = spawnSync(findChromium()!, [
+          '--headless', '--disable-gpu', '--no-sandbox', '--disable-quic', '--no-first-run',
+          '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`,
+          `--screenshot=${resolve(png)}`, '--window-size=1280,3000', `file://${resolve(out)}`,
+        ], { encoding: 'utf8', timeout: 120_000 });
+        if (r.status !== 0) throw new TsnasError('internal', `chromium failed (${r.status}): ${r.stderr.slice(0, 300)}`, { where: '--png' });
+      } finally {
+        rmSync(profile, { recursive: true, force: true });
+      }
       log(`wrote ${png}`);
     }
     return 0;
