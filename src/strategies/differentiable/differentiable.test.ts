@@ -224,13 +224,13 @@ test('DARTS mixing skips none yet gives the plain weighted sum and the same grad
 test('PC-DARTS (k=4) peaks below DARTS on the same configuration (peak RSS of one step, fresh processes)', () => {
   const probe = fileURLToPath(new URL('./memory-probe.js', import.meta.url));
   const peak = (method: string) => {
-    const out = execFileSync(process.execPath, [probe, JSON.stringify({ method, space: 'nb201', C: 16, cells: 1, batch: 16, resolution: 16 })], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [probe, JSON.stringify({ method, space: 'darts', C: 8, cells: 3, batch: 8, resolution: 16 })], { encoding: 'utf8' });
     return (JSON.parse(out.trim()) as { peakStepBytes: number }).peakStepBytes;
   };
   const darts = peak('darts');
   const pc = peak('pcdarts');
   assert.ok(darts > 0);
-  assert.ok(pc < 0.8 * darts, `PC-DARTS ${pc} bytes vs DARTS ${darts}`);
+  assert.ok(pc < 0.75 * darts, `PC-DARTS ${pc} bytes vs DARTS ${darts}`);
 });
 
 test('hardware cost and FairNAS penalty are differentiable α-only terms; Hessian eigenvalue by power iteration', () => {

@@ -56,7 +56,8 @@ export class SegmentedTape {
     const c = conv as unknown as { weight: Tensor; stride: [number, number]; padding: [number, number]; dilation: [number, number]; groups: number };
     const y = noGrad(() => conv2d(x, c.weight, null, { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups }));
     y.requiresGrad = true;
-    this.#cuts.push({ leaf: y, source: x, conv });
+    // The tape owns leaf and source until its backward is done (forward code may run in inner scopes).
+    this.#cuts.push({ leaf: y.keep(), source: x.keep(), conv });
     return y;
   }
 
@@ -65,7 +66,7 @@ export class SegmentedTape {
     if (!this.#active || !t.requiresGrad) return t;
     const leaf = t.detach();
     leaf.requiresGrad = true;
-    this.#cuts.push({ leaf, source: t });
+    this.#cuts.push({ leaf: leaf.keep(), source: t.keep() });
     return leaf;
   }
 
@@ -77,27 +78,34 @@ export class SegmentedTape {
   run<T extends { loss: Tensor }>(forward: () => T): T {
     this.#cuts = [];
     this.#active = true;
-    let out: T;
     try {
-      out = forward();
-    } finally {
-      this.#active = false;
-    }
-    // Pieces share nodes (the softmax of α feeds every cell), so graphs are kept until the scope ends.
-    out.loss.backward(null, { retainGraph: true });
-    for (let i = this.#cuts.length - 1; i >= 0; i--) {
-      const cut = this.#cuts[i]!;
-      const g = cut.leaf.grad;
-      if (!g) continue;
-      if (!cut.conv) {
-        if (cut.source.requiresGrad) cut.source.backward(g, { retainGraph: true });
-      } else {
-        this.#depthwiseBackward(cut.conv, cut.source, g);
+      let out: T;
+      try {
+        out = forward();
+      } finally {
+        this.#active = false;
       }
-      g.dispose();
+      // Pieces share nodes (the softmax of α feeds every cell), so graphs are kept until the scope ends.
+      out.loss.backward(null, { retainGraph: true });
+      for (let i = this.#cuts.length - 1; i >= 0; i--) {
+        const cut = this.#cuts[i]!;
+        const g = cut.leaf.grad;
+        if (!g) continue;
+        if (!cut.conv) {
+          if (cut.source.requiresGrad) cut.source.backward(g, { retainGraph: true });
+        } else {
+          this.#depthwiseBackward(cut.conv, cut.source, g);
+        }
+        g.dispose();
+      }
+      return out;
+    } finally {
+      for (const cut of this.#cuts) {
+        cut.leaf.dispose();
+        cut.source.dispose();
+      }
+      this.#cuts = [];
     }
-    this.#cuts = [];
-    return out;
   }
 
   #depthwiseBackward(conv: Conv2d, x: Tensor, g: Tensor): void {
