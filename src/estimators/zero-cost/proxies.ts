@@ -116,7 +116,7 @@ function sharedPassProxies(model: AnyModule, batch: ProxyBatch, want: Set<Networ
     const activations: { layer: WeightLayer; act: Tensor }[] = [];
     if (want.has('fisher')) {
       for (const layer of layers) {
-        removers.push((layer as AnyModule).registerForwardHook((_m: AnyModule, _in: unknown, output: Tensor) => {
+        removers.push(layer.registerForwardHook((_m, _in, output) => {
           activations.push({ layer, act: output });
         }));
       }
@@ -137,12 +137,11 @@ function sharedPassProxies(model: AnyModule, batch: ProxyBatch, want: Set<Networ
             seen.uses++;
             return;
           }
-          codes.set(input[0], noGrad(() => {
+          // Kept (out of every scope) until the end of the pass; the codes themselves are freed at once.
+          codes.set(input[0], noGrad(() => tidy(() => {
             const c = input[0].reshape(n, -1).gt(0).float();
-            const stats = { product: c.matmul(c.t()).keep(), rowSums: c.sum(1).keep(), length: c.shape[1]!, uses: 1 };
-            c.dispose();
-            return stats;
-          }));
+            return { product: c.matmul(c.t()).keep(), rowSums: c.sum(1).keep(), length: c.shape[1]!, uses: 1 };
+          })));
         }));
       }
     }
