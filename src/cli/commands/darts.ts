@@ -96,7 +96,6 @@ export const dartsCommand = defineCommand({
         skipDropout: flags['skip-dropout'] as number,
         cost: costLambda > 0 ? { table: flopsCostTable(space, flags.channels as number), lambda: costLambda } : undefined,
         hessianEvery: flags['hessian-every'] as number,
-        segmentedBackward: space === 'darts',
         earlyStop: earlyStop > 0 ? { window: earlyStop } : undefined,
         onEpoch: (e: SearchEpochRecord) => log(
           `epoch ${e.epoch}: train ${(100 * e.trainAccuracy).toFixed(1)}% loss ${e.trainLoss.toFixed(3)}` +

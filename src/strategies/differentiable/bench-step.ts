@@ -13,7 +13,7 @@ export interface DartsStepWorkload {
 }
 
 export function dartsStepWorkload(order: 1 | 2, o: { batch: number }): DartsStepWorkload {
-  const search = new BilevelSearch({ space: 'darts', C: 8, cells: 5, numClasses: 10, inChannels: 3 }, { method: order === 1 ? 'darts' : 'darts2', epochs: 50, segmentedBackward: true });
+  const search = new BilevelSearch({ space: 'darts', C: 8, cells: 5, numClasses: 10, inChannels: 3 }, { method: order === 1 ? 'darts' : 'darts2', epochs: 50 });
   const x = randn([o.batch, 3, 32, 32]).keep();
   const y = randint(0, 10, [o.batch]).keep();
   const batch = { x, y };

@@ -75,7 +75,8 @@ export interface BilevelOptions {
   cost?: { table: OpCostTable; lambda: number };
   /**
    * DARTS space: segmented backward with depthwise-conv gradients computed
-   * as forward convolutions (segmented.ts); same results, less time.
+   * as forward convolutions (segmented.ts). Same results (tested); measured
+   * no faster than plain autograd on this machine, so off by default.
    */
   segmentedBackward?: boolean;
 }
