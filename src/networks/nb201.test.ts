@@ -136,8 +136,8 @@ test('forward hooks on every ReLU capture activations and their gradients (NASWO
   const net = new NB201Network({ ops: parseNb201Ops(MIXED_B), C: 4, N: 1, numClasses: 3, inChannels: 3 });
   const captured: Tensor[] = [];
   const removers = net.modules().filter((m) => m instanceof ReLU).map((m) => m.registerForwardHook((_m, _i, out) => {
-    out.retainGrad();
-    captured.push(out);
+    // Kept: Sequential releases an intermediate output once the next layer has read it.
+    captured.push(out.retainGrad().keep());
   }));
   tidy(() => {
     net.call(randn([2, 3, 8, 8])).sum().backward();
@@ -145,6 +145,7 @@ test('forward hooks on every ReLU capture activations and their gradients (NASWO
     assert.equal(captured.length, 3 * 3 + 2 * 2 + 1);
     for (const a of captured) assert.ok(a.grad, 'every activation has a gradient');
   });
+  for (const a of captured) a.dispose();
   for (const remove of removers) remove();
   net.dispose();
 });

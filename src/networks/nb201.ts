@@ -71,7 +71,13 @@ export class NB201Cell extends Module {
           continue;
         }
         const y = layer.call(nodes[from]!);
-        sum = sum ? sum.add(y) : y;
+        if (!sum) sum = y;
+        else {
+          // Release the addends at once (see Sequential.forward); an edge may return its input (skip).
+          const next: Tensor = sum.add(y);
+          for (const t of [sum, y]) if (!nodes.includes(t) && !t.kept) t.dispose();
+          sum = next;
+        }
       }
       nodes.push(sum ?? this.layers.at(zeroEdge).call(nodes[NB201_EDGES[zeroEdge]![1]]!));
     }

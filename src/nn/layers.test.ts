@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { manualSeed, memory, noGrad, ones, randn, tensor, tidy } from '../tensor/index.js';
+import { manualSeed, memory, noGrad, ones, randn, tensor, tidy, type Tensor } from '../tensor/index.js';
 import {
-  AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Embedding, LSTMCell, LayerNorm, Linear, MaxPool2d,
+  AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Embedding, LSTMCell, LayerNorm, Linear, MaxPool2d, ReLU, Sequential,
 } from './layers.js';
 import * as init from './init.js';
 import { assertClose, decode, loadNnFixture, type Encoded } from './test-helpers.js';
@@ -136,4 +136,26 @@ test('init helpers follow torch.nn.init formulas', () => {
   assert.throws(() => init.calculateFanInAndFanOut(vector), /at least 2 dims/);
   vector.dispose();
   w.dispose();
+});
+
+test('Sequential releases each intermediate output once the next layer has read it', () => {
+  const seq = new Sequential(new ReLU(), new ReLU(), new ReLU(), new ReLU());
+  const x = randn([4, 8]);
+  tidy(() => {
+    const before = memory().numTensors;
+    const y = seq.call(x);
+    assert.equal(memory().numTensors - before, 1, 'only the output is alive');
+    assert.deepEqual(y.shape, [4, 8]);
+  });
+  // A hook that keeps an output opts out.
+  let held: Tensor | undefined;
+  const first = seq.at(0);
+  const remove = first.registerForwardHook((_m, _i, out) => {
+    held = (out as Tensor).keep();
+  });
+  tidy(() => seq.call(x));
+  remove();
+  assert.ok(held && !held.isDisposed);
+  held.dispose();
+  x.dispose();
 });

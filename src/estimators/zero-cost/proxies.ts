@@ -117,7 +117,8 @@ function sharedPassProxies(model: AnyModule, batch: ProxyBatch, want: Set<Networ
     if (want.has('fisher')) {
       for (const layer of layers) {
         removers.push(layer.registerForwardHook((_m, _in, output) => {
-          activations.push({ layer, act: output });
+          // Kept: containers release intermediate outputs as soon as they are read.
+          activations.push({ layer, act: output.keep() });
         }));
       }
     }
@@ -205,6 +206,7 @@ function sharedPassProxies(model: AnyModule, batch: ProxyBatch, want: Set<Networ
     } finally {
       for (const remove of removers) remove();
       for (const c of codes.values()) dispose([c.product, c.rowSums]);
+      for (const a of activations) a.act.dispose();
     }
     return out;
   });
