@@ -7,6 +7,7 @@ import { SGD } from '../nn/optim.js';
 import { crossEntropy, randint, randn, tidy, synchronize, type Tensor } from '../tensor/index.js';
 import { usageError } from '../errors.js';
 import { dartsStepWorkload } from '../strategies/differentiable/bench-step.js';
+import { proxiesStep } from '../estimators/zero-cost/score.js';
 
 /** The NAS-Bench-201 cell every step workload uses. */
 export const BENCH_ARCH = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
@@ -50,6 +51,8 @@ export const WORKLOADS: Record<string, WorkloadFactory> = {
   // One DARTS search step (issue 7), first and second order.
   darts1: (o) => dartsStepWorkload(1, o),
   darts2: (o) => dartsStepWorkload(2, o),
+  // synflow, snip, grad_norm and nwot of the NB201 network (issue 5).
+  proxies: proxiesStep,
 };
 
 /** Median milliseconds per step over `steps` steps after `warmup` steps. */
