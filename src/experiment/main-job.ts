@@ -25,7 +25,7 @@ import type { Experiment, Json, Store, Trial } from '../store/types.js';
 import { canonicalJson } from '../spaces/space.js';
 import { manualSeed } from '../tensor/index.js';
 import { evaluate, trainModel } from '../train/trainer.js';
-import { ProgressBar } from '../cli/output.js';
+import { ProgressBar } from '../util/progress.js';
 import { saveSafetensors } from '../export/safetensors.js';
 import { checkConfig, type ExperimentConfig } from './config.js';
 import { createTrialEstimator, trialSeed } from './estimators.js';

@@ -8,7 +8,7 @@ import type { AnyModule } from '../nn/module.js';
 import { SGD } from '../nn/optim.js';
 import { LrScheduler, clipGradNorm, constantLr, cosineAnnealing } from '../nn/schedule.js';
 import { crossEntropy, noGrad, tidy, type Tensor } from '../tensor/index.js';
-import { ProgressBar } from '../cli/output.js';
+import { ProgressBar } from '../util/progress.js';
 import { configError } from '../errors.js';
 
 export interface TrainOptions {
