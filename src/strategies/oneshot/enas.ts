@@ -5,13 +5,12 @@
 // entropy bonus). The result is the best of several controller samples,
 // scored with the inherited weights after batch-norm recalibration.
 import type { Dataset } from '../../data/dataset.js';
-import { DataLoader, splitIndices } from '../../data/loader.js';
+import { DataLoader } from '../../data/loader.js';
 import type { Sample } from '../../spaces/types.js';
 import { noGrad, tensor, tidy } from '../../tensor/index.js';
-import { Rng } from '../../util/random.js';
 import { Controller } from '../controller.js';
-import { evaluateWithInheritedWeights, oneShotSpace } from './paths.js';
-import { OneShotSupernet, disposeBatches, holdOutBatches, trainOneShot, type OneShotResult, type SposOptions } from './spos.js';
+import { evaluateWithInheritedWeights } from './paths.js';
+import { disposeOneShotRun, setupOneShotRun, trainOneShot, type OneShotResult, type SposOptions } from './spos.js';
 
 export interface EnasOptions extends Omit<SposOptions, 'sampling' | 'evolution'> {
   /** Controller updates after each epoch of shared-weight training (default 20). */
@@ -28,17 +27,10 @@ export interface EnasOptions extends Omit<SposOptions, 'sampling' | 'evolution'>
 
 export function runEnas(data: Dataset, o: EnasOptions): OneShotResult & { controllerRewards: number[] } {
   const start = performance.now();
-  const seed = o.seed ?? 0;
-  const rng = new Rng(seed);
-  const split = splitIndices(data.n, { validFraction: o.validFraction ?? 0.5, seed, limit: o.limitTrain });
-  const batchSize = o.batchSize ?? 64;
-  const shot = oneShotSpace(o.space);
+  const run = setupOneShotRun(data, o);
+  const { seed, rng, split, batchSize, shot, supernet, loader, calibration, validBatches } = run;
   const controller = new Controller(shot.space, rng.fork(), { learningRate: o.controllerLr ?? 0.005, hidden: o.controllerHidden ?? 32, tanhConstant: o.tanhConstant ?? 1.5 });
-  const supernet = new OneShotSupernet({ space: o.space, C: o.C, cells: o.cells, numClasses: data.numClasses, inChannels: data.channels }, o);
-  const loader = new DataLoader(data, { batchSize, indices: split.train, augment: o.augment, seed, dropLast: split.train.length >= batchSize });
   const validLoader = new DataLoader(data, { batchSize, indices: split.valid, augment: o.augment, train: false, seed: seed + 1 });
-  const calibration = holdOutBatches(data, split.train, o.calibrationBatches ?? 4, batchSize, o.augment, seed + 2);
-  const validBatches = holdOutBatches(data, split.valid, o.evalBatches ?? 4, batchSize, o.augment, seed + 3);
   const entropyWeight = o.entropyWeight ?? 1e-4;
   const decay = o.baselineDecay ?? 0.95;
   let baseline: number | null = null;
@@ -95,9 +87,7 @@ export function runEnas(data: Dataset, o: EnasOptions): OneShotResult & { contro
       controllerRewards: rewards,
     };
   } finally {
-    disposeBatches(calibration);
-    disposeBatches(validBatches);
     controller.dispose();
-    supernet.dispose();
+    disposeOneShotRun(run);
   }
 }

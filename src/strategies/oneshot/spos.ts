@@ -208,16 +208,40 @@ export function trainOneShot(
   return history;
 }
 
+/**
+ * What SPOS and ENAS set up alike: the seeded train/valid split, the
+ * supernet, the training loader, and the held-out batches for batch-norm
+ * recalibration and evaluation. The caller disposes it with disposeOneShotRun.
+ */
+export function setupOneShotRun(data: Dataset, o: SposOptions) {
+  const seed = o.seed ?? 0;
+  const split = splitIndices(data.n, { validFraction: o.validFraction ?? 0.5, seed, limit: o.limitTrain });
+  const batchSize = o.batchSize ?? 64;
+  const supernet = new OneShotSupernet({ space: o.space, C: o.C, cells: o.cells, numClasses: data.numClasses, inChannels: data.channels }, o);
+  return {
+    seed,
+    rng: new Rng(seed),
+    split,
+    batchSize,
+    shot: oneShotSpace(o.space),
+    supernet,
+    loader: new DataLoader(data, { batchSize, indices: split.train, augment: o.augment, seed, dropLast: split.train.length >= batchSize }),
+    calibration: holdOutBatches(data, split.train, o.calibrationBatches ?? 4, batchSize, o.augment, seed + 2),
+    validBatches: holdOutBatches(data, split.valid, o.evalBatches ?? 4, batchSize, o.augment, seed + 3),
+  };
+}
+
+export function disposeOneShotRun(run: ReturnType<typeof setupOneShotRun>): void {
+  disposeBatches(run.calibration);
+  disposeBatches(run.validBatches);
+  run.supernet.dispose();
+}
+
 /** SPOS / FairNAS: supernet training, then evolutionary search with inherited weights. */
 export function runSpos(data: Dataset, o: SposOptions): OneShotResult {
   const start = performance.now();
-  const seed = o.seed ?? 0;
-  const rng = new Rng(seed);
-  const split = splitIndices(data.n, { validFraction: o.validFraction ?? 0.5, seed, limit: o.limitTrain });
-  const batchSize = o.batchSize ?? 64;
-  const shot = oneShotSpace(o.space);
-  const supernet = new OneShotSupernet({ space: o.space, C: o.C, cells: o.cells, numClasses: data.numClasses, inChannels: data.channels }, o);
-  const loader = new DataLoader(data, { batchSize, indices: split.train, augment: o.augment, seed, dropLast: split.train.length >= batchSize });
+  const run = setupOneShotRun(data, o);
+  const { rng, shot, supernet, loader, calibration, validBatches } = run;
   const labels = supernet.net.choices.labels;
   let pending: Sample[] = [];
   const sampling = o.sampling ?? 'uniform';
@@ -228,8 +252,6 @@ export function runSpos(data: Dataset, o: SposOptions): OneShotResult {
     pending = strictFairPaths(labels, rng);
     return pending;
   };
-  const calibration = holdOutBatches(data, split.train, o.calibrationBatches ?? 4, batchSize, o.augment, seed + 2);
-  const validBatches = holdOutBatches(data, split.valid, o.evalBatches ?? 4, batchSize, o.augment, seed + 3);
   try {
     const history = trainOneShot(supernet, loader, o, nextPaths);
     const evaluate = (s: Sample) => evaluateWithInheritedWeights(supernet.net, supernet.mixing, shot.pathOf(s), calibration.map((b) => b.x), validBatches);
@@ -245,8 +267,6 @@ export function runSpos(data: Dataset, o: SposOptions): OneShotResult {
       seconds: (performance.now() - start) / 1000,
     };
   } finally {
-    disposeBatches(calibration);
-    disposeBatches(validBatches);
-    supernet.dispose();
+    disposeOneShotRun(run);
   }
 }
