@@ -1,7 +1,7 @@
 // Dataset specs as given on the command line: fashion-mnist[:<dir>],
 // cifar10:<dir>, cifar100:<dir>, folder:<dir>.
 import { usageError } from '../errors.js';
-import { NORMALIZATION, type Normalization } from './augment.js';
+import { NORMALIZATION, type AugmentOptions, type Normalization } from './augment.js';
 import { loadCifar } from './cifar.js';
 import { channelStats, type Dataset, type Split } from './dataset.js';
 import { loadImageFolder } from './folder.js';
@@ -79,4 +79,18 @@ export function datasetSource(spec: string | DatasetSpec): DatasetSource {
         },
       };
   }
+}
+
+/**
+ * The standard training pipeline for a dataset: optional resize, random crop
+ * (padding 4) and flip for colour images, and the source's normalisation.
+ */
+export function standardAugment(source: DatasetSource, train: Dataset, resolution?: number): AugmentOptions {
+  const color = train.channels === 3;
+  return {
+    resize: resolution,
+    crop: color ? { padding: 4 } : undefined,
+    flip: color,
+    normalize: source.normalization(train),
+  };
 }

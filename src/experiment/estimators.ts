@@ -2,7 +2,7 @@
 // benchmark, training on a dataset, or zero-cost proxies. Built from the
 // config alone, so a worker thread can build its own copy.
 import { Nb201Benchmark, parseNb201BenchmarkName } from '../benchmarks/nb201.js';
-import { datasetSource } from '../data/spec.js';
+import { datasetSource, standardAugment } from '../data/spec.js';
 import { subsetDataset, type Dataset } from '../data/dataset.js';
 import { splitIndices } from '../data/loader.js';
 import type { AugmentOptions } from '../data/augment.js';
@@ -54,16 +54,10 @@ function loadSplit(config: ExperimentConfig): DataSplit {
   const full = source.load('train');
   const { train, valid } = splitIndices(full.n, { validFraction: config.dataset.validFraction, seed: config.seed, limit: config.dataset.limitTrain });
   if (valid.length === 0) throw configError(`expected a fraction that leaves validation images, found ${config.dataset.validFraction}`, 'dataset.validFraction');
-  const color = full.channels === 3;
   return {
     train: subsetDataset(full, train, `${source.name}/train-split`),
     valid: subsetDataset(full, valid, `${source.name}/valid-split`),
-    augment: {
-      resize: config.estimator.resolution,
-      crop: color ? { padding: 4 } : undefined,
-      flip: color,
-      normalize: source.normalization(full),
-    },
+    augment: standardAugment(source, full, config.estimator.resolution),
   };
 }
 

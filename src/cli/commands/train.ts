@@ -3,12 +3,11 @@
 import { defineCommand } from '../command.js';
 import { computeFlags } from '../args.js';
 import { emitJson, log } from '../output.js';
-import { datasetSource } from '../../data/spec.js';
+import { datasetSource, standardAugment } from '../../data/spec.js';
 import { parseNb201Ops } from '../../spaces/nb201.js';
 import { NB201Network } from '../../networks/nb201.js';
 import { trainModel, evaluate } from '../../train/trainer.js';
 import { configureCompute } from '../../train/setup.js';
-import type { AugmentOptions } from '../../data/augment.js';
 
 export const trainCommand = defineCommand({
   name: 'train',
@@ -33,13 +32,7 @@ export const trainCommand = defineCommand({
     const train = source.load('train');
     const test = source.load('test');
     log(`train: ${source.name}, ${train.n} training and ${test.n} test images (${train.channels}x${train.height}x${train.width}), ${threads} threads`);
-    const color = train.channels === 3;
-    const augment: AugmentOptions = {
-      resize: flags.resolution as number | undefined,
-      crop: color ? { padding: 4 } : undefined,
-      flip: color,
-      normalize: source.normalization(train),
-    };
+    const augment = standardAugment(source, train, flags.resolution as number | undefined);
     const net = new NB201Network({
       ops,
       C: flags.channels as number,
