@@ -41,10 +41,12 @@ def parse_arch(arch):
 # ---------------------------------------------------------------- the NAS-Bench-201 network (XAutoDL names)
 
 class ReLUConvBN(nn.Module):
-    def __init__(self, cin, cout, k, stride, pad):
+    # affine=False is the zero-cost-nas reference's cell variant: a biased conv and a
+    # batch norm without affine parameters or running statistics.
+    def __init__(self, cin, cout, k, stride, pad, affine=True):
         super().__init__()
-        self.op = nn.Sequential(nn.ReLU(inplace=False), nn.Conv2d(cin, cout, k, stride, pad, bias=False),
-                                nn.BatchNorm2d(cout))
+        self.op = nn.Sequential(nn.ReLU(inplace=False), nn.Conv2d(cin, cout, k, stride, pad, bias=not affine),
+                                nn.BatchNorm2d(cout, affine=affine, track_running_stats=affine))
 
     def forward(self, x):
         return self.op(x)
@@ -64,10 +66,10 @@ class Zero(nn.Module):
         return x.mul(0.0)
 
 
-def make_op(name, c):
+def make_op(name, c, affine=True):
     return {'none': Zero, 'skip_connect': nn.Identity, 'avg_pool_3x3': Pooling,
-            'nor_conv_1x1': lambda: ReLUConvBN(c, c, 1, 1, 0),
-            'nor_conv_3x3': lambda: ReLUConvBN(c, c, 3, 1, 1)}[name]()
+            'nor_conv_1x1': lambda: ReLUConvBN(c, c, 1, 1, 0, affine),
+            'nor_conv_3x3': lambda: ReLUConvBN(c, c, 3, 1, 1, affine)}[name]()
 
 
 class Cell(nn.Module):
@@ -75,10 +77,10 @@ class Cell(nn.Module):
     through 'none' edges) are not computed, as in tsnas: the outputs are the same, and
     NASWOT's rule of counting the ReLUs that the backward pass visits leaves them out."""
 
-    def __init__(self, ops, c):
+    def __init__(self, ops, c, affine=True):
         super().__init__()
         self.ops = ops
-        self.layers = nn.ModuleList([make_op(op, c) for op in ops])
+        self.layers = nn.ModuleList([make_op(op, c, affine) for op in ops])
         self.live = [False, False, False, True]
         for j in range(3, 0, -1):
             if self.live[j]:
@@ -113,7 +115,7 @@ class ResNetBasicblock(nn.Module):
 
 
 class Network(nn.Module):
-    def __init__(self, ops, C=16, N=5, classes=10, in_channels=3):
+    def __init__(self, ops, C=16, N=5, classes=10, in_channels=3, cell_affine=True):
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(in_channels, C, 3, padding=1, bias=False), nn.BatchNorm2d(C))
         cells, prev = [], C
@@ -121,7 +123,7 @@ class Network(nn.Module):
             if stage > 0:
                 cells.append(ResNetBasicblock(prev, width))
                 prev = width
-            cells.extend(Cell(ops, width) for _ in range(N))
+            cells.extend(Cell(ops, width, cell_affine) for _ in range(N))
         self.cells = nn.ModuleList(cells)
         self.lastact = nn.Sequential(nn.BatchNorm2d(prev), nn.ReLU())
         self.global_pooling = nn.AdaptiveAvgPool2d(1)

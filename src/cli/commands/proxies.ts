@@ -4,12 +4,12 @@ import { readFileSync } from 'node:fs';
 import { defineCommand } from '../command.js';
 import { computeFlags } from '../args.js';
 import { emitJson, log, ProgressBar } from '../output.js';
-import { datasetSource } from '../../data/spec.js';
+import { datasetSource, standardAugment } from '../../data/spec.js';
 import { configureCompute } from '../../train/setup.js';
 import { nb201Space } from '../../spaces/nb201.js';
 import { Nb201Table, parseNb201BenchmarkName } from '../../benchmarks/nb201.js';
 import { parseProxyList, type ProxyName } from '../../estimators/zero-cost/proxies.js';
-import { proxyBatch, scoreNb201, type ProxyResult } from '../../estimators/zero-cost/score.js';
+import { PROXY_NETWORKS, proxyBatch, scoreNb201, type ProxyNetwork, type ProxyResult } from '../../estimators/zero-cost/score.js';
 import { rankQuality } from '../../estimators/rank.js';
 import { Rng } from '../../util/random.js';
 import { TsnasError, usageError } from '../../errors.js';
@@ -48,6 +48,11 @@ export const proxiesCommand = defineCommand({
     benchmark: { type: 'string', help: 'nb201:cifar10 | nb201:cifar100 | nb201:imagenet16_120: correlate with the table' },
     channels: { type: 'int', help: 'channels of the first stage (C)', default: 16, min: 1 },
     cells: { type: 'int', help: 'cells per stage (N)', default: 5, min: 1 },
+    network: {
+      type: 'string', default: 'benchmark', choices: [...PROXY_NETWORKS],
+      help: "benchmark: NAS-Bench-201's own network; zero-cost-nas: the reference code's (biased convs, plain BN in cells)",
+    },
+    augment: { type: 'boolean', help: "the batch gets the dataset's training augmentation (random crop, flip), as a training loader's would" },
     ...computeFlags,
   },
   async run({ flags }) {
@@ -63,7 +68,8 @@ export const proxiesCommand = defineCommand({
     }
     const source = datasetSource(flags.dataset as string);
     const train = source.load('train');
-    const batch = proxyBatch(train, { size: flags.batch as number, seed, normalize: source.normalization(train) });
+    const augment = flags.augment === true ? standardAugment(source, train) : undefined;
+    const batch = proxyBatch(train, { size: flags.batch as number, seed, normalize: source.normalization(train), augment });
     log(`proxies: ${archs.length} cells, ${proxies.join(', ')}; one batch of ${flags.batch} ${source.name} images; ${threads} threads`);
     const json = flags.json === true;
     const results: ProxyResult[] = [];
@@ -72,6 +78,7 @@ export const proxiesCommand = defineCommand({
       for (const arch of archs) {
         const r = scoreNb201(arch, {
           proxies, batch, numClasses: train.numClasses, C: flags.channels as number, N: flags.cells as number, seed,
+          network: flags.network as ProxyNetwork,
         });
         results.push(r);
         if (json) emitJson({ arch: r.arch, scores: r.scores, seconds: r.seconds });
@@ -83,7 +90,9 @@ export const proxiesCommand = defineCommand({
       batch.y.dispose();
     }
     const secondsPerArch = results.reduce((s, r) => s + r.seconds, 0) / Math.max(1, results.length);
-    const summary: Record<string, unknown> = { n: results.length, seconds_per_arch: secondsPerArch, proxies, seed, threads };
+    const summary: Record<string, unknown> = {
+      n: results.length, seconds_per_arch: secondsPerArch, proxies, seed, threads, network: flags.network, augment: augment !== undefined,
+    };
     if (table && dataset) {
       const truth = results.map((r) => table.accuracy(r.arch, dataset));
       const spearman: Record<string, number | null> = {};

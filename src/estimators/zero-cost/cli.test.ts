@@ -53,6 +53,18 @@ test('tsnas proxies scores cells and correlates them with the table', async () =
     // Same seed, same scores.
     const again = await run([...common, '--archs', file, '--proxies', 'synflow', '--json']);
     assert.equal(JSON.parse(again.lines[0]!).scores.synflow, cells[0].scores.synflow);
+    // The reference code's network and an augmented batch: other fisher and synflow values, same
+    // parameter count of the cost model (it counts the benchmark's network).
+    const variant = await run([...common, '--archs', file, '--proxies', 'fisher,synflow,params', '--network', 'zero-cost-nas', '--json']);
+    const plain = await run([...common, '--archs', file, '--proxies', 'fisher,synflow,params', '--json']);
+    const [v, p] = [JSON.parse(variant.lines[0]!), JSON.parse(plain.lines[0]!)];
+    assert.notEqual(v.scores.synflow, p.scores.synflow);
+    assert.equal(v.scores.params, p.scores.params);
+    assert.equal(JSON.parse(variant.lines.at(-1)!).network, 'zero-cost-nas');
+    const augmented = await run([...common, '--archs', file, '--proxies', 'fisher', '--augment', '--json']);
+    assert.notEqual(JSON.parse(augmented.lines[0]!).scores.fisher, p.scores.fisher);
+    assert.equal(JSON.parse(augmented.lines.at(-1)!).augment, true);
+    await assert.rejects(run([...common, '--archs', '2', '--network', 'pytorch']), /--network/);
     await assert.rejects(run([...common, '--archs', '2', '--proxies', 'bogus']), /unknown proxy 'bogus'/);
     await assert.rejects(run([...common, '--archs', '2', '--benchmark', 'nb201:mnist']), /nb201:<dataset>/);
   } finally {

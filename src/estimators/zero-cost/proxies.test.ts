@@ -13,6 +13,8 @@ const dir = new URL('../../../test/fixtures/proxies/', import.meta.url);
 interface Case {
   name: string;
   arch: string;
+  /** false: the zero-cost-nas reference's cells (biased convs, BN without affine or running stats). */
+  cellAffine: boolean;
   file: string;
   tensors: { name: string; shape: number[]; offset: number }[];
   labels: number[];
@@ -34,6 +36,7 @@ function load(c: Case): { net: NB201Network; x: Tensor; y: Tensor } {
   delete dict.__input__;
   const net = new NB201Network({
     ops: parseNb201Ops(c.arch), C: manifest.C, N: manifest.N, numClasses: manifest.numClasses, inChannels: 3,
+    affine: c.cellAffine, trackRunningStats: c.cellAffine,
   });
   const { missingKeys, unexpectedKeys } = net.loadStateDict(dict, { strict: false });
   for (const t of Object.values(dict)) t.dispose();

@@ -3,7 +3,7 @@
 // scored before it), one fixed batch for all cells.
 import type { Dataset } from '../../data/dataset.js';
 import { makeBatch } from '../../data/loader.js';
-import { buildTransform, type Normalization } from '../../data/augment.js';
+import { buildTransform, type AugmentOptions, type Normalization } from '../../data/augment.js';
 import { nb201Cost } from '../../hardware/cost.js';
 import { NB201Network } from '../../networks/nb201.js';
 import { parseNb201Ops, formatNb201Ops } from '../../spaces/nb201.js';
@@ -22,7 +22,20 @@ export interface Nb201ProxyOptions extends ProxyOptions {
   N?: number;
   /** Seeds the network's initial weights (default 0). */
   seed?: number;
+  /** Which network scores the cell (default 'benchmark'); see PROXY_NETWORKS. */
+  network?: ProxyNetwork;
 }
+
+/**
+ * 'benchmark': NAS-Bench-201's own network (XAutoDL: cells with bias-free
+ * convs and affine batch norm). 'zero-cost-nas': the network of Abdelfattah
+ * et al.'s reference code, whose cells have biased convs and batch norm
+ * without affine parameters or running statistics. The two compute the same
+ * function at initialisation, but fisher (conv outputs, biases included) and
+ * synflow (batch norm removed, |bias| kept) differ.
+ */
+export const PROXY_NETWORKS = ['benchmark', 'zero-cost-nas'] as const;
+export type ProxyNetwork = (typeof PROXY_NETWORKS)[number];
 
 export interface ProxyResult {
   arch: string;
@@ -40,7 +53,10 @@ export function scoreNb201(arch: string | readonly string[], o: Nb201ProxyOption
   const scores: ProxyScores = {};
   if (o.proxies.some((p) => p !== 'params' && p !== 'flops')) {
     manualSeed(o.seed ?? 0);
-    const net = new NB201Network({ ops, C, N, numClasses: o.numClasses, inChannels: channels });
+    const cellAffine = (o.network ?? 'benchmark') === 'benchmark';
+    const net = new NB201Network({
+      ops, C, N, numClasses: o.numClasses, inChannels: channels, affine: cellAffine, trackRunningStats: cellAffine,
+    });
     try {
       Object.assign(scores, computeProxies(net, o.batch, o.proxies, o));
     } finally {
@@ -61,14 +77,18 @@ export function scoreNb201(arch: string | readonly string[], o: Nb201ProxyOption
 
 /**
  * One batch of `size` images drawn (seeded) from a dataset, scaled to [0, 1]
- * and normalised, as the proxies' input. The caller owns x and y.
+ * and normalised, as the proxies' input. With `augment` the images go through
+ * those training augmentations (seeded), as a batch from the reference's
+ * training loader does. The caller owns x and y.
  */
-export function proxyBatch(dataset: Dataset, o: { size: number; seed?: number; normalize?: Normalization; resize?: number }): ProxyBatch {
+export function proxyBatch(dataset: Dataset, o: {
+  size: number; seed?: number; normalize?: Normalization; resize?: number; augment?: Pick<AugmentOptions, 'crop' | 'flip'>;
+}): ProxyBatch {
   if (!(Number.isInteger(o.size) && o.size >= 2)) throw configError(`expected an integer >= 2, got ${o.size}`, 'batch');
   if (o.size > dataset.n) throw configError(`asked for ${o.size} images but ${dataset.name} has ${dataset.n}`, 'batch');
   const rng = new Rng(o.seed ?? 0);
   const indices = Int32Array.from(rng.sample(Array.from({ length: dataset.n }, (_, i) => i), o.size));
-  const transform = buildTransform({ normalize: o.normalize, resize: o.resize }, false);
+  const transform = buildTransform({ normalize: o.normalize, resize: o.resize, ...o.augment }, o.augment !== undefined);
   const { x, y } = makeBatch(dataset, indices, { transform, rng });
   return { x, y };
 }
