@@ -1,7 +1,8 @@
-// tsnas darts: weight-sharing search on a supernet — differentiable (DARTS
-// first/second order, GDAS, PC-DARTS) or one-shot (SPOS, ENAS). Per-epoch
-// progress goes to stderr; the last stdout line (with --json) holds the
-// found architecture, time, peak RSS and, with --benchmark, its table accuracy.
+// Weight-sharing search on a supernet — differentiable (DARTS first/second
+// order, GDAS, PC-DARTS) or one-shot (SPOS, ENAS): `tsnas search --strategy
+// darts|... ` (search-differentiable.ts) and its alias `tsnas darts --method`.
+// Per-epoch progress goes to stderr; the last stdout line (with --json) holds
+// the found architecture, time, peak RSS and, with --benchmark, its table accuracy.
 import { usageError } from '../../errors.js';
 import { Nb201Table, parseNb201BenchmarkName, type Nb201Dataset } from '../../benchmarks/nb201.js';
 import { datasetSource } from '../../data/spec.js';
@@ -12,150 +13,199 @@ import { DIFFERENTIABLE_METHODS, flopsCostTable, runDifferentiableSearch, type D
 import { runSpos, type OneShotContext } from '../../strategies/oneshot/spos.js';
 import { runEnas } from '../../strategies/oneshot/enas.js';
 import { rankingQuality, type RankingQuality } from '../../strategies/oneshot/ranking.js';
-import { computeFlags } from '../args.js';
+import { latencyCostTables, loadLatencyTable, predictLatency, type LatencyTable } from '../../hardware/latency.js';
+import { dartsSpace } from '../../spaces/darts.js';
+import { nb201Space } from '../../spaces/nb201.js';
+import { computeFlags, type FlagSpecs, type ParsedFlags } from '../args.js';
 import { defineCommand } from '../command.js';
 import { emitJson, log } from '../output.js';
 
-const METHODS = [...DIFFERENTIABLE_METHODS, 'spos', 'enas'] as const;
+/** The weight-sharing methods, as --method (tsnas darts) or --strategy (tsnas search) names them. */
+export const WEIGHT_SHARING_METHODS = [...DIFFERENTIABLE_METHODS, 'spos', 'enas'] as const;
+export type WeightSharingMethod = (typeof WEIGHT_SHARING_METHODS)[number];
 
+export function isWeightSharingMethod(name: string): name is WeightSharingMethod {
+  return (WEIGHT_SHARING_METHODS as readonly string[]).includes(name);
+}
+
+/** Every flag of a weight-sharing search but the method itself. */
+export const weightSharingFlags: FlagSpecs = {
+  space: { type: 'string', help: 'supernet space', default: 'nb201', choices: ['nb201', 'darts'] },
+  dataset: { type: 'string', help: 'fashion-mnist | cifar10:<dir> | cifar100:<dir> | folder:<dir>', default: 'fashion-mnist' },
+  epochs: { type: 'int', help: 'search (or supernet training) epochs', default: 10, min: 1 },
+  channels: { type: 'int', help: 'initial channels C', default: 8, min: 1 },
+  cells: { type: 'int', help: 'nb201: cells per stage N; darts: number of cells', default: 1, min: 1 },
+  resolution: { type: 'int', help: 'resize images to this size (e.g. 16)', min: 4 },
+  batch: { type: 'int', help: 'batch size', default: 64, min: 1 },
+  'limit-train': { type: 'int', help: 'use at most this many training images (split 50/50 into train and valid)', min: 2 },
+  'steps-per-epoch': { type: 'int', help: 'at most this many steps per epoch', min: 1 },
+  'time-budget': { type: 'number', help: 'stop after the epoch that passes this many seconds', min: 0 },
+  benchmark: { type: 'string', help: 'report the found cell\'s table accuracy: nb201:cifar10|cifar100|imagenet16_120' },
+  'arch-warmup': { type: 'int', help: 'epochs with α frozen (default: pcdarts min(15, E/2), else 0)', min: 0 },
+  'pc-k': { type: 'int', help: 'PC-DARTS channel fraction 1/k', default: 4, min: 1 },
+  'fair-lambda': { type: 'number', help: 'λ of the per-edge α-variance penalty', default: 0, min: 0 },
+  'skip-dropout': { type: 'number', help: 'dropout on skip connections', default: 0, min: 0 },
+  'cost-lambda': { type: 'number', help: 'hardware-aware: λ of the expected cost Σ p_o·T(o) (see --cost)', default: 0, min: 0 },
+  cost: { type: 'string', help: 'T(o) of --cost-lambda: flops (multiply-adds per output element) | latency:<table.json> (ms, from tsnas bench latency); a latency table also reports the found cell\'s predicted latency', default: 'flops' },
+  'hessian-every': { type: 'int', help: 'dominant Hessian eigenvalue of L_val w.r.t. α every N epochs (0: off)', default: 0, min: 0 },
+  'early-stop': { type: 'int', help: 'DARTS-ES window k (eigenvalue every epoch; 0: off)', default: 0, min: 0 },
+  sampling: { type: 'string', help: 'SPOS path sampling', default: 'uniform', choices: ['uniform', 'strict-fair'] },
+  budget: { type: 'int', help: 'SPOS evolutionary-search evaluations', default: 100, min: 1 },
+  ranking: { type: 'int', help: 'SPOS/ENAS with --benchmark: Kendall τ / Spearman ρ over this many sampled cells (0: off)', default: 0, min: 0 },
+  ...computeFlags,
+};
+
+/** --cost: 'flops' or 'latency:<file>' (the table, read and checked). */
+function parseCostFlag(text: string, space: 'nb201' | 'darts'): { kind: 'flops' } | { kind: 'latency'; path: string; table: LatencyTable } {
+  if (text === 'flops') return { kind: 'flops' };
+  if (text.startsWith('latency:') && text.length > 'latency:'.length) {
+    const path = text.slice('latency:'.length);
+    const table = loadLatencyTable(path);
+    if (table.network.space !== space) throw usageError(`the latency table ${path} was measured for the ${table.network.space} space, but the search is on '${space}'`, '--cost');
+    return { kind: 'latency', path, table };
+  }
+  throw usageError(`expected flops or latency:<table.json>, got '${text}'`, '--cost');
+}
+
+/**
+ * Runs a weight-sharing search from parsed flags (weightSharingFlags) and
+ * prints its summary. `methodFlag` names the flag the method came from
+ * (--method or --strategy), for error messages.
+ */
+export async function runWeightSharingSearch(method: WeightSharingMethod, flags: ParsedFlags, methodFlag = '--method'): Promise<number> {
+  if (!isWeightSharingMethod(method)) throw usageError(`expected one of ${WEIGHT_SHARING_METHODS.join(', ')}, got '${String(method)}'`, methodFlag);
+  const threads = configureCompute({ threads: flags.threads as number | undefined, seed: flags.seed as number });
+  const space = flags.space as 'nb201' | 'darts';
+  const cost = parseCostFlag(String(flags.cost ?? 'flops'), space);
+  let benchmark: Nb201Dataset | null = null;
+  if (flags.benchmark !== undefined) {
+    benchmark = parseNb201BenchmarkName(flags.benchmark as string);
+    if (space !== 'nb201') throw usageError(`the nb201 benchmark needs --space nb201, got '${space}'`, '--benchmark');
+  }
+  if ((flags.ranking as number) > 0 && (!benchmark || !(method === 'spos' || method === 'enas'))) {
+    throw usageError(`--ranking needs ${methodFlag} spos or enas and --benchmark nb201:<dataset>`, '--ranking');
+  }
+  const source = datasetSource(flags.dataset as string);
+  const train = source.load('train');
+  const color = train.channels === 3;
+  const augment: AugmentOptions = {
+    resize: flags.resolution as number | undefined,
+    crop: color ? { padding: flags.resolution !== undefined && (flags.resolution as number) <= 16 ? 2 : 4 } : undefined,
+    flip: color,
+    normalize: source.normalization(train),
+  };
+  log(`darts: ${method} on ${space}, ${source.name} (${train.n} images, ${flags['limit-train'] ?? 'all'} used), C=${flags.channels}, cells=${flags.cells}, ${threads} threads`);
+  const common = {
+    space,
+    C: flags.channels as number,
+    cells: flags.cells as number,
+    epochs: flags.epochs as number,
+    batchSize: flags.batch as number,
+    limitTrain: flags['limit-train'] as number | undefined,
+    stepsPerEpoch: flags['steps-per-epoch'] as number | undefined,
+    timeBudgetSeconds: flags['time-budget'] as number | undefined,
+    augment,
+    seed: flags.seed as number,
+  };
+  let arch: string;
+  let extra: Record<string, unknown> = {};
+  let seconds: number;
+  let epochs: number;
+  if ((DIFFERENTIABLE_METHODS as readonly string[]).includes(method)) {
+    const costLambda = flags['cost-lambda'] as number;
+    // A latency table is also used with λ = 0: the expected latency is then recorded, not optimised.
+    const costOption = cost.kind === 'latency'
+      ? { table: {}, perLabel: latencyCostTables(cost.table), lambda: costLambda }
+      : costLambda > 0 ? { table: flopsCostTable(space, flags.channels as number), lambda: costLambda } : undefined;
+    if (cost.kind === 'latency') {
+      const n = cost.table.network;
+      log(`cost: latency table ${cost.path} (${n.space}, C=${n.channels}, cells=${n.cells}, resolution ${n.resolution}, batch ${n.batch}, ${cost.table.runtime.threads} threads), λ=${costLambda}`);
+    }
+    const earlyStop = flags['early-stop'] as number;
+    const r = runDifferentiableSearch(train, {
+      ...common,
+      method: method as DifferentiableMethod,
+      archWarmupEpochs: flags['arch-warmup'] as number | undefined,
+      pcK: flags['pc-k'] as number,
+      fairLambda: flags['fair-lambda'] as number,
+      skipDropout: flags['skip-dropout'] as number,
+      cost: costOption,
+      hessianEvery: flags['hessian-every'] as number,
+      earlyStop: earlyStop > 0 ? { window: earlyStop } : undefined,
+      onEpoch: (e: SearchEpochRecord) => log(
+        `epoch ${e.epoch}: train ${(100 * e.trainAccuracy).toFixed(1)}% loss ${e.trainLoss.toFixed(3)}` +
+        (e.validAccuracy !== null ? `, valid ${(100 * e.validAccuracy).toFixed(1)}%` : ', α frozen') +
+        (e.tau !== null ? `, τ ${e.tau.toFixed(2)}` : '') +
+        (e.hessianEigenvalue !== null ? `, λmax ${e.hessianEigenvalue.toFixed(4)}` : '') +
+        `, skip ${(100 * e.skipFraction).toFixed(0)}% none ${(100 * e.noneFraction).toFixed(0)}%, ${e.seconds.toFixed(1)} s: ${e.arch}`),
+    });
+    arch = r.arch;
+    seconds = r.seconds;
+    epochs = r.epochs;
+    extra = {
+      stopped_early: r.stoppedEarly,
+      skip_fraction: r.derived.skipFraction,
+      none_fraction: r.derived.noneFraction,
+      parameter_free_fraction: r.derived.parameterFreeFraction,
+      ...(costOption ? { cost: cost.kind === 'latency' ? `latency:${cost.path}` : 'flops', cost_lambda: costLambda, expected_cost: r.history.at(-1)?.expectedCost ?? null } : {}),
+      history: r.history.map((h) => ({
+        epoch: h.epoch, arch: h.arch, train_accuracy: h.trainAccuracy, valid_accuracy: h.validAccuracy,
+        skip_fraction: h.skipFraction, none_fraction: h.noneFraction, hessian_eigenvalue: h.hessianEigenvalue, tau: h.tau, weights: h.weights,
+      })),
+    };
+  } else {
+    let ranking: RankingQuality | null = null;
+    const rankingCells = flags.ranking as number;
+    const afterSearch = rankingCells > 0 && benchmark
+      ? (ctx: OneShotContext) => {
+        ranking = rankingQuality(ctx.evaluate, Nb201Table.load(), benchmark!, new Rng((flags.seed as number) + 1000), rankingCells);
+      }
+      : undefined;
+    const onEpoch = (e: { epoch: number; trainAccuracy: number; trainLoss: number; seconds: number }) =>
+      log(`epoch ${e.epoch}: supernet train ${(100 * e.trainAccuracy).toFixed(1)}% loss ${e.trainLoss.toFixed(3)}, ${e.seconds.toFixed(1)} s`);
+    const r = method === 'spos'
+      ? runSpos(train, { ...common, sampling: flags.sampling as 'uniform' | 'strict-fair', evolution: { budget: flags.budget as number }, onEpoch, afterSearch })
+      : runEnas(train, { ...common, onEpoch, afterSearch });
+    arch = r.arch;
+    seconds = r.seconds;
+    epochs = r.history.length;
+    const q = ranking as RankingQuality | null;
+    extra = {
+      supernet_accuracy: r.supernetAccuracy,
+      evaluations: r.evaluations,
+      ...(q ? { kendall_tau: q.kendallTau, spearman: q.spearman, ranking_cells: q.cells.length } : {}),
+    };
+  }
+  if (cost.kind === 'latency') {
+    const sample = space === 'nb201' ? nb201Space().parse(arch) : dartsSpace().parse(arch);
+    extra.predicted_latency_ms = predictLatency(cost.table, sample);
+  }
+  const benchmarkAccuracy = benchmark ? Nb201Table.load().accuracy(arch, benchmark) : null;
+  const summary = {
+    method,
+    space,
+    arch,
+    ...(benchmark ? { benchmark: `nb201:${benchmark}`, benchmark_accuracy: benchmarkAccuracy } : {}),
+    seconds,
+    epochs,
+    peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+    dataset: source.name,
+    threads,
+    seed: flags.seed,
+    ...extra,
+  };
+  if (flags.json) emitJson(summary);
+  else log(`found ${arch}${benchmarkAccuracy !== null ? ` (table accuracy ${benchmarkAccuracy.toFixed(2)}%)` : ''} in ${seconds.toFixed(1)} s`);
+  return 0;
+}
+
+/** `tsnas darts --method ...`: the same search as `tsnas search --strategy ...`. */
 export const dartsCommand = defineCommand({
   name: 'darts',
-  summary: 'weight-sharing search on a supernet: darts | darts2 | gdas | pcdarts | spos | enas',
+  summary: 'weight-sharing search on a supernet: darts | darts2 | gdas | pcdarts | spos | enas (as tsnas search --strategy)',
   flags: {
-    method: { type: 'string', help: METHODS.join(' | '), default: 'darts', choices: METHODS },
-    space: { type: 'string', help: 'supernet space', default: 'nb201', choices: ['nb201', 'darts'] },
-    dataset: { type: 'string', help: 'fashion-mnist | cifar10:<dir> | cifar100:<dir> | folder:<dir>', default: 'fashion-mnist' },
-    epochs: { type: 'int', help: 'search (or supernet training) epochs', default: 10, min: 1 },
-    channels: { type: 'int', help: 'initial channels C', default: 8, min: 1 },
-    cells: { type: 'int', help: 'nb201: cells per stage N; darts: number of cells', default: 1, min: 1 },
-    resolution: { type: 'int', help: 'resize images to this size (e.g. 16)', min: 4 },
-    batch: { type: 'int', help: 'batch size', default: 64, min: 1 },
-    'limit-train': { type: 'int', help: 'use at most this many training images (split 50/50 into train and valid)', min: 2 },
-    'steps-per-epoch': { type: 'int', help: 'at most this many steps per epoch', min: 1 },
-    'time-budget': { type: 'number', help: 'stop after the epoch that passes this many seconds', min: 0 },
-    benchmark: { type: 'string', help: 'report the found cell\'s table accuracy: nb201:cifar10|cifar100|imagenet16_120' },
-    'arch-warmup': { type: 'int', help: 'epochs with α frozen (default: pcdarts min(15, E/2), else 0)', min: 0 },
-    'pc-k': { type: 'int', help: 'PC-DARTS channel fraction 1/k', default: 4, min: 1 },
-    'fair-lambda': { type: 'number', help: 'λ of the per-edge α-variance penalty', default: 0, min: 0 },
-    'skip-dropout': { type: 'number', help: 'dropout on skip connections', default: 0, min: 0 },
-    'cost-lambda': { type: 'number', help: 'hardware-aware: λ of the expected FLOPs Σ p_o·T(o)', default: 0, min: 0 },
-    'hessian-every': { type: 'int', help: 'dominant Hessian eigenvalue of L_val w.r.t. α every N epochs (0: off)', default: 0, min: 0 },
-    'early-stop': { type: 'int', help: 'DARTS-ES window k (eigenvalue every epoch; 0: off)', default: 0, min: 0 },
-    sampling: { type: 'string', help: 'SPOS path sampling', default: 'uniform', choices: ['uniform', 'strict-fair'] },
-    budget: { type: 'int', help: 'SPOS evolutionary-search evaluations', default: 100, min: 1 },
-    ranking: { type: 'int', help: 'SPOS/ENAS with --benchmark: Kendall τ / Spearman ρ over this many sampled cells (0: off)', default: 0, min: 0 },
-    ...computeFlags,
+    method: { type: 'string', help: WEIGHT_SHARING_METHODS.join(' | '), default: 'darts', choices: WEIGHT_SHARING_METHODS },
+    ...weightSharingFlags,
   },
-  async run({ flags }) {
-    const threads = configureCompute({ threads: flags.threads as number | undefined, seed: flags.seed as number });
-    const method = flags.method as (typeof METHODS)[number];
-    const space = flags.space as 'nb201' | 'darts';
-    let benchmark: Nb201Dataset | null = null;
-    if (flags.benchmark !== undefined) {
-      benchmark = parseNb201BenchmarkName(flags.benchmark as string);
-      if (space !== 'nb201') throw usageError(`the nb201 benchmark needs --space nb201, got '${space}'`, '--benchmark');
-    }
-    if ((flags.ranking as number) > 0 && (!benchmark || !(method === 'spos' || method === 'enas'))) {
-      throw usageError('--ranking needs --method spos or enas and --benchmark nb201:<dataset>', '--ranking');
-    }
-    const source = datasetSource(flags.dataset as string);
-    const train = source.load('train');
-    const color = train.channels === 3;
-    const augment: AugmentOptions = {
-      resize: flags.resolution as number | undefined,
-      crop: color ? { padding: flags.resolution !== undefined && (flags.resolution as number) <= 16 ? 2 : 4 } : undefined,
-      flip: color,
-      normalize: source.normalization(train),
-    };
-    log(`darts: ${method} on ${space}, ${source.name} (${train.n} images, ${flags['limit-train'] ?? 'all'} used), C=${flags.channels}, cells=${flags.cells}, ${threads} threads`);
-    const common = {
-      space,
-      C: flags.channels as number,
-      cells: flags.cells as number,
-      epochs: flags.epochs as number,
-      batchSize: flags.batch as number,
-      limitTrain: flags['limit-train'] as number | undefined,
-      stepsPerEpoch: flags['steps-per-epoch'] as number | undefined,
-      timeBudgetSeconds: flags['time-budget'] as number | undefined,
-      augment,
-      seed: flags.seed as number,
-    };
-    let arch: string;
-    let extra: Record<string, unknown> = {};
-    let seconds: number;
-    let epochs: number;
-    if ((DIFFERENTIABLE_METHODS as readonly string[]).includes(method)) {
-      const costLambda = flags['cost-lambda'] as number;
-      const earlyStop = flags['early-stop'] as number;
-      const r = runDifferentiableSearch(train, {
-        ...common,
-        method: method as DifferentiableMethod,
-        archWarmupEpochs: flags['arch-warmup'] as number | undefined,
-        pcK: flags['pc-k'] as number,
-        fairLambda: flags['fair-lambda'] as number,
-        skipDropout: flags['skip-dropout'] as number,
-        cost: costLambda > 0 ? { table: flopsCostTable(space, flags.channels as number), lambda: costLambda } : undefined,
-        hessianEvery: flags['hessian-every'] as number,
-        earlyStop: earlyStop > 0 ? { window: earlyStop } : undefined,
-        onEpoch: (e: SearchEpochRecord) => log(
-          `epoch ${e.epoch}: train ${(100 * e.trainAccuracy).toFixed(1)}% loss ${e.trainLoss.toFixed(3)}` +
-          (e.validAccuracy !== null ? `, valid ${(100 * e.validAccuracy).toFixed(1)}%` : ', α frozen') +
-          (e.tau !== null ? `, τ ${e.tau.toFixed(2)}` : '') +
-          (e.hessianEigenvalue !== null ? `, λmax ${e.hessianEigenvalue.toFixed(4)}` : '') +
-          `, skip ${(100 * e.skipFraction).toFixed(0)}% none ${(100 * e.noneFraction).toFixed(0)}%, ${e.seconds.toFixed(1)} s: ${e.arch}`),
-      });
-      arch = r.arch;
-      seconds = r.seconds;
-      epochs = r.epochs;
-      extra = {
-        stopped_early: r.stoppedEarly,
-        skip_fraction: r.derived.skipFraction,
-        none_fraction: r.derived.noneFraction,
-        parameter_free_fraction: r.derived.parameterFreeFraction,
-        history: r.history.map((h) => ({
-          epoch: h.epoch, arch: h.arch, train_accuracy: h.trainAccuracy, valid_accuracy: h.validAccuracy,
-          skip_fraction: h.skipFraction, none_fraction: h.noneFraction, hessian_eigenvalue: h.hessianEigenvalue, tau: h.tau, weights: h.weights,
-        })),
-      };
-    } else {
-      let ranking: RankingQuality | null = null;
-      const rankingCells = flags.ranking as number;
-      const afterSearch = rankingCells > 0 && benchmark
-        ? (ctx: OneShotContext) => {
-          ranking = rankingQuality(ctx.evaluate, Nb201Table.load(), benchmark!, new Rng((flags.seed as number) + 1000), rankingCells);
-        }
-        : undefined;
-      const onEpoch = (e: { epoch: number; trainAccuracy: number; trainLoss: number; seconds: number }) =>
-        log(`epoch ${e.epoch}: supernet train ${(100 * e.trainAccuracy).toFixed(1)}% loss ${e.trainLoss.toFixed(3)}, ${e.seconds.toFixed(1)} s`);
-      const r = method === 'spos'
-        ? runSpos(train, { ...common, sampling: flags.sampling as 'uniform' | 'strict-fair', evolution: { budget: flags.budget as number }, onEpoch, afterSearch })
-        : runEnas(train, { ...common, onEpoch, afterSearch });
-      arch = r.arch;
-      seconds = r.seconds;
-      epochs = r.history.length;
-      const q = ranking as RankingQuality | null;
-      extra = {
-        supernet_accuracy: r.supernetAccuracy,
-        evaluations: r.evaluations,
-        ...(q ? { kendall_tau: q.kendallTau, spearman: q.spearman, ranking_cells: q.cells.length } : {}),
-      };
-    }
-    const benchmarkAccuracy = benchmark ? Nb201Table.load().accuracy(arch, benchmark) : null;
-    const summary = {
-      method,
-      space,
-      arch,
-      ...(benchmark ? { benchmark: `nb201:${benchmark}`, benchmark_accuracy: benchmarkAccuracy } : {}),
-      seconds,
-      epochs,
-      peak_rss_mb: process.resourceUsage().maxRSS / 1024,
-      dataset: source.name,
-      threads,
-      seed: flags.seed,
-      ...extra,
-    };
-    if (flags.json) emitJson(summary);
-    else log(`found ${arch}${benchmarkAccuracy !== null ? ` (table accuracy ${benchmarkAccuracy.toFixed(2)}%)` : ''} in ${seconds.toFixed(1)} s`);
-    return 0;
-  },
+  run: ({ flags }) => runWeightSharingSearch(flags.method as WeightSharingMethod, flags, '--method'),
 });

@@ -14,6 +14,7 @@ import { computeFlags } from '../args.js';
 import { defineCommand } from '../command.js';
 import { emitJson, log, ProgressBar } from '../output.js';
 import { withConfigForm } from './search-config.js';
+import { withWeightSharingForm } from './search-differentiable.js';
 
 const flagSearchCommand = defineCommand({
   name: 'search',
@@ -104,5 +105,5 @@ const flagSearchCommand = defineCommand({
   },
 });
 
-/** Both forms: --config/--storage/--name run a stored, resumable experiment (search-config.ts). */
-export const searchCommand = withConfigForm(flagSearchCommand);
+/** All forms: --config/--storage/--name run a stored, resumable experiment (search-config.ts); --strategy darts|... a weight-sharing search (search-differentiable.ts). */
+export const searchCommand = withWeightSharingForm(withConfigForm(flagSearchCommand));

@@ -71,8 +71,12 @@ export interface BilevelOptions {
   fairLambda?: number;
   /** Dropout on skip connections (default 0). */
   skipDropout?: number;
-  /** Hardware-aware: λ·Σ_edges Σ_o p_o·T(o) added to the architecture loss. */
-  cost?: { table: OpCostTable; lambda: number };
+  /**
+   * Hardware-aware: λ·Σ_edges Σ_o p_o·T(o) added to the architecture loss.
+   * `perLabel` gives an edge label its own T (e.g. measured latencies summed
+   * over the cells that share the label, hardware/latency.ts); other labels use `table`.
+   */
+  cost?: { table: OpCostTable; lambda: number; perLabel?: Record<string, OpCostTable> };
   /**
    * DARTS space: segmented backward with depthwise-conv gradients computed
    * as forward convolutions (segmented.ts). Same results (tested); measured
@@ -132,9 +136,13 @@ export class BilevelSearch {
     if (o.skipDropout) this.#removeSkipDropout = dropSkipConnections(this.net, o.skipDropout);
     if (o.cost) {
       const ops = (config.space === 'nb201' ? NB201_OPS : DARTS_PRIMITIVES) as readonly string[];
-      const missing = ops.filter((op) => !(op in o.cost!.table));
-      if (missing.length) throw configError(`the cost table has no entry for ${missing.join(', ')}`, 'cost.table');
-      this.#costs = new Map(this.mixing.namedArchitectureParameters().map(([label]) => [label, tensor(ops.map((op) => o.cost!.table[op]!)).keep()]));
+      const labels = this.mixing.namedArchitectureParameters().map(([label]) => label);
+      const tableOf = (label: string) => o.cost!.perLabel?.[label] ?? o.cost!.table;
+      for (const label of labels) {
+        const missing = ops.filter((op) => typeof tableOf(label)[op] !== 'number');
+        if (missing.length) throw configError(`the cost table${o.cost.perLabel?.[label] ? ` of ${label}` : ''} has no entry for ${missing.join(', ')}`, 'cost.table');
+      }
+      this.#costs = new Map(labels.map((label) => [label, tensor(ops.map((op) => tableOf(label)[op]!)).keep()]));
     }
     if (o.segmentedBackward) {
       if (!(this.net instanceof DartsSupernet)) throw configError('the segmented backward is for the darts space', 'segmentedBackward');
