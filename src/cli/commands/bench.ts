@@ -1,9 +1,11 @@
 // tsnas bench step: times one training or search step of a workload.
+// tsnas bench latency: measures a latency lookup table (src/hardware/latency.ts).
 import { defineCommand } from '../command.js';
 import { computeFlags } from '../args.js';
 import { emitJson, log } from '../output.js';
 import { configureCompute } from '../../train/setup.js';
 import { timeSteps, workload, WORKLOADS } from '../../bench/step.js';
+import { measureLatencyTable, saveLatencyTable, type LatencySpace } from '../../hardware/latency.js';
 
 export const benchStepCommand = defineCommand({
   name: 'bench step',
@@ -33,5 +35,54 @@ export const benchStepCommand = defineCommand({
     } finally {
       w.dispose();
     }
+  },
+});
+
+/** tsnas bench latency: measures a latency lookup table of a space's edge operations (src/hardware/latency.ts). */
+export const benchLatencyCommand = defineCommand({
+  name: 'bench latency',
+  summary: 'measure a latency lookup table of a space\'s edge operations on this runtime (for --cost latency:<file>)',
+  flags: {
+    space: { type: 'string', help: 'space whose edge operations are timed', default: 'nb201', choices: ['nb201', 'darts'] },
+    channels: { type: 'int', help: 'initial channels C of the network', default: 16, min: 1 },
+    cells: { type: 'int', help: 'nb201: cells per stage N (default 5); darts: number of cells (default 8)', min: 1 },
+    resolution: { type: 'int', help: 'input height = width', default: 32, min: 4 },
+    batch: { type: 'int', help: 'images per call', default: 1, min: 1 },
+    warmup: { type: 'int', help: 'untimed calls before each measurement', default: 5, min: 0 },
+    repeats: { type: 'int', help: 'timed repeats (the median is kept)', default: 15, min: 1 },
+    backward: { type: 'boolean', help: 'also time forward + backward' },
+    out: { type: 'string', help: 'write the table (JSON) to this file', required: true },
+    ...computeFlags,
+  },
+  async run({ flags }) {
+    const threads = configureCompute({ threads: flags.threads as number | undefined, seed: flags.seed as number });
+    const start = performance.now();
+    const table = measureLatencyTable({
+      space: flags.space as LatencySpace,
+      channels: flags.channels as number,
+      cells: flags.cells as number | undefined,
+      resolution: flags.resolution as number,
+      batch: flags.batch as number,
+      warmup: flags.warmup as number,
+      repeats: flags.repeats as number,
+      backward: flags.backward === true,
+      onEntry: (e, done, total) => log(`${done}/${total} ${e.op} at ${e.channels}x${e.resolution}x${e.resolution}, stride ${e.stride}: ${e.forward_ms.toFixed(4)} ms` +
+        (e.forward_backward_ms !== undefined ? ` (forward+backward ${e.forward_backward_ms.toFixed(4)} ms)` : '')),
+    });
+    saveLatencyTable(flags.out as string, table);
+    const seconds = (performance.now() - start) / 1000;
+    const summary = {
+      out: flags.out,
+      space: table.network.space,
+      network: table.network,
+      entries: table.entries.length,
+      fixed_ms: table.fixed.forward_ms,
+      ...(table.fixed.forward_backward_ms !== undefined ? { fixed_forward_backward_ms: table.fixed.forward_backward_ms } : {}),
+      threads,
+      seconds,
+    };
+    if (flags.json) emitJson(summary);
+    else log(`wrote ${table.entries.length} entries (fixed part ${table.fixed.forward_ms.toFixed(3)} ms) to ${flags.out} in ${seconds.toFixed(1)} s`);
+    return 0;
   },
 });

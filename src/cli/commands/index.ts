@@ -1,7 +1,7 @@
 // Every CLI command, in the order `tsnas --help` lists them.
 import type { Command } from '../command.js';
 import { trainCommand } from './train.js';
-import { benchStepCommand } from './bench.js';
+import { benchLatencyCommand, benchStepCommand } from './bench.js';
 import { mainCommand } from './main.js';
 import { searchCommand } from './search.js';
 import { initCommand } from './init.js';
@@ -12,7 +12,7 @@ import { dartsCommand } from './darts.js';
 import { proxiesCommand } from './proxies.js';
 import { spaceCommands } from './space.js';
 
-export const commands: Command[] = [mainCommand, trainCommand, benchStepCommand, searchCommand, proxiesCommand];
+export const commands: Command[] = [mainCommand, trainCommand, benchStepCommand, benchLatencyCommand, searchCommand, proxiesCommand];
 commands.push(initCommand, lsCommand, showCommand, reportCommand);
 commands.push(dartsCommand);
 commands.push(...spaceCommands);

@@ -1,0 +1,126 @@
+// Latency lookup tables: measured on this runtime, their predictions rank
+// fixed networks like their measured end-to-end latency, and the per-label
+// tables hardware-aware DARTS reads add up the cells that share a label.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DARTS_V2_TEXT, dartsSpace } from '../spaces/darts.js';
+import { nb201Space } from '../spaces/nb201.js';
+import { getNumThreads, memory, setNumThreads } from '../tensor/index.js';
+import { spearman } from '../util/stats.js';
+import {
+  edgeOccurrences, latencyCostTables, latencyMetric, loadLatencyTable, measureLatencyTable, measureNetworkLatency,
+  predictLatency, saveLatencyTable, sampleEdgeOps,
+} from './latency.js';
+
+const all = (op: string) => `|${op}~0|+|${op}~0|${op}~1|+|${op}~0|${op}~1|${op}~2|`;
+
+/** One thread, as the table records; restored afterwards. */
+function withOneThread<T>(fn: () => T): T {
+  const before = getNumThreads();
+  setNumThreads(1);
+  try {
+    return fn();
+  } finally {
+    setNumThreads(before);
+  }
+}
+
+test('nb201: the table predicts the latency ranking of six fixed networks with different op mixes (Spearman > 0.5)', () => {
+  withOneThread(() => {
+    const start = memory().numTensors;
+    const table = measureLatencyTable({ space: 'nb201', channels: 8, cells: 1, resolution: 16, batch: 2, repeats: 11 });
+    assert.equal(table.runtime.threads, 1);
+    // 3 stages × 5 candidates, each once.
+    assert.equal(table.entries.length, 15);
+    assert.deepEqual([...new Set(table.entries.map((e) => `${e.channels}x${e.resolution}`))], ['8x16', '16x8', '32x4']);
+    const entry = (op: string, c: number) => table.entries.find((e) => e.op === op && e.channels === c)!.forward_ms;
+    // A 3×3 convolution costs more than an identity at every stage.
+    for (const c of [8, 16, 32]) assert.ok(entry('nor_conv_3x3', c) > entry('skip_connect', c), `3x3 conv vs skip at C=${c}`);
+    assert.ok(table.fixed.forward_ms > 0);
+    const nb = nb201Space();
+    const cells = [
+      all('nor_conv_3x3'),
+      all('nor_conv_1x1'),
+      all('skip_connect'),
+      all('avg_pool_3x3'),
+      '|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|nor_conv_3x3~2|',
+      '|none~0|+|avg_pool_3x3~0|none~1|+|none~0|skip_connect~1|nor_conv_1x1~2|',
+    ].map((text) => nb.parse(text));
+    const predicted = cells.map((s) => predictLatency(table, s));
+    const measured = cells.map((s) => measureNetworkLatency(table.network, s, { repeats: 11 }).forward);
+    const rho = spearman(predicted, measured);
+    assert.ok(rho > 0.5, `Spearman ${rho.toFixed(2)}: predicted ${predicted.map((v) => v.toFixed(3))} measured ${measured.map((v) => v.toFixed(3))}`);
+    // The all-3×3 network is the slowest by both.
+    assert.equal(predicted.indexOf(Math.max(...predicted)), 0);
+    assert.equal(latencyMetric(table)(cells[2]!), predicted[2]);
+    assert.equal(memory().numTensors, start);
+  });
+});
+
+test('nb201: the prediction follows the fixed cell, which skips nodes reached only through none', () => {
+  const config = { space: 'nb201' as const, channels: 4, cells: 2, resolution: 8 };
+  const nb = nb201Space();
+  // Node 1 and node 2 feed the output only through none: edge 1<-0 is never computed.
+  const ops = sampleEdgeOps(config, nb.parse('|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|skip_connect~0|none~1|none~2|'));
+  assert.deepEqual(ops.slice(0, 1).map((o) => o.op), ['skip_connect']);
+  assert.equal(ops.length, 3 * 2);
+  // All none: one zero edge into the output per cell.
+  assert.deepEqual(sampleEdgeOps(config, nb.parse(all('none'))).map((o) => o.op), Array(6).fill('none'));
+});
+
+test('darts: positions, per-label tables summed over the cells that share a label, prediction near the measured network', () => {
+  withOneThread(() => {
+    const start = memory().numTensors;
+    const config = { space: 'darts' as const, channels: 4, cells: 3, resolution: 8 };
+    const occ = edgeOccurrences(config);
+    assert.equal(occ.length, 3 * 14);
+    // Cells: normal (0: C 4 at 8x8), reduce (1: C 8, inputs 8x8, nodes 4x4), reduce (2: C 16, inputs 4x4, nodes 2x2).
+    assert.deepEqual(occ[0]!.position, { channels: 4, resolution: 8, stride: 1 });
+    assert.deepEqual(occ[14 + 2]!.position, { channels: 8, resolution: 8, stride: 2 }, 'node 3 <- input 0');
+    assert.deepEqual(occ[14 + 4]!.position, { channels: 8, resolution: 4, stride: 1 }, 'node 3 <- node 2');
+    assert.deepEqual(occ[28]!.position, { channels: 16, resolution: 4, stride: 2 });
+    assert.deepEqual(occ[41]!.position, { channels: 16, resolution: 2, stride: 1 });
+    const table = measureLatencyTable({ ...config, repeats: 7, backward: true });
+    assert.ok(table.entries.every((e) => e.forward_backward_ms !== undefined && e.forward_backward_ms >= 0));
+    const sep = table.entries.find((e) => e.op === 'sep_conv_5x5' && e.stride === 2)!;
+    assert.ok(sep.forward_backward_ms! > sep.forward_ms, 'backward adds time');
+    const tables = latencyCostTables(table);
+    assert.equal(Object.keys(tables).length, 28);
+    // reduce_edge_2_0 appears in cells 1 and 2, at stride 2; normal_edge_5_4 in cell 0 only.
+    const entry = (op: string, c: number, r: number, stride: number) => table.entries.find((e) => e.op === op && e.channels === c && e.resolution === r && e.stride === stride)!.forward_ms;
+    assert.ok(Math.abs(tables['reduce_edge_2_0']!['sep_conv_3x3']! - entry('sep_conv_3x3', 8, 8, 2) - entry('sep_conv_3x3', 16, 4, 2)) < 1e-12);
+    assert.ok(Math.abs(tables['normal_edge_5_4']!['max_pool_3x3']! - entry('max_pool_3x3', 4, 8, 1)) < 1e-12);
+    const v2 = dartsSpace().parse(DARTS_V2_TEXT);
+    const predicted = predictLatency(table, v2);
+    const measured = measureNetworkLatency(table.network, v2, { repeats: 7 }).forward;
+    assert.ok(predicted > 0.5 * measured && predicted < 2 * measured, `predicted ${predicted} ms, measured ${measured} ms`);
+    assert.ok(predictLatency(table, v2, { backward: true }) > predicted);
+    assert.equal(memory().numTensors, start);
+  });
+});
+
+test('latency tables round-trip through JSON; a damaged file is named with its field', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-latency-'));
+  try {
+    const table = withOneThread(() => measureLatencyTable({ space: 'nb201', channels: 4, cells: 1, resolution: 8, repeats: 3, warmup: 1 }));
+    const path = join(dir, 'lut.json');
+    saveLatencyTable(path, table);
+    const back = loadLatencyTable(path);
+    assert.deepEqual(back, table);
+    const cell = nb201Space().parse(all('nor_conv_1x1'));
+    assert.equal(predictLatency(back, cell), predictLatency(table, cell));
+    assert.throws(() => predictLatency(back, cell, { backward: true }), /--backward/);
+    const raw = JSON.parse(readFileSync(path, 'utf8'));
+    raw.entries[3].forward_ms = 'fast';
+    writeFileSync(path, JSON.stringify(raw));
+    assert.throws(() => loadLatencyTable(path), (e: Error) => e.message.includes(path) && /entries\[3\]\.forward_ms: expected a number/.test(e.message));
+    // A table of another configuration has no entry for this network's positions.
+    const other = { ...table, network: { ...table.network, channels: 6 } };
+    assert.throws(() => predictLatency(other, cell), /no entry for nor_conv_1x1 at 6 channels/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
