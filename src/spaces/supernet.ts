@@ -25,6 +25,10 @@ export abstract class MixingStrategy {
   setup(label: string, values: readonly Value[]): void {
     this.labels.set(label, values);
   }
+  /** Whether setup() has run for this label (a strategy moved to another supernet keeps its state). */
+  knows(label: string): boolean {
+    return this.labels.has(label);
+  }
   /** Raw architecture parameters of a label (null for sampling-only strategies). */
   getWeights(_label: string): Tensor | null {
     return null;
@@ -166,8 +170,29 @@ export class SinglePathMixing extends MixingStrategy {
 export class ArchitectureChoices {
   readonly labels = new Map<string, readonly Value[]>();
   #current = new Map<string, MixingWeights>();
+  #mixing: MixingStrategy;
 
-  constructor(readonly mixing: MixingStrategy) {}
+  constructor(mixing: MixingStrategy) {
+    this.#mixing = mixing;
+  }
+
+  get mixing(): MixingStrategy {
+    return this.#mixing;
+  }
+
+  /**
+   * Mixes with another strategy from the next forward on; it is set up for
+   * every registered label it does not know yet. The previous strategy is
+   * returned, not disposed. Candidates built for a channel split
+   * (candidateChannels) are not rebuilt: the caller checks the split fits.
+   */
+  setMixing(mixing: MixingStrategy): MixingStrategy {
+    const previous = this.#mixing;
+    for (const [label, values] of this.labels) if (!mixing.knows(label)) mixing.setup(label, values);
+    this.#mixing = mixing;
+    this.#current = new Map();
+    return previous;
+  }
 
   register(label: string, values: readonly Value[]): void {
     const known = this.labels.get(label);
