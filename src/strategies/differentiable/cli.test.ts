@@ -1,9 +1,10 @@
-// `tsnas darts` as a user runs it: the last-line JSON, progress on stderr,
-// usage errors with exit code 2. Data: a synthetic CIFAR-10 directory.
+// `tsnas search --strategy darts|...` and its alias `tsnas darts --method`
+// as a user runs them: the last-line JSON, progress on stderr, usage errors
+// with exit code 2. Data: a synthetic CIFAR-10 directory.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +12,9 @@ import { syntheticDataset, writeCifar10Dir } from '../../data/synthetic.js';
 import { Nb201Table } from '../../benchmarks/nb201.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const tsnas = (...args: string[]) => spawnSync(process.execPath, ['bin/tsnas.js', 'darts', ...args], { cwd: root, encoding: 'utf8' });
+const run = (...args: string[]) => spawnSync(process.execPath, ['bin/tsnas.js', ...args], { cwd: root, encoding: 'utf8' });
+const tsnas = (...args: string[]) => run('darts', ...args);
+const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1)!);
 
 test('tsnas darts: searches, reports per-epoch progress and the table accuracy of the found cell', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsnas-darts-'));
@@ -50,5 +53,53 @@ test('tsnas darts: usage errors name the flag and exit 2', () => {
     const r = tsnas(...args);
     assert.equal(r.status, 2, `${args.join(' ')}\n${r.stderr}`);
     assert.match(r.stderr, message);
+  }
+});
+
+test('tsnas search --strategy: the weight-sharing form (table accuracy, latency cost from tsnas bench latency)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-search-ws-'));
+  try {
+    const train = syntheticDataset({ n: 64, height: 32, width: 32, numClasses: 10, seed: 3 });
+    const test = syntheticDataset({ n: 8, height: 32, width: 32, numClasses: 10, seed: 4 });
+    writeCifar10Dir(dir, train, test);
+    const lut = join(dir, 'lut.json');
+    const b = run('bench', 'latency', '--space', 'nb201', '--channels', '4', '--cells', '1', '--resolution', '8', '--repeats', '3', '--threads', '1', '--out', lut, '--json');
+    assert.equal(b.status, 0, b.stderr);
+    const bench = lastJson(b.stdout);
+    assert.equal(bench.entries, 15);
+    assert.equal(JSON.parse(readFileSync(lut, 'utf8')).entries.length, 15);
+    const common = ['--space', 'nb201', '--dataset', `cifar10:${dir}`, '--resolution', '8', '--channels', '4', '--cells', '1', '--limit-train', '64', '--batch', '16', '--seed', '1', '--threads', '1'];
+    const r = run('search', '--strategy', 'darts2', '--epochs', '2', ...common, '--benchmark', 'nb201:cifar10', '--cost', `latency:${lut}`, '--cost-lambda', '0.5', '--json');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /epoch 2: train/);
+    const out = lastJson(r.stdout);
+    assert.equal(out.method, 'darts2');
+    assert.equal(out.epochs, 2);
+    assert.equal(out.benchmark_accuracy, Nb201Table.load().accuracy(out.arch, 'cifar10'));
+    assert.ok(out.seconds > 0 && out.peak_rss_mb > 0);
+    assert.equal(out.cost, `latency:${lut}`);
+    assert.ok(out.expected_cost > 0 && out.predicted_latency_ms > 0);
+    // The alias gives the same search (same seed, one thread).
+    const alias = tsnas('--method', 'darts2', '--epochs', '2', ...common, '--benchmark', 'nb201:cifar10', '--cost', `latency:${lut}`, '--cost-lambda', '0.5', '--json');
+    assert.equal(alias.status, 0, alias.stderr);
+    assert.equal(lastJson(alias.stdout).arch, out.arch);
+    // Usage errors name the flag, exit 2.
+    const cases: [string[], RegExp][] = [
+      [['--strategy', 'gdas', '--space', 'chain'], /--space: expected one of nb201, darts, got 'chain'/],
+      [['--strategy', 'darts', '--space', 'darts', '--benchmark', 'nb201:cifar10'], /--benchmark: the nb201 benchmark needs --space nb201/],
+      [['--strategy', 'darts,random'], /--strategy: a weight-sharing strategy runs alone/],
+      [['--strategy', 'dart'], /--strategy: expected one of random, .* \(multi-trial\) or darts, darts2, gdas, pcdarts, spos, enas \(weight-sharing\), got 'dart'/],
+      [['--strategy', 'darts', '--space', 'darts', '--cost', `latency:${lut}`], /--cost: the latency table .* was measured for the nb201 space, but the search is on 'darts'/],
+      [['--strategy', 'darts', '--cost', 'watts'], /--cost: expected flops or latency:<table.json>, got 'watts'/],
+      [['--strategy', 'darts', '--cost', `latency:${join(dir, 'missing.json')}`], /cannot read the latency table .*missing.json/],
+      [['--strategy', 'spos', '--ranking', '5'], /--ranking: --ranking needs --strategy spos or enas and --benchmark/],
+    ];
+    for (const [args, message] of cases) {
+      const e = run('search', ...args);
+      assert.equal(e.status, 2, `${args.join(' ')}\n${e.stderr}`);
+      assert.match(e.stderr, message);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
