@@ -6,13 +6,22 @@ import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { TsnasError, configError } from '../errors.js';
-import { SPACE_NAMES } from '../spaces/index.js';
 import { strategyNames } from '../strategies/index.js';
+import { getSpace, SPACE_NAMES } from '../spaces/index.js';
 import { PROXY_NAMES } from '../estimators/zero-cost/proxies.js';
+import { PREDICTOR_NAMES } from '../estimators/predictors/index.js';
 import { leafPaths, showValue, validate, type Schema } from './schema.js';
 
-export const ESTIMATOR_KINDS = ['benchmark', 'training', 'proxies'] as const;
+/** Estimators that evaluate one sample by themselves. */
+export const BASE_ESTIMATOR_KINDS = ['benchmark', 'training', 'proxies'] as const;
+/**
+ * Compositions: they rank many candidates of the strategy cheaply (zero-cost
+ * proxies, or a learned predictor) and evaluate the top-k with `then`.
+ */
+export const COMPOSED_ESTIMATOR_KINDS = ['composed', 'predictor'] as const;
+export const ESTIMATOR_KINDS = [...BASE_ESTIMATOR_KINDS, ...COMPOSED_ESTIMATOR_KINDS] as const;
 export type EstimatorKind = (typeof ESTIMATOR_KINDS)[number];
+export type BaseEstimatorKind = (typeof BASE_ESTIMATOR_KINDS)[number];
 
 /** Objectives that are better when smaller (the rest are maximised). */
 export const MINIMISED_OBJECTIVES = new Set(['params', 'flops', 'latency', 'energy', 'memory', 'loss']);
@@ -46,6 +55,27 @@ export interface EstimatorConfig {
   /** proxies: which proxies to compute (the first objective names the one searched on), batch of images. */
   proxies?: string[];
   proxyBatch?: number;
+  /** composed: the zero-cost screen (proxies summed by rank, candidates per round, its networks). */
+  screen?: ScreenConfig;
+  /** predictor: the learned model, trained results before it ranks, UCB weight of its std. */
+  model?: string;
+  warmup?: number;
+  kappa?: number;
+  /** predictor: candidates asked from the strategy per round. */
+  candidates?: number;
+  /** composed/predictor: candidates of each round evaluated by `then`. */
+  topK?: number;
+  /** composed/predictor: the estimator of the chosen candidates (a base kind). */
+  then?: EstimatorConfig;
+}
+
+export interface ScreenConfig {
+  proxies: string[];
+  candidates: number;
+  proxyBatch: number;
+  channels?: number;
+  cells?: number;
+  resolution?: number;
 }
 
 export interface DatasetConfig {
@@ -95,6 +125,53 @@ const objectiveSchema: Schema = {
   ],
 };
 
+const BASE_FIELDS: Record<string, Schema> = {
+  benchmark: { kind: 'string', pattern: /^nb201:(cifar10|cifar100|imagenet16_120)$/, patternHelp: 'nb201:cifar10, nb201:cifar100 or nb201:imagenet16_120', help: 'benchmark: the table (nb201 space only)' },
+  epochs: { kind: 'number', integer: true, min: 1, help: 'training: epochs per trial' },
+  batch: { kind: 'number', integer: true, min: 1, help: 'training: batch size' },
+  lr: { kind: 'number', min: 0, exclusiveMin: true, help: 'training: initial learning rate' },
+  channels: { kind: 'number', integer: true, min: 1, help: 'training/proxies: channels C of the first stage (nb201, darts)' },
+  cells: { kind: 'number', integer: true, min: 1, help: 'training/proxies: cells per stage N (nb201), cells in all (darts)' },
+  resolution: { kind: 'number', integer: true, min: 4, help: 'training/proxies: resize images to this size (mobilenet: the sample decides)' },
+  proxies: { kind: 'array', items: { kind: 'string', enum: PROXY_NAMES }, minItems: 1, help: 'proxies: which to compute' },
+  proxyBatch: { kind: 'number', integer: true, min: 2, help: 'proxies: images in the scoring batch' },
+};
+
+/** The estimator's schema; `then` (the estimator of a composition's chosen candidates) takes a base kind only. */
+function estimatorSchema(top: boolean): Schema {
+  const fields: Record<string, Schema> = {
+    kind: top
+      ? { kind: 'string', enum: ESTIMATOR_KINDS, default: 'benchmark', help: 'how a trial is evaluated (alias: type)' }
+      : { kind: 'string', enum: BASE_ESTIMATOR_KINDS, default: 'training', help: 'what evaluates the chosen candidates (alias: type)' },
+    ...BASE_FIELDS,
+  };
+  if (!top) return { kind: 'object', fields, optional: true };
+  return {
+    kind: 'object',
+    fields: {
+      ...fields,
+      screen: {
+        kind: 'object',
+        optional: true,
+        fields: {
+          proxies: { kind: 'array', items: { kind: 'string', enum: PROXY_NAMES }, minItems: 1, help: 'composed: proxies ranking the candidates (ranks summed)' },
+          candidates: { kind: 'number', integer: true, min: 1, help: 'composed: candidates asked from the strategy and screened per round' },
+          proxyBatch: { kind: 'number', integer: true, min: 2, help: 'composed: images the proxies see' },
+          channels: BASE_FIELDS['channels']!,
+          cells: BASE_FIELDS['cells']!,
+          resolution: BASE_FIELDS['resolution']!,
+        },
+      },
+      model: { kind: 'string', enum: PREDICTOR_NAMES, help: 'predictor: the learned model ranking candidates' },
+      warmup: { kind: 'number', integer: true, min: 2, help: 'predictor: results evaluated by `then` before the model ranks' },
+      kappa: { kind: 'number', min: 0, help: 'predictor: rank by mean + kappa * std (ensemble, gp)' },
+      candidates: { kind: 'number', integer: true, min: 1, help: 'predictor: candidates asked from the strategy per round' },
+      topK: { kind: 'number', integer: true, min: 1, help: 'composed/predictor: candidates of each round that `then` evaluates' },
+      then: estimatorSchema(false),
+    },
+  };
+}
+
 export const CONFIG_SCHEMA: Schema = {
   kind: 'object',
   fields: {
@@ -104,7 +181,7 @@ export const CONFIG_SCHEMA: Schema = {
       kind: 'object',
       fields: {
         name: { kind: 'string', enum: SPACE_NAMES, default: 'nb201', help: 'search space' },
-        options: { kind: 'object', open: true, fields: {}, default: {}, help: "the space's options (chain/mobilenet/hierarchical)" },
+        options: { kind: 'object', open: true, fields: {}, default: {}, help: "the space's own options, e.g. {maxDepth: 4} for chain (chain/mobilenet/hierarchical)" },
       },
     },
     strategy: {
@@ -114,21 +191,7 @@ export const CONFIG_SCHEMA: Schema = {
         options: { kind: 'object', open: true, fields: {}, default: {}, help: "the strategy's own options (population, sample, ...)" },
       },
     },
-    estimator: {
-      kind: 'object',
-      fields: {
-        kind: { kind: 'string', enum: ESTIMATOR_KINDS, default: 'benchmark', help: 'how a trial is evaluated' },
-        benchmark: { kind: 'string', pattern: /^nb201:(cifar10|cifar100|imagenet16_120)$/, patternHelp: 'nb201:cifar10, nb201:cifar100 or nb201:imagenet16_120' },
-        epochs: { kind: 'number', integer: true, min: 1, help: 'training: epochs per trial' },
-        batch: { kind: 'number', integer: true, min: 1, help: 'training: batch size' },
-        lr: { kind: 'number', min: 0, exclusiveMin: true, help: 'training: initial learning rate' },
-        channels: { kind: 'number', integer: true, min: 1, help: 'training/proxies: channels C of the first stage' },
-        cells: { kind: 'number', integer: true, min: 1, help: 'training/proxies: cells per stage N' },
-        resolution: { kind: 'number', integer: true, min: 4, help: 'training/proxies: resize images to this size' },
-        proxies: { kind: 'array', items: { kind: 'string', enum: PROXY_NAMES }, minItems: 1, help: 'proxies: which to compute' },
-        proxyBatch: { kind: 'number', integer: true, min: 2, help: 'proxies: images in the scoring batch' },
-      },
-    },
+    estimator: estimatorSchema(true),
     dataset: {
       kind: 'object',
       fields: {
@@ -163,10 +226,98 @@ const ESTIMATOR_FIELDS: Record<EstimatorKind, readonly string[]> = {
   benchmark: ['benchmark'],
   training: ['epochs', 'batch', 'lr', 'channels', 'cells', 'resolution'],
   proxies: ['proxies', 'proxyBatch', 'channels', 'cells', 'resolution'],
+  composed: ['screen', 'topK', 'then'],
+  predictor: ['model', 'warmup', 'kappa', 'candidates', 'topK', 'then'],
 };
 
-const TRAINING_DEFAULTS = { epochs: 2, batch: 128, lr: 0.1, channels: 8, cells: 1 };
-const PROXY_DEFAULTS = { proxies: ['synflow'], proxyBatch: 64, channels: 8, cells: 1 };
+/** Spaces whose network width and depth come from the estimator (the others take them from the sample). */
+const SIZED_SPACES: Record<string, { channels: number; cells: number }> = { nb201: { channels: 8, cells: 1 }, darts: { channels: 8, cells: 5 } };
+const TRAINING_DEFAULTS = { epochs: 2, batch: 128, lr: 0.1 };
+const PROXY_DEFAULTS = { proxies: ['synflow'], proxyBatch: 64 };
+const SCREEN_DEFAULTS = { proxies: ['synflow', 'nwot'], candidates: 1000, proxyBatch: 64 };
+const PREDICTOR_DEFAULTS = { model: 'mlp', warmup: 20, candidates: 100, kappa: 0 };
+const TOP_K_DEFAULT = 10;
+
+/** The options of the space's own config, as getSpace reads them. */
+const SPACE_OPTION_KEYS: Record<string, readonly string[]> = {
+  nb201: [],
+  darts: [],
+  chain: ['minDepth', 'maxDepth', 'ops', 'kernels', 'filters', 'activations', 'poolAfter'],
+  mobilenet: ['depths', 'expandRatios', 'kernels', 'resolutions', 'widths', 'strides', 'activations', 'squeezeExcite'],
+  hierarchical: ['stageCounts', 'cellsPerStage', 'channels'],
+};
+
+/** `type` is accepted for `kind` in an estimator (and its `then`). */
+function kindAlias(node: unknown, path: string): void {
+  if (typeof node !== 'object' || node === null || Array.isArray(node)) return;
+  const o = node as Record<string, unknown>;
+  if ('type' in o) {
+    if ('kind' in o && o['kind'] !== o['type']) throw configError(`gives both kind ${showValue(o['kind'])} and type ${showValue(o['type'])}; type is another name for kind, give one`, `${path}.type`);
+    o['kind'] = o['type'];
+    delete o['type'];
+  }
+  kindAlias(o['then'], `${path}.then`);
+}
+
+/** Checks one estimator's fields against its kind and fills its defaults. */
+function checkEstimator(e: EstimatorConfig, path: string, space: string): void {
+  const kind = e.kind;
+  for (const key of Object.keys(e)) {
+    if (key !== 'kind' && !ESTIMATOR_FIELDS[kind].includes(key)) {
+      throw configError(`is not used by estimator kind '${kind}' (value ${showValue((e as any)[key])}); kind '${kind}' reads ${ESTIMATOR_FIELDS[kind].join(', ')}`, `${path}.${key}`);
+    }
+  }
+  const sized = SIZED_SPACES[space];
+  const checkSize = (o: { channels?: number; cells?: number }, where: string) => {
+    if (sized) {
+      o.channels ??= sized.channels;
+      o.cells ??= sized.cells;
+    } else {
+      for (const k of ['channels', 'cells'] as const) {
+        if (o[k] !== undefined) throw configError(`is not used with space ${space}, whose samples fix their own widths and depth (value ${o[k]})`, `${where}.${k}`);
+      }
+    }
+  };
+  switch (kind) {
+    case 'benchmark':
+      e.benchmark ??= 'nb201:cifar10';
+      if (space !== 'nb201') {
+        throw configError(`estimator kind 'benchmark' (${e.benchmark}) is a NAS-Bench-201 table and covers only space nb201, found space ${JSON.stringify(space)}; use kind training or proxies for other spaces`, `${path}.kind`);
+      }
+      break;
+    case 'training':
+      Object.assign(e, { ...TRAINING_DEFAULTS, ...e });
+      checkSize(e, path);
+      break;
+    case 'proxies':
+      Object.assign(e, { ...PROXY_DEFAULTS, ...e });
+      checkSize(e, path);
+      break;
+    case 'composed':
+    case 'predictor': {
+      if (e.then === undefined) throw configError(`is required by estimator kind '${kind}': expected the estimator of the chosen candidates, e.g. {kind: training, epochs: 2}`, `${path}.then`);
+      checkEstimator(e.then, `${path}.then`, space);
+      e.topK ??= TOP_K_DEFAULT;
+      if (kind === 'composed') {
+        const screen = { ...SCREEN_DEFAULTS, ...(e.screen ?? {}) } as ScreenConfig;
+        // The screen's networks default to those `then` trains.
+        for (const k of ['channels', 'cells', 'resolution'] as const) if (screen[k] === undefined && e.then[k] !== undefined) screen[k] = e.then[k];
+        checkSize(screen, `${path}.screen`);
+        e.screen = screen;
+        if (e.topK > screen.candidates) throw configError(`expected at most screen.candidates (${screen.candidates}), found ${e.topK}`, `${path}.topK`);
+      } else {
+        Object.assign(e, { ...PREDICTOR_DEFAULTS, ...e });
+        if (e.topK > e.candidates!) throw configError(`expected at most candidates (${e.candidates}), found ${e.topK}`, `${path}.topK`);
+      }
+      break;
+    }
+  }
+}
+
+/** The estimator that evaluates a trial: `then` of a composition, else the estimator itself. */
+export function trialEstimatorConfig(e: EstimatorConfig): EstimatorConfig {
+  return e.kind === 'composed' || e.kind === 'predictor' ? e.then! : e;
+}
 
 function normaliseObjective(o: unknown): ObjectiveConfig {
   if (typeof o === 'string') {
@@ -179,31 +330,34 @@ function normaliseObjective(o: unknown): ObjectiveConfig {
 
 /** Validates a parsed config (any JSON) and returns it normalised, with defaults. */
 export function checkConfig(raw: unknown): ExperimentConfig {
+  if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) kindAlias((raw as Record<string, unknown>)['estimator'], 'estimator');
   const v = validate(CONFIG_SCHEMA, raw) as Record<string, any>;
+  const spaceName = v.space.name as string;
+  const spaceOptions = v.space.options as Record<string, unknown>;
+  for (const key of Object.keys(spaceOptions)) {
+    const known = SPACE_OPTION_KEYS[spaceName] ?? [];
+    if (!known.includes(key)) {
+      throw configError(`unknown option of space ${spaceName} (value ${showValue(spaceOptions[key])}); expected ${known.length ? `one of ${known.join(', ')}` : 'none'}`, `space.options.${key}`);
+    }
+  }
+  try {
+    getSpace(spaceName, spaceOptionsOf(spaceName, spaceOptions));
+  } catch (e) {
+    if (e instanceof TsnasError) throw configError(e.where ? e.message.slice(e.where.length + 2) : e.message, 'space.options');
+    throw e;
+  }
   const estimator = v.estimator as EstimatorConfig;
-  const kind = estimator.kind;
-  for (const key of Object.keys(estimator)) {
-    if (key !== 'kind' && !ESTIMATOR_FIELDS[kind].includes(key)) {
-      throw configError(`is not used by estimator kind '${kind}' (value ${showValue((estimator as any)[key])}); kind '${kind}' reads ${ESTIMATOR_FIELDS[kind].join(', ')}`, `estimator.${key}`);
-    }
-  }
-  if (kind === 'benchmark') estimator.benchmark ??= 'nb201:cifar10';
-  if (kind === 'training') Object.assign(estimator, { ...TRAINING_DEFAULTS, ...estimator });
-  if (kind === 'proxies') Object.assign(estimator, { ...PROXY_DEFAULTS, ...estimator });
-  if (kind !== 'benchmark' || estimator.benchmark?.startsWith('nb201')) {
-    if (v.space.name !== 'nb201') {
-      throw configError(`expected nb201: estimator kind '${kind}'${kind === 'benchmark' ? ` (${estimator.benchmark})` : ''} builds NAS-Bench-201 networks, found ${JSON.stringify(v.space.name)}`, 'space.name');
-    }
-  }
+  checkEstimator(estimator, 'estimator', spaceName);
   const objectives = (v.objectives as unknown[]).map(normaliseObjective);
   const names = new Set<string>();
   objectives.forEach((o, i) => {
     if (names.has(o.name)) throw configError(`objective ${JSON.stringify(o.name)} is listed twice`, `objectives[${i}]`);
     names.add(o.name);
   });
-  if (kind === 'proxies') {
+  const measured = trialEstimatorConfig(estimator);
+  if (measured.kind === 'proxies') {
     const first = objectives[0]!.name;
-    const known = new Set([...(estimator.proxies ?? []), 'params', 'flops']);
+    const known = new Set([...(measured.proxies ?? []), 'params', 'flops']);
     if (!known.has(first)) {
       throw configError(`expected one of the computed proxies (${[...known].join(', ')}) with estimator kind 'proxies', found ${JSON.stringify(first)}`, 'objectives[0]');
     }
@@ -218,6 +372,11 @@ export function checkConfig(raw: unknown): ExperimentConfig {
     throw configError(`expected at least 2 objectives for strategy nsga2, found ${objectives.length} (${objectives.map((o) => o.name).join(', ')})`, 'objectives');
   }
   return { ...v, estimator, objectives, constraints } as ExperimentConfig;
+}
+
+/** The config getSpace takes for a space's own options (space.options of the config). */
+export function spaceOptionsOf(name: string, options: Record<string, unknown>): Record<string, unknown> {
+  return Object.keys(options).length === 0 ? {} : { [name]: options };
 }
 
 /** Parses YAML or JSON text (YAML is a superset) into a checked config; `where` names the file. */

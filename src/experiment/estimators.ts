@@ -1,21 +1,23 @@
 // What evaluates one trial of a config-driven experiment: the tabular
-// benchmark, training on a dataset, or zero-cost proxies. Built from the
-// config alone, so a worker thread can build its own copy.
+// benchmark (NAS-Bench-201 only), or, for every built-in space with a fixed
+// network (nb201, darts, chain, mobilenet, hierarchical), training on a
+// dataset or zero-cost proxies. Built from the config alone, so a worker
+// thread can build its own copy.
 import { Nb201Benchmark, parseNb201BenchmarkName } from '../benchmarks/nb201.js';
 import { datasetSource, standardAugment } from '../data/spec.js';
 import { subsetDataset, type Dataset } from '../data/dataset.js';
 import { splitIndices } from '../data/loader.js';
 import type { AugmentOptions } from '../data/augment.js';
 import { configError } from '../errors.js';
-import { nb201Cost } from '../hardware/cost.js';
-import { NB201Network } from '../networks/nb201.js';
-import { nb201Space, type Nb201Space } from '../spaces/nb201.js';
+import { costOf } from '../hardware/cost.js';
+import { buildNetwork, costOptionsFor, networkInputShape, type BuildNetworkOptions } from '../networks/index.js';
+import { getSpace, type DefinedSpace } from '../spaces/index.js';
 import type { Sample } from '../spaces/types.js';
 import { manualSeed } from '../tensor/index.js';
 import { trainModel } from '../train/trainer.js';
-import { proxyBatch, scoreNb201 } from '../estimators/zero-cost/score.js';
-import type { ProxyName } from '../estimators/zero-cost/proxies.js';
-import type { ConstraintConfig, ExperimentConfig } from './config.js';
+import { proxyBatch } from '../estimators/zero-cost/score.js';
+import { computeProxies, type ProxyBatch, type ProxyName } from '../estimators/zero-cost/proxies.js';
+import { spaceOptionsOf, trialEstimatorConfig, type ConstraintConfig, type EstimatorConfig, type ExperimentConfig } from './config.js';
 
 /** Progress a trial reports while it runs (learning curves). */
 export interface TrialReporter {
@@ -42,14 +44,19 @@ export function trialSeed(seed: number, sampleHash: string): number {
   return h % 2147483647;
 }
 
+/** The config's space. */
+export function configSpace(config: ExperimentConfig): DefinedSpace {
+  return getSpace(config.space.name, spaceOptionsOf(config.space.name, config.space.options) as never);
+}
+
 /** The images the training and proxies estimators see, split once per process. */
-interface DataSplit {
+export interface DataSplit {
   train: Dataset;
   valid: Dataset;
   augment: AugmentOptions;
 }
 
-function loadSplit(config: ExperimentConfig): DataSplit {
+export function loadSplit(config: ExperimentConfig, resolution?: number): DataSplit {
   const source = datasetSource(config.dataset.name);
   const full = source.load('train');
   const { train, valid } = splitIndices(full.n, { validFraction: config.dataset.validFraction, seed: config.seed, limit: config.dataset.limitTrain });
@@ -57,13 +64,94 @@ function loadSplit(config: ExperimentConfig): DataSplit {
   return {
     train: subsetDataset(full, train, `${source.name}/train-split`),
     valid: subsetDataset(full, valid, `${source.name}/valid-split`),
-    augment: standardAugment(source, full, config.estimator.resolution),
+    augment: standardAugment(source, full, resolution),
+  };
+}
+
+/** A sample's network for a dataset shape, its input size and its cost (the cost model counts the same network). */
+export interface NetworkPlan {
+  space: DefinedSpace;
+  options(s: Sample): BuildNetworkOptions;
+  /** Image size the sample's network reads (mobilenet: the sample's resolution). */
+  inputSize(s: Sample): number;
+  cost(s: Sample): Metrics;
+}
+
+export function networkPlan(space: DefinedSpace, e: Pick<EstimatorConfig, 'channels' | 'cells' | 'resolution'>, shape: { channels: number; height: number; numClasses: number }): NetworkPlan {
+  const base: BuildNetworkOptions = {
+    numClasses: shape.numClasses,
+    inChannels: shape.channels,
+    inputSize: e.resolution ?? shape.height,
+    ...(e.channels !== undefined ? { channels: e.channels } : {}),
+    ...(e.cells !== undefined ? { cells: e.cells } : {}),
+  };
+  const inputSize = (s: Sample) => networkInputShape(space, s, base)[1];
+  const options = (s: Sample): BuildNetworkOptions => ({ ...base, inputSize: inputSize(s) });
+  return {
+    space,
+    options,
+    inputSize,
+    cost: (s) => ({ ...costOf(space, s, costOptionsFor(options(s))) }),
+  };
+}
+
+/** Proxy scores of any built-in space's samples: a seeded network per sample, one batch per input size. */
+export interface ProxyScorer {
+  score(s: Sample, proxies: readonly ProxyName[]): Metrics;
+  cost(s: Sample): Metrics;
+  dispose(): void;
+}
+
+export function proxyScorer(config: ExperimentConfig, e: Pick<EstimatorConfig, 'channels' | 'cells' | 'resolution' | 'proxyBatch'>, data?: DataSplit): ProxyScorer {
+  const space = configSpace(config);
+  const split = data ?? loadSplit(config, e.resolution);
+  const plan = networkPlan(space, e, split.train);
+  const batches = new Map<number, ProxyBatch>();
+  const batchFor = (size: number): ProxyBatch => {
+    let b = batches.get(size);
+    if (!b) {
+      b = proxyBatch(split.train, { size: e.proxyBatch!, seed: config.seed, normalize: split.augment.normalize, resize: size === split.train.height ? undefined : size });
+      batches.set(size, b);
+    }
+    return b;
+  };
+  const finite = (scores: Record<string, number | undefined>): Metrics => {
+    const out: Metrics = {};
+    for (const [k, v] of Object.entries(scores)) if (v !== undefined && Number.isFinite(v)) out[k] = v;
+    return out;
+  };
+  return {
+    cost: plan.cost,
+    score(s, proxies) {
+      const network = proxies.filter((p) => p !== 'params' && p !== 'flops');
+      const out: Record<string, number | undefined> = {};
+      if (network.length > 0) {
+        // Seeded before building: a sample's scores never depend on what was scored before it.
+        manualSeed(config.seed);
+        const net = buildNetwork(space, s, plan.options(s));
+        try {
+          Object.assign(out, computeProxies(net, batchFor(plan.inputSize(s)), network));
+        } finally {
+          net.dispose();
+        }
+      }
+      const cost = plan.cost(s);
+      if (proxies.includes('params')) out['params'] = cost['params'];
+      if (proxies.includes('flops')) out['flops'] = cost['flops'];
+      return finite(out);
+    },
+    dispose() {
+      for (const b of batches.values()) {
+        b.x.dispose();
+        b.y.dispose();
+      }
+      batches.clear();
+    },
   };
 }
 
 export function createTrialEstimator(config: ExperimentConfig): TrialEstimator {
-  const e = config.estimator;
-  const space: Nb201Space = nb201Space();
+  const e = trialEstimatorConfig(config.estimator);
   switch (e.kind) {
     case 'benchmark': {
       const bench = new Nb201Benchmark(parseNb201BenchmarkName(e.benchmark!, 'estimator.benchmark'));
@@ -74,21 +162,23 @@ export function createTrialEstimator(config: ExperimentConfig): TrialEstimator {
       };
     }
     case 'training': {
-      const data = loadSplit(config);
-      const input = (d: Dataset): [number, number, number] => [d.channels, e.resolution ?? d.height, e.resolution ?? d.width];
-      const cost = (s: Sample) => nb201Cost(space.opsOf(s), { input: input(data.train), classes: data.train.numClasses, channels: e.channels, cells: e.cells });
+      const space = configSpace(config);
+      const data = loadSplit(config, e.resolution);
+      const plan = networkPlan(space, e, data.train);
       return {
-        cheapMetrics: (s) => ({ ...cost(s) }),
+        cheapMetrics: (s) => plan.cost(s),
         evaluate: (s, reporter) => {
           const seed = trialSeed(config.seed, space.hash(s));
           manualSeed(seed);
-          const net = new NB201Network({ ops: space.opsOf(s), C: e.channels!, N: e.cells!, numClasses: data.train.numClasses, inChannels: data.train.channels });
+          const size = plan.inputSize(s);
+          const net = buildNetwork(space, s, plan.options(s));
           try {
             const result = trainModel(net, data.train, {
               epochs: e.epochs!,
               batchSize: e.batch!,
               lr: e.lr!,
-              augment: data.augment,
+              // mobilenet samples choose their own resolution.
+              augment: { ...data.augment, resize: size === data.train.height ? undefined : size },
               seed,
               valid: data.valid,
               onEpoch: (r) => {
@@ -97,7 +187,7 @@ export function createTrialEstimator(config: ExperimentConfig): TrialEstimator {
               },
             });
             const last = result.history.at(-1)!;
-            return { accuracy: last.validAccuracy!, train_accuracy: last.trainAccuracy, train_seconds: result.seconds, ...cost(s) };
+            return { accuracy: last.validAccuracy!, train_accuracy: last.trainAccuracy, train_seconds: result.seconds, ...plan.cost(s) };
           } finally {
             net.dispose();
           }
@@ -106,25 +196,16 @@ export function createTrialEstimator(config: ExperimentConfig): TrialEstimator {
       };
     }
     case 'proxies': {
-      const data = loadSplit(config);
-      const batch = proxyBatch(data.train, { size: e.proxyBatch!, seed: config.seed, normalize: data.augment.normalize, resize: e.resolution });
+      const scorer = proxyScorer(config, e);
       const proxies = [...new Set([...(e.proxies as ProxyName[]), 'params', 'flops'] as ProxyName[])];
-      const score = (s: Sample, list: readonly ProxyName[]) =>
-        scoreNb201(space.opsOf(s), { proxies: list, batch, numClasses: data.train.numClasses, C: e.channels, N: e.cells, seed: config.seed }).scores;
-      const finite = (scores: Record<string, number | undefined>): Metrics => {
-        const out: Metrics = {};
-        for (const [k, v] of Object.entries(scores)) if (v !== undefined && Number.isFinite(v)) out[k] = v;
-        return out;
-      };
       return {
-        cheapMetrics: (s) => finite(score(s, ['params', 'flops'])),
-        evaluate: (s) => finite(score(s, proxies)),
-        dispose: () => {
-          batch.x.dispose();
-          batch.y.dispose();
-        },
+        cheapMetrics: (s) => scorer.cost(s),
+        evaluate: (s) => scorer.score(s, proxies),
+        dispose: () => scorer.dispose(),
       };
     }
+    default:
+      throw configError(`expected a base estimator kind (benchmark, training, proxies), found ${JSON.stringify(e.kind)}`, 'estimator.kind');
   }
 }
 
@@ -133,16 +214,14 @@ export function createTrialEstimator(config: ExperimentConfig): TrialEstimator {
  * tensors): what the coordinating thread of a parallel run uses.
  */
 export function cheapMetricsFunction(config: ExperimentConfig): (s: Sample) => Metrics {
-  const e = config.estimator;
+  const e = trialEstimatorConfig(config.estimator);
   if (e.kind === 'benchmark') {
     const bench = new Nb201Benchmark(parseNb201BenchmarkName(e.benchmark!, 'estimator.benchmark'));
     return (s) => ({ ...bench.cost(s) });
   }
-  const space = nb201Space();
   // The test split is the smallest read that gives the images' shape and classes.
   const shape = datasetSource(config.dataset.name).load('test');
-  const input: [number, number, number] = [shape.channels, e.resolution ?? shape.height, e.resolution ?? shape.width];
-  return (s) => ({ ...nb201Cost(space.opsOf(s), { input, classes: shape.numClasses, channels: e.channels, cells: e.cells }) });
+  return networkPlan(configSpace(config), e, shape).cost;
 }
 
 /** The first constraint a metrics record breaks, or undefined; metrics it lacks are not judged. */

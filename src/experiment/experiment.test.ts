@@ -47,8 +47,30 @@ test('config errors name the field path, the value and what was expected', () =>
   assert.match(e.message, /^objectives: expected at least 2 objectives for strategy nsga2/);
   e = configError({ seed: 'zero' });
   assert.match(e.message, /^seed: expected an integer >= 0, found "zero"/);
-  e = configError({ space: { name: 'darts' }, estimator: { kind: 'training' } });
-  assert.match(e.message, /^space\.name: expected nb201/);
+  e = configError({ space: { name: 'darts' }, estimator: { kind: 'benchmark' } });
+  assert.match(e.message, /^estimator\.kind: estimator kind 'benchmark' \(nb201:cifar10\) is a NAS-Bench-201 table and covers only space nb201, found space "darts"/);
+  e = configError({ space: { name: 'chain' }, estimator: { kind: 'composed', then: { kind: 'benchmark' } } });
+  assert.match(e.message, /^estimator\.then\.kind: estimator kind 'benchmark'/);
+  e = configError({ space: { name: 'chain' }, estimator: { kind: 'training', channels: 8 } });
+  assert.match(e.message, /^estimator\.channels: is not used with space chain/);
+  e = configError({ space: { name: 'chain', options: { depth: 3 } } });
+  assert.match(e.message, /^space\.options\.depth: unknown option of space chain \(value 3\); expected one of minDepth, maxDepth/);
+  e = configError({ space: { name: 'chain', options: { minDepth: 4, maxDepth: 2 } } });
+  assert.match(e.message, /^space\.options: chain depth range/);
+  e = configError({ estimator: { kind: 'composed' } });
+  assert.match(e.message, /^estimator\.then: is required by estimator kind 'composed'/);
+  e = configError({ estimator: { type: 'composed', then: { type: 'composed' } } });
+  assert.match(e.message, /^estimator\.then\.kind: expected one of benchmark, training, proxies, found "composed"/);
+  e = configError({ estimator: { type: 'predictor', model: 'forest', then: { type: 'benchmark' } } });
+  assert.match(e.message, /^estimator\.model: expected one of mlp, lstm, gcn, ensemble, gp, found "forest"/);
+  e = configError({ estimator: { type: 'predictor', kind: 'composed', then: {} } });
+  assert.match(e.message, /^estimator\.type: gives both kind "composed" and type "predictor"/);
+  e = configError({ estimator: { kind: 'composed', screen: { candidates: 5 }, topK: 6, then: { kind: 'benchmark' } } });
+  assert.match(e.message, /^estimator\.topK: expected at most screen\.candidates \(5\), found 6/);
+  e = configError({ estimator: { kind: 'predictor', warmup: 5, then: { kind: 'benchmark', epochs: 2 } } });
+  assert.match(e.message, /^estimator\.then\.epochs: is not used by estimator kind 'benchmark'/);
+  e = configError({ estimator: { kind: 'benchmark', screen: { candidates: 5 } } });
+  assert.match(e.message, /^estimator\.screen: is not used by estimator kind 'benchmark'/);
 });
 
 test('the example config is valid and defaults fill in', () => {

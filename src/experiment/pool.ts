@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { getNumThreads, setNumThreads } from '../tensor/index.js';
 import type { Sample } from '../spaces/types.js';
 import type { ExperimentConfig } from './config.js';
+import { trialEstimatorConfig } from './config.js';
 import { cheapMetricsFunction, createTrialEstimator, type Metrics, type TrialEstimator } from './estimators.js';
 
 export interface EvalJob {
@@ -13,7 +14,8 @@ export interface EvalJob {
   sample: Sample;
 }
 
-export type EvalOutcome = { ok: true; metrics: Metrics } | { ok: false; error: string };
+/** interrupted: the job was stopped by interrupt(); it has no result and its trial runs again on resume. */
+export type EvalOutcome = { ok: true; metrics: Metrics } | { ok: false; error: string; interrupted?: boolean };
 
 export type IntermediateSink = (metric: string, step: number, value: number) => void;
 
@@ -25,6 +27,8 @@ export interface Evaluator {
   run(job: EvalJob, onIntermediate: IntermediateSink): Promise<EvalOutcome>;
   /** Metrics known without evaluating (constraints on them prune before running). */
   cheapMetrics(sample: Sample): Metrics;
+  /** Stops the jobs in flight at once (Ctrl-C): they resolve as interrupted, and the evaluator takes no more jobs. */
+  interrupt(): void;
   close(): Promise<void>;
 }
 
@@ -53,6 +57,8 @@ export function inlineEvaluator(config: ExperimentConfig): Evaluator {
         return { ok: false, error: errorText(e) };
       }
     },
+    // Jobs run synchronously in this thread: none is ever in flight when this is called.
+    interrupt() {},
     async close() {
       estimator.dispose();
     },
@@ -110,14 +116,17 @@ export async function workerEvaluator(config: ExperimentConfig, parallel: number
     slots.push(slot);
   }
   await Promise.all(slots.map((s) => s.ready));
+  let interrupted = false;
   return {
     slots: parallel,
     threadsPerTrial: each,
     cheapMetrics: cheap,
     async run(job, sink) {
+      if (interrupted) return { ok: false, error: 'interrupted', interrupted: true };
       let slot = slots.find((s) => !s.busy);
       while (!slot) {
         await new Promise<void>((r) => waiting.push(r));
+        if (interrupted) return { ok: false, error: 'interrupted', interrupted: true };
         slot = slots.find((s) => !s.busy);
       }
       slot.busy = true;
@@ -127,13 +136,32 @@ export async function workerEvaluator(config: ExperimentConfig, parallel: number
         chosen.worker.postMessage({ type: 'job', job } satisfies ToWorker);
       });
     },
+    interrupt() {
+      if (interrupted) return;
+      interrupted = true;
+      for (const s of slots) {
+        // Terminating stops the job between two libtorch calls; its result never comes.
+        void s.worker.terminate();
+        if (s.current) {
+          const { resolve } = s.current;
+          s.current = undefined;
+          resolve({ ok: false, error: 'interrupted', interrupted: true });
+        }
+      }
+      for (const wake of waiting.splice(0)) wake();
+    },
     async close() {
       await Promise.all(slots.map((s) => s.worker.terminate()));
     },
   };
 }
 
-/** The evaluator a config asks for. */
+/**
+ * The evaluator a config asks for. Training always runs in worker threads,
+ * even one at a time, so that this thread stays free to see Ctrl-C and stop
+ * a trial mid-training; benchmark lookups and proxies are quick enough inline.
+ */
 export async function createEvaluator(config: ExperimentConfig): Promise<Evaluator> {
-  return config.parallel > 1 ? workerEvaluator(config, config.parallel) : inlineEvaluator(config);
+  const training = trialEstimatorConfig(config.estimator).kind === 'training';
+  return config.parallel > 1 || training ? workerEvaluator(config, config.parallel) : inlineEvaluator(config);
 }

@@ -13,16 +13,25 @@
 // run); a batch asked but not yet saved is asked again, and, the strategy
 // being seeded, it asks the same samples, which the store maps to the
 // trials already created. No finished trial is lost or run again.
+//
+// Interruption (RunOptions.signal, Ctrl-C in the CLI): no new trial starts,
+// trials in flight stop and go back to pending, the experiment is marked
+// 'stopped', and the same command resumes it as after a kill.
+//
+// Compositions (estimator kinds composed and predictor) wrap the strategy in
+// a ScreenedStrategy (screen.ts): trials are only the candidates it chose.
 import { configError, TsnasError } from '../errors.js';
-import { getSpace, type DefinedSpace } from '../spaces/index.js';
+import type { DefinedSpace } from '../spaces/index.js';
 import type { Sample } from '../spaces/types.js';
 import { createStrategy, type StrategyName } from '../strategies/index.js';
 import type { Objectives, Strategy, StrategyState as StrategyJson } from '../strategies/types.js';
 import type { Json, Store, Trial, TrialOutcome } from '../store/types.js';
 import { canonicalJson } from '../spaces/space.js';
+import type { ProxyName } from '../estimators/zero-cost/proxies.js';
 import type { ExperimentConfig } from './config.js';
-import { brokenConstraint, type Metrics } from './estimators.js';
+import { brokenConstraint, cheapMetricsFunction, configSpace, proxyScorer, type Metrics } from './estimators.js';
 import { createEvaluator, type Evaluator } from './pool.js';
+import { predictorCandidateRanker, proxyCandidateRanker, ScreenedStrategy, type CandidateRanker } from './screen.js';
 
 /** Options each strategy accepts at the top level of strategy.options (seed, fitness and objectives come from the config). */
 const STRATEGY_OPTION_KEYS: Record<StrategyName, readonly string[]> = {
@@ -61,6 +70,35 @@ export function buildStrategy(config: ExperimentConfig, space: DefinedSpace): St
   }
 }
 
+/**
+ * The strategy the loop asks: the config's strategy, wrapped in a
+ * ScreenedStrategy for the composed and predictor estimators (whose ranker
+ * runs in this thread: proxies load the dataset here).
+ */
+export function buildSearchStrategy(config: ExperimentConfig, space: DefinedSpace, cheapMetrics?: (s: Sample) => Metrics): Strategy {
+  const inner = buildStrategy(config, space);
+  const e = config.estimator;
+  if (e.kind !== 'composed' && e.kind !== 'predictor') return inner;
+  let ranker: CandidateRanker;
+  try {
+    ranker = e.kind === 'composed'
+      ? proxyCandidateRanker(proxyScorer(config, e.screen!), e.screen!.proxies as ProxyName[])
+      : predictorCandidateRanker({ model: e.model!, space, warmup: e.warmup!, kappa: e.kappa ?? 0, primary: config.objectives[0]!, seed: config.seed });
+  } catch (err) {
+    inner.dispose();
+    throw err;
+  }
+  return new ScreenedStrategy(inner, {
+    ranker,
+    candidates: e.kind === 'composed' ? e.screen!.candidates : e.candidates!,
+    topK: e.topK!,
+    objectives: config.objectives,
+    constraints: config.constraints,
+    cheapMetrics: cheapMetrics ?? cheapMetricsFunction(config),
+    space,
+  });
+}
+
 /** What the store keeps as the strategy state: the strategy's own JSON plus the run's clock. */
 interface SavedState {
   strategy: StrategyJson;
@@ -90,6 +128,8 @@ export interface RunOptions {
   workerId?: string;
   /** An evaluator to use instead of the config's (tests). */
   evaluator?: Evaluator;
+  /** Aborting stops the run cleanly: trials in flight go back to pending, the experiment is 'stopped'. */
+  signal?: AbortSignal;
 }
 
 export interface RunResult {
@@ -97,8 +137,10 @@ export interface RunResult {
   name: string;
   /** Trials told over the whole experiment. */
   told: number;
-  /** Whether the budget (trials or minutes) is used up. */
+  /** Whether the budget (trials or minutes) is used up, or the space has no candidate left. */
   finished: boolean;
+  /** Whether the signal stopped it. */
+  interrupted: boolean;
   counts: Record<string, number>;
 }
 
@@ -145,9 +187,19 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
   const experimentId = experiment.id;
   const batchSize = config.batch ?? config.parallel;
 
-  const space = getSpace(config.space.name, config.space.options as never);
-  const strategy = buildStrategy(config, space);
+  const space = configSpace(config);
   const evaluator = o.evaluator ?? (await createEvaluator(config));
+  let strategy: Strategy;
+  try {
+    strategy = buildSearchStrategy(config, space, (s) => evaluator.cheapMetrics(s));
+  } catch (e) {
+    if (!o.evaluator) await evaluator.close();
+    throw e;
+  }
+  const signal = o.signal;
+  const aborted = () => signal?.aborted === true;
+  const onAbort = () => evaluator.interrupt();
+  signal?.addEventListener('abort', onAbort, { once: true });
   const startedAt = Date.now();
   let elapsedBefore = 0;
   // Serialises every store write of this loop, so states are saved in telling order.
@@ -215,24 +267,41 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
     const firstState = tellReady();
     if (firstState) await store.saveStrategyState(experimentId, firstState.state, firstState.toldCount);
 
-    while (told < config.budget.trials && !stopRequested()) {
+    let exhausted = false;
+    while (told < config.budget.trials && !stopRequested() && !aborted()) {
       if (queue.length === 0) {
         if (timeUp()) break;
         const n = Math.min(batchSize, config.budget.trials - told);
-        for (const sample of strategy.ask(n)) queue.push({ sample, trial: await trialFor(store, experimentId, space, sample) });
+        if (strategy instanceof ScreenedStrategy && !(await strategy.prepare(n, signal))) break;
+        if (aborted()) break;
+        const asked = strategy.ask(n);
+        if (asked.length === 0) {
+          exhausted = true;
+          break;
+        }
+        for (const sample of asked) queue.push({ sample, trial: await trialFor(store, experimentId, space, sample) });
         for (const item of queue) if (isDone(item.trial)) item.outcome = outcomeOf(item.trial);
       }
-      await runQueue(queue.slice(), evaluator, store, experimentId, workerId, config, finish, serial);
+      await runQueue(queue.slice(), evaluator, store, experimentId, workerId, config, finish, serial, aborted);
       await chain;
+      if (aborted()) break;
       if (queue.length > 0 && queue.every((q) => q.outcome)) {
         const state = tellReady();
         if (state) await store.saveStrategyState(experimentId, state.state, state.toldCount);
       }
     }
-    const finished = told >= config.budget.trials || (queue.length === 0 && timeUp());
+    if (aborted()) {
+      // Trials in flight were stopped: they run again on resume.
+      await chain.catch(() => {});
+      await store.requeueRunning(experimentId);
+      await store.setExperimentStatus(experimentId, 'stopped');
+      return { experimentId, name, told, finished: false, interrupted: true, counts: await store.countTrials(experimentId) };
+    }
+    const finished = told >= config.budget.trials || exhausted || (queue.length === 0 && timeUp());
     await store.setExperimentStatus(experimentId, finished ? 'finished' : 'stopped');
-    return { experimentId, name, told, finished, counts: await store.countTrials(experimentId) };
+    return { experimentId, name, told, finished, interrupted: false, counts: await store.countTrials(experimentId) };
   } finally {
+    signal?.removeEventListener('abort', onAbort);
     await chain.catch(() => {});
     if (!o.evaluator) await evaluator.close();
     strategy.dispose();
@@ -265,6 +334,7 @@ async function runQueue(
   config: ExperimentConfig,
   finish: (item: Asked, outcome: TrialOutcome, claimed: boolean) => Promise<void>,
   serial: <T>(fn: () => Promise<T>) => Promise<T>,
+  aborted: () => boolean,
 ): Promise<void> {
   const todo = items.filter((i) => !i.outcome);
   // Constraints on cheap metrics (params, flops) prune before anything runs.
@@ -283,6 +353,7 @@ async function runQueue(
   try {
     for (let left = runnable.length; left > 0; left--) {
       while (running.size >= evaluator.slots) await Promise.race(running);
+      if (aborted()) break;
       const claimed = await serial(() => store.claimTrial(experimentId, workerId));
       if (!claimed) throw new TsnasError('state', `experiment ${experimentId}: expected a pending trial to claim, found none`);
       const item = byId.get(claimed.id);
@@ -299,6 +370,8 @@ async function runQueue(
           if (Number.isFinite(value)) writes.push(serial(() => store.reportIntermediate(claimed.id, metric, step, value)));
         });
         await Promise.all(writes);
+        // Stopped mid-run: left running here, requeued by the interrupted run.
+        if (!outcome.ok && outcome.interrupted) return;
         let result: TrialOutcome;
         if (!outcome.ok) result = { state: 'failed', error: outcome.error };
         else {

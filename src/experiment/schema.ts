@@ -14,6 +14,8 @@ export type Schema =
       required?: readonly string[];
       /** Free-form object (e.g. a strategy's own options), checked later by its owner. */
       open?: boolean;
+      /** Absent stays absent (else an absent object is checked as {} and gets its fields' defaults). */
+      optional?: boolean;
       default?: Record<string, unknown>;
       help?: string;
     }
@@ -63,7 +65,7 @@ export function validate(schema: Schema, value: unknown, path = ''): unknown {
   };
   if (value === undefined && 'default' in schema && schema.default !== undefined) value = structuredClone(schema.default);
   // Optional fields without a default stay absent (required ones are checked by their object).
-  if (value === undefined && schema.kind !== 'object') return undefined;
+  if (value === undefined && (schema.kind !== 'object' || schema.optional)) return undefined;
   switch (schema.kind) {
     case 'string':
       if (typeof value !== 'string') return fail(describe(schema));
