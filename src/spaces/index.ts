@@ -15,6 +15,8 @@ export * from './darts.js';
 export * from './chain.js';
 export * from './mobilenet.js';
 export * from './hierarchical.js';
+export * from './supernet.js';
+export * from './supernets/index.js';
 
 export const SPACE_NAMES = ['nb201', 'darts', 'chain', 'mobilenet', 'hierarchical'] as const;
 export type SpaceName = (typeof SPACE_NAMES)[number];

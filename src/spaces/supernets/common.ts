@@ -127,8 +127,14 @@ export function registerSpaceLabels(space: DefinedSpace, choices: ArchitectureCh
 /** Rejects strategies that would mix on a part of the channels: elastic widths mask whole tensors. */
 export function requireFullChannels(mixing: MixingStrategy, widths: readonly number[], space: string): void {
   for (const c of widths) {
-    if (mixing.candidateChannels(c) !== c) {
-      throw new TsnasError('config', `the ${space} supernet mixes whole tensors (elastic widths are channel masks); ${mixing.constructor.name} works on ${mixing.candidateChannels(c)} of ${c} channels`);
+    let used: number | string;
+    try {
+      used = mixing.candidateChannels(c);
+    } catch (e) {
+      used = `part (${(e as Error).message})`;
+    }
+    if (used !== c) {
+      throw new TsnasError('config', `the ${space} supernet mixes whole tensors (elastic widths are channel masks); ${mixing.constructor.name} works on ${used} of ${c} channels`);
     }
   }
 }
