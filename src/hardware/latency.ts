@@ -14,6 +14,8 @@ import { DARTS_NODES, dartsSpace, genotypeToSample, sampleToGenotype, type Genot
 import { NB201_EDGES, NB201_OPS, cellOps, nb201EdgeLabel, nb201Space } from '../spaces/nb201.js';
 import type { Sample } from '../spaces/types.js';
 import { getNumThreads, grad, noGrad, randn, tidy, type Tensor } from '../tensor/index.js';
+import type { Rng } from '../util/random.js';
+import { kendallTau, spearman } from '../util/stats.js';
 
 export type LatencySpace = 'nb201' | 'darts';
 
@@ -435,4 +437,41 @@ export function checkLatencyTable(raw: unknown, where = 'latency table'): Latenc
   });
   if (typeof t.measurement?.backward !== 'boolean') fail('measurement.backward', 'a boolean', t.measurement?.backward);
   return t as LatencyTable;
+}
+
+export interface LatencyValidation {
+  samples: number;
+  spearman: number;
+  kendallTau: number;
+  /** Mean |predicted − measured| / measured. */
+  meanRelativeError: number;
+  cells: { arch: string; predicted_ms: number; measured_ms: number }[];
+}
+
+/**
+ * Checks a table against the end-to-end latency of `n` uniformly sampled
+ * fixed networks of its space, measured the same way (forward, median).
+ */
+export function validateLatencyTable(t: LatencyTable, n: number, rng: Rng, o: { warmup?: number; repeats?: number } = {}): LatencyValidation {
+  if (!Number.isInteger(n) || n < 3) throw new TsnasError('usage', `expected at least 3 samples, got ${n}`, { where: '--validate' });
+  const space = t.network.space === 'nb201' ? nb201Space() : dartsSpace();
+  const cells: LatencyValidation['cells'] = [];
+  const seen = new Set<string>();
+  for (let tries = 0; cells.length < n && tries < 100 * n; tries++) {
+    const s = space.sample(rng);
+    const arch = space.format(s);
+    if (seen.has(arch)) continue;
+    seen.add(arch);
+    const measured = measureNetworkLatency(t.network, s, { warmup: o.warmup ?? t.measurement.warmup, repeats: o.repeats ?? t.measurement.repeats }).forward;
+    cells.push({ arch, predicted_ms: predictLatency(t, s), measured_ms: measured });
+  }
+  const p = cells.map((c) => c.predicted_ms);
+  const m = cells.map((c) => c.measured_ms);
+  return {
+    samples: cells.length,
+    spearman: spearman(p, m),
+    kendallTau: kendallTau(p, m),
+    meanRelativeError: cells.reduce((a, c) => a + Math.abs(c.predicted_ms - c.measured_ms) / c.measured_ms, 0) / cells.length,
+    cells,
+  };
 }

@@ -5,7 +5,8 @@ import { computeFlags } from '../args.js';
 import { emitJson, log } from '../output.js';
 import { configureCompute } from '../../train/setup.js';
 import { timeSteps, workload, WORKLOADS } from '../../bench/step.js';
-import { measureLatencyTable, saveLatencyTable, type LatencySpace } from '../../hardware/latency.js';
+import { measureLatencyTable, saveLatencyTable, validateLatencyTable, type LatencySpace } from '../../hardware/latency.js';
+import { Rng } from '../../util/random.js';
 
 export const benchStepCommand = defineCommand({
   name: 'bench step',
@@ -52,6 +53,7 @@ export const benchLatencyCommand = defineCommand({
     repeats: { type: 'int', help: 'timed repeats (the median is kept)', default: 15, min: 1 },
     backward: { type: 'boolean', help: 'also time forward + backward' },
     out: { type: 'string', help: 'write the table (JSON) to this file', required: true },
+    validate: { type: 'int', help: 'then compare predicted with measured end-to-end latency of this many sampled networks (Spearman, Kendall, mean relative error)', default: 0, min: 0 },
     ...computeFlags,
   },
   async run({ flags }) {
@@ -70,6 +72,12 @@ export const benchLatencyCommand = defineCommand({
         (e.forward_backward_ms !== undefined ? ` (forward+backward ${e.forward_backward_ms.toFixed(4)} ms)` : '')),
     });
     saveLatencyTable(flags.out as string, table);
+    const n = flags.validate as number;
+    const validation = n > 0 ? validateLatencyTable(table, n, new Rng(flags.seed as number)) : null;
+    if (validation) {
+      log(`validation over ${validation.samples} sampled networks: Spearman ${validation.spearman.toFixed(3)}, Kendall ${validation.kendallTau.toFixed(3)}, ` +
+        `mean relative error ${(100 * validation.meanRelativeError).toFixed(1)}%`);
+    }
     const seconds = (performance.now() - start) / 1000;
     const summary = {
       out: flags.out,
@@ -78,6 +86,7 @@ export const benchLatencyCommand = defineCommand({
       entries: table.entries.length,
       fixed_ms: table.fixed.forward_ms,
       ...(table.fixed.forward_backward_ms !== undefined ? { fixed_forward_backward_ms: table.fixed.forward_backward_ms } : {}),
+      ...(validation ? { validation: { samples: validation.samples, spearman: validation.spearman, kendall_tau: validation.kendallTau, mean_relative_error: validation.meanRelativeError, cells: validation.cells } } : {}),
       threads,
       seconds,
     };

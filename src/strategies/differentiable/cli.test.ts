@@ -63,10 +63,13 @@ test('tsnas search --strategy: the weight-sharing form (table accuracy, latency 
     const test = syntheticDataset({ n: 8, height: 32, width: 32, numClasses: 10, seed: 4 });
     writeCifar10Dir(dir, train, test);
     const lut = join(dir, 'lut.json');
-    const b = run('bench', 'latency', '--space', 'nb201', '--channels', '4', '--cells', '1', '--resolution', '8', '--repeats', '3', '--threads', '1', '--out', lut, '--json');
+    const b = run('bench', 'latency', '--space', 'nb201', '--channels', '4', '--cells', '1', '--resolution', '8', '--repeats', '3', '--threads', '1', '--validate', '4', '--out', lut, '--json');
     assert.equal(b.status, 0, b.stderr);
     const bench = lastJson(b.stdout);
     assert.equal(bench.entries, 15);
+    assert.equal(bench.validation.cells.length, 4);
+    assert.ok(bench.validation.spearman >= -1 && bench.validation.spearman <= 1 && bench.validation.mean_relative_error >= 0);
+    assert.ok(bench.validation.cells.every((c: { predicted_ms: number; measured_ms: number }) => c.predicted_ms > 0 && c.measured_ms > 0));
     assert.equal(JSON.parse(readFileSync(lut, 'utf8')).entries.length, 15);
     const common = ['--space', 'nb201', '--dataset', `cifar10:${dir}`, '--resolution', '8', '--channels', '4', '--cells', '1', '--limit-train', '64', '--batch', '16', '--seed', '1', '--threads', '1'];
     const r = run('search', '--strategy', 'darts2', '--epochs', '2', ...common, '--benchmark', 'nb201:cifar10', '--cost', `latency:${lut}`, '--cost-lambda', '0.5', '--json');
