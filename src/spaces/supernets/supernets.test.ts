@@ -13,7 +13,8 @@ import { mobilenetSpace } from '../mobilenet.js';
 import type { DefinedSpace } from '../space.js';
 import { DartsMixing, GdasMixing, MixedOp, PcDartsMixing, SinglePathMixing, type MixingStrategy } from '../supernet.js';
 import type { Sample } from '../types.js';
-import { ChainSupernet, HierarchicalSupernet, MobilenetSupernet, buildSupernet, type SpaceSupernet } from './index.js';
+import { BatchNorm2d } from '../../nn/layers.js';
+import { ChainSupernet, HierarchicalSupernet, MobilenetSupernet, batchNormFirst, buildSupernet, type SpaceSupernet } from './index.js';
 import type { Module } from '../../nn/module.js';
 
 const chain = () => chainSpace({ minDepth: 1, maxDepth: 4, kernels: [3, 5], filters: [4, 8], poolAfter: [1] });
@@ -275,5 +276,43 @@ test('buildSupernet: every built-in space by name, dense and single-path forward
   }
   assert.throws(() => buildSupernet('nope', { numClasses: 3 }), /no supernet for space 'nope'/);
   assert.throws(() => buildSupernet('darts', { numClasses: 3, cells: 2 }), /at least 3 cells/);
+  assert.equal(memory().numTensors, start);
+});
+
+test('batchNormFirst: a slice of a batch norm normalises like a smaller one and updates only its running statistics', () => {
+  const start = memory().numTensors;
+  manualSeed(6);
+  const wide = new BatchNorm2d(6);
+  const narrow = new BatchNorm2d(3);
+  const x = tidy(() => randn([4, 3, 5, 5]).add(2));
+  const diff = tidy(() => maxAbsDiff(batchNormFirst(wide, x, 3), narrow.call(x)));
+  assert.ok(diff < 1e-6);
+  const mean = wide.runningMean!.toArray();
+  assert.deepEqual(mean.slice(0, 3).map((v) => v.toFixed(5)), narrow.runningMean!.toArray().map((v) => v.toFixed(5)));
+  assert.ok(mean.slice(0, 3).every((v) => v > 0.1), 'the first channels moved towards the batch mean 2');
+  assert.deepEqual(mean.slice(3), [0, 0, 0]);
+  assert.equal(wide.numBatchesTracked!.item(), 1);
+  x.dispose();
+  wide.dispose();
+  narrow.dispose();
+  assert.equal(memory().numTensors, start);
+});
+
+test('SPOS-style resampling on a supernet: every drawn path exports a valid sample; a cell supernet keeps its channel split', () => {
+  const start = memory().numTensors;
+  const space = chain();
+  const mixing = new SinglePathMixing();
+  const net = new ChainSupernet(space, { numClasses: 3, mixing });
+  const rng = new Rng(2);
+  for (let i = 0; i < 20; i++) {
+    mixing.resample(rng);
+    space.validate(net.exportSample());
+  }
+  net.dispose();
+  const nb201 = buildSupernet('nb201', { numClasses: 3, channels: 4, cells: 1, mixing: new DartsMixing() });
+  const pc = new PcDartsMixing(2);
+  assert.throws(() => nb201.setMixing(pc), /was built for 4/);
+  pc.dispose();
+  nb201.dispose();
   assert.equal(memory().numTensors, start);
 });
