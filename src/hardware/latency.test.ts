@@ -11,7 +11,7 @@ import { nb201Space } from '../spaces/nb201.js';
 import { getNumThreads, memory, setNumThreads } from '../tensor/index.js';
 import { spearman } from '../util/stats.js';
 import {
-  edgeOccurrences, latencyCostTables, latencyMetric, loadLatencyTable, measureLatencyTable, measureNetworkLatency,
+  edgeOccurrences, latencyCostTables, latencyMetric, loadLatencyTable, measureLatencyTable, measureNetworkLatency, measureNetworksLatency,
   predictLatency, saveLatencyTable, sampleEdgeOps,
 } from './latency.js';
 
@@ -31,8 +31,9 @@ function withOneThread<T>(fn: () => T): T {
 test('nb201: the table predicts the latency ranking of six fixed networks with different op mixes (Spearman > 0.5)', () => {
   withOneThread(() => {
     const start = memory().numTensors;
-    const table = measureLatencyTable({ space: 'nb201', channels: 8, cells: 1, resolution: 16, batch: 2, repeats: 11 });
+    const table = measureLatencyTable({ space: 'nb201', channels: 8, cells: 1, resolution: 16, batch: 2, repeats: 11, clock: 'cpu' });
     assert.equal(table.runtime.threads, 1);
+    assert.equal(table.measurement.clock, 'cpu');
     // 3 stages × 5 candidates, each once.
     assert.equal(table.entries.length, 15);
     assert.deepEqual([...new Set(table.entries.map((e) => `${e.channels}x${e.resolution}`))], ['8x16', '16x8', '32x4']);
@@ -50,7 +51,7 @@ test('nb201: the table predicts the latency ranking of six fixed networks with d
       '|none~0|+|avg_pool_3x3~0|none~1|+|none~0|skip_connect~1|nor_conv_1x1~2|',
     ].map((text) => nb.parse(text));
     const predicted = cells.map((s) => predictLatency(table, s));
-    const measured = cells.map((s) => measureNetworkLatency(table.network, s, { repeats: 11 }).forward);
+    const measured = measureNetworksLatency(table.network, cells, { repeats: 11, clock: 'cpu' }).map((t) => t.forward);
     const rho = spearman(predicted, measured);
     assert.ok(rho > 0.5, `Spearman ${rho.toFixed(2)}: predicted ${predicted.map((v) => v.toFixed(3))} measured ${measured.map((v) => v.toFixed(3))}`);
     // The all-3×3 network is the slowest by both.
@@ -83,7 +84,7 @@ test('darts: positions, per-label tables summed over the cells that share a labe
     assert.deepEqual(occ[14 + 4]!.position, { channels: 8, resolution: 4, stride: 1 }, 'node 3 <- node 2');
     assert.deepEqual(occ[28]!.position, { channels: 16, resolution: 4, stride: 2 });
     assert.deepEqual(occ[41]!.position, { channels: 16, resolution: 2, stride: 1 });
-    const table = measureLatencyTable({ ...config, repeats: 7, backward: true });
+    const table = measureLatencyTable({ ...config, repeats: 7, backward: true, clock: 'cpu' });
     assert.ok(table.entries.every((e) => e.forward_backward_ms !== undefined && e.forward_backward_ms >= 0));
     const sep = table.entries.find((e) => e.op === 'sep_conv_5x5' && e.stride === 2)!;
     assert.ok(sep.forward_backward_ms! > sep.forward_ms, 'backward adds time');
@@ -95,7 +96,7 @@ test('darts: positions, per-label tables summed over the cells that share a labe
     assert.ok(Math.abs(tables['normal_edge_5_4']!['max_pool_3x3']! - entry('max_pool_3x3', 4, 8, 1)) < 1e-12);
     const v2 = dartsSpace().parse(DARTS_V2_TEXT);
     const predicted = predictLatency(table, v2);
-    const measured = measureNetworkLatency(table.network, v2, { repeats: 7 }).forward;
+    const measured = measureNetworkLatency(table.network, v2, { repeats: 7, clock: 'cpu' }).forward;
     assert.ok(predicted > 0.5 * measured && predicted < 2 * measured, `predicted ${predicted} ms, measured ${measured} ms`);
     assert.ok(predictLatency(table, v2, { backward: true }) > predicted);
     assert.equal(memory().numTensors, start);
@@ -114,6 +115,9 @@ test('latency tables round-trip through JSON; a damaged file is named with its f
     assert.equal(predictLatency(back, cell), predictLatency(table, cell));
     assert.throws(() => predictLatency(back, cell, { backward: true }), /--backward/);
     const raw = JSON.parse(readFileSync(path, 'utf8'));
+    const clockless = { ...raw, measurement: { ...raw.measurement, clock: 'sundial' } };
+    writeFileSync(path, JSON.stringify(clockless));
+    assert.throws(() => loadLatencyTable(path), /measurement\.clock: expected wall or cpu, found "sundial"/);
     raw.entries[3].forward_ms = 'fast';
     writeFileSync(path, JSON.stringify(raw));
     assert.throws(() => loadLatencyTable(path), (e: Error) => e.message.includes(path) && /entries\[3\]\.forward_ms: expected a number/.test(e.message));

@@ -19,6 +19,22 @@ import { kendallTau, spearman } from '../util/stats.js';
 
 export type LatencySpace = 'nb201' | 'darts';
 
+/**
+ * wall: elapsed time. cpu: this process's CPU time (user + system), which
+ * leaves out the time other processes hold the cores: on a shared machine
+ * with one libtorch thread it is the latency an idle machine would show.
+ * With several threads CPU time adds theirs up, so use wall there.
+ */
+export type LatencyClock = 'wall' | 'cpu';
+
+const clocks: Record<LatencyClock, () => number> = {
+  wall: () => performance.now(),
+  cpu: () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  },
+};
+
 /** The network a table describes: its ops' positions and its fixed part depend on all of these. */
 export interface LatencyNetworkConfig {
   space: LatencySpace;
@@ -51,9 +67,12 @@ export interface LatencyTable {
   version: 1;
   runtime: { engine: 'libtorch'; threads: number };
   network: LatencyNetworkConfig;
-  measurement: { warmup: number; repeats: number; backward: boolean; statistic: 'median' };
-  /** Everything outside the edge operations: end-to-end time of a reference network minus its operations' entries. */
-  fixed: { forward_ms: number; forward_backward_ms?: number; reference: string };
+  measurement: { warmup: number; repeats: number; backward: boolean; statistic: 'median'; clock: LatencyClock };
+  /**
+   * Everything outside the edge operations: the median over a few reference
+   * networks (uniform cells) of their end-to-end time minus their operations' entries.
+   */
+  fixed: { forward_ms: number; forward_backward_ms?: number; references: string[] };
   entries: LatencyEntry[];
 }
 
@@ -75,7 +94,9 @@ export interface MeasureLatencyOptions {
   repeats?: number;
   /** Also time forward + backward (default false). */
   backward?: boolean;
-  /** Called after each measured entry (progress). */
+  /** Default wall. */
+  clock?: LatencyClock;
+  /** Called with each entry once all are measured (they are timed interleaved). */
   onEntry?: (entry: LatencyEntry, done: number, total: number) => void;
 }
 
@@ -155,59 +176,92 @@ const median = (xs: number[]) => {
 };
 
 /**
- * Median milliseconds of one call of fn, after `warmup` untimed calls. Each
- * timed repeat runs fn enough times to last about a millisecond, so the
- * timer's resolution does not dominate microsecond-scale operations.
+ * Median milliseconds of one call of each fn, after `warmup` untimed calls.
+ * Each timed repeat runs a fn enough times to last about a millisecond, so
+ * the timer's resolution does not dominate microsecond-scale operations.
+ * The repeats of all fns are interleaved, round by round, so a burst of
+ * load from other processes spreads over all of them instead of inflating one.
  */
-export function timeCall(fn: () => void, warmup: number, repeats: number): number {
-  for (let i = 0; i < warmup; i++) fn();
-  const t0 = performance.now();
-  fn();
-  const once = performance.now() - t0;
-  const inner = Math.max(1, Math.min(200, Math.ceil(1 / Math.max(once, 1e-3))));
-  const times: number[] = [];
+export function timeCalls(fns: readonly (() => void)[], warmup: number, repeats: number, clock: LatencyClock = 'wall'): number[] {
+  const now = clocks[clock];
+  const inner = fns.map((fn) => {
+    for (let i = 0; i < warmup; i++) fn();
+    const t0 = now();
+    fn();
+    const once = now() - t0;
+    return Math.max(1, Math.min(200, Math.ceil(1 / Math.max(once, 1e-3))));
+  });
+  const times = fns.map((): number[] => []);
   for (let r = 0; r < repeats; r++) {
-    const start = performance.now();
-    for (let i = 0; i < inner; i++) fn();
-    times.push((performance.now() - start) / inner);
+    fns.forEach((fn, k) => {
+      const start = now();
+      for (let i = 0; i < inner[k]!; i++) fn();
+      times[k]!.push((now() - start) / inner[k]!);
+    });
   }
-  return median(times);
+  return times.map(median);
 }
 
-/** Forward (no autograd, eval mode) and optionally forward + backward (train mode, gradients of the input and weights) of a module. */
-export function timeModule(module: Module, inputShape: number[], o: { warmup: number; repeats: number; backward: boolean }): { forward: number; forwardBackward?: number } {
-  const x = randn(inputShape);
+/** Median milliseconds of one call of fn (see timeCalls). */
+export function timeCall(fn: () => void, warmup: number, repeats: number, clock: LatencyClock = 'wall'): number {
+  return timeCalls([fn], warmup, repeats, clock)[0]!;
+}
+
+export interface ModuleTiming {
+  forward: number;
+  forwardBackward?: number;
+}
+
+/**
+ * Forward (no autograd, eval mode) and optionally forward + backward (train
+ * mode, gradients of the input and weights) of modules on random inputs of
+ * the given shapes, interleaved (timeCalls).
+ */
+export function timeModules(items: readonly { module: Module; inputShape: number[] }[], o: { warmup: number; repeats: number; backward: boolean; clock?: LatencyClock }): ModuleTiming[] {
+  const xs = items.map((it) => randn(it.inputShape));
   try {
-    module.eval();
-    const forward = timeCall(() => tidy(() => noGrad(() => void module.call(x))), o.warmup, o.repeats);
-    if (!o.backward) return { forward };
-    module.train();
-    x.requiresGrad = true;
-    const inputs = [x, ...module.parameters()];
-    const forwardBackward = timeCall(() => tidy(() => {
-      const y = module.call(x) as Tensor;
-      // A zero op's output may not depend on anything: nothing to differentiate.
-      if (y.requiresGrad) grad(y.sum(), inputs, { allowUnused: true });
-    }), o.warmup, o.repeats);
-    return { forward, forwardBackward };
+    for (const it of items) it.module.eval();
+    const forward = timeCalls(items.map((it, k) => () => tidy(() => noGrad(() => void it.module.call(xs[k]!)))), o.warmup, o.repeats, o.clock);
+    if (!o.backward) return forward.map((f) => ({ forward: f }));
+    for (const it of items) it.module.train();
+    const fns = items.map((it, k) => {
+      const x = xs[k]!;
+      x.requiresGrad = true;
+      const inputs = [x, ...it.module.parameters()];
+      return () => tidy(() => {
+        const y = it.module.call(x) as Tensor;
+        // A zero op's output may not depend on anything: nothing to differentiate.
+        if (y.requiresGrad) grad(y.sum(), inputs, { allowUnused: true });
+      });
+    });
+    const forwardBackward = timeCalls(fns, o.warmup, o.repeats, o.clock);
+    return forward.map((f, k) => ({ forward: f, forwardBackward: forwardBackward[k]! }));
   } finally {
-    x.dispose();
+    for (const x of xs) x.dispose();
   }
 }
 
-/** The all-skip reference network of a space: its fixed part is its time minus its skip entries. */
-function referenceSample(space: LatencySpace): { sample: Sample; text: string } {
+/** timeModules for one module. */
+export function timeModule(module: Module, inputShape: number[], o: { warmup: number; repeats: number; backward: boolean; clock?: LatencyClock }): ModuleTiming {
+  return timeModules([{ module, inputShape }], o)[0]!;
+}
+
+/**
+ * Reference networks for the fixed part: uniform cells of a free, a cheap
+ * and a costly operation, so one disturbed measurement does not set it.
+ */
+function referenceSamples(space: LatencySpace): Sample[] {
   if (space === 'nb201') {
     const nb = nb201Space();
-    const text = `|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|`;
-    return { sample: nb.parse(text), text };
+    return ['skip_connect', 'avg_pool_3x3', 'nor_conv_1x1'].map((op) => nb.parse(`|${op}~0|+|${op}~0|${op}~1|+|${op}~0|${op}~1|${op}~2|`));
   }
-  // Every node takes the two cell inputs through skip connections (factorized reductions in reduction cells).
-  const edges = (): GenotypeEdge[] => Array.from({ length: DARTS_NODES }, (): GenotypeEdge[] => [['skip_connect', 0], ['skip_connect', 1]]).flat();
+  // Every node takes the two cell inputs through the same op.
   const concat = Array.from({ length: DARTS_NODES }, (_, i) => i + 2);
-  const g: Genotype = { normal: edges(), normal_concat: concat, reduce: edges(), reduce_concat: [...concat] };
-  const sample = genotypeToSample(g);
-  return { sample, text: dartsSpace().format(sample) };
+  return ['skip_connect', 'max_pool_3x3', 'sep_conv_3x3'].map((op) => {
+    const edges = (): GenotypeEdge[] => Array.from({ length: DARTS_NODES }, (): GenotypeEdge[] => [[op, 0], [op, 1]]).flat();
+    const g: Genotype = { normal: edges(), normal_concat: concat, reduce: edges(), reduce_concat: [...concat] };
+    return genotypeToSample(g);
+  });
 }
 
 /** Builds the fixed network of a sample with the table's configuration. */
@@ -215,14 +269,21 @@ export function buildLatencyNetwork(c: LatencyNetworkConfig, sample: Sample): Mo
   return buildNetwork(c.space, sample, { numClasses: c.numClasses, inChannels: c.inChannels, channels: c.channels, cells: c.cells, inputSize: c.resolution });
 }
 
-/** Median end-to-end time of a sample's fixed network with the table's configuration. */
-export function measureNetworkLatency(c: LatencyNetworkConfig, sample: Sample, o: { warmup?: number; repeats?: number; backward?: boolean } = {}): { forward: number; forwardBackward?: number } {
-  const net = buildLatencyNetwork(c, sample);
+/** Median end-to-end times of samples' fixed networks with the table's configuration, measured interleaved (timeModules). */
+export function measureNetworksLatency(c: LatencyNetworkConfig, samples: readonly Sample[], o: { warmup?: number; repeats?: number; backward?: boolean; clock?: LatencyClock } = {}): ModuleTiming[] {
+  const nets: Module[] = [];
   try {
-    return timeModule(net, [c.batch, c.inChannels, c.resolution, c.resolution], { warmup: o.warmup ?? 5, repeats: o.repeats ?? 15, backward: o.backward ?? false });
+    for (const s of samples) nets.push(buildLatencyNetwork(c, s));
+    const shape = [c.batch, c.inChannels, c.resolution, c.resolution];
+    return timeModules(nets.map((module) => ({ module, inputShape: shape })), { warmup: o.warmup ?? 5, repeats: o.repeats ?? 15, backward: o.backward ?? false, clock: o.clock ?? 'wall' });
   } finally {
-    net.dispose();
+    for (const n of nets) n.dispose();
   }
+}
+
+/** Median end-to-end time of a sample's fixed network with the table's configuration. */
+export function measureNetworkLatency(c: LatencyNetworkConfig, sample: Sample, o: { warmup?: number; repeats?: number; backward?: boolean; clock?: LatencyClock } = {}): ModuleTiming {
+  return measureNetworksLatency(c, [sample], o)[0]!;
 }
 
 /** Measures a latency table on this runtime at the current thread count. */
@@ -237,41 +298,45 @@ export function measureLatencyTable(o: MeasureLatencyOptions): LatencyTable {
     numClasses: o.numClasses ?? 10,
   };
   checkConfig(network);
-  const measurement = { warmup: o.warmup ?? 5, repeats: o.repeats ?? 15, backward: o.backward ?? false, statistic: 'median' as const };
+  const measurement = { warmup: o.warmup ?? 5, repeats: o.repeats ?? 15, backward: o.backward ?? false, statistic: 'median' as const, clock: o.clock ?? 'wall' };
+  if (measurement.clock !== 'wall' && measurement.clock !== 'cpu') throw new TsnasError('usage', `expected wall or cpu, got '${String(measurement.clock)}'`, { where: '--clock' });
   const positions = new Map<string, LatencyPosition>();
   for (const { position } of edgeOccurrences(network)) positions.set(positionKey('', position), position);
   const ops = latencyOps(o.space);
-  const total = positions.size * ops.length;
-  const entries: LatencyEntry[] = [];
-  for (const p of positions.values()) {
-    for (const op of ops) {
-      const module = buildOp(o.space, op, p);
-      try {
-        const t = timeModule(module, [network.batch, p.channels, p.resolution, p.resolution], measurement);
-        const entry: LatencyEntry = { op, ...p, forward_ms: t.forward, ...(t.forwardBackward !== undefined ? { forward_backward_ms: t.forwardBackward } : {}) };
-        entries.push(entry);
-        o.onEntry?.(entry, entries.length, total);
-      } finally {
-        module.dispose();
-      }
-    }
+  const items = [...positions.values()].flatMap((p) => ops.map((op) => ({ op, position: p })));
+  const modules = items.map(({ op, position }) => ({ module: buildOp(o.space, op, position), inputShape: [network.batch, position.channels, position.resolution, position.resolution] }));
+  let timings: ModuleTiming[];
+  try {
+    timings = timeModules(modules, measurement);
+  } finally {
+    for (const m of modules) m.module.dispose();
   }
+  const entries: LatencyEntry[] = items.map(({ op, position }, k) => {
+    const t = timings[k]!;
+    return { op, ...position, forward_ms: t.forward, ...(t.forwardBackward !== undefined ? { forward_backward_ms: t.forwardBackward } : {}) };
+  });
+  entries.forEach((e, k) => o.onEntry?.(e, k + 1, entries.length));
   const partial: LatencyTable = {
     format: 'tsnas-latency-table',
     version: 1,
     runtime: { engine: 'libtorch', threads: getNumThreads() },
     network,
     measurement,
-    fixed: { forward_ms: 0, reference: '' },
+    fixed: { forward_ms: 0, references: [] },
     entries,
   };
-  const { sample, text } = referenceSample(o.space);
-  const whole = measureNetworkLatency(network, sample, measurement);
-  const ref = predictLatencyParts(partial, sample);
+  const references = referenceSamples(o.space);
+  const wholes = measureNetworksLatency(network, references, measurement);
+  const residuals = references.map((sample, k) => {
+    const ops = predictLatencyParts(partial, sample);
+    const whole = wholes[k]!;
+    return { forward: whole.forward - ops.forward, forwardBackward: whole.forwardBackward === undefined ? undefined : whole.forwardBackward - ops.forwardBackward! };
+  });
+  const space = o.space === 'nb201' ? nb201Space() : dartsSpace();
   partial.fixed = {
-    forward_ms: Math.max(0, whole.forward - ref.forward),
-    ...(whole.forwardBackward !== undefined ? { forward_backward_ms: Math.max(0, whole.forwardBackward - (ref.forwardBackward ?? 0)) } : {}),
-    reference: text,
+    forward_ms: Math.max(0, median(residuals.map((r) => r.forward))),
+    ...(measurement.backward ? { forward_backward_ms: Math.max(0, median(residuals.map((r) => r.forwardBackward!))) } : {}),
+    references: references.map((s) => space.format(s)),
   };
   return partial;
 }
@@ -436,6 +501,8 @@ export function checkLatencyTable(raw: unknown, where = 'latency table'): Latenc
     if (typeof e.forward_ms !== 'number' || !(e.forward_ms >= 0)) fail(`entries[${i}].forward_ms`, 'a number >= 0', e.forward_ms);
   });
   if (typeof t.measurement?.backward !== 'boolean') fail('measurement.backward', 'a boolean', t.measurement?.backward);
+  const clock = t.measurement?.clock;
+  if (clock !== 'wall' && clock !== 'cpu') fail('measurement.clock', 'wall or cpu', clock);
   return t as LatencyTable;
 }
 
@@ -450,21 +517,22 @@ export interface LatencyValidation {
 
 /**
  * Checks a table against the end-to-end latency of `n` uniformly sampled
- * fixed networks of its space, measured the same way (forward, median).
+ * fixed networks of its space, measured the same way (forward, median, the table's clock).
  */
 export function validateLatencyTable(t: LatencyTable, n: number, rng: Rng, o: { warmup?: number; repeats?: number } = {}): LatencyValidation {
   if (!Number.isInteger(n) || n < 3) throw new TsnasError('usage', `expected at least 3 samples, got ${n}`, { where: '--validate' });
   const space = t.network.space === 'nb201' ? nb201Space() : dartsSpace();
-  const cells: LatencyValidation['cells'] = [];
+  const samples: Sample[] = [];
   const seen = new Set<string>();
-  for (let tries = 0; cells.length < n && tries < 100 * n; tries++) {
+  for (let tries = 0; samples.length < n && tries < 100 * n; tries++) {
     const s = space.sample(rng);
     const arch = space.format(s);
     if (seen.has(arch)) continue;
     seen.add(arch);
-    const measured = measureNetworkLatency(t.network, s, { warmup: o.warmup ?? t.measurement.warmup, repeats: o.repeats ?? t.measurement.repeats }).forward;
-    cells.push({ arch, predicted_ms: predictLatency(t, s), measured_ms: measured });
+    samples.push(s);
   }
+  const measured = measureNetworksLatency(t.network, samples, { warmup: o.warmup ?? t.measurement.warmup, repeats: o.repeats ?? t.measurement.repeats, clock: t.measurement.clock });
+  const cells = samples.map((s, k) => ({ arch: space.format(s), predicted_ms: predictLatency(t, s), measured_ms: measured[k]!.forward }));
   const p = cells.map((c) => c.predicted_ms);
   const m = cells.map((c) => c.measured_ms);
   return {

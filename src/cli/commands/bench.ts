@@ -1,11 +1,12 @@
 // tsnas bench step: times one training or search step of a workload.
 // tsnas bench latency: measures a latency lookup table (src/hardware/latency.ts).
+import { usageError } from '../../errors.js';
 import { defineCommand } from '../command.js';
 import { computeFlags } from '../args.js';
 import { emitJson, log } from '../output.js';
 import { configureCompute } from '../../train/setup.js';
 import { timeSteps, workload, WORKLOADS } from '../../bench/step.js';
-import { measureLatencyTable, saveLatencyTable, validateLatencyTable, type LatencySpace } from '../../hardware/latency.js';
+import { measureLatencyTable, saveLatencyTable, validateLatencyTable, type LatencyClock, type LatencySpace } from '../../hardware/latency.js';
 import { Rng } from '../../util/random.js';
 
 export const benchStepCommand = defineCommand({
@@ -52,12 +53,14 @@ export const benchLatencyCommand = defineCommand({
     warmup: { type: 'int', help: 'untimed calls before each measurement', default: 5, min: 0 },
     repeats: { type: 'int', help: 'timed repeats (the median is kept)', default: 15, min: 1 },
     backward: { type: 'boolean', help: 'also time forward + backward' },
+    clock: { type: 'string', help: 'wall: elapsed time; cpu: this process\'s CPU time, which leaves out other processes on a shared machine (one thread only)', default: 'wall', choices: ['wall', 'cpu'] },
     out: { type: 'string', help: 'write the table (JSON) to this file', required: true },
     validate: { type: 'int', help: 'then compare predicted with measured end-to-end latency of this many sampled networks (Spearman, Kendall, mean relative error)', default: 0, min: 0 },
     ...computeFlags,
   },
   async run({ flags }) {
     const threads = configureCompute({ threads: flags.threads as number | undefined, seed: flags.seed as number });
+    if (flags.clock === 'cpu' && threads > 1) throw usageError(`CPU time adds up the threads' time: use --threads 1 with it, got ${threads} threads`, '--clock');
     const start = performance.now();
     const table = measureLatencyTable({
       space: flags.space as LatencySpace,
@@ -68,6 +71,7 @@ export const benchLatencyCommand = defineCommand({
       warmup: flags.warmup as number,
       repeats: flags.repeats as number,
       backward: flags.backward === true,
+      clock: flags.clock as LatencyClock,
       onEntry: (e, done, total) => log(`${done}/${total} ${e.op} at ${e.channels}x${e.resolution}x${e.resolution}, stride ${e.stride}: ${e.forward_ms.toFixed(4)} ms` +
         (e.forward_backward_ms !== undefined ? ` (forward+backward ${e.forward_backward_ms.toFixed(4)} ms)` : '')),
     });

@@ -1,6 +1,6 @@
 // Weight-sharing search on a supernet — differentiable (DARTS first/second
 // order, GDAS, PC-DARTS) or one-shot (SPOS, ENAS): `tsnas search --strategy
-// darts|... ` (search-differentiable.ts) and its alias `tsnas darts --method`.
+// darts|...` (search-differentiable.ts) and its alias `tsnas darts --method`.
 // Per-epoch progress goes to stderr; the last stdout line (with --json) holds
 // the found architecture, time, peak RSS and, with --benchmark, its table accuracy.
 import { usageError } from '../../errors.js';

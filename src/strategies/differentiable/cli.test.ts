@@ -63,10 +63,13 @@ test('tsnas search --strategy: the weight-sharing form (table accuracy, latency 
     const test = syntheticDataset({ n: 8, height: 32, width: 32, numClasses: 10, seed: 4 });
     writeCifar10Dir(dir, train, test);
     const lut = join(dir, 'lut.json');
-    const b = run('bench', 'latency', '--space', 'nb201', '--channels', '4', '--cells', '1', '--resolution', '8', '--repeats', '3', '--threads', '1', '--validate', '4', '--out', lut, '--json');
+    const b = run('bench', 'latency', '--space', 'nb201', '--channels', '4', '--cells', '1', '--resolution', '8', '--repeats', '3', '--threads', '1', '--clock', 'cpu', '--validate', '4', '--out', lut, '--json');
     assert.equal(b.status, 0, b.stderr);
     const bench = lastJson(b.stdout);
     assert.equal(bench.entries, 15);
+    const twoThreads = run('bench', 'latency', '--clock', 'cpu', '--threads', '2', '--out', join(dir, 'x.json'));
+    assert.equal(twoThreads.status, 2);
+    assert.match(twoThreads.stderr, /--clock: CPU time adds up the threads' time/);
     assert.equal(bench.validation.cells.length, 4);
     assert.ok(bench.validation.spearman >= -1 && bench.validation.spearman <= 1 && bench.validation.mean_relative_error >= 0);
     assert.ok(bench.validation.cells.every((c: { predicted_ms: number; measured_ms: number }) => c.predicted_ms > 0 && c.measured_ms > 0));
