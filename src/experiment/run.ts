@@ -20,6 +20,7 @@
 //
 // Compositions (estimator kinds composed and predictor) wrap the strategy in
 // a ScreenedStrategy (screen.ts): trials are only the candidates it chose.
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { configError, TsnasError } from '../errors.js';
 import type { DefinedSpace } from '../spaces/index.js';
 import type { Sample } from '../spaces/types.js';
@@ -269,6 +270,9 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
 
     let exhausted = false;
     while (told < config.budget.trials && !stopRequested() && !aborted()) {
+      // A synchronous store resolves every await at once: yield so that signals (Ctrl-C) are seen.
+      await nextTurn();
+      if (aborted()) break;
       if (queue.length === 0) {
         if (timeUp()) break;
         const n = Math.min(batchSize, config.budget.trials - told);

@@ -90,10 +90,19 @@ export const searchConfigCommand: Command = {
     const store = await openStore(storage);
     const quiet = own['quiet'] === true;
     let bar: ProgressBar | undefined;
+    // Ctrl-C stops cleanly (trials in flight back to pending, experiment
+    // 'stopped', exit 130); a second Ctrl-C quits at once (the listener is gone).
+    const interrupt = new AbortController();
+    const onSigint = () => {
+      process.stderr.write('\nsearch: interrupted, stopping (running trials go back to pending; Ctrl-C again to quit at once)\n');
+      interrupt.abort();
+    };
+    process.once('SIGINT', onSigint);
     try {
       const result = await runExperiment({
         store,
         config,
+        signal: interrupt.signal,
         onStart: ({ resumed, told, budget, requeued }) => {
           log(`search ${config.name}: ${resumed ? `resuming at ${told}/${budget} trials${requeued ? ` (${requeued} running trial(s) back to pending)` : ''}` : `new experiment, ${budget} trials`} in ${storage}` +
             `, ${config.strategy.name} on ${config.space.name}, estimator ${config.estimator.kind}, parallel ${config.parallel}`);
@@ -102,11 +111,16 @@ export const searchConfigCommand: Command = {
         },
         onTrial: ({ told, best }) => bar?.update(told, best === undefined ? '' : `best ${config.objectives[0]!.name} ${Number(best.toFixed(4))}`),
       });
+      if (result.interrupted) {
+        log(`search ${config.name}: stopped at ${result.told}/${config.budget.trials} trials; run the same command to resume`);
+        return 130;
+      }
       const summary = await summarizeExperiment(store, config.name);
       if (own['json'] === true) emitJson({ ...summary, finished: result.finished, told: result.told, storage });
       else process.stdout.write(`${formatSummary(summary)}\n`);
       return 0;
     } finally {
+      process.removeListener('SIGINT', onSigint);
       await store.close();
     }
   },
