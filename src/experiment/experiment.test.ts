@@ -228,3 +228,61 @@ for (const strategy of ['evolution', 'bo']) {
     }
   });
 }
+
+test('Ctrl-C (SIGINT) after the first trials: exit 130, nothing left running, status stopped; the same command resumes to the trials of an uninterrupted run', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-sigint-'));
+  const budget = 600;
+  const args = (db: string) => ['search', '--name', 'exp', '--storage', `sqlite:${join(dir, db)}`, '--quiet', '--seed', '5', '--strategy.name', 'evolution',
+    '--strategy.options', '{population: 20, sampleSize: 5}', '--budget.trials', String(budget), '--batch', '2', '--constraints', 'params <= 1e6'];
+  try {
+    const whole = spawnSync(process.execPath, [CLI, ...args('whole.db')], { encoding: 'utf8' });
+    assert.equal(whole.status, 0, whole.stderr);
+    // SIGINT once the store shows finished trials.
+    const child = spawn(process.execPath, [CLI, ...args('parts.db')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    let doneBeforeSignal = 0;
+    for (let i = 0; i < 2000 && child.exitCode === null; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      const probe = await openStore(`sqlite:${join(dir, 'parts.db')}`).catch(() => undefined);
+      if (!probe) continue;
+      const e = await probe.getExperiment('exp').catch(() => null);
+      const counts = e ? await probe.countTrials(e.id) : undefined;
+      await probe.close();
+      if (counts && counts.complete + counts.pruned >= 20) {
+        doneBeforeSignal = counts.complete + counts.pruned;
+        child.kill('SIGINT');
+        break;
+      }
+    }
+    assert.equal(await exited, 130, stderr);
+    assert.match(stderr, /stopped at \d+\/600 trials; run the same command to resume/);
+    const store = await openStore(`sqlite:${join(dir, 'parts.db')}`);
+    try {
+      const e = (await store.getExperiment('exp'))!;
+      assert.equal(e.status, 'stopped');
+      const counts = await store.countTrials(e.id);
+      assert.equal(counts.running, 0);
+      const finished = counts.complete + counts.pruned;
+      assert.ok(finished >= doneBeforeSignal && finished < budget, `${finished} trials finished`);
+    } finally {
+      await store.close();
+    }
+    const resumed = spawnSync(process.execPath, [CLI, ...args('parts.db')], { encoding: 'utf8' });
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.match(resumed.stderr, /resuming at \d+\/600/);
+    const a = await openStore(`sqlite:${join(dir, 'whole.db')}`);
+    const b = await openStore(`sqlite:${join(dir, 'parts.db')}`);
+    try {
+      const fa = await fingerprint(a, 'exp');
+      assert.equal(fa.trials.length, budget);
+      assert.deepEqual(await fingerprint(b, 'exp'), fa);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
