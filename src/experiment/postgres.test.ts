@@ -1,0 +1,99 @@
+// The experiment loop against PostgreSQL: a full run (parallel workers) and
+// a stopped-and-resumed run end with the same trials as on SQLite. The
+// server is a throwaway one (src/store/pg-test-server.ts) or TSNAS_PG_URL;
+// the tests skip only when no PostgreSQL binaries are installed.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { openStore } from '../store/index.js';
+import { findPostgresBinDir, startTestPostgres, type TestPostgres } from '../store/pg-test-server.js';
+import type { Store } from '../store/types.js';
+import { checkConfig, type ExperimentConfig } from './config.js';
+import { runExperiment } from './run.js';
+import { summarizeExperiment } from './summary.js';
+
+const available = process.env.TSNAS_PG_URL !== undefined || findPostgresBinDir() !== null;
+
+describe('experiment loop on PostgreSQL', { skip: available ? false : 'no PostgreSQL binaries (install Debian package postgresql) and no TSNAS_PG_URL' }, () => {
+  let server: TestPostgres;
+  let admin: pg.Client;
+  before(async () => {
+    server = await startTestPostgres();
+    admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+  });
+  after(async () => {
+    await admin?.end();
+    await server?.stop();
+  });
+
+  let counter = 0;
+  const runId = `${process.pid}_${Date.now().toString(36)}`;
+  /** A store in a fresh schema (selected through the URL's search_path option). */
+  async function freshStore(): Promise<{ store: Store; dispose: () => Promise<void> }> {
+    const schema = `tsnas_exp_${runId}_${counter++}`;
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    const u = new URL(server.url);
+    u.searchParams.set('options', `-c search_path=${schema}`);
+    const store = await openStore(u.toString());
+    assert.equal(store.kind, 'postgres');
+    return {
+      store,
+      dispose: async () => {
+        await store.close();
+        await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+      },
+    };
+  }
+
+  async function fingerprint(store: Store, name: string) {
+    const e = (await store.getExperiment(name))!;
+    const summary = await summarizeExperiment(store, name);
+    return { status: e.status, best: summary.bestArchitecture?.arch, trials: (await store.listTrials(e.id)).map((t) => [t.number, t.sampleHash, t.state, t.metrics]) };
+  }
+
+  const config = (overrides: Record<string, unknown>): ExperimentConfig =>
+    checkConfig({ name: 'exp', seed: 6, estimator: { kind: 'benchmark' }, constraints: ['params <= 1e6'], budget: { trials: 60 }, ...overrides });
+
+  async function onSqlite(c: ExperimentConfig) {
+    const store = await openStore('sqlite::memory:');
+    try {
+      await runExperiment({ store, config: c });
+      return await fingerprint(store, 'exp');
+    } finally {
+      await store.close();
+    }
+  }
+
+  it('a full run with parallel workers gives the trials of SQLite', async () => {
+    const c = config({ strategy: { name: 'evolution', options: { population: 10, sampleSize: 3 } }, parallel: 3, threads: 3 });
+    const { store, dispose } = await freshStore();
+    try {
+      const r = await runExperiment({ store, config: c });
+      assert.equal(r.finished, true);
+      assert.ok(r.counts['pruned']! > 0 && r.counts['complete']! > 0);
+      assert.deepEqual(await fingerprint(store, 'exp'), await onSqlite(c));
+    } finally {
+      await dispose();
+    }
+  });
+
+  for (const [label, overrides] of [
+    ['reinforce', { strategy: { name: 'reinforce', options: { batch: 4 } }, batch: 2 }],
+    ['predictor-guided bo', { strategy: { name: 'bo', options: { initial: 8, ensemble: 2, randomCandidates: 20, mutationCandidates: 10 } }, estimator: { type: 'predictor', model: 'gp', warmup: 10, candidates: 30, topK: 4, then: { type: 'benchmark' } }, budget: { trials: 30 } }],
+  ] as const) {
+    it(`a stopped and resumed run (${label}) ends with the trials of an uninterrupted SQLite run`, async () => {
+      const c = config(overrides as Record<string, unknown>);
+      const { store, dispose } = await freshStore();
+      try {
+        const first = await runExperiment({ store, config: c, stopAfter: 7 });
+        assert.equal(first.finished, false);
+        assert.equal((await store.getExperiment('exp'))!.status, 'stopped');
+        for (let i = 0; i < 20 && !(await runExperiment({ store, config: c, stopAfter: 9 })).finished; i++);
+        assert.deepEqual(await fingerprint(store, 'exp'), await onSqlite(c));
+      } finally {
+        await dispose();
+      }
+    });
+  }
+});
