@@ -457,7 +457,7 @@ seed: 0                   # seeds the strategy, data splits and initial weights
 
 space:
   name: nb201             # nb201 | darts | chain | mobilenet | hierarchical
-  options: {}             # the space's own options (chain, mobilenet, hierarchical)
+  options: {}             # the space's own options, e.g. {maxDepth: 4, filters: [16, 32]} for chain
 
 strategy:
   name: evolution         # random | evolution | ga | local | reinforce | ppo | bo | nsga2
@@ -466,18 +466,33 @@ strategy:
     sampleSize: 5
 
 estimator:
-  kind: benchmark         # benchmark | training | proxies
-  benchmark: nb201:cifar10   # tabular: nb201:cifar10 | nb201:cifar100 | nb201:imagenet16_120
-  # kind: training        # trains each cell on the dataset below:
+  kind: benchmark         # benchmark | training | proxies | composed | predictor  (\`type:\` works too)
+  benchmark: nb201:cifar10   # tabular (space nb201 only): nb201:cifar10 | nb201:cifar100 | nb201:imagenet16_120
+  # kind: training        # trains each sample's network on the dataset below (any space):
   # epochs: 2
   # batch: 128
   # lr: 0.1
-  # channels: 8           # C of the first stage
-  # cells: 1              # N cells per stage
-  # resolution: 16        # resize the images (faster)
-  # kind: proxies         # zero-cost scores, no training
+  # channels: 8           # nb201/darts only: C of the first stage
+  # cells: 1              # nb201: cells per stage; darts: cells in all (default 5)
+  # resolution: 16        # resize the images (faster; mobilenet samples pick their own)
+  # kind: proxies         # zero-cost scores, no training (any space)
   # proxies: [synflow, nwot]
   # proxyBatch: 64
+  #
+  # Compositions work behind any strategy: each round asks the strategy for
+  # many candidates, ranks them cheaply, and only the top k become trials,
+  # evaluated by \`then\`; the strategy is told estimates for the others.
+  # kind: composed        # zero-cost screening, then the top k (small budgets)
+  # screen: {proxies: [synflow, nwot], candidates: 1000, proxyBatch: 64}
+  # topK: 10
+  # then: {kind: training, epochs: 2, resolution: 16}
+  # kind: predictor       # a learned predictor, fitted on the results so far
+  # model: gp             # mlp | lstm | gcn | ensemble | gp
+  # warmup: 20            # results of the strategy's own choice before it ranks
+  # candidates: 100       # candidates ranked per round
+  # topK: 10
+  # kappa: 0              # rank by mean + kappa * std (ensemble, gp)
+  # then: {kind: benchmark}
 
 dataset:                  # used by the training and proxies estimators
   name: fashion-mnist     # fashion-mnist[:dir] | cifar10:dir | cifar100:dir | folder:dir

@@ -95,6 +95,17 @@ test('flags set any config field, read as YAML scalars', () => {
   assert.equal(c.strategy.options['population'], 8);
   assert.deepEqual(c.objectives.map((o) => o.name), ['accuracy', 'params']);
   assert.equal(c.constraints[0]!.value, 2e5);
+  // Compositions as flags: --estimator.type composed --estimator.then.type training ...
+  const composed: Record<string, unknown> = {};
+  for (const [path, value] of [['estimator.type', 'composed'], ['estimator.screen.proxies', 'synflow'], ['estimator.topK', '4'],
+    ['estimator.then.type', 'training'], ['estimator.then.epochs', '3'], ['estimator.then.resolution', '16']]) setConfigPath(composed, path!, value!);
+  const e = checkConfig(composed).estimator;
+  assert.equal(e.kind, 'composed');
+  assert.deepEqual(e.screen, { proxies: ['synflow'], candidates: 1000, proxyBatch: 64, channels: 8, cells: 1, resolution: 16 });
+  assert.deepEqual(e.then, { kind: 'training', epochs: 3, batch: 128, lr: 0.1, channels: 8, cells: 1, resolution: 16 });
+  const guided: Record<string, unknown> = {};
+  setConfigPath(guided, 'estimator', '{type: predictor, model: ensemble, then: {type: benchmark}}');
+  assert.deepEqual(checkConfig(guided).estimator, { kind: 'predictor', model: 'ensemble', warmup: 20, candidates: 100, kappa: 0, topK: 10, then: { kind: 'benchmark', benchmark: 'nb201:cifar10' } });
 });
 
 test('the CLI exits with 2 and names the file, field and flag', () => {

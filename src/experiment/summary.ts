@@ -6,7 +6,7 @@ import { getSpace, type DefinedSpace } from '../spaces/index.js';
 import type { Sample } from '../spaces/types.js';
 import { nonDominatedSort } from '../strategies/pareto.js';
 import type { Experiment, Store, Trial, TrialState } from '../store/types.js';
-import { MINIMISED_OBJECTIVES, type ObjectiveConfig } from './config.js';
+import { MINIMISED_OBJECTIVES, spaceOptionsOf, type ObjectiveConfig } from './config.js';
 
 export interface TrialView {
   number: number;
@@ -23,6 +23,8 @@ export interface ExperimentSummary {
   space: string;
   strategy: string;
   estimator: string;
+  /** Composed and predictor estimators: candidates ranked out (never trials) and rounds. */
+  screening?: { screenedOut: number; rounds: number };
   objectives: ObjectiveConfig[];
   counts: Record<TrialState, number>;
   total: number;
@@ -47,7 +49,8 @@ export function objectivesOf(config: unknown): ObjectiveConfig[] {
 export function spaceOf(config: unknown): DefinedSpace | undefined {
   const space = (config as { space?: { name?: string; options?: unknown } })?.space;
   try {
-    return getSpace(space?.name ?? 'nb201', (space?.options ?? {}) as never);
+    const name = space?.name ?? 'nb201';
+    return getSpace(name, spaceOptionsOf(name, (space?.options ?? {}) as Record<string, unknown>) as never);
   } catch {
     return undefined;
   }
@@ -110,7 +113,8 @@ export async function summarizeExperiment(store: Store, name: string, options: {
     createdAt: new Date(experiment.createdAt).toISOString(),
     space: config?.space?.name ?? '?',
     strategy: config?.strategy?.name ?? '?',
-    estimator: config?.estimator?.kind ? `${config.estimator.kind}${config.estimator.benchmark ? ` ${config.estimator.benchmark}` : ''}` : '?',
+    estimator: describeEstimator(config?.estimator),
+    ...(await screeningOf(store, experiment.id)),
     objectives,
     counts,
     total: Object.values(counts).reduce((a, b) => a + b, 0),
@@ -118,6 +122,33 @@ export async function summarizeExperiment(store: Store, name: string, options: {
     pareto: { objectives: frontObjectives, trials: front.map((t) => viewOf(t, space)) },
     bestArchitecture: bestViews[0] ?? null,
   };
+}
+
+/** An estimator config in words, e.g. "composed(synflow+nwot of 1000 -> top 10) -> training 2 epochs". */
+export function describeEstimator(e: Record<string, any> | undefined): string {
+  if (!e?.kind) return '?';
+  switch (e.kind) {
+    case 'benchmark':
+      return `benchmark ${e.benchmark ?? ''}`.trim();
+    case 'training':
+      return `training${e.epochs ? ` ${e.epochs} epoch(s)` : ''}`;
+    case 'proxies':
+      return `proxies ${(e.proxies ?? []).join('+')}`;
+    case 'composed':
+      return `composed(${(e.screen?.proxies ?? []).join('+')} of ${e.screen?.candidates} -> top ${e.topK}) -> ${describeEstimator(e.then)}`;
+    case 'predictor':
+      return `predictor(${e.model} after ${e.warmup}, ${e.candidates} -> top ${e.topK}) -> ${describeEstimator(e.then)}`;
+    default:
+      return String(e.kind);
+  }
+}
+
+/** Candidates screened out so far by a composed or predictor estimator (from the saved strategy state). */
+async function screeningOf(store: Store, experimentId: number): Promise<{ screening?: { screenedOut: number; rounds: number } }> {
+  const saved = await store.loadStrategyState(experimentId);
+  const extra = (saved?.state as { strategy?: { extra?: { screenedOut?: unknown; rounds?: unknown } } } | undefined)?.strategy?.extra;
+  if (typeof extra?.screenedOut !== 'number' || typeof extra.rounds !== 'number') return {};
+  return { screening: { screenedOut: extra.screenedOut, rounds: extra.rounds } };
 }
 
 const fmt = (v: number | undefined) =>
@@ -129,6 +160,7 @@ export function formatSummary(s: ExperimentSummary): string {
   lines.push(`experiment ${s.name} (${s.status}), created ${s.createdAt}`);
   lines.push(`  space ${s.space}, strategy ${s.strategy}, estimator ${s.estimator}, objectives ${s.objectives.map((o) => `${o.name}:${o.direction}`).join(', ')}`);
   lines.push(`  trials ${s.total}: ${Object.entries(s.counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  if (s.screening) lines.push(`  screening: ${s.screening.screenedOut} candidates screened out in ${s.screening.rounds} round(s) (not trials)`);
   const metricNames = [...new Set(s.best.flatMap((t) => Object.keys(t.metrics)))].slice(0, 5);
   if (s.best.length > 0) {
     lines.push('', `best trials by ${s.objectives[0]!.name}:`);

@@ -5,7 +5,7 @@
 import { TsnasError, usageError } from '../../errors.js';
 import { checkConfig, configFieldPaths, readConfigFile, setConfigPath } from '../../experiment/config.js';
 import { runExperiment } from '../../experiment/run.js';
-import { formatSummary, summarizeExperiment } from '../../experiment/summary.js';
+import { describeEstimator, formatSummary, summarizeExperiment } from '../../experiment/summary.js';
 import { DEFAULT_STORAGE_URL, openStore } from '../../store/index.js';
 import type { Command } from '../command.js';
 import { emitJson, log, ProgressBar } from '../output.js';
@@ -105,7 +105,7 @@ export const searchConfigCommand: Command = {
         signal: interrupt.signal,
         onStart: ({ resumed, told, budget, requeued }) => {
           log(`search ${config.name}: ${resumed ? `resuming at ${told}/${budget} trials${requeued ? ` (${requeued} running trial(s) back to pending)` : ''}` : `new experiment, ${budget} trials`} in ${storage}` +
-            `, ${config.strategy.name} on ${config.space.name}, estimator ${config.estimator.kind}, parallel ${config.parallel}`);
+            `, ${config.strategy.name} on ${config.space.name}, estimator ${describeEstimator(config.estimator as never)}, parallel ${config.parallel}`);
           bar = new ProgressBar('trials', budget, !quiet);
           bar.update(told);
         },
