@@ -3,8 +3,8 @@
 // folder); nb201 and darts wrap the existing search networks (Nb201Supernet,
 // DartsSupernet) in the same interface.
 import { TsnasError } from '../../errors.js';
-import { dartsEdgeLabel, dartsEdges, DartsSupernet } from '../../strategies/differentiable/darts-supernet.js';
-import { deriveDartsGenotype, type ArchWeights } from '../../strategies/differentiable/genotype.js';
+import { dartsEdgeLabel, dartsEdges, DartsSupernet } from './darts.js';
+import { deriveDartsGenotype, type ArchWeights } from './genotype.js';
 import { tidy, type Tensor } from '../../tensor/index.js';
 import { chainSpace, type ChainConfig, type ChainSpace } from '../chain.js';
 import { dartsSpace, genotypeToSample } from '../darts.js';

@@ -13,11 +13,11 @@ import { DARTS_PRIMITIVES } from '../../nn/ops.js';
 import { NB201_OPS } from '../../spaces/nb201.js';
 import { parseGenotype, formatGenotype } from '../../spaces/darts.js';
 import { syntheticDataset } from '../../data/synthetic.js';
-import { dartsEdgeLabel, dartsEdges } from './darts-supernet.js';
-import { deriveArchitecture, deriveDartsGenotype, type ArchWeights } from './genotype.js';
+import { dartsEdgeLabel, dartsEdges } from '../../spaces/supernets/darts.js';
+import { deriveArchitecture, deriveDartsGenotype, type ArchWeights } from '../../spaces/supernets/genotype.js';
 import { autogradOracle, dominantHessianEigenvalue, unrolledArchGradient } from './hypergradient.js';
 import { mixedOps, SearchDartsMixing, SearchPcDartsMixing } from './mixing.js';
-import { buildSupernet } from './network.js';
+import { buildCellSupernet } from './network.js';
 import { BilevelSearch, flopsCostTable, runDifferentiableSearch, type DifferentiableMethod } from './search.js';
 
 const f64 = { dtype: 'float64' as const };
@@ -201,7 +201,7 @@ test('DARTS mixing skips none yet gives the plain weighted sum and the same grad
   manualSeed(4);
   const start = memory().numTensors;
   const mixing = new SearchDartsMixing();
-  const net = buildSupernet({ space: 'nb201', C: 4, cells: 1, numClasses: 3 }, mixing);
+  const net = buildCellSupernet({ space: 'nb201', C: 4, cells: 1, numClasses: 3 }, mixing);
   net.eval();
   const x = randn([2, 3, 8, 8]).keep();
   const run = () => tidy(() => {
@@ -323,8 +323,8 @@ test(`segmented backward (depthwise gradients as forward convs) equals plain aut
 
 test('DARTS supernet: 14 edges per cell, reductions at 1/3 and 2/3, parameter count as the PyTorch search network', () => {
   const start = memory().numTensors;
-  const net = buildSupernet({ space: 'darts', C: 8, cells: 5, numClasses: 10 }, new SearchDartsMixing());
-  const cells = (net as import('./darts-supernet.js').DartsSupernet).cells;
+  const net = buildCellSupernet({ space: 'darts', C: 8, cells: 5, numClasses: 10 }, new SearchDartsMixing());
+  const cells = (net as import('../../spaces/supernets/darts.js').DartsSupernet).cells;
   assert.deepEqual([...cells].map((c) => c.reduction), [false, true, false, true, false]);
   assert.ok([...cells].every((c) => c.edges.length === 14));
   assert.equal(net.choices.labels.size, 28);

@@ -1,10 +1,11 @@
-// Building a supernet of either space for a given mixing, and reading its
+// The nb201 or DARTS supernet a bilevel or one-shot search trains (the
+// spaces' buildSupernet covers every space for mixing alone), and reading its
 // architecture weights.
 import { TsnasError } from '../../errors.js';
 import { DartsMixing, Nb201Supernet, type MixingStrategy } from '../../spaces/supernet.js';
 import { tidy } from '../../tensor/index.js';
-import { DartsSupernet } from './darts-supernet.js';
-import type { ArchWeights, SupernetSpace } from './genotype.js';
+import { DartsSupernet } from '../../spaces/supernets/darts.js';
+import type { ArchWeights, SupernetSpace } from '../../spaces/supernets/genotype.js';
 
 export interface SupernetConfig {
   space: SupernetSpace;
@@ -19,7 +20,7 @@ export interface SupernetConfig {
 /** A supernet: an nb201 or DARTS search network. */
 export type Supernet = Nb201Supernet | DartsSupernet;
 
-export function buildSupernet(cfg: SupernetConfig, mixing: MixingStrategy): Supernet {
+export function buildCellSupernet(cfg: SupernetConfig, mixing: MixingStrategy): Supernet {
   if (cfg.space === 'nb201') {
     return new Nb201Supernet({ C: cfg.C, N: cfg.cells, numClasses: cfg.numClasses, inChannels: cfg.inChannels, mixing });
   }

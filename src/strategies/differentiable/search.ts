@@ -17,12 +17,12 @@ import { DARTS_PRIMITIVES } from '../../nn/ops.js';
 import { NB201_OPS } from '../../spaces/nb201.js';
 import type { DartsMixing } from '../../spaces/supernet.js';
 import { crossEntropy, noGrad, stack, tensor, tidy, type Tensor } from '../../tensor/index.js';
-import { deriveArchitecture, type ArchWeights, type DerivedArchitecture, type EdgeWeights } from './genotype.js';
+import { deriveArchitecture, type ArchWeights, type DerivedArchitecture, type EdgeWeights } from '../../spaces/supernets/genotype.js';
 import { autogradOracle, dominantHessianEigenvalue, firstOrderArchGradient, unrolledArchGradient, type GradientOracle } from './hypergradient.js';
 import { SegmentedTape } from './segmented.js';
-import { DartsSupernet } from './darts-supernet.js';
+import { DartsSupernet } from '../../spaces/supernets/darts.js';
 import { EdgeNormalization, SearchDartsMixing, SearchGdasMixing, SearchPcDartsMixing, dropSkipConnections } from './mixing.js';
-import { architectureWeights, buildSupernet, type Supernet, type SupernetConfig } from './network.js';
+import { architectureWeights, buildCellSupernet, type Supernet, type SupernetConfig } from './network.js';
 
 export const DIFFERENTIABLE_METHODS = ['darts', 'darts2', 'gdas', 'pcdarts'] as const;
 export type DifferentiableMethod = (typeof DIFFERENTIABLE_METHODS)[number];
@@ -123,7 +123,7 @@ export class BilevelSearch {
     this.mixing = o.method === 'gdas' ? new SearchGdasMixing(o.tauMax ?? 10)
       : o.method === 'pcdarts' ? new SearchPcDartsMixing(o.pcK ?? 4)
         : new SearchDartsMixing();
-    this.net = buildSupernet(config, this.mixing);
+    this.net = buildCellSupernet(config, this.mixing);
     const useEdgeNorm = o.edgeNormalization ?? o.method === 'pcdarts';
     this.edgeNorm = useEdgeNorm ? new EdgeNormalization(this.net) : null;
     this.weights = this.net.weightParameters();

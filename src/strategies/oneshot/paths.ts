@@ -10,8 +10,8 @@ import type { SinglePathMixing } from '../../spaces/supernet.js';
 import type { Sample, SearchSpace, Value } from '../../spaces/types.js';
 import { noGrad, tidy, type Tensor } from '../../tensor/index.js';
 import type { Rng } from '../../util/random.js';
-import { dartsEdgeLabel, dartsEdges } from '../differentiable/darts-supernet.js';
-import type { SupernetSpace } from '../differentiable/genotype.js';
+import { dartsEdgeLabel, dartsEdges } from '../../spaces/supernets/darts.js';
+import type { SupernetSpace } from '../../spaces/supernets/genotype.js';
 import type { Supernet } from '../differentiable/network.js';
 
 /** A space whose samples are paths of a supernet. */

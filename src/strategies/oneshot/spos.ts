@@ -14,7 +14,7 @@ import { SinglePathMixing } from '../../spaces/supernet.js';
 import type { Sample, SearchSpace } from '../../spaces/types.js';
 import { crossEntropy, noGrad, tidy, type Tensor } from '../../tensor/index.js';
 import { Rng } from '../../util/random.js';
-import { buildSupernet, type Supernet, type SupernetConfig } from '../differentiable/network.js';
+import { buildCellSupernet, type Supernet, type SupernetConfig } from '../differentiable/network.js';
 import { evaluateWithInheritedWeights, oneShotSpace, strictFairPaths, type OneShotSpace } from './paths.js';
 
 export type PathSampling = 'uniform' | 'strict-fair';
@@ -37,7 +37,7 @@ export class OneShotSupernet {
   readonly weights: Tensor[];
 
   constructor(readonly config: SupernetConfig, readonly o: SupernetTrainingOptions) {
-    this.net = buildSupernet(config, this.mixing);
+    this.net = buildCellSupernet(config, this.mixing);
     this.weights = this.net.weightParameters();
     this.optimizer = new SGD(this.weights, { lr: o.lr ?? 0.025, momentum: o.momentum ?? 0.9, weightDecay: o.weightDecay ?? 3e-4 });
     this.scheduler = new LrScheduler(this.optimizer, cosineAnnealing(Math.max(1, o.epochs), o.lrMin ?? 0.001));

@@ -9,7 +9,7 @@ import { TsnasError } from '../../errors.js';
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Linear, ModuleList, Sequential } from '../../nn/layers.js';
 import { Module } from '../../nn/module.js';
 import { DartsFactorizedReduce, DartsReLUConvBN, DARTS_PRIMITIVES, dartsSearchOp } from '../../nn/ops.js';
-import { ArchitectureChoices, MixedOp, type MixingStrategy } from '../../spaces/supernet.js';
+import { ArchitectureChoices, MixedOp, type MixingStrategy } from '../supernet.js';
 import { cat, type Tensor } from '../../tensor/index.js';
 
 export const dartsEdgeLabel = (cell: 'normal' | 'reduce', to: number, from: number) => `${cell}_edge_${to}_${from}`;
