@@ -3,7 +3,7 @@
 // the resume of a finished job (nothing re-run).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,6 +70,63 @@ test('shortened main job: screening, halving, final training, report, weights, r
     const names = (await store.listExperiments()).map((e) => e.name);
     assert.deepEqual(names, ['short.screen', 'short.rung0', 'short.final']);
     await store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('Ctrl-C during the main job\'s training: exit 130, the trial back to pending, the phase stopped; the same command finishes it', { skip: !haveData && 'Fashion-MNIST is not installed' }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-main-int-'));
+  try {
+    const args = ['main', '--name', 'tiny', '--out-dir', dir, '--threads', '1', '--quiet', '--json', '--candidates', '8', '--proxy-batch', '8',
+      '--screen-parallel', '1', '--resolution', '8', '--halving-candidates', '2', '--halving-epochs', '2', '--halving-train', '300', '--halving-valid', '100',
+      '--final-channels', '4', '--final-resolution', '8', '--final-epochs', '1', '--final-limit-train', '300', '--limit-test', '100'];
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // SIGINT while a successive-halving trial trains.
+    const db = `sqlite:${join(dir, 'tsnas.db')}`;
+    for (let i = 0; i < 6000 && child.exitCode === null; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      if (!existsSync(join(dir, 'tsnas.db'))) continue;
+      const probe = await openStore(db).catch(() => undefined);
+      if (!probe) continue;
+      const e = await probe.getExperiment('tiny.rung0').catch(() => null);
+      const running = e ? (await probe.countTrials(e.id)).running : 0;
+      await probe.close();
+      if (running > 0) {
+        child.kill('SIGINT');
+        break;
+      }
+    }
+    assert.equal(await exited, 130, stderr);
+    assert.match(stderr, /main: stopped in tiny\.rung0; run the same command to resume/);
+    const store = await openStore(db);
+    try {
+      const rung = (await store.getExperiment('tiny.rung0'))!;
+      assert.equal(rung.status, 'stopped');
+      const counts = await store.countTrials(rung.id);
+      assert.equal(counts.running, 0);
+      assert.ok(counts.pending >= 1, JSON.stringify(counts));
+      assert.equal((await store.getExperiment('tiny.screen'))!.status, 'finished');
+      assert.equal(await store.getExperiment('tiny.final'), null);
+    } finally {
+      await store.close();
+    }
+    const resumed = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.ok(existsSync(join(dir, 'report.html')) && existsSync(join(dir, 'best.safetensors')));
+    const after = await openStore(db);
+    try {
+      for (const e of await after.listExperiments()) {
+        assert.equal(e.status, 'finished', e.name);
+        const counts = await after.countTrials(e.id);
+        assert.equal(counts.pending + counts.running, 0, e.name);
+      }
+    } finally {
+      await after.close();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

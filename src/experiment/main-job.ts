@@ -10,25 +10,23 @@
 //                learning curve, never used for any choice);
 // then runs/NAME/report.html, the winner's weights (safetensors) and cell.
 // Stopping at any moment and running the same command again continues:
-// finished trials are kept, a trial that was running starts over.
+// finished trials are kept, a trial that was running starts over. With
+// `signal` (Ctrl-C in the CLI) it stops cleanly: training runs in worker
+// threads, so an abort stops it at once; the phase's running trial goes back
+// to pending, its experiment is marked 'stopped', and runMainJob throws
+// MainJobInterrupted.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { datasetSource } from '../data/spec.js';
-import type { AugmentOptions } from '../data/augment.js';
-import { limitIndices } from '../data/loader.js';
-import { subsetDataset } from '../data/dataset.js';
 import { TsnasError, configError } from '../errors.js';
-import { NB201Network } from '../networks/nb201.js';
 import { nb201Space } from '../spaces/nb201.js';
 import type { Sample } from '../spaces/types.js';
 import type { Experiment, Json, Store, Trial } from '../store/types.js';
 import { canonicalJson } from '../spaces/space.js';
-import { manualSeed } from '../tensor/index.js';
-import { evaluate, trainModel } from '../train/trainer.js';
+import { getNumThreads } from '../tensor/index.js';
 import { ProgressBar } from '../util/progress.js';
-import { saveSafetensors } from '../export/safetensors.js';
 import { checkConfig, type ExperimentConfig } from './config.js';
-import { createTrialEstimator, trialSeed } from './estimators.js';
+import { finalTrainingInWorker } from './final.js';
+import { workerEvaluator } from './pool.js';
 import { runExperiment } from './run.js';
 import { experimentSections, renderReport, table, writeHtml, learningCurves, type Section } from '../report/html.js';
 import { lineChart, scatterChart } from '../report/charts.js';
@@ -70,6 +68,23 @@ export interface MainJobOptions {
   threads?: number;
   progress: boolean;
   log: (line: string) => void;
+  /** Aborting stops the job cleanly (see above). */
+  signal?: AbortSignal;
+}
+
+/** Thrown by runMainJob when its signal stopped it; the same call resumes. */
+export class MainJobInterrupted extends Error {
+  constructor(readonly phase: string) {
+    super(`main job interrupted in phase ${phase}`);
+    this.name = 'MainJobInterrupted';
+  }
+}
+
+/** Marks a phase stopped with its running trial back to pending, and throws. */
+async function stopPhase(store: Store, experiment: Experiment): Promise<never> {
+  await store.requeueRunning(experiment.id);
+  await store.setExperimentStatus(experiment.id, 'stopped');
+  throw new MainJobInterrupted(experiment.name);
 }
 
 export interface MainJobResult {
@@ -118,30 +133,30 @@ async function runFixedTrials(store: Store, config: ExperimentConfig, samples: r
   const todo = trials.filter((t) => t.state === 'pending');
   const bar = new ProgressBar(label, trials.length, o.progress);
   bar.update(trials.length - todo.length);
-  if (todo.length > 0) {
-    const estimator = createTrialEstimator(config);
+  if (todo.length > 0 && !o.signal?.aborted) {
+    // One worker thread with all the libtorch threads: this thread stays free to see Ctrl-C.
+    const evaluator = await workerEvaluator({ ...config, threads: o.threads ?? getNumThreads() }, 1);
+    const onAbort = () => evaluator.interrupt();
+    o.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      for (;;) {
+      while (!o.signal?.aborted) {
         const trial = await store.claimTrial(experiment.id, `pid${process.pid}`);
         if (!trial) break;
         const writes: Promise<void>[] = [];
-        try {
-          const metrics = estimator.evaluate(trial.sample as unknown as Sample, {
-            intermediate: (m, step, v) => void writes.push(store.reportIntermediate(trial.id, m, step, v)),
-          });
-          await Promise.all(writes);
-          await store.finishTrial(trial.id, { state: 'complete', metrics });
-        } catch (e) {
-          if (!(e instanceof TsnasError)) throw e;
-          await Promise.all(writes);
-          await store.finishTrial(trial.id, { state: 'failed', error: e.message });
-        }
+        const outcome = await evaluator.run({ trialId: trial.id, sample: trial.sample as unknown as Sample }, (m, step, v) => {
+          if (Number.isFinite(v)) writes.push(store.reportIntermediate(trial.id, m, step, v));
+        });
+        await Promise.all(writes);
+        if (!outcome.ok && outcome.interrupted) break;
+        await store.finishTrial(trial.id, outcome.ok ? { state: 'complete', metrics: outcome.metrics } : { state: 'failed', error: outcome.error });
         bar.tick(1, space.format(trial.sample as unknown as Sample).slice(0, 60));
       }
     } finally {
-      estimator.dispose();
+      o.signal?.removeEventListener('abort', onAbort);
+      await evaluator.close();
     }
   }
+  if (o.signal?.aborted) await stopPhase(store, experiment);
   await store.setExperimentStatus(experiment.id, 'finished');
   return store.listTrials(experiment.id);
 }
@@ -167,15 +182,17 @@ export async function runMainJob(o: MainJobOptions): Promise<MainJobResult> {
   });
   o.log(`main: phase 1/3, zero-cost screening of ${o.candidates} cells (${proxies.join(' + ')}, C=${o.searchChannels} N=${o.searchCells} at ${o.resolution}x${o.resolution})`);
   let bar: ProgressBar | undefined;
-  await runExperiment({
+  const screening = await runExperiment({
     store: o.store,
     config: screenConfig,
+    signal: o.signal,
     onStart: ({ told, budget }) => {
       bar = new ProgressBar('screen', budget, o.progress);
       bar.update(told);
     },
     onTrial: ({ told }) => bar?.update(told),
   });
+  if (screening.interrupted) throw new MainJobInterrupted(screenConfig.name!);
   const screenExp = (await o.store.getExperiment(screenConfig.name!))!;
   const screened = await o.store.listTrials(screenExp.id);
   const ranked = rankByProxies(screened, proxies);
@@ -214,43 +231,22 @@ export async function runMainJob(o: MainJobOptions): Promise<MainJobResult> {
   const weightsPath = join(o.outDir, 'best.safetensors');
   if (finalTrial.state !== 'complete') {
     if (finalTrial.state !== 'pending') throw new TsnasError('state', `final trial of ${finalName} is ${finalTrial.state}: ${finalTrial.error ?? ''}; delete the experiment to retry`);
+    await o.store.setExperimentStatus(finalExp.id, 'running');
     finalTrial = (await o.store.claimTrial(finalExp.id, `pid${process.pid}`))!;
-    const source = datasetSource(o.dataset);
-    const fullTrain = source.load('train');
-    const train = o.finalLimitTrain ? subsetDataset(fullTrain, limitIndices(Array.from({ length: fullTrain.n }, (_, i) => i), o.finalLimitTrain, o.seed)) : fullTrain;
-    const fullTest = source.load('test');
-    const test = o.limitTest ? subsetDataset(fullTest, limitIndices(Array.from({ length: fullTest.n }, (_, i) => i), o.limitTest, o.seed)) : fullTest;
-    const augment: AugmentOptions = { resize: o.finalResolution === fullTrain.height ? undefined : o.finalResolution, normalize: source.normalization(fullTrain) };
-    const seed = trialSeed(o.seed, space.hash(winner));
-    manualSeed(seed);
-    const net = new NB201Network({ ops: space.opsOf(winner), C: o.finalChannels, N: o.finalCells, numClasses: fullTrain.numClasses, inChannels: fullTrain.channels });
-    try {
-      const writes: Promise<void>[] = [];
-      const result = trainModel(net, train, {
-        epochs: o.finalEpochs,
-        batchSize: o.batch,
-        lr: o.lr,
-        augment,
-        seed,
-        progress: o.progress ? 'final' : false,
-        onEpoch: (r) => {
-          const t = evaluate(net, test, { augment });
-          writes.push(o.store.reportIntermediate(finalTrial.id, 'test_accuracy', r.epoch, t.accuracy));
-          writes.push(o.store.reportIntermediate(finalTrial.id, 'train_loss', r.epoch, r.trainLoss));
-          o.log(`final: epoch ${r.epoch}/${o.finalEpochs} train loss ${r.trainLoss.toFixed(4)}, train accuracy ${r.trainAccuracy.toFixed(4)}, test accuracy ${t.accuracy.toFixed(4)}`);
-        },
-      });
-      const testResult = evaluate(net, test, { augment });
-      saveSafetensors(weightsPath, net.stateDict(), { arch, space: 'nb201', C: String(o.finalChannels), N: String(o.finalCells), resolution: String(o.finalResolution), test_accuracy: String(testResult.accuracy) });
-      await Promise.all(writes);
-      await o.store.setArtifact(finalTrial.id, 'weights', weightsPath);
-      finalTrial = await o.store.finishTrial(finalTrial.id, {
-        state: 'complete',
-        metrics: { test_accuracy: testResult.accuracy, test_loss: testResult.loss, params: net.numParameters(), train_seconds: result.seconds, test_images: testResult.n },
-      });
-    } finally {
-      net.dispose();
-    }
+    const writes: Promise<void>[] = [];
+    const metrics = await finalTrainingInWorker({
+      arch, seed: o.seed, dataset: o.dataset, channels: o.finalChannels, cells: o.finalCells, resolution: o.finalResolution,
+      epochs: o.finalEpochs, batch: o.batch, lr: o.lr, limitTrain: o.finalLimitTrain, limitTest: o.limitTest,
+      weightsPath, threads: o.threads ?? getNumThreads(), progress: o.progress,
+    }, (r) => {
+      writes.push(o.store.reportIntermediate(finalTrial.id, 'test_accuracy', r.epoch, r.testAccuracy));
+      writes.push(o.store.reportIntermediate(finalTrial.id, 'train_loss', r.epoch, r.trainLoss));
+      o.log(`final: epoch ${r.epoch}/${o.finalEpochs} train loss ${r.trainLoss.toFixed(4)}, train accuracy ${r.trainAccuracy.toFixed(4)}, test accuracy ${r.testAccuracy.toFixed(4)}`);
+    }, o.signal);
+    await Promise.all(writes);
+    if (!metrics) await stopPhase(o.store, finalExp);
+    await o.store.setArtifact(finalTrial.id, 'weights', weightsPath);
+    finalTrial = await o.store.finishTrial(finalTrial.id, { state: 'complete', metrics: metrics! });
     await o.store.setExperimentStatus(finalExp.id, 'finished');
   }
   writeFileSync(join(o.outDir, 'best.json'), `${JSON.stringify({ ...finalConfig, sample: winner, metrics: finalTrial.metrics, weights: weightsPath }, null, 2)}\n`);

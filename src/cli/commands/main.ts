@@ -1,11 +1,12 @@
 // tsnas main (`npm start`): the main job. Zero-cost screening of NAS-Bench-201
 // cells on Fashion-MNIST, successive halving of the best, final training of
 // the winner and a test-set evaluation; writes runs/NAME/report.html and the
-// winner's weights (safetensors). Run it again after Ctrl-C to resume.
+// winner's weights (safetensors). Ctrl-C stops it cleanly (exit 130; the
+// running trial goes back to pending); run it again to resume.
 import { defineCommand } from '../command.js';
 import { computeFlags } from '../args.js';
 import { emitJson, log } from '../output.js';
-import { runMainJob } from '../../experiment/main-job.js';
+import { MainJobInterrupted, runMainJob } from '../../experiment/main-job.js';
 import { openStore } from '../../store/index.js';
 import { configureCompute } from '../../train/setup.js';
 
@@ -50,8 +51,16 @@ export const mainCommand = defineCommand({
     }
     const store = await openStore(storage);
     log(`main: ${name} in ${storage}, ${threads} libtorch threads`);
+    // A second Ctrl-C quits at once (the listener is gone); resuming works as after kill -9.
+    const interrupt = new AbortController();
+    const onSigint = () => {
+      process.stderr.write('\nmain: interrupted, stopping (the running trial goes back to pending; Ctrl-C again to quit at once)\n');
+      interrupt.abort();
+    };
+    process.once('SIGINT', onSigint);
     try {
       const r = await runMainJob({
+        signal: interrupt.signal,
         name,
         store,
         outDir,
@@ -84,7 +93,12 @@ export const mainCommand = defineCommand({
       if (flags['json']) emitJson({ test_accuracy: r.testAccuracy, arch: r.arch, params: r.params, seconds: r.seconds, report: r.report, weights: r.weights, screened: r.screened, threads });
       else process.stdout.write(`${line}\n`);
       return 0;
+    } catch (e) {
+      if (!(e instanceof MainJobInterrupted)) throw e;
+      log(`main: stopped in ${e.phase}; run the same command to resume`);
+      return 130;
     } finally {
+      process.removeListener('SIGINT', onSigint);
       await store.close();
     }
   },
