@@ -119,6 +119,18 @@ test('the CLI exits with 2 and names the file, field and flag', () => {
     r = spawnSync(process.execPath, [CLI, 'search', '--name', 'x', '--budget.trials', 'many', '--storage', `sqlite:${join(dir, 'x.db')}`], { encoding: 'utf8' });
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /budget\.trials: expected an integer >= 1, found "many" \(from --budget\.trials\)/);
+    // Dotted config flags alone select the config form; compositions are flags like any field.
+    const composed = ['search', '--name', 'c', '--storage', `sqlite:${join(dir, 'x.db')}`, '--quiet', '--estimator.type', 'predictor', '--estimator.model', 'gp',
+      '--estimator.warmup', '4', '--estimator.candidates', '12', '--estimator.topK', '3', '--estimator.then.type', 'benchmark', '--budget.trials', '10'];
+    r = spawnSync(process.execPath, [CLI, ...composed, '--estimator.topK', '13'], { encoding: 'utf8' });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /estimator\.topK: expected at most candidates \(12\), found 13/);
+    r = spawnSync(process.execPath, [CLI, ...composed, '--json'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    assert.equal(summary.counts.complete, 10);
+    assert.equal(summary.estimator, 'predictor(gp after 4, 12 -> top 3) -> benchmark nb201:cifar10');
+    assert.deepEqual(summary.screening, { screenedOut: 2 * 9, rounds: 4 + 2 });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -13,9 +13,9 @@ import { emitJson, log, ProgressBar } from '../output.js';
 /** Flags of this form itself; every other --x.y is a config field. */
 const OWN_FLAGS = ['config', 'storage', 'name', 'json', 'quiet', 'help'] as const;
 
-/** Whether `tsnas search` argv asks for the config-driven form. */
+/** Whether `tsnas search` argv asks for the config-driven form: --config, --storage, --name, or a dotted config field such as --estimator.type. */
 export function wantsConfigForm(argv: readonly string[]): boolean {
-  return argv.some((a) => ['--config', '--storage', '--name'].some((f) => a === f || a.startsWith(`${f}=`)));
+  return argv.some((a) => ['--config', '--storage', '--name'].some((f) => a === f || a.startsWith(`${f}=`)) || /^--[A-Za-z]+\.[A-Za-z]/.test(a));
 }
 
 function usageText(): string {
@@ -33,7 +33,9 @@ function usageText(): string {
     '  --json             print a JSON summary as the last line of stdout',
     '  --quiet            no progress bar',
     '',
-    'config fields as flags (values read as YAML: 5, true, [a, b]; strategy.options.X and space.options.X too):',
+    'config fields as flags (values read as YAML: 5, true, [a, b]; strategy.options.X and space.options.X too;',
+    "a whole object as YAML flow, e.g. --estimator '{type: composed, screen: {proxies: [synflow, nwot]}, topK: 10, then: {type: training}}';",
+    '--estimator.type is another name for --estimator.kind):',
     ...fields,
   ].join('\n');
 }
