@@ -210,15 +210,19 @@ function runCli(args: string[], killAfterMs?: number): Promise<{ code: number | 
   });
 }
 
-for (const strategy of ['evolution', 'bo']) {
-  test(`SIGKILL at random moments, then the same command: same trials and best as an uninterrupted run (${strategy})`, async () => {
+for (const variant of ['evolution', 'bo', 'predictor-guided evolution']) {
+  test(`SIGKILL at random moments, then the same command: same trials and best as an uninterrupted run (${variant})`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tsnas-kill-'));
     const seed = Date.now() % 100000;
     const rng = new Rng(seed);
-    const budget = strategy === 'bo' ? 40 : 600;
+    const strategy = variant === 'bo' ? 'bo' : 'evolution';
+    const guided = variant.startsWith('predictor');
+    const budget = strategy === 'bo' ? 40 : guided ? 80 : 600;
     const options = strategy === 'bo' ? '{initial: 10, batch: 2, ensemble: 2, randomCandidates: 30, mutationCandidates: 20}' : '{population: 20, sampleSize: 5}';
+    // The predictor's rounds (asks of 40, a GP fitted on every result) must be decided again identically after a kill.
+    const estimator = guided ? ['--estimator', '{type: predictor, model: gp, warmup: 10, candidates: 40, topK: 4, then: {type: benchmark}}'] : [];
     const args = (db: string) => ['--name', 'exp', '--storage', `sqlite:${join(dir, db)}`, '--quiet', '--seed', '7', '--strategy.name', strategy,
-      '--strategy.options', options, '--budget.trials', String(budget), '--batch', '2', '--constraints', 'params <= 1e6'];
+      '--strategy.options', options, '--budget.trials', String(budget), '--batch', '2', '--constraints', 'params <= 1e6', ...estimator];
     try {
       const started = Date.now();
       const whole = await runCli(args('whole.db'));
