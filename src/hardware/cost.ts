@@ -346,9 +346,12 @@ export function mobilenetCost(arch: MobilenetArch, config: Required<MobilenetCon
   arch.stages.forEach((layers, st) => {
     const out = config.widths[st]!;
     layers.forEach((layer, l) => {
-      const mid = makeDivisible(Math.round(ch * layer.expand));
-      c.conv(ch, mid, 1, h, w);
-      c.bn(mid);
+      // Expand ratio 1 has no expansion conv (the network's InvertedResidual).
+      const mid = layer.expand === 1 ? ch : makeDivisible(Math.round(ch * layer.expand));
+      if (layer.expand !== 1) {
+        c.conv(ch, mid, 1, h, w);
+        c.bn(mid);
+      }
       [h, w] = c.conv(mid, mid, layer.kernel, h, w, { stride: l === 0 ? config.strides[st]! : 1, groups: mid });
       c.bn(mid);
       if (config.squeezeExcite[st]) {

@@ -80,3 +80,17 @@ test('mobilenet networks take the sample resolution as their input size', () => 
   assert.deepEqual(networkInputShape(mb, s), [3, 64, 64]);
   assert.deepEqual(networkInputShape(getSpace('chain'), getSpace('chain').sample(new Rng(1)), { inputSize: 24 }), [3, 24, 24]);
 });
+
+test('mobilenet with expand ratio 1 (no expansion conv): the cost model counts what the network builds', () => {
+  const space = mobilenetSpace({ resolutions: [32], expandRatios: [1, 2] });
+  const rng = new Rng(5);
+  for (let i = 0; i < 3; i++) {
+    const s = space.sample(rng);
+    const net = buildNetwork(space, s, { numClasses: 10 });
+    try {
+      assert.equal(net.numParameters(), costOf(space, s, { classes: 10 }).params, space.format(s));
+    } finally {
+      net.dispose();
+    }
+  }
+});
