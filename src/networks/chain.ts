@@ -10,33 +10,9 @@
 import { Tensor, maxPool2d, zeros } from '../tensor/index.js';
 import { TsnasError } from '../errors.js';
 import { Module } from '../nn/module.js';
-import { AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Linear, MaxPool2d, ModuleList, Sequential } from '../nn/layers.js';
+import { Activation, AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Linear, MaxPool2d, ModuleList, Sequential } from '../nn/layers.js';
 import { CHAIN_ACTIVATIONS, CHAIN_OPS, type ChainLayer } from '../spaces/chain.js';
 
-/** ReLU, Swish (SiLU) or Mish. */
-export class Activation extends Module {
-  constructor(readonly kind: string) {
-    super();
-    if (!(CHAIN_ACTIVATIONS as readonly string[]).includes(kind) && kind !== 'hswish') {
-      throw new TsnasError('config', `unknown activation '${kind}', expected one of ${[...CHAIN_ACTIVATIONS, 'hswish'].join(', ')}`);
-    }
-  }
-  forward(x: Tensor): Tensor {
-    switch (this.kind) {
-      case 'relu':
-        return x.relu();
-      case 'swish':
-        return x.silu();
-      case 'mish':
-        return x.mish();
-      default:
-        return x.hardswish();
-    }
-  }
-  override extraRepr(): string {
-    return this.kind;
-  }
-}
 
 /** The 'zero' layer: zeros of the layer's width, shaped like the input otherwise. */
 class ChainZero extends Module {

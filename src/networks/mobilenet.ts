@@ -12,10 +12,9 @@
 import { Tensor } from '../tensor/index.js';
 import { TsnasError } from '../errors.js';
 import { Module } from '../nn/module.js';
-import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Linear, ModuleList, Sequential } from '../nn/layers.js';
+import { Activation, AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Linear, ModuleList, Sequential } from '../nn/layers.js';
 import { makeDivisible } from '../hardware/cost.js';
 import type { MobilenetArch, MobilenetConfig } from '../spaces/mobilenet.js';
-import { Activation } from './chain.js';
 
 /** Squeeze-and-excitation: global pool, 1×1 reduce (bias), ReLU, 1×1 expand (bias), hard sigmoid, rescale. */
 export class SqueezeExcite extends Module {

@@ -183,6 +183,33 @@ export class ReLU extends Module {
     return x.relu();
   }
 }
+/** The activations `Activation` applies; hswish is MobileNetV3's hard swish. */
+export const ACTIVATIONS = ['relu', 'swish', 'mish', 'hswish'] as const;
+
+/** One of ACTIVATIONS by name. */
+export class Activation extends Module {
+  constructor(readonly kind: string) {
+    super();
+    if (!(ACTIVATIONS as readonly string[]).includes(kind)) {
+      throw new TsnasError('config', `unknown activation '${kind}', expected one of ${ACTIVATIONS.join(', ')}`);
+    }
+  }
+  forward(x: Tensor): Tensor {
+    switch (this.kind) {
+      case 'relu':
+        return x.relu();
+      case 'swish':
+        return x.silu();
+      case 'mish':
+        return x.mish();
+      default:
+        return x.hardswish();
+    }
+  }
+  override extraRepr(): string {
+    return this.kind;
+  }
+}
 export class ReLU6 extends Module {
   forward(x: Tensor): Tensor {
     return x.relu6();

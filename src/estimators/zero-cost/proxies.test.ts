@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { NB201Network } from '../../networks/nb201.js';
 import { parseNb201Ops } from '../../spaces/nb201.js';
-import { memory, tensor, type Tensor } from '../../tensor/index.js';
+import { manualSeed, memory, randn, tensor, type Tensor } from '../../tensor/index.js';
+import { Activation, AdaptiveAvgPool2d, Conv2d, Flatten, Linear, ReLU, Sequential } from '../../nn/layers.js';
+import type { Module } from '../../nn/module.js';
 import { NETWORK_PROXIES, computeProxies, parseProxyList, PROXY_NAMES, type ProxyName } from './proxies.js';
 
 const dir = new URL('../../../test/fixtures/proxies/', import.meta.url);
@@ -103,4 +105,29 @@ test('parseProxyList takes all or a list, and names a bad entry', () => {
   assert.deepEqual(parseProxyList('snip, synflow,snip'), ['snip', 'synflow'] as ProxyName[]);
   assert.throws(() => parseProxyList('snip,foo'), /unknown proxy 'foo'/);
   assert.throws(() => parseProxyList(','), /expected 'all'/);
+});
+
+test('nwot reads the codes of any activation: a swish network scores like its ReLU twin', () => {
+  const before = memory().numTensors;
+  manualSeed(3);
+  const x = randn([6, 3, 8, 8]);
+  const y = tensor([0, 1, 2, 0, 1, 2], [6], { dtype: 'int64' });
+  const build = (act: () => Module) => {
+    manualSeed(4);
+    return new Sequential(new Conv2d(3, 8, 3, { padding: 1 }), act(), new Conv2d(8, 8, 3, { padding: 1 }), act(),
+      new AdaptiveAvgPool2d(1), new Flatten(), new Linear(8, 3));
+  };
+  const scores = [() => new ReLU(), () => new Activation('swish'), () => new Activation('mish')].map((act) => {
+    const net = build(act);
+    const s = computeProxies(net, { x, y }, ['nwot']).nwot!;
+    net.dispose();
+    return s;
+  });
+  // Same weights, same pre-activations before the first activation, so the first layer's codes
+  // agree; the scores are finite and close but not identical (the second layer's inputs differ).
+  for (const s of scores) assert.ok(Number.isFinite(s), `nwot ${s}`);
+  assert.ok(Math.abs(scores[1]! - scores[0]!) / Math.abs(scores[0]!) < 0.2, `swish ${scores[1]} vs relu ${scores[0]}`);
+  x.dispose();
+  y.dispose();
+  assert.equal(memory().numTensors, before);
 });

@@ -16,7 +16,7 @@
 import {
   Tensor, crossEntropy, dispose, grad, noGrad, ones, onesLike, slogdet, eigvalsh, corrcoef, stack, tidy, zeros,
 } from '../../tensor/index.js';
-import { BatchNorm2d, Conv2d, Linear, ReLU } from '../../nn/layers.js';
+import { Activation, BatchNorm2d, Conv2d, Linear, ReLU } from '../../nn/layers.js';
 import type { AnyModule } from '../../nn/module.js';
 import { ResNetBasicblock } from '../../nn/ops.js';
 import { usageError } from '../../errors.js';
@@ -122,7 +122,9 @@ function sharedPassProxies(model: AnyModule, batch: ProxyBatch, want: Set<Networ
         }));
       }
     }
-    // nwot: K = Σ_layers c·cᵀ + (1−c)(1−c)ᵀ over the binary ReLU codes c,
+    // nwot: K = Σ_layers c·cᵀ + (1−c)(1−c)ᵀ over the binary ReLU codes c
+    // (for other activations, such as swish or mish, the same code: which
+    // side of zero each unit's input is on),
     // gathered as A = Σ c·cᵀ, r = Σ rowsum(c) and D = Σ code length, so that
     // K = 2A − r·1ᵀ − 1·rᵀ + D (one matmul per ReLU instead of two). ReLUs
     // that read the same tensor (edges leaving one node) have the same codes:
@@ -131,7 +133,7 @@ function sharedPassProxies(model: AnyModule, batch: ProxyBatch, want: Set<Networ
     const codes = new Map<Tensor, CodeStats>();
     if (want.has('nwot')) {
       for (const m of model.modules()) {
-        if (!(m instanceof ReLU)) continue;
+        if (!(m instanceof ReLU || m instanceof Activation)) continue;
         removers.push(m.registerForwardHook((_m, input) => {
           const seen = codes.get(input[0]);
           if (seen) {

@@ -23,9 +23,8 @@
 // logits are Σ_r w_r·(logits at resolution r): one forward per resolution.
 import { TsnasError } from '../../errors.js';
 import { makeDivisible } from '../../hardware/cost.js';
-import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Linear, ModuleList, Sequential } from '../../nn/layers.js';
+import { Activation, AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Linear, ModuleList, Sequential } from '../../nn/layers.js';
 import { Module } from '../../nn/module.js';
-import { Activation } from '../../networks/chain.js';
 import { InvertedResidual, MobilenetNetwork, SqueezeExcite } from '../../networks/mobilenet.js';
 import { conv2d, eye, linear, pad, resizeBilinear, type Tensor } from '../../tensor/index.js';
 import type { MobilenetSpace } from '../mobilenet.js';
