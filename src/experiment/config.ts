@@ -96,6 +96,8 @@ export interface ExperimentConfig {
   objectives: ObjectiveConfig[];
   constraints: ConstraintConfig[];
   budget: { trials: number; minutes?: number };
+  /** Hardware metrics every trial gets: `latency_ms`, predicted from a table of `tsnas bench latency`. */
+  hardware?: { latencyTable?: string };
   /** Trials run at once (worker threads). */
   parallel: number;
   /** Samples asked from the strategy at once (default: parallel); results do not depend on `parallel` for a fixed batch. */
@@ -206,6 +208,13 @@ export const CONFIG_SCHEMA: Schema = {
       items: { kind: 'string', pattern: CONSTRAINT_PATTERN, patternHelp: 'METRIC OP NUMBER with OP one of <=, <, >=, > (e.g. "params <= 1e6")' },
       default: [],
       help: 'trials breaking one are pruned',
+    },
+    hardware: {
+      kind: 'object',
+      optional: true,
+      fields: {
+        latencyTable: { kind: 'string', help: 'a table of `tsnas bench latency` (same space): every trial gets latency_ms, usable in objectives and constraints' },
+      },
     },
     budget: {
       kind: 'object',
@@ -507,6 +516,10 @@ objectives:               # the first is searched on; nsga2 uses them all
 
 constraints:              # trials breaking one are pruned, e.g.
   - params <= 1e6
+
+# hardware:               # every trial gets latency_ms, predicted from a table measured
+#   latencyTable: lut.json  # with: tsnas bench latency --space nb201 --out lut.json;
+#                           # then e.g. objectives [accuracy, latency_ms:min], latency_ms <= 20
 
 budget:
   trials: 100             # finished trials

@@ -10,6 +10,7 @@ import { splitIndices } from '../data/loader.js';
 import type { AugmentOptions } from '../data/augment.js';
 import { configError } from '../errors.js';
 import { costOf } from '../hardware/cost.js';
+import { loadLatencyTable, predictLatency, type LatencyTable } from '../hardware/latency.js';
 import { buildNetwork, costOptionsFor, networkInputShape, type BuildNetworkOptions } from '../networks/index.js';
 import { getSpace, type DefinedSpace } from '../spaces/index.js';
 import type { Sample } from '../spaces/types.js';
@@ -150,7 +151,37 @@ export function proxyScorer(config: ExperimentConfig, e: Pick<EstimatorConfig, '
   };
 }
 
+/**
+ * The hardware metrics a config asks every trial to carry: `latency_ms`
+ * predicted from a measured table (src/hardware/latency.ts), or none.
+ */
+export function hardwareMetricsFunction(config: ExperimentConfig): (s: Sample) => Metrics {
+  const path = config.hardware?.latencyTable;
+  if (path === undefined) return () => ({});
+  let table: LatencyTable;
+  try {
+    table = loadLatencyTable(path);
+  } catch (e) {
+    throw configError((e as Error).message, 'hardware.latencyTable');
+  }
+  if (table.network.space !== config.space.name) {
+    throw configError(`the table ${path} was measured for space ${table.network.space}, but the experiment searches ${config.space.name}`, 'hardware.latencyTable');
+  }
+  return (s) => ({ latency_ms: predictLatency(table, s) });
+}
+
 export function createTrialEstimator(config: ExperimentConfig): TrialEstimator {
+  const base = baseTrialEstimator(config);
+  if (config.hardware?.latencyTable === undefined) return base;
+  const hardware = hardwareMetricsFunction(config);
+  return {
+    evaluate: (s, reporter) => ({ ...base.evaluate(s, reporter), ...hardware(s) }),
+    cheapMetrics: (s) => ({ ...base.cheapMetrics(s), ...hardware(s) }),
+    dispose: () => base.dispose(),
+  };
+}
+
+function baseTrialEstimator(config: ExperimentConfig): TrialEstimator {
   const e = trialEstimatorConfig(config.estimator);
   switch (e.kind) {
     case 'benchmark': {
@@ -214,14 +245,16 @@ export function createTrialEstimator(config: ExperimentConfig): TrialEstimator {
  * tensors): what the coordinating thread of a parallel run uses.
  */
 export function cheapMetricsFunction(config: ExperimentConfig): (s: Sample) => Metrics {
+  const hardware = hardwareMetricsFunction(config);
   const e = trialEstimatorConfig(config.estimator);
   if (e.kind === 'benchmark') {
     const bench = new Nb201Benchmark(parseNb201BenchmarkName(e.benchmark!, 'estimator.benchmark'));
-    return (s) => ({ ...bench.cost(s) });
+    return (s) => ({ ...bench.cost(s), ...hardware(s) });
   }
   // The test split is the smallest read that gives the images' shape and classes.
   const shape = datasetSource(config.dataset.name).load('test');
-  return networkPlan(configSpace(config), e, shape).cost;
+  const cost = networkPlan(configSpace(config), e, shape).cost;
+  return (s) => ({ ...cost(s), ...hardware(s) });
 }
 
 /** The first constraint a metrics record breaks, or undefined; metrics it lacks are not judged. */
