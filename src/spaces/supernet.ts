@@ -252,19 +252,33 @@ export class MixedOp extends Module {
   }
 }
 
+export interface Nb201SearchCellOptions {
+  /** Prefix of the edge labels (default none: the nb201 space's own labels). */
+  labelPrefix?: string;
+  /** Affine batch norm in the conv candidates (default false, as DARTS-style search cells). */
+  affine?: boolean;
+}
+
 /** A NAS-Bench-201 search cell: each edge a MixedOp labelled like the nb201 space (edge_{to}_{from}). */
 export class Nb201SearchCell extends Module {
   readonly edges: ModuleList<MixedOp>;
 
-  constructor(c: number, choices: ArchitectureChoices) {
+  constructor(c: number, choices: ArchitectureChoices, o: Nb201SearchCellOptions = {}) {
     super();
     const inner = choices.mixing.candidateChannels(c);
+    const affine = o.affine ?? false;
     this.edges = this.registerModule(
       'edges',
       new ModuleList(
-        NB201_EDGES.map(([to, from]) => new MixedOp(nb201EdgeLabel(to, from), NB201_OPS, (op) => nb201Op(String(op), inner, inner, 1, false, true), choices)),
+        NB201_EDGES.map(([to, from]) => new MixedOp(nb201EdgeLabel(to, from, o.labelPrefix), NB201_OPS,
+          (op) => nb201Op(String(op), inner, inner, 1, affine, true), choices)),
       ),
     );
+  }
+
+  /** A node's value from the sum of its incoming edges (subclasses mask it). */
+  protected node(sum: Tensor): Tensor {
+    return sum;
   }
 
   forward(x: Tensor): Tensor {
@@ -276,7 +290,7 @@ export class Nb201SearchCell extends Module {
         const y = this.edges.at(e).call(nodes[from]!);
         sum = sum ? sum.add(y) : y;
       });
-      nodes.push(sum!);
+      nodes.push(this.node(sum!));
     }
     return nodes[3]!;
   }

@@ -11,6 +11,7 @@ import { Module } from '../../nn/module.js';
 import { DartsFactorizedReduce, DartsReLUConvBN, DARTS_PRIMITIVES, dartsSearchOp } from '../../nn/ops.js';
 import { ArchitectureChoices, MixedOp, type MixingStrategy } from '../supernet.js';
 import { cat, type Tensor } from '../../tensor/index.js';
+import type { Sample, Value } from '../types.js';
 
 export const dartsEdgeLabel = (cell: 'normal' | 'reduce', to: number, from: number) => `${cell}_edge_${to}_${from}`;
 
@@ -19,6 +20,22 @@ export function dartsEdges(steps = 4): [number, number][] {
   const out: [number, number][] = [];
   for (let i = 0; i < steps; i++) for (let j = 0; j < i + 2; j++) out.push([i + 2, j]);
   return out;
+}
+
+/**
+ * The single path of a DARTS-space sample: each node's two chosen inputs carry
+ * the sample's ops, every other edge 'none'.
+ */
+export function dartsSamplePath(s: Sample, steps = 4): Record<string, Value> {
+  const path: Record<string, Value> = {};
+  for (const cell of ['normal', 'reduce'] as const) {
+    for (const [to, from] of dartsEdges(steps)) path[dartsEdgeLabel(cell, to, from)] = 'none';
+    for (let to = 2; to < steps + 2; to++) {
+      const inputs = String(s[`${cell}_node${to}_inputs`]).split(',').map(Number);
+      inputs.forEach((from, k) => (path[dartsEdgeLabel(cell, to, from)] = s[`${cell}_node${to}_op${k}`]!));
+    }
+  }
+  return path;
 }
 
 /** Cuts the graph at cell states (see segmented.ts); identity when absent. */

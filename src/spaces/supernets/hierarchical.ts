@@ -14,12 +14,12 @@
 import { TsnasError } from '../../errors.js';
 import { BatchNorm2d, Conv2d, Linear, ModuleList, ReLU, Sequential } from '../../nn/layers.js';
 import { Module } from '../../nn/module.js';
-import { ResNetBasicblock, nb201Op } from '../../nn/ops.js';
+import { ResNetBasicblock } from '../../nn/ops.js';
 import { HierarchicalNetwork } from '../../networks/hierarchical.js';
 import { adaptiveAvgPool2d, type Tensor } from '../../tensor/index.js';
 import type { HierarchicalSpace } from '../hierarchical.js';
-import { NB201_EDGES, NB201_OPS, nb201EdgeLabel } from '../nb201.js';
-import { ArchitectureChoices, MixedOp, SinglePathMixing, type MixingStrategy } from '../supernet.js';
+import { NB201_OPS } from '../nb201.js';
+import { ArchitectureChoices, Nb201SearchCell, SinglePathMixing, type MixingStrategy } from '../supernet.js';
 import type { Sample } from '../types.js';
 import { SpaceSupernet, channelMask, copyIntoFixed, mixCandidates, registerSpaceLabels, requireFullChannels } from './common.js';
 
@@ -37,27 +37,13 @@ const CELL_PREFIX = 'cell_';
 type WidthMask = (like: Tensor) => Tensor;
 
 /** An NB-201 search cell at the max width whose every node is masked to the stage's width. */
-export class MaskedNb201SearchCell extends Module {
-  readonly edges: ModuleList<MixedOp>;
+export class MaskedNb201SearchCell extends Nb201SearchCell {
   constructor(c: number, choices: ArchitectureChoices, readonly mask: WidthMask) {
-    super();
-    this.edges = this.registerModule('edges', new ModuleList(
-      NB201_EDGES.map(([to, from]) => new MixedOp(nb201EdgeLabel(to, from, CELL_PREFIX), NB201_OPS, (op) => nb201Op(String(op), c, c, 1), choices)),
-    ));
+    super(c, choices, { labelPrefix: CELL_PREFIX, affine: true });
   }
-  forward(x: Tensor): Tensor {
-    const nodes: Tensor[] = [x];
-    for (let j = 1; j <= 3; j++) {
-      let sum: Tensor | null = null;
-      NB201_EDGES.forEach(([to, from], e) => {
-        if (to !== j) return;
-        const y = this.edges.at(e).call(nodes[from]!);
-        sum = sum ? sum.add(y) : y;
-      });
-      // A batch norm's shift would leak into the masked channels and, through the next conv, into the kept ones.
-      nodes.push(sum!.mul(this.mask(sum!)));
-    }
-    return nodes[3]!;
+  // A batch norm's shift would leak into the masked channels and, through the next conv, into the kept ones.
+  protected override node(sum: Tensor): Tensor {
+    return sum.mul(this.mask(sum));
   }
 }
 

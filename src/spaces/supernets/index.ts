@@ -3,7 +3,7 @@
 // folder); nb201 and darts wrap the existing search networks (Nb201Supernet,
 // DartsSupernet) in the same interface.
 import { TsnasError } from '../../errors.js';
-import { dartsEdgeLabel, dartsEdges, DartsSupernet } from './darts.js';
+import { dartsSamplePath, DartsSupernet } from './darts.js';
 import { deriveDartsGenotype, type ArchWeights } from './genotype.js';
 import { tidy, type Tensor } from '../../tensor/index.js';
 import { chainSpace, type ChainConfig, type ChainSpace } from '../chain.js';
@@ -13,7 +13,7 @@ import { mobilenetSpace, type MobilenetConfig, type MobilenetSpace } from '../mo
 import { nb201Space } from '../nb201.js';
 import type { DefinedSpace } from '../space.js';
 import { DartsMixing, Nb201Supernet, SinglePathMixing, type MixingStrategy } from '../supernet.js';
-import type { Sample, Value } from '../types.js';
+import type { Sample } from '../types.js';
 import { ChainSupernet } from './chain.js';
 import { SpaceSupernet } from './common.js';
 import { HierarchicalSupernet } from './hierarchical.js';
@@ -61,17 +61,7 @@ export class CellSpaceSupernet extends SpaceSupernet {
 
   /** DARTS samples pick two inputs per node: their edges carry the sample's ops, every other edge 'none'. */
   protected override pathOf(s: Sample): Sample {
-    if (!(this.net instanceof DartsSupernet)) return s;
-    const path: Record<string, Value> = {};
-    const steps = this.net.steps;
-    for (const cell of ['normal', 'reduce'] as const) {
-      for (const [to, from] of dartsEdges(steps)) path[dartsEdgeLabel(cell, to, from)] = 'none';
-      for (let to = 2; to < steps + 2; to++) {
-        const inputs = String(s[`${cell}_node${to}_inputs`]).split(',').map(Number);
-        inputs.forEach((from, k) => (path[dartsEdgeLabel(cell, to, from)] = s[`${cell}_node${to}_op${k}`]!));
-      }
-    }
-    return path;
+    return this.net instanceof DartsSupernet ? dartsSamplePath(s, this.net.steps) : s;
   }
 
   /** nb201: each edge's choice; darts: DARTS's genotype rule (two strongest non-'none' edges per node) on softmax(α) or the one-hot path. */

@@ -10,7 +10,7 @@ import type { SinglePathMixing } from '../../spaces/supernet.js';
 import type { Sample, SearchSpace, Value } from '../../spaces/types.js';
 import { noGrad, tidy, type Tensor } from '../../tensor/index.js';
 import type { Rng } from '../../util/random.js';
-import { dartsEdgeLabel, dartsEdges } from '../../spaces/supernets/darts.js';
+import { dartsSamplePath } from '../../spaces/supernets/darts.js';
 import type { SupernetSpace } from '../../spaces/supernets/genotype.js';
 import type { Supernet } from '../differentiable/network.js';
 
@@ -30,17 +30,7 @@ export function oneShotSpace(name: SupernetSpace, steps = 4): OneShotSpace {
     return {
       name,
       space,
-      pathOf: (s) => {
-        const path: Record<string, Value> = {};
-        for (const cell of ['normal', 'reduce'] as const) {
-          for (const [to, from] of dartsEdges(steps)) path[dartsEdgeLabel(cell, to, from)] = 'none';
-          for (let to = 2; to < steps + 2; to++) {
-            const inputs = String(s[`${cell}_node${to}_inputs`]).split(',').map(Number);
-            inputs.forEach((from, k) => (path[dartsEdgeLabel(cell, to, from)] = s[`${cell}_node${to}_op${k}`]!));
-          }
-        }
-        return path;
-      },
+      pathOf: (s) => dartsSamplePath(s, steps),
     };
   }
   throw new TsnasError('usage', `one-shot space must be nb201 or darts, got '${String(name)}'`, { where: '--space' });
