@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // Per-op timing of the addon's native CPU kernels against libtorch's for the
 // shapes of the DARTS search step (batch 32, C = 8/16/32): depthwise
-// convolutions (sep 3x3/5x5, dil 3x3/5x5, strides 1 and 2) and 3x3 max
-// pooling, forward alone and forward + backward (input and weight
+// convolutions (sep 3x3/5x5, dil 3x3/5x5, strides 1 and 2), 3x3 max
+// pooling and 3x3 average pooling (padding not counted), forward alone and forward + backward (input and weight
 // gradients). Prints one JSON line per case with the minimum ms over --reps.
 //   node bench/darts_native_ops.mjs [--threads 1] [--reps 20] [--batch 32]
 import { performance } from 'node:perf_hooks';
 import {
-  conv2d, grad, manualSeed, maxPool2d, noGrad, randn, setNativeKernels, setNumThreads, tidy,
+  avgPool2d, conv2d, grad, manualSeed, maxPool2d, noGrad, randn, setNativeKernels, setNumThreads, tidy,
 } from '../dist/tensor/index.js';
 
 const args = Object.fromEntries(
@@ -32,9 +32,9 @@ function time(fn) {
   return best(ts);
 }
 function both(fn) {
-  const prev = setNativeKernels({ depthwise: false, maxPool: false });
+  const prev = setNativeKernels({ depthwise: false, maxPool: false, avgPool: false });
   const libtorch = time(fn);
-  setNativeKernels({ depthwise: true, maxPool: true });
+  setNativeKernels({ depthwise: true, maxPool: true, avgPool: true });
   const native = time(fn);
   setNativeKernels(prev);
   return { libtorch_ms: +libtorch.toFixed(3), native_ms: +native.toFixed(3), speedup: +(libtorch / native).toFixed(1) };
@@ -66,6 +66,16 @@ for (const [c, size] of [[16, 32], [32, 16], [64, 8]]) {
         grad([y], [x], { gradOutputs: [y.detach()] });
       });
       console.log(JSON.stringify({ op: 'max_pool_3x3', shape: [batch, c, size, size], stride, forward_with_graph: forward, forward_backward: backward }));
+    });
+    tidy(() => {
+      const x = randn([batch, c, size, size]).requiresGrad_(true);
+      const o = { stride, padding: 1, countIncludePad: false };
+      const forward = both(() => avgPool2d(x, 3, o));
+      const backward = both(() => {
+        const y = avgPool2d(x, 3, o);
+        grad([y], [x], { gradOutputs: [y.detach()] });
+      });
+      console.log(JSON.stringify({ op: 'avg_pool_3x3', shape: [batch, c, size, size], stride, forward_with_graph: forward, forward_backward: backward }));
     });
   }
 }

@@ -1,5 +1,5 @@
 // Native CPU kernels that replace slow libtorch paths (depthwise
-// convolution, max pooling), and the shared index arithmetic of their loops.
+// convolution, max and average pooling), and the shared index arithmetic of their loops.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -9,18 +9,22 @@
 
 namespace tsnas {
 
-// Hot loops are compiled for AVX-512, AVX2+FMA and baseline x86-64 and
+// Hot loops are compiled for AVX-512F, AVX2 and baseline x86-64 and
 // picked at load time, so the addon stays portable without -march=native.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define TSNAS_CLONES __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+#define TSNAS_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define TSNAS_CLONES
 #endif
 
-// Whether conv2d / maxPool2d route eligible calls to the native kernels
-// (both on by default; off gives libtorch's kernels, for comparison).
+// Whether conv2d / maxPool2d / avgPool2d route eligible calls to the native
+// kernels (all on by default; off gives libtorch's kernels, for comparison).
 extern std::atomic<bool> g_nativeDepthwise;
 extern std::atomic<bool> g_nativeMaxPool;
+extern std::atomic<bool> g_nativeAvgPool;
+
+// dst[j] += sum_i w[i] * src[i][j] for j < n (count sources).
+void AccumulateTaps(float* __restrict dst, int64_t n, const float* const* src, const float* w, int64_t count);
 
 // The outputs o in [*lo, *hi) of a strided window whose input coordinate
 // o * stride - pad + offset falls inside [0, size).
@@ -35,6 +39,64 @@ inline void OutputRange(int64_t size, int64_t outSize, int64_t stride, int64_t p
 
 // Whether conv2d should take DepthwiseConv2d: float32 CPU, one filter per
 // channel, and a kernel whose libtorch backward is slow (not an undilated 3x3).
+// A padded plane split into sh x sw phases: phase (a, b) holds padded pixel
+// (i * sh + a, j * sw + b) at i * Wq + j, so a strided window tap reads one
+// phase at a fixed offset and every tap becomes one contiguous loop over
+// outputs laid out flat in rows of Wq (columns past the real width are scratch).
+struct PhaseLayout {
+  int64_t H, W, sh, sw, ph, pw, Hq, Wq;
+  int64_t PS;  // floats per phase, with room for the scratch columns' overrun
+
+  PhaseLayout(int64_t H_, int64_t W_, int64_t sh_, int64_t sw_, int64_t ph_, int64_t pw_, int64_t overrun)
+      : H(H_), W(W_), sh(sh_), sw(sw_), ph(ph_), pw(pw_) {
+    Hq = (H + 2 * ph + sh - 1) / sh;
+    Wq = (W + 2 * pw + sw - 1) / sw;
+    PS = (Hq * Wq + overrun + 15) / 16 * 16;
+  }
+  int64_t Phases() const { return sh * sw; }
+  // Phase index and within-phase offset of a tap at padded (rh, rw) from the window origin.
+  int64_t PhaseOf(int64_t rh, int64_t rw) const { return (rh % sh) * sw + rw % sw; }
+  int64_t OffsetOf(int64_t rh, int64_t rw) const { return (rh / sh) * Wq + rw / sw; }
+
+  // Writes one H x W plane into its phases, padding with fill.
+  void ToPhases(const float* x, float* phases, float fill) const {
+    std::fill(phases, phases + Phases() * PS, fill);
+    for (int64_t ih = 0; ih < H; ih++) {
+      const int64_t py = ih + ph;
+      float* rowBase = phases + (py % sh) * sw * PS + (py / sh) * Wq;
+      const float* src = x + ih * W;
+      if (sw == 1) {
+        std::copy(src, src + W, rowBase + pw);
+        continue;
+      }
+      for (int64_t b = 0; b < sw; b++) {
+        const int64_t iw0 = ((b - pw) % sw + sw) % sw;  // the first column with (iw + pw) % sw == b
+        if (iw0 >= W) continue;
+        float* dst = rowBase + b * PS + (iw0 + pw) / sw;
+        const int64_t count = (W - iw0 + sw - 1) / sw;
+        for (int64_t t = 0; t < count; t++) dst[t] = src[iw0 + t * sw];
+      }
+    }
+  }
+
+  // Reads one H x W plane back from its phases (padding dropped).
+  void FromPhases(const float* phases, float* x) const {
+    for (int64_t ih = 0; ih < H; ih++) {
+      const int64_t py = ih + ph;
+      const float* rowBase = phases + (py % sh) * sw * PS + (py / sh) * Wq;
+      float* dst = x + ih * W;
+      if (sw == 1) {
+        std::copy(rowBase + pw, rowBase + pw + W, dst);
+        continue;
+      }
+      for (int64_t iw = 0; iw < W; iw++) {
+        const int64_t px = iw + pw;
+        dst[iw] = rowBase[(px % sw) * PS + px / sw];
+      }
+    }
+  }
+};
+
 bool DepthwiseEligible(const at::Tensor& x, const at::Tensor& w, int64_t groups, at::IntArrayRef dilation);
 // Depthwise convolution whose gradients are the native loops; the forward is
 // native or libtorch's.
@@ -44,5 +106,9 @@ at::Tensor DepthwiseConv2d(const at::Tensor& x, const at::Tensor& w, at::IntArra
 bool MaxPoolEligible(const at::Tensor& x, at::IntArrayRef kernel, at::IntArrayRef stride, at::IntArrayRef padding,
                      at::IntArrayRef dilation, bool ceilMode);
 at::Tensor MaxPool2d(const at::Tensor& x, at::IntArrayRef kernel, at::IntArrayRef stride, at::IntArrayRef padding);
+
+bool AvgPoolEligible(const at::Tensor& x, at::IntArrayRef kernel, at::IntArrayRef stride, at::IntArrayRef padding, bool ceilMode);
+at::Tensor AvgPool2d(const at::Tensor& x, at::IntArrayRef kernel, at::IntArrayRef stride, at::IntArrayRef padding,
+                     bool countIncludePad);
 
 }  // namespace tsnas

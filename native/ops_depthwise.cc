@@ -20,66 +20,6 @@ namespace tsnas {
 
 std::atomic<bool> g_nativeDepthwise{true};
 
-namespace {
-
-using torch::autograd::AutogradContext;
-using torch::autograd::variable_list;
-
-// stride, padding, dilation as (h, w) pairs.
-struct DwParams {
-  int64_t sh, sw, ph, pw, dh, dw;
-};
-
-// The loops work on flat planes. The zero-padded input is split into
-// sh x sw phases (phase (a, b) holds padded pixels (i*sh + a, j*sw + b)),
-// each Hq x Wq, so that with outputs laid out flat in rows of Wq
-// (j = oh * Wq + ow; columns ow >= OW are scratch), every tap of the kernel
-// reads one phase at a fixed offset: out[j] += w * phase[j + offset]. Each
-// tap is then one long contiguous loop instead of one short loop per row.
-struct Flat {
-  int64_t N, C, H, W, OH, OW, KH, KW, K;
-  DwParams p;
-  int64_t Hq, Wq;
-  int64_t PS;   // floats per phase: Hq * Wq plus the overrun of the last row's scratch columns
-  int64_t L;    // flat output length OH * Wq
-  int64_t F;    // the largest within-phase tap offset (front margin of the gathered output gradient)
-  std::vector<int64_t> phaseOf, offsetIn;  // per tap: phase index and offset within its phase
-};
-
-Flat MakeFlat(const at::Tensor& x, const at::Tensor& w, const DwParams& p) {
-  Flat f{};
-  f.N = x.size(0);
-  f.C = x.size(1);
-  f.H = x.size(2);
-  f.W = x.size(3);
-  f.KH = w.size(2);
-  f.KW = w.size(3);
-  f.K = f.KH * f.KW;
-  f.p = p;
-  f.OH = (f.H + 2 * p.ph - p.dh * (f.KH - 1) - 1) / p.sh + 1;
-  f.OW = (f.W + 2 * p.pw - p.dw * (f.KW - 1) - 1) / p.sw + 1;
-  TORCH_CHECK(f.OH > 0 && f.OW > 0, "depthwiseConv2d: input ", x.sizes(), " is smaller than the dilated kernel ", w.sizes());
-  f.Hq = (f.H + 2 * p.ph + p.sh - 1) / p.sh;
-  f.Wq = (f.W + 2 * p.pw + p.sw - 1) / p.sw;
-  f.L = f.OH * f.Wq;
-  int64_t maxColumnShift = 0;
-  for (int64_t kh = 0; kh < f.KH; kh++) {
-    for (int64_t kw = 0; kw < f.KW; kw++) {
-      const int64_t rh = kh * p.dh, rw = kw * p.dw;
-      f.phaseOf.push_back((rh % p.sh) * p.sw + rw % p.sw);
-      f.offsetIn.push_back((rh / p.sh) * f.Wq + rw / p.sw);
-      maxColumnShift = std::max(maxColumnShift, rw / p.sw);
-    }
-  }
-  f.F = *std::max_element(f.offsetIn.begin(), f.offsetIn.end());
-  f.PS = (f.Hq * f.Wq + maxColumnShift + 15) / 16 * 16;
-  return f;
-}
-
-int64_t Grain(const Flat& f) {
-  return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, f.L * f.K));
-}
-
 // dst[j] += sum_i w[i] * src[i][j] for j < n, four taps per pass.
 TSNAS_CLONES void AccumulateTaps(float* __restrict dst, int64_t n, const float* const* src, const float* w, int64_t count) {
   int64_t i = 0;
@@ -98,6 +38,51 @@ TSNAS_CLONES void AccumulateTaps(float* __restrict dst, int64_t n, const float* 
 #pragma omp simd
     for (int64_t j = 0; j < n; j++) dst[j] += w0 * s0[j];
   }
+}
+
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// stride, padding, dilation as (h, w) pairs.
+struct DwParams {
+  int64_t sh, sw, ph, pw, dh, dw;
+};
+
+// The loops work on flat planes in the phase layout of kernels.h: output
+// (oh, ow) sits at j = oh * Wq + ow and kernel tap (kh, kw) reads its phase
+// at j + offset, so out[j] += w * phase[j + offset] is one long loop per tap.
+struct Flat {
+  int64_t N, C, H, W, OH, OW, KH, KW, K;
+  DwParams p;
+  PhaseLayout layout;
+  int64_t L;  // flat output length OH * Wq
+  int64_t F;  // the largest within-phase tap offset (front margin of the gathered output gradient)
+  std::vector<int64_t> phaseOf, offsetIn;  // per tap: phase index and offset within its phase
+};
+
+int64_t ConvOutSize(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) { return (in + 2 * p - d * (k - 1) - 1) / s + 1; }
+
+Flat MakeFlat(const at::Tensor& x, const at::Tensor& w, const DwParams& p) {
+  const int64_t H = x.size(2), W = x.size(3), KH = w.size(2), KW = w.size(3);
+  const int64_t OH = ConvOutSize(H, KH, p.sh, p.ph, p.dh), OW = ConvOutSize(W, KW, p.sw, p.pw, p.dw);
+  TORCH_CHECK(OH > 0 && OW > 0, "depthwiseConv2d: input ", x.sizes(), " is smaller than the dilated kernel ", w.sizes());
+  Flat f{x.size(0), x.size(1), H, W, OH, OW, KH, KW, KH * KW, p,
+         PhaseLayout(H, W, p.sh, p.sw, p.ph, p.pw, ((KW - 1) * p.dw) / p.sw), 0, 0, {}, {}};
+  f.L = OH * f.layout.Wq;
+  for (int64_t kh = 0; kh < KH; kh++) {
+    for (int64_t kw = 0; kw < KW; kw++) {
+      f.phaseOf.push_back(f.layout.PhaseOf(kh * p.dh, kw * p.dw));
+      f.offsetIn.push_back(f.layout.OffsetOf(kh * p.dh, kw * p.dw));
+    }
+  }
+  f.F = *std::max_element(f.offsetIn.begin(), f.offsetIn.end());
+  return f;
+}
+
+int64_t Grain(const Flat& f) {
+  return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, f.L * f.K));
 }
 
 // out[i] = sum_j g[j] * src[i][j] for j < n, four taps per pass.
@@ -130,46 +115,6 @@ TSNAS_CLONES void DotTaps(const float* __restrict g, int64_t n, const float* con
   }
 }
 
-// Scatters one input plane into its zero-padded phases.
-void ToPhases(const float* x, float* phases, const Flat& f) {
-  const DwParams& p = f.p;
-  std::fill(phases, phases + p.sh * p.sw * f.PS, 0.f);
-  for (int64_t ih = 0; ih < f.H; ih++) {
-    const int64_t py = ih + p.ph;
-    float* rowBase = phases + (py % p.sh) * p.sw * f.PS + (py / p.sh) * f.Wq;
-    const float* src = x + ih * f.W;
-    if (p.sw == 1) {
-      std::copy(src, src + f.W, rowBase + p.pw);
-      continue;
-    }
-    for (int64_t b = 0; b < p.sw; b++) {
-      const int64_t iw0 = ((b - p.pw) % p.sw + p.sw) % p.sw;  // first column with (iw + pw) % sw == b
-      if (iw0 >= f.W) continue;
-      float* dst = rowBase + b * f.PS + (iw0 + p.pw) / p.sw;
-      const int64_t count = (f.W - iw0 + p.sw - 1) / p.sw;
-      for (int64_t t = 0; t < count; t++) dst[t] = src[iw0 + t * p.sw];
-    }
-  }
-}
-
-// Gathers one plane of the input gradient back from its padded phases.
-void FromPhases(const float* phases, float* gi, const Flat& f) {
-  const DwParams& p = f.p;
-  for (int64_t ih = 0; ih < f.H; ih++) {
-    const int64_t py = ih + p.ph;
-    const float* rowBase = phases + (py % p.sh) * p.sw * f.PS + (py / p.sh) * f.Wq;
-    float* dst = gi + ih * f.W;
-    if (p.sw == 1) {
-      std::copy(rowBase + p.pw, rowBase + p.pw + f.W, dst);
-      continue;
-    }
-    for (int64_t iw = 0; iw < f.W; iw++) {
-      const int64_t px = iw + p.pw;
-      dst[iw] = rowBase[(px % p.sw) * f.PS + px / p.sw];
-    }
-  }
-}
-
 // Per-thread scratch of the plane loops.
 struct Scratch {
   std::vector<float> phases, acc, gradPhases;
@@ -178,11 +123,11 @@ struct Scratch {
 };
 
 void ForwardPlane(const float* x, const float* w, float* out, const Flat& f, Scratch& s) {
-  ToPhases(x, s.phases.data(), f);
-  for (int64_t k = 0; k < f.K; k++) s.src[k] = s.phases.data() + f.phaseOf[k] * f.PS + f.offsetIn[k];
+  f.layout.ToPhases(x, s.phases.data(), 0.f);
+  for (int64_t k = 0; k < f.K; k++) s.src[k] = s.phases.data() + f.phaseOf[k] * f.layout.PS + f.offsetIn[k];
   std::fill(s.acc.begin(), s.acc.end(), 0.f);
   AccumulateTaps(s.acc.data(), f.L, s.src.data(), w, f.K);
-  for (int64_t oh = 0; oh < f.OH; oh++) std::copy(&s.acc[oh * f.Wq], &s.acc[oh * f.Wq] + f.OW, out + oh * f.OW);
+  for (int64_t oh = 0; oh < f.OH; oh++) std::copy(&s.acc[oh * f.layout.Wq], &s.acc[oh * f.layout.Wq] + f.OW, out + oh * f.OW);
 }
 
 // The input gradient (when gi) and the per-plane weight-gradient sums (when gw) of one plane.
@@ -191,10 +136,10 @@ void BackwardPlane(const float* go, const float* x, const float* w, float* gi, f
   // zero margin of F: acc[F + j] is go at flat j.
   float* g = s.acc.data() + f.F;
   std::fill(s.acc.begin(), s.acc.end(), 0.f);
-  for (int64_t oh = 0; oh < f.OH; oh++) std::copy(go + oh * f.OW, go + (oh + 1) * f.OW, g + oh * f.Wq);
+  for (int64_t oh = 0; oh < f.OH; oh++) std::copy(go + oh * f.OW, go + (oh + 1) * f.OW, g + oh * f.layout.Wq);
   if (gw) {
-    ToPhases(x, s.phases.data(), f);
-    for (int64_t k = 0; k < f.K; k++) s.src[k] = s.phases.data() + f.phaseOf[k] * f.PS + f.offsetIn[k];
+    f.layout.ToPhases(x, s.phases.data(), 0.f);
+    for (int64_t k = 0; k < f.K; k++) s.src[k] = s.phases.data() + f.phaseOf[k] * f.layout.PS + f.offsetIn[k];
     DotTaps(g, f.L, s.src.data(), gw, f.K);
   }
   if (gi) {
@@ -210,17 +155,17 @@ void BackwardPlane(const float* go, const float* x, const float* w, float* gi, f
         s.w[count] = w[k];
         count++;
       }
-      if (count > 0) AccumulateTaps(s.gradPhases.data() + ph * f.PS, f.Hq * f.Wq, s.src.data(), s.w.data(), count);
+      if (count > 0) AccumulateTaps(s.gradPhases.data() + ph * f.layout.PS, f.layout.Hq * f.layout.Wq, s.src.data(), s.w.data(), count);
     }
-    FromPhases(s.gradPhases.data(), gi, f);
+    f.layout.FromPhases(s.gradPhases.data(), gi);
   }
 }
 
 Scratch MakeScratch(const Flat& f, bool forBackward) {
   Scratch s;
-  s.phases.resize(f.p.sh * f.p.sw * f.PS);
-  s.acc.resize(forBackward ? f.F + f.Hq * f.Wq : f.L);
-  if (forBackward) s.gradPhases.resize(f.p.sh * f.p.sw * f.PS);
+  s.phases.resize(f.p.sh * f.p.sw * f.layout.PS);
+  s.acc.resize(forBackward ? f.F + f.layout.Hq * f.layout.Wq : f.L);
+  if (forBackward) s.gradPhases.resize(f.p.sh * f.p.sw * f.layout.PS);
   s.src.resize(f.K);
   s.w.resize(f.K);
   return s;

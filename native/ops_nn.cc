@@ -67,6 +67,11 @@ Napi::Value MaxPool2d(const Napi::CallbackInfo& info) {
 
 // avgPool2d(x, kernel, stride, padding, ceilMode, countIncludePad)
 Napi::Value AvgPool2d(const Napi::CallbackInfo& info) {
+  const at::Tensor& x = T(info[0]);
+  std::vector<int64_t> kernel = Ints(info[1]), stride = Ints(info[2]), padding = Ints(info[3]);
+  if (AvgPoolEligible(x, kernel, stride, padding, B(info[4]))) {
+    return Wrap(info.Env(), tsnas::AvgPool2d(x, kernel, stride, padding, B(info[5])));
+  }
   return Wrap(info.Env(), at::avg_pool2d(T(info[0]), Ints(info[1]), Ints(info[2]), Ints(info[3]), B(info[4]),
                                          B(info[5])));
 }
@@ -134,17 +139,19 @@ Napi::Value UpsampleBilinear(const Napi::CallbackInfo& info) {
   return Wrap(info.Env(), at::upsample_bilinear2d(T(info[0]), Ints(info[1]), B(info[2])));
 }
 
-// setNativeKernels({depthwise?, maxPool?}) -> the previous settings: whether conv2d
-// and maxPool2d use the native kernels of kernels.h where they apply.
+// setNativeKernels({depthwise?, maxPool?, avgPool?}) -> the previous settings: whether
+// conv2d, maxPool2d and avgPool2d use the native kernels of kernels.h where they apply.
 Napi::Value SetNativeKernels(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object previous = Napi::Object::New(env);
   previous.Set("depthwise", g_nativeDepthwise.load());
   previous.Set("maxPool", g_nativeMaxPool.load());
+  previous.Set("avgPool", g_nativeAvgPool.load());
   if (Has(info, 0)) {
     Napi::Object o = info[0].As<Napi::Object>();
     if (o.Has("depthwise") && !o.Get("depthwise").IsUndefined()) g_nativeDepthwise = B(o.Get("depthwise"));
     if (o.Has("maxPool") && !o.Get("maxPool").IsUndefined()) g_nativeMaxPool = B(o.Get("maxPool"));
+    if (o.Has("avgPool") && !o.Get("avgPool").IsUndefined()) g_nativeAvgPool = B(o.Get("avgPool"));
   }
   return previous;
 }
@@ -156,6 +163,7 @@ void InitNN(Napi::Env env, Napi::Object exports) {
   if (const char* v = std::getenv("TSNAS_NATIVE_KERNELS"); v && (std::string(v) == "0" || std::string(v) == "off")) {
     g_nativeDepthwise = false;
     g_nativeMaxPool = false;
+    g_nativeAvgPool = false;
   }
   TSNAS_EXPORT(exports, "setNativeKernels", SetNativeKernels);
   TSNAS_EXPORT(exports, "conv2d", Conv2d);

@@ -42,9 +42,11 @@ export function depthwiseConv2dBackward(gradOut: Tensor, x: Tensor, weight: Tens
 
 export type { NativeKernels };
 /**
- * Switches the native CPU kernels that conv2d (depthwise, float32) and
- * maxPool2d (float32, no dilation or ceil mode) use in place of libtorch's;
- * both are on by default. Returns the previous settings.
+ * Switches the native CPU kernels that conv2d (depthwise, float32, not an
+ * undilated 3x3), maxPool2d (float32, no dilation or ceil mode) and
+ * avgPool2d (float32, no ceil mode) use in place of libtorch's; all are on
+ * by default (TSNAS_NATIVE_KERNELS=0 starts with all off). Returns the
+ * previous settings.
  */
 export function setNativeKernels(o: Partial<NativeKernels>): NativeKernels {
   return native.setNativeKernels(o);
