@@ -89,9 +89,12 @@ struct PhaseLayout {
         std::copy(rowBase + pw, rowBase + pw + W, dst);
         continue;
       }
-      for (int64_t iw = 0; iw < W; iw++) {
-        const int64_t px = iw + pw;
-        dst[iw] = rowBase[(px % sw) * PS + px / sw];
+      for (int64_t b = 0; b < sw; b++) {
+        const int64_t iw0 = ((b - pw) % sw + sw) % sw;
+        if (iw0 >= W) continue;
+        const float* src = rowBase + b * PS + (iw0 + pw) / sw;
+        const int64_t count = (W - iw0 + sw - 1) / sw;
+        for (int64_t t = 0; t < count; t++) dst[iw0 + t * sw] = src[t];
       }
     }
   }
