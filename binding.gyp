@@ -12,7 +12,8 @@
         "native/ops_nn.cc",
         "native/ops_shape.cc",
         "native/ops_depthwise.cc",
-        "native/ops_pool.cc"
+        "native/ops_pool.cc",
+        "native/ops_batchnorm.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_CPP_EXCEPTIONS", "NAPI_VERSION=8"],

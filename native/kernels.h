@@ -1,5 +1,5 @@
 // Native CPU kernels that replace slow libtorch paths (depthwise
-// convolution, max and average pooling), and the shared index arithmetic of their loops.
+// convolution, max and average pooling, training-mode batch norm), and the shared index arithmetic of their loops.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -17,11 +17,12 @@ namespace tsnas {
 #define TSNAS_CLONES
 #endif
 
-// Whether conv2d / maxPool2d / avgPool2d route eligible calls to the native
-// kernels (all on by default; off gives libtorch's kernels, for comparison).
+// Whether conv2d / maxPool2d / avgPool2d / batchNorm route eligible calls to
+// the native kernels (all on by default; off gives libtorch's, for comparison).
 extern std::atomic<bool> g_nativeDepthwise;
 extern std::atomic<bool> g_nativeMaxPool;
 extern std::atomic<bool> g_nativeAvgPool;
+extern std::atomic<bool> g_nativeBatchNorm;
 
 // dst[j] += sum_i w[i] * src[i][j] for j < n (count sources).
 void AccumulateTaps(float* __restrict dst, int64_t n, const float* const* src, const float* w, int64_t count);
@@ -113,5 +114,12 @@ at::Tensor MaxPool2d(const at::Tensor& x, at::IntArrayRef kernel, at::IntArrayRe
 bool AvgPoolEligible(const at::Tensor& x, at::IntArrayRef kernel, at::IntArrayRef stride, at::IntArrayRef padding, bool ceilMode);
 at::Tensor AvgPool2d(const at::Tensor& x, at::IntArrayRef kernel, at::IntArrayRef stride, at::IntArrayRef padding,
                      bool countIncludePad);
+
+// Training-mode batch norm without affine parameters (float32 CPU, 4-d).
+bool BatchNormEligible(const at::Tensor& x, const c10::optional<at::Tensor>& weight, const c10::optional<at::Tensor>& bias,
+                       const c10::optional<at::Tensor>& runningMean, const c10::optional<at::Tensor>& runningVar,
+                       bool training);
+at::Tensor BatchNormTraining(const at::Tensor& x, const c10::optional<at::Tensor>& runningMean,
+                             const c10::optional<at::Tensor>& runningVar, double momentum, double eps);
 
 }  // namespace tsnas

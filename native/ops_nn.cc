@@ -45,6 +45,11 @@ Napi::Value Linear(const Napi::CallbackInfo& info) {
 
 // batchNorm(x, weight|null, bias|null, runningMean|null, runningVar|null, training, momentum, eps)
 Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
+  const at::Tensor& x = T(info[0]);
+  auto weight = OptT(info[1]), bias = OptT(info[2]), runningMean = OptT(info[3]), runningVar = OptT(info[4]);
+  if (BatchNormEligible(x, weight, bias, runningMean, runningVar, B(info[5]))) {
+    return Wrap(info.Env(), BatchNormTraining(x, runningMean, runningVar, D(info[6]), D(info[7])));
+  }
   return Wrap(info.Env(), at::batch_norm(T(info[0]), OptT(info[1]), OptT(info[2]), OptT(info[3]), OptT(info[4]),
                                          B(info[5]), D(info[6]), D(info[7]), /*cudnn_enabled=*/true));
 }
@@ -139,19 +144,22 @@ Napi::Value UpsampleBilinear(const Napi::CallbackInfo& info) {
   return Wrap(info.Env(), at::upsample_bilinear2d(T(info[0]), Ints(info[1]), B(info[2])));
 }
 
-// setNativeKernels({depthwise?, maxPool?, avgPool?}) -> the previous settings: whether
-// conv2d, maxPool2d and avgPool2d use the native kernels of kernels.h where they apply.
+// setNativeKernels({depthwise?, maxPool?, avgPool?, batchNorm?}) -> the previous settings:
+// whether conv2d, maxPool2d, avgPool2d and batchNorm use the native kernels of kernels.h
+// where they apply.
 Napi::Value SetNativeKernels(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object previous = Napi::Object::New(env);
   previous.Set("depthwise", g_nativeDepthwise.load());
   previous.Set("maxPool", g_nativeMaxPool.load());
   previous.Set("avgPool", g_nativeAvgPool.load());
+  previous.Set("batchNorm", g_nativeBatchNorm.load());
   if (Has(info, 0)) {
     Napi::Object o = info[0].As<Napi::Object>();
     if (o.Has("depthwise") && !o.Get("depthwise").IsUndefined()) g_nativeDepthwise = B(o.Get("depthwise"));
     if (o.Has("maxPool") && !o.Get("maxPool").IsUndefined()) g_nativeMaxPool = B(o.Get("maxPool"));
     if (o.Has("avgPool") && !o.Get("avgPool").IsUndefined()) g_nativeAvgPool = B(o.Get("avgPool"));
+    if (o.Has("batchNorm") && !o.Get("batchNorm").IsUndefined()) g_nativeBatchNorm = B(o.Get("batchNorm"));
   }
   return previous;
 }
@@ -164,6 +172,7 @@ void InitNN(Napi::Env env, Napi::Object exports) {
     g_nativeDepthwise = false;
     g_nativeMaxPool = false;
     g_nativeAvgPool = false;
+    g_nativeBatchNorm = false;
   }
   TSNAS_EXPORT(exports, "setNativeKernels", SetNativeKernels);
   TSNAS_EXPORT(exports, "conv2d", Conv2d);

@@ -1,5 +1,6 @@
 // The addon's native CPU kernels (native/ops_depthwise.cc, native/ops_pool.cc):
-// depthwise convolution, max and average pooling, forward and gradients,
+// depthwise convolution, max and average pooling, training-mode batch norm,
+// forward and gradients,
 // against PyTorch's values (fixture), libtorch's own kernels (the same call
 // with the native kernels switched off) and a float64 libtorch computation.
 import { test } from 'node:test';
@@ -7,12 +8,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 
 import {
-  Tensor, avgPool2d, conv2d, depthwiseConv2d, depthwiseConv2dBackward, getNumThreads, grad, manualSeed, maxPool2d,
-  memory, randn, setNativeKernels, setNumThreads, tensor, tidy, noGrad, full, type NativeKernels,
+  Tensor, avgPool2d, batchNorm, conv2d, depthwiseConv2d, depthwiseConv2dBackward, getNumThreads, grad, manualSeed, maxPool2d,
+  memory, ones, randn, setNativeKernels, setNumThreads, tensor, tidy, noGrad, full, zeros, type NativeKernels,
 } from './index.js';
 
-const NATIVE: NativeKernels = { depthwise: true, maxPool: true, avgPool: true };
-const LIBTORCH: NativeKernels = { depthwise: false, maxPool: false, avgPool: false };
+const NATIVE: NativeKernels = { depthwise: true, maxPool: true, avgPool: true, batchNorm: true };
+const LIBTORCH: NativeKernels = { depthwise: false, maxPool: false, avgPool: false, batchNorm: false };
 
 function withKernels<T>(kernels: NativeKernels, fn: () => T): T {
   const previous = setNativeKernels(kernels);
@@ -284,5 +285,36 @@ test('no-grad forwards and argument errors', () => {
     assert.throws(() => depthwiseConv2d(x, randn([4, 1, 3, 3])), /expected weight \[3, 1, kh, kw\]/);
     assert.throws(() => depthwiseConv2d(x, randn([3, 1, 9, 9])), /smaller than the dilated kernel/);
     assert.throws(() => depthwiseConv2d(x.double(), w.double()), /float32 CPU/);
+  });
+});
+
+test('batch norm (training, no affine): output, input gradient, running statistics and double backward equal libtorch', () => {
+  manualSeed(17);
+  for (const shape of [[4, 3, 7, 5], [32, 8, 16, 16], [2, 5, 1, 3]] as [number, number, number, number][]) {
+    assertNoLeak(() => {
+      const x = randn(shape).mul(3).add(1.5).detach().requiresGrad_(true);
+      const g = randn(shape);
+      const v = randn(shape);
+      const run = (kernels: NativeKernels) => withKernels(kernels, () => {
+        const runningMean = zeros([shape[1]]);
+        const runningVar = ones([shape[1]]);
+        const y = batchNorm(x, { runningMean, runningVar, training: true, momentum: 0.1, eps: 1e-5 });
+        const [gx] = grad([y], [x], { gradOutputs: [g], createGraph: true });
+        // Second order: the derivative of <gx, v> in x.
+        const [hx] = grad([gx!.mul(v).sum()], [x]);
+        const [plain] = grad([batchNorm(x, { training: true })], [x], { gradOutputs: [g] });
+        return [y, gx!.detach(), hx!, plain!, runningMean, runningVar];
+      });
+      const ours = run(NATIVE);
+      const theirs = run(LIBTORCH);
+      ['output', 'input gradient (graph)', 'second derivative', 'input gradient', 'running mean', 'running variance']
+        .forEach((what, i) => assertClose(ours[i]!, theirs[i]!, `${shape.join('x')} ${what}`, i === 2 ? 1e-4 : 1e-5));
+    });
+  }
+  // Affine batch norm and evaluation mode stay with libtorch and still work.
+  assertNoLeak(() => {
+    const x = randn([2, 3, 4, 4]);
+    const y = batchNorm(x, { weight: ones([3]), bias: zeros([3]), training: true });
+    assertClose(y, withKernels(LIBTORCH, () => batchNorm(x, { training: true })), 'affine identity');
   });
 });

@@ -16,11 +16,12 @@ type Opt<T> = T | null | undefined;
 type Dims = number | number[];
 export type Reduction = 'mean' | 'sum' | 'none';
 
-/** Which native CPU kernels conv2d, maxPool2d and avgPool2d use where they apply (see native/kernels.h). */
+/** Which native CPU kernels conv2d, maxPool2d, avgPool2d and batchNorm use where they apply (see native/kernels.h). */
 export interface NativeKernels {
   depthwise: boolean;
   maxPool: boolean;
   avgPool: boolean;
+  batchNorm: boolean;
 }
 
 export interface NativeAddon {

@@ -1,0 +1,184 @@
+// Training-mode batch norm without affine parameters (DARTS's search
+// networks use BatchNorm2d(affine=False) throughout) for float32 CPU NCHW
+// tensors. libtorch 1.13 gathers the batch statistics with a scalar
+// Welford loop; here each channel's planes are summed with vector loops
+// (two passes, mean then centred squares, accumulated in double).
+#include <ATen/Parallel.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include <cmath>
+
+#include "common.h"
+#include "kernels.h"
+
+namespace tsnas {
+
+std::atomic<bool> g_nativeBatchNorm{true};
+
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+TSNAS_CLONES float PlaneSum(const float* __restrict x, int64_t n) {
+  float s = 0;
+#pragma omp simd reduction(+ : s)
+  for (int64_t i = 0; i < n; i++) s += x[i];
+  return s;
+}
+
+TSNAS_CLONES float PlaneCentredSquares(const float* __restrict x, int64_t n, float mean) {
+  float s = 0;
+#pragma omp simd reduction(+ : s)
+  for (int64_t i = 0; i < n; i++) s += (x[i] - mean) * (x[i] - mean);
+  return s;
+}
+
+TSNAS_CLONES void PlaneNormalise(const float* __restrict x, float* __restrict y, int64_t n, float mean, float invstd) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; i++) y[i] = (x[i] - mean) * invstd;
+}
+
+// sum(g) and sum(g * (x - mean)) over one plane.
+TSNAS_CLONES void PlaneGradSums(const float* __restrict g, const float* __restrict x, int64_t n, float mean, float* sumG,
+                                float* sumGX) {
+  float a = 0, b = 0;
+#pragma omp simd reduction(+ : a, b)
+  for (int64_t i = 0; i < n; i++) {
+    a += g[i];
+    b += g[i] * (x[i] - mean);
+  }
+  *sumG = a;
+  *sumGX = b;
+}
+
+// gx = invstd * (g - meanG - (x - mean) * k), k = invstd^2 * mean(g * (x - mean)).
+TSNAS_CLONES void PlaneGradInput(const float* __restrict g, const float* __restrict x, float* __restrict gx, int64_t n,
+                                 float mean, float invstd, float meanG, float k) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; i++) gx[i] = invstd * (g[i] - meanG - (x[i] - mean) * k);
+}
+
+struct BnArgs {
+  at::Tensor runningMean, runningVar;  // undefined when not tracked
+  double momentum, eps;
+};
+
+// Returns y and fills mean and invstd ([C]).
+at::Tensor ForwardRaw(const at::Tensor& xIn, const BnArgs& a, at::Tensor* meanOut, at::Tensor* invstdOut) {
+  at::Tensor x = xIn.contiguous();
+  const int64_t N = x.size(0), C = x.size(1), HW = x.numel() / (N * C), M = N * HW;
+  at::Tensor y = at::empty_like(x, at::MemoryFormat::Contiguous);
+  at::Tensor mean = at::empty({C}, x.options()), invstd = at::empty({C}, x.options()), varUnbiased = at::empty({C}, x.options());
+  const float* xp = x.data_ptr<float>();
+  float* yp = y.data_ptr<float>();
+  float* mp = mean.data_ptr<float>();
+  float* ip = invstd.data_ptr<float>();
+  float* vp = varUnbiased.data_ptr<float>();
+  at::parallel_for(0, C, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t c = begin; c < end; c++) {
+      double sum = 0;
+      for (int64_t n = 0; n < N; n++) sum += PlaneSum(xp + (n * C + c) * HW, HW);
+      const float m = static_cast<float>(sum / M);
+      double squares = 0;
+      for (int64_t n = 0; n < N; n++) squares += PlaneCentredSquares(xp + (n * C + c) * HW, HW, m);
+      const double var = squares / M;
+      const float is = static_cast<float>(1.0 / std::sqrt(var + a.eps));
+      for (int64_t n = 0; n < N; n++) PlaneNormalise(xp + (n * C + c) * HW, yp + (n * C + c) * HW, HW, m, is);
+      mp[c] = m;
+      ip[c] = is;
+      vp[c] = static_cast<float>(squares / (M - 1));
+    }
+  });
+  if (a.runningMean.defined()) {
+    at::NoGradGuard noGrad;
+    a.runningMean.mul_(1 - a.momentum).add_(mean, a.momentum);
+    a.runningVar.mul_(1 - a.momentum).add_(varUnbiased, a.momentum);
+  }
+  *meanOut = mean;
+  *invstdOut = invstd;
+  return y;
+}
+
+at::Tensor BackwardRaw(const at::Tensor& gIn, const at::Tensor& xIn, const at::Tensor& mean, const at::Tensor& invstd) {
+  at::Tensor x = xIn.contiguous(), g = gIn.contiguous();
+  const int64_t N = x.size(0), C = x.size(1), HW = x.numel() / (N * C), M = N * HW;
+  at::Tensor gx = at::empty_like(x, at::MemoryFormat::Contiguous);
+  const float* xp = x.data_ptr<float>();
+  const float* gp = g.data_ptr<float>();
+  const float* mp = mean.data_ptr<float>();
+  const float* ip = invstd.data_ptr<float>();
+  float* gxp = gx.data_ptr<float>();
+  at::parallel_for(0, C, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t c = begin; c < end; c++) {
+      double sumG = 0, sumGX = 0;
+      for (int64_t n = 0; n < N; n++) {
+        float a, b;
+        PlaneGradSums(gp + (n * C + c) * HW, xp + (n * C + c) * HW, HW, mp[c], &a, &b);
+        sumG += a;
+        sumGX += b;
+      }
+      const float is = ip[c];
+      const float meanG = static_cast<float>(sumG / M), k = static_cast<float>(sumGX / M * is * is);
+      for (int64_t n = 0; n < N; n++)
+        PlaneGradInput(gp + (n * C + c) * HW, xp + (n * C + c) * HW, gxp + (n * C + c) * HW, HW, mp[c], is, meanG, k);
+    }
+  });
+  return gx;
+}
+
+class BatchNormFunction : public torch::autograd::Function<BatchNormFunction> {
+ public:
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, BnArgs a) {
+    at::Tensor mean, invstd;
+    at::Tensor y = ForwardRaw(x, a, &mean, &invstd);
+    ctx->save_for_backward({x, mean, invstd});
+    ctx->saved_data["eps"] = a.eps;
+    return y;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const variable_list saved = ctx->get_saved_variables();
+    const at::Tensor& g = grads[0];
+    if (!g.defined() || !ctx->needs_input_grad(0)) return {at::Tensor(), at::Tensor()};
+    if (at::GradMode::is_enabled()) {
+      // create_graph: libtorch's batch-norm backward carries its own (double) derivative.
+      auto r = at::native_batch_norm_backward(g, saved[0], {}, {}, {}, saved[1], saved[2], true,
+                                              ctx->saved_data["eps"].toDouble(), {true, false, false});
+      return {std::get<0>(r), at::Tensor()};
+    }
+    return {BackwardRaw(g, saved[0], saved[1], saved[2]), at::Tensor()};
+  }
+};
+
+}  // namespace
+
+bool BatchNormEligible(const at::Tensor& x, const c10::optional<at::Tensor>& weight, const c10::optional<at::Tensor>& bias,
+                       const c10::optional<at::Tensor>& runningMean, const c10::optional<at::Tensor>& runningVar,
+                       bool training) {
+  auto defined = [](const c10::optional<at::Tensor>& t) { return t.has_value() && t->defined(); };
+  if (!g_nativeBatchNorm.load(std::memory_order_relaxed) || !training || defined(weight) || defined(bias) || x.dim() != 4 ||
+      !x.device().is_cpu() || x.scalar_type() != at::kFloat || x.is_mkldnn() || x.is_sparse())
+    return false;
+  if (defined(runningMean) != defined(runningVar)) return false;
+  if (defined(runningMean)) {
+    for (const at::Tensor* t : {&*runningMean, &*runningVar}) {
+      if (t->scalar_type() != at::kFloat || !t->device().is_cpu() || t->dim() != 1 || t->size(0) != x.size(1)) return false;
+    }
+  }
+  // One value per channel is an error that libtorch reports.
+  return x.size(1) > 0 && x.numel() / x.size(1) > 1;
+}
+
+at::Tensor BatchNormTraining(const at::Tensor& x, const c10::optional<at::Tensor>& runningMean,
+                             const c10::optional<at::Tensor>& runningVar, double momentum, double eps) {
+  BnArgs a{runningMean.has_value() ? *runningMean : at::Tensor(), runningVar.has_value() ? *runningVar : at::Tensor(), momentum,
+           eps};
+  if (!at::GradMode::is_enabled() || !x.requires_grad()) {
+    at::Tensor mean, invstd;
+    return ForwardRaw(x, a, &mean, &invstd);
+  }
+  return BatchNormFunction::apply(x, a);
+}
+
+}  // namespace tsnas
