@@ -2,12 +2,13 @@
 // Per-op timing of the addon's native CPU kernels against libtorch's for the
 // shapes of the DARTS search step (batch 32, C = 8/16/32): depthwise
 // convolutions (sep 3x3/5x5, dil 3x3/5x5, strides 1 and 2), 3x3 max
-// pooling and 3x3 average pooling (padding not counted), forward alone and forward + backward (input and weight
+// pooling, 3x3 average pooling (padding not counted) and training-mode
+// batch norm without affine parameters, forward alone and forward + backward (input and weight
 // gradients). Prints one JSON line per case with the minimum ms over --reps.
 //   node bench/darts_native_ops.mjs [--threads 1] [--reps 20] [--batch 32]
 import { performance } from 'node:perf_hooks';
 import {
-  avgPool2d, conv2d, grad, manualSeed, maxPool2d, noGrad, randn, setNativeKernels, setNumThreads, tidy,
+  avgPool2d, batchNorm, conv2d, grad, manualSeed, maxPool2d, noGrad, randn, setNativeKernels, setNumThreads, tidy,
 } from '../dist/tensor/index.js';
 
 const args = Object.fromEntries(
@@ -32,9 +33,9 @@ function time(fn) {
   return best(ts);
 }
 function both(fn) {
-  const prev = setNativeKernels({ depthwise: false, maxPool: false, avgPool: false });
+  const prev = setNativeKernels({ depthwise: false, maxPool: false, avgPool: false, batchNorm: false });
   const libtorch = time(fn);
-  setNativeKernels({ depthwise: true, maxPool: true, avgPool: true });
+  setNativeKernels({ depthwise: true, maxPool: true, avgPool: true, batchNorm: true });
   const native = time(fn);
   setNativeKernels(prev);
   return { libtorch_ms: +libtorch.toFixed(3), native_ms: +native.toFixed(3), speedup: +(libtorch / native).toFixed(1) };
@@ -44,6 +45,15 @@ const convs = [
   ['sep_conv_3x3', 3, 1, 1], ['sep_conv_5x5', 5, 2, 1], ['dil_conv_3x3', 3, 2, 2], ['dil_conv_5x5', 5, 4, 2],
 ];
 for (const [c, size] of [[16, 32], [32, 16], [64, 8]]) {
+  tidy(() => {
+    const x = randn([batch, c, size, size]).requiresGrad_(true);
+    const forward = both(() => batchNorm(x, { training: true }));
+    const backward = both(() => {
+      const y = batchNorm(x, { training: true });
+      grad([y], [x], { gradOutputs: [y.detach()] });
+    });
+    console.log(JSON.stringify({ op: 'batch_norm', shape: [batch, c, size, size], forward_with_graph: forward, forward_backward: backward }));
+  });
   for (const stride of [1, 2]) {
     for (const [name, k, padding, dilation] of convs) {
       tidy(() => {

@@ -115,7 +115,8 @@ bool AvgPoolEligible(const at::Tensor& x, at::IntArrayRef kernel, at::IntArrayRe
 at::Tensor AvgPool2d(const at::Tensor& x, at::IntArrayRef kernel, at::IntArrayRef stride, at::IntArrayRef padding,
                      bool countIncludePad);
 
-// Training-mode batch norm without affine parameters (float32 CPU, 4-d).
+// Training-mode batch norm without affine parameters (float32 CPU, 4-d, at
+// least 1024 values per channel).
 bool BatchNormEligible(const at::Tensor& x, const c10::optional<at::Tensor>& weight, const c10::optional<at::Tensor>& bias,
                        const c10::optional<at::Tensor>& runningMean, const c10::optional<at::Tensor>& runningVar,
                        bool training);

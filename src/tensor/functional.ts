@@ -45,9 +45,9 @@ export type { NativeKernels };
  * Switches the native CPU kernels that conv2d (depthwise, float32, not an
  * undilated 3x3), maxPool2d (float32, no dilation or ceil mode),
  * avgPool2d (float32, no ceil mode) and batchNorm (float32 4-d, training,
- * no affine weight or bias) use in place of libtorch's; all are on
- * by default (TSNAS_NATIVE_KERNELS=0 starts with all off). Returns the
- * previous settings.
+ * no affine weight or bias, at least 1024 values per channel) use in place
+ * of libtorch's; all are on by default (TSNAS_NATIVE_KERNELS=0 starts with
+ * all off). Returns the previous settings.
  */
 export function setNativeKernels(o: Partial<NativeKernels>): NativeKernels {
   return native.setNativeKernels(o);

@@ -290,7 +290,7 @@ test('no-grad forwards and argument errors', () => {
 
 test('batch norm (training, no affine): output, input gradient, running statistics and double backward equal libtorch', () => {
   manualSeed(17);
-  for (const shape of [[4, 3, 7, 5], [32, 8, 16, 16], [2, 5, 1, 3]] as [number, number, number, number][]) {
+  for (const shape of [[4, 3, 17, 15], [32, 8, 16, 16], [64, 5, 1, 17]] as [number, number, number, number][]) {
     assertNoLeak(() => {
       const x = randn(shape).mul(3).add(1.5).detach().requiresGrad_(true);
       const g = randn(shape);
@@ -311,7 +311,7 @@ test('batch norm (training, no affine): output, input gradient, running statisti
         .forEach((what, i) => assertClose(ours[i]!, theirs[i]!, `${shape.join('x')} ${what}`, i === 2 ? 1e-4 : 1e-5));
     });
   }
-  // Affine batch norm and evaluation mode stay with libtorch and still work.
+  // Affine and small batch norms stay with libtorch and still work.
   assertNoLeak(() => {
     const x = randn([2, 3, 4, 4]);
     const y = batchNorm(x, { weight: ones([3]), bias: zeros([3]), training: true });
