@@ -80,14 +80,26 @@ TSNAS_CLONES void MaxTaps(float* __restrict m, int32_t* __restrict tap, int64_t 
   }
 }
 
-// Routes each output's gradient to its window's winning tap.
+// Routes each output's gradient to its window's winning tap. Taps run in
+// reverse, so that every input pixel receives its windows' gradients in
+// output order, as libtorch adds them: the sums round identically.
 TSNAS_CLONES void ScatterTaps(float* gradPhases, const float* __restrict g, const int32_t* __restrict tap, int64_t n,
                               const int64_t* src, int64_t count) {
-  for (int64_t k = 0; k < count; k++) {
+  for (int64_t k = count - 1; k >= 0; k--) {
     float* __restrict d = gradPhases + src[k];
     const int32_t kk = static_cast<int32_t>(k);
 #pragma omp simd
     for (int64_t j = 0; j < n; j++) d[j] += tap[j] == kk ? g[j] : 0.f;
+  }
+}
+
+// dst[j] += src[k][j], one source after another in the order given (so
+// that sums round as libtorch's sequential window loops do).
+TSNAS_CLONES void AddTaps(float* __restrict dst, int64_t n, const float* const* src, int64_t count) {
+  for (int64_t k = 0; k < count; k++) {
+    const float* __restrict s = src[k];
+#pragma omp simd
+    for (int64_t j = 0; j < n; j++) dst[j] += s[j];
   }
 }
 
@@ -203,7 +215,7 @@ std::vector<float> Counts(int64_t in, int64_t out, int64_t k, int64_t s, int64_t
 }
 
 struct AvgScratch {
-  std::vector<float> phases, acc, ones;
+  std::vector<float> phases, acc;
   std::vector<const float*> src;
 };
 
@@ -219,13 +231,13 @@ at::Tensor AvgForwardRaw(const at::Tensor& xIn, const PoolParams& p, bool includ
     AvgScratch s;
     s.phases.resize(f.layout.Phases() * f.layout.PS);
     s.acc.resize(f.L);
-    s.ones.assign(f.K, 1.f);
     s.src.resize(f.K);
     for (int64_t k = 0; k < f.K; k++) s.src[k] = s.phases.data() + f.src[k];
     for (int64_t plane = begin; plane < end; plane++) {
       f.layout.ToPhases(xp + plane * f.H * f.W, s.phases.data(), 0.f);
       std::fill(s.acc.begin(), s.acc.end(), 0.f);
-      AccumulateTaps(s.acc.data(), f.L, s.src.data(), s.ones.data(), f.K);
+      // Window order, as libtorch sums (padding adds exact zeros).
+      AddTaps(s.acc.data(), f.L, s.src.data(), f.K);
       float* o = op + plane * f.OH * f.OW;
       for (int64_t oh = 0; oh < f.OH; oh++)
         for (int64_t ow = 0; ow < f.OW; ow++) o[oh * f.OW + ow] = s.acc[oh * Wq + ow] / (rows[oh] * cols[ow]);
@@ -247,7 +259,7 @@ at::Tensor AvgBackwardRaw(const at::Tensor& goIn, at::IntArrayRef inputSizes, co
   float* gip = gi.data_ptr<float>();
   const int64_t Wq = f.layout.Wq, HqWq = f.layout.Hq * f.layout.Wq;
   at::parallel_for(0, f.planes, PoolGrain(f), [&](int64_t begin, int64_t end) {
-    std::vector<float> gradPhases(f.layout.Phases() * f.layout.PS), gbuf(front + HqWq), ones(f.K, 1.f);
+    std::vector<float> gradPhases(f.layout.Phases() * f.layout.PS), gbuf(front + HqWq);
     std::vector<const float*> src(f.K);
     float* g = gbuf.data() + front;
     for (int64_t plane = begin; plane < end; plane++) {
@@ -257,10 +269,11 @@ at::Tensor AvgBackwardRaw(const at::Tensor& goIn, at::IntArrayRef inputSizes, co
         for (int64_t ow = 0; ow < f.OW; ow++) g[oh * Wq + ow] = gor[oh * f.OW + ow] / (rows[oh] * cols[ow]);
       std::fill(gradPhases.begin(), gradPhases.end(), 0.f);
       for (int64_t ph = 0; ph < f.layout.Phases(); ph++) {
+        // Taps in reverse: each input pixel then receives its windows' shares in output order, as in libtorch.
         int64_t count = 0;
-        for (int64_t k = 0; k < f.K; k++)
+        for (int64_t k = f.K - 1; k >= 0; k--)
           if (f.src[k] / f.layout.PS == ph) src[count++] = g - f.src[k] % f.layout.PS;
-        if (count > 0) AccumulateTaps(gradPhases.data() + ph * f.layout.PS, HqWq, src.data(), ones.data(), count);
+        if (count > 0) AddTaps(gradPhases.data() + ph * f.layout.PS, HqWq, src.data(), count);
       }
       f.layout.FromPhases(gradPhases.data(), gip + plane * f.H * f.W);
     }

@@ -217,6 +217,35 @@ test('native kernels give the same values with 2 threads as with 1', () => {
   }
 });
 
+test('max and average pooling equal libtorch bit for bit (outputs and input gradients)', () => {
+  manualSeed(18);
+  const cases: [number[], number, number, number][] = [
+    [[2, 3, 9, 11], 3, 1, 1], [[2, 3, 9, 11], 3, 2, 1], [[1, 2, 8, 8], 2, 2, 0], [[2, 3, 7, 6], 3, 2, 0], [[2, 4, 13, 10], 5, 1, 2],
+    [[32, 4, 32, 32], 3, 1, 1], [[3, 2, 12, 9], 3, 3, 1],
+  ];
+  for (const [shape, k, s, p] of cases) {
+    assertNoLeak(() => {
+      const x = randn(shape).requiresGrad_(true);
+      for (const pool of ['max', 'avg', 'avg counting padding'] as const) {
+        const run = (kernels: NativeKernels) => withKernels(kernels, () => {
+          const y = pool === 'max'
+            ? maxPool2d(x, k, { stride: s, padding: p })
+            : avgPool2d(x, k, { stride: s, padding: p, countIncludePad: pool !== 'avg' });
+          const g = tidy(() => randn(y.shape, { dtype: 'float64' }).float());
+          return [y, grad([y], [x], { gradOutputs: [g] })[0]!];
+        });
+        manualSeed(19);
+        const ours = run(NATIVE);
+        manualSeed(19);
+        const theirs = run(LIBTORCH);
+        const what = `${pool} ${shape.join('x')} k${k} s${s} p${p}`;
+        assert.deepEqual(ours[0]!.toArray(), theirs[0]!.toArray(), `${what} output`);
+        assert.deepEqual(ours[1]!.toArray(), theirs[1]!.toArray(), `${what} input gradient`);
+      }
+    });
+  }
+});
+
 test('max pool: ties and -inf windows route gradients where libtorch does', () => {
   assertNoLeak(() => {
     // Integer values in a small range: most windows hold ties.
