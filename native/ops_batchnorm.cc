@@ -2,7 +2,7 @@
 // networks use BatchNorm2d(affine=False) throughout) for float32 CPU NCHW
 // tensors. libtorch 1.13 gathers the batch statistics with a scalar
 // Welford loop; here each channel's planes are summed with vector loops
-// (two passes, mean then centred squares, accumulated in double).
+// (one pass of shifted sums and squares per plane, added in double).
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
 
@@ -20,18 +20,18 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-TSNAS_CLONES float PlaneSum(const float* __restrict x, int64_t n) {
-  float s = 0;
-#pragma omp simd reduction(+ : s)
-  for (int64_t i = 0; i < n; i++) s += x[i];
-  return s;
-}
-
-TSNAS_CLONES float PlaneCentredSquares(const float* __restrict x, int64_t n, float mean) {
-  float s = 0;
-#pragma omp simd reduction(+ : s)
-  for (int64_t i = 0; i < n; i++) s += (x[i] - mean) * (x[i] - mean);
-  return s;
+// sum(x - shift) and sum((x - shift)^2) over one plane in one pass; the
+// shift (a value of the channel) keeps the squares from cancelling.
+TSNAS_CLONES void PlaneMoments(const float* __restrict x, int64_t n, float shift, float* sum, float* squares) {
+  float a = 0, b = 0;
+#pragma omp simd reduction(+ : a, b)
+  for (int64_t i = 0; i < n; i++) {
+    const float d = x[i] - shift;
+    a += d;
+    b += d * d;
+  }
+  *sum = a;
+  *squares = b;
 }
 
 TSNAS_CLONES void PlaneNormalise(const float* __restrict x, float* __restrict y, int64_t n, float mean, float invstd) {
@@ -52,14 +52,11 @@ TSNAS_CLONES void PlaneGradSums(const float* __restrict g, const float* __restri
   *sumGX = b;
 }
 
-// gx = invstd * (g - meanG - (x - mean) * k), k = invstd^2 * mean(g * (x - mean)),
-// in double: gx sums to zero over a channel (the gradient of anything added
-// before the norm, such as a conv bias, is zero), and float rounding of the
-// centring terms would leave a visible residue.
+// gx = invstd * (g - meanG - (x - mean) * k), k = invstd^2 * mean(g * (x - mean)).
 TSNAS_CLONES void PlaneGradInput(const float* __restrict g, const float* __restrict x, float* __restrict gx, int64_t n,
-                                 double mean, double invstd, double meanG, double k) {
+                                 float mean, float invstd, float meanG, float k) {
 #pragma omp simd
-  for (int64_t i = 0; i < n; i++) gx[i] = static_cast<float>(invstd * (g[i] - meanG - (x[i] - mean) * k));
+  for (int64_t i = 0; i < n; i++) gx[i] = invstd * (g[i] - meanG - (x[i] - mean) * k);
 }
 
 struct BnArgs {
@@ -80,17 +77,22 @@ at::Tensor ForwardRaw(const at::Tensor& xIn, const BnArgs& a, at::Tensor* meanOu
   float* vp = varUnbiased.data_ptr<float>();
   at::parallel_for(0, C, 1, [&](int64_t begin, int64_t end) {
     for (int64_t c = begin; c < end; c++) {
-      double sum = 0;
-      for (int64_t n = 0; n < N; n++) sum += PlaneSum(xp + (n * C + c) * HW, HW);
-      const float m = static_cast<float>(sum / M);
-      double squares = 0;
-      for (int64_t n = 0; n < N; n++) squares += PlaneCentredSquares(xp + (n * C + c) * HW, HW, m);
-      const double var = squares / M;
+      const float shift = xp[c * HW];
+      double sum = 0, squares = 0;
+      for (int64_t n = 0; n < N; n++) {
+        float a, b;
+        PlaneMoments(xp + (n * C + c) * HW, HW, shift, &a, &b);
+        sum += a;
+        squares += b;
+      }
+      const double shiftedMean = sum / M;
+      const double var = std::max(0.0, squares / M - shiftedMean * shiftedMean);
+      const float m = static_cast<float>(shift + shiftedMean);
       const float is = static_cast<float>(1.0 / std::sqrt(var + a.eps));
       for (int64_t n = 0; n < N; n++) PlaneNormalise(xp + (n * C + c) * HW, yp + (n * C + c) * HW, HW, m, is);
       mp[c] = m;
       ip[c] = is;
-      vp[c] = static_cast<float>(squares / (M - 1));
+      vp[c] = static_cast<float>(var * M / (M - 1));
     }
   });
   if (a.runningMean.defined()) {
@@ -121,7 +123,8 @@ at::Tensor BackwardRaw(const at::Tensor& gIn, const at::Tensor& xIn, const at::T
         sumG += a;
         sumGX += b;
       }
-      const double is = ip[c], meanG = sumG / M, k = sumGX / M * is * is;
+      const float is = ip[c];
+      const float meanG = static_cast<float>(sumG / M), k = static_cast<float>(sumGX / M * is * is);
       for (int64_t n = 0; n < N; n++)
         PlaneGradInput(gp + (n * C + c) * HW, xp + (n * C + c) * HW, gxp + (n * C + c) * HW, HW, mp[c], is, meanG, k);
     }

@@ -340,6 +340,19 @@ test('batch norm (training, no affine): output, input gradient, running statisti
         .forEach((what, i) => assertClose(ours[i]!, theirs[i]!, `${shape.join('x')} ${what}`, i === 2 ? 1e-4 : 1e-5));
     });
   }
+  // A large mean against a small spread: the statistics stay as accurate as
+  // libtorch's (compared with float64; the float mean itself limits both).
+  assertNoLeak(() => {
+    const x = randn([8, 4, 32, 32]).mul(0.01).add(100).detach().requiresGrad_(true);
+    const g = randn([8, 4, 32, 32]);
+    const x64 = x.detach().double().requiresGrad_(true);
+    const y64 = batchNorm(x64, { training: true });
+    const [gx64] = grad([y64], [x64], { gradOutputs: [g.double()] });
+    const y = batchNorm(x, { training: true });
+    const [gx] = grad([y], [x], { gradOutputs: [g] });
+    assertClose(y, y64, 'offset output vs float64', 3e-4);
+    assertClose(gx!, gx64!, 'offset input gradient vs float64', 1e-5);
+  });
   // Affine and small batch norms stay with libtorch and still work.
   assertNoLeak(() => {
     const x = randn([2, 3, 4, 4]);
