@@ -69,12 +69,18 @@ at::Tensor ForwardRaw(const at::Tensor& xIn, const BnArgs& a, at::Tensor* meanOu
   at::Tensor x = xIn.contiguous();
   const int64_t N = x.size(0), C = x.size(1), HW = x.numel() / (N * C), M = N * HW;
   at::Tensor y = at::empty_like(x, at::MemoryFormat::Contiguous);
-  at::Tensor mean = at::empty({C}, x.options()), invstd = at::empty({C}, x.options()), varUnbiased = at::empty({C}, x.options());
+  at::Tensor mean = at::empty({C}, x.options()), invstd = at::empty({C}, x.options());
+  // The running statistics are updated inside the channel loop (no extra
+  // tensor ops per call); float32 [C] is checked by BatchNormEligible.
+  const bool track = a.runningMean.defined();
+  TORCH_CHECK(!track || (a.runningMean.is_contiguous() && a.runningVar.is_contiguous()),
+              "batchNorm: running statistics must be contiguous");
+  float* rmp = track ? a.runningMean.data_ptr<float>() : nullptr;
+  float* rvp = track ? a.runningVar.data_ptr<float>() : nullptr;
   const float* xp = x.data_ptr<float>();
   float* yp = y.data_ptr<float>();
   float* mp = mean.data_ptr<float>();
   float* ip = invstd.data_ptr<float>();
-  float* vp = varUnbiased.data_ptr<float>();
   at::parallel_for(0, C, 1, [&](int64_t begin, int64_t end) {
     for (int64_t c = begin; c < end; c++) {
       const float shift = xp[c * HW];
@@ -92,14 +98,12 @@ at::Tensor ForwardRaw(const at::Tensor& xIn, const BnArgs& a, at::Tensor* meanOu
       for (int64_t n = 0; n < N; n++) PlaneNormalise(xp + (n * C + c) * HW, yp + (n * C + c) * HW, HW, m, is);
       mp[c] = m;
       ip[c] = is;
-      vp[c] = static_cast<float>(var * M / (M - 1));
+      if (track) {
+        rmp[c] = static_cast<float>((1 - a.momentum) * rmp[c] + a.momentum * (shift + shiftedMean));
+        rvp[c] = static_cast<float>((1 - a.momentum) * rvp[c] + a.momentum * var * M / (M - 1));
+      }
     }
   });
-  if (a.runningMean.defined()) {
-    at::NoGradGuard noGrad;
-    a.runningMean.mul_(1 - a.momentum).add_(mean, a.momentum);
-    a.runningVar.mul_(1 - a.momentum).add_(varUnbiased, a.momentum);
-  }
   *meanOut = mean;
   *invstdOut = invstd;
   return y;
@@ -168,7 +172,9 @@ bool BatchNormEligible(const at::Tensor& x, const c10::optional<at::Tensor>& wei
   if (defined(runningMean) != defined(runningVar)) return false;
   if (defined(runningMean)) {
     for (const at::Tensor* t : {&*runningMean, &*runningVar}) {
-      if (t->scalar_type() != at::kFloat || !t->device().is_cpu() || t->dim() != 1 || t->size(0) != x.size(1)) return false;
+      if (t->scalar_type() != at::kFloat || !t->device().is_cpu() || t->dim() != 1 || t->size(0) != x.size(1) ||
+          !t->is_contiguous() || t->requires_grad())
+        return false;
     }
   }
   // Small batches stay with libtorch: their statistics are cheap either way,
