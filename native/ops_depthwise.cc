@@ -161,14 +161,14 @@ void BackwardPlane(const float* go, const float* x, const float* w, float* gi, f
   }
 }
 
-// Sizes a thread's scratch for one call; kept in thread_local storage, its
-// memory is reused across the thousands of calls of a search step.
-void PrepareScratch(Scratch& s, const Flat& f, bool forBackward) {
+Scratch MakeScratch(const Flat& f, bool forBackward) {
+  Scratch s;
   s.phases.resize(f.p.sh * f.p.sw * f.layout.PS);
   s.acc.resize(forBackward ? f.F + f.layout.Hq * f.layout.Wq : f.L);
   if (forBackward) s.gradPhases.resize(f.p.sh * f.p.sw * f.layout.PS);
   s.src.resize(f.K);
   s.w.resize(f.K);
+  return s;
 }
 
 void CheckInputs(const at::Tensor& x, const at::Tensor& w) {
@@ -188,8 +188,7 @@ at::Tensor ForwardRaw(const at::Tensor& xIn, const at::Tensor& wIn, const DwPara
   const float* wp = w.data_ptr<float>();
   float* op = out.data_ptr<float>();
   at::parallel_for(0, f.N * f.C, Grain(f), [&](int64_t begin, int64_t end) {
-    thread_local Scratch s;
-    PrepareScratch(s, f, false);
+    Scratch s = MakeScratch(f, false);
     for (int64_t plane = begin; plane < end; plane++) {
       ForwardPlane(xp + plane * f.H * f.W, wp + (plane % f.C) * f.K, op + plane * f.OH * f.OW, f, s);
     }
@@ -213,8 +212,7 @@ std::pair<at::Tensor, at::Tensor> BackwardRaw(const at::Tensor& goIn, const at::
   const float* wp = w.data_ptr<float>();
   float* gip = needInput ? gradInput.data_ptr<float>() : nullptr;
   at::parallel_for(0, f.N * f.C, Grain(f), [&](int64_t begin, int64_t end) {
-    thread_local Scratch s;
-    PrepareScratch(s, f, true);
+    Scratch s = MakeScratch(f, true);
     for (int64_t plane = begin; plane < end; plane++) {
       BackwardPlane(gop + plane * f.OH * f.OW, xp + plane * f.H * f.W, wp + (plane % f.C) * f.K,
                     gip ? gip + plane * f.H * f.W : nullptr, needWeight ? &partial[plane * f.K] : nullptr, f, s);

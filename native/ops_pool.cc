@@ -136,7 +136,7 @@ at::Tensor PoolForwardRaw(const at::Tensor& xIn, const PoolParams& p, at::Tensor
   uint8_t* tp = taps ? taps->data_ptr<uint8_t>() : nullptr;
   const int64_t Wq = f.layout.Wq;
   at::parallel_for(0, f.planes, PoolGrain(f), [&](int64_t begin, int64_t end) {
-    thread_local PoolScratch s;  // memory reused across calls
+    PoolScratch s;
     s.phases.resize(f.layout.Phases() * f.layout.PS);
     s.m.resize(f.L);
     if (tp) s.tap.resize(f.L);
@@ -167,12 +167,8 @@ at::Tensor PoolBackwardRaw(const at::Tensor& goIn, const at::Tensor& x, const at
   float* gip = gi.data_ptr<float>();
   const int64_t Wq = f.layout.Wq;
   at::parallel_for(0, f.planes, PoolGrain(f), [&](int64_t begin, int64_t end) {
-    // Reused across calls; scratch columns of tap may hold stale taps, but their gradient is zero.
-    thread_local std::vector<float> gradPhases, g;
-    thread_local std::vector<int32_t> tap;
-    gradPhases.resize(f.layout.Phases() * f.layout.PS);
-    g.resize(f.L);
-    tap.resize(f.L);
+    std::vector<float> gradPhases(f.layout.Phases() * f.layout.PS), g(f.L);
+    std::vector<int32_t> tap(f.L, kNoTap);
     for (int64_t plane = begin; plane < end; plane++) {
       // Scratch columns carry a zero gradient, so whichever tap they name adds nothing.
       std::fill(g.begin(), g.end(), 0.f);
@@ -242,7 +238,7 @@ at::Tensor AvgForwardRaw(const at::Tensor& xIn, const PoolParams& p, bool includ
   float* op = out.data_ptr<float>();
   const int64_t Wq = f.layout.Wq;
   at::parallel_for(0, f.planes, PoolGrain(f), [&](int64_t begin, int64_t end) {
-    thread_local AvgScratch s;  // memory reused across calls
+    AvgScratch s;
     s.phases.resize(f.layout.Phases() * f.layout.PS);
     s.acc.resize(f.L);
     s.src.resize(f.K);
@@ -273,11 +269,8 @@ at::Tensor AvgBackwardRaw(const at::Tensor& goIn, at::IntArrayRef inputSizes, co
   float* gip = gi.data_ptr<float>();
   const int64_t Wq = f.layout.Wq, HqWq = f.layout.Hq * f.layout.Wq;
   at::parallel_for(0, f.planes, PoolGrain(f), [&](int64_t begin, int64_t end) {
-    thread_local std::vector<float> gradPhases, gbuf;  // memory reused across calls
-    thread_local std::vector<const float*> src;
-    gradPhases.resize(f.layout.Phases() * f.layout.PS);
-    gbuf.resize(front + HqWq);
-    src.resize(f.K);
+    std::vector<float> gradPhases(f.layout.Phases() * f.layout.PS), gbuf(front + HqWq);
+    std::vector<const float*> src(f.K);
     float* g = gbuf.data() + front;
     for (int64_t plane = begin; plane < end; plane++) {
       std::fill(gbuf.begin(), gbuf.end(), 0.f);
