@@ -381,6 +381,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitMath(env, exports);
   InitNN(env, exports);
   InitShape(env, exports);
+  InitDepthwise(env, exports);
   return exports;
 }
 

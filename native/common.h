@@ -80,5 +80,6 @@ void InitAutograd(Napi::Env env, Napi::Object exports);
 void InitMath(Napi::Env env, Napi::Object exports);
 void InitNN(Napi::Env env, Napi::Object exports);
 void InitShape(Napi::Env env, Napi::Object exports);
+void InitDepthwise(Napi::Env env, Napi::Object exports);
 
 }  // namespace tsnas

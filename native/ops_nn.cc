@@ -1,7 +1,11 @@
 // Network layers, activations with options, losses and dropout.
 #include <ATen/core/Reduction.h>
 
+#include <cstdlib>
+#include <string>
+
 #include "common.h"
+#include "kernels.h"
 
 namespace tsnas {
 namespace {
@@ -21,6 +25,15 @@ int64_t Reduction(const Napi::Value& v) {
 
 // conv2d(x, w, b|null, stride, padding, dilation, groups)
 Napi::Value Conv2d(const Napi::CallbackInfo& info) {
+  const at::Tensor& x = T(info[0]);
+  const at::Tensor& w = T(info[1]);
+  const int64_t groups = I(info[6]);
+  std::vector<int64_t> dilation = Ints(info[5]);
+  if (DepthwiseEligible(x, w, groups, dilation)) {
+    at::Tensor out = DepthwiseConv2d(x, w, Ints(info[3]), Ints(info[4]), dilation, /*nativeForward=*/false);
+    auto bias = OptT(info[2]);
+    return Wrap(info.Env(), bias ? out.add(bias->view({1, -1, 1, 1})) : out);
+  }
   return Wrap(info.Env(), at::conv2d(T(info[0]), T(info[1]), OptT(info[2]), Ints(info[3]), Ints(info[4]),
                                      Ints(info[5]), I(info[6])));
 }
@@ -32,6 +45,11 @@ Napi::Value Linear(const Napi::CallbackInfo& info) {
 
 // batchNorm(x, weight|null, bias|null, runningMean|null, runningVar|null, training, momentum, eps)
 Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
+  const at::Tensor& x = T(info[0]);
+  auto weight = OptT(info[1]), bias = OptT(info[2]), runningMean = OptT(info[3]), runningVar = OptT(info[4]);
+  if (BatchNormEligible(x, weight, bias, runningMean, runningVar, B(info[5]))) {
+    return Wrap(info.Env(), BatchNormTraining(x, runningMean, runningVar, D(info[6]), D(info[7])));
+  }
   return Wrap(info.Env(), at::batch_norm(T(info[0]), OptT(info[1]), OptT(info[2]), OptT(info[3]), OptT(info[4]),
                                          B(info[5]), D(info[6]), D(info[7]), /*cudnn_enabled=*/true));
 }
@@ -43,12 +61,22 @@ Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
 
 // maxPool2d(x, kernel, stride, padding, dilation, ceilMode)
 Napi::Value MaxPool2d(const Napi::CallbackInfo& info) {
+  const at::Tensor& x = T(info[0]);
+  std::vector<int64_t> kernel = Ints(info[1]), stride = Ints(info[2]), padding = Ints(info[3]), dilation = Ints(info[4]);
+  if (MaxPoolEligible(x, kernel, stride, padding, dilation, B(info[5]))) {
+    return Wrap(info.Env(), tsnas::MaxPool2d(x, kernel, stride, padding));
+  }
   return Wrap(info.Env(), at::max_pool2d(T(info[0]), Ints(info[1]), Ints(info[2]), Ints(info[3]), Ints(info[4]),
                                          B(info[5])));
 }
 
 // avgPool2d(x, kernel, stride, padding, ceilMode, countIncludePad)
 Napi::Value AvgPool2d(const Napi::CallbackInfo& info) {
+  const at::Tensor& x = T(info[0]);
+  std::vector<int64_t> kernel = Ints(info[1]), stride = Ints(info[2]), padding = Ints(info[3]);
+  if (AvgPoolEligible(x, kernel, stride, padding, B(info[4]))) {
+    return Wrap(info.Env(), tsnas::AvgPool2d(x, kernel, stride, padding, B(info[5])));
+  }
   return Wrap(info.Env(), at::avg_pool2d(T(info[0]), Ints(info[1]), Ints(info[2]), Ints(info[3]), B(info[4]),
                                          B(info[5])));
 }
@@ -116,9 +144,37 @@ Napi::Value UpsampleBilinear(const Napi::CallbackInfo& info) {
   return Wrap(info.Env(), at::upsample_bilinear2d(T(info[0]), Ints(info[1]), B(info[2])));
 }
 
+// setNativeKernels({depthwise?, maxPool?, avgPool?, batchNorm?}) -> the previous settings:
+// whether conv2d, maxPool2d, avgPool2d and batchNorm use the native kernels of kernels.h
+// where they apply.
+Napi::Value SetNativeKernels(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object previous = Napi::Object::New(env);
+  previous.Set("depthwise", g_nativeDepthwise.load());
+  previous.Set("maxPool", g_nativeMaxPool.load());
+  previous.Set("avgPool", g_nativeAvgPool.load());
+  previous.Set("batchNorm", g_nativeBatchNorm.load());
+  if (Has(info, 0)) {
+    Napi::Object o = info[0].As<Napi::Object>();
+    if (o.Has("depthwise") && !o.Get("depthwise").IsUndefined()) g_nativeDepthwise = B(o.Get("depthwise"));
+    if (o.Has("maxPool") && !o.Get("maxPool").IsUndefined()) g_nativeMaxPool = B(o.Get("maxPool"));
+    if (o.Has("avgPool") && !o.Get("avgPool").IsUndefined()) g_nativeAvgPool = B(o.Get("avgPool"));
+    if (o.Has("batchNorm") && !o.Get("batchNorm").IsUndefined()) g_nativeBatchNorm = B(o.Get("batchNorm"));
+  }
+  return previous;
+}
+
 }  // namespace
 
 void InitNN(Napi::Env env, Napi::Object exports) {
+  // TSNAS_NATIVE_KERNELS=0 starts with libtorch's kernels everywhere (for A/B timing).
+  if (const char* v = std::getenv("TSNAS_NATIVE_KERNELS"); v && (std::string(v) == "0" || std::string(v) == "off")) {
+    g_nativeDepthwise = false;
+    g_nativeMaxPool = false;
+    g_nativeAvgPool = false;
+    g_nativeBatchNorm = false;
+  }
+  TSNAS_EXPORT(exports, "setNativeKernels", SetNativeKernels);
   TSNAS_EXPORT(exports, "conv2d", Conv2d);
   TSNAS_EXPORT(exports, "linear", Linear);
   TSNAS_EXPORT(exports, "batchNorm", BatchNorm);

@@ -1,6 +1,6 @@
 // Functional ops that are not methods of one tensor: layers, losses,
 // joining, selection and linear algebra.
-import { native, type Reduction } from './native.js';
+import { native, type NativeKernels, type Reduction } from './native.js';
 import { Tensor } from './tensor.js';
 
 type Pair = number | [number, number];
@@ -17,6 +17,40 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, o:
     native.conv2d(x.handle, weight.handle, bias?.handle ?? null, pair(o.stride ?? 1), pair(o.padding ?? 0),
       pair(o.dilation ?? 1), o.groups ?? 1),
   );
+}
+
+/**
+ * Depthwise convolution (weight [C, 1, kh, kw] on a [N, C, H, W] float32 CPU
+ * input) by the addon's direct loops, forward and both gradients. conv2d
+ * takes this path by itself for groups == channels; this names it.
+ */
+export function depthwiseConv2d(x: Tensor, weight: Tensor, o: Omit<Conv2dOptions, 'groups'> = {}): Tensor {
+  return new Tensor(native.depthwiseConv2d(x.handle, weight.handle, pair(o.stride ?? 1), pair(o.padding ?? 0),
+    pair(o.dilation ?? 1)));
+}
+
+/**
+ * The input and weight gradients of depthwiseConv2d for an output gradient,
+ * computed by the native kernels outside autograd (for tests and benchmarks).
+ */
+export function depthwiseConv2dBackward(gradOut: Tensor, x: Tensor, weight: Tensor, o: Omit<Conv2dOptions, 'groups'> = {}):
+  [Tensor, Tensor] {
+  const [gi, gw] = native.depthwiseConv2dBackward(gradOut.handle, x.handle, weight.handle, pair(o.stride ?? 1),
+    pair(o.padding ?? 0), pair(o.dilation ?? 1));
+  return [new Tensor(gi), new Tensor(gw)];
+}
+
+export type { NativeKernels };
+/**
+ * Switches the native CPU kernels that conv2d (depthwise, float32, not an
+ * undilated 3x3), maxPool2d (float32, no dilation or ceil mode),
+ * avgPool2d (float32, no ceil mode) and batchNorm (float32 4-d, training,
+ * no affine weight or bias, at least 1024 values per channel) use in place
+ * of libtorch's; all are on by default (TSNAS_NATIVE_KERNELS=0 starts with
+ * all off). Returns the previous settings.
+ */
+export function setNativeKernels(o: Partial<NativeKernels>): NativeKernels {
+  return native.setNativeKernels(o);
 }
 
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {

@@ -16,6 +16,14 @@ type Opt<T> = T | null | undefined;
 type Dims = number | number[];
 export type Reduction = 'mean' | 'sum' | 'none';
 
+/** Which native CPU kernels conv2d, maxPool2d, avgPool2d and batchNorm use where they apply (see native/kernels.h). */
+export interface NativeKernels {
+  depthwise: boolean;
+  maxPool: boolean;
+  avgPool: boolean;
+  batchNorm: boolean;
+}
+
 export interface NativeAddon {
   fromArray(data: ArrayBufferView, shape: number[], dtype: DType, device?: string | null): H;
   toArray(h: H): Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
@@ -123,6 +131,9 @@ export interface NativeAddon {
   batchNorm(x: H, w: Opt<H>, b: Opt<H>, rm: Opt<H>, rv: Opt<H>, training: boolean, momentum: N, eps: N): H;
   layerNorm(x: H, shape: number[], w: Opt<H>, b: Opt<H>, eps: N): H;
   maxPool2d(x: H, k: number[], s: number[], p: number[], d: number[], ceil: boolean): H;
+  depthwiseConv2d(x: H, w: H, stride: number[], padding: number[], dilation: number[]): H;
+  depthwiseConv2dBackward(gradOut: H, x: H, w: H, stride: number[], padding: number[], dilation: number[]): [H, H];
+  setNativeKernels(o?: Partial<NativeKernels>): NativeKernels;
   avgPool2d(x: H, k: number[], s: number[], p: number[], ceil: boolean, countIncludePad: boolean): H;
   adaptiveAvgPool2d(x: H, size: number[]): H;
   softmax(x: H, dim: N): H;
