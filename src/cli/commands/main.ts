@@ -5,7 +5,7 @@
 // running trial goes back to pending); run it again to resume.
 import { defineCommand } from '../command.js';
 import { computeFlags } from '../args.js';
-import { emitJson, log } from '../output.js';
+import { emitJson, log, stopOnSigint } from '../output.js';
 import { MainJobInterrupted, runMainJob } from '../../experiment/main-job.js';
 import { openStore } from '../../store/index.js';
 import { configureCompute } from '../../train/setup.js';
@@ -51,13 +51,8 @@ export const mainCommand = defineCommand({
     }
     const store = await openStore(storage);
     log(`main: ${name} in ${storage}, ${threads} libtorch threads`);
-    // A second Ctrl-C quits at once (the listener is gone); resuming works as after kill -9.
-    const interrupt = new AbortController();
-    const onSigint = () => {
-      process.stderr.write('\nmain: interrupted, stopping (the running trial goes back to pending; Ctrl-C again to quit at once)\n');
-      interrupt.abort();
-    };
-    process.once('SIGINT', onSigint);
+    // Ctrl-C stops cleanly; resuming works as after kill -9.
+    const interrupt = stopOnSigint('main: interrupted, stopping (the running trial goes back to pending; Ctrl-C again to quit at once)');
     try {
       const r = await runMainJob({
         signal: interrupt.signal,
@@ -98,7 +93,7 @@ export const mainCommand = defineCommand({
       log(`main: stopped in ${e.phase}; run the same command to resume`);
       return 130;
     } finally {
-      process.removeListener('SIGINT', onSigint);
+      interrupt.release();
       await store.close();
     }
   },

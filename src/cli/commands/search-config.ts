@@ -8,7 +8,7 @@ import { runExperiment } from '../../experiment/run.js';
 import { describeEstimator, formatSummary, summarizeExperiment } from '../../experiment/summary.js';
 import { DEFAULT_STORAGE_URL, openStore } from '../../store/index.js';
 import type { Command } from '../command.js';
-import { emitJson, log, ProgressBar } from '../output.js';
+import { emitJson, log, ProgressBar, stopOnSigint } from '../output.js';
 
 /** Flags of this form itself; every other --x.y is a config field. */
 const OWN_FLAGS = ['config', 'storage', 'name', 'json', 'quiet', 'help'] as const;
@@ -93,13 +93,8 @@ export const searchConfigCommand: Command = {
     const quiet = own['quiet'] === true;
     let bar: ProgressBar | undefined;
     // Ctrl-C stops cleanly (trials in flight back to pending, experiment
-    // 'stopped', exit 130); a second Ctrl-C quits at once (the listener is gone).
-    const interrupt = new AbortController();
-    const onSigint = () => {
-      process.stderr.write('\nsearch: interrupted, stopping (running trials go back to pending; Ctrl-C again to quit at once)\n');
-      interrupt.abort();
-    };
-    process.once('SIGINT', onSigint);
+    // 'stopped', exit 130).
+    const interrupt = stopOnSigint('search: interrupted, stopping (running trials go back to pending; Ctrl-C again to quit at once)');
     try {
       const result = await runExperiment({
         store,
@@ -122,7 +117,7 @@ export const searchConfigCommand: Command = {
       else process.stdout.write(`${formatSummary(summary)}\n`);
       return 0;
     } finally {
-      process.removeListener('SIGINT', onSigint);
+      interrupt.release();
       await store.close();
     }
   },
