@@ -3,10 +3,9 @@
 // server is a throwaway one (src/store/pg-test-server.ts) or TSNAS_PG_URL;
 // the tests skip only when no PostgreSQL binaries are installed.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
+import { describe, it } from 'node:test';
 import { openStore } from '../store/index.js';
-import { findPostgresBinDir, startTestPostgres, type TestPostgres } from '../store/pg-test-server.js';
+import { findPostgresBinDir, usePostgresForTests } from '../store/pg-test-server.js';
 import type { Store } from '../store/types.js';
 import { checkConfig, type ExperimentConfig } from './config.js';
 import { runExperiment } from './run.js';
@@ -15,33 +14,18 @@ import { summarizeExperiment } from './summary.js';
 const available = process.env.TSNAS_PG_URL !== undefined || findPostgresBinDir() !== null;
 
 describe('experiment loop on PostgreSQL', { skip: available ? false : 'no PostgreSQL binaries (install Debian package postgresql) and no TSNAS_PG_URL' }, () => {
-  let server: TestPostgres;
-  let admin: pg.Client;
-  before(async () => {
-    server = await startTestPostgres();
-    admin = new pg.Client({ connectionString: server.url });
-    await admin.connect();
-  });
-  after(async () => {
-    await admin?.end();
-    await server?.stop();
-  });
+  const pgTest = usePostgresForTests('tsnas_exp');
 
-  let counter = 0;
-  const runId = `${process.pid}_${Date.now().toString(36)}`;
   /** A store in a fresh schema (selected through the URL's search_path option). */
   async function freshStore(): Promise<{ store: Store; dispose: () => Promise<void> }> {
-    const schema = `tsnas_exp_${runId}_${counter++}`;
-    await admin.query(`CREATE SCHEMA ${schema}`);
-    const u = new URL(server.url);
-    u.searchParams.set('options', `-c search_path=${schema}`);
-    const store = await openStore(u.toString());
+    const schema = await pgTest.freshSchema();
+    const store = await openStore(schema.url);
     assert.equal(store.kind, 'postgres');
     return {
       store,
       dispose: async () => {
         await store.close();
-        await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+        await schema.dispose();
       },
     };
   }

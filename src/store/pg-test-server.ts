@@ -8,6 +8,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
+import pg from 'pg';
 import { TsnasError } from '../errors.js';
 
 export interface TestPostgres {
@@ -168,6 +170,40 @@ export async function startTestPostgres(): Promise<TestPostgres> {
       server.kill('SIGQUIT');
       await Promise.all([exited, watchdogExited]);
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * For a test file or suite: registers hooks that start one server (or use
+ * TSNAS_PG_URL) with an admin connection, and gives each test a fresh schema
+ * whose URL selects it through the search_path option.
+ */
+export function usePostgresForTests(prefix: string): {
+  admin(): pg.Client;
+  freshSchema(): Promise<{ schema: string; url: string; dispose(): Promise<void> }>;
+} {
+  let server: TestPostgres | undefined;
+  let admin: pg.Client | undefined;
+  before(async () => {
+    server = await startTestPostgres();
+    admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+  });
+  after(async () => {
+    await admin?.end();
+    await server?.stop();
+  });
+  let counter = 0;
+  const runId = `${process.pid}_${Date.now().toString(36)}`;
+  return {
+    admin: () => admin!,
+    async freshSchema() {
+      const schema = `${prefix}_${runId}_${counter++}`;
+      await admin!.query(`CREATE SCHEMA ${schema}`);
+      const url = new URL(server!.url);
+      url.searchParams.set('options', `-c search_path=${schema}`);
+      return { schema, url: url.toString(), dispose: async () => void (await admin!.query(`DROP SCHEMA ${schema} CASCADE`)) };
     },
   };
 }

@@ -5,38 +5,16 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import pg from 'pg';
 import { TsnasError } from '../errors.js';
 import { openStore } from './index.js';
-import { startTestPostgres, type TestPostgres } from './pg-test-server.js';
+import { startTestPostgres, usePostgresForTests } from './pg-test-server.js';
 import { runStoreSuite } from './suite.js';
 
-let server: TestPostgres;
-let admin: pg.Client;
-before(async () => {
-  server = await startTestPostgres();
-  admin = new pg.Client({ connectionString: server.url });
-  await admin.connect();
-});
-after(async () => {
-  await admin?.end();
-  await server?.stop();
-});
-
-function withSearchPath(url: string, schema: string): string {
-  const u = new URL(url);
-  u.searchParams.set('options', `-c search_path=${schema}`);
-  return u.toString();
-}
-
-let counter = 0;
-const runId = `${process.pid}_${Date.now().toString(36)}`;
-async function freshSchema(): Promise<{ url: string; dispose: () => Promise<void> }> {
-  const schema = `tsnas_test_${runId}_${counter++}`;
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  return { url: withSearchPath(server.url, schema), dispose: async () => void (await admin.query(`DROP SCHEMA ${schema} CASCADE`)) };
-}
+const pgTest = usePostgresForTests('tsnas_test');
+const freshSchema = () => pgTest.freshSchema();
+const admin = () => pgTest.admin();
 
 runStoreSuite('postgres', freshSchema);
 
@@ -55,11 +33,10 @@ describe('PostgreSQL store specifics', () => {
   });
 
   it('refuses a database written by a newer schema version', async () => {
-    const { url, dispose } = await freshSchema();
-    const schema = new URL(url).searchParams.get('options')!.split('=')[1]!;
+    const { url, schema, dispose } = await freshSchema();
     try {
       await (await openStore(url)).close();
-      await admin.query(`UPDATE ${schema}.tsnas_meta SET value = '999' WHERE key = 'schema_version'`);
+      await admin().query(`UPDATE ${schema}.tsnas_meta SET value = '999' WHERE key = 'schema_version'`);
       await assert.rejects(
         openStore(url),
         (e: unknown) => e instanceof TsnasError && e.code === 'state' && /schema version 999, newer than this tsnas supports/.test(e.message),
@@ -70,15 +47,14 @@ describe('PostgreSQL store specifics', () => {
   });
 
   it('enforces immutability of finished trials in the database itself', async () => {
-    const { url, dispose } = await freshSchema();
-    const schema = new URL(url).searchParams.get('options')!.split('=')[1]!;
+    const { url, schema, dispose } = await freshSchema();
     const store = await openStore(url);
     try {
       const e = await store.createExperiment('e', {});
       const { trial } = await store.createTrial(e.id, {}, 'h');
       await store.finishTrial(trial.id, { state: 'pruned' });
-      await assert.rejects(admin.query(`UPDATE ${schema}.tsnas_trials SET state = 'pending' WHERE id = $1`, [trial.id]), /finished trials never change/);
-      await assert.rejects(admin.query(`INSERT INTO ${schema}.tsnas_trial_artifacts VALUES ($1, 'a', 'b')`, [trial.id]), /finished trials never change/);
+      await assert.rejects(admin().query(`UPDATE ${schema}.tsnas_trials SET state = 'pending' WHERE id = $1`, [trial.id]), /finished trials never change/);
+      await assert.rejects(admin().query(`INSERT INTO ${schema}.tsnas_trial_artifacts VALUES ($1, 'a', 'b')`, [trial.id]), /finished trials never change/);
     } finally {
       await store.close();
       await dispose();
