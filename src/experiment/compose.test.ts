@@ -173,7 +173,8 @@ test('chain space training: learning curves stored; an abort mid-trial requeues 
   const config = checkConfig({
     name: 'chain', seed: 3, space: { name: 'chain', options: chainOptions }, strategy: { name: 'random' },
     estimator: { type: 'training', epochs: 2, batch: 32, lr: 0.05, resolution: 12 },
-    dataset: { limitTrain: 300, validFraction: 0.2 }, budget: { trials: 3 }, threads: 1,
+    // Enough images that a trial trains for a while (about a second): the abort below must land mid-trial.
+    dataset: { limitTrain: 1200, validFraction: 0.2 }, budget: { trials: 3 }, threads: 1,
   });
   const whole = await openStore('sqlite::memory:');
   const parts = await openStore('sqlite::memory:');
@@ -186,14 +187,19 @@ test('chain space training: learning curves stored; an abort mid-trial requeues 
     }
     // Abort as soon as the second trial is running (training runs in a worker, so this thread sees it).
     const controller = new AbortController();
-    const watch = setInterval(async () => {
-      const e = await parts.getExperiment('chain');
-      if (!e) return;
-      const running = await parts.listTrials(e.id, { states: ['running'] });
-      if (running.some((t) => t.number >= 1)) controller.abort();
-    }, 20);
+    // One poll at a time, and none left in flight once the run returns (the store closes later).
+    let polling: Promise<void> = Promise.resolve();
+    const watch = setInterval(() => {
+      polling = polling.then(async () => {
+        const e = await parts.getExperiment('chain');
+        if (!e || controller.signal.aborted) return;
+        const running = await parts.listTrials(e.id, { states: ['running'] });
+        if (running.some((t) => t.number >= 1)) controller.abort();
+      });
+    }, 5);
     const first = await runExperiment({ store: parts, config, signal: controller.signal });
     clearInterval(watch);
+    await polling;
     assert.equal(first.interrupted, true);
     const e = (await parts.getExperiment('chain'))!;
     assert.equal(e.status, 'stopped');
