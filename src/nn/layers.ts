@@ -195,19 +195,26 @@ export class Activation extends Module {
     }
   }
   forward(x: Tensor): Tensor {
-    switch (this.kind) {
-      case 'relu':
-        return x.relu();
-      case 'swish':
-        return x.silu();
-      case 'mish':
-        return x.mish();
-      default:
-        return x.hardswish();
-    }
+    return activate(this.kind, x);
   }
   override extraRepr(): string {
     return this.kind;
+  }
+}
+
+/** One of ACTIVATIONS applied to x (an unknown name is a config error). */
+export function activate(kind: string, x: Tensor): Tensor {
+  switch (kind) {
+    case 'relu':
+      return x.relu();
+    case 'swish':
+      return x.silu();
+    case 'mish':
+      return x.mish();
+    case 'hswish':
+      return x.hardswish();
+    default:
+      throw new TsnasError('config', `unknown activation '${kind}', expected one of ${ACTIVATIONS.join(', ')}`);
   }
 }
 export class ReLU6 extends Module {

@@ -19,7 +19,7 @@
 // So a single path with the weights sliced out (extract) is the fixed
 // ChainNetwork of that sample.
 import { TsnasError } from '../../errors.js';
-import { BatchNorm2d, Conv2d, Linear, ModuleList } from '../../nn/layers.js';
+import { activate, BatchNorm2d, Conv2d, Linear, ModuleList } from '../../nn/layers.js';
 import { Module } from '../../nn/module.js';
 import { ChainNetwork } from '../../networks/chain.js';
 import { adaptiveAvgPool2d, avgPool2d, conv2d, maxPool2d, zeros, type Tensor } from '../../tensor/index.js';
@@ -38,18 +38,6 @@ export interface ChainSupernetOptions {
   mixing?: MixingStrategy;
 }
 
-function activate(kind: string, y: Tensor): Tensor {
-  switch (kind) {
-    case 'relu':
-      return y.relu();
-    case 'swish':
-      return y.silu();
-    case 'mish':
-      return y.mish();
-    default:
-      throw new TsnasError('config', `unknown chain activation '${kind}', expected relu, swish or mish`);
-  }
-}
 
 /** What the candidates of layer i read: their labels and the layer's max sizes. */
 class ChainLayerContext {
