@@ -12,6 +12,7 @@ import { parseProxyList, type ProxyName } from '../../estimators/zero-cost/proxi
 import { PROXY_NETWORKS, proxyBatch, scoreNb201, type ProxyNetwork, type ProxyResult } from '../../estimators/zero-cost/score.js';
 import { rankQuality } from '../../estimators/rank.js';
 import { Rng } from '../../util/random.js';
+import { dispose } from '../../tensor/index.js';
 import { TsnasError, usageError } from '../../errors.js';
 
 /** N distinct random cells (seeded), or the arch strings of a file (one per line, # comments). */
@@ -53,6 +54,10 @@ export const proxiesCommand = defineCommand({
       help: "benchmark: NAS-Bench-201's own network; zero-cost-nas: the reference code's (biased convs, plain BN in cells)",
     },
     augment: { type: 'boolean', help: "the batch gets the dataset's training augmentation (random crop, flip), as a training loader's would" },
+    'fresh-draws': {
+      type: 'boolean',
+      help: "each cell gets its own batch and initial weights (seeded from --seed and the cell's position), as the reference's scoring loop does; default: one batch and one weight seed for all cells",
+    },
     ...computeFlags,
   },
   async run({ flags }) {
@@ -69,29 +74,40 @@ export const proxiesCommand = defineCommand({
     const source = datasetSource(flags.dataset as string);
     const train = source.load('train');
     const augment = flags.augment === true ? standardAugment(source, train) : undefined;
-    const batch = proxyBatch(train, { size: flags.batch as number, seed, normalize: source.normalization(train), augment });
-    log(`proxies: ${archs.length} cells, ${proxies.join(', ')}; one batch of ${flags.batch} ${source.name} images; ${threads} threads`);
+    const freshDraws = flags['fresh-draws'] === true;
+    const drawBatch = (batchSeed: number) => proxyBatch(train, {
+      size: flags.batch as number, seed: batchSeed, normalize: source.normalization(train), augment,
+    });
+    const shared = freshDraws ? undefined : drawBatch(seed);
+    const cellSeeds = new Rng(seed);
+    log(`proxies: ${archs.length} cells, ${proxies.join(', ')}; ${freshDraws ? 'a batch per cell' : 'one batch'} of ${flags.batch} ${source.name} images; ${threads} threads`);
     const json = flags.json === true;
     const results: ProxyResult[] = [];
     const bar = new ProgressBar('proxies', archs.length, !json || process.stderr.isTTY === true);
     try {
       for (const arch of archs) {
-        const r = scoreNb201(arch, {
-          proxies, batch, numClasses: train.numClasses, C: flags.channels as number, N: flags.cells as number, seed,
-          network: flags.network as ProxyNetwork,
-        });
+        const cellSeed = freshDraws ? cellSeeds.int(2 ** 31) : seed;
+        const batch = shared ?? drawBatch(cellSeed);
+        let r: ProxyResult;
+        try {
+          r = scoreNb201(arch, {
+            proxies, batch, numClasses: train.numClasses, C: flags.channels as number, N: flags.cells as number, seed: cellSeed,
+            network: flags.network as ProxyNetwork,
+          });
+        } finally {
+          if (!shared) dispose([batch.x, batch.y]);
+        }
         results.push(r);
         if (json) emitJson({ arch: r.arch, scores: r.scores, seconds: r.seconds });
         else process.stdout.write(`${r.arch}  ${proxies.map((p) => `${p}=${fmt(r.scores[p]!)}`).join(' ')}  ${r.seconds.toFixed(2)}s\n`);
         bar.tick();
       }
     } finally {
-      batch.x.dispose();
-      batch.y.dispose();
+      if (shared) dispose([shared.x, shared.y]);
     }
     const secondsPerArch = results.reduce((s, r) => s + r.seconds, 0) / Math.max(1, results.length);
     const summary: Record<string, unknown> = {
-      n: results.length, seconds_per_arch: secondsPerArch, proxies, seed, threads, network: flags.network, augment: augment !== undefined,
+      n: results.length, seconds_per_arch: secondsPerArch, proxies, seed, threads, network: flags.network, augment: augment !== undefined, fresh_draws: freshDraws,
     };
     if (table && dataset) {
       const truth = results.map((r) => table.accuracy(r.arch, dataset));

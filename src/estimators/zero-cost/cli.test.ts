@@ -64,6 +64,20 @@ test('tsnas proxies scores cells and correlates them with the table', async () =
     const augmented = await run([...common, '--archs', file, '--proxies', 'fisher', '--augment', '--json']);
     assert.notEqual(JSON.parse(augmented.lines[0]!).scores.fisher, p.scores.fisher);
     assert.equal(JSON.parse(augmented.lines.at(-1)!).augment, true);
+    // Fresh draws: the same cell listed twice gets two batches and two initialisations (other
+    // scores), reproducibly; without them it scores the same twice. No tensor is left behind.
+    const twice = join(dir, 'twice.txt');
+    writeFileSync(twice, `${cells[0].arch}\n${cells[0].arch}\n`);
+    const fresh = async (extra: string[] = []) => (await run([...common, '--archs', twice, '--proxies', 'snip', '--json', ...extra]))
+      .lines.map((l) => JSON.parse(l));
+    const [f1, f2, fSummary] = await fresh(['--fresh-draws']);
+    assert.notEqual(f1.scores.snip, f2.scores.snip);
+    assert.equal(fSummary.fresh_draws, true);
+    const again2 = await fresh(['--fresh-draws']);
+    assert.deepEqual(again2.slice(0, 2).map((c) => c.scores), [f1.scores, f2.scores]);
+    const [s1, s2] = await fresh();
+    assert.equal(s1.scores.snip, s2.scores.snip);
+    assert.equal(memory().numTensors, before);
     await assert.rejects(run([...common, '--archs', '2', '--network', 'pytorch']), /--network/);
     await assert.rejects(run([...common, '--archs', '2', '--proxies', 'bogus']), /unknown proxy 'bogus'/);
     await assert.rejects(run([...common, '--archs', '2', '--benchmark', 'nb201:mnist']), /nb201:<dataset>/);
