@@ -1,11 +1,13 @@
-// The nb201 or DARTS supernet a bilevel or one-shot search trains (the
-// spaces' buildSupernet covers every space for mixing alone), and reading its
+// The nb201 or DARTS supernet a bilevel search trains, the supernet of any
+// space a one-shot search trains (buildOneShotSupernet), and reading
 // architecture weights.
 import { TsnasError } from '../../errors.js';
 import { DartsMixing, Nb201Supernet, type MixingStrategy } from '../../spaces/supernet.js';
 import { tidy } from '../../tensor/index.js';
 import { DartsSupernet } from '../../spaces/supernets/darts.js';
 import type { ArchWeights, SupernetSpace } from '../../spaces/supernets/genotype.js';
+import { buildSupernet, CellSpaceSupernet, type SpaceSupernet } from '../../spaces/supernets/index.js';
+import { getSpace, SPACE_NAMES, type SpaceName, type SpaceOptions } from '../../spaces/index.js';
 
 export interface SupernetConfig {
   space: SupernetSpace;
@@ -38,4 +40,33 @@ export function architectureWeights(mixing: MixingStrategy): ArchWeights {
     for (const [label, alpha] of mixing.namedArchitectureParameters()) out[label] = alpha.detach().softmax(0).toArray();
     return out;
   });
+}
+
+export interface OneShotSupernetConfig {
+  space: SpaceName;
+  /** nb201 and darts: initial channels (the other spaces take widths from the space). */
+  C: number;
+  /** nb201: cells per stage; darts: number of cells (the other spaces take depths from the space). */
+  cells: number;
+  numClasses: number;
+  inChannels?: number;
+  /** chain, mobilenet, hierarchical: the space's configuration (as getSpace takes it). */
+  spaceOptions?: SpaceOptions;
+}
+
+/**
+ * The supernet of any built-in space behind the SpaceSupernet interface.
+ * nb201 and darts wrap buildCellSupernet's network (no minimum number of
+ * darts cells, as the bilevel searches); the other spaces are buildSupernet's.
+ */
+export function buildOneShotSupernet(cfg: OneShotSupernetConfig, mixing: MixingStrategy): SpaceSupernet {
+  if (!(SPACE_NAMES as readonly string[]).includes(cfg.space)) {
+    throw new TsnasError('usage', `expected one of ${SPACE_NAMES.join(', ')}, got '${String(cfg.space)}'`, { where: '--space' });
+  }
+  const space = getSpace(cfg.space, cfg.spaceOptions);
+  if (cfg.space === 'nb201' || cfg.space === 'darts') {
+    const net = buildCellSupernet({ space: cfg.space, C: cfg.C, cells: cfg.cells, numClasses: cfg.numClasses, inChannels: cfg.inChannels }, mixing);
+    return new CellSpaceSupernet(space, net, [cfg.C, 2 * cfg.C, 4 * cfg.C]);
+  }
+  return buildSupernet(space, { numClasses: cfg.numClasses, mixing, ...(cfg.inChannels !== undefined ? { inChannels: cfg.inChannels } : {}) });
 }

@@ -9,10 +9,11 @@ import { DataLoader } from '../../data/loader.js';
 import type { Sample } from '../../spaces/types.js';
 import { noGrad, tensor, tidy } from '../../tensor/index.js';
 import { Controller } from '../controller.js';
-import { evaluateWithInheritedWeights } from './paths.js';
-import { disposeOneShotRun, setupOneShotRun, trainOneShot, type OneShotResult, type SposOptions } from './spos.js';
+import { exportSubnetwork } from './constraints.js';
+import { disposeOneShotRun, inheritedAccuracy, setupOneShotRun, trainOneShot, type OneShotResult, type SposOptions } from './spos.js';
 
-export interface EnasOptions extends Omit<SposOptions, 'sampling' | 'evolution'> {
+/** The controller is an LSTM over the space's dimensions, so ENAS runs on every space's supernet; it has no resource limits. */
+export interface EnasOptions extends Omit<SposOptions, 'sampling' | 'evolution' | 'limits'> {
   /** Controller updates after each epoch of shared-weight training (default 20). */
   controllerSteps?: number;
   controllerLr?: number;
@@ -28,7 +29,7 @@ export interface EnasOptions extends Omit<SposOptions, 'sampling' | 'evolution'>
 export function runEnas(data: Dataset, o: EnasOptions): OneShotResult & { controllerRewards: number[] } {
   const start = performance.now();
   const run = setupOneShotRun(data, o);
-  const { seed, rng, split, batchSize, shot, supernet, loader, calibration, validBatches } = run;
+  const { seed, rng, split, batchSize, shot, supernet, loader } = run;
   const controller = new Controller(shot.space, rng.fork(), { learningRate: o.controllerLr ?? 0.005, hidden: o.controllerHidden ?? 32, tanhConstant: o.tanhConstant ?? 1.5 });
   const validLoader = new DataLoader(data, { batchSize, indices: split.valid, augment: o.augment, train: false, seed: seed + 1 });
   const entropyWeight = o.entropyWeight ?? 1e-4;
@@ -67,7 +68,7 @@ export function runEnas(data: Dataset, o: EnasOptions): OneShotResult & { contro
       { ...o, onEpoch: (rec) => { trainController(); o.onEpoch?.(rec); } },
       () => [shot.pathOf(controller.sample(rng).sample)],
     );
-    const evaluate = (s: Sample) => evaluateWithInheritedWeights(supernet.net, supernet.mixing, shot.pathOf(s), calibration.map((b) => b.x), validBatches);
+    const evaluate = (s: Sample) => inheritedAccuracy(run, s);
     const seen = new Map<string, { sample: Sample; fitness: number }>();
     for (let k = 0; k < (o.deriveSamples ?? 20); k++) {
       const { sample } = controller.sample(rng);
@@ -75,12 +76,19 @@ export function runEnas(data: Dataset, o: EnasOptions): OneShotResult & { contro
       if (!seen.has(h)) seen.set(h, { sample, fitness: evaluate(sample) });
     }
     const best = [...seen.values()].reduce((a, b) => (b.fitness > a.fitness ? b : a));
+    if (o.exportPath !== undefined) {
+      exportSubnetwork(supernet.net, best.sample, run.calibration.map((b) => b.x), o.exportPath, {
+        space: shot.space.name, arch: shot.space.format(best.sample), supernet_accuracy: String(best.fitness),
+      });
+    }
     o.afterSearch?.({ supernet, space: shot, evaluate });
     return {
       method: 'enas',
       arch: shot.space.format(best.sample),
       sample: best.sample,
       supernetAccuracy: best.fitness,
+      cost: run.costModel(best.sample),
+      ...(o.exportPath !== undefined ? { exported: o.exportPath } : {}),
       history,
       evaluations: seen.size,
       seconds: (performance.now() - start) / 1000,

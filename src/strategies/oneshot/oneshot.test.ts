@@ -11,6 +11,7 @@ import { dartsSpace, parseGenotype, genotypeToSample, DARTS_V2_TEXT } from '../.
 import { nb201Space } from '../../spaces/nb201.js';
 import { Rng } from '../../util/random.js';
 import { mixedOps } from '../differentiable/mixing.js';
+import type { CellSpaceSupernet } from '../../spaces/supernets/index.js';
 import { OneShotSupernet, evolutionarySearch, runSpos } from './spos.js';
 import { runEnas } from './enas.js';
 import { oneShotSpace, recalibrateBatchNorm, strictFairPaths } from './paths.js';
@@ -48,7 +49,7 @@ test('batch-norm recalibration: running statistics become the average over the g
   assert.equal(stemBn.momentum, 0.1);
   // The stem's running mean is the mean of the two batches' means (cumulative average, not EMA from 0).
   const expected = tidy(() => {
-    const conv = shot.net.stem.at(0);
+    const conv = (shot.net as CellSpaceSupernet).net.stem.at(0);
     return [0, 1].map((i) => conv.call(xs[i]!).mean([0, 2, 3]).toArray());
   });
   const got = stemBn.runningMean!.toArray();
@@ -127,7 +128,7 @@ test('single-path training only moves the weights of the sampled candidates', ()
   const start = memory().numTensors;
   const shot = new OneShotSupernet({ space: 'nb201', C: 4, cells: 1, numClasses: 3 }, { epochs: 1, weightDecay: 0 });
   const path = nb201Space().parse('|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|');
-  const edge = mixedOps(shot.net)[0]!;
+  const edge = mixedOps((shot.net as CellSpaceSupernet).net)[0]!;
   const conv1x1 = edge.candidate(2).parameters()[0]!;
   const conv3x3 = edge.candidate(3).parameters()[0]!;
   const [a1, a3] = [conv1x1.toArray(), conv3x3.toArray()];

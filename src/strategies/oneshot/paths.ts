@@ -4,6 +4,7 @@
 // evaluated with inherited weights after batch-norm recalibration.
 import { TsnasError } from '../../errors.js';
 import { BatchNorm2d } from '../../nn/layers.js';
+import type { Module } from '../../nn/module.js';
 import { dartsSpace } from '../../spaces/darts.js';
 import { nb201Space } from '../../spaces/nb201.js';
 import type { SinglePathMixing } from '../../spaces/supernet.js';
@@ -12,11 +13,11 @@ import { noGrad, tidy, type Tensor } from '../../tensor/index.js';
 import type { Rng } from '../../util/random.js';
 import { dartsSamplePath } from '../../spaces/supernets/darts.js';
 import type { SupernetSpace } from '../../spaces/supernets/genotype.js';
-import type { Supernet } from '../differentiable/network.js';
+import type { SpaceSupernet } from '../../spaces/supernets/index.js';
 
 /** A space whose samples are paths of a supernet. */
 export interface OneShotSpace {
-  name: SupernetSpace;
+  name: string;
   space: SearchSpace;
   /** The supernet path (edge label -> op) of a sample of the space. */
   pathOf(s: Sample): Sample;
@@ -34,6 +35,29 @@ export function oneShotSpace(name: SupernetSpace, steps = 4): OneShotSpace {
     };
   }
   throw new TsnasError('usage', `one-shot space must be nb201 or darts, got '${String(name)}'`, { where: '--space' });
+}
+
+/** Every label's value on the supernet's current single path. */
+export function currentPath(supernet: SpaceSupernet): Sample {
+  const path: Record<string, Value> = {};
+  for (const [label, values] of supernet.labels()) path[label] = values[supernet.mixing.chosenIndex(label)]!;
+  return path;
+}
+
+/**
+ * The samples of a supernet's space as its paths (any space): the path is
+ * the one setActive picks (DARTS genotypes become edge paths; labels a sample
+ * leaves inactive, e.g. layers beyond its depth, keep a value the forward ignores).
+ */
+export function supernetSpace(supernet: SpaceSupernet): OneShotSpace {
+  return {
+    name: supernet.space.name,
+    space: supernet.space,
+    pathOf: (s) => {
+      supernet.setActive(s);
+      return currentPath(supernet);
+    },
+  };
 }
 
 /**
@@ -57,7 +81,7 @@ export function strictFairPaths(labels: ReadonlyMap<string, readonly Value[]>, r
  * cumulative average over the given batches in the current path (SPOS's
  * recalibration: shared statistics do not fit any single path).
  */
-export function recalibrateBatchNorm(net: Supernet, inputs: readonly Tensor[]): void {
+export function recalibrateBatchNorm(net: Module, inputs: readonly Tensor[]): void {
   const norms = net.modules().filter((m): m is BatchNorm2d => m instanceof BatchNorm2d && m.trackRunningStats);
   const momenta = norms.map((bn) => bn.momentum);
   noGrad(() => {
@@ -79,7 +103,7 @@ export function recalibrateBatchNorm(net: Supernet, inputs: readonly Tensor[]): 
 }
 
 /** Accuracy of the supernet's current path on labelled batches, in eval mode. */
-export function pathAccuracy(net: Supernet, batches: readonly { x: Tensor; y: Tensor }[]): number {
+export function pathAccuracy(net: Module, batches: readonly { x: Tensor; y: Tensor }[]): number {
   const wasTraining = net.training;
   net.eval();
   let correct = 0;
@@ -97,7 +121,7 @@ export function pathAccuracy(net: Supernet, batches: readonly { x: Tensor; y: Te
 
 /** Sets the path of a sample, recalibrates batch norm, and measures accuracy with the inherited weights. */
 export function evaluateWithInheritedWeights(
-  net: Supernet,
+  net: Module,
   mixing: SinglePathMixing,
   path: Sample,
   calibration: readonly Tensor[],

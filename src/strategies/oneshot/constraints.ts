@@ -1,0 +1,78 @@
+// Resource limits of a one-shot search (FLOPs and params from the space's
+// cost model, hardware/cost.ts) and the export of the found architecture as
+// a fixed network with the supernet's weights (.safetensors).
+import { TsnasError } from '../../errors.js';
+import { saveSafetensors } from '../../export/safetensors.js';
+import { costOf, type Cost } from '../../hardware/cost.js';
+import type { Module } from '../../nn/module.js';
+import type { DefinedSpace } from '../../spaces/space.js';
+import type { SpaceSupernet } from '../../spaces/supernets/index.js';
+import type { Sample } from '../../spaces/types.js';
+import type { Tensor } from '../../tensor/index.js';
+import { recalibrateBatchNorm } from './paths.js';
+
+export interface CostLimits {
+  /** At most this many FLOPs (multiply-accumulates, hardware/cost.ts's convention). */
+  maxFlops?: number;
+  maxParams?: number;
+}
+
+export type SampleCost = Cost;
+
+/** The constraint in words, for messages: "--max-flops 1000000 and --max-params 5000". */
+export function costLimitsText(limits: CostLimits): string {
+  const parts: string[] = [];
+  if (limits.maxFlops !== undefined) parts.push(`--max-flops ${limits.maxFlops}`);
+  if (limits.maxParams !== undefined) parts.push(`--max-params ${limits.maxParams}`);
+  return parts.join(' and ') || 'no limit';
+}
+
+export function withinLimits(cost: Cost, limits: CostLimits): boolean {
+  return (limits.maxFlops === undefined || cost.flops <= limits.maxFlops) && (limits.maxParams === undefined || cost.params <= limits.maxParams);
+}
+
+/**
+ * FLOPs and params of a sample of the space as the one-shot search builds
+ * it: its classes, the input the loader feeds (mobilenet takes the sample's
+ * resolution instead), and for nb201/darts the supernet's C and cells.
+ */
+export function oneShotCostModel(
+  space: DefinedSpace,
+  o: { numClasses: number; input: readonly [number, number, number]; C: number; cells: number },
+): (s: Sample) => Cost {
+  const cellOptions = space.name === 'nb201' || space.name === 'darts' ? { channels: o.C, cells: o.cells } : {};
+  return (s) => costOf(space, s, { classes: o.numClasses, input: [o.input[0], o.input[1], o.input[2]], ...cellOptions });
+}
+
+/** Spaces whose supernet can extract a fixed network (extract(sample)). */
+export const EXPORTABLE_SPACES = ['chain', 'mobilenet', 'hierarchical'] as const;
+
+export function requireExportable(space: string): void {
+  if (!(EXPORTABLE_SPACES as readonly string[]).includes(space)) {
+    throw new TsnasError('usage', `exporting the found network needs a supernet that extracts fixed networks (--space ${EXPORTABLE_SPACES.join(', ')}), got '${space}'`, { where: '--export' });
+  }
+}
+
+interface Extracting {
+  extract(s: Sample): Module;
+}
+
+/**
+ * Writes a sample's fixed network to a .safetensors file: the supernet's path
+ * is set to it, batch norm is recalibrated on the given inputs (the shared
+ * running statistics fit no single path), and the extracted network's state
+ * dict is saved with the metadata.
+ */
+export function exportSubnetwork(supernet: SpaceSupernet, s: Sample, calibration: readonly Tensor[], path: string, metadata: Record<string, string>): void {
+  requireExportable(supernet.space.name);
+  supernet.setActive(s);
+  recalibrateBatchNorm(supernet, calibration);
+  const fixed = (supernet as unknown as Extracting).extract(s);
+  try {
+    saveSafetensors(path, fixed.stateDict(), metadata);
+  } catch (e) {
+    throw new TsnasError('usage', `cannot write ${path}: ${(e as Error).message}`, { where: '--export', cause: e });
+  } finally {
+    fixed.dispose();
+  }
+}
