@@ -1,9 +1,11 @@
 // Weight-sharing search on a supernet — differentiable (DARTS first/second
-// order, GDAS, PC-DARTS) or one-shot (SPOS, ENAS): `tsnas search --strategy
-// darts|...` (search-differentiable.ts) and its alias `tsnas darts --method`.
-// Per-epoch progress goes to stderr; the last stdout line (with --json) holds
-// the found architecture, time, peak RSS and, with --benchmark, its table accuracy.
-import { usageError } from '../../errors.js';
+// order, GDAS, PC-DARTS; nb201 and darts spaces) or one-shot (SPOS/FairNAS
+// and ENAS on every space, Once-for-All on mobilenet): `tsnas search
+// --strategy darts|...` (search-differentiable.ts) and its alias `tsnas darts
+// --method`. Per-epoch progress goes to stderr; the last stdout line (with
+// --json) holds the found architecture, time, peak RSS and, with
+// --benchmark, its table accuracy.
+import { TsnasError, usageError } from '../../errors.js';
 import { Nb201Table, parseNb201BenchmarkName, type Nb201Dataset } from '../../benchmarks/nb201.js';
 import { datasetSource } from '../../data/spec.js';
 import type { AugmentOptions } from '../../data/augment.js';
@@ -12,6 +14,9 @@ import { Rng } from '../../util/random.js';
 import { DIFFERENTIABLE_METHODS, flopsCostTable, runDifferentiableSearch, type DifferentiableMethod, type SearchEpochRecord } from '../../strategies/differentiable/search.js';
 import { runSpos, type OneShotContext } from '../../strategies/oneshot/spos.js';
 import { runEnas } from '../../strategies/oneshot/enas.js';
+import { DEFAULT_PHASE_SPLIT, parsePhaseSplit, phaseSchedule, runOfa, type OfaResult } from '../../strategies/oneshot/ofa.js';
+import { requireExportable, type CostLimits } from '../../strategies/oneshot/constraints.js';
+import { getSpace, SPACE_NAMES, type SpaceName, type SpaceOptions } from '../../spaces/index.js';
 import { rankingQuality, type RankingQuality } from '../../strategies/oneshot/ranking.js';
 import { latencyCostTables, loadLatencyTable, predictLatency, type LatencyTable } from '../../hardware/latency.js';
 import { dartsSpace } from '../../spaces/darts.js';
@@ -21,7 +26,7 @@ import { defineCommand } from '../command.js';
 import { emitJson, log } from '../output.js';
 
 /** The weight-sharing methods, as --method (tsnas darts) or --strategy (tsnas search) names them. */
-export const WEIGHT_SHARING_METHODS = [...DIFFERENTIABLE_METHODS, 'spos', 'enas'] as const;
+export const WEIGHT_SHARING_METHODS = [...DIFFERENTIABLE_METHODS, 'spos', 'enas', 'ofa'] as const;
 export type WeightSharingMethod = (typeof WEIGHT_SHARING_METHODS)[number];
 
 export function isWeightSharingMethod(name: string): name is WeightSharingMethod {
@@ -30,10 +35,11 @@ export function isWeightSharingMethod(name: string): name is WeightSharingMethod
 
 /** Every flag of a weight-sharing search but the method itself. */
 export const weightSharingFlags: FlagSpecs = {
-  space: { type: 'string', help: 'supernet space', default: 'nb201', choices: ['nb201', 'darts'] },
+  space: { type: 'string', help: 'supernet space (differentiable methods: nb201, darts; spos, enas: any; ofa: mobilenet)', default: 'nb201', choices: SPACE_NAMES },
+  'space-options': { type: 'string', help: 'chain, mobilenet, hierarchical: the space\'s configuration as JSON, e.g. {"resolutions":[24,32],"widths":[16,24]} (as space.options of a config)' },
   dataset: { type: 'string', help: 'fashion-mnist | cifar10:<dir> | cifar100:<dir> | folder:<dir>', default: 'fashion-mnist' },
   epochs: { type: 'int', help: 'search (or supernet training) epochs', default: 10, min: 1 },
-  channels: { type: 'int', help: 'initial channels C', default: 8, min: 1 },
+  channels: { type: 'int', help: 'nb201, darts: initial channels C', default: 8, min: 1 },
   cells: { type: 'int', help: 'nb201: cells per stage N; darts: number of cells', default: 1, min: 1 },
   resolution: { type: 'int', help: 'resize images to this size (e.g. 16)', min: 4 },
   batch: { type: 'int', help: 'batch size', default: 64, min: 1 },
@@ -50,13 +56,51 @@ export const weightSharingFlags: FlagSpecs = {
   'hessian-every': { type: 'int', help: 'dominant Hessian eigenvalue of L_val w.r.t. α every N epochs (0: off)', default: 0, min: 0 },
   'early-stop': { type: 'int', help: 'DARTS-ES window k (eigenvalue every epoch; 0: off)', default: 0, min: 0 },
   sampling: { type: 'string', help: 'SPOS path sampling', default: 'uniform', choices: ['uniform', 'strict-fair'] },
-  budget: { type: 'int', help: 'SPOS evolutionary-search evaluations', default: 100, min: 1 },
+  budget: { type: 'int', help: 'SPOS/OFA evolutionary-search evaluations', default: 100, min: 1 },
+  'max-flops': { type: 'number', help: 'SPOS/OFA: search only architectures with at most this many FLOPs (the space\'s cost model)', min: 0 },
+  'max-params': { type: 'number', help: 'SPOS/OFA: search only architectures with at most this many parameters', min: 0 },
+  export: { type: 'string', help: 'spos, enas, ofa on chain, mobilenet, hierarchical: write the found fixed network\'s weights (inherited, batch norm recalibrated) to this .safetensors file' },
+  'phase-split': { type: 'string', help: `OFA: shares of the epochs for the phases full,kernel,depth,expand (default ${DEFAULT_PHASE_SPLIT.join(',')}; 0 skips a phase)` },
+  'kd-weight': { type: 'number', help: 'OFA: weight of the distillation loss from the largest network in the shrinking phases (default 1)', min: 0 },
+  'subnets-per-step': { type: 'int', help: 'OFA: sub-networks per batch in the shrinking phases, gradients accumulated (default 1)', min: 1 },
   ranking: { type: 'int', help: 'SPOS/ENAS with --benchmark: Kendall τ / Spearman ρ over this many sampled cells (0: off)', default: 0, min: 0 },
   ...computeFlags,
 };
 
+/** Keys each space's configuration takes (as getSpace's options). */
+const SPACE_OPTION_KEYS: Partial<Record<SpaceName, readonly string[]>> = {
+  chain: ['minDepth', 'maxDepth', 'ops', 'kernels', 'filters', 'activations', 'poolAfter'],
+  mobilenet: ['depths', 'expandRatios', 'kernels', 'resolutions', 'widths', 'strides', 'activations', 'squeezeExcite'],
+  hierarchical: ['stageCounts', 'cellsPerStage', 'channels'],
+};
+
+/** --space-options: a JSON object of the space's configuration keys, checked by building the space. */
+function parseSpaceOptions(text: string | undefined, space: SpaceName): SpaceOptions | undefined {
+  if (text === undefined) return undefined;
+  const known = SPACE_OPTION_KEYS[space];
+  if (!known) throw usageError(`the ${space} space has no options (chain, mobilenet and hierarchical have)`, '--space-options');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw usageError(`expected a JSON object, got '${text}' (${(e as Error).message})`, '--space-options');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw usageError(`expected a JSON object, got '${text}'`, '--space-options');
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) throw usageError(`unknown option '${key}' of the ${space} space, expected one of ${known.join(', ')}`, '--space-options');
+  }
+  const options = { [space]: value } as SpaceOptions;
+  try {
+    getSpace(space, options);
+  } catch (e) {
+    if (e instanceof TsnasError) throw usageError(e.message, '--space-options');
+    throw e;
+  }
+  return options;
+}
+
 /** --cost: 'flops' or 'latency:<file>' (the table, read and checked). */
-function parseCostFlag(text: string, space: 'nb201' | 'darts'): { kind: 'flops' } | { kind: 'latency'; path: string; table: LatencyTable } {
+function parseCostFlag(text: string, space: string): { kind: 'flops' } | { kind: 'latency'; path: string; table: LatencyTable } {
   if (text === 'flops') return { kind: 'flops' };
   if (text.startsWith('latency:') && text.length > 'latency:'.length) {
     const path = text.slice('latency:'.length);
@@ -74,8 +118,33 @@ function parseCostFlag(text: string, space: 'nb201' | 'darts'): { kind: 'flops' 
  */
 export async function runWeightSharingSearch(method: WeightSharingMethod, flags: ParsedFlags, methodFlag = '--method'): Promise<number> {
   if (!isWeightSharingMethod(method)) throw usageError(`expected one of ${WEIGHT_SHARING_METHODS.join(', ')}, got '${String(method)}'`, methodFlag);
+  const space = flags.space as SpaceName;
+  const isDifferentiable = (DIFFERENTIABLE_METHODS as readonly string[]).includes(method);
+  if (isDifferentiable && space !== 'nb201' && space !== 'darts') {
+    throw usageError(`expected one of nb201, darts, got '${space}' (${method} mixes cell edges; chain, mobilenet and hierarchical take ${methodFlag} spos or enas, mobilenet also ofa)`, '--space');
+  }
+  if (method === 'ofa' && space !== 'mobilenet') {
+    throw usageError(`Once-for-All progressive shrinking needs the elastic mobilenet supernet (--space mobilenet), got '${space}' (other spaces: ${methodFlag} spos)`, '--space');
+  }
+  for (const flag of ['phase-split', 'kd-weight', 'subnets-per-step'] as const) {
+    if (flags[flag] !== undefined && method !== 'ofa') throw usageError(`only ${methodFlag} ofa has progressive-shrinking phases, got ${methodFlag} ${method}`, `--${flag}`);
+  }
+  const limits: CostLimits = {
+    ...(flags['max-flops'] !== undefined ? { maxFlops: flags['max-flops'] as number } : {}),
+    ...(flags['max-params'] !== undefined ? { maxParams: flags['max-params'] as number } : {}),
+  };
+  for (const flag of ['max-flops', 'max-params'] as const) {
+    if (flags[flag] !== undefined && method !== 'spos' && method !== 'ofa') throw usageError(`resource limits steer the evolutionary search of ${methodFlag} spos and ofa, got ${methodFlag} ${method}`, `--${flag}`);
+  }
+  const exportPath = flags.export as string | undefined;
+  if (exportPath !== undefined) {
+    if (isDifferentiable) throw usageError(`exporting the found network needs ${methodFlag} spos, enas or ofa, got ${method}`, '--export');
+    requireExportable(space);
+  }
+  const spaceOptions = parseSpaceOptions(flags['space-options'] as string | undefined, space);
+  const phaseSplit = flags['phase-split'] !== undefined ? parsePhaseSplit(flags['phase-split'] as string) : [...DEFAULT_PHASE_SPLIT];
+  if (method === 'ofa') phaseSchedule(flags.epochs as number, phaseSplit);
   const threads = configureCompute({ threads: flags.threads as number | undefined, seed: flags.seed as number });
-  const space = flags.space as 'nb201' | 'darts';
   const cost = parseCostFlag(String(flags.cost ?? 'flops'), space);
   let benchmark: Nb201Dataset | null = null;
   if (flags.benchmark !== undefined) {
@@ -94,9 +163,11 @@ export async function runWeightSharingSearch(method: WeightSharingMethod, flags:
     flip: color,
     normalize: source.normalization(train),
   };
-  log(`darts: ${method} on ${space}, ${source.name} (${train.n} images, ${flags['limit-train'] ?? 'all'} used), C=${flags.channels}, cells=${flags.cells}, ${threads} threads`);
+  const cellSpace = space === 'nb201' || space === 'darts';
+  log(`darts: ${method} on ${space}, ${source.name} (${train.n} images, ${flags['limit-train'] ?? 'all'} used)${cellSpace ? `, C=${flags.channels}, cells=${flags.cells}` : ''}, ${threads} threads`);
   const common = {
     space,
+    spaceOptions,
     C: flags.channels as number,
     cells: flags.cells as number,
     epochs: flags.epochs as number,
@@ -111,12 +182,13 @@ export async function runWeightSharingSearch(method: WeightSharingMethod, flags:
   let extra: Record<string, unknown> = {};
   let seconds: number;
   let epochs: number;
-  if ((DIFFERENTIABLE_METHODS as readonly string[]).includes(method)) {
+  if (isDifferentiable) {
+    const cellSpace = space as 'nb201' | 'darts';
     const costLambda = flags['cost-lambda'] as number;
     // A latency table is also used with λ = 0: the expected latency is then recorded, not optimised.
     const costOption = cost.kind === 'latency'
       ? { table: {}, perLabel: latencyCostTables(cost.table), lambda: costLambda }
-      : costLambda > 0 ? { table: flopsCostTable(space, flags.channels as number), lambda: costLambda } : undefined;
+      : costLambda > 0 ? { table: flopsCostTable(cellSpace, flags.channels as number), lambda: costLambda } : undefined;
     if (cost.kind === 'latency') {
       const n = cost.table.network;
       log(`cost: latency table ${cost.path} (${n.space}, C=${n.channels}, cells=${n.cells}, resolution ${n.resolution}, batch ${n.batch}, ${cost.table.runtime.threads} threads), λ=${costLambda}`);
@@ -124,6 +196,7 @@ export async function runWeightSharingSearch(method: WeightSharingMethod, flags:
     const earlyStop = flags['early-stop'] as number;
     const r = runDifferentiableSearch(train, {
       ...common,
+      space: cellSpace,
       method: method as DifferentiableMethod,
       archWarmupEpochs: flags['arch-warmup'] as number | undefined,
       pcK: flags['pc-k'] as number,
@@ -163,9 +236,20 @@ export async function runWeightSharingSearch(method: WeightSharingMethod, flags:
       : undefined;
     const onEpoch = (e: { epoch: number; trainAccuracy: number; trainLoss: number; seconds: number }) =>
       log(`epoch ${e.epoch}: supernet train ${(100 * e.trainAccuracy).toFixed(1)}% loss ${e.trainLoss.toFixed(3)}, ${e.seconds.toFixed(1)} s`);
+    const oneShot = { ...common, limits, exportPath, onEpoch, afterSearch };
     const r = method === 'spos'
-      ? runSpos(train, { ...common, sampling: flags.sampling as 'uniform' | 'strict-fair', evolution: { budget: flags.budget as number }, onEpoch, afterSearch })
-      : runEnas(train, { ...common, onEpoch, afterSearch });
+      ? runSpos(train, { ...oneShot, sampling: flags.sampling as 'uniform' | 'strict-fair', evolution: { budget: flags.budget as number } })
+      : method === 'ofa'
+        ? runOfa(train, {
+          ...oneShot,
+          space: 'mobilenet',
+          evolution: { budget: flags.budget as number },
+          phaseSplit,
+          ...(flags['kd-weight'] !== undefined ? { kdWeight: flags['kd-weight'] as number } : {}),
+          ...(flags['subnets-per-step'] !== undefined ? { subnetsPerStep: flags['subnets-per-step'] as number } : {}),
+          onPhase: (p) => log(`phase ${p.phase} (epochs ${p.epochs[0]}-${p.epochs[1]}): largest ${(100 * p.largestAccuracy).toFixed(1)}%, smallest ${(100 * p.smallestAccuracy).toFixed(1)}% (inherited weights)`),
+        })
+        : runEnas(train, oneShot);
     arch = r.arch;
     seconds = r.seconds;
     epochs = r.history.length;
@@ -173,8 +257,20 @@ export async function runWeightSharingSearch(method: WeightSharingMethod, flags:
     extra = {
       supernet_accuracy: r.supernetAccuracy,
       evaluations: r.evaluations,
+      flops: r.cost.flops,
+      params: r.cost.params,
+      ...(limits.maxFlops !== undefined ? { max_flops: limits.maxFlops } : {}),
+      ...(limits.maxParams !== undefined ? { max_params: limits.maxParams } : {}),
+      ...(r.exported !== undefined ? { export: r.exported } : {}),
       ...(q ? { kendall_tau: q.kendallTau, spearman: q.spearman, ranking_cells: q.cells.length } : {}),
     };
+    if (r.method === 'ofa') {
+      const o = r as OfaResult;
+      extra.phase_split = phaseSplit;
+      extra.initial_largest_accuracy = o.initialLargestAccuracy;
+      extra.phases = o.phases.map((p) => ({ phase: p.phase, epochs: p.epochs, largest_accuracy: p.largestAccuracy, smallest_accuracy: p.smallestAccuracy }));
+      extra.history = o.history.map((h) => ({ epoch: h.epoch, phase: h.phase, lr: h.lr, train_loss: h.trainLoss, train_accuracy: h.trainAccuracy }));
+    }
   }
   if (cost.kind === 'latency') {
     const sample = space === 'nb201' ? nb201Space().parse(arch) : dartsSpace().parse(arch);
@@ -202,7 +298,7 @@ export async function runWeightSharingSearch(method: WeightSharingMethod, flags:
 /** `tsnas darts --method ...`: the same search as `tsnas search --strategy ...`. */
 export const dartsCommand = defineCommand({
   name: 'darts',
-  summary: 'weight-sharing search on a supernet: darts | darts2 | gdas | pcdarts | spos | enas (as tsnas search --strategy)',
+  summary: 'weight-sharing search on a supernet: darts | darts2 | gdas | pcdarts | spos | enas | ofa (as tsnas search --strategy)',
   flags: {
     method: { type: 'string', help: WEIGHT_SHARING_METHODS.join(' | '), default: 'darts', choices: WEIGHT_SHARING_METHODS },
     ...weightSharingFlags,

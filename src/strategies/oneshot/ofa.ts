@@ -1,0 +1,306 @@
+// Once-for-All (Cai et al., 2020) progressive shrinking on the mobilenet
+// space's elastic supernet, then SPOS's evolutionary search over its
+// sub-networks with inherited weights (optionally under FLOPs / params limits).
+//
+// Phases, in order (each a share of the epochs, phaseSchedule):
+//   full:   the largest network (largest kernel, depth and expand ratio)
+//           alone, cross-entropy only. It becomes the frozen teacher.
+//   kernel: kernel sizes elastic (the centre crops through the learned
+//           transform matrices); depth and expand ratio at their largest.
+//   depth:  kernel and depth elastic; expand ratio at its largest.
+//   expand: kernel, depth and expand ratio elastic.
+// The input resolution is elastic in every phase: each batch is resized to
+// one resolution drawn from the space, shared by the batch's sub-networks
+// and the teacher. Shrinking phases add knowledge distillation from the
+// teacher (the full phase's largest network, frozen, in eval mode):
+// loss = CE(student, y) + kdWeight · KD(student, teacher), KD being the
+// cross-entropy to the teacher's softened outputs (distillationLoss).
+// Each phase restarts a cosine learning-rate schedule; shrinking phases
+// start at lr · shrinkLrScale, since they fine-tune trained weights (OFA uses
+// far smaller rates there; the milder default suits short runs).
+import { TsnasError, usageError } from '../../errors.js';
+import type { Dataset } from '../../data/dataset.js';
+import type { Batch } from '../../data/loader.js';
+import type { LrSchedule } from '../../nn/schedule.js';
+import { clipGradNorm } from '../../nn/schedule.js';
+import type { Module } from '../../nn/module.js';
+import type { MobilenetArch, MobilenetSpace } from '../../spaces/mobilenet.js';
+import type { MobilenetSupernet } from '../../spaces/supernets/index.js';
+import type { Sample } from '../../spaces/types.js';
+import { crossEntropy, noGrad, resizeBilinear, tidy, type Tensor } from '../../tensor/index.js';
+import type { Rng } from '../../util/random.js';
+import { costLimitsText, withinLimits } from './constraints.js';
+import {
+  disposeOneShotRun, inheritedAccuracy, searchTrainedSupernet, setupOneShotRun, trainEpochs,
+  type EpochRecord, type OneShotResult, type OneShotRun, type SposOptions, type StepResult,
+} from './spos.js';
+
+export const OFA_PHASES = ['full', 'kernel', 'depth', 'expand'] as const;
+export type OfaPhase = (typeof OFA_PHASES)[number];
+
+/** Which dimensions a phase samples; the others stay at their largest value. */
+export interface ElasticDimensions {
+  kernel: boolean;
+  depth: boolean;
+  expand: boolean;
+  resolution: boolean;
+}
+
+export function elasticDimensions(phase: OfaPhase): ElasticDimensions {
+  const at = OFA_PHASES.indexOf(phase);
+  if (at < 0) throw new TsnasError('internal', `unknown OFA phase '${String(phase)}'`);
+  return { kernel: at >= 1, depth: at >= 2, expand: at >= 3, resolution: true };
+}
+
+/** The default share of the epochs of each phase (full, kernel, depth, expand). */
+export const DEFAULT_PHASE_SPLIT = [1, 1, 1, 1] as const;
+
+/** Parses --phase-split: four non-negative shares "full,kernel,depth,expand", e.g. "2,1,1,1". */
+export function parsePhaseSplit(text: string, where = '--phase-split'): number[] {
+  const parts = text.split(',').map((p) => p.trim());
+  if (parts.length !== OFA_PHASES.length) {
+    throw usageError(`expected ${OFA_PHASES.length} comma-separated shares (${OFA_PHASES.join(',')}), got ${parts.length} in '${text}'`, where);
+  }
+  return parts.map((p, i) => {
+    const v = Number(p);
+    if (p === '' || !Number.isFinite(v) || v < 0) throw usageError(`expected a non-negative number for the ${OFA_PHASES[i]} phase, got '${p}'`, where);
+    return v;
+  });
+}
+
+/**
+ * The phase of each epoch: the epochs are split in proportion to the shares
+ * (largest remainders; ties go to the earlier phase), phases in OFA's
+ * order. The full phase needs a share (it trains the teacher); a phase with a
+ * share must get at least one epoch; a share of 0 skips a phase (the next one
+ * still adds its dimensions to the earlier ones').
+ */
+export function phaseSchedule(epochs: number, shares: readonly number[], where = '--phase-split'): OfaPhase[] {
+  if (shares.length !== OFA_PHASES.length) throw usageError(`expected ${OFA_PHASES.length} shares (${OFA_PHASES.join(',')}), got ${shares.length}`, where);
+  if (shares.some((v) => !Number.isFinite(v) || v < 0)) throw usageError(`expected non-negative shares, got ${shares.join(',')}`, where);
+  if (!(shares[0]! > 0)) throw usageError(`the full phase needs a positive share (it trains the largest network, the teacher of the others), got ${shares.join(',')}`, where);
+  if (!(Number.isInteger(epochs) && epochs >= 1)) throw usageError(`expected at least 1 epoch, got ${epochs}`, '--epochs');
+  const total = shares.reduce((a, b) => a + b, 0);
+  const exact = shares.map((v) => (epochs * v) / total);
+  const counts = exact.map(Math.floor);
+  const order = exact.map((v, i) => ({ i, rest: v - Math.floor(v) })).sort((a, b) => b.rest - a.rest || a.i - b.i);
+  for (let k = 0, left = epochs - counts.reduce((a, b) => a + b, 0); k < left; k++) counts[order[k]!.i]!++;
+  const starved = OFA_PHASES.filter((_, i) => shares[i]! > 0 && counts[i] === 0);
+  if (starved.length > 0) {
+    const needed = shares.filter((v) => v > 0).length;
+    throw usageError(`${epochs} epochs split ${shares.join(',')} leave the ${starved.join(', ')} phase${starved.length > 1 ? 's' : ''} without an epoch (give --epochs at least ${needed} and shares that reach one epoch each, or a 0 share to skip a phase)`, where);
+  }
+  return OFA_PHASES.flatMap((p, i) => Array.from({ length: counts[i]! }, () => p));
+}
+
+/** Per-phase cosine restarts: phase p's epochs anneal from its start rate (lr, or lr·shrinkLrScale after the full phase) to lrMin. */
+export function ofaLrSchedule(phases: readonly OfaPhase[], shrinkLrScale: number, lrMin: number): LrSchedule {
+  return (epoch, baseLr) => {
+    const e = Math.min(Math.max(0, epoch), phases.length - 1);
+    const phase = phases[e]!;
+    const start = phases.indexOf(phase);
+    const length = phases.lastIndexOf(phase) - start + 1;
+    const top = phase === 'full' ? baseLr : baseLr * shrinkLrScale;
+    const floor = Math.min(lrMin, top);
+    return floor + ((top - floor) * (1 + Math.cos((Math.PI * (e - start)) / length))) / 2;
+  };
+}
+
+/** The largest sub-network (largest kernel, depth and expand ratio everywhere) at a resolution (default the largest). */
+export function largestSubnet(space: MobilenetSpace, resolution = Math.max(...space.config.resolutions)): Sample {
+  const { depths, kernels, expandRatios, widths } = space.config;
+  const depth = Math.max(...depths);
+  const layer = { kernel: Math.max(...kernels), expand: Math.max(...expandRatios) };
+  return space.fromArch({ resolution, stages: widths.map(() => Array.from({ length: depth }, () => ({ ...layer }))) });
+}
+
+/** The smallest sub-network (smallest kernel, depth, expand ratio and resolution): the least FLOPs and params. */
+export function smallestSubnet(space: MobilenetSpace): Sample {
+  const { depths, kernels, expandRatios, widths, resolutions } = space.config;
+  const depth = Math.min(...depths);
+  const layer = { kernel: Math.min(...kernels), expand: Math.min(...expandRatios) };
+  return space.fromArch({ resolution: Math.min(...resolutions), stages: widths.map(() => Array.from({ length: depth }, () => ({ ...layer }))) });
+}
+
+/** A sub-network with the elastic dimensions drawn uniformly and the others at their largest (resolution: the given one when set). */
+export function sampleSubnet(space: MobilenetSpace, elastic: ElasticDimensions, rng: Rng, resolution?: number): Sample {
+  const { depths, kernels, expandRatios, widths, resolutions } = space.config;
+  const pick = (on: boolean, values: readonly number[]) => (on ? rng.choice(values) : Math.max(...values));
+  const arch: MobilenetArch = {
+    resolution: resolution ?? pick(elastic.resolution, resolutions),
+    stages: widths.map(() => {
+      const depth = pick(elastic.depth, depths);
+      return Array.from({ length: depth }, () => ({ kernel: pick(elastic.kernel, kernels), expand: pick(elastic.expand, expandRatios) }));
+    }),
+  };
+  return space.fromArch(arch);
+}
+
+/**
+ * Knowledge-distillation loss: the cross-entropy of the student's
+ * distribution to the teacher's, both softened by the temperature T, times
+ * T² (so its gradients keep their scale), averaged over the batch:
+ * mean_i Σ_c −softmax(t_i/T)_c · log softmax(s_i/T)_c · T².
+ * OFA uses T = 1. The teacher's logits carry no gradient.
+ */
+export function distillationLoss(student: Tensor, teacher: Tensor, temperature = 1): Tensor {
+  if (!(temperature > 0)) throw new TsnasError('config', `distillation temperature must be positive, got ${temperature}`, { where: 'kdTemperature' });
+  return tidy(() => {
+    const target = teacher.detach().div(temperature).softmax(1);
+    return target.mul(student.div(temperature).logSoftmax(1)).sum(1).mean().neg().mul(temperature * temperature);
+  });
+}
+
+export interface OfaOptions extends Omit<SposOptions, 'sampling' | 'space' | 'C' | 'cells'> {
+  space?: 'mobilenet';
+  /** Shares of the epochs for the phases full, kernel, depth, expand (default 1,1,1,1). */
+  phaseSplit?: readonly number[];
+  /** Weight of the distillation loss in the shrinking phases (default 1, as OFA; 0: no teacher). */
+  kdWeight?: number;
+  /** Softening temperature of the distillation (default 1). */
+  kdTemperature?: number;
+  /** Sub-networks sampled per batch in the shrinking phases, gradients accumulated (default 1; OFA uses 2 for depth and expand). */
+  subnetsPerStep?: number;
+  /** Shrinking phases start their cosine schedule at lr · this (default 0.3). */
+  shrinkLrScale?: number;
+  onPhase?: (record: OfaPhaseRecord) => void;
+}
+
+export interface OfaPhaseRecord {
+  phase: OfaPhase;
+  /** 1-based epochs of the phase, first and last. */
+  epochs: [number, number];
+  /** Inherited-weight accuracies after the phase (batch norm recalibrated). */
+  largestAccuracy: number;
+  smallestAccuracy: number;
+}
+
+export interface OfaResult extends OneShotResult {
+  method: 'ofa';
+  history: (EpochRecord & { phase: OfaPhase })[];
+  phases: OfaPhaseRecord[];
+  /** The largest network's inherited-weight accuracy before any training. */
+  initialLargestAccuracy: number;
+}
+
+/** One progressive-shrinking step: one resolution for the batch, the phase's sub-networks, CE plus distillation. */
+function ofaStep(
+  run: OneShotRun,
+  batch: Batch,
+  phase: OfaPhase,
+  teacher: Module | null,
+  rng: Rng,
+  o: { kdWeight: number; kdTemperature: number; subnetsPerStep: number; gradClip: number },
+): StepResult {
+  const { supernet } = run;
+  const net = supernet.net as MobilenetSupernet;
+  const space = net.space;
+  const elastic = elasticDimensions(phase);
+  const resolution = elastic.resolution ? rng.choice(space.config.resolutions) : Math.max(...space.config.resolutions);
+  const subnets = phase === 'full' ? 1 : o.subnetsPerStep;
+  net.train();
+  supernet.optimizer.zeroGrad();
+  let loss = 0;
+  let correct = 0;
+  tidy(() => {
+    // The batch at the drawn resolution (the supernet skips its own resize then); the teacher sees the same images.
+    const x = batch.x.size(2) === resolution && batch.x.size(3) === resolution ? batch.x : resizeBilinear(batch.x, [resolution, resolution]);
+    const soft = teacher && o.kdWeight > 0 ? noGrad(() => teacher.call(x)) : null;
+    for (let k = 0; k < subnets; k++) {
+      const s = phase === 'full' ? largestSubnet(space, resolution) : sampleSubnet(space, elastic, rng, resolution);
+      net.setActive(s);
+      tidy(() => {
+        const logits = net.call(x);
+        let l = crossEntropy(logits, batch.y);
+        if (soft) l = l.add(distillationLoss(logits, soft, o.kdTemperature).mul(o.kdWeight));
+        l.div(subnets).backward();
+        loss += l.item() / subnets;
+        correct += noGrad(() => logits.argmax(1).eq(batch.y).sum().item()) / subnets;
+      });
+    }
+  });
+  if (o.gradClip > 0) clipGradNorm(supernet.weights, o.gradClip);
+  supernet.optimizer.step();
+  supernet.optimizer.zeroGrad();
+  return { loss, correct };
+}
+
+/** Fails before training when even the smallest sub-network exceeds the limits. */
+function requireFeasible(run: OneShotRun, space: MobilenetSpace, limits: SposOptions['limits']): void {
+  if (!limits || (limits.maxFlops === undefined && limits.maxParams === undefined)) return;
+  const smallest = run.costModel(smallestSubnet(space));
+  if (!withinLimits(smallest, limits)) {
+    throw new TsnasError('usage', `no sub-network meets ${costLimitsText(limits)}: the smallest (${space.format(smallestSubnet(space))}) has ${smallest.flops} FLOPs and ${smallest.params} params`, {
+      where: limits.maxFlops !== undefined && smallest.flops > limits.maxFlops ? '--max-flops' : '--max-params',
+    });
+  }
+}
+
+/** OFA progressive shrinking on the mobilenet supernet, then evolutionary search of its sub-networks. */
+export function runOfa(data: Dataset, o: OfaOptions): OfaResult {
+  const start = performance.now();
+  if (o.space !== undefined && o.space !== 'mobilenet') {
+    throw usageError(`Once-for-All progressive shrinking needs the elastic mobilenet supernet (--space mobilenet), got '${String(o.space)}'`, '--space');
+  }
+  const kdWeight = o.kdWeight ?? 1;
+  if (!(kdWeight >= 0)) throw usageError(`expected a non-negative weight, got ${kdWeight}`, '--kd-weight');
+  const subnetsPerStep = o.subnetsPerStep ?? 1;
+  if (!(Number.isInteger(subnetsPerStep) && subnetsPerStep >= 1)) throw usageError(`expected a positive integer, got ${subnetsPerStep}`, '--subnets-per-step');
+  const phases = phaseSchedule(o.epochs, o.phaseSplit ?? DEFAULT_PHASE_SPLIT);
+  const schedule = ofaLrSchedule(phases, o.shrinkLrScale ?? 0.3, o.lrMin ?? 0.001);
+  // C and cells size only nb201/darts supernets.
+  const run = setupOneShotRun(data, { ...o, space: 'mobilenet', C: 1, cells: 1, schedule });
+  const { rng, supernet, loader } = run;
+  const net = supernet.net as MobilenetSupernet;
+  const space = net.space;
+  let teacher: Module | null = null;
+  try {
+    requireFeasible(run, space, o.limits);
+    const initialLargestAccuracy = inheritedAccuracy(run, largestSubnet(space));
+    const phaseRecords: OfaPhaseRecord[] = [];
+    const endPhase = (epoch: number) => {
+      const phase = phases[epoch]!;
+      // Smallest first: the largest's recalibrated statistics stay in the supernet for the teacher.
+      const smallestAccuracy = inheritedAccuracy(run, smallestSubnet(space));
+      const largestAccuracy = inheritedAccuracy(run, largestSubnet(space));
+      const record: OfaPhaseRecord = { phase, epochs: [phases.indexOf(phase) + 1, epoch + 1], largestAccuracy, smallestAccuracy };
+      phaseRecords.push(record);
+      o.onPhase?.(record);
+    };
+    const stepOptions = { kdWeight, kdTemperature: o.kdTemperature ?? 1, subnetsPerStep, gradClip: o.gradClip ?? 5 };
+    const history = trainEpochs(supernet, loader, {
+      ...o,
+      epochs: phases.length,
+      onEpoch: (record) => {
+        o.onEpoch?.(record);
+        const e = record.epoch - 1;
+        if (phases[e + 1] !== phases[e]) endPhase(e);
+      },
+    }, (batch, epoch) => {
+      const phase = phases[epoch]!;
+      if (phase !== 'full' && teacher === null && kdWeight > 0) {
+        // The full phase's largest network, frozen: a fixed copy of its weights.
+        teacher = net.extract(largestSubnet(space));
+        teacher.eval();
+      }
+      return ofaStep(run, batch, phase, teacher, rng, stepOptions);
+    });
+    // A time budget can stop inside a phase: that phase still gets its record.
+    const last = history.length - 1;
+    if (last >= 0 && phases[last + 1] !== undefined && phases[last + 1] === phases[last]) endPhase(last);
+    const found = searchTrainedSupernet(run, { ...o, space: 'mobilenet', C: 1, cells: 1 }, rng.fork());
+    o.afterSearch?.({ supernet, space: run.shot, evaluate: found.evaluate });
+    const { evaluate: _evaluate, ...result } = found;
+    return {
+      method: 'ofa',
+      ...result,
+      history: history.map((h, i) => ({ ...h, phase: phases[i]! })),
+      phases: phaseRecords,
+      initialLargestAccuracy,
+      seconds: (performance.now() - start) / 1000,
+    };
+  } finally {
+    (teacher as Module | null)?.dispose();
+    disposeOneShotRun(run);
+  }
+}
