@@ -5,10 +5,12 @@ import { TsnasError } from '../../errors.js';
 import { saveSafetensors } from '../../export/safetensors.js';
 import { costOf, type Cost } from '../../hardware/cost.js';
 import type { Module } from '../../nn/module.js';
+import type { MobilenetSpace } from '../../spaces/mobilenet.js';
 import type { DefinedSpace } from '../../spaces/space.js';
 import type { SpaceSupernet } from '../../spaces/supernets/index.js';
 import type { Sample } from '../../spaces/types.js';
 import type { Tensor } from '../../tensor/index.js';
+import { Rng } from '../../util/random.js';
 import { recalibrateBatchNorm } from './paths.js';
 
 export interface CostLimits {
@@ -44,6 +46,33 @@ export function oneShotCostModel(
   return (s) => costOf(space, s, { classes: o.numClasses, input: [o.input[0], o.input[1], o.input[2]], ...cellOptions });
 }
 
+/** Draws tried when looking for an architecture within the limits of a space without a known cheapest one. */
+const FEASIBILITY_DRAWS = 2000;
+
+/**
+ * Fails before any training when no architecture can meet the limits:
+ * mobilenet's cheapest sub-network (smallest everything) is checked exactly;
+ * other spaces by random draws (a fixed seed: the run's own draws are untouched).
+ */
+export function requireFeasible(space: DefinedSpace, costModel: (s: Sample) => Cost, limits: CostLimits): void {
+  if (limits.maxFlops === undefined && limits.maxParams === undefined) return;
+  const violated = (c: Cost) => (limits.maxFlops !== undefined && c.flops > limits.maxFlops ? '--max-flops' : '--max-params');
+  if (space.name === 'mobilenet') {
+    const smallest = smallestSubnet(space as MobilenetSpace);
+    const cost = costModel(smallest);
+    if (withinLimits(cost, limits)) return;
+    throw new TsnasError('usage', `no sub-network meets ${costLimitsText(limits)}: the smallest (${space.format(smallest)}) has ${cost.flops} FLOPs and ${cost.params} params`, { where: violated(cost) });
+  }
+  const rng = new Rng(0);
+  let cheapest: Cost | null = null;
+  for (let i = 0; i < FEASIBILITY_DRAWS; i++) {
+    const cost = costModel(space.sample(rng));
+    if (withinLimits(cost, limits)) return;
+    if (!cheapest || cost.flops + cost.params < cheapest.flops + cheapest.params) cheapest = cost;
+  }
+  throw new TsnasError('usage', `no architecture of the ${space.name} space drawn in ${FEASIBILITY_DRAWS} tries meets ${costLimitsText(limits)}; the cheapest drawn has ${cheapest!.flops} FLOPs and ${cheapest!.params} params`, { where: violated(cheapest!) });
+}
+
 /** Spaces whose supernet can extract a fixed network (extract(sample)). */
 export const EXPORTABLE_SPACES = ['chain', 'mobilenet', 'hierarchical'] as const;
 
@@ -76,3 +105,20 @@ export function exportSubnetwork(supernet: SpaceSupernet, s: Sample, calibration
     fixed.dispose();
   }
 }
+
+/** The largest sub-network (largest kernel, depth and expand ratio everywhere) at a resolution (default the largest). */
+export function largestSubnet(space: MobilenetSpace, resolution = Math.max(...space.config.resolutions)): Sample {
+  const { depths, kernels, expandRatios, widths } = space.config;
+  const depth = Math.max(...depths);
+  const layer = { kernel: Math.max(...kernels), expand: Math.max(...expandRatios) };
+  return space.fromArch({ resolution, stages: widths.map(() => Array.from({ length: depth }, () => ({ ...layer }))) });
+}
+
+/** The smallest sub-network (smallest kernel, depth, expand ratio and resolution): the least FLOPs and params. */
+export function smallestSubnet(space: MobilenetSpace): Sample {
+  const { depths, kernels, expandRatios, widths, resolutions } = space.config;
+  const depth = Math.min(...depths);
+  const layer = { kernel: Math.min(...kernels), expand: Math.min(...expandRatios) };
+  return space.fromArch({ resolution: Math.min(...resolutions), stages: widths.map(() => Array.from({ length: depth }, () => ({ ...layer }))) });
+}
+

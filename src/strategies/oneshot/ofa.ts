@@ -29,7 +29,9 @@ import type { MobilenetSupernet } from '../../spaces/supernets/index.js';
 import type { Sample } from '../../spaces/types.js';
 import { crossEntropy, noGrad, resizeBilinear, tidy, type Tensor } from '../../tensor/index.js';
 import type { Rng } from '../../util/random.js';
-import { costLimitsText, withinLimits } from './constraints.js';
+import { largestSubnet, smallestSubnet } from './constraints.js';
+
+export { largestSubnet, smallestSubnet };
 import {
   disposeOneShotRun, inheritedAccuracy, searchTrainedSupernet, setupOneShotRun, trainEpochs,
   type EpochRecord, type OneShotResult, type OneShotRun, type SposOptions, type StepResult,
@@ -104,22 +106,6 @@ export function ofaLrSchedule(phases: readonly OfaPhase[], shrinkLrScale: number
     const floor = Math.min(lrMin, top);
     return floor + ((top - floor) * (1 + Math.cos((Math.PI * (e - start)) / length))) / 2;
   };
-}
-
-/** The largest sub-network (largest kernel, depth and expand ratio everywhere) at a resolution (default the largest). */
-export function largestSubnet(space: MobilenetSpace, resolution = Math.max(...space.config.resolutions)): Sample {
-  const { depths, kernels, expandRatios, widths } = space.config;
-  const depth = Math.max(...depths);
-  const layer = { kernel: Math.max(...kernels), expand: Math.max(...expandRatios) };
-  return space.fromArch({ resolution, stages: widths.map(() => Array.from({ length: depth }, () => ({ ...layer }))) });
-}
-
-/** The smallest sub-network (smallest kernel, depth, expand ratio and resolution): the least FLOPs and params. */
-export function smallestSubnet(space: MobilenetSpace): Sample {
-  const { depths, kernels, expandRatios, widths, resolutions } = space.config;
-  const depth = Math.min(...depths);
-  const layer = { kernel: Math.min(...kernels), expand: Math.min(...expandRatios) };
-  return space.fromArch({ resolution: Math.min(...resolutions), stages: widths.map(() => Array.from({ length: depth }, () => ({ ...layer }))) });
 }
 
 /** A sub-network with the elastic dimensions drawn uniformly and the others at their largest (resolution: the given one when set). */
@@ -225,17 +211,6 @@ function ofaStep(
   return { loss, correct };
 }
 
-/** Fails before training when even the smallest sub-network exceeds the limits. */
-function requireFeasible(run: OneShotRun, space: MobilenetSpace, limits: SposOptions['limits']): void {
-  if (!limits || (limits.maxFlops === undefined && limits.maxParams === undefined)) return;
-  const smallest = run.costModel(smallestSubnet(space));
-  if (!withinLimits(smallest, limits)) {
-    throw new TsnasError('usage', `no sub-network meets ${costLimitsText(limits)}: the smallest (${space.format(smallestSubnet(space))}) has ${smallest.flops} FLOPs and ${smallest.params} params`, {
-      where: limits.maxFlops !== undefined && smallest.flops > limits.maxFlops ? '--max-flops' : '--max-params',
-    });
-  }
-}
-
 /** OFA progressive shrinking on the mobilenet supernet, then evolutionary search of its sub-networks. */
 export function runOfa(data: Dataset, o: OfaOptions): OfaResult {
   const start = performance.now();
@@ -255,7 +230,6 @@ export function runOfa(data: Dataset, o: OfaOptions): OfaResult {
   const space = net.space;
   let teacher: Module | null = null;
   try {
-    requireFeasible(run, space, o.limits);
     const initialLargestAccuracy = inheritedAccuracy(run, largestSubnet(space));
     const phaseRecords: OfaPhaseRecord[] = [];
     const endPhase = (epoch: number) => {

@@ -73,7 +73,11 @@ test('SPOS with --max-params: every found architecture is within the limit; an u
   assert.ok(costs[40]! > limit);
   const r = runSpos(data, tiny('chain', { limits: { maxParams: limit }, evolution: { budget: 8, population: 4 } }));
   assert.ok(r.cost.params <= limit, `${r.arch} has ${r.cost.params} params`);
-  assert.throws(() => runSpos(data, tiny('chain', { limits: { maxParams: 1 } })), /constraint: no architecture of the chain space drawn in \d+ tries meets --max-params 1/);
+  const before = memory().numTensors;
+  assert.throws(() => runSpos(data, tiny('chain', { limits: { maxParams: 1 } })), /--max-params: no architecture of the chain space drawn in 2000 tries meets --max-params 1; the cheapest drawn has \d+ FLOPs and \d+ params/);
+  assert.equal(memory().numTensors, before);
+  // mobilenet: the exact cheapest sub-network is checked, before any training.
+  assert.throws(() => runSpos(data, tiny('mobilenet', { limits: { maxFlops: 1000 } })), /--max-flops: no sub-network meets --max-flops 1000: the smallest \(r8\|k3e2\|k3e2\) has \d+ FLOPs/);
 });
 
 test('SPOS --export: the file holds the found mobilenet sub-network, loadable into its fixed network', () => {

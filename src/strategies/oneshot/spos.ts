@@ -12,11 +12,12 @@ import { SGD } from '../../nn/optim.js';
 import { LrScheduler, clipGradNorm, cosineAnnealing, type LrSchedule } from '../../nn/schedule.js';
 import { SinglePathMixing } from '../../spaces/supernet.js';
 import type { SpaceSupernet } from '../../spaces/supernets/index.js';
+import { getSpace } from '../../spaces/index.js';
 import type { Sample, SearchSpace } from '../../spaces/types.js';
 import { crossEntropy, noGrad, tidy, type Tensor } from '../../tensor/index.js';
 import { Rng } from '../../util/random.js';
 import { buildOneShotSupernet, type OneShotSupernetConfig } from '../differentiable/network.js';
-import { costLimitsText, exportSubnetwork, oneShotCostModel, requireExportable, withinLimits, type CostLimits, type SampleCost } from './constraints.js';
+import { costLimitsText, exportSubnetwork, oneShotCostModel, requireExportable, requireFeasible, withinLimits, type CostLimits, type SampleCost } from './constraints.js';
 import { evaluateWithInheritedWeights, strictFairPaths, supernetSpace, type OneShotSpace } from './paths.js';
 
 export type PathSampling = 'uniform' | 'strict-fair';
@@ -266,9 +267,10 @@ export function setupOneShotRun(data: Dataset, o: SposOptions) {
   const split = splitIndices(data.n, { validFraction: o.validFraction ?? 0.5, seed, limit: o.limitTrain });
   const batchSize = o.batchSize ?? 64;
   if (o.exportPath !== undefined) requireExportable(o.space);
-  const supernet = new OneShotSupernet({ space: o.space, C: o.C, cells: o.cells, numClasses: data.numClasses, inChannels: data.channels, spaceOptions: o.spaceOptions }, o);
   const side = o.augment?.resize;
-  const costModel = oneShotCostModel(supernet.net.space, { numClasses: data.numClasses, input: [data.channels, side ?? data.height, side ?? data.width], C: o.C, cells: o.cells });
+  const costModel = oneShotCostModel(getSpace(o.space, o.spaceOptions), { numClasses: data.numClasses, input: [data.channels, side ?? data.height, side ?? data.width], C: o.C, cells: o.cells });
+  requireFeasible(getSpace(o.space, o.spaceOptions), costModel, o.limits ?? {});
+  const supernet = new OneShotSupernet({ space: o.space, C: o.C, cells: o.cells, numClasses: data.numClasses, inChannels: data.channels, spaceOptions: o.spaceOptions }, o);
   return {
     seed,
     rng: new Rng(seed),
