@@ -1,4 +1,4 @@
-// tsnas search --strategy darts|darts2|pcdarts|gdas|spos|enas ...: the
+// tsnas search --strategy darts|darts2|pcdarts|gdas|spos|enas|ofa ...: the
 // weight-sharing form of `tsnas search`. Its flags (--dataset, --epochs,
 // --channels, ...) differ from the multi-trial form's, so argv picks the form
 // before any flag is parsed, as the --config form does (search-config.ts).
