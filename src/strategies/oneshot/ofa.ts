@@ -30,12 +30,12 @@ import type { Sample } from '../../spaces/types.js';
 import { crossEntropy, noGrad, resizeBilinear, tidy, type Tensor } from '../../tensor/index.js';
 import type { Rng } from '../../util/random.js';
 import { largestSubnet, smallestSubnet } from './constraints.js';
-
-export { largestSubnet, smallestSubnet };
 import {
   disposeOneShotRun, inheritedAccuracy, searchTrainedSupernet, setupOneShotRun, trainEpochs,
   type EpochRecord, type OneShotResult, type OneShotRun, type SposOptions, type StepResult,
 } from './spos.js';
+
+export { largestSubnet, smallestSubnet };
 
 export const OFA_PHASES = ['full', 'kernel', 'depth', 'expand'] as const;
 export type OfaPhase = (typeof OFA_PHASES)[number];
