@@ -31,7 +31,8 @@ fi
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci" >&2
-  npm ci --no-audit --no-fund >&2
+  # onnxruntime-node (tests verify ONNX exports with it) ships its CPU build; never fetch the CUDA one.
+  ONNXRUNTIME_NODE_INSTALL_CUDA=skip npm ci --no-audit --no-fund >&2
 fi
 
 # `npx tsnas` finds the CLI here (npm does not link the root package's own bin).
