@@ -11,8 +11,10 @@ import { reportCommand } from './report.js';
 import { dartsCommand } from './darts.js';
 import { proxiesCommand } from './proxies.js';
 import { spaceCommands } from './space.js';
+import { dashboardCommand } from './dashboard.js';
 
 export const commands: Command[] = [mainCommand, trainCommand, benchStepCommand, benchLatencyCommand, searchCommand, proxiesCommand];
 commands.push(initCommand, lsCommand, showCommand, reportCommand);
 commands.push(dartsCommand);
 commands.push(...spaceCommands);
+commands.push(dashboardCommand);

@@ -1,0 +1,56 @@
+// tsnas dashboard [--storage URL] [--port P] [--host H] [--json]: a live web
+// view of the store's experiments, served until Ctrl-C (exit 130).
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { TsnasError } from '../../errors.js';
+import { startDashboard } from '../../dashboard/server.js';
+import { DEFAULT_STORAGE_URL, openStore, parseStorageUrl } from '../../store/index.js';
+import type { Store } from '../../store/types.js';
+import { defineCommand } from '../command.js';
+import { emitJson, log, stopOnSigint } from '../output.js';
+
+/** Opens an existing store; every failure is a usage error naming --storage (a viewer never creates a store). */
+async function openExistingStore(url: string): Promise<Store> {
+  const location = parseStorageUrl(url);
+  if (location.kind === 'sqlite' && location.path !== ':memory:' && !existsSync(location.path)) {
+    throw new TsnasError('usage', `no SQLite store at ${resolve(location.path)} (expected a file written by tsnas search; got ${url})`, { where: '--storage' });
+  }
+  try {
+    return await openStore(url);
+  } catch (error) {
+    if (error instanceof TsnasError && error.where === '--storage') throw error;
+    throw new TsnasError('usage', `cannot open ${url.startsWith('sqlite:') ? url : 'the PostgreSQL store'}: ${(error as Error).message}`, { where: '--storage', cause: error });
+  }
+}
+
+export const dashboardCommand = defineCommand({
+  name: 'dashboard',
+  summary: 'serve a live web dashboard of the experiments in a store (until Ctrl-C)',
+  flags: {
+    storage: { type: 'string', help: 'sqlite:PATH or postgres://...', default: DEFAULT_STORAGE_URL },
+    port: { type: 'int', help: 'TCP port (0 = any free port)', default: 8090, min: 0 },
+    host: { type: 'string', help: 'address to listen on (0.0.0.0 to share it on the network)', default: '127.0.0.1' },
+    poll: { type: 'int', help: 'milliseconds between store reads of a watched page', default: 700, min: 50 },
+    json: { type: 'boolean', help: 'print {"url": ...} as the last line of stdout once listening' },
+  },
+  async run({ flags, positional }) {
+    if (positional.length > 0) throw new TsnasError('usage', `takes no positional arguments, got ${positional.join(' ')}`, { where: 'dashboard' });
+    if ((flags['port'] as number) > 65535) throw new TsnasError('usage', `expected a port from 0 to 65535, got ${flags['port']}`, { where: '--port' });
+    const store = await openExistingStore(flags['storage'] as string);
+    try {
+      const dashboard = await startDashboard({ store, port: flags['port'] as number, host: flags['host'] as string, pollMs: flags['poll'] as number });
+      const stop = stopOnSigint('tsnas dashboard: stopping');
+      try {
+        log(`tsnas dashboard: serving ${dashboard.url} (Ctrl-C to stop)`);
+        if (flags['json']) emitJson({ url: dashboard.url });
+        await new Promise<void>((done) => stop.signal.addEventListener('abort', () => done(), { once: true }));
+      } finally {
+        stop.release();
+        await dashboard.close();
+      }
+      return 130;
+    } finally {
+      await store.close();
+    }
+  },
+});

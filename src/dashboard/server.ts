@@ -1,0 +1,261 @@
+// The live dashboard's HTTP server (node:http only). Pages are small HTML
+// shells; their script (client.ts) fills them from Server-Sent Events. Each
+// event stream is fed by one poller per topic (the index, or one
+// experiment), shared by all its subscribers, which reads the store every
+// `pollMs` and sends only when the JSON changed.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { TsnasError } from '../errors.js';
+import type { Store } from '../store/types.js';
+import { escapeXml } from '../viz/svg.js';
+import { DASHBOARD_CSS, DASHBOARD_JS } from './client.js';
+import { experimentSnapshot, listExperimentRows, type SnapshotOptions } from './data.js';
+
+export interface DashboardOptions {
+  store: Store;
+  /** 0 picks any free port. */
+  port?: number;
+  host?: string;
+  /** How often a watched topic re-reads the store (ms). */
+  pollMs?: number;
+  /** Comment lines sent this often keep idle streams open through proxies (ms). */
+  keepAliveMs?: number;
+  snapshot?: SnapshotOptions;
+  /** Where poll errors go (they do not stop the server). */
+  log?: (message: string) => void;
+}
+
+export interface Dashboard {
+  /** e.g. http://127.0.0.1:8090/ */
+  readonly url: string;
+  readonly port: number;
+  /** Open event streams (for tests and diagnostics). */
+  subscriberCount(): number;
+  /** Ends every stream, stops the pollers and the server. The store stays open (the caller owns it). */
+  close(): Promise<void>;
+}
+
+/** One SSE topic: a producer of (event name, JSON) and the responses listening to it. */
+class Topic {
+  readonly subscribers = new Set<ServerResponse>();
+  private last: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly produce: () => Promise<{ event: string; data: string }>,
+    private readonly pollMs: number,
+    private readonly log: (message: string) => void,
+    private readonly onEmpty: () => void,
+  ) {}
+
+  async add(res: ServerResponse): Promise<void> {
+    this.subscribers.add(res);
+    res.on('close', () => {
+      this.subscribers.delete(res);
+      if (this.subscribers.size === 0) this.stop();
+    });
+    // The newcomer gets the current state at once; the others only on change.
+    const current = await this.produce();
+    if (!res.writableEnded) write(res, current.event, current.data);
+    if (this.last === undefined) this.last = current.data;
+    if (this.timer === undefined && !this.stopped) this.schedule();
+  }
+
+  private schedule(): void {
+    this.timer = setTimeout(() => void this.poll(), this.pollMs);
+  }
+
+  private async poll(): Promise<void> {
+    try {
+      const next = await this.produce();
+      if (next.data !== this.last) {
+        this.last = next.data;
+        for (const res of this.subscribers) write(res, next.event, next.data);
+      }
+    } catch (error) {
+      this.log(`dashboard: reading the store failed (will retry): ${(error as Error).message}`);
+    }
+    if (!this.stopped) this.schedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.onEmpty();
+  }
+}
+
+function write(res: ServerResponse, event: string, data: string): void {
+  // JSON.stringify output has no raw newlines, so one data: line carries it.
+  res.write(`event: ${event}\ndata: ${data}\n\n`);
+}
+
+const SECURITY_HEADERS = {
+  // No inline scripts and nothing from elsewhere: even a string that slipped
+  // past escaping could not run.
+  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:",
+  'x-content-type-options': 'nosniff',
+};
+
+function page(title: string, bodyAttributes: string, content: string): string {
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeXml(title)}</title>
+<link rel="stylesheet" href="/static/dashboard.css"></head>
+<body ${bodyAttributes}>
+${content}
+<script src="/static/dashboard.js"></script>
+</body></html>
+`;
+}
+
+const STATES = ['pending', 'running', 'complete', 'failed', 'pruned'];
+
+function indexPage(): string {
+  return page('tsnas dashboard', 'data-page="index"', `<h1>tsnas dashboard</h1>
+<p class="muted">Experiments of this store, updated live (<span id="live">connecting...</span>).</p>
+<table id="experiments"><thead><tr><th>experiment</th><th>status</th><th>trials</th>${STATES.map((s) => `<th>${s}</th>`).join('')}<th>best</th><th>created</th></tr></thead>
+<tbody id="experiments-body"></tbody></table>
+<p id="experiments-empty" class="muted"></p>`);
+}
+
+function experimentPage(name: string): string {
+  const counts = STATES.map((s) => `<span>${s} <b id="count-${s}">-</b></span>`).join('');
+  return page(`tsnas: ${name}`, `data-page="experiment" data-name="${escapeXml(name)}"`, `<p><a href="/">all experiments</a></p>
+<h1 id="experiment-name">${escapeXml(name)}</h1>
+<p>status <b id="status">-</b>; objectives <span id="objectives">-</span>; <span id="live">connecting...</span> <span id="updated" class="muted"></span></p>
+<p class="counts"><span>trials <b id="total">-</b></span>${counts}</p>
+<h2>Best trial</h2>
+<p><b id="best-number">-</b> <span id="best-value"></span> <span id="best-metrics" class="muted"></span></p>
+<p><code id="best-arch"></code></p>
+<h2>Charts</h2>
+<div class="charts"><div id="chart-bestSoFar"></div><div id="chart-pareto"></div><div id="chart-curves"></div></div>
+<h2>Trials</h2>
+<p id="trials-note" class="muted"></p>
+<table id="trials"><thead><tr id="trials-head"></tr></thead><tbody id="trials-body"></tbody></table>`);
+}
+
+function notFoundPage(what: string): string {
+  return page('tsnas: not found', 'data-page="missing"', `<p><a href="/">all experiments</a></p>
+<h1>Not found</h1><p id="missing">${escapeXml(what)}</p>`);
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string, extra: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', ...SECURITY_HEADERS, ...extra });
+  res.end(body);
+}
+const sendJson = (res: ServerResponse, status: number, value: unknown) => send(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
+const sendHtml = (res: ServerResponse, status: number, html: string) => send(res, status, 'text/html; charset=utf-8', html);
+
+/** Splits /a/b%2Fc into ['a', 'b/c']; null when a segment is not valid percent-encoding. */
+function segments(pathname: string): string[] | null {
+  try {
+    return pathname.split('/').filter((s) => s.length > 0).map((s) => decodeURIComponent(s));
+  } catch {
+    return null;
+  }
+}
+
+/** Starts the dashboard; resolves once it listens. Throws TsnasError('usage') naming --port when it cannot. */
+export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
+  const { store } = options;
+  const pollMs = options.pollMs ?? 700;
+  const keepAliveMs = options.keepAliveMs ?? 15_000;
+  const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const topics = new Map<string, Topic>();
+  const streams = new Set<ServerResponse>();
+
+  const indexData = async () => ({ event: 'experiments', data: JSON.stringify({ experiments: await listExperimentRows(store) }) });
+  const experimentData = (name: string) => async () => {
+    const snapshot = await experimentSnapshot(store, name, options.snapshot);
+    return snapshot ? { event: 'snapshot', data: JSON.stringify(snapshot) } : { event: 'missing', data: JSON.stringify({ error: `no experiment named '${name}'` }) };
+  };
+
+  async function openStream(req: IncomingMessage, res: ServerResponse, key: string, produce: () => Promise<{ event: string; data: string }>): Promise<void> {
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', ...SECURITY_HEADERS });
+    res.write(`retry: 2000\n\n`);
+    streams.add(res);
+    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), keepAliveMs);
+    req.on('close', () => {
+      clearInterval(keepAlive);
+      streams.delete(res);
+    });
+    let topic = topics.get(key);
+    if (!topic) {
+      topic = new Topic(produce, pollMs, log, () => topics.delete(key));
+      topics.set(key, topic);
+    }
+    await topic.add(res);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', `method ${req.method} not allowed; the dashboard is read-only\n`, { allow: 'GET, HEAD' });
+    const url = new URL(req.url ?? '/', 'http://dashboard.invalid');
+    const parts = segments(url.pathname);
+    if (parts === null) return sendHtml(res, 400, notFoundPage(`malformed percent-encoding in path ${url.pathname}`));
+    const [first, second, third, fourth] = parts;
+
+    if (parts.length === 0) return sendHtml(res, 200, indexPage());
+    if (first === 'static' && parts.length === 2) {
+      if (second === 'dashboard.js') return send(res, 200, 'text/javascript; charset=utf-8', DASHBOARD_JS);
+      if (second === 'dashboard.css') return send(res, 200, 'text/css; charset=utf-8', DASHBOARD_CSS);
+    }
+    if (first === 'experiments' && parts.length === 2) {
+      const experiment = await store.getExperiment(second!);
+      if (!experiment) return sendHtml(res, 404, notFoundPage(`No experiment named '${second}' in this store.`));
+      return sendHtml(res, 200, experimentPage(second!));
+    }
+    if (first === 'api') {
+      if (second === 'events' && parts.length === 2) return openStream(req, res, '', indexData);
+      if (second === 'experiments' && parts.length === 2) return sendJson(res, 200, { experiments: await listExperimentRows(store) });
+      if (second === 'experiments' && (parts.length === 3 || (parts.length === 4 && fourth === 'events'))) {
+        const name = third!;
+        if (parts.length === 3) {
+          const snapshot = await experimentSnapshot(store, name, options.snapshot);
+          return snapshot ? sendJson(res, 200, snapshot) : sendJson(res, 404, { error: `no experiment named '${name}'` });
+        }
+        if (!(await store.getExperiment(name))) return sendJson(res, 404, { error: `no experiment named '${name}'` });
+        return openStream(req, res, `experiment:${name}`, experimentData(name));
+      }
+      return sendJson(res, 404, { error: `no API endpoint ${url.pathname}` });
+    }
+    return sendHtml(res, 404, notFoundPage(`No page at ${url.pathname}.`));
+  }
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      log(`dashboard: ${req.method} ${req.url} failed: ${(error as Error).message}`);
+      if (!res.headersSent) sendJson(res, 500, { error: (error as Error).message });
+      else res.end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const port = options.port ?? 8090;
+      if (error.code === 'EADDRINUSE') reject(new TsnasError('usage', `port ${port} is already in use; pick another or 0 for any free port`, { where: '--port' }));
+      else if (error.code === 'EACCES') reject(new TsnasError('usage', `no permission to listen on port ${port}`, { where: '--port' }));
+      else if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') reject(new TsnasError('usage', `cannot listen on host ${options.host ?? '127.0.0.1'}: ${error.code}`, { where: '--host' }));
+      else reject(error);
+    });
+    server.listen(options.port ?? 8090, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}/`;
+
+  return {
+    url,
+    port: address.port,
+    subscriberCount: () => streams.size,
+    async close() {
+      for (const topic of topics.values()) topic.stop();
+      topics.clear();
+      for (const res of streams) res.end();
+      streams.clear();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
