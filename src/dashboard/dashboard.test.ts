@@ -1,0 +1,200 @@
+// The dashboard in a real browser (Debian's chromium through playwright-core)
+// over a temporary SQLite store: index counts, the experiment page, live
+// updates without reload, escaping of store strings, the 404 page, and the
+// JSON endpoints' shapes.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { getSpace } from '../spaces/index.js';
+import type { Sample } from '../spaces/types.js';
+import { SqliteStore } from '../store/sqlite.js';
+import type { Store } from '../store/types.js';
+import { startDashboard, type Dashboard } from './server.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const nb201 = getSpace('nb201', {});
+const ARCHS = [
+  '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|',
+  '|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|',
+  '|nor_conv_1x1~0|+|none~0|none~1|+|skip_connect~0|none~1|nor_conv_3x3~2|',
+  '|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|avg_pool_3x3~2|',
+  '|none~0|+|none~0|none~1|+|none~0|none~1|none~2|',
+];
+const HOSTILE_NAME = `<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">`;
+
+/** Adds a trial with this architecture and runs it to the given outcome (with a 3-step learning curve). */
+async function addTrial(store: Store, experimentId: number, arch: string, metrics: { accuracy: number; params: number } | 'failed'): Promise<number> {
+  const sample = nb201.parse(arch);
+  const { trial } = await store.createTrial(experimentId, sample as never, nb201.hash(sample as Sample));
+  const claimed = await store.claimTrial(experimentId, 'test-worker');
+  assert.equal(claimed?.id, trial.id);
+  for (let step = 0; step < 3; step++) await store.reportIntermediate(trial.id, 'val_accuracy', step, 0.3 + 0.1 * step + (metrics === 'failed' ? 0 : metrics.accuracy / 10));
+  if (metrics === 'failed') await store.finishTrial(trial.id, { state: 'failed', error: 'diverged <b>loss</b>' });
+  else await store.finishTrial(trial.id, { state: 'complete', metrics });
+  return trial.number;
+}
+
+describe('dashboard in chromium', { skip: existsSync(CHROMIUM) ? false : `no browser at ${CHROMIUM} (install Debian package chromium)` }, () => {
+  let dir: string;
+  let store: Store;
+  let writer: Store;
+  let dashboard: Dashboard;
+  let browser: Browser;
+  let experimentId: number;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tsnas-dashboard-'));
+    const path = join(dir, 'store.db');
+    // The server reads through its own connection; the test writes through
+    // another, as a search process would.
+    store = new SqliteStore(path);
+    writer = new SqliteStore(path);
+    const experiment = await writer.createExperiment('cifar-search', { space: { name: 'nb201' }, objectives: ['accuracy', 'params'] });
+    experimentId = experiment.id;
+    await writer.setExperimentStatus(experiment.id, 'running');
+    await addTrial(writer, experiment.id, ARCHS[0]!, { accuracy: 0.91, params: 1.2e6 });
+    await addTrial(writer, experiment.id, ARCHS[1]!, { accuracy: 0.85, params: 0.4e6 });
+    await addTrial(writer, experiment.id, ARCHS[2]!, 'failed');
+    await addTrial(writer, experiment.id, ARCHS[3]!, { accuracy: 0.88, params: 0.9e6 });
+    const hostile = await writer.createExperiment(HOSTILE_NAME, { space: { name: 'nb201' } });
+    // Not an nb201 sample, so the page shows its JSON: a string with markup.
+    const { trial } = await writer.createTrial(hostile.id, { note: '<b id="injected">bold</b>' }, 'hostile-0');
+    await writer.finishTrial(trial.id, { state: 'complete', metrics: { accuracy: 0.5 } });
+    dashboard = await startDashboard({ store, port: 0, pollMs: 200, log: () => {} });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await dashboard?.close();
+    await store?.close();
+    await writer?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function withPage<T>(fn: (page: Page) => Promise<T>): Promise<T> {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    try {
+      const result = await fn(page);
+      assert.deepEqual(errors, [], 'no script errors in the page');
+      return result;
+    } finally {
+      await page.close();
+    }
+  }
+
+  test('JSON endpoints: the experiments list and one experiment have the documented shape; unknown names are 404', async () => {
+    const list = await (await fetch(new URL('api/experiments', dashboard.url))).json();
+    assert.deepEqual(list.experiments.map((e: { name: string }) => e.name), ['cifar-search', HOSTILE_NAME]);
+    const row = list.experiments[0];
+    assert.deepEqual(row.counts, { pending: 0, running: 0, complete: 3, failed: 1, pruned: 0 });
+    assert.equal(row.total, 4);
+    assert.equal(row.status, 'running');
+    assert.equal(row.objective, 'accuracy');
+    assert.equal(row.best, 0.91);
+
+    const response = await fetch(new URL('api/experiments/cifar-search', dashboard.url));
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get('content-type')!, /application\/json/);
+    const snapshot = await response.json();
+    assert.deepEqual(Object.keys(snapshot).sort(), ['best', 'charts', 'counts', 'experiment', 'objectives', 'total', 'trials']);
+    assert.equal(snapshot.experiment.name, 'cifar-search');
+    assert.deepEqual(snapshot.objectives, [{ name: 'accuracy', direction: 'max' }, { name: 'params', direction: 'min' }]);
+    assert.equal(snapshot.best.number, 0);
+    assert.equal(snapshot.best.arch, ARCHS[0]);
+    assert.deepEqual(snapshot.trials.map((t: { number: number }) => t.number), [3, 2, 1, 0], 'newest first');
+    assert.equal(snapshot.trials[1].state, 'failed');
+    assert.equal(snapshot.trials[1].error, 'diverged <b>loss</b>');
+    assert.ok(snapshot.trials.every((t: { durationMs: number | null }) => typeof t.durationMs === 'number' && t.durationMs >= 0));
+    for (const chart of ['bestSoFar', 'pareto', 'curves']) assert.match(snapshot.charts[chart], /^<svg /, chart);
+
+    const missing = await fetch(new URL('api/experiments/no-such-run', dashboard.url));
+    assert.equal(missing.status, 404);
+    assert.match((await missing.json()).error, /no-such-run/);
+    const missingEvents = await fetch(new URL('api/experiments/no-such-run/events', dashboard.url));
+    assert.equal(missingEvents.status, 404);
+    await missingEvents.body?.cancel();
+  });
+
+  test('the index lists the experiments with their counts by state', async () => {
+    await withPage(async (page) => {
+      await page.goto(dashboard.url);
+      const row = page.locator('#experiments-body tr[data-name="cifar-search"]');
+      await row.waitFor({ timeout: 10_000 });
+      assert.equal(await row.locator('.total').textContent(), '4');
+      assert.equal(await row.locator('.count-complete').textContent(), '3');
+      assert.equal(await row.locator('.count-failed').textContent(), '1');
+      assert.equal(await row.locator('.status').textContent(), 'running');
+      assert.equal(await row.locator('.best').textContent(), 'accuracy 0.91');
+    });
+  });
+
+  test('the experiment page shows the best trial, charts and the trials table, and updates live without reload', async () => {
+    await withPage(async (page) => {
+      await page.goto(dashboard.url);
+      await page.locator('a', { hasText: 'cifar-search' }).click();
+      await page.waitForURL(/\/experiments\/cifar-search$/);
+      await page.locator('#best-value', { hasText: 'accuracy 0.91' }).waitFor({ timeout: 10_000 });
+      assert.equal(await page.locator('#best-arch').textContent(), ARCHS[0]);
+      assert.equal(await page.locator('#best-number').textContent(), '#0');
+      assert.equal(await page.locator('#count-complete').textContent(), '3');
+      assert.equal(await page.locator('#trials-body tr').count(), 4);
+      for (const chart of ['bestSoFar', 'pareto', 'curves']) assert.equal(await page.locator(`#chart-${chart} svg`).count(), 1, chart);
+      // Pareto front (red points): #0 (0.91, 1.2M), #3 (0.88, 0.9M) and #1 (0.85, 0.4M) trade accuracy for params; none dominates another.
+      assert.equal(await page.locator('#chart-pareto circle[fill="#d62728"]').count(), 3);
+
+      // A marker that a reload would wipe.
+      await page.evaluate(() => ((window as unknown as Record<string, number>).__noReload = 1));
+      const started = Date.now();
+      const number = await addTrial(writer, experimentId, ARCHS[4]!, { accuracy: 0.93, params: 0.1e6 });
+      await page.locator('#count-complete', { hasText: '4' }).waitFor({ timeout: 5_000 });
+      await page.locator(`#trials-body tr[data-number="${number}"]`).waitFor({ timeout: 5_000 });
+      await page.locator('#best-value', { hasText: 'accuracy 0.93' }).waitFor({ timeout: 5_000 });
+      const seconds = (Date.now() - started) / 1000;
+      assert.ok(seconds < 5, `the page followed the store within 5 s (took ${seconds} s)`);
+      assert.equal(await page.locator('#trials-body tr').count(), 5);
+      assert.equal(await page.locator('#best-arch').textContent(), ARCHS[4]);
+      assert.equal(await page.evaluate(() => (window as unknown as Record<string, number>).__noReload), 1, 'the page was not reloaded');
+
+      // A pending trial appears as pending, and the status follows the store.
+      await writer.createTrial(experimentId, { edge_1_0: 'none' }, 'pending-extra');
+      await writer.setExperimentStatus(experimentId, 'finished');
+      await page.locator('#count-pending', { hasText: '1' }).waitFor({ timeout: 5_000 });
+      await page.locator('#status', { hasText: 'finished' }).waitFor({ timeout: 5_000 });
+    });
+    // Closing the page ends its event stream on the server too.
+    const deadline = Date.now() + 5_000;
+    while (dashboard.subscriberCount() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(dashboard.subscriberCount(), 0);
+  });
+
+  test('strings from the store are shown as text, never run or parsed as HTML', async () => {
+    await withPage(async (page) => {
+      await page.goto(dashboard.url);
+      const link = page.locator('#experiments-body a').nth(1);
+      await link.waitFor({ timeout: 10_000 });
+      assert.equal(await link.textContent(), HOSTILE_NAME);
+      await link.click();
+      await page.locator('#best-value', { hasText: 'accuracy 0.5' }).waitFor({ timeout: 10_000 });
+      assert.equal(await page.locator('#experiment-name').textContent(), HOSTILE_NAME);
+      assert.equal(await page.title(), `tsnas: ${HOSTILE_NAME}`);
+      assert.equal(await page.locator('#best-arch').textContent(), '{"note":"<b id=\\"injected\\">bold</b>"}');
+      assert.equal(await page.locator('#injected').count(), 0, 'no element made from the architecture string');
+      assert.equal(await page.locator('img').count(), 0, 'no element made from the name');
+      assert.equal(await page.evaluate(() => (window as unknown as Record<string, unknown>).__pwned), undefined);
+    });
+  });
+
+  test('an unknown experiment gets a 404 page naming it', async () => {
+    await withPage(async (page) => {
+      const response = await page.goto(new URL('experiments/no-such-run', dashboard.url).href);
+      assert.equal(response?.status(), 404);
+      assert.match((await page.locator('#missing').textContent())!, /No experiment named 'no-such-run'/);
+    });
+  });
+});
