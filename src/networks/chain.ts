@@ -15,7 +15,7 @@ import { CHAIN_ACTIVATIONS, CHAIN_OPS, type ChainLayer } from '../spaces/chain.j
 
 
 /** The 'zero' layer: zeros of the layer's width, shaped like the input otherwise. */
-class ChainZero extends Module {
+export class ChainZero extends Module {
   constructor(readonly outChannels: number) {
     super();
   }
@@ -26,7 +26,7 @@ class ChainZero extends Module {
 }
 
 /** 2×2 max pooling with stride 2 along each side that is at least 2 long (a side of 1 stays 1, as the cost model counts). */
-class HalvingPool extends Module {
+export class HalvingPool extends Module {
   forward(x: Tensor): Tensor {
     const [kh, kw] = [x.size(2) >= 2 ? 2 : 1, x.size(3) >= 2 ? 2 : 1];
     return kh === 1 && kw === 1 ? x : maxPool2d(x, [kh, kw], { stride: [kh, kw] });

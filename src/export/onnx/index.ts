@@ -1,0 +1,11 @@
+// ONNX export of tsnas modules: see README.md in this folder.
+import './exporters.js';
+
+export { ProtoWriter } from './protobuf.js';
+export { OnnxGraphBuilder, ONNX_OPSET, ONNX_IR_VERSION, attr, type Attribute, type TensorData, type ValueInfo } from './model.js';
+export {
+  exportToOnnx, registerOnnxExporter, hasOnnxExporter, OnnxExportContext,
+  type OnnxExport, type OnnxExportOptions, type OnnxModuleExporter, type OnnxValue,
+} from './export.js';
+export { exportActivation } from './exporters.js';
+export { checkOnnxAgainstModule, loadOnnxRuntime, type OnnxCheck } from './verify.js';
