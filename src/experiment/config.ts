@@ -105,6 +105,16 @@ export interface ExperimentConfig {
   /** libtorch threads in all, split between parallel trials (default: all cores). */
   threads?: number;
   storage?: string;
+  /** Where trials run: here (local, the default) or on `tsnas worker` processes fed by a pg-boss queue (src/distributed). */
+  execution?: ExecutionConfig;
+}
+
+export interface ExecutionConfig {
+  queue: 'local' | 'pgboss';
+  /** pgboss: trials handed to workers at once. */
+  inFlight: number;
+  /** pgboss: a running trial whose worker gave no sign of life for this long goes back to pending and runs elsewhere. */
+  staleSeconds: number;
 }
 
 const CONSTRAINT_PATTERN = /^\s*([A-Za-z0-9_.\/:-]+)\s*(<=|<|>=|>)\s*([-+0-9.eE]+)\s*$/;
@@ -227,6 +237,15 @@ export const CONFIG_SCHEMA: Schema = {
     batch: { kind: 'number', integer: true, min: 1, help: 'samples asked at once (default: parallel)' },
     threads: { kind: 'number', integer: true, min: 1, help: 'libtorch threads in all, split between parallel trials' },
     storage: { kind: 'string', help: 'storage URL (sqlite:PATH or postgres://...)' },
+    execution: {
+      kind: 'object',
+      optional: true,
+      fields: {
+        queue: { kind: 'string', enum: ['local', 'pgboss'], default: 'local', help: 'local: trials run in this process; pgboss: on `tsnas worker` processes (postgres storage)' },
+        inFlight: { kind: 'number', integer: true, min: 1, max: 1024, default: 4, help: 'pgboss: trials handed to workers at once' },
+        staleSeconds: { kind: 'number', min: 1, default: 60, help: 'pgboss: a trial whose worker is silent this long runs again elsewhere' },
+      },
+    },
   },
 };
 
@@ -254,6 +273,7 @@ const SPACE_OPTION_KEYS: Record<string, readonly string[]> = {
   chain: ['minDepth', 'maxDepth', 'ops', 'kernels', 'filters', 'activations', 'poolAfter'],
   mobilenet: ['depths', 'expandRatios', 'kernels', 'resolutions', 'widths', 'strides', 'activations', 'squeezeExcite'],
   hierarchical: ['stageCounts', 'cellsPerStage', 'channels'],
+  transformer: ['patchSize', 'embedDims', 'depths', 'heads', 'mlpRatios', 'headDim'],
 };
 
 /** `type` is accepted for `kind` in an estimator (and its `then`). */

@@ -14,6 +14,7 @@ import type { MobilenetArch, MobilenetConfig, MobilenetSpace } from '../spaces/m
 import { cellOps } from '../spaces/nb201.js';
 import type { DefinedSpace } from '../spaces/space.js';
 import type { Sample } from '../spaces/types.js';
+import type { TransformerArch, TransformerSpace } from '../spaces/transformer.js';
 
 export interface Cost {
   params: number;
@@ -371,6 +372,49 @@ export function mobilenetCost(arch: MobilenetArch, config: Required<MobilenetCon
   return c.result();
 }
 
+// ---------------------------------------------------------------- transformer
+
+/**
+ * The transformer space's ViT (src/networks/transformer.ts). Besides the
+ * linear layers, the two attention matrix products count as
+ * multiply-accumulates: q·kᵀ and attention·v, tokens² · headDim per head
+ * each. LayerNorm, softmax, GELU, the position embedding and the token mean
+ * count zero; LayerNorm weights and biases and the position embedding are
+ * parameters.
+ */
+export function transformerCost(arch: TransformerArch, config: { patchSize: number; headDim: number }, opts: CostOptions = {}): Cost {
+  const [cin, h, w] = opts.input ?? [3, 32, 32];
+  const c = new CostCounter();
+  const e = arch.embedDim;
+  const [gh, gw] = c.conv(cin, e, config.patchSize, h, w, { stride: config.patchSize, padding: 0, bias: true });
+  const tokens = gh * gw;
+  c.params += tokens * e;
+  // Linear layers act on every token: count one token's layer, then scale the FLOPs.
+  const perToken = (f: () => void) => {
+    const before = c.flops;
+    f();
+    c.flops = before + (c.flops - before) * tokens;
+  };
+  for (const layer of arch.layers) {
+    const inner = layer.heads * config.headDim;
+    const hidden = layer.mlpRatio * e;
+    c.params += 2 * e;
+    perToken(() => {
+      for (let i = 0; i < 3; i++) c.linear(e, inner);
+      c.linear(inner, e);
+    });
+    c.flops += 2 * layer.heads * tokens * tokens * config.headDim;
+    c.params += 2 * e;
+    perToken(() => {
+      c.linear(e, hidden);
+      c.linear(hidden, e);
+    });
+  }
+  c.params += 2 * e;
+  c.linear(e, opts.classes ?? 10);
+  return c.result();
+}
+
 // ---------------------------------------------------------------- dispatch
 
 /** Params and FLOPs of any built-in space's sample. */
@@ -391,7 +435,11 @@ export function costOf(space: DefinedSpace, s: Sample, opts: CostOptions = {}): 
     }
     case 'hierarchical':
       return hierarchicalCost((space as HierarchicalSpace).archOf(s), opts);
+    case 'transformer': {
+      const tf = space as TransformerSpace;
+      return transformerCost(tf.archOf(s), tf.config, opts);
+    }
     default:
-      throw new TsnasError('usage', `no cost model for space '${space.name}' (built-in spaces: nb201, darts, chain, mobilenet, hierarchical)`);
+      throw new TsnasError('usage', `no cost model for space '${space.name}' (built-in spaces: nb201, darts, chain, mobilenet, hierarchical, transformer)`);
   }
 }

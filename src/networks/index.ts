@@ -9,6 +9,7 @@ import { sampleToGenotype } from '../spaces/darts.js';
 import type { ChainSpace } from '../spaces/chain.js';
 import type { MobilenetSpace } from '../spaces/mobilenet.js';
 import type { HierarchicalSpace } from '../spaces/hierarchical.js';
+import type { TransformerSpace } from '../spaces/transformer.js';
 import { getSpace, SPACE_NAMES, type SpaceOptions } from '../spaces/index.js';
 import type { DefinedSpace } from '../spaces/space.js';
 import type { Sample } from '../spaces/types.js';
@@ -17,12 +18,14 @@ import { DartsNetwork } from './darts.js';
 import { ChainNetwork } from './chain.js';
 import { MobilenetNetwork } from './mobilenet.js';
 import { HierarchicalNetwork } from './hierarchical.js';
+import { TransformerNetwork } from './transformer.js';
 
 export * from './nb201.js';
 export * from './darts.js';
 export * from './chain.js';
 export * from './mobilenet.js';
 export * from './hierarchical.js';
+export * from './transformer.js';
 
 export interface BuildNetworkOptions {
   numClasses: number;
@@ -100,6 +103,10 @@ export function buildNetwork(space: DefinedSpace | string, s: Sample, o: BuildNe
     }
     case 'hierarchical':
       return new HierarchicalNetwork({ arch: (sp as HierarchicalSpace).archOf(s), numClasses, inChannels });
+    case 'transformer': {
+      const tf = sp as TransformerSpace;
+      return new TransformerNetwork({ arch: tf.archOf(s), patchSize: tf.config.patchSize, headDim: tf.config.headDim, numClasses, inChannels, inputSize: o.inputSize ?? 32 });
+    }
     default:
       throw new TsnasError('usage', `no fixed network for space '${sp.name}' (built-in spaces: ${SPACE_NAMES.join(', ')})`, { where: 'space' });
   }

@@ -5,6 +5,7 @@ import { dartsSpace } from './darts.js';
 import { hierarchicalSpace, type HierarchicalConfig } from './hierarchical.js';
 import { mobilenetSpace, type MobilenetConfig } from './mobilenet.js';
 import { nb201Space } from './nb201.js';
+import { transformerSpace, type TransformerConfig } from './transformer.js';
 import type { DefinedSpace } from './space.js';
 
 export * from './types.js';
@@ -15,16 +16,18 @@ export * from './darts.js';
 export * from './chain.js';
 export * from './mobilenet.js';
 export * from './hierarchical.js';
+export * from './transformer.js';
 export * from './supernet.js';
 export * from './supernets/index.js';
 
-export const SPACE_NAMES = ['nb201', 'darts', 'chain', 'mobilenet', 'hierarchical'] as const;
+export const SPACE_NAMES = ['nb201', 'darts', 'chain', 'mobilenet', 'hierarchical', 'transformer'] as const;
 export type SpaceName = (typeof SPACE_NAMES)[number];
 
 export interface SpaceOptions {
   chain?: ChainConfig;
   mobilenet?: MobilenetConfig;
   hierarchical?: HierarchicalConfig;
+  transformer?: TransformerConfig;
 }
 
 /** A built-in space by name; unknown names get a usage error listing the known ones. */
@@ -40,6 +43,8 @@ export function getSpace(name: string, options: SpaceOptions = {}): DefinedSpace
       return mobilenetSpace(options.mobilenet);
     case 'hierarchical':
       return hierarchicalSpace(options.hierarchical);
+    case 'transformer':
+      return transformerSpace(options.transformer);
     default:
       throw new TsnasError('usage', `unknown space '${name}', expected one of ${SPACE_NAMES.join(', ')}`, { where: '--space' });
   }

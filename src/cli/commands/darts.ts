@@ -72,6 +72,7 @@ const SPACE_OPTION_KEYS: Partial<Record<SpaceName, readonly string[]>> = {
   chain: ['minDepth', 'maxDepth', 'ops', 'kernels', 'filters', 'activations', 'poolAfter'],
   mobilenet: ['depths', 'expandRatios', 'kernels', 'resolutions', 'widths', 'strides', 'activations', 'squeezeExcite'],
   hierarchical: ['stageCounts', 'cellsPerStage', 'channels'],
+  transformer: ['patchSize', 'embedDims', 'depths', 'heads', 'mlpRatios', 'headDim'],
 };
 
 /** --space-options: a JSON object of the space's configuration keys, checked by building the space. */

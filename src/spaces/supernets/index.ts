@@ -11,6 +11,7 @@ import { dartsSpace, genotypeToSample } from '../darts.js';
 import { hierarchicalSpace, type HierarchicalConfig, type HierarchicalSpace } from '../hierarchical.js';
 import { mobilenetSpace, type MobilenetConfig, type MobilenetSpace } from '../mobilenet.js';
 import { nb201Space } from '../nb201.js';
+import { transformerSpace, type TransformerConfig, type TransformerSpace } from '../transformer.js';
 import type { DefinedSpace } from '../space.js';
 import { DartsMixing, Nb201Supernet, SinglePathMixing, type MixingStrategy } from '../supernet.js';
 import type { Sample } from '../types.js';
@@ -18,11 +19,13 @@ import { ChainSupernet } from './chain.js';
 import { SpaceSupernet } from './common.js';
 import { HierarchicalSupernet } from './hierarchical.js';
 import { MobilenetSupernet } from './mobilenet.js';
+import { TransformerSupernet } from './transformer.js';
 
 export * from './common.js';
 export * from './chain.js';
 export * from './mobilenet.js';
 export * from './hierarchical.js';
+export * from './transformer.js';
 
 export interface SupernetOptions {
   numClasses: number;
@@ -36,8 +39,10 @@ export interface SupernetOptions {
   cells?: number;
   /** mobilenet: learned kernel transform matrices (default true). */
   kernelTransform?: boolean;
+  /** transformer: image side its position embedding is built for (default 32; other sizes resize it). */
+  inputSize?: number;
   /** The space's configuration when it is given by name. */
-  spaceOptions?: { chain?: ChainConfig; mobilenet?: MobilenetConfig; hierarchical?: HierarchicalConfig };
+  spaceOptions?: { chain?: ChainConfig; mobilenet?: MobilenetConfig; hierarchical?: HierarchicalConfig; transformer?: TransformerConfig };
 }
 
 /** nb201 and darts: their search networks behind the SpaceSupernet interface. */
@@ -104,8 +109,9 @@ export function buildSupernet(space: DefinedSpace | string, o: SupernetOptions):
         : space === 'chain' ? chainSpace(o.spaceOptions?.chain)
           : space === 'mobilenet' ? mobilenetSpace(o.spaceOptions?.mobilenet)
             : space === 'hierarchical' ? hierarchicalSpace(o.spaceOptions?.hierarchical)
+              : space === 'transformer' ? transformerSpace(o.spaceOptions?.transformer)
               : (() => {
-                throw new TsnasError('usage', `no supernet for space '${space}', expected one of nb201, darts, chain, mobilenet, hierarchical`, { where: '--space' });
+                throw new TsnasError('usage', `no supernet for space '${space}', expected one of nb201, darts, chain, mobilenet, hierarchical, transformer`, { where: '--space' });
               })();
   const mixing = o.mixing ?? new SinglePathMixing();
   const common = { numClasses: o.numClasses, mixing, ...(o.inChannels !== undefined ? { inChannels: o.inChannels } : {}) };
@@ -126,7 +132,9 @@ export function buildSupernet(space: DefinedSpace | string, o: SupernetOptions):
       return new MobilenetSupernet(sp as MobilenetSpace, { ...common, ...(o.kernelTransform !== undefined ? { kernelTransform: o.kernelTransform } : {}) });
     case 'hierarchical':
       return new HierarchicalSupernet(sp as HierarchicalSpace, common);
+    case 'transformer':
+      return new TransformerSupernet(sp as TransformerSpace, { ...common, ...(o.inputSize !== undefined ? { inputSize: o.inputSize } : {}) });
     default:
-      throw new TsnasError('usage', `no supernet for space '${sp.name}', expected one of nb201, darts, chain, mobilenet, hierarchical`, { where: '--space' });
+      throw new TsnasError('usage', `no supernet for space '${sp.name}', expected one of nb201, darts, chain, mobilenet, hierarchical, transformer`, { where: '--space' });
   }
 }

@@ -74,7 +74,7 @@ export function requireFeasible(space: DefinedSpace, costModel: (s: Sample) => C
 }
 
 /** Spaces whose supernet can extract a fixed network (extract(sample)). */
-export const EXPORTABLE_SPACES = ['chain', 'mobilenet', 'hierarchical'] as const;
+export const EXPORTABLE_SPACES = ['chain', 'mobilenet', 'hierarchical', 'transformer'] as const;
 
 export function requireExportable(space: string): void {
   if (!(EXPORTABLE_SPACES as readonly string[]).includes(space)) {
