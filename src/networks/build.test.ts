@@ -18,6 +18,7 @@ const SETTINGS: Record<string, { space: DefinedSpace; options: BuildNetworkOptio
   chain: { space: chainSpace({ maxDepth: 4, filters: [4, 8, 16] }), options: { numClasses: 5, inputSize: 16 } },
   mobilenet: { space: mobilenetSpace({ resolutions: [32, 40] }), options: { numClasses: 5 } },
   hierarchical: { space: hierarchicalSpace({ channels: [4, 8, 16] }), options: { numClasses: 5, inputSize: 16 } },
+  transformer: { space: getSpace('transformer'), options: { numClasses: 5, inputSize: 16 } },
 };
 
 test('every built-in space has a test setting', () => {
