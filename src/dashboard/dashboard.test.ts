@@ -173,6 +173,33 @@ describe('dashboard in chromium', { skip: existsSync(CHROMIUM) ? false : `no bro
     assert.equal(dashboard.subscriberCount(), 0);
   });
 
+  test('the index follows the store live, and a running trial\'s learning curve appears on the experiment page', async () => {
+    await withPage(async (page) => {
+      await page.goto(dashboard.url);
+      const row = page.locator('#experiments-body tr[data-name="cifar-search"]');
+      await row.waitFor({ timeout: 10_000 });
+      const before = Number(await row.locator('.total').textContent());
+      const sample = nb201.parse('|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|');
+      await writer.createTrial(experimentId, sample as never, nb201.hash(sample));
+      // The lowest pending trial is claimed (one may be left from an earlier test).
+      const trial = (await writer.claimTrial(experimentId, 'live-worker'))!;
+      await row.locator('.count-running', { hasText: '1' }).waitFor({ timeout: 5_000 });
+      assert.equal(await row.locator('.total').textContent(), String(before + 1));
+
+      await page.locator('a', { hasText: 'cifar-search' }).click();
+      await page.locator(`#trials-body tr[data-number="${trial.number}"] .state-running`).waitFor({ timeout: 10_000 });
+      const curvePoints = () => page.locator('#chart-curves circle').count();
+      const pointsBefore = await curvePoints();
+      await writer.reportIntermediate(trial.id, 'val_accuracy', 0, 0.42);
+      await writer.reportIntermediate(trial.id, 'val_accuracy', 1, 0.47);
+      const deadline = Date.now() + 5_000;
+      while ((await curvePoints()) < pointsBefore + 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(await curvePoints(), pointsBefore + 2, 'two new learning-curve points drawn');
+      await writer.finishTrial(trial.id, { state: 'pruned', reason: 'early stop' });
+      await page.locator(`#trials-body tr[data-number="${trial.number}"] .state-pruned`).waitFor({ timeout: 5_000 });
+    });
+  });
+
   test('strings from the store are shown as text, never run or parsed as HTML', async () => {
     await withPage(async (page) => {
       await page.goto(dashboard.url);

@@ -130,3 +130,17 @@ export async function experimentSnapshot(store: Store, name: string, options: Sn
     charts,
   };
 }
+
+/**
+ * A cheap string that changes whenever the snapshot can: the experiment's
+ * status, the trial counts by state (creation, claiming, finishing,
+ * requeueing) and the learning curves of running trials. Finished trials
+ * never change (see Store), so nothing else needs reading.
+ */
+export async function experimentFingerprint(store: Store, name: string): Promise<string> {
+  const experiment = await store.getExperiment(name);
+  if (!experiment) return 'missing';
+  const counts = await store.countTrials(experiment.id);
+  const running = await store.listTrials(experiment.id, { states: ['running'] });
+  return JSON.stringify([experiment.id, experiment.status, counts, running.map((t) => [t.number, t.intermediate])]);
+}

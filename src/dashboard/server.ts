@@ -9,7 +9,7 @@ import { TsnasError } from '../errors.js';
 import type { Store } from '../store/types.js';
 import { escapeXml } from '../viz/svg.js';
 import { DASHBOARD_CSS, DASHBOARD_JS } from './client.js';
-import { experimentSnapshot, listExperimentRows, type SnapshotOptions } from './data.js';
+import { experimentFingerprint, experimentSnapshot, listExperimentRows, type SnapshotOptions } from './data.js';
 
 export interface DashboardOptions {
   store: Store;
@@ -35,15 +35,21 @@ export interface Dashboard {
   close(): Promise<void>;
 }
 
-/** One SSE topic: a producer of (event name, JSON) and the responses listening to it. */
+/**
+ * One SSE topic: a producer of (event name, JSON) and the responses listening
+ * to it. An optional cheap fingerprint of the source lets a poll skip the
+ * full read when nothing changed (a large experiment's snapshot costs far
+ * more than its counts).
+ */
 class Topic {
   readonly subscribers = new Set<ServerResponse>();
   private last: string | undefined;
+  private lastFingerprint: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
   constructor(
-    private readonly produce: () => Promise<{ event: string; data: string }>,
+    private readonly source: TopicSource,
     private readonly pollMs: number,
     private readonly log: (message: string) => void,
     private readonly onEmpty: () => void,
@@ -55,10 +61,16 @@ class Topic {
       this.subscribers.delete(res);
       if (this.subscribers.size === 0) this.stop();
     });
+    // The fingerprint is taken before the read, so a change in between is
+    // seen by the next poll rather than lost.
+    const fingerprint = await this.source.fingerprint?.();
     // The newcomer gets the current state at once; the others only on change.
-    const current = await this.produce();
+    const current = await this.source.produce();
     if (!res.writableEnded) write(res, current.event, current.data);
-    if (this.last === undefined) this.last = current.data;
+    if (this.last === undefined) {
+      this.last = current.data;
+      this.lastFingerprint = fingerprint;
+    }
     if (this.timer === undefined && !this.stopped) this.schedule();
   }
 
@@ -68,10 +80,14 @@ class Topic {
 
   private async poll(): Promise<void> {
     try {
-      const next = await this.produce();
-      if (next.data !== this.last) {
-        this.last = next.data;
-        for (const res of this.subscribers) write(res, next.event, next.data);
+      const fingerprint = await this.source.fingerprint?.();
+      if (fingerprint === undefined || fingerprint !== this.lastFingerprint) {
+        const next = await this.source.produce();
+        this.lastFingerprint = fingerprint;
+        if (next.data !== this.last) {
+          this.last = next.data;
+          for (const res of this.subscribers) write(res, next.event, next.data);
+        }
       }
     } catch (error) {
       this.log(`dashboard: reading the store failed (will retry): ${(error as Error).message}`);
@@ -84,6 +100,11 @@ class Topic {
     clearTimeout(this.timer);
     this.onEmpty();
   }
+}
+
+interface TopicSource {
+  produce(): Promise<{ event: string; data: string }>;
+  fingerprint?(): Promise<string>;
 }
 
 function write(res: ServerResponse, event: string, data: string): void {
@@ -165,13 +186,19 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const topics = new Map<string, Topic>();
   const streams = new Set<ServerResponse>();
 
-  const indexData = async () => ({ event: 'experiments', data: JSON.stringify({ experiments: await listExperimentRows(store) }) });
-  const experimentData = (name: string) => async () => {
-    const snapshot = await experimentSnapshot(store, name, options.snapshot);
-    return snapshot ? { event: 'snapshot', data: JSON.stringify(snapshot) } : { event: 'missing', data: JSON.stringify({ error: `no experiment named '${name}'` }) };
+  // The index is cheap to read whole; an experiment is fingerprinted first.
+  const indexSource: TopicSource = {
+    produce: async () => ({ event: 'experiments', data: JSON.stringify({ experiments: await listExperimentRows(store) }) }),
   };
+  const experimentSource = (name: string): TopicSource => ({
+    async produce() {
+      const snapshot = await experimentSnapshot(store, name, options.snapshot);
+      return snapshot ? { event: 'snapshot', data: JSON.stringify(snapshot) } : { event: 'missing', data: JSON.stringify({ error: `no experiment named '${name}'` }) };
+    },
+    fingerprint: () => experimentFingerprint(store, name),
+  });
 
-  async function openStream(req: IncomingMessage, res: ServerResponse, key: string, produce: () => Promise<{ event: string; data: string }>): Promise<void> {
+  async function openStream(req: IncomingMessage, res: ServerResponse, key: string, source: TopicSource): Promise<void> {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', ...SECURITY_HEADERS });
     res.write(`retry: 2000\n\n`);
     streams.add(res);
@@ -182,7 +209,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     });
     let topic = topics.get(key);
     if (!topic) {
-      topic = new Topic(produce, pollMs, log, () => topics.delete(key));
+      topic = new Topic(source, pollMs, log, () => topics.delete(key));
       topics.set(key, topic);
     }
     await topic.add(res);
@@ -206,7 +233,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       return sendHtml(res, 200, experimentPage(second!));
     }
     if (first === 'api') {
-      if (second === 'events' && parts.length === 2) return openStream(req, res, '', indexData);
+      if (second === 'events' && parts.length === 2) return openStream(req, res, '', indexSource);
       if (second === 'experiments' && parts.length === 2) return sendJson(res, 200, { experiments: await listExperimentRows(store) });
       if (second === 'experiments' && (parts.length === 3 || (parts.length === 4 && fourth === 'events'))) {
         const name = third!;
@@ -215,7 +242,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
           return snapshot ? sendJson(res, 200, snapshot) : sendJson(res, 404, { error: `no experiment named '${name}'` });
         }
         if (!(await store.getExperiment(name))) return sendJson(res, 404, { error: `no experiment named '${name}'` });
-        return openStream(req, res, `experiment:${name}`, experimentData(name));
+        return openStream(req, res, `experiment:${name}`, experimentSource(name));
       }
       return sendJson(res, 404, { error: `no API endpoint ${url.pathname}` });
     }
