@@ -26,6 +26,7 @@ import { getNumThreads } from '../tensor/index.js';
 import { ProgressBar } from '../util/progress.js';
 import { checkConfig, type ExperimentConfig } from './config.js';
 import { finalTrainingInWorker } from './final.js';
+import { exportWeightsToOnnx } from '../export/onnx/file.js';
 import { workerEvaluator } from './pool.js';
 import { runExperiment } from './run.js';
 import { experimentSections, renderReport, table, writeHtml, learningCurves, type Section } from '../report/html.js';
@@ -249,7 +250,10 @@ export async function runMainJob(o: MainJobOptions): Promise<MainJobResult> {
     finalTrial = await o.store.finishTrial(finalTrial.id, { state: 'complete', metrics: metrics! });
     await o.store.setExperimentStatus(finalExp.id, 'finished');
   }
-  writeFileSync(join(o.outDir, 'best.json'), `${JSON.stringify({ ...finalConfig, sample: winner, metrics: finalTrial.metrics, weights: weightsPath }, null, 2)}\n`);
+  // The winner as ONNX too (eval mode, dynamic batch), for onnxruntime users.
+  const onnxPath = join(o.outDir, 'best.onnx');
+  exportWeightsToOnnx({ space, sample: winner, weightsPath, onnxPath, network: { channels: o.finalChannels, cells: o.finalCells, inputSize: o.finalResolution } }).net.dispose();
+  writeFileSync(join(o.outDir, 'best.json'), `${JSON.stringify({ ...finalConfig, sample: winner, metrics: finalTrial.metrics, weights: weightsPath, onnx: onnxPath }, null, 2)}\n`);
   writeFileSync(join(o.outDir, 'best-cell.svg'), sampleToSvg(space, winner, { title: arch }));
 
   // ---- report ----

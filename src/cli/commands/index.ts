@@ -12,9 +12,13 @@ import { dartsCommand } from './darts.js';
 import { proxiesCommand } from './proxies.js';
 import { spaceCommands } from './space.js';
 import { dashboardCommand } from './dashboard.js';
+import { exportCommand } from './export.js';
+import { workerCommand } from './worker.js';
 
 export const commands: Command[] = [mainCommand, trainCommand, benchStepCommand, benchLatencyCommand, searchCommand, proxiesCommand];
 commands.push(initCommand, lsCommand, showCommand, reportCommand);
 commands.push(dartsCommand);
 commands.push(...spaceCommands);
 commands.push(dashboardCommand);
+commands.push(exportCommand);
+commands.push(workerCommand);

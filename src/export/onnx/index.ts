@@ -9,3 +9,4 @@ export {
 } from './export.js';
 export { exportActivation } from './exporters.js';
 export { checkOnnxAgainstModule, loadOnnxRuntime, type OnnxCheck } from './verify.js';
+export { exportWeightsToOnnx, inferClassesAndChannels, loadWeightsInto, writeFileAtomic, type WeightsToOnnxOptions } from './file.js';

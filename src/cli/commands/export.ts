@@ -1,0 +1,114 @@
+// tsnas export --space S --arch A --weights w.safetensors --onnx out.onnx:
+// the sample's fixed network with its trained weights as an ONNX model
+// (eval mode, dynamic batch), checked once in onnxruntime against tsnas's
+// own forward on a random input.
+import { performance } from 'node:perf_hooks';
+import { TsnasError, usageError } from '../../errors.js';
+import { checkOnnxAgainstModule, exportWeightsToOnnx } from '../../export/onnx/index.js';
+import { getSpace, SPACE_NAMES, type SpaceOptions } from '../../spaces/index.js';
+import type { DefinedSpace } from '../../spaces/space.js';
+import type { Sample } from '../../spaces/types.js';
+import { manualSeed, setNumThreads } from '../../tensor/index.js';
+import { computeFlags } from '../args.js';
+import { defineCommand } from '../command.js';
+import { emitJson, log } from '../output.js';
+
+/** Relative difference above which the check fails: float32 reorderings stay far below it. */
+const MAX_RELATIVE_DIFFERENCE = 1e-3;
+
+/** "C,H,W" (or CxHxW) as [channels, height, width]. */
+export function parseChannelsHeightWidth(text: string, flag = '--input'): [number, number, number] {
+  const parts = text.trim().split(/[,x×]/);
+  if (parts.length !== 3 || parts.some((p) => !/^\d+$/.test(p.trim()) || Number(p) < 1)) {
+    throw usageError(`expected C,H,W with three positive integers, e.g. 3,32,32, got '${text}'`, flag);
+  }
+  return parts.map(Number) as [number, number, number];
+}
+
+function parseSpaceOptions(text: string | undefined, space: string): SpaceOptions | undefined {
+  if (text === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw usageError(`expected a JSON object, got '${text}' (${(e as Error).message})`, '--space-options');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw usageError(`expected a JSON object, got '${text}'`, '--space-options');
+  return { [space]: value } as SpaceOptions;
+}
+
+function parseArch(space: DefinedSpace, text: string): Sample {
+  try {
+    return space.parseArch(text);
+  } catch (e) {
+    if (e instanceof TsnasError) {
+      const message = e.where === 'arch' ? e.message.slice('arch: '.length) : e.message;
+      throw new TsnasError(e.code, message, { where: '--arch', cause: e });
+    }
+    throw e;
+  }
+}
+
+export const exportCommand = defineCommand({
+  name: 'export',
+  summary: "write a sample's trained fixed network as ONNX (dynamic batch) and check it in onnxruntime",
+  flags: {
+    space: { type: 'string', help: 'built-in search space', required: true, choices: SPACE_NAMES },
+    arch: { type: 'string', help: "the architecture: the space's text form or a JSON sample", required: true },
+    'space-options': { type: 'string', help: 'chain, mobilenet, hierarchical: the space\'s configuration as JSON' },
+    weights: { type: 'string', help: 'trained weights (.safetensors, tensor names as the network\'s state dict)', required: true },
+    onnx: { type: 'string', help: 'the ONNX file to write', required: true },
+    classes: { type: 'int', help: 'number of classes (default: the rows of classifier.weight)', min: 1 },
+    input: { type: 'string', help: 'one image as C,H,W (default: channels from the weights, 32x32; mobilenet: the sample resolution)' },
+    channels: { type: 'int', help: 'nb201: C of the first stage (default 16); darts: initial channels (default 36)', min: 1 },
+    cells: { type: 'int', help: 'nb201: cells per stage N (default 5); darts: number of cells (default 20)', min: 1 },
+    'check-batch': { type: 'int', help: 'batch size of the onnxruntime check', default: 2, min: 1 },
+    ...computeFlags,
+  },
+  async run({ flags, positional }) {
+    if (positional.length > 0) throw usageError(`takes no positional arguments, got ${positional.join(' ')}`, 'export');
+    const spaceName = flags['space'] as string;
+    let space: DefinedSpace;
+    try {
+      space = getSpace(spaceName, parseSpaceOptions(flags['space-options'] as string | undefined, spaceName));
+    } catch (e) {
+      if (e instanceof TsnasError && e.where !== '--space-options') throw usageError(e.message, '--space-options');
+      throw e;
+    }
+    const sample = parseArch(space, flags['arch'] as string);
+    const input = flags['input'] === undefined ? undefined : parseChannelsHeightWidth(flags['input'] as string);
+    if (input && spaceName === 'mobilenet') {
+      const [, h, w] = input;
+      const r = (space as unknown as { archOf(s: Sample): { resolution: number } }).archOf(sample).resolution;
+      if (h !== r || w !== r) throw usageError(`mobilenet networks take the sample's resolution ${r}x${r}, got ${h}x${w}`, '--input');
+    }
+    if (flags['threads'] !== undefined) setNumThreads(flags['threads'] as number);
+    manualSeed(flags['seed'] as number);
+    const started = performance.now();
+    const onnxPath = flags['onnx'] as string;
+    const { exported, net, inputShape } = exportWeightsToOnnx({
+      space, sample, weightsPath: flags['weights'] as string, onnxPath,
+      network: {
+        ...(flags['classes'] !== undefined ? { numClasses: flags['classes'] as number } : {}),
+        ...(flags['channels'] !== undefined ? { channels: flags['channels'] as number } : {}),
+        ...(flags['cells'] !== undefined ? { cells: flags['cells'] as number } : {}),
+      },
+      ...(input ? { inputShape: input } : {}),
+    });
+    try {
+      const exportSeconds = (performance.now() - started) / 1000;
+      log(`export: wrote ${onnxPath} (${exported.bytes.length} bytes, ${exported.nodeCount} nodes, opset ${exported.opset}) in ${exportSeconds.toFixed(2)} s`);
+      const check = await checkOnnxAgainstModule(exported.bytes, net, inputShape, { batch: flags['check-batch'] as number });
+      const summary = `onnxruntime vs tsnas on a random [${[check.batch, ...inputShape].join(', ')}] input: max abs difference ${check.maxAbsDiff.toExponential(3)} ` +
+        `(relative ${check.maxRelDiff.toExponential(3)}), output [${check.outputShape.join(', ')}]`;
+      process.stdout.write(`${onnxPath}: ${exported.bytes.length} bytes, opset ${exported.opset}\n${summary}\n`);
+      if (flags['json']) emitJson({ onnx: onnxPath, bytes: exported.bytes.length, max_abs_diff: check.maxAbsDiff, opset: exported.opset });
+      if (!(check.maxRelDiff <= MAX_RELATIVE_DIFFERENCE)) {
+        throw new TsnasError('internal', `the ONNX model disagrees with tsnas's forward (relative difference ${check.maxRelDiff} > ${MAX_RELATIVE_DIFFERENCE}); please report it`);
+      }
+      return 0;
+    } finally {
+      net.dispose();
+    }
+  },
+});
