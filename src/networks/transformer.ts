@@ -19,6 +19,11 @@ import { normal_ } from '../nn/init.js';
 import { Conv2d, LayerNorm, Linear, ModuleList } from '../nn/layers.js';
 import type { TransformerArch } from '../spaces/transformer.js';
 
+/** t in x's dtype: lets a network whose conv and linear weights were swapped to float64 (synflow) run. */
+export function like(t: Tensor, x: Tensor): Tensor {
+  return t.dtype === x.dtype ? t : t.to({ dtype: x.dtype });
+}
+
 /** Patches along each side of an h×w image (the conv's output size). */
 export function patchGrid(h: number, w: number, patchSize: number): [number, number] {
   const gh = Math.floor((h - patchSize) / patchSize) + 1;
@@ -79,9 +84,10 @@ export interface EncoderLayerWeights {
 export function encoderLayer(x: Tensor, w: EncoderLayerWeights, heads: number, headDim: number, eps = 1e-5,
   scales: { attn?: Tensor | undefined; mlp?: Tensor | undefined } = {}): Tensor {
   const e = w.norm1.weight.size(0);
-  const attention = multiHeadAttention(layerNorm(x, [e], w.norm1.weight, w.norm1.bias, eps), w.attn, heads, headDim);
+  const norm = (y: Tensor, p: LinearWeights) => layerNorm(y, [e], like(p.weight, y), p.bias ? like(p.bias, y) : null, eps);
+  const attention = multiHeadAttention(norm(x, w.norm1), w.attn, heads, headDim);
   const attended = x.add(scales.attn ? attention.mul(scales.attn) : attention);
-  const hidden = linear(layerNorm(attended, [e], w.norm2.weight, w.norm2.bias, eps), w.fc1.weight, w.fc1.bias).gelu();
+  const hidden = linear(norm(attended, w.norm2), w.fc1.weight, w.fc1.bias).gelu();
   const mlp = linear(hidden, w.fc2.weight, w.fc2.bias);
   return attended.add(scales.mlp ? mlp.mul(scales.mlp) : mlp);
 }
@@ -184,8 +190,9 @@ export class TransformerNetwork extends Module {
   forward(x: Tensor): Tensor {
     const tokens = tokensOf(this.patchEmbed.call(x));
     const grid = patchGrid(x.size(2), x.size(3), this.patchSize);
-    let y = tokens.add(positionsFor(this.posEmbed, this.grid, grid));
+    let y = tokens.add(like(positionsFor(this.posEmbed, this.grid, grid), tokens));
     for (const layer of this.layers) y = layer.call(y);
-    return this.head.call(this.norm.call(y).mean(1));
+    const { weight, bias, normalizedShape, eps } = this.norm;
+    return this.head.call(layerNorm(y, normalizedShape, like(weight!, y), like(bias!, y), eps).mean(1));
   }
 }

@@ -19,7 +19,7 @@ import { TsnasError } from '../../errors.js';
 import { Conv2d, LayerNorm, Linear, ModuleList } from '../../nn/layers.js';
 import { normal_ } from '../../nn/init.js';
 import {
-  TransformerEncoderLayer, TransformerNetwork, encoderLayer, patchGrid, positionsFor, tokensOf, type EncoderLayerWeights, type LinearWeights,
+  TransformerEncoderLayer, TransformerNetwork, encoderLayer, like, patchGrid, positionsFor, tokensOf, type EncoderLayerWeights, type LinearWeights,
 } from '../../networks/transformer.js';
 import { conv2d, empty, layerNorm, linear, type Tensor } from '../../tensor/index.js';
 import type { TransformerSpace } from '../transformer.js';
@@ -114,7 +114,8 @@ export class TransformerSupernet extends SpaceSupernet {
     const e = embed.value;
     const patches = conv2d(x, first(this.patchEmbed.weight, 0, e), first(this.patchEmbed.bias!, 0, e), { stride: patchSize });
     const grid = patchGrid(x.size(2), x.size(3), patchSize);
-    let y = tokensOf(patches).add(positionsFor(first(this.posEmbed, 2, e), this.grid, grid));
+    const tokens = tokensOf(patches);
+    let y = tokens.add(like(positionsFor(first(this.posEmbed, 2, e), this.grid, grid), tokens));
     if (embed.scale) y = y.mul(embed.scale);
     for (let i = 0; i < depth.value; i++) {
       const heads = this.chosen(`layer${i}_heads`);
@@ -136,7 +137,7 @@ export class TransformerSupernet extends SpaceSupernet {
       };
       y = encoderLayer(y, w, heads.value, headDim, this.layers.at(i).norm1.eps, { attn: heads.scale, mlp: ratio.scale });
     }
-    let features = layerNorm(y, [e], first(this.norm.weight!, 0, e), first(this.norm.bias!, 0, e), this.norm.eps).mean(1);
+    let features = layerNorm(y, [e], like(first(this.norm.weight!, 0, e), y), like(first(this.norm.bias!, 0, e), y), this.norm.eps).mean(1);
     if (depth.scale) features = features.mul(depth.scale);
     return linear(features, first(this.head.weight, 1, e), this.head.bias);
   }
