@@ -4,7 +4,11 @@
 // refused, SPOS runs end to end, and nothing leaks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { syntheticDataset } from '../../data/synthetic.js';
+import { loadSafetensors } from '../../export/safetensors.js';
 import { costOf } from '../../hardware/cost.js';
 import { runSpos } from '../../strategies/oneshot/spos.js';
 import { crossEntropy, manualSeed, memory, noGrad, randint, randn, tidy, type Tensor } from '../../tensor/index.js';
@@ -116,11 +120,14 @@ test('transformer supernet: GDAS gives every α a gradient through the straight-
   assert.equal(memory().numTensors, start);
 });
 
-test('SPOS on the transformer supernet: a valid sample, its cost, no leaked tensors', () => {
+test('SPOS on the transformer supernet: a valid sample, its cost, the exported network at the data\'s size, no leaked tensors', () => {
   manualSeed(7);
   const start = memory().numTensors;
   const data = syntheticDataset({ n: 64, height: 12, width: 12, numClasses: 3, seed: 5 });
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-tf-spos-'));
+  const path = join(dir, 'vit.safetensors');
   const r = runSpos(data, {
+    exportPath: path,
     space: 'transformer', spaceOptions: { transformer: tinyOptions }, C: 4, cells: 1, epochs: 2, batchSize: 8, stepsPerEpoch: 2, seed: 1,
     calibrationBatches: 1, evalBatches: 1, evolution: { budget: 6, population: 3, topK: 2 },
   });
@@ -130,5 +137,12 @@ test('SPOS on the transformer supernet: a valid sample, its cost, no leaked tens
   assert.equal(r.evaluations, 6);
   assert.ok(r.supernetAccuracy >= 0 && r.supernetAccuracy <= 1);
   assert.deepEqual(r.cost, costOf(space, r.sample, { classes: 3, input: [3, 12, 12] }));
+  // The exported weights are the fixed network of 12×12 images: 9 positions, params = the cost model's.
+  const { tensors, metadata } = loadSafetensors(path);
+  assert.equal(metadata.arch, r.arch);
+  assert.deepEqual(tensors['pos_embed']!.shape, [1, 9, Number(r.sample.embed_dim)]);
+  assert.equal(Object.values(tensors).reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0), r.cost.params);
+  for (const t of Object.values(tensors)) t.dispose();
+  rmSync(dir, { recursive: true, force: true });
   assert.equal(memory().numTensors, start);
 });

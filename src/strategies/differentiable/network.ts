@@ -52,6 +52,8 @@ export interface OneShotSupernetConfig {
   inChannels?: number;
   /** chain, mobilenet, hierarchical: the space's configuration (as getSpace takes it). */
   spaceOptions?: SpaceOptions;
+  /** transformer: the image side the data has (its position embedding's grid; default 32). */
+  inputSize?: number;
 }
 
 /**
@@ -68,5 +70,9 @@ export function buildOneShotSupernet(cfg: OneShotSupernetConfig, mixing: MixingS
     const net = buildCellSupernet({ space: cfg.space, C: cfg.C, cells: cfg.cells, numClasses: cfg.numClasses, inChannels: cfg.inChannels }, mixing);
     return new CellSpaceSupernet(space, net, [cfg.C, 2 * cfg.C, 4 * cfg.C]);
   }
-  return buildSupernet(space, { numClasses: cfg.numClasses, mixing, ...(cfg.inChannels !== undefined ? { inChannels: cfg.inChannels } : {}) });
+  return buildSupernet(space, {
+    numClasses: cfg.numClasses, mixing,
+    ...(cfg.inChannels !== undefined ? { inChannels: cfg.inChannels } : {}),
+    ...(cfg.inputSize !== undefined ? { inputSize: cfg.inputSize } : {}),
+  });
 }
