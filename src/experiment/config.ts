@@ -485,7 +485,7 @@ name: exp                 # experiment name in the store (default: the file's na
 seed: 0                   # seeds the strategy, data splits and initial weights
 
 space:
-  name: nb201             # nb201 | darts | chain | mobilenet | hierarchical
+  name: nb201             # nb201 | darts | chain | mobilenet | hierarchical | transformer
   options: {}             # the space's own options, e.g. {maxDepth: 4, filters: [16, 32]} for chain
 
 strategy:
