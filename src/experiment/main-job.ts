@@ -264,7 +264,7 @@ export async function runMainJob(o: MainJobOptions): Promise<MainJobResult> {
   sections.push({
     title: 'Result',
     html: `<div class="cell">${sampleToSvg(space, winner, { title: 'winning cell' })}</div>` +
-      table(['test accuracy', 'params', 'architecture', 'weights'], [[metrics['test_accuracy'], metrics['params'], arch, weightsPath]]) +
+      table(['test accuracy', 'params', 'architecture', 'weights', 'onnx'], [[metrics['test_accuracy'], metrics['params'], arch, weightsPath, onnxPath]]) +
       (learningCurves([finalTrial], 'test_accuracy', 'final training: test accuracy by epoch') ?? ''),
   });
   // Search progress: the screening's proxies against params, with the Pareto front of (synflow max, params min).

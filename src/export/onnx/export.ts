@@ -84,6 +84,18 @@ export class OnnxExportContext {
     return name;
   }
 
+  /** A 2-D parameter transposed, as a float32 initializer (MatMul's right operand for a linear layer). */
+  transposedWeight(t: Tensor, hint: string): string {
+    if (t.ndim !== 2) throw new TsnasError('internal', `ONNX export: ${hint} must be 2-D to transpose, got shape [${t.shape.join(', ')}]`);
+    const source = t.device === 'cpu' ? t : t.to({ device: 'cpu' });
+    const raw = source.data() as Float32Array | Float64Array;
+    if (source !== t) source.dispose();
+    const [rows, cols] = t.shape as [number, number];
+    const out = new Float32Array(rows * cols);
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = raw[r * cols + c]!;
+    return this.builder.addInitializer(hint, [cols, rows], out);
+  }
+
   /** A float32 initializer of given values (not tied to a tensor). */
   floats(hint: string, dims: number[], values: Float32Array): string {
     return this.builder.addInitializer(hint, dims, values);

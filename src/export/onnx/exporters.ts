@@ -4,8 +4,8 @@
 import { TsnasError } from '../../errors.js';
 import type { AnyModule } from '../../nn/module.js';
 import {
-  Activation, AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Identity, Linear, MaxPool2d, ReLU,
-  ReLU6, Sequential, type Pair,
+  Activation, AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Identity, LayerNorm, Linear, MaxPool2d,
+  ReLU, ReLU6, Sequential, type Pair,
 } from '../../nn/layers.js';
 import {
   Conv7x1x1x7, DartsFactorizedReduce, DartsReLUConvBN, DilConv, DualSepConv, FactorizedReduce, Pooling, ReLUConvBN,
@@ -16,6 +16,8 @@ import { DartsAuxiliaryHead, DartsCell, DartsNetwork } from '../../networks/dart
 import { ChainNetwork, ChainZero, HalvingPool } from '../../networks/chain.js';
 import { InvertedResidual, MobilenetNetwork, SqueezeExcite } from '../../networks/mobilenet.js';
 import { HierarchicalNetwork } from '../../networks/hierarchical.js';
+import { TransformerAttention, TransformerEncoderLayer, TransformerNetwork, positionsFor } from '../../networks/transformer.js';
+import { noGrad, tidy } from '../../tensor/index.js';
 import { NB201_EDGES } from '../../spaces/nb201.js';
 import { attr, registerOnnxExporter, type OnnxExportContext, type OnnxValue } from './export.js';
 
@@ -118,13 +120,22 @@ registerOnnxExporter(BatchNorm2d, (ctx, m, [x]) => {
     { epsilon: attr.float(m.eps) }, x!.shape, hint);
 });
 
-registerOnnxExporter(Linear, (ctx, m, [x]) => {
-  expectRank(ctx, m, x!, 2);
-  const hint = hintOf(ctx, m);
-  const inputs = [x!.name, ctx.weight(m.weight, `${hint}.weight`)];
-  if (m.bias) inputs.push(ctx.weight(m.bias, `${hint}.bias`));
-  return ctx.node('Gemm', inputs, { transB: attr.int(1) }, [x!.shape[0]!, m.outFeatures], hint);
-});
+registerOnnxExporter(Linear, (ctx, m, [x]) => linearNode(ctx, m, x!, hintOf(ctx, m)));
+
+/** x·Wᵀ + b: Gemm on [batch, features], MatMul with a transposed weight on more dimensions (tokens). */
+function linearNode(ctx: OnnxExportContext, m: Linear, x: OnnxValue, hint: string): OnnxValue {
+  if (x.shape.at(-1) !== m.inFeatures) {
+    throw new TsnasError('internal', `ONNX export: '${ctx.pathOf(m)}' (Linear) takes ${m.inFeatures} features, its input has shape [${x.shape.join(', ')}]`);
+  }
+  const shape = [...x.shape.slice(0, -1), m.outFeatures];
+  if (x.shape.length === 2) {
+    const inputs = [x.name, ctx.weight(m.weight, `${hint}.weight`)];
+    if (m.bias) inputs.push(ctx.weight(m.bias, `${hint}.bias`));
+    return ctx.node('Gemm', inputs, { transB: attr.int(1) }, shape, hint);
+  }
+  const product = ctx.node('MatMul', [x, ctx.transposedWeight(m.weight, `${hint}.weight_t`)], {}, shape, m.bias ? `${hint}.matmul` : hint);
+  return m.bias ? ctx.node('Add', [product, ctx.weight(m.bias, `${hint}.bias`)], {}, shape, hint) : product;
+}
 
 registerOnnxExporter(ReLU, (ctx, m, [x]) => relu(ctx, x!, hintOf(ctx, m)));
 registerOnnxExporter(ReLU6, (ctx, m, [x]) => ctx.node('Clip', [x!, ctx.scalar(0), ctx.scalar(6)], {}, x!.shape, hintOf(ctx, m)));
@@ -361,4 +372,69 @@ registerOnnxExporter(MobilenetNetwork, (ctx, m, [x]) => {
   expectRank(ctx, m, x!, 4);
   const y = chain(ctx, x!, [m.firstConv, ...m.blocks, m.finalExpand, m.globalPooling, m.featureMix]);
   return ctx.module(m.classifier, pooledFeatures(ctx, m, y));
+});
+
+// ------------------------------------------------------------ transformer (ViT)
+
+registerOnnxExporter(LayerNorm, (ctx, m, [x]) => layerNormNode(ctx, m, x!, hintOf(ctx, m)));
+
+function layerNormNode(ctx: OnnxExportContext, m: LayerNorm, x: OnnxValue, hint: string): OnnxValue {
+  const width = m.normalizedShape.reduce((a, b) => a * b, 1);
+  const scale = m.weight ? ctx.weight(m.weight, `${hint}.weight`) : ctx.floats(`${hint}.ones`, m.normalizedShape, new Float32Array(width).fill(1));
+  const bias = m.bias ? ctx.weight(m.bias, `${hint}.bias`) : ctx.floats(`${hint}.zeros`, m.normalizedShape, new Float32Array(width));
+  return ctx.node('LayerNormalization', [x.name, scale, bias], { axis: attr.int(-m.normalizedShape.length), epsilon: attr.float(m.eps) }, x.shape, hint);
+}
+
+/** As multiHeadAttention: per-head scaled dot-product attention of x [batch, tokens, E]. */
+registerOnnxExporter(TransformerAttention, (ctx, m, [x]) => {
+  const hint = hintOf(ctx, m);
+  const [b, n] = x!.shape as [number, number, number];
+  const { heads, headDim } = m;
+  // Reshape's 0 copies the (dynamic) batch dimension.
+  const split = (p: Linear, name: string) => {
+    const projected = ctx.module(p, x!);
+    const perHead = ctx.node('Reshape', [projected.name, ctx.ints([0, n, heads, headDim])], {}, [b, n, heads, headDim], `${hint}.${name}_heads`);
+    return ctx.node('Transpose', [perHead], { perm: attr.ints([0, 2, 1, 3]) }, [b, heads, n, headDim], `${hint}.${name}_t`);
+  };
+  const q = split(m.q, 'q');
+  const k = split(m.k, 'k');
+  const v = split(m.v, 'v');
+  const kT = ctx.node('Transpose', [k], { perm: attr.ints([0, 1, 3, 2]) }, [b, heads, headDim, n], `${hint}.k_tt`);
+  const scores = ctx.node('Mul', [ctx.node('MatMul', [q, kT], {}, [b, heads, n, n], `${hint}.qk`), ctx.scalar(1 / Math.sqrt(headDim))], {}, [b, heads, n, n], `${hint}.scores`);
+  const attention = ctx.node('Softmax', [scores], { axis: attr.int(-1) }, scores.shape, `${hint}.softmax`);
+  const mixed = ctx.node('MatMul', [attention, v], {}, [b, heads, n, headDim], `${hint}.mixed`);
+  const merged = ctx.node('Reshape', [ctx.node('Transpose', [mixed], { perm: attr.ints([0, 2, 1, 3]) }, [b, n, heads, headDim], `${hint}.mixed_t`).name,
+    ctx.ints([0, n, heads * headDim])], {}, [b, n, heads * headDim], `${hint}.merged`);
+  return ctx.module(m.proj, merged);
+});
+
+/** GELU without approximation: x·(1 + erf(x/√2))/2. */
+function gelu(ctx: OnnxExportContext, x: OnnxValue, hint: string): OnnxValue {
+  const erf = ctx.node('Erf', [ctx.node('Mul', [x, ctx.scalar(Math.SQRT1_2)], {}, x.shape, `${hint}.scaled`)], {}, x.shape, `${hint}.erf`);
+  const gate = ctx.node('Mul', [ctx.node('Add', [erf, ctx.scalar(1)], {}, x.shape, `${hint}.one_plus`), ctx.scalar(0.5)], {}, x.shape, `${hint}.gate`);
+  return ctx.node('Mul', [x, gate], {}, x.shape, hint);
+}
+
+/** As encoderLayer: pre-norm attention and MLP branches, each added to its input. */
+registerOnnxExporter(TransformerEncoderLayer, (ctx, m, [x]) => {
+  const hint = hintOf(ctx, m);
+  const attended = add(ctx, x!, ctx.module(m.attn, ctx.module(m.norm1, x!)), `${hint}.attended`);
+  const hidden = gelu(ctx, ctx.module(m.fc1, ctx.module(m.norm2, attended)), `${hint}.gelu`);
+  return add(ctx, attended, ctx.module(m.fc2, hidden), hint);
+});
+
+registerOnnxExporter(TransformerNetwork, (ctx, m, [x]) => {
+  expectRank(ctx, m, x!, 4);
+  const hint = hintOf(ctx, m, 'vit');
+  const patches = ctx.module(m.patchEmbed, x!);
+  const [b, e, gh, gw] = patches.shape as [number, number, number, number];
+  const flat = ctx.node('Reshape', [patches.name, ctx.ints([0, e, gh * gw])], {}, [b, e, gh * gw], `${hint}.patches`);
+  const tokens = ctx.node('Transpose', [flat], { perm: attr.ints([0, 2, 1]) }, [b, gh * gw, e], `${hint}.tokens`);
+  // The input size is fixed at export, so the (possibly resized) position embedding is a constant.
+  const positions = tidy(() => noGrad(() => positionsFor(m.posEmbed, m.grid, [gh, gw]).float().data() as Float32Array));
+  let y = ctx.node('Add', [tokens, ctx.floats('pos_embed', [1, gh * gw, e], positions)], {}, tokens.shape, `${hint}.positioned`);
+  for (const layer of m.layers) y = ctx.module(layer, y);
+  const normed = layerNormNode(ctx, m.norm, y, hintOf(ctx, m.norm));
+  const pooled = ctx.node('ReduceMean', [normed], { axes: attr.ints([1]), keepdims: attr.int(0) }, [b, e], `${hint}.pooled`);
+  return ctx.module(m.head, pooled);
 });

@@ -12,11 +12,11 @@ import * as ort from 'onnxruntime-node';
 import { manualSeed, memory, noGrad, randn, tensor, tidy, type Tensor } from '../../tensor/index.js';
 import { Module } from '../../nn/module.js';
 import {
-  Activation, AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU6, Sequential,
+  Activation, AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Flatten, LayerNorm, Linear, MaxPool2d, ReLU6, Sequential,
 } from '../../nn/layers.js';
 import { FactorizedReduce, Zero } from '../../nn/ops.js';
 import { buildNetwork, networkInputShape, type BuildNetworkOptions } from '../../networks/index.js';
-import { chainSpace, getSpace, hierarchicalSpace, mobilenetSpace } from '../../spaces/index.js';
+import { chainSpace, getSpace, hierarchicalSpace, mobilenetSpace, SPACE_NAMES } from '../../spaces/index.js';
 import type { DefinedSpace } from '../../spaces/space.js';
 import { Rng } from '../../util/random.js';
 import { saveSafetensors } from '../safetensors.js';
@@ -79,6 +79,10 @@ test('the encoded model runs in onnxruntime', async () => {
 function perturb(net: Module): void {
   noGrad(() => {
     for (const m of net.modules()) {
+      if (m instanceof LayerNorm) {
+        m.weight?.uniform_(0.5, 1.5);
+        m.bias?.normal_(0, 0.2);
+      }
       if (!(m instanceof BatchNorm2d)) continue;
       m.weight?.uniform_(0.5, 1.5);
       m.bias?.normal_(0, 0.2);
@@ -103,7 +107,12 @@ const SETTINGS: Record<string, { space: DefinedSpace; options: BuildNetworkOptio
   chain: { space: chainSpace({ maxDepth: 4, filters: [4, 8, 16] }), options: { numClasses: 5, inputSize: 16 } },
   mobilenet: { space: mobilenetSpace({ resolutions: [32, 40] }), options: { numClasses: 5 } },
   hierarchical: { space: hierarchicalSpace({ channels: [4, 8, 16] }), options: { numClasses: 5, inputSize: 16 } },
+  transformer: { space: getSpace('transformer'), options: { numClasses: 5, inputSize: 16 } },
 };
+
+test('every built-in space has an ONNX test setting', () => {
+  assert.deepEqual(Object.keys(SETTINGS).sort(), [...SPACE_NAMES].sort());
+});
 
 for (const [name, { space, options }] of Object.entries(SETTINGS)) {
   test(`${name}: sampled fixed networks give onnxruntime's output to 1e-4, batch 1 and 5, and leak nothing`, async () => {
@@ -147,10 +156,13 @@ test('layers and operations outside the sampled networks: strided zeros, factori
       new Linear(32, 3),
     ), [3, 9, 8]],
   ];
-  for (const [what, m, shape] of cases) {
-    // The outputs are tiny for zeros; compare absolute differences there.
-    await assertMatchesOnnx(m, shape, what);
-    m.dispose();
+  // A ViT built for 16x16 images on 24x24 ones: its position embedding is resized (bilinear) at export.
+  const vit = getSpace('transformer');
+  cases.push(['transformer on a larger input', buildNetwork(vit, vit.sample(new Rng(2)), { numClasses: 4, inputSize: 16 }), [3, 24, 24]]);
+  try {
+    for (const [what, m, shape] of cases) await assertMatchesOnnx(m, shape, what);
+  } finally {
+    for (const [, m] of cases) m.dispose();
   }
   assert.equal(memory().numTensors, start);
 });
