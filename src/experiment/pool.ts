@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { getNumThreads, setNumThreads } from '../tensor/index.js';
 import type { Sample } from '../spaces/types.js';
+import type { Experiment, Store, Trial } from '../store/types.js';
 import type { ExperimentConfig } from './config.js';
 import { trialEstimatorConfig } from './config.js';
 import { cheapMetricsFunction, createTrialEstimator, type Metrics, type TrialEstimator } from './estimators.js';
@@ -30,6 +31,13 @@ export interface Evaluator {
   /** Stops the jobs in flight at once (Ctrl-C): they resolve as interrupted, and the evaluator takes no more jobs. */
   interrupt(): void;
   close(): Promise<void>;
+  /**
+   * Present on evaluators whose trials other processes claim, run and
+   * finish in the store (execution.queue pgboss, src/distributed): the loop
+   * then neither claims nor finishes a trial nor calls run(); it hands the
+   * trial over and gets it back finished (null when interrupted).
+   */
+  readonly handOver?: (job: EvalJob) => Promise<Trial | null>;
 }
 
 /** Total libtorch threads → threads per trial for k parallel trials (at least 1). */
@@ -164,4 +172,14 @@ export async function workerEvaluator(config: ExperimentConfig, parallel: number
 export async function createEvaluator(config: ExperimentConfig): Promise<Evaluator> {
   const training = trialEstimatorConfig(config.estimator).kind === 'training';
   return config.parallel > 1 || training ? workerEvaluator(config, config.parallel) : inlineEvaluator(config);
+}
+
+/**
+ * The evaluator of execution.queue pgboss: trials go to `tsnas worker`
+ * processes through a pg-boss queue in the store's database. Loaded on
+ * demand so that local runs never load pg-boss.
+ */
+export async function createQueueEvaluator(config: ExperimentConfig, store: Store, experiment: Experiment, storageUrl?: string): Promise<Evaluator> {
+  const { queueEvaluator } = await import('../distributed/coordinator.js');
+  return queueEvaluator({ config, store, experiment, storageUrl: storageUrl ?? config.storage });
 }

@@ -31,7 +31,7 @@ import { canonicalJson } from '../spaces/space.js';
 import type { ProxyName } from '../estimators/zero-cost/proxies.js';
 import type { ExperimentConfig } from './config.js';
 import { brokenConstraint, cheapMetricsFunction, configSpace, proxyScorer, type Metrics } from './estimators.js';
-import { createEvaluator, type Evaluator } from './pool.js';
+import { createEvaluator, createQueueEvaluator, type EvalOutcome, type Evaluator } from './pool.js';
 import { predictorCandidateRanker, proxyCandidateRanker, ScreenedStrategy, type CandidateRanker } from './screen.js';
 
 /** Options each strategy accepts at the top level of strategy.options (seed, fitness and objectives come from the config). */
@@ -131,6 +131,8 @@ export interface RunOptions {
   evaluator?: Evaluator;
   /** Aborting stops the run cleanly: trials in flight go back to pending, the experiment is 'stopped'. */
   signal?: AbortSignal;
+  /** The store's URL, for evaluators that connect to it themselves (execution.queue pgboss); default config.storage. */
+  storageUrl?: string;
 }
 
 export interface RunResult {
@@ -146,12 +148,17 @@ export interface RunResult {
 }
 
 /** Config fields a resumed run may change without changing its results. */
-const RESUMABLE_CHANGES = new Set(['parallel', 'threads', 'storage', 'budget']);
+const RESUMABLE_CHANGES = new Set(['parallel', 'threads', 'storage', 'budget', 'execution']);
+
+/** Samples asked at once: `batch`, else as many as run at once (`parallel`, or `execution.inFlight` with a queue). */
+export function batchOf(config: ExperimentConfig): number {
+  return config.batch ?? (config.execution?.queue === 'pgboss' ? config.execution.inFlight : config.parallel);
+}
 
 /** The config as stored: batch fixed (it shapes the results), run-only fields dropped. */
 export function storedConfig(config: ExperimentConfig): ExperimentConfig {
   const { storage: _storage, ...rest } = config;
-  return { ...rest, batch: config.batch ?? config.parallel };
+  return { ...rest, batch: batchOf(config) };
 }
 
 function checkSameExperiment(stored: Json, given: ExperimentConfig, name: string): void {
@@ -181,15 +188,19 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
   const name = o.name ?? config.name;
   if (!name) throw configError('expected an experiment name (config name: or --name)', 'name');
   const workerId = o.workerId ?? `pid${process.pid}`;
+  const queued = config.execution?.queue === 'pgboss';
+  if (queued && store.kind !== 'postgres') {
+    throw configError(`queue pgboss hands trials to workers through PostgreSQL, but the storage is ${store.kind}; use --storage postgres://... or execution.queue local`, 'execution.queue');
+  }
   let experiment = await store.getExperiment(name);
   const resumed = experiment !== null;
   if (experiment) checkSameExperiment(experiment.config, config, name);
   else experiment = await store.createExperiment(name, storedConfig(config) as unknown as Json);
   const experimentId = experiment.id;
-  const batchSize = config.batch ?? config.parallel;
+  const batchSize = batchOf(config);
 
   const space = configSpace(config);
-  const evaluator = o.evaluator ?? (await createEvaluator(config));
+  const evaluator = o.evaluator ?? (queued ? await createQueueEvaluator(config, store, experiment, o.storageUrl) : await createEvaluator(config));
   let strategy: Strategy;
   try {
     strategy = buildSearchStrategy(config, space, (s) => evaluator.cheapMetrics(s));
@@ -213,7 +224,8 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
 
   try {
     await store.setExperimentStatus(experimentId, 'running');
-    const requeued = await store.requeueRunning(experimentId);
+    // Trials handed over stay with their workers (stale ones are requeued by the evaluator).
+    const requeued = evaluator.handOver ? [] : await store.requeueRunning(experimentId);
     const saved = await store.loadStrategyState(experimentId);
     if (saved) {
       const s = saved.state as unknown as SavedState;
@@ -263,6 +275,15 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
         item.trial = await store.finishTrial(item.trial.id, outcome, { ...(claimed ? { workerId } : {}), ...(strategyState ? { strategyState } : {}) });
       });
 
+    /** Records a trial another process finished: the state is saved on its own (a resume tells the trial from the store either way). */
+    const finishedElsewhere = (item: Asked, trial: Trial) =>
+      serial(async () => {
+        item.trial = trial;
+        item.outcome = outcomeOf(trial);
+        const strategyState = queue[0] === item ? tellReady() : undefined;
+        if (strategyState) await store.saveStrategyState(experimentId, strategyState.state, strategyState.toldCount);
+      });
+
     // Outcomes already in the store (finished before the kill, not yet told).
     for (const item of queue) if (isDone(item.trial)) item.outcome = outcomeOf(item.trial);
     const firstState = tellReady();
@@ -286,7 +307,8 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
         for (const sample of asked) queue.push({ sample, trial: await trialFor(store, experimentId, space, sample) });
         for (const item of queue) if (isDone(item.trial)) item.outcome = outcomeOf(item.trial);
       }
-      await runQueue(queue.slice(), evaluator, store, experimentId, workerId, config, finish, serial, aborted);
+      if (evaluator.handOver) await handOverQueue(queue.slice(), evaluator, config, finish, finishedElsewhere, aborted);
+      else await runQueue(queue.slice(), evaluator, store, experimentId, workerId, config, finish, serial, aborted);
       await chain;
       if (aborted()) break;
       if (queue.length > 0 && queue.every((q) => q.outcome)) {
@@ -320,6 +342,59 @@ function outcomeOf(t: Trial): TrialOutcome {
   return { state: 'pruned', ...(t.metrics ? { metrics: t.metrics } : {}), ...(t.error ? { reason: t.error } : {}) };
 }
 
+/**
+ * The outcome of an evaluation as the store keeps it: failed, pruned when
+ * its metrics break a constraint, else complete; undefined when it was
+ * interrupted (the trial runs again).
+ */
+export function trialOutcomeOf(config: ExperimentConfig, outcome: EvalOutcome): TrialOutcome | undefined {
+  if (!outcome.ok) return outcome.interrupted ? undefined : { state: 'failed', error: outcome.error };
+  const broken = brokenConstraint(config.constraints, outcome.metrics);
+  return broken
+    ? { state: 'pruned', metrics: outcome.metrics, reason: `breaks ${broken.text} (${broken.metric} = ${outcome.metrics[broken.metric]})` }
+    : { state: 'complete', metrics: outcome.metrics };
+}
+
+/** The cheap-metric constraint a sample breaks, as a pruned outcome (undefined when none). */
+function prunedBeforeRunning(config: ExperimentConfig, evaluator: Evaluator, sample: Sample): TrialOutcome | undefined {
+  const cheap = evaluator.cheapMetrics(sample);
+  const broken = brokenConstraint(config.constraints, cheap);
+  return broken ? { state: 'pruned', metrics: cheap, reason: `breaks ${broken.text} (${broken.metric} = ${cheap[broken.metric]})` } : undefined;
+}
+
+/**
+ * runQueue for an evaluator whose trials other processes claim and finish
+ * (evaluator.handOver): up to evaluator.slots trials are handed over at
+ * once, in queue order; each is recorded once the store has it finished.
+ */
+async function handOverQueue(
+  items: Asked[],
+  evaluator: Evaluator,
+  config: ExperimentConfig,
+  finish: (item: Asked, outcome: TrialOutcome, claimed: boolean) => Promise<void>,
+  finishedElsewhere: (item: Asked, trial: Trial) => Promise<void>,
+  aborted: () => boolean,
+): Promise<void> {
+  const running = new Set<Promise<void>>();
+  for (const item of items.filter((i) => !i.outcome)) {
+    const pruned = prunedBeforeRunning(config, evaluator, item.sample);
+    if (pruned) {
+      await finish(item, pruned, false);
+      continue;
+    }
+    while (running.size >= evaluator.slots) await Promise.race(running);
+    if (aborted()) break;
+    const job = (async () => {
+      const trial = await evaluator.handOver!({ trialId: item.trial.id, sample: item.sample });
+      // Null: interrupted; the trial stays where it is and the stopped run requeues it.
+      if (trial) await finishedElsewhere(item, trial);
+    })();
+    const tracked = job.finally(() => running.delete(tracked));
+    running.add(tracked);
+  }
+  await Promise.all(running);
+}
+
 async function trialFor(store: Store, experimentId: number, space: DefinedSpace, sample: Sample): Promise<Trial> {
   return (await store.createTrial(experimentId, sample as unknown as Json, space.hash(sample))).trial;
 }
@@ -344,9 +419,8 @@ async function runQueue(
   // Constraints on cheap metrics (params, flops) prune before anything runs.
   const runnable: Asked[] = [];
   for (const item of todo) {
-    const cheap = evaluator.cheapMetrics(item.sample);
-    const broken = brokenConstraint(config.constraints, cheap);
-    if (broken) await finish(item, { state: 'pruned', metrics: cheap, reason: `breaks ${broken.text} (${broken.metric} = ${cheap[broken.metric]})` }, false);
+    const pruned = prunedBeforeRunning(config, evaluator, item.sample);
+    if (pruned) await finish(item, pruned, false);
     else runnable.push(item);
   }
   const byId = new Map(runnable.map((i) => [i.trial.id, i]));
@@ -374,16 +448,9 @@ async function runQueue(
           if (Number.isFinite(value)) writes.push(serial(() => store.reportIntermediate(claimed.id, metric, step, value)));
         });
         await Promise.all(writes);
+        const result = trialOutcomeOf(config, outcome);
         // Stopped mid-run: left running here, requeued by the interrupted run.
-        if (!outcome.ok && outcome.interrupted) return;
-        let result: TrialOutcome;
-        if (!outcome.ok) result = { state: 'failed', error: outcome.error };
-        else {
-          const broken = brokenConstraint(config.constraints, outcome.metrics);
-          result = broken
-            ? { state: 'pruned', metrics: outcome.metrics, reason: `breaks ${broken.text} (${broken.metric} = ${outcome.metrics[broken.metric]})` }
-            : { state: 'complete', metrics: outcome.metrics };
-        }
+        if (!result) return;
         await finish(item, result, true);
       })();
       const tracked = job.finally(() => running.delete(tracked));

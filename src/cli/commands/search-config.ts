@@ -99,6 +99,7 @@ export const searchConfigCommand: Command = {
       const result = await runExperiment({
         store,
         config,
+        storageUrl: storage,
         signal: interrupt.signal,
         onStart: ({ resumed, told, budget, requeued }) => {
           log(`search ${config.name}: ${resumed ? `resuming at ${told}/${budget} trials${requeued ? ` (${requeued} running trial(s) back to pending)` : ''}` : `new experiment, ${budget} trials`} in ${storage}` +

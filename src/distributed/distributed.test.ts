@@ -1,0 +1,271 @@
+// Many-machine search over PostgreSQL with a pg-boss queue: a coordinator
+// (runExperiment with execution.queue pgboss, in this process or as a CLI
+// child) and workers (`tsnas worker` children, or runWorker in this
+// process) on a throwaway PostgreSQL server.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { checkConfig, type ExperimentConfig } from '../experiment/config.js';
+import { runExperiment } from '../experiment/run.js';
+import { summarizeExperiment } from '../experiment/summary.js';
+import { openStore } from '../store/index.js';
+import { findPostgresBinDir, usePostgresForTests } from '../store/pg-test-server.js';
+import type { Store } from '../store/types.js';
+import { memory } from '../tensor/index.js';
+import { trialQueueName } from './queue.js';
+import { runWorker } from './worker.js';
+
+const available = process.env.TSNAS_PG_URL !== undefined || findPostgresBinDir() !== null;
+const BIN = fileURLToPath(new URL('../../bin/tsnas.js', import.meta.url));
+
+interface Child {
+  child: ChildProcess;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  output(): string;
+}
+
+function spawnTsnas(args: string[]): Child {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return { child, exited, output: () => output };
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 60_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+async function fingerprint(store: Store, name: string) {
+  const e = (await store.getExperiment(name))!;
+  const summary = await summarizeExperiment(store, name);
+  return { status: e.status, best: summary.bestArchitecture?.arch, trials: (await store.listTrials(e.id)).map((t) => [t.number, t.sampleHash, t.state, t.metrics]) };
+}
+
+/** The same config run here on SQLite (no queue): the reference results. */
+async function localRun(config: ExperimentConfig) {
+  const { execution: _execution, ...local } = config;
+  const store = await openStore('sqlite::memory:');
+  try {
+    await runExperiment({ store, config: local as ExperimentConfig });
+    return await fingerprint(store, config.name!);
+  } finally {
+    await store.close();
+  }
+}
+
+describe('many-machine search over pg-boss', { skip: available ? false : 'no PostgreSQL binaries (install Debian package postgresql) and no TSNAS_PG_URL' }, () => {
+  const pgTest = usePostgresForTests('tsnas_dist');
+
+  async function freshStore(): Promise<{ store: Store; url: string; bossSchema: string; dispose: () => Promise<void> }> {
+    const schema = await pgTest.freshSchema();
+    const store = await openStore(schema.url);
+    const bossSchema = `${schema.schema}_pgboss`;
+    return {
+      store,
+      url: schema.url,
+      bossSchema,
+      dispose: async () => {
+        await store.close();
+        await pgTest.admin().query(`DROP SCHEMA IF EXISTS ${bossSchema} CASCADE`);
+        await schema.dispose();
+      },
+    };
+  }
+
+  /** Jobs of an experiment's queue: how each ended and what the worker reported. */
+  async function jobsOf(bossSchema: string, experimentId: number) {
+    const rows = await pgTest.admin().query<{ state: string; output: { trialId?: number | null; workerId?: string; state?: string } | null }>(
+      `SELECT state, output FROM ${bossSchema}.job WHERE name = $1`,
+      [trialQueueName(experimentId)],
+    );
+    return rows.rows;
+  }
+
+  const benchmarkConfig = (name: string, trials: number) =>
+    checkConfig({
+      name, seed: 6, estimator: { kind: 'benchmark' }, budget: { trials }, batch: 4,
+      strategy: { name: 'evolution', options: { population: 8, sampleSize: 3 } },
+      execution: { queue: 'pgboss', inFlight: 4, staleSeconds: 20 },
+    });
+
+  it('config errors: queue pgboss on SQLite, an unknown queue, a worker on SQLite', async () => {
+    const store = await openStore('sqlite::memory:');
+    try {
+      await assert.rejects(runExperiment({ store, config: benchmarkConfig('e', 4) }), (e: Error & { code?: string; where?: string }) => {
+        assert.equal(e.code, 'config');
+        assert.equal(e.where, 'execution.queue');
+        assert.match(e.message, /postgres/);
+        return true;
+      });
+    } finally {
+      await store.close();
+    }
+    assert.throws(() => checkConfig({ execution: { queue: 'redis' } }), /execution\.queue.*expected one of local, pgboss, found "redis"/);
+    assert.throws(() => checkConfig({ execution: { queue: 'pgboss', inFlight: 0 } }), /execution\.inFlight/);
+    const dir = mkdtempSync(join(tmpdir(), 'tsnas-dist-'));
+    try {
+      const search = spawnTsnas(['search', '--name', 'e', '--storage', `sqlite:${join(dir, 'x.db')}`, '--execution.queue', 'pgboss', '--quiet']);
+      assert.equal((await search.exited).code, 2);
+      assert.match(search.output(), /execution\.queue/);
+      const worker = spawnTsnas(['worker', '--storage', `sqlite:${join(dir, 'x.db')}`]);
+      assert.equal((await worker.exited).code, 2);
+      assert.match(worker.output(), /--storage.*PostgreSQL/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('nb201 benchmark: two worker processes run every trial; results equal a local run', async () => {
+    const config = benchmarkConfig('bench', 24);
+    const { store, url, bossSchema, dispose } = await freshStore();
+    const workers = ['wa', 'wb'].map((id) => spawnTsnas(['worker', '--storage', url, '--id', id, '--threads', '1']));
+    try {
+      const tensors = memory().numTensors;
+      const started = Date.now();
+      const r = await runExperiment({ store, config, storageUrl: url });
+      const seconds = (Date.now() - started) / 1000;
+      assert.equal(r.finished, true);
+      assert.equal(memory().numTensors, tensors);
+      const trials = await store.listTrials(r.experimentId);
+      assert.equal(trials.length, 24);
+      const byWorker = new Map<string, number>();
+      for (const t of trials) {
+        assert.equal(t.state, 'complete');
+        assert.match(t.workerId ?? '', /^w[ab]\/0$/, `trial ${t.number} finished by ${t.workerId}`);
+        byWorker.set(t.workerId!, (byWorker.get(t.workerId!) ?? 0) + 1);
+      }
+      console.log(`# 24 trials, inFlight 4, 2 worker processes: ${seconds.toFixed(1)} s; per worker ${JSON.stringify(Object.fromEntries(byWorker))}`);
+      assert.deepEqual(await fingerprint(store, 'bench'), await localRun(config));
+      // One job per trial, each completed by the worker that ran it.
+      const jobs = await jobsOf(bossSchema, r.experimentId);
+      const ran = jobs.filter((j) => j.state === 'completed' && j.output?.trialId != null).map((j) => j.output!.trialId!).sort((a, b) => a - b);
+      assert.deepEqual(ran, trials.map((t) => t.id));
+    } finally {
+      for (const w of workers) w.child.kill('SIGINT');
+      const ends = await Promise.all(workers.map((w) => w.exited));
+      await dispose();
+      // Ctrl-C of an idle worker: a clean stop, exit code 130.
+      assert.deepEqual(ends.map((e) => e.code), [130, 130], workers.map((w) => w.output()).join('\n'));
+    }
+  });
+
+  it('a worker SIGKILLed mid-trial: its training trial is finished by another worker', async () => {
+    const config = checkConfig({
+      name: 'train', seed: 2, strategy: { name: 'random' }, budget: { trials: 2 }, threads: 1,
+      estimator: { kind: 'training', epochs: 2, batch: 32, lr: 0.05, resolution: 12 },
+      dataset: { limitTrain: 1200, validFraction: 0.2 },
+      execution: { queue: 'pgboss', inFlight: 1, staleSeconds: 4 },
+    });
+    const { store, url, dispose } = await freshStore();
+    const doomed = spawnTsnas(['worker', '--storage', url, '--id', 'doomed', '--threads', '1']);
+    let rescuer: Child | undefined;
+    try {
+      const run = runExperiment({ store, config, storageUrl: url });
+      const victim = await waitFor('a trial running on the doomed worker', async () => {
+        const e = await store.getExperiment('train');
+        return e && (await store.listTrials(e.id, { states: ['running'] })).find((t) => t.workerId === 'doomed/0');
+      });
+      doomed.child.kill('SIGKILL');
+      assert.equal((await doomed.exited).signal, 'SIGKILL');
+      rescuer = spawnTsnas(['worker', '--storage', url, '--id', 'rescuer', '--threads', '1', '--once']);
+      const r = await run;
+      assert.equal(r.finished, true);
+      const trials = await store.listTrials(r.experimentId);
+      assert.deepEqual(trials.map((t) => [t.state, t.workerId]), [['complete', 'rescuer/0'], ['complete', 'rescuer/0']]);
+      assert.equal(trials[0]!.id, victim.id);
+      assert.deepEqual(trials[0]!.intermediate['valid_accuracy']!.map((p) => p.step), [1, 2]);
+      // The experiment is finished: a --once worker exits by itself.
+      assert.equal((await rescuer.exited).code, 0, rescuer.output());
+    } finally {
+      doomed.child.kill('SIGKILL');
+      rescuer?.child.kill('SIGKILL');
+      await dispose();
+    }
+  });
+
+  it('Ctrl-C of a worker mid-trial puts the trial back at once; another worker runs it (in-process workers, no leaks)', async () => {
+    const config = checkConfig({
+      name: 'stop', seed: 4, strategy: { name: 'random' }, budget: { trials: 1 }, threads: 1,
+      estimator: { kind: 'training', epochs: 2, batch: 32, lr: 0.05, resolution: 12 },
+      dataset: { limitTrain: 1200, validFraction: 0.2 },
+      // Stale detection far away: only the release can bring the trial back in time.
+      execution: { queue: 'pgboss', inFlight: 1, staleSeconds: 600 },
+    });
+    const { store, url, dispose } = await freshStore();
+    const tensors = memory().numTensors;
+    try {
+      const run = runExperiment({ store, config, storageUrl: url });
+      const controller = new AbortController();
+      const first = runWorker({ storageUrl: url, workerId: 'first', threads: 1, pollMs: 200, signal: controller.signal });
+      const running = await waitFor('the trial running on the first worker', async () => {
+        const e = await store.getExperiment('stop');
+        return e && (await store.listTrials(e.id, { states: ['running'] })).find((t) => t.workerId === 'first/0');
+      });
+      controller.abort();
+      const stopped = await first;
+      assert.equal(stopped.interrupted, true);
+      assert.deepEqual(stopped.released, [running.id]);
+      assert.equal((await store.getTrial(running.id))!.state, 'pending');
+      const second = await runWorker({ storageUrl: url, workerId: 'second', threads: 1, pollMs: 200, once: true });
+      assert.equal(second.finished, 1);
+      const r = await run;
+      assert.equal(r.finished, true);
+      const trial = (await store.getTrial(running.id))!;
+      assert.equal(trial.state, 'complete');
+      assert.equal(trial.workerId, 'second/0');
+      assert.equal(memory().numTensors, tensors);
+    } finally {
+      await dispose();
+    }
+  });
+
+  it('a coordinator killed and restarted resumes: same trials as a local run, no job sent twice', async () => {
+    const config = benchmarkConfig('resume', 32);
+    const { store, url, bossSchema, dispose } = await freshStore();
+    const dir = mkdtempSync(join(tmpdir(), 'tsnas-dist-'));
+    const file = join(dir, 'resume.json');
+    writeFileSync(file, JSON.stringify({ ...config, constraints: [], objectives: ['accuracy'] }));
+    const controller = new AbortController();
+    const worker = runWorker({ storageUrl: url, workerId: 'inproc', threads: 1, pollMs: 200, signal: controller.signal });
+    try {
+      const first = spawnTsnas(['search', '--config', file, '--storage', url, '--quiet']);
+      await waitFor('8 trials complete', async () => {
+        const e = await store.getExperiment('resume');
+        return e && (await store.countTrials(e.id)).complete >= 8;
+      });
+      first.child.kill('SIGKILL');
+      await first.exited;
+      const second = spawnTsnas(['search', '--config', file, '--storage', url, '--quiet', '--json']);
+      const end = await second.exited;
+      assert.equal(end.code, 0, second.output());
+      const summary = JSON.parse(second.output().trim().split('\n').at(-1)!) as { finished: boolean; told: number };
+      assert.equal(summary.finished, true);
+      assert.equal(summary.told, 32);
+      assert.deepEqual(await fingerprint(store, 'resume'), await localRun(config));
+      const e = (await store.getExperiment('resume'))!;
+      const trials = await store.listTrials(e.id);
+      assert.ok(trials.every((t) => t.workerId === 'inproc/0'));
+      const jobs = await jobsOf(bossSchema, e.id);
+      const ran = jobs.filter((j) => j.output?.trialId != null).map((j) => j.output!.trialId!).sort((a, b) => a - b);
+      assert.deepEqual(ran, trials.map((t) => t.id), 'each trial ran from exactly one job');
+    } finally {
+      controller.abort();
+      await worker;
+      rmSync(dir, { recursive: true, force: true });
+      await dispose();
+    }
+  });
+});

@@ -1,0 +1,273 @@
+// `tsnas worker`: takes trial jobs from the pg-boss queues of the store's
+// database and runs them, on any machine that reaches the database.
+//
+// For each job: the experiment's config comes from the store; the trial is
+// claimed with the store's claimTrial (atomic, so one trial never runs on
+// two workers at once); it runs on an evaluator built by the same code as a
+// local run (pool.ts createEvaluator: training in a worker thread, so this
+// thread keeps heartbeating); learning curves go to the store as they come;
+// the outcome (constraints applied as run.ts does) is written with
+// finishTrial under this worker's id, which the store refuses if the trial
+// was meanwhile requeued (this worker was presumed dead) — a trial is
+// never finished twice. Then the job is completed.
+//
+// Ctrl-C (signal): no new job is taken, running trials are stopped and put
+// back to pending at once with a new job each (they run again elsewhere),
+// their jobs are failed, and runWorker returns interrupted.
+// SIGKILL: the trial keeps its stale heartbeat until the coordinator
+// requeues it (execution.staleSeconds) and sends a new job.
+import { availableParallelism, hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type PgBoss from 'pg-boss';
+import { TsnasError } from '../errors.js';
+import type { ExperimentConfig } from '../experiment/config.js';
+import { createEvaluator, type Evaluator } from '../experiment/pool.js';
+import { trialOutcomeOf } from '../experiment/run.js';
+import { openStore } from '../store/index.js';
+import type { Experiment, Trial } from '../store/types.js';
+import { openBoss, postgresUrl, trialQueueName, type TrialJobData, type TrialJobResult } from './queue.js';
+
+export interface WorkerOptions {
+  /** postgres:// URL of the experiment store (the queue lives in the same database). */
+  storageUrl: string;
+  /** Trials run at once (default 1). */
+  concurrency?: number;
+  /** libtorch threads in all, split between the concurrent trials (default: all cores). */
+  threads?: number;
+  /** Serve only this experiment (default: every running experiment with execution.queue pgboss). */
+  experiment?: string;
+  /** Exit once no experiment it serves is running (instead of waiting for new ones). */
+  once?: boolean;
+  /** Prefix of the worker ids written to trials (default HOST:PID); slot i is PREFIX/i. */
+  workerId?: string;
+  signal?: AbortSignal;
+  /** Idle wait between polls of the queues (default 1000 ms). */
+  pollMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface WorkerResult {
+  /** Trials this worker finished. */
+  finished: number;
+  /** Trials it put back to pending on interruption. */
+  released: number[];
+  interrupted: boolean;
+}
+
+interface Served {
+  experiment: Experiment;
+  queue: string;
+}
+
+/** One concurrent trial's state: its evaluators (one per experiment) and what it runs now. */
+interface Slot {
+  id: string;
+  evaluators: Map<number, Evaluator>;
+  current?: { trial: Trial; evaluator: Evaluator; lost: boolean };
+}
+
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
+  const url = postgresUrl(o.storageUrl);
+  const concurrency = o.concurrency ?? 1;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new TsnasError('usage', `expected an integer >= 1, got ${concurrency}`, { where: '--concurrency' });
+  const threadsEach = Math.max(1, Math.floor((o.threads ?? availableParallelism()) / concurrency));
+  const prefix = o.workerId ?? `${hostname()}:${process.pid}`;
+  const pollMs = o.pollMs ?? 1000;
+  const log = o.log ?? (() => {});
+  const signal = o.signal;
+  const stopping = () => signal?.aborted === true;
+
+  const store = await openStore(url);
+  let boss: PgBoss;
+  try {
+    boss = await openBoss(url, { supervise: false });
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  const slots: Slot[] = Array.from({ length: concurrency }, (_, i) => ({ id: `${prefix}/${i}`, evaluators: new Map() }));
+  const result: WorkerResult = { finished: 0, released: [], interrupted: false };
+  const onAbort = () => {
+    for (const slot of slots) slot.current?.evaluator.interrupt();
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+
+  // The experiments served, refreshed at most every pollMs (shared by the slots).
+  let servedCache: { at: number; list: Served[] } | undefined;
+  async function served(): Promise<Served[]> {
+    if (servedCache && Date.now() - servedCache.at < pollMs) return servedCache.list;
+    const candidates = o.experiment !== undefined ? [await store.getExperiment(o.experiment)].filter((e): e is Experiment => e !== null) : await store.listExperiments();
+    // An experiment has a queue once a coordinator ran it with execution.queue pgboss.
+    const queues = new Set((await boss.getQueues()).map((q) => q.name));
+    const list = candidates
+      .filter((e) => e.status === 'running' && queues.has(trialQueueName(e.id)))
+      .map((experiment) => ({ experiment, queue: trialQueueName(experiment.id) }));
+    servedCache = { at: Date.now(), list };
+    return list;
+  }
+
+  /** The next job of any served queue (round robin), or null. */
+  let turn = 0;
+  async function nextJob(): Promise<{ job: PgBoss.Job<TrialJobData>; queue: string } | 'none' | 'idle'> {
+    const list = await served();
+    if (list.length === 0) return 'none';
+    for (let i = 0; i < list.length; i++) {
+      const { queue } = list[(turn + i) % list.length]!;
+      const [job] = await boss.fetch<TrialJobData>(queue, { batchSize: 1 });
+      if (job) {
+        turn = (turn + i + 1) % list.length;
+        return { job, queue };
+      }
+    }
+    return 'idle';
+  }
+
+  async function evaluatorFor(slot: Slot, experiment: Experiment): Promise<Evaluator> {
+    let evaluator = slot.evaluators.get(experiment.id);
+    if (!evaluator) {
+      const config = experiment.config as unknown as ExperimentConfig;
+      evaluator = await createEvaluator({ ...config, parallel: 1, threads: threadsEach });
+      slot.evaluators.set(experiment.id, evaluator);
+    }
+    return evaluator;
+  }
+
+  async function dropEvaluator(slot: Slot, experimentId: number): Promise<void> {
+    const evaluator = slot.evaluators.get(experimentId);
+    slot.evaluators.delete(experimentId);
+    await evaluator?.close();
+  }
+
+  async function runJob(slot: Slot, job: PgBoss.Job<TrialJobData>, queue: string): Promise<void> {
+    const data = job.data;
+    const complete = (r: TrialJobResult) => boss.complete(queue, job.id, r as unknown as object);
+    const experiment = await store.getExperimentById(data.experimentId);
+    if (!experiment || experiment.name !== data.experiment) {
+      log(`${slot.id}: job for experiment '${data.experiment}' (id ${data.experimentId}), which this store does not have; skipped`);
+      await complete({ workerId: slot.id, trialId: null });
+      return;
+    }
+    const config = experiment.config as unknown as ExperimentConfig;
+    const trial = await store.claimTrial(experiment.id, slot.id);
+    if (!trial) {
+      // A spare job (its trial was taken by another job, or finished).
+      await complete({ workerId: slot.id, trialId: null });
+      return;
+    }
+    const started = Date.now();
+    const current: NonNullable<Slot['current']> = { trial, evaluator: undefined as unknown as Evaluator, lost: false };
+    const heartbeat = setInterval(() => {
+      store.heartbeat(trial.id, slot.id).then(
+        (alive) => {
+          if (!alive && !current.lost) {
+            // Requeued (we were presumed dead) or the coordinator stopped: stop it, its result would be refused.
+            current.lost = true;
+            log(`${slot.id}: trial ${trial.id} was taken back (requeued); stopping it`);
+            current.evaluator?.interrupt();
+          }
+        },
+        () => {},
+      );
+    }, data.heartbeatMs);
+    let writes: Promise<unknown> = Promise.resolve();
+    try {
+      let evaluator: Evaluator;
+      try {
+        evaluator = await evaluatorFor(slot, experiment);
+      } catch (e) {
+        const outcome = { state: 'failed' as const, error: `worker ${slot.id} could not build the estimator: ${errorText(e)}` };
+        await store.finishTrial(trial.id, outcome, { workerId: slot.id });
+        log(`${slot.id}: trial ${trial.id} failed: ${outcome.error}`);
+        await complete({ workerId: slot.id, trialId: trial.id, state: 'failed' });
+        return;
+      }
+      current.evaluator = evaluator;
+      slot.current = current;
+      if (stopping()) evaluator.interrupt();
+      const evaluated = await evaluator.run({ trialId: trial.id, sample: trial.sample as never }, (metric, step, value) => {
+        if (!Number.isFinite(value)) return;
+        writes = writes.then(() => store.reportIntermediate(trial.id, metric, step, value)).catch(() => {});
+      });
+      await writes;
+      slot.current = undefined;
+      const outcome = trialOutcomeOf(config, evaluated);
+      if (!outcome) {
+        // Stopped: its worker thread is gone, build a fresh evaluator next time.
+        await dropEvaluator(slot, experiment.id);
+        if (current.lost) {
+          await complete({ workerId: slot.id, trialId: trial.id, state: 'taken back' });
+          return;
+        }
+        if (await releaseTrial(boss, trial.id, slot.id)) {
+          result.released.push(trial.id);
+          await boss.send(queue, { ...data, trialId: trial.id } satisfies TrialJobData, { retryLimit: 0 });
+          log(`${slot.id}: trial ${trial.id} put back to pending (runs again elsewhere)`);
+        }
+        await boss.fail(queue, job.id, { workerId: slot.id, trialId: trial.id, state: 'released' });
+        return;
+      }
+      try {
+        await store.finishTrial(trial.id, outcome, { workerId: slot.id });
+      } catch (e) {
+        if (!(e instanceof TsnasError && e.code === 'state')) throw e;
+        log(`${slot.id}: result of trial ${trial.id} dropped: ${e.message}`);
+        await complete({ workerId: slot.id, trialId: trial.id, state: 'dropped' });
+        return;
+      }
+      result.finished++;
+      log(`${slot.id}: trial ${trial.id} (#${trial.number} of ${experiment.name}) ${outcome.state} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      await complete({ workerId: slot.id, trialId: trial.id, state: outcome.state });
+    } finally {
+      clearInterval(heartbeat);
+      slot.current = undefined;
+    }
+  }
+
+  async function slotLoop(slot: Slot): Promise<void> {
+    while (!stopping()) {
+      const next = await nextJob();
+      if (next === 'none' && o.once) return;
+      if (typeof next === 'string') {
+        await sleep(pollMs, undefined, signal ? { signal } : {}).catch(() => {});
+        continue;
+      }
+      if (stopping()) {
+        // Fetched as Ctrl-C came: give the job back for another worker.
+        await boss.fail(next.queue, next.job.id, { workerId: slot.id, trialId: null, state: 'released' });
+        await boss.send(next.queue, next.job.data as object, { retryLimit: 0 });
+        return;
+      }
+      await runJob(slot, next.job, next.queue);
+    }
+  }
+
+  try {
+    await Promise.all(slots.map(slotLoop));
+    result.interrupted = stopping();
+    return result;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    for (const slot of slots) for (const e of slot.evaluators.values()) await e.close();
+    await boss.stop({ graceful: false, wait: true });
+    await store.close();
+  }
+}
+
+/**
+ * Puts a running trial held by workerId back to pending, as the store's
+ * requeueStale does (worker, heartbeat and start cleared; curves kept).
+ * The Store interface requeues by heartbeat age only, which would take
+ * other live workers' trials too, so this is the same update for one trial
+ * (PostgreSQL backend, whose tables the queue's connection sees).
+ */
+export async function releaseTrial(boss: PgBoss, trialId: number, workerId: string): Promise<boolean> {
+  const result = (await boss.getDb().executeSql(
+    `UPDATE tsnas_trials SET state = 'pending', worker_id = NULL, heartbeat_at = NULL, started_at = NULL
+     WHERE id = $1 AND state = 'running' AND worker_id = $2`,
+    [trialId, workerId],
+  )) as { rowCount?: number | null };
+  return (result.rowCount ?? 0) > 0;
+}
+
