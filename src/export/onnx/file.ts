@@ -62,7 +62,11 @@ export function exportWeightsToOnnx(o: WeightsToOnnxOptions): { exported: OnnxEx
     const numClasses = o.network?.numClasses ?? inferred.numClasses;
     if (numClasses === null) throw new TsnasError('data', `${o.weightsPath} has no 2-D classifier.weight to take the class count from; give it`, { where: 'weights' });
     const inChannels = o.network?.inChannels ?? o.inputShape?.[0] ?? inferred.inChannels ?? 3;
-    const buildOptions: BuildNetworkOptions = { ...o.network, numClasses, inChannels, ...(o.inputShape ? { inputSize: o.inputShape[1] } : {}) };
+    // DARTS weights trained with the auxiliary head hold it; eval mode (and so the export) does not use it.
+    const auxiliary = o.network?.auxiliary ?? Object.keys(tensors).some((k) => k.startsWith('auxiliary_head.'));
+    const buildOptions: BuildNetworkOptions = {
+      ...o.network, numClasses, inChannels, ...(o.inputShape ? { inputSize: o.inputShape[1] } : {}), ...(auxiliary ? { auxiliary } : {}),
+    };
     const inputShape = o.inputShape ? [...o.inputShape] as [number, number, number] : networkInputShape(o.space, o.sample, buildOptions);
     net = buildNetwork(o.space, o.sample, buildOptions);
     loadWeightsInto(net, tensors, o.weightsPath);

@@ -20,7 +20,7 @@ import { chainSpace, getSpace, hierarchicalSpace, mobilenetSpace, SPACE_NAMES } 
 import type { DefinedSpace } from '../../spaces/space.js';
 import { Rng } from '../../util/random.js';
 import { saveSafetensors } from '../safetensors.js';
-import { ProtoWriter, OnnxGraphBuilder, attr, checkOnnxAgainstModule, exportToOnnx } from './index.js';
+import { ProtoWriter, OnnxGraphBuilder, attr, checkOnnxAgainstModule, exportToOnnx, exportWeightsToOnnx } from './index.js';
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
@@ -183,6 +183,33 @@ test('a module without an exporter is a usage error naming its class and path; n
   assert.throws(() => exportToOnnx(bn, [3, 4, 4]), /'0' \(BatchNorm2d with track_running_stats=false\)/);
   bn.dispose();
   assert.throws(() => exportToOnnx(new Sine(), [3, 0, 4]), /input shape must be positive integers/);
+  assert.equal(memory().numTensors, start);
+});
+
+test('exportWeightsToOnnx: DARTS weights with the auxiliary head (unused in eval mode) export without saying so', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-onnx-aux-'));
+  const start = memory().numTensors;
+  try {
+    const space = getSpace('darts');
+    const s = space.sample(new Rng(4));
+    const trained = buildNetwork(space, s, { numClasses: 3, channels: 4, cells: 5, auxiliary: true });
+    perturb(trained);
+    const weightsPath = join(dir, 'w.safetensors');
+    saveSafetensors(weightsPath, trained.stateDict());
+    trained.dispose();
+    const { exported, net, inputShape } = exportWeightsToOnnx({ space, sample: s, weightsPath, onnxPath: join(dir, 'w.onnx'), network: { channels: 4, cells: 5 } });
+    try {
+      assert.deepEqual(inputShape, [3, 32, 32]);
+      assert.deepEqual(exported.outputShape, [-1, 3]);
+      assert.deepEqual(readFileSync(join(dir, 'w.onnx')), Buffer.from(exported.bytes));
+      const check = await checkOnnxAgainstModule(exported.bytes, net, inputShape, { batch: 2 });
+      assert.ok(check.maxRelDiff < 1e-4, `relative difference ${check.maxRelDiff}`);
+    } finally {
+      net.dispose();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   assert.equal(memory().numTensors, start);
 });
 
