@@ -59,7 +59,7 @@ class Topic {
     this.subscribers.add(res);
     res.on('close', () => {
       this.subscribers.delete(res);
-      if (this.subscribers.size === 0) this.stop();
+      if (this.subscribers.size === 0) void this.stop();
     });
     // The fingerprint is taken before the read, so a change in between is
     // seen by the next poll rather than lost.
@@ -74,8 +74,13 @@ class Topic {
     if (this.timer === undefined && !this.stopped) this.schedule();
   }
 
+  /** The poll in progress, so that close() can wait for it before the store is closed. */
+  private inFlight: Promise<void> = Promise.resolve();
+
   private schedule(): void {
-    this.timer = setTimeout(() => void this.poll(), this.pollMs);
+    this.timer = setTimeout(() => {
+      this.inFlight = this.poll();
+    }, this.pollMs);
   }
 
   private async poll(): Promise<void> {
@@ -95,10 +100,12 @@ class Topic {
     if (!this.stopped) this.schedule();
   }
 
-  stop(): void {
+  /** Stops polling; resolves once a poll in progress has finished. */
+  stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     this.onEmpty();
+    return this.inFlight;
   }
 }
 
@@ -108,6 +115,8 @@ interface TopicSource {
 }
 
 function write(res: ServerResponse, event: string, data: string): void {
+  // A viewer that left (or a closing server) gets nothing: writing after end would raise.
+  if (res.writableEnded || res.destroyed) return;
   // JSON.stringify output has no raw newlines, so one data: line carries it.
   res.write(`event: ${event}\ndata: ${data}\n\n`);
 }
@@ -202,7 +211,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', ...SECURITY_HEADERS });
     res.write(`retry: 2000\n\n`);
     streams.add(res);
-    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), keepAliveMs);
+    const keepAlive = setInterval(() => {
+      if (!res.writableEnded && !res.destroyed) res.write(': keep-alive\n\n');
+    }, keepAliveMs);
     req.on('close', () => {
       clearInterval(keepAlive);
       streams.delete(res);
@@ -275,7 +286,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     port: address.port,
     subscriberCount: () => streams.size,
     async close() {
-      for (const topic of topics.values()) topic.stop();
+      await Promise.all([...topics.values()].map((topic) => topic.stop()));
       topics.clear();
       for (const res of streams) res.end();
       streams.clear();
