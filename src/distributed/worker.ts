@@ -36,7 +36,7 @@ export interface WorkerOptions {
   threads?: number;
   /** Serve only this experiment (default: every running experiment with execution.queue pgboss). */
   experiment?: string;
-  /** Exit once no experiment it serves is running (instead of waiting for new ones). */
+  /** Exit once no experiment it serves is running, after having seen one running (instead of waiting for new ones). */
   once?: boolean;
   /** Prefix of the worker ids written to trials (default HOST:PID); slot i is PREFIX/i. */
   workerId?: string;
@@ -96,6 +96,8 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
 
   // The experiments served, refreshed at most every pollMs (shared by the slots).
   let servedCache: { at: number; list: Served[] } | undefined;
+  // --once waits for a first running experiment, so that workers may start before their coordinator.
+  let sawWork = false;
   async function served(): Promise<Served[]> {
     if (servedCache && Date.now() - servedCache.at < pollMs) return servedCache.list;
     const candidates = o.experiment !== undefined ? [await store.getExperiment(o.experiment)].filter((e): e is Experiment => e !== null) : await store.listExperiments();
@@ -105,6 +107,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
       .filter((e) => e.status === 'running' && queues.has(trialQueueName(e.id)))
       .map((experiment) => ({ experiment, queue: trialQueueName(experiment.id) }));
     servedCache = { at: Date.now(), list };
+    if (list.length > 0) sawWork = true;
     return list;
   }
 
@@ -228,7 +231,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
   async function slotLoop(slot: Slot): Promise<void> {
     while (!stopping()) {
       const next = await nextJob();
-      if (next === 'none' && o.once) return;
+      if (next === 'none' && o.once && sawWork) return;
       if (typeof next === 'string') {
         await sleep(pollMs, undefined, signal ? { signal } : {}).catch(() => {});
         continue;

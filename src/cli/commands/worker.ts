@@ -15,7 +15,7 @@ export const workerCommand = defineCommand({
     concurrency: { type: 'int', help: 'trials run at once', default: 1, min: 1 },
     threads: { type: 'int', help: 'libtorch threads in all, split between the concurrent trials (default: all cores)', min: 1 },
     experiment: { type: 'string', help: 'serve only this experiment (default: every running queued experiment)' },
-    once: { type: 'boolean', help: 'exit when no experiment it serves is running, instead of waiting for new ones' },
+    once: { type: 'boolean', help: 'exit when no experiment it serves is running any more (it first waits for one to run), instead of waiting for new ones' },
     id: { type: 'string', help: 'worker id written to the trials it runs, /SLOT appended (default HOST:PID)' },
     json: { type: 'boolean', help: 'print one JSON object on the last line of stdout' },
   },
