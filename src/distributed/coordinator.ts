@@ -108,6 +108,7 @@ export async function queueEvaluator(o: QueueEvaluatorOptions): Promise<Evaluato
   // One tick at a time; handOver asks for one soon, the timer for one every pollMs.
   let ticking: Promise<void> | undefined;
   let again = false;
+  let failedTicks = 0;
   const runTick = (): Promise<void> => {
     if (ticking) {
       again = true;
@@ -118,8 +119,13 @@ export async function queueEvaluator(o: QueueEvaluatorOptions): Promise<Evaluato
         again = false;
         try {
           await tick();
+          failedTicks = 0;
         } catch (e) {
-          // A lost connection etc.: every waiting trial fails the run (it resumes later).
+          // A short database outage is ridden out; a long one fails the run (the same command resumes it).
+          if (++failedTicks * pollMs < Math.max(staleMs, 10_000)) {
+            log(`checking handed-over trials failed (${e instanceof Error ? e.message : String(e)}); retrying`);
+            continue;
+          }
           failure = e;
           for (const w of waiters.values()) w.resolve(null);
           waiters.clear();

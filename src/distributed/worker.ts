@@ -21,7 +21,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type PgBoss from 'pg-boss';
 import { TsnasError } from '../errors.js';
 import type { ExperimentConfig } from '../experiment/config.js';
-import { createEvaluator, type Evaluator } from '../experiment/pool.js';
+import { trialEstimatorConfig } from '../experiment/config.js';
+import { inlineEvaluator, workerEvaluator, type Evaluator } from '../experiment/pool.js';
 import { trialOutcomeOf } from '../experiment/run.js';
 import { openStore } from '../store/index.js';
 import type { Experiment, Trial } from '../store/types.js';
@@ -130,8 +131,10 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
   async function evaluatorFor(slot: Slot, experiment: Experiment): Promise<Evaluator> {
     let evaluator = slot.evaluators.get(experiment.id);
     if (!evaluator) {
-      const config = experiment.config as unknown as ExperimentConfig;
-      evaluator = await createEvaluator({ ...config, parallel: 1, threads: threadsEach });
+      const config: ExperimentConfig = { ...(experiment.config as unknown as ExperimentConfig), parallel: 1, threads: threadsEach };
+      // Table lookups inline; anything longer (training, proxies) in a worker
+      // thread, so that this thread keeps heartbeating and sees Ctrl-C.
+      evaluator = trialEstimatorConfig(config.estimator).kind === 'benchmark' ? inlineEvaluator(config) : await workerEvaluator(config, 1);
       slot.evaluators.set(experiment.id, evaluator);
     }
     return evaluator;
@@ -228,21 +231,30 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
     }
   }
 
+  const pause = () => sleep(pollMs, undefined, signal ? { signal } : {}).catch(() => {});
+
   async function slotLoop(slot: Slot): Promise<void> {
     while (!stopping()) {
-      const next = await nextJob();
-      if (next === 'none' && o.once && sawWork) return;
-      if (typeof next === 'string') {
-        await sleep(pollMs, undefined, signal ? { signal } : {}).catch(() => {});
-        continue;
+      try {
+        const next = await nextJob();
+        if (next === 'none' && o.once && sawWork) return;
+        if (typeof next === 'string') {
+          await pause();
+          continue;
+        }
+        if (stopping()) {
+          // Fetched as Ctrl-C came: give the job back for another worker.
+          await boss.fail(next.queue, next.job.id, { workerId: slot.id, trialId: null, state: 'released' });
+          await boss.send(next.queue, next.job.data as object, { retryLimit: 0 });
+          return;
+        }
+        await runJob(slot, next.job, next.queue);
+      } catch (e) {
+        // E.g. the database went away: keep serving once it is back; a trial
+        // left running here is requeued when its heartbeat goes stale.
+        log(`${slot.id}: ${errorText(e)}; retrying`);
+        await pause();
       }
-      if (stopping()) {
-        // Fetched as Ctrl-C came: give the job back for another worker.
-        await boss.fail(next.queue, next.job.id, { workerId: slot.id, trialId: null, state: 'released' });
-        await boss.send(next.queue, next.job.data as object, { retryLimit: 0 });
-        return;
-      }
-      await runJob(slot, next.job, next.queue);
     }
   }
 
