@@ -232,6 +232,33 @@ describe('many-machine search over pg-boss', { skip: available ? false : 'no Pos
     }
   });
 
+  it('a trial whose worker went silent is requeued and run by another; the silent worker cannot finish it afterwards', async () => {
+    const config = checkConfig({
+      name: 'silent', seed: 1, strategy: { name: 'random' }, estimator: { kind: 'benchmark' }, budget: { trials: 3 }, batch: 3,
+      execution: { queue: 'pgboss', inFlight: 3, staleSeconds: 2 },
+    });
+    const { store, url, dispose } = await freshStore();
+    try {
+      const run = runExperiment({ store, config, storageUrl: url });
+      // A worker that claims a trial and then never heartbeats (a frozen machine).
+      const frozen = await waitFor('a pending trial to claim', async () => {
+        const e = await store.getExperiment('silent');
+        return e && (await store.listTrials(e.id, { states: ['pending'] })).length === 3 && store.claimTrial(e.id, 'frozen');
+      });
+      await waitFor('the frozen trial requeued', async () => (await store.getTrial(frozen.id))!.state === 'pending');
+      const worker = await runWorker({ storageUrl: url, workerId: 'live', pollMs: 200, once: true, threads: 1 });
+      assert.equal(worker.finished, 3);
+      const r = await run;
+      assert.equal(r.counts['complete'], 3);
+      await assert.rejects(store.finishTrial(frozen.id, { state: 'complete', metrics: { accuracy: 1 } }, { workerId: 'frozen' }), /finished|held/);
+      const trial = (await store.getTrial(frozen.id))!;
+      assert.equal(trial.workerId, 'live/0');
+      assert.notEqual(trial.metrics!['accuracy'], 1);
+    } finally {
+      await dispose();
+    }
+  });
+
   it('a coordinator killed and restarted resumes: same trials as a local run, no job sent twice', async () => {
     const config = benchmarkConfig('resume', 32);
     const { store, url, bossSchema, dispose } = await freshStore();
