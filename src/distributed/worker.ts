@@ -42,7 +42,7 @@ export interface WorkerOptions {
   /** Prefix of the worker ids written to trials (default HOST:PID); slot i is PREFIX/i. */
   workerId?: string;
   signal?: AbortSignal;
-  /** Idle wait between polls of the queues (default 1000 ms). */
+  /** Idle wait between polls of the queues (default 500 ms, the shortest pg-boss allows its own pollers). */
   pollMs?: number;
   log?: (line: string) => void;
 }
@@ -75,7 +75,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new TsnasError('usage', `expected an integer >= 1, got ${concurrency}`, { where: '--concurrency' });
   const threadsEach = Math.max(1, Math.floor((o.threads ?? availableParallelism()) / concurrency));
   const prefix = o.workerId ?? `${hostname()}:${process.pid}`;
-  const pollMs = o.pollMs ?? 1000;
+  const pollMs = o.pollMs ?? 500;
   const log = o.log ?? (() => {});
   const signal = o.signal;
   const stopping = () => signal?.aborted === true;
