@@ -259,6 +259,51 @@ describe('many-machine search over pg-boss', { skip: available ? false : 'no Pos
     }
   });
 
+  it('Ctrl-C of the coordinator: exit 130, its trial taken back from the worker, no job left queued; the same command finishes', async () => {
+    const config = checkConfig({
+      name: 'halt', seed: 5, strategy: { name: 'random' }, budget: { trials: 2 }, threads: 1,
+      estimator: { kind: 'training', epochs: 2, batch: 32, lr: 0.05, resolution: 12 },
+      dataset: { limitTrain: 1200, validFraction: 0.2 },
+      execution: { queue: 'pgboss', inFlight: 1, staleSeconds: 4 },
+    });
+    const { store, url, bossSchema, dispose } = await freshStore();
+    const dir = mkdtempSync(join(tmpdir(), 'tsnas-dist-'));
+    const file = join(dir, 'halt.json');
+    writeFileSync(file, JSON.stringify({ ...config, constraints: [], objectives: ['accuracy'] }));
+    const lines: string[] = [];
+    const controller = new AbortController();
+    const worker = runWorker({ storageUrl: url, workerId: 'w', threads: 1, pollMs: 200, signal: controller.signal, log: (l) => lines.push(l) });
+    try {
+      const first = spawnTsnas(['search', '--config', file, '--storage', url, '--quiet']);
+      const running = await waitFor('a trial running on the worker', async () => {
+        const e = await store.getExperiment('halt');
+        return e && (await store.listTrials(e.id, { states: ['running'] }))[0];
+      });
+      first.child.kill('SIGINT');
+      assert.equal((await first.exited).code, 130, first.output());
+      const e = (await store.getExperiment('halt'))!;
+      assert.equal(e.status, 'stopped');
+      assert.equal((await store.getTrial(running.id))!.state, 'pending');
+      // Stopped at its next heartbeat, or, if it ended first, its result refused by the store.
+      await waitFor('the worker to give up the taken-back trial', async () =>
+        lines.some((l) => l.includes(`trial ${running.id} was taken back`) || l.includes(`result of trial ${running.id} dropped`)),
+        30_000,
+      ).catch((e: Error) => assert.fail(`${e.message}; worker log:\n${lines.join('\n')}`));
+      assert.equal((await store.getTrial(running.id))!.state, 'pending');
+      const queued = await pgTest.admin().query(`SELECT count(*)::int AS n FROM ${bossSchema}.job WHERE name = $1 AND state IN ('created', 'retry')`, [trialQueueName(e.id)]);
+      assert.equal(queued.rows[0].n, 0);
+      const second = spawnTsnas(['search', '--config', file, '--storage', url, '--quiet']);
+      assert.equal((await second.exited).code, 0, second.output());
+      const trials = await store.listTrials(e.id);
+      assert.deepEqual(trials.map((t) => [t.state, t.workerId]), [['complete', 'w/0'], ['complete', 'w/0']]);
+    } finally {
+      controller.abort();
+      await worker;
+      rmSync(dir, { recursive: true, force: true });
+      await dispose();
+    }
+  });
+
   it('a coordinator killed and restarted resumes: same trials as a local run, no job sent twice', async () => {
     const config = benchmarkConfig('resume', 32);
     const { store, url, bossSchema, dispose } = await freshStore();
