@@ -25,7 +25,7 @@ import { trialEstimatorConfig } from '../experiment/config.js';
 import { inlineEvaluator, workerEvaluator, type Evaluator } from '../experiment/pool.js';
 import { trialOutcomeOf } from '../experiment/run.js';
 import { openStore } from '../store/index.js';
-import type { Experiment, Trial } from '../store/types.js';
+import type { Experiment, Trial, TrialOutcome } from '../store/types.js';
 import { openBoss, postgresUrl, trialQueueName, type TrialJobData, type TrialJobResult } from './queue.js';
 
 export interface WorkerOptions {
@@ -178,15 +178,26 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
       );
     }, data.heartbeatMs);
     let writes: Promise<unknown> = Promise.resolve();
+    /** Finishes the trial under this worker's id; the store refuses when it was taken back meanwhile. */
+    const finish = async (outcome: TrialOutcome): Promise<void> => {
+      try {
+        await store.finishTrial(trial.id, outcome, { workerId: slot.id });
+      } catch (e) {
+        if (!(e instanceof TsnasError && e.code === 'state')) throw e;
+        log(`${slot.id}: result of trial ${trial.id} dropped: ${e.message}`);
+        await complete({ workerId: slot.id, trialId: trial.id, state: 'dropped' });
+        return;
+      }
+      result.finished++;
+      log(`${slot.id}: trial ${trial.id} (#${trial.number} of ${experiment.name}) ${outcome.state} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      await complete({ workerId: slot.id, trialId: trial.id, state: outcome.state });
+    };
     try {
       let evaluator: Evaluator;
       try {
         evaluator = await evaluatorFor(slot, experiment);
       } catch (e) {
-        const outcome = { state: 'failed' as const, error: `worker ${slot.id} could not build the estimator: ${errorText(e)}` };
-        await store.finishTrial(trial.id, outcome, { workerId: slot.id });
-        log(`${slot.id}: trial ${trial.id} failed: ${outcome.error}`);
-        await complete({ workerId: slot.id, trialId: trial.id, state: 'failed' });
+        await finish({ state: 'failed', error: `worker ${slot.id} could not build the estimator: ${errorText(e)}` });
         return;
       }
       current.evaluator = evaluator;
@@ -214,17 +225,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
         await boss.fail(queue, job.id, { workerId: slot.id, trialId: trial.id, state: 'released' });
         return;
       }
-      try {
-        await store.finishTrial(trial.id, outcome, { workerId: slot.id });
-      } catch (e) {
-        if (!(e instanceof TsnasError && e.code === 'state')) throw e;
-        log(`${slot.id}: result of trial ${trial.id} dropped: ${e.message}`);
-        await complete({ workerId: slot.id, trialId: trial.id, state: 'dropped' });
-        return;
-      }
-      result.finished++;
-      log(`${slot.id}: trial ${trial.id} (#${trial.number} of ${experiment.name}) ${outcome.state} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      await complete({ workerId: slot.id, trialId: trial.id, state: outcome.state });
+      await finish(outcome);
     } finally {
       clearInterval(heartbeat);
       slot.current = undefined;
