@@ -16,7 +16,7 @@ import { Tensor, empty, layerNorm, linear, resizeBilinear } from '../tensor/inde
 import { TsnasError } from '../errors.js';
 import { Module } from '../nn/module.js';
 import { normal_ } from '../nn/init.js';
-import { Conv2d, LayerNorm, Linear, ModuleList } from '../nn/layers.js';
+import { Activation, Conv2d, LayerNorm, Linear, ModuleList } from '../nn/layers.js';
 import type { TransformerArch } from '../spaces/transformer.js';
 
 /** t in x's dtype: lets a network whose conv and linear weights were swapped to float64 (synflow) run. */
@@ -79,15 +79,17 @@ export interface EncoderLayerWeights {
 /**
  * One pre-norm encoder layer on x [batch, tokens, E] (E = the norms' width).
  * scales multiply the attention and MLP branches (a supernet's
- * straight-through weights; absent in a fixed network).
+ * straight-through weights; absent in a fixed network). gelu applies the
+ * MLP's GELU: a layer passes its Activation module, so that hooks on
+ * activations (nwot's codes) see it.
  */
 export function encoderLayer(x: Tensor, w: EncoderLayerWeights, heads: number, headDim: number, eps = 1e-5,
-  scales: { attn?: Tensor | undefined; mlp?: Tensor | undefined } = {}): Tensor {
+  scales: { attn?: Tensor | undefined; mlp?: Tensor | undefined } = {}, gelu: (h: Tensor) => Tensor = (h) => h.gelu()): Tensor {
   const e = w.norm1.weight.size(0);
   const norm = (y: Tensor, p: LinearWeights) => layerNorm(y, [e], like(p.weight, y), p.bias ? like(p.bias, y) : null, eps);
   const attention = multiHeadAttention(norm(x, w.norm1), w.attn, heads, headDim);
   const attended = x.add(scales.attn ? attention.mul(scales.attn) : attention);
-  const hidden = linear(norm(attended, w.norm2), w.fc1.weight, w.fc1.bias).gelu();
+  const hidden = gelu(linear(norm(attended, w.norm2), w.fc1.weight, w.fc1.bias));
   const mlp = linear(hidden, w.fc2.weight, w.fc2.bias);
   return attended.add(scales.mlp ? mlp.mul(scales.mlp) : mlp);
 }
@@ -123,6 +125,8 @@ export class TransformerEncoderLayer extends Module {
   readonly norm2: LayerNorm;
   readonly fc1: Linear;
   readonly fc2: Linear;
+  /** The MLP's GELU (no parameters). */
+  readonly act: Activation;
   constructor(readonly embedDim: number, readonly heads: number, readonly mlpRatio: number, readonly headDim: number) {
     super();
     this.norm1 = this.registerModule('norm1', new LayerNorm(embedDim));
@@ -130,12 +134,13 @@ export class TransformerEncoderLayer extends Module {
     this.norm2 = this.registerModule('norm2', new LayerNorm(embedDim));
     this.fc1 = this.registerModule('fc1', new Linear(embedDim, mlpRatio * embedDim));
     this.fc2 = this.registerModule('fc2', new Linear(mlpRatio * embedDim, embedDim));
+    this.act = this.registerModule('act', new Activation('gelu'));
   }
   weights(): EncoderLayerWeights {
     return { norm1: weightsOf(this.norm1), attn: this.attn.weights(), norm2: weightsOf(this.norm2), fc1: weightsOf(this.fc1), fc2: weightsOf(this.fc2) };
   }
   forward(x: Tensor): Tensor {
-    return encoderLayer(x, this.weights(), this.heads, this.headDim, this.norm1.eps);
+    return encoderLayer(x, this.weights(), this.heads, this.headDim, this.norm1.eps, {}, (h) => this.act.call(h));
   }
 }
 

@@ -184,7 +184,7 @@ export class ReLU extends Module {
   }
 }
 /** The activations `Activation` applies; hswish is MobileNetV3's hard swish. */
-export const ACTIVATIONS = ['relu', 'swish', 'mish', 'hswish'] as const;
+export const ACTIVATIONS = ['relu', 'swish', 'mish', 'hswish', 'gelu'] as const;
 
 /** One of ACTIVATIONS by name. */
 export class Activation extends Module {
@@ -213,6 +213,8 @@ export function activate(kind: string, x: Tensor): Tensor {
       return x.mish();
     case 'hswish':
       return x.hardswish();
+    case 'gelu':
+      return x.gelu();
     default:
       throw new TsnasError('config', `unknown activation '${kind}', expected one of ${ACTIVATIONS.join(', ')}`);
   }

@@ -123,7 +123,7 @@ function sharedPassProxies(model: AnyModule, batch: ProxyBatch, want: Set<Networ
       }
     }
     // nwot: K = Σ_layers c·cᵀ + (1−c)(1−c)ᵀ over the binary ReLU codes c
-    // (for other activations, such as swish or mish, the same code: which
+    // (for other activations, such as swish, mish or GELU, the same code: which
     // side of zero each unit's input is on),
     // gathered as A = Σ c·cᵀ, r = Σ rowsum(c) and D = Σ code length, so that
     // K = 2A − r·1ᵀ − 1·rᵀ + D (one matmul per ReLU instead of two). ReLUs

@@ -4,7 +4,7 @@
 import { TsnasError } from '../../errors.js';
 import type { AnyModule } from '../../nn/module.js';
 import {
-  Activation, AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Identity, LayerNorm, Linear, MaxPool2d,
+  ACTIVATIONS, Activation, AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Identity, LayerNorm, Linear, MaxPool2d,
   ReLU, ReLU6, Sequential, type Pair,
 } from '../../nn/layers.js';
 import {
@@ -153,8 +153,10 @@ export function exportActivation(ctx: OnnxExportContext, kind: string, x: OnnxVa
       return ctx.node('Mul', [x, ctx.node('Tanh', [ctx.node('Softplus', [x], {}, x.shape, `${hint}.softplus`)], {}, x.shape, `${hint}.tanh`)], {}, x.shape, hint);
     case 'hswish': // x·relu6(x + 3)/6, torch's hardswish
       return ctx.node('HardSwish', [x], {}, x.shape, hint);
+    case 'gelu':
+      return gelu(ctx, x, hint);
     default:
-      throw new TsnasError('usage', `cannot export activation '${kind}' to ONNX (known: relu, swish, mish, hswish)`, { where: 'onnx' });
+      throw new TsnasError('usage', `cannot export activation '${kind}' to ONNX (known: ${ACTIVATIONS.join(', ')})`, { where: 'onnx' });
   }
 }
 registerOnnxExporter(Activation, (ctx, m, [x]) => exportActivation(ctx, m.kind, x!, hintOf(ctx, m)));
@@ -419,7 +421,7 @@ function gelu(ctx: OnnxExportContext, x: OnnxValue, hint: string): OnnxValue {
 registerOnnxExporter(TransformerEncoderLayer, (ctx, m, [x]) => {
   const hint = hintOf(ctx, m);
   const attended = add(ctx, x!, ctx.module(m.attn, ctx.module(m.norm1, x!)), `${hint}.attended`);
-  const hidden = gelu(ctx, ctx.module(m.fc1, ctx.module(m.norm2, attended)), `${hint}.gelu`);
+  const hidden = ctx.module(m.act, ctx.module(m.fc1, ctx.module(m.norm2, attended)));
   return add(ctx, attended, ctx.module(m.fc2, hidden), hint);
 });
 

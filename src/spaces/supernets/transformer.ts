@@ -135,7 +135,8 @@ export class TransformerSupernet extends SpaceSupernet {
         fc1: sliceLinear(full.fc1, hidden, e),
         fc2: sliceLinear(full.fc2, e, hidden),
       };
-      y = encoderLayer(y, w, heads.value, headDim, this.layers.at(i).norm1.eps, { attn: heads.scale, mlp: ratio.scale });
+      const layer = this.layers.at(i);
+      y = encoderLayer(y, w, heads.value, headDim, layer.norm1.eps, { attn: heads.scale, mlp: ratio.scale }, (h) => layer.act.call(h));
     }
     let features = layerNorm(y, [e], like(first(this.norm.weight!, 0, e), y), like(first(this.norm.bias!, 0, e), y), this.norm.eps).mean(1);
     if (depth.scale) features = features.mul(depth.scale);
