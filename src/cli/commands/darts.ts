@@ -36,7 +36,7 @@ export function isWeightSharingMethod(name: string): name is WeightSharingMethod
 /** Every flag of a weight-sharing search but the method itself. */
 export const weightSharingFlags: FlagSpecs = {
   space: { type: 'string', help: 'supernet space (differentiable methods: nb201, darts; spos, enas: any; ofa: mobilenet)', default: 'nb201', choices: SPACE_NAMES },
-  'space-options': { type: 'string', help: 'chain, mobilenet, hierarchical: the space\'s configuration as JSON, e.g. {"resolutions":[24,32],"widths":[16,24]} (as space.options of a config)' },
+  'space-options': { type: 'string', help: 'chain, mobilenet, hierarchical, transformer: the space\'s configuration as JSON, e.g. {"resolutions":[24,32],"widths":[16,24]} (as space.options of a config)' },
   dataset: { type: 'string', help: 'fashion-mnist | cifar10:<dir> | cifar100:<dir> | folder:<dir>', default: 'fashion-mnist' },
   epochs: { type: 'int', help: 'search (or supernet training) epochs', default: 10, min: 1 },
   channels: { type: 'int', help: 'nb201, darts: initial channels C', default: 8, min: 1 },
@@ -59,7 +59,7 @@ export const weightSharingFlags: FlagSpecs = {
   budget: { type: 'int', help: 'SPOS/OFA evolutionary-search evaluations', default: 100, min: 1 },
   'max-flops': { type: 'number', help: 'SPOS/OFA: search only architectures with at most this many FLOPs (the space\'s cost model)', min: 0 },
   'max-params': { type: 'number', help: 'SPOS/OFA: search only architectures with at most this many parameters', min: 0 },
-  export: { type: 'string', help: 'spos, enas, ofa on chain, mobilenet, hierarchical: write the found fixed network\'s weights (inherited, batch norm recalibrated) to this .safetensors file' },
+  export: { type: 'string', help: 'spos, enas, ofa on chain, mobilenet, hierarchical, transformer: write the found fixed network\'s weights (inherited, batch norm recalibrated) to this .safetensors file' },
   'phase-split': { type: 'string', help: `OFA: shares of the epochs for the phases full,kernel,depth,expand (default ${DEFAULT_PHASE_SPLIT.join(',')}; 0 skips a phase)` },
   'kd-weight': { type: 'number', help: 'OFA: weight of the distillation loss from the largest network in the shrinking phases (default 1)', min: 0 },
   'subnets-per-step': { type: 'int', help: 'OFA: sub-networks per batch in the shrinking phases, gradients accumulated (default 1)', min: 1 },
@@ -79,7 +79,7 @@ const SPACE_OPTION_KEYS: Partial<Record<SpaceName, readonly string[]>> = {
 function parseSpaceOptions(text: string | undefined, space: SpaceName): SpaceOptions | undefined {
   if (text === undefined) return undefined;
   const known = SPACE_OPTION_KEYS[space];
-  if (!known) throw usageError(`the ${space} space has no options (chain, mobilenet and hierarchical have)`, '--space-options');
+  if (!known) throw usageError(`the ${space} space has no options (chain, mobilenet, hierarchical and transformer have)`, '--space-options');
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -122,7 +122,7 @@ export async function runWeightSharingSearch(method: WeightSharingMethod, flags:
   const space = flags.space as SpaceName;
   const isDifferentiable = (DIFFERENTIABLE_METHODS as readonly string[]).includes(method);
   if (isDifferentiable && space !== 'nb201' && space !== 'darts') {
-    throw usageError(`expected one of nb201, darts, got '${space}' (${method} mixes cell edges; chain, mobilenet and hierarchical take ${methodFlag} spos or enas, mobilenet also ofa)`, '--space');
+    throw usageError(`expected one of nb201, darts, got '${space}' (${method} mixes cell edges; chain, mobilenet, hierarchical and transformer take ${methodFlag} spos or enas, mobilenet also ofa)`, '--space');
   }
   if (method === 'ofa' && space !== 'mobilenet') {
     throw usageError(`Once-for-All progressive shrinking needs the elastic mobilenet supernet (--space mobilenet), got '${space}' (other spaces: ${methodFlag} spos)`, '--space');
