@@ -217,7 +217,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
           await complete({ workerId: slot.id, trialId: trial.id, state: 'taken back' });
           return;
         }
-        if (await releaseTrial(boss, trial.id, slot.id)) {
+        if (await store.releaseTrial(trial.id, slot.id)) {
           result.released.push(trial.id);
           await boss.send(queue, { ...data, trialId: trial.id } satisfies TrialJobData, { retryLimit: 0 });
           log(`${slot.id}: trial ${trial.id} put back to pending (runs again elsewhere)`);
@@ -269,21 +269,5 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
     await boss.stop({ graceful: false, wait: true });
     await store.close();
   }
-}
-
-/**
- * Puts a running trial held by workerId back to pending, as the store's
- * requeueStale does (worker, heartbeat and start cleared; curves kept).
- * The Store interface requeues by heartbeat age only, which would take
- * other live workers' trials too, so this is the same update for one trial
- * (PostgreSQL backend, whose tables the queue's connection sees).
- */
-export async function releaseTrial(boss: PgBoss, trialId: number, workerId: string): Promise<boolean> {
-  const result = (await boss.getDb().executeSql(
-    `UPDATE tsnas_trials SET state = 'pending', worker_id = NULL, heartbeat_at = NULL, started_at = NULL
-     WHERE id = $1 AND state = 'running' AND worker_id = $2`,
-    [trialId, workerId],
-  )) as { rowCount?: number | null };
-  return (result.rowCount ?? 0) > 0;
 }
 

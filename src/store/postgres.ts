@@ -495,6 +495,15 @@ export class PostgresStore implements Store {
     return rows.map((r) => r.id).sort((a, b) => a - b);
   }
 
+  async releaseTrial(trialId: number, workerId: string): Promise<boolean> {
+    const result = await this.pool.query(
+      `UPDATE tsnas_trials SET state = 'pending', worker_id = NULL, heartbeat_at = NULL, started_at = NULL
+       WHERE id = $1 AND state = 'running' AND worker_id = $2`,
+      [trialId, workerId],
+    );
+    return (result.rowCount ?? 0) > 0;
+  }
+
   // ---- strategy state ----
 
   private async upsertStrategyState(client: pg.PoolClient, experimentId: number, stateText: string, toldCount: number): Promise<void> {

@@ -459,6 +459,14 @@ export class SqliteStore implements Store {
     return rows.map((r) => r.id).sort((a, b) => a - b);
   }
 
+  async releaseTrial(trialId: number, workerId: string): Promise<boolean> {
+    const result = this.sql(
+      `UPDATE tsnas_trials SET state = 'pending', worker_id = NULL, heartbeat_at = NULL, started_at = NULL
+       WHERE id = ? AND state = 'running' AND worker_id = ?`,
+    ).run(trialId, workerId);
+    return result.changes > 0;
+  }
+
   // ---- strategy state ----
 
   private upsertStrategyState(experimentId: number, stateText: string, toldCount: number, now: number): void {

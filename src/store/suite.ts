@@ -410,6 +410,30 @@ export function runStoreSuite(name: string, openFreshStorage: () => Promise<Fres
         await rejectsWithCode(store.requeueStale(experiment.id, -1), 'usage', /olderThanMs/);
       }));
 
+    it('a worker releases its own running trial back to pending, and only its own', () =>
+      withStore(async (store) => {
+        const { experiment } = await experimentWithTrials(store, 2);
+        const held = (await store.claimTrial(experiment.id, 'worker-a'))!;
+        await store.reportIntermediate(held.id, 'val_acc', 0, 0.5);
+        assert.equal(await store.releaseTrial(held.id, 'worker-b'), false, 'another worker cannot release it');
+        assert.equal((await store.getTrial(held.id))!.state, 'running');
+        assert.equal(await store.releaseTrial(held.id, 'worker-a'), true);
+        const released = (await store.getTrial(held.id))!;
+        assert.equal(released.state, 'pending');
+        assert.equal(released.workerId, null);
+        assert.equal(released.heartbeatAt, null);
+        assert.equal(released.startedAt, null);
+        assert.deepEqual(released.intermediate, { val_acc: [{ step: 0, value: 0.5 }] });
+        assert.equal(await store.releaseTrial(held.id, 'worker-a'), false, 'no longer running');
+        assert.equal(await store.heartbeat(held.id, 'worker-a'), false);
+        const reclaimed = (await store.claimTrial(experiment.id, 'worker-c'))!;
+        assert.equal(reclaimed.id, held.id);
+        await store.finishTrial(reclaimed.id, { state: 'complete', metrics: { a: 1 } }, { workerId: 'worker-c' });
+        assert.equal(await store.releaseTrial(reclaimed.id, 'worker-c'), false, 'a finished trial never changes');
+        assert.equal((await store.getTrial(reclaimed.id))!.state, 'complete');
+        assert.equal(await store.releaseTrial(999_999, 'worker-a'), false);
+      }));
+
     it('requeues every running trial of one experiment for a resume', () =>
       withStore(async (store) => {
         const { experiment, trials } = await experimentWithTrials(store, 4);

@@ -13,7 +13,8 @@
 //     createTrial ──> pending ──claimTrial──> running ──finishTrial──> complete | failed | pruned
 //                        ^                       │
 //                        └─── requeueStale / ────┘
-//                             requeueRunning
+//                             requeueRunning /
+//                             releaseTrial
 //
 //   - `number` counts 0, 1, 2, ... per experiment in creation order, with no gaps.
 //   - `sample` is the architecture (JSON) and `sampleHash` its hash, given by
@@ -234,6 +235,12 @@ export interface Store {
   requeueStale(experimentId: number, olderThanMs: number): Promise<number[]>;
   /** Every running trial goes back to pending, as in requeueStale; for resuming after a crash. */
   requeueRunning(experimentId: number): Promise<number[]>;
+  /**
+   * The worker gives its running trial back (it stops, e.g. on Ctrl-C): the
+   * trial goes back to pending as in requeueStale, at once. Returns false,
+   * changing nothing, when the trial is not running or another worker holds it.
+   */
+  releaseTrial(trialId: number, workerId: string): Promise<boolean>;
 
   // ---- strategy state ----
 
