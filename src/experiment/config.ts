@@ -548,4 +548,8 @@ budget:
 parallel: 1               # trials at once (worker threads; libtorch threads are split)
 # batch: 4                # samples asked at once (default: parallel); fixes results for any parallel
 # threads: 2              # libtorch threads in all (default: all cores)
+
+# execution:              # many machines: with --storage postgres://..., trials go to a
+#   queue: pgboss         # pg-boss queue in that database, and \`tsnas worker --storage ...\`
+#   inFlight: 4           # processes on any machine run them (src/distributed/README.md)
 `;
