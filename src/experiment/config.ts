@@ -7,7 +7,7 @@ import { basename, extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { TsnasError, configError } from '../errors.js';
 import { strategyNames } from '../strategies/index.js';
-import { getSpace, SPACE_NAMES } from '../spaces/index.js';
+import { getSpace, SPACE_NAMES, SPACE_OPTION_KEYS } from '../spaces/index.js';
 import { PROXY_NAMES } from '../estimators/zero-cost/proxies.js';
 import { PREDICTOR_NAMES } from '../estimators/predictors/index.js';
 import { leafPaths, showValue, validate, type Schema } from './schema.js';
@@ -266,16 +266,6 @@ const SCREEN_DEFAULTS = { proxies: ['synflow', 'nwot'], candidates: 1000, proxyB
 const PREDICTOR_DEFAULTS = { model: 'mlp', warmup: 20, candidates: 100, kappa: 0 };
 const TOP_K_DEFAULT = 10;
 
-/** The options of the space's own config, as getSpace reads them. */
-const SPACE_OPTION_KEYS: Record<string, readonly string[]> = {
-  nb201: [],
-  darts: [],
-  chain: ['minDepth', 'maxDepth', 'ops', 'kernels', 'filters', 'activations', 'poolAfter'],
-  mobilenet: ['depths', 'expandRatios', 'kernels', 'resolutions', 'widths', 'strides', 'activations', 'squeezeExcite'],
-  hierarchical: ['stageCounts', 'cellsPerStage', 'channels'],
-  transformer: ['patchSize', 'embedDims', 'depths', 'heads', 'mlpRatios', 'headDim'],
-};
-
 /** `type` is accepted for `kind` in an estimator (and its `then`). */
 function kindAlias(node: unknown, path: string): void {
   if (typeof node !== 'object' || node === null || Array.isArray(node)) return;
@@ -364,7 +354,7 @@ export function checkConfig(raw: unknown): ExperimentConfig {
   const spaceName = v.space.name as string;
   const spaceOptions = v.space.options as Record<string, unknown>;
   for (const key of Object.keys(spaceOptions)) {
-    const known = SPACE_OPTION_KEYS[spaceName] ?? [];
+    const known = (SPACE_OPTION_KEYS as Record<string, readonly string[]>)[spaceName] ?? [];
     if (!known.includes(key)) {
       throw configError(`unknown option of space ${spaceName} (value ${showValue(spaceOptions[key])}); expected ${known.length ? `one of ${known.join(', ')}` : 'none'}`, `space.options.${key}`);
     }

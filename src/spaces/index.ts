@@ -30,6 +30,16 @@ export interface SpaceOptions {
   transformer?: TransformerConfig;
 }
 
+/** The keys of each space's configuration (SpaceOptions), as configs and --space-options take them. */
+export const SPACE_OPTION_KEYS: Readonly<Record<SpaceName, readonly string[]>> = {
+  nb201: [],
+  darts: [],
+  chain: ['minDepth', 'maxDepth', 'ops', 'kernels', 'filters', 'activations', 'poolAfter'],
+  mobilenet: ['depths', 'expandRatios', 'kernels', 'resolutions', 'widths', 'strides', 'activations', 'squeezeExcite'],
+  hierarchical: ['stageCounts', 'cellsPerStage', 'channels'],
+  transformer: ['patchSize', 'embedDims', 'depths', 'heads', 'mlpRatios', 'headDim'],
+};
+
 /** A built-in space by name; unknown names get a usage error listing the known ones. */
 export function getSpace(name: string, options: SpaceOptions = {}): DefinedSpace {
   switch (name) {

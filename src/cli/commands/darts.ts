@@ -5,7 +5,7 @@
 // --method`. Per-epoch progress goes to stderr; the last stdout line (with
 // --json) holds the found architecture, time, peak RSS and, with
 // --benchmark, its table accuracy.
-import { TsnasError, usageError } from '../../errors.js';
+import { usageError } from '../../errors.js';
 import { Nb201Table, parseNb201BenchmarkName, type Nb201Dataset } from '../../benchmarks/nb201.js';
 import { datasetSource } from '../../data/spec.js';
 import type { AugmentOptions } from '../../data/augment.js';
@@ -16,7 +16,8 @@ import { runSpos, type OneShotContext } from '../../strategies/oneshot/spos.js';
 import { runEnas } from '../../strategies/oneshot/enas.js';
 import { DEFAULT_PHASE_SPLIT, parsePhaseSplit, phaseSchedule, runOfa, type OfaResult } from '../../strategies/oneshot/ofa.js';
 import { requireExportable, type CostLimits } from '../../strategies/oneshot/constraints.js';
-import { getSpace, SPACE_NAMES, type SpaceName, type SpaceOptions } from '../../spaces/index.js';
+import { SPACE_NAMES, type SpaceName } from '../../spaces/index.js';
+import { parseSpaceOptions } from '../space-options.js';
 import { rankingQuality, type RankingQuality } from '../../strategies/oneshot/ranking.js';
 import { latencyCostTables, loadLatencyTable, predictLatency, type LatencyTable } from '../../hardware/latency.js';
 import { dartsSpace } from '../../spaces/darts.js';
@@ -66,39 +67,6 @@ export const weightSharingFlags: FlagSpecs = {
   ranking: { type: 'int', help: 'SPOS/ENAS with --benchmark: Kendall τ / Spearman ρ over this many sampled cells (0: off)', default: 0, min: 0 },
   ...computeFlags,
 };
-
-/** Keys each space's configuration takes (as getSpace's options). */
-const SPACE_OPTION_KEYS: Partial<Record<SpaceName, readonly string[]>> = {
-  chain: ['minDepth', 'maxDepth', 'ops', 'kernels', 'filters', 'activations', 'poolAfter'],
-  mobilenet: ['depths', 'expandRatios', 'kernels', 'resolutions', 'widths', 'strides', 'activations', 'squeezeExcite'],
-  hierarchical: ['stageCounts', 'cellsPerStage', 'channels'],
-  transformer: ['patchSize', 'embedDims', 'depths', 'heads', 'mlpRatios', 'headDim'],
-};
-
-/** --space-options: a JSON object of the space's configuration keys, checked by building the space. */
-function parseSpaceOptions(text: string | undefined, space: SpaceName): SpaceOptions | undefined {
-  if (text === undefined) return undefined;
-  const known = SPACE_OPTION_KEYS[space];
-  if (!known) throw usageError(`the ${space} space has no options (chain, mobilenet, hierarchical and transformer have)`, '--space-options');
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw usageError(`expected a JSON object, got '${text}' (${(e as Error).message})`, '--space-options');
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw usageError(`expected a JSON object, got '${text}'`, '--space-options');
-  for (const key of Object.keys(value)) {
-    if (!known.includes(key)) throw usageError(`unknown option '${key}' of the ${space} space, expected one of ${known.join(', ')}`, '--space-options');
-  }
-  const options = { [space]: value } as SpaceOptions;
-  try {
-    getSpace(space, options);
-  } catch (e) {
-    if (e instanceof TsnasError) throw usageError(e.message, '--space-options');
-    throw e;
-  }
-  return options;
-}
 
 /** --cost: 'flops' or 'latency:<file>' (the table, read and checked). */
 function parseCostFlag(text: string, space: string): { kind: 'flops' } | { kind: 'latency'; path: string; table: LatencyTable } {

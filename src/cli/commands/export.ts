@@ -5,7 +5,8 @@
 import { performance } from 'node:perf_hooks';
 import { TsnasError, usageError } from '../../errors.js';
 import { checkOnnxAgainstModule, exportWeightsToOnnx } from '../../export/onnx/index.js';
-import { getSpace, SPACE_NAMES, type SpaceOptions } from '../../spaces/index.js';
+import { getSpace, SPACE_NAMES, type SpaceName } from '../../spaces/index.js';
+import { parseSpaceOptions } from '../space-options.js';
 import type { DefinedSpace } from '../../spaces/space.js';
 import type { Sample } from '../../spaces/types.js';
 import { manualSeed, setNumThreads } from '../../tensor/index.js';
@@ -23,18 +24,6 @@ export function parseChannelsHeightWidth(text: string, flag = '--input'): [numbe
     throw usageError(`expected C,H,W with three positive integers, e.g. 3,32,32, got '${text}'`, flag);
   }
   return parts.map(Number) as [number, number, number];
-}
-
-function parseSpaceOptions(text: string | undefined, space: string): SpaceOptions | undefined {
-  if (text === undefined) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw usageError(`expected a JSON object, got '${text}' (${(e as Error).message})`, '--space-options');
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw usageError(`expected a JSON object, got '${text}'`, '--space-options');
-  return { [space]: value } as SpaceOptions;
 }
 
 function parseArch(space: DefinedSpace, text: string): Sample {
@@ -55,7 +44,7 @@ export const exportCommand = defineCommand({
   flags: {
     space: { type: 'string', help: 'built-in search space', required: true, choices: SPACE_NAMES },
     arch: { type: 'string', help: "the architecture: the space's text form or a JSON sample", required: true },
-    'space-options': { type: 'string', help: 'chain, mobilenet, hierarchical: the space\'s configuration as JSON' },
+    'space-options': { type: 'string', help: 'chain, mobilenet, hierarchical, transformer: the space\'s configuration as JSON' },
     weights: { type: 'string', help: 'trained weights (.safetensors, tensor names as the network\'s state dict)', required: true },
     onnx: { type: 'string', help: 'the ONNX file to write', required: true },
     classes: { type: 'int', help: 'number of classes (default: the rows of classifier.weight)', min: 1 },
@@ -68,13 +57,7 @@ export const exportCommand = defineCommand({
   async run({ flags, positional }) {
     if (positional.length > 0) throw usageError(`takes no positional arguments, got ${positional.join(' ')}`, 'export');
     const spaceName = flags['space'] as string;
-    let space: DefinedSpace;
-    try {
-      space = getSpace(spaceName, parseSpaceOptions(flags['space-options'] as string | undefined, spaceName));
-    } catch (e) {
-      if (e instanceof TsnasError && e.where !== '--space-options') throw usageError(e.message, '--space-options');
-      throw e;
-    }
+    const space: DefinedSpace = getSpace(spaceName, parseSpaceOptions(flags['space-options'] as string | undefined, spaceName as SpaceName));
     const sample = parseArch(space, flags['arch'] as string);
     const input = flags['input'] === undefined ? undefined : parseChannelsHeightWidth(flags['input'] as string);
     if (input && spaceName === 'mobilenet') {

@@ -1,0 +1,32 @@
+// --space-options: a space's configuration as JSON on the command line, the
+// same keys as `space.options` in an experiment config (SPACE_OPTION_KEYS).
+import { TsnasError, usageError } from '../errors.js';
+import { getSpace, SPACE_OPTION_KEYS, type SpaceName, type SpaceOptions } from '../spaces/index.js';
+
+/** Parses and checks --space-options (by building the space); undefined when the flag is absent. */
+export function parseSpaceOptions(text: string | undefined, space: SpaceName): SpaceOptions | undefined {
+  if (text === undefined) return undefined;
+  const known = SPACE_OPTION_KEYS[space];
+  if (known.length === 0) {
+    const configurable = Object.entries(SPACE_OPTION_KEYS).filter(([, keys]) => keys.length > 0).map(([name]) => name);
+    throw usageError(`the ${space} space has no options (${configurable.join(', ')} have)`, '--space-options');
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw usageError(`expected a JSON object, got '${text}' (${(e as Error).message})`, '--space-options');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw usageError(`expected a JSON object, got '${text}'`, '--space-options');
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) throw usageError(`unknown option '${key}' of the ${space} space, expected one of ${known.join(', ')}`, '--space-options');
+  }
+  const options = { [space]: value } as SpaceOptions;
+  try {
+    getSpace(space, options);
+  } catch (e) {
+    if (e instanceof TsnasError) throw usageError(e.message, '--space-options');
+    throw e;
+  }
+  return options;
+}
