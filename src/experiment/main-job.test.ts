@@ -1,5 +1,6 @@
 // A shortened main job on Fashion-MNIST (Debian's package): every phase,
-// the report, the saved weights (reloaded, they give the same accuracy) and
+// the report, the saved weights (reloaded, they give the same accuracy; the
+// ONNX file gives the same logits in onnxruntime) and
 // the resume of a finished job (nothing re-run).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import { datasetSource } from '../data/spec.js';
 import { subsetDataset } from '../data/dataset.js';
 import { limitIndices } from '../data/loader.js';
 import { loadSafetensors } from '../export/safetensors.js';
+import { checkOnnxAgainstModule } from '../export/onnx/verify.js';
 import { NB201Network } from '../networks/nb201.js';
 import { nb201Space } from '../spaces/nb201.js';
 import { openStore } from '../store/index.js';
@@ -55,6 +57,10 @@ test('shortened main job: screening, halving, final training, report, weights, r
     const full = source.load('test');
     const testSet = subsetDataset(full, limitIndices(Array.from({ length: full.n }, (_, i) => i), 2000, 0));
     const again = evaluate(net, testSet, { augment: { resize: 16, normalize: source.normalization(full) } });
+    // best.onnx is the same network: onnxruntime gives the reloaded weights' logits.
+    const onnx = await checkOnnxAgainstModule(readFileSync(join(dir, 'best.onnx')), net, [1, 16, 16], { batch: 3 });
+    assert.deepEqual(onnx.outputShape, [3, 10]);
+    assert.ok(onnx.maxAbsDiff < 1e-4, `onnxruntime differs by ${onnx.maxAbsDiff}`);
     net.dispose();
     assert.equal(memory().numTensors, before);
     assert.ok(Math.abs(again.accuracy - summary.test_accuracy) < 1e-9, `reloaded ${again.accuracy} vs ${summary.test_accuracy}`);
