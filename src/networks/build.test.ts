@@ -6,24 +6,10 @@ import assert from 'node:assert/strict';
 import { crossEntropy, memory, randint, randn, tidy } from '../tensor/index.js';
 import { Rng } from '../util/random.js';
 import { costOf } from '../hardware/cost.js';
-import { chainSpace, getSpace, hierarchicalSpace, mobilenetSpace, SPACE_NAMES } from '../spaces/index.js';
-import type { DefinedSpace } from '../spaces/space.js';
+import { getSpace, mobilenetSpace, SPACE_NAMES } from '../spaces/index.js';
 import { buildNetwork, costOptionsFor, networkInputShape, type BuildNetworkOptions } from './index.js';
+import { SMALL_NETWORK_SETTINGS as SETTINGS } from './testing.js';
 
-// Per space: the space (small settings where the space has them) and the network options.
-const SETTINGS: Record<string, { space: DefinedSpace; options: BuildNetworkOptions }> = {
-  nb201: { space: getSpace('nb201'), options: { numClasses: 5, channels: 4, cells: 1, inputSize: 16 } },
-  // 5 cells: reductions at cells 1 and 3.
-  darts: { space: getSpace('darts'), options: { numClasses: 5, channels: 4, cells: 5, inputSize: 16 } },
-  chain: { space: chainSpace({ maxDepth: 4, filters: [4, 8, 16] }), options: { numClasses: 5, inputSize: 16 } },
-  mobilenet: { space: mobilenetSpace({ resolutions: [32, 40] }), options: { numClasses: 5 } },
-  hierarchical: { space: hierarchicalSpace({ channels: [4, 8, 16] }), options: { numClasses: 5, inputSize: 16 } },
-  transformer: { space: getSpace('transformer'), options: { numClasses: 5, inputSize: 16 } },
-};
-
-test('every built-in space has a test setting', () => {
-  assert.deepEqual(Object.keys(SETTINGS).sort(), [...SPACE_NAMES].sort());
-});
 
 for (const name of SPACE_NAMES) {
   test(`${name}: fixed networks of random samples train, match the cost model and leak nothing`, () => {

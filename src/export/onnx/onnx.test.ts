@@ -9,18 +9,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
-import { manualSeed, memory, noGrad, randn, tensor, tidy, type Tensor } from '../../tensor/index.js';
+import { manualSeed, memory, noGrad, tensor, tidy, type Tensor } from '../../tensor/index.js';
 import { Module } from '../../nn/module.js';
 import {
   Activation, AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Flatten, LayerNorm, Linear, MaxPool2d, ReLU6, Sequential,
 } from '../../nn/layers.js';
 import { FactorizedReduce, Zero } from '../../nn/ops.js';
-import { buildNetwork, networkInputShape, type BuildNetworkOptions } from '../../networks/index.js';
-import { chainSpace, getSpace, hierarchicalSpace, mobilenetSpace, SPACE_NAMES } from '../../spaces/index.js';
-import type { DefinedSpace } from '../../spaces/space.js';
+import { buildNetwork, networkInputShape } from '../../networks/index.js';
+import { getSpace, mobilenetSpace } from '../../spaces/index.js';
 import { Rng } from '../../util/random.js';
 import { saveSafetensors } from '../safetensors.js';
 import { ProtoWriter, OnnxGraphBuilder, attr, checkOnnxAgainstModule, exportToOnnx, exportWeightsToOnnx } from './index.js';
+import { SMALL_NETWORK_SETTINGS as SETTINGS } from '../../networks/testing.js';
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
@@ -101,18 +101,6 @@ async function assertMatchesOnnx(net: Module, inputShape: readonly number[], wha
   }
 }
 
-const SETTINGS: Record<string, { space: DefinedSpace; options: BuildNetworkOptions }> = {
-  nb201: { space: getSpace('nb201'), options: { numClasses: 5, channels: 4, cells: 1, inputSize: 16 } },
-  darts: { space: getSpace('darts'), options: { numClasses: 5, channels: 4, cells: 5, inputSize: 16 } },
-  chain: { space: chainSpace({ maxDepth: 4, filters: [4, 8, 16] }), options: { numClasses: 5, inputSize: 16 } },
-  mobilenet: { space: mobilenetSpace({ resolutions: [32, 40] }), options: { numClasses: 5 } },
-  hierarchical: { space: hierarchicalSpace({ channels: [4, 8, 16] }), options: { numClasses: 5, inputSize: 16 } },
-  transformer: { space: getSpace('transformer'), options: { numClasses: 5, inputSize: 16 } },
-};
-
-test('every built-in space has an ONNX test setting', () => {
-  assert.deepEqual(Object.keys(SETTINGS).sort(), [...SPACE_NAMES].sort());
-});
 
 for (const [name, { space, options }] of Object.entries(SETTINGS)) {
   test(`${name}: sampled fixed networks give onnxruntime's output to 1e-4, batch 1 and 5, and leak nothing`, async () => {
