@@ -7,7 +7,7 @@
 import { TsnasError } from '../errors.js';
 import { cellOps, formatNb201Ops, nb201CellDimensions, nb201CellGraph, nb201EdgeLabel, NB201_EDGES, NB201_PATH_VOCABULARY, parseNb201Ops } from './nb201.js';
 import { chainGraph } from './graph.js';
-import { defineSpace, whenGreater, type DefinedSpace, type DimensionSpec } from './space.js';
+import { defineSpace, whenGreater, withArchView, type ArchSpace, type DimensionSpec } from './space.js';
 import { tokenError } from './text.js';
 import type { Sample, Value } from './types.js';
 
@@ -23,11 +23,7 @@ export interface HierarchicalArch {
   stages: { cells: number; channels: number }[];
 }
 
-export interface HierarchicalSpace extends DefinedSpace {
-  readonly config: Required<HierarchicalConfig>;
-  archOf(s: Sample): HierarchicalArch;
-  fromArch(a: HierarchicalArch): Sample;
-}
+export type HierarchicalSpace = ArchSpace<Required<HierarchicalConfig>, HierarchicalArch>;
 
 const CELL_PREFIX = 'cell_';
 const stageLabel = (st: number, part: 'cells' | 'channels') => `stage${st}_${part}`;
@@ -113,13 +109,5 @@ export function hierarchicalSpace(config: HierarchicalConfig = {}): Hierarchical
     pathEncoding: { vocabulary: NB201_PATH_VOCABULARY, maxLength: 3 },
     sizeFormula: `micro 5^6 · macro sum over stage count n of (${cfg.cellsPerStage.length} cell counts · ${cfg.channels.length} channel widths)^n = 15625 · (${macroTerms})`,
   });
-  return {
-    ...space,
-    config: cfg,
-    archOf: (s) => {
-      space.validate(s);
-      return archOf(s);
-    },
-    fromArch: (a) => space.fromJSON(rawFromArch(a)),
-  };
+  return withArchView(space, cfg, archOf, rawFromArch);
 }

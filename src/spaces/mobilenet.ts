@@ -5,7 +5,7 @@
 // layers as kernel/expand pairs).
 import { TsnasError } from '../errors.js';
 import { chainGraph } from './graph.js';
-import { defineSpace, whenGreater, type DefinedSpace, type DimensionSpec } from './space.js';
+import { defineSpace, whenGreater, withArchView, type ArchSpace, type DimensionSpec } from './space.js';
 import { tokenError } from './text.js';
 import type { Sample, Value } from './types.js';
 
@@ -33,11 +33,7 @@ export interface MobilenetArch {
   stages: MobilenetLayer[][];
 }
 
-export interface MobilenetSpace extends DefinedSpace {
-  readonly config: Required<MobilenetConfig>;
-  archOf(s: Sample): MobilenetArch;
-  fromArch(a: MobilenetArch): Sample;
-}
+export type MobilenetSpace = ArchSpace<Required<MobilenetConfig>, MobilenetArch>;
 
 const depthLabel = (st: number) => `stage${st}_depth`;
 const layerLabel = (st: number, l: number, part: 'kernel' | 'expand') => `stage${st}_layer${l}_${part}`;
@@ -144,13 +140,5 @@ export function mobilenetSpace(config: MobilenetConfig = {}): MobilenetSpace {
     },
     sizeFormula: `${cfg.resolutions.length} resolutions · (sum over depth d of (${cfg.kernels.length} kernels · ${cfg.expandRatios.length} expand ratios)^d)^${stages} stages = ${cfg.resolutions.length} · (${stageTerms})^${stages}`,
   });
-  return {
-    ...space,
-    config: cfg,
-    archOf: (s) => {
-      space.validate(s);
-      return archOf(s);
-    },
-    fromArch: (a) => space.fromJSON(rawFromArch(a)),
-  };
+  return withArchView(space, cfg, archOf, rawFromArch);
 }

@@ -92,6 +92,28 @@ export interface DefinedSpace extends SearchSpace {
   encodingLength(kind: EncodingKind): number;
 }
 
+/** A defined space with its configuration and a structured view of its samples (stages, layers...). */
+export interface ArchSpace<Config, Arch> extends DefinedSpace {
+  readonly config: Config;
+  /** The sample's structure (the sample is validated first). */
+  archOf(s: Sample): Arch;
+  /** The sample of a structure, checked as any JSON sample. */
+  fromArch(a: Arch): Sample;
+}
+
+/** space with archOf / fromArch from the unchecked conversions to and from its raw JSON form. */
+export function withArchView<Config, Arch>(space: DefinedSpace, config: Config, archOf: (s: Sample) => Arch, rawFromArch: (a: Arch) => unknown): ArchSpace<Config, Arch> {
+  return {
+    ...space,
+    config,
+    archOf: (s) => {
+      space.validate(s);
+      return archOf(s);
+    },
+    fromArch: (a) => space.fromJSON(rawFromArch(a)),
+  };
+}
+
 /** JSON with object keys sorted at every level: equal values give equal text. */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') {

@@ -6,7 +6,7 @@
 // Text form: "e64|h4:m2 > h2:m4" (embedding, then each layer's heads:ratio).
 import { TsnasError } from '../errors.js';
 import { chainGraph } from './graph.js';
-import { defineSpace, whenGreater, type DefinedSpace, type DimensionSpec } from './space.js';
+import { defineSpace, whenGreater, withArchView, type ArchSpace, type DimensionSpec } from './space.js';
 import { tokenError } from './text.js';
 import type { Sample, Value } from './types.js';
 
@@ -30,11 +30,7 @@ export interface TransformerArch {
   layers: TransformerLayerChoice[];
 }
 
-export interface TransformerSpace extends DefinedSpace {
-  readonly config: Required<TransformerConfig>;
-  archOf(s: Sample): TransformerArch;
-  fromArch(a: TransformerArch): Sample;
-}
+export type TransformerSpace = ArchSpace<Required<TransformerConfig>, TransformerArch>;
 
 const layerLabel = (i: number, part: 'heads' | 'mlp_ratio') => `layer${i}_${part}`;
 
@@ -133,13 +129,5 @@ export function transformerSpace(config: TransformerConfig = {}): TransformerSpa
     },
     sizeFormula: `${cfg.embedDims.length} embed dims · sum over depth d in ${cfg.depths.join('/')} of (${cfg.heads.length} heads · ${cfg.mlpRatios.length} MLP ratios)^d = ${cfg.embedDims.length} · (${cfg.depths.map((d) => `${perLayer}^${d}`).join(' + ')})`,
   });
-  return {
-    ...space,
-    config: cfg,
-    archOf: (s) => {
-      space.validate(s);
-      return archOf(s);
-    },
-    fromArch: (a) => space.fromJSON(rawFromArch(a)),
-  };
+  return withArchView(space, cfg, archOf, rawFromArch);
 }
