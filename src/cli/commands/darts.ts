@@ -36,7 +36,7 @@ export function isWeightSharingMethod(name: string): name is WeightSharingMethod
 
 /** Every flag of a weight-sharing search but the method itself. */
 export const weightSharingFlags: FlagSpecs = {
-  space: { type: 'string', help: 'supernet space (differentiable methods: nb201, darts; spos, enas: any; ofa: mobilenet)', default: 'nb201', choices: SPACE_NAMES },
+  space: { type: 'string', help: 'supernet space (differentiable methods: nb201, darts; spos, enas: any; ofa: mobilenet); default nb201, for ofa mobilenet', choices: SPACE_NAMES },
   'space-options': { type: 'string', help: 'chain, mobilenet, hierarchical, transformer: the space\'s configuration as JSON, e.g. {"resolutions":[24,32],"widths":[16,24]} (as space.options of a config)' },
   dataset: { type: 'string', help: 'fashion-mnist | cifar10:<dir> | cifar100:<dir> | folder:<dir>', default: 'fashion-mnist' },
   epochs: { type: 'int', help: 'search (or supernet training) epochs', default: 10, min: 1 },
@@ -87,7 +87,7 @@ function parseCostFlag(text: string, space: string): { kind: 'flops' } | { kind:
  */
 export async function runWeightSharingSearch(method: WeightSharingMethod, flags: ParsedFlags, methodFlag = '--method'): Promise<number> {
   if (!isWeightSharingMethod(method)) throw usageError(`expected one of ${WEIGHT_SHARING_METHODS.join(', ')}, got '${String(method)}'`, methodFlag);
-  const space = flags.space as SpaceName;
+  const space = (flags.space ?? (method === 'ofa' ? 'mobilenet' : 'nb201')) as SpaceName;
   const isDifferentiable = (DIFFERENTIABLE_METHODS as readonly string[]).includes(method);
   if (isDifferentiable && space !== 'nb201' && space !== 'darts') {
     throw usageError(`expected one of nb201, darts, got '${space}' (${method} mixes cell edges; chain, mobilenet, hierarchical and transformer take ${methodFlag} spos or enas, mobilenet also ofa)`, '--space');

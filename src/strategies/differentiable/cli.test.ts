@@ -119,7 +119,8 @@ test('tsnas search --strategy spos|ofa on the elastic spaces: found architecture
     const mobilenet = JSON.stringify({ resolutions: [8, 12], widths: [8, 16], strides: [2, 2], activations: ['relu', 'hswish'], squeezeExcite: [false, true], depths: [1, 2], kernels: [3, 5], expandRatios: [2, 3] });
     const common = ['--dataset', `cifar10:${dir}`, '--resolution', '12', '--limit-train', '64', '--batch', '16', '--seed', '1', '--threads', '1', '--budget', '4', '--json'];
     const exported = join(dir, 'found.safetensors');
-    const r = run('search', '--strategy', 'ofa', '--space', 'mobilenet', '--space-options', mobilenet, '--epochs', '5', '--phase-split', '2,1,1,1', '--max-flops', '1400000', '--export', exported, ...common);
+    // No --space: ofa's supernet is mobilenet's.
+    const r = run('search', '--strategy', 'ofa', '--space-options', mobilenet, '--epochs', '5', '--phase-split', '2,1,1,1', '--max-flops', '1400000', '--export', exported, ...common);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /phase full \(epochs 1-2\): largest [\d.]+%, smallest [\d.]+%/);
     assert.match(r.stderr, /phase expand \(epochs 5-5\)/);
