@@ -268,8 +268,9 @@ export function setupOneShotRun(data: Dataset, o: SposOptions) {
   const batchSize = o.batchSize ?? 64;
   if (o.exportPath !== undefined) requireExportable(o.space);
   const side = o.augment?.resize;
-  const costModel = oneShotCostModel(getSpace(o.space, o.spaceOptions), { numClasses: data.numClasses, input: [data.channels, side ?? data.height, side ?? data.width], C: o.C, cells: o.cells });
-  requireFeasible(getSpace(o.space, o.spaceOptions), costModel, o.limits ?? {});
+  const space = getSpace(o.space, o.spaceOptions);
+  const costModel = oneShotCostModel(space, { numClasses: data.numClasses, input: [data.channels, side ?? data.height, side ?? data.width], C: o.C, cells: o.cells });
+  requireFeasible(space, costModel, o.limits ?? {});
   const supernet = new OneShotSupernet({ space: o.space, C: o.C, cells: o.cells, numClasses: data.numClasses, inChannels: data.channels, spaceOptions: o.spaceOptions, inputSize: side ?? data.height }, o);
   return {
     seed,
