@@ -1,7 +1,9 @@
-// Supernets of the chain, mobilenet and hierarchical spaces (and the
-// buildSupernet entry point over every built-in space): dense and
+// Supernets of the chain, mobilenet, hierarchical and transformer spaces
+// (and the buildSupernet entry point over every built-in space): dense and
 // single-path forwards, one architecture state per label, a DARTS α step,
-// single path = the extracted fixed network, export round trips, no leaks.
+// single path = the extracted fixed network (whose parameters the cost model
+// counts), export round trips, no leaks. The transformer's own cases are in
+// transformer.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Adam } from '../../nn/optim.js';
@@ -10,11 +12,13 @@ import { Rng } from '../../util/random.js';
 import { chainSpace } from '../chain.js';
 import { hierarchicalSpace } from '../hierarchical.js';
 import { mobilenetSpace } from '../mobilenet.js';
+import { transformerSpace } from '../transformer.js';
+import { costOf } from '../../hardware/cost.js';
 import type { DefinedSpace } from '../space.js';
 import { DartsMixing, GdasMixing, MixedOp, PcDartsMixing, SinglePathMixing, type MixingStrategy } from '../supernet.js';
 import type { Sample } from '../types.js';
 import { BatchNorm2d } from '../../nn/layers.js';
-import { ChainSupernet, HierarchicalSupernet, MobilenetSupernet, batchNormFirst, buildSupernet, type SpaceSupernet } from './index.js';
+import { ChainSupernet, HierarchicalSupernet, MobilenetSupernet, TransformerSupernet, batchNormFirst, buildSupernet, type SpaceSupernet } from './index.js';
 import type { Module } from '../../nn/module.js';
 
 const chain = () => chainSpace({ minDepth: 1, maxDepth: 4, kernels: [3, 5], filters: [4, 8], poolAfter: [1] });
@@ -23,6 +27,7 @@ const mobilenet = () => mobilenetSpace({
   widths: [8, 16], strides: [2, 2], activations: ['relu', 'hswish'], squeezeExcite: [false, true],
 });
 const hierarchical = () => hierarchicalSpace({ stageCounts: [1, 2], cellsPerStage: [1, 2], channels: [4, 8] });
+const transformer = () => transformerSpace({ embedDims: [8, 16], depths: [1, 2, 3], heads: [1, 2], mlpRatios: [1, 2], headDim: 4 });
 
 interface Case {
   name: string;
@@ -30,12 +35,15 @@ interface Case {
   build: (space: DefinedSpace, mixing: MixingStrategy) => SpaceSupernet & { extract(s?: Sample): Module };
   /** Input side for a sample (mobilenet: its resolution). */
   side: (s: Sample) => number;
+  /** Whether it mixes candidates densely (DARTS); the transformer's supernet takes single paths only. */
+  dense: boolean;
 }
 
 const cases: Case[] = [
-  { name: 'chain', space: chain, build: (sp, mixing) => new ChainSupernet(sp as ReturnType<typeof chain>, { numClasses: 3, mixing }), side: () => 8 },
-  { name: 'mobilenet', space: mobilenet, build: (sp, mixing) => new MobilenetSupernet(sp as ReturnType<typeof mobilenet>, { numClasses: 3, mixing }), side: (s) => Number(s.resolution) },
-  { name: 'hierarchical', space: hierarchical, build: (sp, mixing) => new HierarchicalSupernet(sp as ReturnType<typeof hierarchical>, { numClasses: 3, mixing }), side: () => 8 },
+  { name: 'chain', space: chain, build: (sp, mixing) => new ChainSupernet(sp as ReturnType<typeof chain>, { numClasses: 3, mixing }), side: () => 8, dense: true },
+  { name: 'mobilenet', space: mobilenet, build: (sp, mixing) => new MobilenetSupernet(sp as ReturnType<typeof mobilenet>, { numClasses: 3, mixing }), side: (s) => Number(s.resolution), dense: true },
+  { name: 'hierarchical', space: hierarchical, build: (sp, mixing) => new HierarchicalSupernet(sp as ReturnType<typeof hierarchical>, { numClasses: 3, mixing }), side: () => 8, dense: true },
+  { name: 'transformer', space: transformer, build: (sp, mixing) => new TransformerSupernet(sp as ReturnType<typeof transformer>, { numClasses: 3, mixing, inputSize: 12 }), side: () => 12, dense: false },
 ];
 
 function lossStep(net: SpaceSupernet, side: number): void {
@@ -49,7 +57,7 @@ function lossStep(net: SpaceSupernet, side: number): void {
 
 const maxAbsDiff = (a: Tensor, b: Tensor) => a.sub(b).abs().max().item();
 
-for (const c of cases) {
+for (const c of cases.filter((k) => k.dense)) {
   test(`${c.name} supernet: dense DARTS forward, one α per label, an α step changes α, argmax export is a valid sample`, () => {
     const start = memory().numTensors;
     manualSeed(0);
@@ -86,6 +94,9 @@ for (const c of cases) {
     assert.equal(memory().numTensors, start);
   });
 
+}
+
+for (const c of cases) {
   test(`${c.name} supernet: GDAS (hard Gumbel single path) trains the α through the straight-through scale`, () => {
     const start = memory().numTensors;
     manualSeed(1);
@@ -122,6 +133,7 @@ for (const c of cases) {
         net.train(mode === 'train');
         const fixed = net.extract(s);
         assert.equal(fixed.training, mode === 'train');
+        assert.equal(fixed.numParameters(), costOf(space, s, { classes: 3, input: [3, c.side(s), c.side(s)] }).params, `params of ${space.format(s)}`);
         const diff = tidy(() => noGrad(() => {
           const x = randn([2, 3, c.side(s), c.side(s)]);
           return maxAbsDiff(net.call(x), fixed.call(x));
@@ -147,6 +159,9 @@ for (const c of cases) {
     assert.equal(memory().numTensors, start);
   });
 
+}
+
+for (const c of cases.filter((k) => k.dense)) {
   test(`${c.name} supernet: setMixing swaps strategies, PC-DARTS is refused, setActive needs a single path`, () => {
     const start = memory().numTensors;
     const space = c.space();

@@ -16,6 +16,15 @@ const run = (...args: string[]) => spawnSync(process.execPath, ['bin/tsnas.js', 
 const tsnas = (...args: string[]) => run('darts', ...args);
 const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1)!);
 
+/** Each command line (after `tsnas <command>`) exits 2 with a message matching its pattern. */
+function assertUsageErrors(command: string, cases: [string[], RegExp][]): void {
+  for (const [args, message] of cases) {
+    const r = run(command, ...args);
+    assert.equal(r.status, 2, `${args.join(' ')}\n${r.stderr}`);
+    assert.match(r.stderr, message);
+  }
+}
+
 test('tsnas darts: searches, reports per-epoch progress and the table accuracy of the found cell', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsnas-darts-'));
   try {
@@ -49,11 +58,7 @@ test('tsnas darts: usage errors name the flag and exit 2', () => {
     [['--space', 'darts', '--benchmark', 'nb201:cifar10'], /--benchmark: the nb201 benchmark needs --space nb201/],
     [['--ranking', '10', '--method', 'darts'], /--ranking: /],
   ];
-  for (const [args, message] of cases) {
-    const r = tsnas(...args);
-    assert.equal(r.status, 2, `${args.join(' ')}\n${r.stderr}`);
-    assert.match(r.stderr, message);
-  }
+  assertUsageErrors('darts', cases);
 });
 
 test('tsnas search --strategy: the weight-sharing form (table accuracy, latency cost from tsnas bench latency)', () => {
@@ -100,11 +105,7 @@ test('tsnas search --strategy: the weight-sharing form (table accuracy, latency 
       [['--strategy', 'darts', '--cost', `latency:${join(dir, 'missing.json')}`], /cannot read the latency table .*missing.json/],
       [['--strategy', 'spos', '--ranking', '5'], /--ranking: --ranking needs --strategy spos or enas and --benchmark/],
     ];
-    for (const [args, message] of cases) {
-      const e = run('search', ...args);
-      assert.equal(e.status, 2, `${args.join(' ')}\n${e.stderr}`);
-      assert.match(e.stderr, message);
-    }
+    assertUsageErrors('search', cases);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -156,11 +157,7 @@ test('tsnas search --strategy spos|ofa on the elastic spaces: found architecture
       [['--strategy', 'spos', '--space', 'nb201', '--space-options', '{}'], /--space-options: the nb201 space has no options/],
       [['--strategy', 'ofa', '--space', 'mobilenet', '--space-options', mobilenet, '--max-flops', '1000', ...common.slice(0, 4)], /--max-flops: no sub-network meets --max-flops 1000: the smallest \(r8\|k3e2\|k3e2\) has \d+ FLOPs/],
     ];
-    for (const [args, message] of cases) {
-      const e = run('search', ...args);
-      assert.equal(e.status, 2, `${args.join(' ')}\n${e.stderr}`);
-      assert.match(e.stderr, message);
-    }
+    assertUsageErrors('search', cases);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
