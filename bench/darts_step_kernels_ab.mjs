@@ -4,7 +4,7 @@
 // steps alternately with one kernel family switched on and off (the others
 // stay on), and prints the medians.
 //   node bench/darts_step_kernels_ab.mjs [--kernel depthwise|maxPool|avgPool|batchNorm|all] [--threads 1] [--rounds 4] [--order 1]
-import { dartsStepWorkload } from '../dist/strategies/differentiable/bench-step.js';
+import { dartsStepWorkload } from '../dist/weight-sharing/differentiable/bench-step.js';
 import { manualSeed, setNativeKernels, setNumThreads } from '../dist/tensor/index.js';
 
 const args = Object.fromEntries(

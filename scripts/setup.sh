@@ -49,5 +49,10 @@ stamp=dist/.build-stamp
 if [ ! -f "$stamp" ] || [ -n "$(find src tsconfig.json -newer "$stamp" 2>/dev/null | head -n 1)" ]; then
   echo "setup: compiling TypeScript" >&2
   npx --no-install tsc -p . >&2
+  # Output of sources that were moved or deleted would still run as tests: drop it.
+  find dist -name '*.js' | while read -r js; do
+    rel=${js#dist/}
+    [ -f "src/${rel%.js}.ts" ] || rm -f "$js" "${js%.js}.d.ts" "$js.map" "${js%.js}.d.ts.map"
+  done
   touch "$stamp"
 fi

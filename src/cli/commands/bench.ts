@@ -5,7 +5,7 @@ import { defineCommand } from '../command.js';
 import { computeFlags } from '../args.js';
 import { emitJson, log } from '../output.js';
 import { configureCompute } from '../../train/setup.js';
-import { timeSteps, workload, WORKLOADS } from '../../bench/step.js';
+import { timeSteps, workload, WORKLOADS } from '../../workloads/step.js';
 import { measureLatencyTable, saveLatencyTable, validateLatencyTable, type LatencyClock, type LatencySpace } from '../../hardware/latency.js';
 import { Rng } from '../../util/random.js';
 

@@ -102,7 +102,7 @@ export const PROXIES_BENCH_SET: readonly ProxyName[] = ['synflow', 'snip', 'grad
  * The workload of `tsnas bench step --workload proxies`: synflow, snip,
  * grad_norm and nwot (from shared passes) of the NAS-Bench-201 network
  * C=16, N=5, 10 classes of PROXIES_BENCH_ARCH, on `batch` random 3×32×32
- * inputs. Shaped like src/bench/step.ts's StepWorkload. The PyTorch baseline
+ * inputs. Shaped like src/workloads/step.ts's StepWorkload. The PyTorch baseline
  * is bench/pytorch_proxies.py.
  */
 export function proxiesStep(o: { batch: number }): {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { syntheticDataset } from '../../data/synthetic.js';
 import { loadSafetensors } from '../../export/safetensors.js';
 import { costOf } from '../../hardware/cost.js';
-import { runSpos } from '../../strategies/oneshot/spos.js';
+import { runSpos } from '../../weight-sharing/oneshot/spos.js';
 import { crossEntropy, manualSeed, memory, randint, randn, tidy, type Tensor } from '../../tensor/index.js';
 import { transformerSpace } from '../transformer.js';
 import { DartsMixing, SinglePathMixing } from '../supernet.js';

@@ -2,7 +2,7 @@
 // resident-set high-water mark (getrusage maxRSS) over the step. Autograd's
 // saved activations live inside libtorch, where no tensor count sees them,
 // so this is measured in a fresh process:
-//   node dist/strategies/differentiable/memory-probe.js '{"method":"pcdarts","space":"nb201","C":16,"cells":1,"batch":16,"resolution":16}'
+//   node dist/weight-sharing/differentiable/memory-probe.js '{"method":"pcdarts","space":"nb201","C":16,"cells":1,"batch":16,"resolution":16}'
 // prints {"method":..., "peakStepBytes":...}.
 import { fileURLToPath } from 'node:url';
 import { manualSeed, randint, randn } from '../../tensor/index.js';

@@ -8,7 +8,7 @@ import type { Dataset } from '../../data/dataset.js';
 import { DataLoader } from '../../data/loader.js';
 import type { Sample } from '../../spaces/types.js';
 import { noGrad, tensor, tidy } from '../../tensor/index.js';
-import { Controller } from '../controller.js';
+import { Controller } from '../../strategies/controller.js';
 import { exportSubnetwork } from './constraints.js';
 import { disposeOneShotRun, inheritedAccuracy, setupOneShotRun, trainOneShot, type OneShotResult, type SposOptions } from './spos.js';
 

@@ -6,7 +6,7 @@ import { parseNb201Ops } from '../spaces/nb201.js';
 import { SGD } from '../nn/optim.js';
 import { crossEntropy, randint, randn, tidy, synchronize, type Tensor } from '../tensor/index.js';
 import { usageError } from '../errors.js';
-import { dartsStepWorkload } from '../strategies/differentiable/bench-step.js';
+import { dartsStepWorkload } from '../weight-sharing/differentiable/bench-step.js';
 import { proxiesStep } from '../estimators/zero-cost/score.js';
 
 /** The NAS-Bench-201 cell every step workload uses. */
