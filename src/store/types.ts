@@ -151,6 +151,27 @@ export interface CreateTrialResult {
   readonly created: boolean;
 }
 
+export interface EpochRecord {
+  readonly stage: string;
+  readonly epoch: number;
+  readonly record: Json;
+  readonly recordedAt: number;
+}
+
+export interface CheckpointInput {
+  /** Which epoch of which stage it was taken after. */
+  readonly stage: string;
+  readonly epoch: number;
+  /** Small JSON state: scheduler position, loader and generator states, the method's counters. */
+  readonly state: Json;
+  /** The tensors, as safetensors bytes (may be tens of MB). */
+  readonly data: Uint8Array;
+}
+
+export interface Checkpoint extends CheckpointInput {
+  readonly savedAt: number;
+}
+
 export interface Store {
   /** Which backend this is. */
   readonly kind: 'sqlite' | 'postgres';
@@ -247,6 +268,32 @@ export interface Store {
   /** Replaces the experiment's saved strategy state. */
   saveStrategyState(experimentId: number, state: Json, toldCount: number): Promise<void>;
   loadStrategyState(experimentId: number): Promise<StrategyState | null>;
+
+  // ---- weight-sharing runs: epochs and checkpoints ----
+  //
+  // A weight-sharing experiment (DARTS, GDAS, SPOS, ...) trains one supernet
+  // epoch by epoch. Each finished epoch leaves one *epoch record* (JSON, see
+  // src/weight-sharing/run.ts) and replaces the experiment's one
+  // *checkpoint* (JSON state plus the safetensors bytes of the supernet,
+  // α and optimizer buffers), both in one transaction: a kill at any moment
+  // leaves the previous epoch's record and checkpoint, or the new ones, never
+  // a mix.
+
+  /**
+   * Records epoch `epoch` (1-based) of `stage` ('supernet', or a later stage
+   * of the run), replacing a record of the same (stage, epoch), and when
+   * `checkpoint` is given replaces the experiment's checkpoint, atomically.
+   * `record` is any JSON object. Throws TsnasError('state') for an unknown experiment.
+   */
+  recordEpoch(experimentId: number, stage: string, epoch: number, record: Json, checkpoint?: CheckpointInput): Promise<void>;
+  /**
+   * Epoch records in the order they were first recorded (a replaced record
+   * keeps its place): [] when none. `stage` keeps one stage's records,
+   * `afterEpoch` those with a larger epoch number.
+   */
+  listEpochs(experimentId: number, options?: { readonly stage?: string; readonly afterEpoch?: number }): Promise<EpochRecord[]>;
+  /** The experiment's checkpoint, or null when none was saved. */
+  loadCheckpoint(experimentId: number): Promise<Checkpoint | null>;
 
   /** Releases the connection(s). The store must not be used afterwards. */
   close(): Promise<void>;
