@@ -98,17 +98,14 @@ function rawOf(t: Tensor): RawTensor {
   return { dtype: name, shape: [...t.shape], data: bytes.slice() };
 }
 
-/** Writes tensors (e.g. a module's stateDict()) to a .safetensors file, atomically (temp file, then rename). */
-export function saveSafetensors(path: string, tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): void {
-  const raw = Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, rawOf(t)]));
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, encodeSafetensors(raw, metadata));
-  renameSync(tmp, path);
+/** Encodes tensors (e.g. a module's stateDict()) as safetensors bytes. */
+export function tensorsToSafetensors(tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): Uint8Array {
+  return encodeSafetensors(Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, rawOf(t)])), metadata);
 }
 
-/** Reads a .safetensors file into new tensors (the caller owns them) and its metadata. */
-export function loadSafetensors(path: string): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
-  const { tensors, metadata } = decodeSafetensors(readFileSync(path), path);
+/** Decodes safetensors bytes into new tensors (the caller owns them) and their metadata; `where` names the source in errors. */
+export function safetensorsToTensors(bytes: Uint8Array, where = 'safetensors'): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
+  const { tensors, metadata } = decodeSafetensors(bytes, where);
   const out: Record<string, Tensor> = {};
   for (const [name, raw] of Object.entries(tensors)) {
     const { dtype } = FROM_NAMES[raw.dtype]!;
@@ -122,4 +119,16 @@ export function loadSafetensors(path: string): { tensors: Record<string, Tensor>
     out[name] = tensor(typed as never, raw.shape, { dtype });
   }
   return { tensors: out, metadata };
+}
+
+/** Writes tensors (e.g. a module's stateDict()) to a .safetensors file, atomically (temp file, then rename). */
+export function saveSafetensors(path: string, tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, tensorsToSafetensors(tensors, metadata));
+  renameSync(tmp, path);
+}
+
+/** Reads a .safetensors file into new tensors (the caller owns them) and its metadata. */
+export function loadSafetensors(path: string): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
+  return safetensorsToTensors(readFileSync(path), path);
 }
