@@ -6,9 +6,11 @@ import {
   METRIC_NAME_PATTERN,
   TRIAL_STATES,
   isFinished,
+  type CheckpointInput,
   type ExperimentStatus,
   type IntermediateValue,
   type Json,
+  type ListEpochsOptions,
   type Metrics,
   type Trial,
   type TrialOutcome,
@@ -189,4 +191,53 @@ export function outcomeColumns(outcome: TrialOutcome): { metrics: Metrics | null
   if (outcome.state === 'complete') return { metrics: outcome.metrics, error: null };
   if (outcome.state === 'failed') return { metrics: null, error: outcome.error };
   return { metrics: outcome.metrics ?? null, error: outcome.reason ?? null };
+}
+
+// ---- weight-sharing runs: epochs and checkpoints ----
+
+function checkStage(stage: string, what: string): void {
+  if (typeof stage !== 'string' || stage.length === 0 || stage.length > 200) {
+    throw new TsnasError('usage', `${what} must be a non-empty string of at most 200 characters, got ${JSON.stringify(stage)}`);
+  }
+}
+
+/** What a backend writes for recordEpoch, checked: the record's JSON text and the checkpoint's, with its bytes as a Buffer. */
+export interface EpochWrite {
+  readonly recordText: string;
+  readonly checkpoint: { readonly stage: string; readonly epoch: number; readonly stateText: string; readonly data: Buffer } | null;
+}
+
+export function checkEpochWrite(
+  experimentId: number,
+  stage: string,
+  epoch: number,
+  record: Json,
+  checkpoint: CheckpointInput | undefined,
+): EpochWrite {
+  const where = `epoch ${epoch} of experiment ${experimentId}`;
+  checkStage(stage, `stage of ${where}`);
+  checkNonNegativeInteger(epoch, `epoch of stage "${stage}" in experiment ${experimentId}`);
+  if (record === null || typeof record !== 'object' || Array.isArray(record)) {
+    throw new TsnasError('usage', `record of ${where} must be a JSON object, got ${Array.isArray(record) ? 'an array' : JSON.stringify(record)}`);
+  }
+  const recordText = toJsonText(record, `record of ${where}`);
+  if (checkpoint === undefined) return { recordText, checkpoint: null };
+  if (checkpoint === null || typeof checkpoint !== 'object') {
+    throw new TsnasError('usage', `checkpoint of ${where} must be an object with stage, epoch, state and data, got ${JSON.stringify(checkpoint)}`);
+  }
+  checkStage(checkpoint.stage, `checkpoint stage of ${where}`);
+  checkNonNegativeInteger(checkpoint.epoch, `checkpoint epoch of ${where}`);
+  const stateText = toJsonText(checkpoint.state, `checkpoint state of ${where}`);
+  const { data } = checkpoint;
+  if (!(data instanceof Uint8Array)) {
+    throw new TsnasError('usage', `checkpoint data of ${where} must be a Uint8Array (safetensors bytes), got ${data === null ? 'null' : typeof data}`);
+  }
+  // A view, not a copy: checkpoints may be tens of MB.
+  const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return { recordText, checkpoint: { stage: checkpoint.stage, epoch: checkpoint.epoch, stateText, data: bytes } };
+}
+
+export function checkListEpochsOptions(options: ListEpochsOptions): void {
+  if (options.stage !== undefined) checkStage(options.stage, 'stage filter of listEpochs');
+  if (options.afterEpoch !== undefined) checkNonNegativeInteger(options.afterEpoch, 'afterEpoch of listEpochs');
 }

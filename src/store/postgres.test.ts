@@ -10,13 +10,26 @@ import pg from 'pg';
 import { TsnasError } from '../errors.js';
 import { openStore } from './index.js';
 import { startTestPostgres, usePostgresForTests } from './pg-test-server.js';
+import { POSTGRES_SCHEMA_VERSION } from './postgres.js';
 import { runStoreSuite } from './suite.js';
 
 const pgTest = usePostgresForTests('tsnas_test');
 const freshSchema = () => pgTest.freshSchema();
 const admin = () => pgTest.admin();
 
-runStoreSuite('postgres', freshSchema);
+runStoreSuite('postgres', async () => {
+  const fresh = await freshSchema();
+  return {
+    ...fresh,
+    refuseWrites: async (table) => {
+      const name = `tsnas_test_refuse_${table}`;
+      await admin().query(`
+        CREATE FUNCTION ${fresh.schema}.${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by test'; END $$;
+        CREATE TRIGGER ${name} BEFORE INSERT OR UPDATE ON ${fresh.schema}.${table} FOR EACH ROW EXECUTE FUNCTION ${fresh.schema}.${name}();`);
+      return async () => void (await admin().query(`DROP FUNCTION ${fresh.schema}.${name}() CASCADE`));
+    },
+  };
+});
 
 describe('PostgreSQL store specifics', () => {
   it('migrates once even when many connections open an empty schema at once', async () => {
@@ -41,6 +54,34 @@ describe('PostgreSQL store specifics', () => {
         openStore(url),
         (e: unknown) => e instanceof TsnasError && e.code === 'state' && /schema version 999, newer than this tsnas supports/.test(e.message),
       );
+    } finally {
+      await dispose();
+    }
+  });
+
+  it('adds the epoch and checkpoint tables to a store of schema version 1, in its own schema, when it opens', async () => {
+    const { url, schema, dispose } = await freshSchema();
+    try {
+      const old = await openStore(url);
+      const e = await old.createExperiment('e', {});
+      await old.close();
+      // What a store written before the epoch tables existed looks like.
+      await admin().query(`DROP TABLE ${schema}.tsnas_epochs, ${schema}.tsnas_checkpoints; UPDATE ${schema}.tsnas_meta SET value = '1' WHERE key = 'schema_version'`);
+      const store = await openStore(url);
+      try {
+        await store.recordEpoch(e.id, 'supernet', 1, { epoch: 1 }, { stage: 'supernet', epoch: 1, state: {}, data: new Uint8Array([7]) });
+        assert.deepEqual((await store.listEpochs(e.id)).map((r) => r.record), [{ epoch: 1 }]);
+        assert.deepEqual([...(await store.loadCheckpoint(e.id))!.data], [7]);
+      } finally {
+        await store.close();
+      }
+      const tables = await admin().query<{ table_name: string }>(
+        `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name IN ('tsnas_epochs', 'tsnas_checkpoints') ORDER BY 1`,
+        [schema],
+      );
+      assert.deepEqual(tables.rows.map((r) => r.table_name), ['tsnas_checkpoints', 'tsnas_epochs'], 'created in the store\'s schema');
+      const version = await admin().query<{ value: string }>(`SELECT value FROM ${schema}.tsnas_meta WHERE key = 'schema_version'`);
+      assert.equal(version.rows[0]!.value, String(POSTGRES_SCHEMA_VERSION));
     } finally {
       await dispose();
     }

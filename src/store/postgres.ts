@@ -11,9 +11,11 @@ import { TsnasError } from '../errors.js';
 import {
   assembleTrials,
   checkArtifact,
+  checkEpochWrite,
   checkExperimentName,
   checkExperimentStatus,
   checkIntermediate,
+  checkListEpochsOptions,
   checkMetricName,
   checkMutable,
   checkNonNegativeInteger,
@@ -30,12 +32,16 @@ import {
   type TrialRow,
 } from './common.js';
 import type {
+  Checkpoint,
+  CheckpointInput,
   CreateTrialResult,
   Direction,
+  EpochRecord,
   Experiment,
   ExperimentStatus,
   FinishOptions,
   Json,
+  ListEpochsOptions,
   ListTrialsOptions,
   StrategyState,
   Store,
@@ -120,6 +126,26 @@ const MIGRATIONS: readonly string[] = [
     FOR EACH ROW EXECUTE FUNCTION tsnas_refuse_finished_trial_detail();
   CREATE TRIGGER tsnas_finished_trial_artifact BEFORE INSERT OR UPDATE ON tsnas_trial_artifacts
     FOR EACH ROW EXECUTE FUNCTION tsnas_refuse_finished_trial_detail();
+  `,
+  `
+  -- id orders the records: an upsert keeps it, so a replaced record keeps its place.
+  CREATE TABLE tsnas_epochs (
+    id BIGSERIAL PRIMARY KEY,
+    experiment_id INTEGER NOT NULL REFERENCES tsnas_experiments(id) ON DELETE CASCADE,
+    stage TEXT NOT NULL,
+    epoch BIGINT NOT NULL,
+    record JSON NOT NULL,
+    recorded_at BIGINT NOT NULL,
+    UNIQUE (experiment_id, stage, epoch)
+  );
+  CREATE TABLE tsnas_checkpoints (
+    experiment_id INTEGER PRIMARY KEY REFERENCES tsnas_experiments(id) ON DELETE CASCADE,
+    stage TEXT NOT NULL,
+    epoch BIGINT NOT NULL,
+    state JSON NOT NULL,
+    data BYTEA NOT NULL,
+    saved_at BIGINT NOT NULL
+  );
   `,
 ];
 
@@ -531,6 +557,52 @@ export class PostgresStore implements Store {
     );
     const row = rows[0];
     return row ? { state: JSON.parse(row.state) as Json, toldCount: row.told_count, savedAt: row.saved_at } : null;
+  }
+
+  // ---- weight-sharing runs: epochs and checkpoints ----
+
+  async recordEpoch(experimentId: number, stage: string, epoch: number, record: Json, checkpoint?: CheckpointInput): Promise<void> {
+    const write = checkEpochWrite(experimentId, stage, epoch, record, checkpoint);
+    await this.transaction(async (client) => {
+      // The key-share lock makes a concurrent deleteExperiment wait for this
+      // transaction instead of breaking its inserts.
+      const found = await client.query('SELECT 1 FROM tsnas_experiments WHERE id = $1 FOR KEY SHARE', [experimentId]);
+      if (found.rows.length === 0) throw notFound('experiment', experimentId);
+      await client.query(
+        `INSERT INTO tsnas_epochs (experiment_id, stage, epoch, record, recorded_at) VALUES ($1, $2, $3, $4, ${NOW_MS})
+         ON CONFLICT (experiment_id, stage, epoch) DO UPDATE SET record = excluded.record, recorded_at = excluded.recorded_at`,
+        [experimentId, stage, epoch, write.recordText],
+      );
+      const c = write.checkpoint;
+      if (c) {
+        await client.query(
+          `INSERT INTO tsnas_checkpoints (experiment_id, stage, epoch, state, data, saved_at) VALUES ($1, $2, $3, $4, $5, ${NOW_MS})
+           ON CONFLICT (experiment_id) DO UPDATE SET
+             stage = excluded.stage, epoch = excluded.epoch, state = excluded.state, data = excluded.data, saved_at = excluded.saved_at`,
+          [experimentId, c.stage, c.epoch, c.stateText, c.data],
+        );
+      }
+    });
+  }
+
+  async listEpochs(experimentId: number, options: ListEpochsOptions = {}): Promise<EpochRecord[]> {
+    checkListEpochsOptions(options);
+    const rows = await this.query<{ stage: string; epoch: number; record: Json; recorded_at: number }>(
+      `SELECT stage, epoch, record, recorded_at FROM tsnas_epochs
+       WHERE experiment_id = $1 AND ($2::text IS NULL OR stage = $2) AND ($3::bigint IS NULL OR epoch > $3)
+       ORDER BY id`,
+      [experimentId, options.stage ?? null, options.afterEpoch ?? null],
+    );
+    return rows.map((r) => ({ stage: r.stage, epoch: r.epoch, record: r.record, recordedAt: r.recorded_at }));
+  }
+
+  async loadCheckpoint(experimentId: number): Promise<Checkpoint | null> {
+    const rows = await this.query<{ stage: string; epoch: number; state: Json; data: Buffer; saved_at: number }>(
+      'SELECT stage, epoch, state, data, saved_at FROM tsnas_checkpoints WHERE experiment_id = $1',
+      [experimentId],
+    );
+    const row = rows[0];
+    return row ? { stage: row.stage, epoch: row.epoch, state: row.state, data: row.data, savedAt: row.saved_at } : null;
   }
 
   private closed = false;

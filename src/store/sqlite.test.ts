@@ -12,11 +12,31 @@ import { runStoreSuite } from './suite.js';
 const root = mkdtempSync(join(tmpdir(), 'tsnas-sqlite-test-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
+/** Runs SQL on the file through a connection of its own, as another process would. */
+function execOn(path: string, sql: string): void {
+  const db = new Database(path);
+  try {
+    db.pragma('busy_timeout = 30000');
+    db.exec(sql);
+  } finally {
+    db.close();
+  }
+}
+
 let counter = 0;
 runStoreSuite('sqlite', async () => {
   const dir = join(root, `store-${counter++}`);
   // A nested path checks that the store creates missing directories.
-  return { url: `sqlite:${join(dir, 'nested', 'exp.db')}`, dispose: async () => rmSync(dir, { recursive: true, force: true }) };
+  const path = join(dir, 'nested', 'exp.db');
+  return {
+    url: `sqlite:${path}`,
+    dispose: async () => rmSync(dir, { recursive: true, force: true }),
+    refuseWrites: async (table) => {
+      const triggers = ['INSERT', 'UPDATE'].map((event) => [`tsnas_test_refuse_${table}_${event.toLowerCase()}`, event] as const);
+      execOn(path, triggers.map(([name, event]) => `CREATE TRIGGER ${name} BEFORE ${event} ON ${table} BEGIN SELECT RAISE(ABORT, 'refused by test'); END;`).join('\n'));
+      return async () => execOn(path, triggers.map(([name]) => `DROP TRIGGER ${name};`).join('\n'));
+    },
+  };
 });
 
 describe('SQLite store specifics', () => {
@@ -106,6 +126,29 @@ describe('SQLite store specifics', () => {
       for (const id of ids) assert.equal((await store.getTrial(id))!.workerId, `thread-${index}`);
     }
     await store.close();
+  });
+
+  it('adds the epoch and checkpoint tables to a file of schema version 1 when it opens', async () => {
+    const path = join(root, 'v1.db');
+    const old = new SqliteStore(path);
+    const e = await old.createExperiment('e', {});
+    await old.close();
+    // What a store written before the epoch tables existed looks like.
+    execOn(path, 'DROP TABLE tsnas_epochs; DROP TABLE tsnas_checkpoints; PRAGMA user_version = 1;');
+    const store = new SqliteStore(path);
+    try {
+      await store.recordEpoch(e.id, 'supernet', 1, { epoch: 1 }, { stage: 'supernet', epoch: 1, state: {}, data: new Uint8Array([7]) });
+      assert.deepEqual((await store.listEpochs(e.id)).map((r) => r.record), [{ epoch: 1 }]);
+      assert.deepEqual([...(await store.loadCheckpoint(e.id))!.data], [7]);
+    } finally {
+      await store.close();
+    }
+    const db = new Database(path, { readonly: true });
+    try {
+      assert.equal(db.pragma('user_version', { simple: true }), SQLITE_SCHEMA_VERSION);
+    } finally {
+      db.close();
+    }
   });
 
   it('works in memory', async () => {

@@ -8,9 +8,11 @@ import { TsnasError } from '../errors.js';
 import {
   assembleTrials,
   checkArtifact,
+  checkEpochWrite,
   checkExperimentName,
   checkExperimentStatus,
   checkIntermediate,
+  checkListEpochsOptions,
   checkMetricName,
   checkMutable,
   checkNonNegativeInteger,
@@ -27,12 +29,16 @@ import {
   type TrialRow,
 } from './common.js';
 import type {
+  Checkpoint,
+  CheckpointInput,
   CreateTrialResult,
   Direction,
+  EpochRecord,
   Experiment,
   ExperimentStatus,
   FinishOptions,
   Json,
+  ListEpochsOptions,
   ListTrialsOptions,
   StrategyState,
   Store,
@@ -100,6 +106,26 @@ const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER tsnas_finished_trial_artifact BEFORE INSERT ON tsnas_trial_artifacts
     WHEN (SELECT state FROM tsnas_trials WHERE id = NEW.trial_id) IN ${FINISHED_SQL}
     BEGIN SELECT RAISE(ABORT, 'finished trials never change'); END;
+  `,
+  `
+  -- id orders the records: an upsert keeps it, so a replaced record keeps its place.
+  CREATE TABLE tsnas_epochs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    experiment_id INTEGER NOT NULL REFERENCES tsnas_experiments(id) ON DELETE CASCADE,
+    stage TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    recorded_at INTEGER NOT NULL,
+    UNIQUE (experiment_id, stage, epoch)
+  );
+  CREATE TABLE tsnas_checkpoints (
+    experiment_id INTEGER PRIMARY KEY REFERENCES tsnas_experiments(id) ON DELETE CASCADE,
+    stage TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    data BLOB NOT NULL,
+    saved_at INTEGER NOT NULL
+  );
   `,
 ];
 
@@ -491,6 +517,51 @@ export class SqliteStore implements Store {
       | { state: string; told_count: number; saved_at: number }
       | undefined;
     return row ? { state: JSON.parse(row.state) as Json, toldCount: row.told_count, savedAt: row.saved_at } : null;
+  }
+
+  // ---- weight-sharing runs: epochs and checkpoints ----
+
+  async recordEpoch(experimentId: number, stage: string, epoch: number, record: Json, checkpoint?: CheckpointInput): Promise<void> {
+    const write = checkEpochWrite(experimentId, stage, epoch, record, checkpoint);
+    const save = this.db.transaction(() => {
+      if (!this.sql('SELECT 1 FROM tsnas_experiments WHERE id = ?').get(experimentId)) throw notFound('experiment', experimentId);
+      const now = Date.now();
+      this.sql(
+        `INSERT INTO tsnas_epochs (experiment_id, stage, epoch, record, recorded_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (experiment_id, stage, epoch) DO UPDATE SET record = excluded.record, recorded_at = excluded.recorded_at`,
+      ).run(experimentId, stage, epoch, write.recordText, now);
+      const c = write.checkpoint;
+      if (c) {
+        this.sql(
+          `INSERT INTO tsnas_checkpoints (experiment_id, stage, epoch, state, data, saved_at) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (experiment_id) DO UPDATE SET
+             stage = excluded.stage, epoch = excluded.epoch, state = excluded.state, data = excluded.data, saved_at = excluded.saved_at`,
+        ).run(experimentId, c.stage, c.epoch, c.stateText, c.data, now);
+      }
+    });
+    save.immediate();
+  }
+
+  async listEpochs(experimentId: number, options: ListEpochsOptions = {}): Promise<EpochRecord[]> {
+    checkListEpochsOptions(options);
+    const rows = this.sql(
+      `SELECT stage, epoch, record, recorded_at FROM tsnas_epochs
+       WHERE experiment_id = @experimentId AND (@stage IS NULL OR stage = @stage) AND (@afterEpoch IS NULL OR epoch > @afterEpoch)
+       ORDER BY id`,
+    ).all({ experimentId, stage: options.stage ?? null, afterEpoch: options.afterEpoch ?? null }) as {
+      stage: string;
+      epoch: number;
+      record: string;
+      recorded_at: number;
+    }[];
+    return rows.map((r) => ({ stage: r.stage, epoch: r.epoch, record: JSON.parse(r.record) as Json, recordedAt: r.recorded_at }));
+  }
+
+  async loadCheckpoint(experimentId: number): Promise<Checkpoint | null> {
+    const row = this.sql('SELECT stage, epoch, state, data, saved_at FROM tsnas_checkpoints WHERE experiment_id = ?').get(experimentId) as
+      | { stage: string; epoch: number; state: string; data: Buffer; saved_at: number }
+      | undefined;
+    return row ? { stage: row.stage, epoch: row.epoch, state: JSON.parse(row.state) as Json, data: row.data, savedAt: row.saved_at } : null;
   }
 
   async close(): Promise<void> {

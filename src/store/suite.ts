@@ -6,13 +6,47 @@ import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TsnasError } from '../errors.js';
 import { openStore } from './index.js';
-import type { Experiment, Json, Store, Trial } from './types.js';
+import type { Checkpoint, CheckpointInput, Experiment, Json, Store, Trial } from './types.js';
 
 export interface FreshStorage {
   /** A storage URL for openStore; opening it several times gives connections to the same store. */
   readonly url: string;
   /** Removes the storage after the test (its stores are already closed). */
   dispose(): Promise<void>;
+  /**
+   * Makes the database itself refuse every insert into and update of
+   * `table` (a trigger raising "refused by test"), so that a test can fail a
+   * transaction half-way. Returns the function that undoes it.
+   */
+  refuseWrites(table: string): Promise<() => Promise<void>>;
+}
+
+/** Bytes filled from a fixed xorshift stream, so that any misplaced byte shows. */
+function patternBytes(length: number, seed: number): Uint8Array {
+  const words = new Uint32Array(Math.ceil(length / 4));
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < words.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    words[i] = x >>> 0;
+  }
+  return new Uint8Array(words.buffer, 0, length);
+}
+
+/** Compares bytes without printing them (a failing deepEqual on megabytes prints megabytes). */
+function assertSameBytes(actual: Uint8Array, expected: Uint8Array, what: string): void {
+  assert.ok(actual instanceof Uint8Array, `${what}: expected a Uint8Array, got ${typeof actual}`);
+  assert.equal(actual.byteLength, expected.byteLength, `${what}: byte length`);
+  assert.equal(Buffer.compare(actual, expected), 0, `${what}: bytes differ`);
+}
+
+function assertCheckpoint(actual: Checkpoint | null, expected: CheckpointInput, what: string): void {
+  assert.ok(actual, `${what}: no checkpoint`);
+  assert.equal(actual.stage, expected.stage, `${what}: stage`);
+  assert.equal(actual.epoch, expected.epoch, `${what}: epoch`);
+  assert.deepEqual(actual.state, expected.state, `${what}: state`);
+  assertSameBytes(actual.data, expected.data, `${what}: data`);
 }
 
 async function rejectsWithCode(promise: Promise<unknown>, code: TsnasError['code'], pattern: RegExp): Promise<void> {
@@ -26,7 +60,7 @@ async function rejectsWithCode(promise: Promise<unknown>, code: TsnasError['code
 
 export function runStoreSuite(name: string, openFreshStorage: () => Promise<FreshStorage>): void {
   /** Runs body with a store on a fresh storage (and a way to open more connections to it), closing everything after. */
-  async function withStore(body: (store: Store, connect: () => Promise<Store>) => Promise<void>): Promise<void> {
+  async function withStore(body: (store: Store, connect: () => Promise<Store>, storage: FreshStorage) => Promise<void>): Promise<void> {
     const storage = await openFreshStorage();
     const opened: Store[] = [];
     const connect = async (): Promise<Store> => {
@@ -35,7 +69,7 @@ export function runStoreSuite(name: string, openFreshStorage: () => Promise<Fres
       return store;
     };
     try {
-      await body(await connect(), connect);
+      await body(await connect(), connect, storage);
     } finally {
       for (const store of opened) await store.close();
       await storage.dispose();
@@ -482,6 +516,228 @@ export function runStoreSuite(name: string, openFreshStorage: () => Promise<Fres
         assert.equal(trials.length, 2);
       }));
 
+    it('records epochs in the order first recorded, replaces by (stage, epoch), and filters by stage and afterEpoch', () =>
+      withStore(async (store) => {
+        const e = await store.createExperiment('ws', { method: 'darts' });
+        const other = await store.createExperiment('other', {});
+        assert.deepEqual(await store.listEpochs(e.id), []);
+        const before = Date.now();
+        const first: Json = {
+          epoch: 1,
+          phase: 'warmup',
+          lr: 0.025,
+          trainLoss: 2.302585,
+          validAccuracy: null,
+          weights: { 'edge/0-1': [0.2, 0.2, 0.2, 0.2, 0.2] },
+          arch: '|nor_conv_3x3~0|+|skip_connect~0|',
+          extra: { note: 'α ünïcode', tiny: 1e-300, big: -1.5e300 },
+        };
+        await store.recordEpoch(e.id, 'supernet', 1, first);
+        await store.recordEpoch(e.id, 'supernet', 2, { epoch: 2, trainLoss: 2.0 });
+        await store.recordEpoch(e.id, 'final', 1, { evaluations: 100 });
+        await store.recordEpoch(e.id, 'supernet', 3, { epoch: 3, trainLoss: 1.5 });
+        await store.recordEpoch(other.id, 'supernet', 1, { elsewhere: true });
+        const listed = await store.listEpochs(e.id);
+        assert.deepEqual(
+          listed.map((r) => [r.stage, r.epoch]),
+          [['supernet', 1], ['supernet', 2], ['final', 1], ['supernet', 3]],
+          'in the order first recorded, not sorted by stage or epoch',
+        );
+        assert.deepEqual(listed[0]!.record, first);
+        assert.deepEqual(Object.keys(listed[0]!.record as object), Object.keys(first), 'key order is kept');
+        for (const r of listed) assert.ok(r.recordedAt >= before - 1000 && r.recordedAt <= Date.now() + 1000, `recordedAt ${r.recordedAt} is not about now`);
+
+        await sleep(5);
+        await store.recordEpoch(e.id, 'supernet', 2, { epoch: 2, trainLoss: 1.9, rerun: true });
+        const replaced = await store.listEpochs(e.id);
+        assert.deepEqual(
+          replaced.map((r) => [r.stage, r.epoch]),
+          [['supernet', 1], ['supernet', 2], ['final', 1], ['supernet', 3]],
+          'a replaced record keeps its place',
+        );
+        assert.deepEqual(replaced[1]!.record, { epoch: 2, trainLoss: 1.9, rerun: true });
+        assert.ok(replaced[1]!.recordedAt >= listed[1]!.recordedAt);
+        assert.deepEqual([replaced[0], replaced[2], replaced[3]], [listed[0], listed[2], listed[3]], 'the others are unchanged');
+
+        const keys = (records: { stage: string; epoch: number }[]) => records.map((r) => `${r.stage}:${r.epoch}`);
+        assert.deepEqual(keys(await store.listEpochs(e.id, { stage: 'supernet' })), ['supernet:1', 'supernet:2', 'supernet:3']);
+        assert.deepEqual(keys(await store.listEpochs(e.id, { afterEpoch: 1 })), ['supernet:2', 'supernet:3']);
+        assert.deepEqual(keys(await store.listEpochs(e.id, { stage: 'supernet', afterEpoch: 2 })), ['supernet:3']);
+        assert.deepEqual(keys(await store.listEpochs(e.id, { stage: 'final', afterEpoch: 0 })), ['final:1']);
+        assert.deepEqual(keys(await store.listEpochs(e.id, { afterEpoch: 3 })), []);
+        assert.deepEqual(await store.listEpochs(e.id, { stage: 'nope' }), []);
+        assert.deepEqual(keys(await store.listEpochs(other.id)), ['supernet:1'], 'records stay in their experiment');
+        assert.deepEqual(await store.listEpochs(e.id + other.id + 100), []);
+      }));
+
+    it('refuses bad epoch arguments and unknown experiments, writing nothing', () =>
+      withStore(async (store) => {
+        const e = await store.createExperiment('ws', {});
+        const checkpoint: CheckpointInput = { stage: 'supernet', epoch: 1, state: {}, data: new Uint8Array([1, 2, 3]) };
+        await rejectsWithCode(store.recordEpoch(e.id, '', 1, {}), 'usage', /stage.*non-empty string/);
+        await rejectsWithCode(store.recordEpoch(e.id, 'x'.repeat(201), 1, {}), 'usage', /stage.*at most 200/);
+        await rejectsWithCode(store.recordEpoch(e.id, 7 as never, 1, {}), 'usage', /stage/);
+        await rejectsWithCode(store.recordEpoch(e.id, 'supernet', -1, {}), 'usage', /epoch.*integer >= 0, got -1/);
+        await rejectsWithCode(store.recordEpoch(e.id, 'supernet', 1.5, {}), 'usage', /epoch.*integer >= 0, got 1.5/);
+        await rejectsWithCode(store.recordEpoch(e.id, 'supernet', 1, [1, 2]), 'usage', /record of epoch 1 of experiment \d+ must be a JSON object/);
+        await rejectsWithCode(store.recordEpoch(e.id, 'supernet', 1, null), 'usage', /must be a JSON object/);
+        await rejectsWithCode(store.recordEpoch(e.id, 'supernet', 1, 'loss 2.3'), 'usage', /must be a JSON object/);
+        await rejectsWithCode(store.recordEpoch(e.id, 'supernet', 1, {}, { ...checkpoint, stage: '' }), 'usage', /checkpoint stage/);
+        await rejectsWithCode(store.recordEpoch(e.id, 'supernet', 1, {}, { ...checkpoint, epoch: -2 }), 'usage', /checkpoint epoch.*integer >= 0/);
+        await rejectsWithCode(store.recordEpoch(e.id, 'supernet', 1, {}, { ...checkpoint, state: undefined as never }), 'usage', /checkpoint state.*JSON/);
+        await rejectsWithCode(store.recordEpoch(e.id, 'supernet', 1, {}, { ...checkpoint, data: [1, 2, 3] as never }), 'usage', /checkpoint data.*Uint8Array/);
+        await rejectsWithCode(store.recordEpoch(e.id, 'supernet', 1, {}, { ...checkpoint, data: 'AQID' as never }), 'usage', /checkpoint data.*Uint8Array/);
+        await rejectsWithCode(store.listEpochs(e.id, { stage: '' }), 'usage', /stage filter/);
+        await rejectsWithCode(store.listEpochs(e.id, { afterEpoch: -1 }), 'usage', /afterEpoch.*integer >= 0/);
+        assert.deepEqual(await store.listEpochs(e.id), [], 'refused calls wrote no record');
+        assert.equal(await store.loadCheckpoint(e.id), null, 'refused calls wrote no checkpoint');
+
+        const missing = e.id + 1000;
+        await rejectsWithCode(store.recordEpoch(missing, 'supernet', 1, {}), 'state', new RegExp(`experiment ${missing} does not exist`));
+        await rejectsWithCode(store.recordEpoch(missing, 'supernet', 1, {}, checkpoint), 'state', new RegExp(`experiment ${missing} does not exist`));
+        assert.deepEqual(await store.listEpochs(missing), []);
+        assert.equal(await store.loadCheckpoint(missing), null);
+        // Epoch 0 is allowed (1-based is a convention of the runs, not a rule of the store).
+        await store.recordEpoch(e.id, 'supernet', 0, {});
+        assert.deepEqual((await store.listEpochs(e.id)).map((r) => r.epoch), [0]);
+      }));
+
+    it('keeps one checkpoint per experiment, replaced by each epoch that brings one', () =>
+      withStore(async (store) => {
+        const e = await store.createExperiment('ws', {});
+        const other = await store.createExperiment('other', {});
+        assert.equal(await store.loadCheckpoint(e.id), null);
+        const first: CheckpointInput = {
+          stage: 'supernet',
+          epoch: 1,
+          state: { optimizer: { step: 50, lr: 0.0248 }, loaders: [{ position: 50, order: [3, 1, 2] }], rng: [12345, 678], tau: null },
+          data: patternBytes(1000, 1),
+        };
+        const before = Date.now();
+        await store.recordEpoch(e.id, 'supernet', 1, { epoch: 1 }, first);
+        const loaded = await store.loadCheckpoint(e.id);
+        assertCheckpoint(loaded, first, 'first checkpoint');
+        assert.ok(loaded!.savedAt >= before - 1000 && loaded!.savedAt <= Date.now() + 1000, `savedAt ${loaded!.savedAt} is not about now`);
+
+        await store.recordEpoch(e.id, 'supernet', 2, { epoch: 2 });
+        assert.deepEqual(await store.loadCheckpoint(e.id), loaded, 'an epoch without a checkpoint keeps the last one');
+
+        // Any JSON state, and no bytes at all, round-trip too.
+        const second: CheckpointInput = { stage: 'supernet', epoch: 3, state: 'plain string state', data: new Uint8Array(0) };
+        await store.recordEpoch(e.id, 'supernet', 3, { epoch: 3 }, second);
+        assertCheckpoint(await store.loadCheckpoint(e.id), second, 'second checkpoint');
+
+        const third: CheckpointInput = { stage: 'final', epoch: 1, state: [1, 'two', { three: [3] }], data: patternBytes(5000, 3) };
+        await store.recordEpoch(e.id, 'final', 1, { done: true }, third);
+        assertCheckpoint(await store.loadCheckpoint(e.id), third, 'third checkpoint');
+        assert.equal(await store.loadCheckpoint(other.id), null, 'checkpoints stay in their experiment');
+        assert.deepEqual(
+          (await store.listEpochs(e.id)).map((r) => `${r.stage}:${r.epoch}`),
+          ['supernet:1', 'supernet:2', 'supernet:3', 'final:1'],
+        );
+      }));
+
+    it('round-trips a 24 MB checkpoint byte for byte', () =>
+      withStore(async (store, connect) => {
+        const e = await store.createExperiment('ws', {});
+        // A view at an odd offset into a larger buffer: only the viewed bytes are stored.
+        const whole = patternBytes(24 * 1024 * 1024 + 7, 24);
+        const data = whole.subarray(7);
+        await store.recordEpoch(e.id, 'supernet', 1, { epoch: 1 }, { stage: 'supernet', epoch: 1, state: { bytes: data.byteLength }, data });
+        const reader = await connect();
+        const loaded = await reader.loadCheckpoint(e.id);
+        assertCheckpoint(loaded, { stage: 'supernet', epoch: 1, state: { bytes: data.byteLength }, data }, '24 MB checkpoint');
+        // A smaller checkpoint replaces it entirely (no bytes of the old one remain).
+        const small = patternBytes(3, 5);
+        await store.recordEpoch(e.id, 'supernet', 2, { epoch: 2 }, { stage: 'supernet', epoch: 2, state: {}, data: small });
+        assertSameBytes((await reader.loadCheckpoint(e.id))!.data, small, 'replacing checkpoint');
+      }));
+
+    it('deleting an experiment removes its epochs and checkpoint', () =>
+      withStore(async (store) => {
+        const e = await store.createExperiment('ws', {});
+        const kept = await store.createExperiment('kept', {});
+        const checkpoint: CheckpointInput = { stage: 'supernet', epoch: 1, state: { a: 1 }, data: patternBytes(64, 9) };
+        await store.recordEpoch(e.id, 'supernet', 1, { epoch: 1 }, checkpoint);
+        await store.recordEpoch(kept.id, 'supernet', 1, { epoch: 1 }, checkpoint);
+        assert.equal(await store.deleteExperiment('ws'), true);
+        assert.deepEqual(await store.listEpochs(e.id), []);
+        assert.equal(await store.loadCheckpoint(e.id), null);
+        await rejectsWithCode(store.recordEpoch(e.id, 'supernet', 2, {}), 'state', /does not exist/);
+        assert.equal((await store.listEpochs(kept.id)).length, 1, 'other experiments keep theirs');
+        assertCheckpoint(await store.loadCheckpoint(kept.id), checkpoint, 'other experiment');
+        // A new experiment of the same name starts empty.
+        const again = await store.createExperiment('ws', {});
+        assert.deepEqual(await store.listEpochs(again.id), []);
+        assert.equal(await store.loadCheckpoint(again.id), null);
+      }));
+
+    it('leaves the previous record and checkpoint when a write of recordEpoch fails half-way', () =>
+      withStore(async (store, connect, storage) => {
+        const e = await store.createExperiment('ws', {});
+        const saved: CheckpointInput = { stage: 'supernet', epoch: 1, state: { step: 1 }, data: patternBytes(4096, 11) };
+        await store.recordEpoch(e.id, 'supernet', 1, { epoch: 1 }, saved);
+        await store.recordEpoch(e.id, 'supernet', 2, { epoch: 2, version: 'old' });
+        const recordsBefore = await store.listEpochs(e.id);
+        const checkpointBefore = await store.loadCheckpoint(e.id);
+        const next = (epoch: number): CheckpointInput => ({ stage: 'supernet', epoch, state: { step: epoch }, data: patternBytes(4096, epoch + 100) });
+
+        // The epoch row is written, then the checkpoint write fails: the epoch write must be undone too.
+        const allowCheckpoints = await storage.refuseWrites('tsnas_checkpoints');
+        await assert.rejects(store.recordEpoch(e.id, 'supernet', 2, { epoch: 2, version: 'new' }, next(2)), /refused by test/);
+        await assert.rejects(store.recordEpoch(e.id, 'supernet', 3, { epoch: 3 }, next(3)), /refused by test/);
+        const reader = await connect();
+        for (const [who, s] of [['writer', store], ['other connection', reader]] as const) {
+          assert.deepEqual(await s.listEpochs(e.id), recordsBefore, `${who}: records are as before`);
+          assert.deepEqual(await s.loadCheckpoint(e.id), checkpointBefore, `${who}: checkpoint is as before`);
+        }
+        // Only checkpoint writes were refused: a record alone still goes in.
+        await store.recordEpoch(e.id, 'supernet', 3, { epoch: 3 });
+        await allowCheckpoints();
+
+        const allowEpochs = await storage.refuseWrites('tsnas_epochs');
+        await assert.rejects(store.recordEpoch(e.id, 'supernet', 4, { epoch: 4 }, next(4)), /refused by test/);
+        assert.deepEqual(await reader.loadCheckpoint(e.id), checkpointBefore, 'no checkpoint without its record');
+        await allowEpochs();
+
+        await store.recordEpoch(e.id, 'supernet', 4, { epoch: 4 }, next(4));
+        assertCheckpoint(await reader.loadCheckpoint(e.id), next(4), 'after the faults are gone');
+        assert.deepEqual(
+          (await reader.listEpochs(e.id)).map((r) => [r.epoch, r.record]),
+          [[1, { epoch: 1 }], [2, { epoch: 2, version: 'old' }], [3, { epoch: 3 }], [4, { epoch: 4 }]],
+        );
+      }));
+
+    it('shares epochs and checkpoints between connections, and concurrent writers never mix a checkpoint', () =>
+      withStore(async (store, connect) => {
+        const other = await connect();
+        const e = await store.createExperiment('ws', {});
+        /** Every byte of epoch k's data is k, and its state names k: a mixed checkpoint would show. */
+        const checkpointOf = (epoch: number): CheckpointInput => ({ stage: 'supernet', epoch, state: { epoch }, data: new Uint8Array(2048).fill(epoch) });
+        await store.recordEpoch(e.id, 'supernet', 1, { epoch: 1 }, checkpointOf(1));
+        assert.deepEqual(await other.listEpochs(e.id), await store.listEpochs(e.id));
+        assertCheckpoint(await other.loadCheckpoint(e.id), checkpointOf(1), 'seen by the other connection');
+        await other.recordEpoch(e.id, 'supernet', 2, { epoch: 2 }, checkpointOf(2));
+        assert.deepEqual((await store.listEpochs(e.id)).map((r) => r.epoch), [1, 2]);
+        assertCheckpoint(await store.loadCheckpoint(e.id), checkpointOf(2), 'seen by the first connection');
+
+        await Promise.all(
+          Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? store : other).recordEpoch(e.id, 'supernet', i + 3, { epoch: i + 3 }, checkpointOf(i + 3))),
+        );
+        // Six writers replace the record of epoch 1 at once: one record remains, still first.
+        await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 === 0 ? store : other).recordEpoch(e.id, 'supernet', 1, { epoch: 1, writer: i })));
+        const records = await other.listEpochs(e.id);
+        assert.equal(records.length, 12);
+        assert.deepEqual(records.slice(0, 2).map((r) => r.epoch), [1, 2]);
+        assert.deepEqual(records.map((r) => r.epoch).sort((a, b) => a - b), Array.from({ length: 12 }, (_, i) => i + 1));
+        for (const r of records.slice(2)) assert.deepEqual(r.record, { epoch: r.epoch });
+        const writer = (records[0]!.record as { writer: number }).writer;
+        assert.ok([0, 1, 2, 3, 4, 5].includes(writer), `epoch 1 was last written by writer ${writer}`);
+        const last = (await store.loadCheckpoint(e.id))!;
+        assert.ok(last.epoch >= 3 && last.epoch <= 12, `checkpoint of epoch ${last.epoch}`);
+        assertCheckpoint(last, checkpointOf(last.epoch), 'the last concurrent checkpoint, whole');
+      }));
+
     it('keeps everything across close and reopen', () =>
       withStore(async (store, connect) => {
         const { experiment } = await experimentWithTrials(store, 3);
@@ -490,7 +746,10 @@ export function runStoreSuite(name: string, openFreshStorage: () => Promise<Fres
         await store.setArtifact(t.id, 'checkpoint', '/c');
         await store.finishTrial(t.id, { state: 'complete', metrics: { acc: 0.25 } }, { strategyState: { state: { s: [1] }, toldCount: 1 } });
         await store.claimTrial(experiment.id, 'w');
+        await store.recordEpoch(experiment.id, 'supernet', 1, { trainLoss: 2.1 }, { stage: 'supernet', epoch: 1, state: { s: 1 }, data: patternBytes(100, 2) });
         const trialsBefore = await store.listTrials(experiment.id);
+        const epochsBefore = await store.listEpochs(experiment.id);
+        const checkpointBefore = await store.loadCheckpoint(experiment.id);
         await store.close();
         await store.close(); // closing twice is harmless
 
@@ -498,6 +757,8 @@ export function runStoreSuite(name: string, openFreshStorage: () => Promise<Fres
         assert.deepEqual(await reopened.getExperiment('exp'), experiment);
         assert.deepEqual(await reopened.listTrials(experiment.id), trialsBefore);
         assert.deepEqual((await reopened.loadStrategyState(experiment.id))!.state, { s: [1] });
+        assert.deepEqual(await reopened.listEpochs(experiment.id), epochsBefore);
+        assert.deepEqual(await reopened.loadCheckpoint(experiment.id), checkpointBefore);
         // Numbering goes on where it stopped.
         assert.equal((await reopened.createTrial(experiment.id, {}, 'new')).trial.number, 3);
       }));

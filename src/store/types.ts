@@ -158,6 +158,13 @@ export interface EpochRecord {
   readonly recordedAt: number;
 }
 
+export interface ListEpochsOptions {
+  /** Only this stage's records. */
+  readonly stage?: string;
+  /** Only records with a larger epoch number (e.g. those after a checkpoint's epoch). */
+  readonly afterEpoch?: number;
+}
+
 export interface CheckpointInput {
   /** Which epoch of which stage it was taken after. */
   readonly stage: string;
@@ -280,10 +287,14 @@ export interface Store {
   // a mix.
 
   /**
-   * Records epoch `epoch` (1-based) of `stage` ('supernet', or a later stage
-   * of the run), replacing a record of the same (stage, epoch), and when
-   * `checkpoint` is given replaces the experiment's checkpoint, atomically.
-   * `record` is any JSON object. Throws TsnasError('state') for an unknown experiment.
+   * Records epoch `epoch` (1-based by convention; any integer >= 0 is
+   * accepted) of `stage` ('supernet', or a later stage of the run; a
+   * non-empty string of at most 200 characters), replacing a record of the
+   * same (stage, epoch), and when `checkpoint` is given replaces the
+   * experiment's checkpoint, atomically. `record` is any JSON object; its
+   * recordedAt is the time of the last write. The checkpoint's own stage and
+   * epoch are stored as given. Throws TsnasError('state') for an unknown
+   * experiment; deleteExperiment removes records and checkpoint.
    */
   recordEpoch(experimentId: number, stage: string, epoch: number, record: Json, checkpoint?: CheckpointInput): Promise<void>;
   /**
@@ -291,7 +302,7 @@ export interface Store {
    * keeps its place): [] when none. `stage` keeps one stage's records,
    * `afterEpoch` those with a larger epoch number.
    */
-  listEpochs(experimentId: number, options?: { readonly stage?: string; readonly afterEpoch?: number }): Promise<EpochRecord[]>;
+  listEpochs(experimentId: number, options?: ListEpochsOptions): Promise<EpochRecord[]>;
   /** The experiment's checkpoint, or null when none was saved. */
   loadCheckpoint(experimentId: number): Promise<Checkpoint | null>;
 
