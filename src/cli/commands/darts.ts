@@ -11,7 +11,8 @@ import { datasetSource } from '../../data/spec.js';
 import type { AugmentOptions } from '../../data/augment.js';
 import { configureCompute } from '../../train/setup.js';
 import { Rng } from '../../util/random.js';
-import { DIFFERENTIABLE_METHODS, flopsCostTable, runDifferentiableSearch, type DifferentiableMethod, type SearchEpochRecord } from '../../weight-sharing/differentiable/search.js';
+import { DIFFERENTIABLE_METHODS, flopsCostTable, type DifferentiableMethod } from '../../weight-sharing/differentiable/search.js';
+import { runDifferentiableSearch, type DifferentiableEpoch } from '../../weight-sharing/differentiable/run.js';
 import { runSpos, type OneShotContext } from '../../weight-sharing/oneshot/spos.js';
 import { runEnas } from '../../weight-sharing/oneshot/enas.js';
 import { DEFAULT_PHASE_SPLIT, parsePhaseSplit, phaseSchedule, runOfa, type OfaResult } from '../../weight-sharing/oneshot/ofa.js';
@@ -163,7 +164,7 @@ export async function runWeightSharingSearch(method: WeightSharingMethod, flags:
       log(`cost: latency table ${cost.path} (${n.space}, C=${n.channels}, cells=${n.cells}, resolution ${n.resolution}, batch ${n.batch}, ${cost.table.runtime.threads} threads), λ=${costLambda}`);
     }
     const earlyStop = flags['early-stop'] as number;
-    const r = runDifferentiableSearch(train, {
+    const r = await runDifferentiableSearch(train, {
       ...common,
       space: cellSpace,
       method: method as DifferentiableMethod,
@@ -174,7 +175,7 @@ export async function runWeightSharingSearch(method: WeightSharingMethod, flags:
       cost: costOption,
       hessianEvery: flags['hessian-every'] as number,
       earlyStop: earlyStop > 0 ? { window: earlyStop } : undefined,
-      onEpoch: (e: SearchEpochRecord) => log(
+      onEpoch: (e: DifferentiableEpoch) => log(
         `epoch ${e.epoch}: train ${(100 * e.trainAccuracy).toFixed(1)}% loss ${e.trainLoss.toFixed(3)}` +
         (e.validAccuracy !== null ? `, valid ${(100 * e.validAccuracy).toFixed(1)}%` : ', α frozen') +
         (e.tau !== null ? `, τ ${e.tau.toFixed(2)}` : '') +

@@ -18,7 +18,8 @@ import { deriveArchitecture, deriveDartsGenotype, type ArchWeights } from '../..
 import { autogradOracle, dominantHessianEigenvalue, unrolledArchGradient } from './hypergradient.js';
 import { mixedOps, SearchDartsMixing, SearchPcDartsMixing } from './mixing.js';
 import { buildCellSupernet } from './network.js';
-import { BilevelSearch, flopsCostTable, runDifferentiableSearch, type DifferentiableMethod } from './search.js';
+import { BilevelSearch, flopsCostTable, type DifferentiableMethod } from './search.js';
+import { runDifferentiableSearch } from './run.js';
 
 const f64 = { dtype: 'float64' as const };
 
@@ -265,15 +266,15 @@ test('hardware cost and FairNAS penalty are differentiable α-only terms; Hessia
   assert.equal(memory().numTensors, start);
 });
 
-test('runDifferentiableSearch: history of weights and genotypes per epoch, PC-DARTS warm-up freezes α', () => {
-  manualSeed(7);
+test('runDifferentiableSearch: history of weights and genotypes per epoch, PC-DARTS warm-up freezes α', async () => {
   const start = memory().numTensors;
   const data = syntheticDataset({ n: 48, height: 8, width: 8, numClasses: 3, seed: 1 });
-  const r = runDifferentiableSearch(data, {
+  const r = await runDifferentiableSearch(data, {
     method: 'pcdarts', space: 'nb201', C: 8, cells: 1, epochs: 3, archWarmupEpochs: 1, batchSize: 8, stepsPerEpoch: 2, hessianEvery: 1, hessianIterations: 3, archLr: 0.05,
   });
   assert.equal(r.history.length, 3);
-  assert.equal(r.history[0]!.archActive, false);
+  assert.equal(r.history[0]!.phase, 'warmup');
+  assert.equal(r.history[1]!.phase, 'search');
   assert.equal(r.history[0]!.validLoss, null);
   assert.deepEqual(r.history[0]!.weights, r.history[0]!.weights);
   // Frozen in epoch 1 (weights equal the initial near-uniform), moving after.
@@ -334,12 +335,11 @@ test('DARTS supernet: 14 edges per cell, reductions at 1/3 and 2/3, parameter co
   assert.equal(memory().numTensors, start);
 });
 
-test('DARTS-ES: a sharp rise of the dominant eigenvalue stops the search and returns the architecture of k epochs earlier', () => {
-  manualSeed(9);
+test('DARTS-ES: a sharp rise of the dominant eigenvalue stops the search and returns the architecture of k epochs earlier', async () => {
   const start = memory().numTensors;
   const data = syntheticDataset({ n: 32, height: 8, width: 8, numClasses: 3, seed: 3 });
   // ratio 0: any positive mean eigenvalue counts as a rise, so it stops after 2k epochs.
-  const r = runDifferentiableSearch(data, {
+  const r = await runDifferentiableSearch(data, {
     method: 'darts', space: 'nb201', C: 4, cells: 1, epochs: 5, batchSize: 8, stepsPerEpoch: 1, hessianIterations: 3, earlyStop: { window: 1, ratio: 0 }, archLr: 0.05,
   });
   assert.equal(r.stoppedEarly, true);

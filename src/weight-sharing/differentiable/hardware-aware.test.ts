@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { syntheticDataset } from '../../data/synthetic.js';
 import { latencyCostTables, measureLatencyTable, predictLatency } from '../../hardware/latency.js';
 import { nb201Space } from '../../spaces/nb201.js';
-import { getNumThreads, manualSeed, memory, setNumThreads } from '../../tensor/index.js';
-import { runDifferentiableSearch, type SearchResult } from './search.js';
+import { getNumThreads, memory, setNumThreads } from '../../tensor/index.js';
+import { runDifferentiableSearch, type SearchResult } from './run.js';
 
-test('latency-aware DARTS: with a large λ the derived cell is cheaper than with λ = 0 (nb201, tiny synthetic run)', () => {
+test('latency-aware DARTS: with a large λ the derived cell is cheaper than with λ = 0 (nb201, tiny synthetic run)', async () => {
   const threads = getNumThreads();
   setNumThreads(1);
   try {
@@ -17,15 +17,14 @@ test('latency-aware DARTS: with a large λ the derived cell is cheaper than with
     const perLabel = latencyCostTables(table);
     assert.deepEqual(Object.keys(perLabel).sort(), ['edge_1_0', 'edge_2_0', 'edge_2_1', 'edge_3_0', 'edge_3_1', 'edge_3_2']);
     const data = syntheticDataset({ n: 64, height: 8, width: 8, numClasses: 3, seed: 4 });
-    const search = (lambda: number): SearchResult => {
-      manualSeed(11);
+    const search = (lambda: number): Promise<SearchResult> => {
       return runDifferentiableSearch(data, {
         method: 'darts', space: 'nb201', C: 4, cells: 1, epochs: 3, batchSize: 8, stepsPerEpoch: 4, archLr: 0.05, seed: 3,
         cost: { table: {}, perLabel, lambda },
       });
     };
-    const free = search(0);
-    const aware = search(1000);
+    const free = await search(0);
+    const aware = await search(1000);
     // The expected latency falls over the epochs, and ends below the run without the cost term.
     const cost = (r: SearchResult) => r.history.map((h) => h.expectedCost!);
     assert.ok(cost(aware).at(-1)! < cost(aware)[0]!, `expected latency per epoch ${cost(aware)}`);

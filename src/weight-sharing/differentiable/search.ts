@@ -7,9 +7,6 @@
 // 0.999), lr 3e-4, wd 1e-3), then the weights on a training batch (SGD,
 // momentum 0.9, wd 3e-4, cosine 0.025 -> 0.001, gradient clip 5).
 import { TsnasError, configError } from '../../errors.js';
-import type { AugmentOptions } from '../../data/augment.js';
-import type { Dataset } from '../../data/dataset.js';
-import { DataLoader, splitIndices } from '../../data/loader.js';
 import type { HookRemover } from '../../nn/module.js';
 import { Adam, SGD } from '../../nn/optim.js';
 import { LrScheduler, clipGradNorm, cosineAnnealing } from '../../nn/schedule.js';
@@ -21,7 +18,7 @@ import { deriveArchitecture, type ArchWeights, type DerivedArchitecture, type Ed
 import { autogradOracle, dominantHessianEigenvalue, firstOrderArchGradient, unrolledArchGradient, type GradientOracle } from './hypergradient.js';
 import { SegmentedTape } from './segmented.js';
 import { DartsSupernet } from '../../spaces/supernets/darts.js';
-import { EdgeNormalization, SearchDartsMixing, SearchGdasMixing, SearchPcDartsMixing, dropSkipConnections } from './mixing.js';
+import { EdgeNormalization, SearchDartsMixing, SearchGdasMixing, SearchPcDartsMixing, dropSkipConnections, mixedOps } from './mixing.js';
 import { architectureWeights, buildCellSupernet, type Supernet, type SupernetConfig } from './network.js';
 
 export const DIFFERENTIABLE_METHODS = ['darts', 'darts2', 'gdas', 'pcdarts'] as const;
@@ -300,6 +297,13 @@ export class BilevelSearch {
     return this.edgeNorm?.snapshot();
   }
 
+  /** The candidate operations of each edge label, in α's order. */
+  operations(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const op of mixedOps(this.net)) out[op.label] ??= [...op.values].map(String);
+    return out;
+  }
+
   derive(): DerivedArchitecture {
     return deriveArchitecture(this.space, this.archWeights(), this.edgeWeights());
   }
@@ -317,176 +321,5 @@ export class BilevelSearch {
     this.weightOptimizer.dispose();
     this.archOptimizer.dispose();
     this.net.dispose();
-  }
-}
-
-export interface SearchEpochRecord {
-  epoch: number;
-  seconds: number;
-  lr: number;
-  tau: number | null;
-  archActive: boolean;
-  trainLoss: number;
-  trainAccuracy: number;
-  validLoss: number | null;
-  validAccuracy: number | null;
-  /** softmax(α) per edge label. */
-  weights: ArchWeights;
-  /** softmax(β) per node (edge normalisation). */
-  edgeWeights?: EdgeWeights;
-  arch: string;
-  skipFraction: number;
-  noneFraction: number;
-  parameterFreeFraction: number;
-  hessianEigenvalue: number | null;
-  expectedCost: number | null;
-}
-
-export interface SearchOptions extends BilevelOptions, Omit<SupernetConfig, 'numClasses' | 'inChannels'> {
-  batchSize?: number;
-  /** Fraction of the (limited) training set used for validation (default 0.5). */
-  validFraction?: number;
-  /** Use at most this many training images in total (train + valid). */
-  limitTrain?: number;
-  augment?: AugmentOptions;
-  seed?: number;
-  /** At most this many steps per epoch. */
-  stepsPerEpoch?: number;
-  /** Every this many epochs, the dominant Hessian eigenvalue (0: never; default 0). */
-  hessianEvery?: number;
-  hessianIterations?: number;
-  /**
-   * DARTS-ES (Zela et al., 2020): with the eigenvalue computed every epoch,
-   * stop when mean(λ over the last `window` epochs) / mean(λ over the
-   * window before) exceeds 1/0.75, and return the architecture of `window`
-   * epochs earlier.
-   */
-  earlyStop?: { window: number; ratio?: number };
-  /** Stop after the epoch during which this many seconds have passed. */
-  timeBudgetSeconds?: number;
-  onEpoch?: (record: SearchEpochRecord) => void;
-}
-
-export interface SearchResult {
-  method: DifferentiableMethod;
-  arch: string;
-  derived: DerivedArchitecture;
-  history: SearchEpochRecord[];
-  epochs: number;
-  stoppedEarly: boolean;
-  seconds: number;
-}
-
-/** Runs a whole differentiable search on a training set (split 50/50 into train and valid). */
-export function runDifferentiableSearch(data: Dataset, o: SearchOptions): SearchResult {
-  const start = performance.now();
-  const seed = o.seed ?? 0;
-  const split = splitIndices(data.n, { validFraction: o.validFraction ?? 0.5, seed, limit: o.limitTrain });
-  const batchSize = o.batchSize ?? 64;
-  const trainLoader = new DataLoader(data, { batchSize, indices: split.train, augment: o.augment, seed, dropLast: split.train.length >= batchSize });
-  const validLoader = new DataLoader(data, { batchSize, indices: split.valid, augment: o.augment, seed: seed + 1, dropLast: split.valid.length >= batchSize });
-  const search = new BilevelSearch({ space: o.space, C: o.C, cells: o.cells, numClasses: data.numClasses, inChannels: data.channels }, o);
-  const history: SearchEpochRecord[] = [];
-  let stoppedEarly = false;
-  let result: DerivedArchitecture | null = null;
-  try {
-    const steps = Math.min(trainLoader.batchesPerEpoch, validLoader.batchesPerEpoch, o.stepsPerEpoch ?? Infinity);
-    for (let epoch = 0; epoch < o.epochs; epoch++) {
-      const epochStart = performance.now();
-      search.setEpoch(epoch);
-      search.net.train();
-      const sums = { trainLoss: 0, trainCorrect: 0, trainN: 0, validLoss: 0, validCorrect: 0, validN: 0 };
-      let heldValid: { x: Tensor; y: Tensor } | null = null;
-      let failed = false;
-      for (let s = 0; s < steps; s++) {
-        const train = trainLoader.next();
-        const valid = validLoader.next();
-        try {
-          const r = search.step(train, valid);
-          sums.trainLoss += r.train.loss * r.train.n;
-          sums.trainCorrect += r.train.correct;
-          sums.trainN += r.train.n;
-          if (r.valid) {
-            sums.validLoss += r.valid.loss * r.valid.n;
-            sums.validCorrect += r.valid.correct;
-            sums.validN += r.valid.n;
-          }
-          if (!Number.isFinite(r.train.loss)) throw configError(`search diverged: training loss ${r.train.loss} at epoch ${epoch + 1}`, 'lr');
-        } catch (e) {
-          failed = true;
-          if (heldValid) {
-            heldValid.x.dispose();
-            heldValid.y.dispose();
-          }
-          throw e;
-        } finally {
-          train.x.dispose();
-          train.y.dispose();
-          // The first validation batch is kept for the Hessian diagnostic.
-          if (s === 0 && !failed) heldValid = valid;
-          else {
-            valid.x.dispose();
-            valid.y.dispose();
-          }
-        }
-      }
-      let hessian: number | null = null;
-      const every = o.earlyStop ? 1 : o.hessianEvery ?? 0;
-      try {
-        // GDAS's forward is a random path, so its Hessian would be of a different network each call.
-        if (every > 0 && (epoch + 1) % every === 0 && heldValid && o.method !== 'gdas') hessian = search.hessianEigenvalue(heldValid, o.hessianIterations ?? 20);
-      } finally {
-        if (heldValid) {
-          heldValid.x.dispose();
-          heldValid.y.dispose();
-        }
-      }
-      const derived = search.derive();
-      const record: SearchEpochRecord = {
-        epoch: epoch + 1,
-        seconds: (performance.now() - epochStart) / 1000,
-        lr: search.lr,
-        tau: search.tau,
-        archActive: search.archActive,
-        trainLoss: sums.trainLoss / Math.max(1, sums.trainN),
-        trainAccuracy: sums.trainCorrect / Math.max(1, sums.trainN),
-        validLoss: sums.validN ? sums.validLoss / sums.validN : null,
-        validAccuracy: sums.validN ? sums.validCorrect / sums.validN : null,
-        weights: search.archWeights(),
-        edgeWeights: search.edgeWeights(),
-        arch: derived.arch,
-        skipFraction: derived.skipFraction,
-        noneFraction: derived.noneFraction,
-        parameterFreeFraction: derived.parameterFreeFraction,
-        hessianEigenvalue: hessian,
-        expectedCost: o.cost ? tidy(() => noGrad(() => search.expectedCost().item())) : null,
-      };
-      history.push(record);
-      result = derived;
-      o.onEpoch?.(record);
-      if (o.earlyStop) {
-        const k = o.earlyStop.window;
-        const eig = history.map((h) => Math.abs(h.hessianEigenvalue ?? NaN));
-        if (eig.length >= 2 * k) {
-          const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-          const recent = mean(eig.slice(-k));
-          const before = mean(eig.slice(-2 * k, -k));
-          if (before > 0 && recent / before > (o.earlyStop.ratio ?? 1 / 0.75)) {
-            const back = history[history.length - 1 - k]!;
-            result = deriveArchitecture(o.space, back.weights, back.edgeWeights);
-            stoppedEarly = true;
-            break;
-          }
-        }
-      }
-      if (o.timeBudgetSeconds !== undefined && (performance.now() - start) / 1000 >= o.timeBudgetSeconds) {
-        stoppedEarly = epoch + 1 < o.epochs;
-        break;
-      }
-    }
-    const derived = result ?? search.derive();
-    return { method: o.method, arch: derived.arch, derived, history, epochs: history.length, stoppedEarly, seconds: (performance.now() - start) / 1000 };
-  } finally {
-    search.dispose();
   }
 }

@@ -1,0 +1,361 @@
+// Differentiable search (DARTS, second-order DARTS, GDAS, PC-DARTS) as a
+// checkpointable WeightSharingRun (../run.ts): epochs of bilevel steps on a
+// seeded train/valid split of the training set, a record of α per epoch,
+// DARTS-ES and a time budget as early stops, and the architecture derived
+// from α at the end. runDifferentiableSearch runs one from start to end.
+import { TsnasError, configError } from '../../errors.js';
+import type { AugmentOptions } from '../../data/augment.js';
+import type { Dataset } from '../../data/dataset.js';
+import { DataLoader, splitIndices, type LoaderState } from '../../data/loader.js';
+import type { Json } from '../../store/types.js';
+import { manualSeed, noGrad, tidy, type Tensor } from '../../tensor/index.js';
+import { deriveArchitecture, type ArchWeights, type DerivedArchitecture, type EdgeWeights } from '../../spaces/supernets/genotype.js';
+import {
+  listTensors, loadListTensors, loadModuleTensors, loadOptimizerCheckpoint, moduleTensors, optimizerCheckpoint, reseed,
+} from '../checkpoint.js';
+import type { WeightSharingCheckpoint, WeightSharingEpoch, WeightSharingResult, WeightSharingRun } from '../run.js';
+import type { SupernetConfig } from './network.js';
+import { BilevelSearch, type BilevelOptions, type DifferentiableMethod } from './search.js';
+
+export interface SearchOptions extends BilevelOptions, Omit<SupernetConfig, 'numClasses' | 'inChannels'> {
+  batchSize?: number;
+  /** Fraction of the (limited) training set used for validation (default 0.5). */
+  validFraction?: number;
+  /** Use at most this many training images in total (train + valid). */
+  limitTrain?: number;
+  augment?: AugmentOptions;
+  /** Seeds the split, the loaders, the supernet's initialisation and every epoch's random draws (default 0). */
+  seed?: number;
+  /** At most this many steps per epoch. */
+  stepsPerEpoch?: number;
+  /** Every this many epochs, the dominant Hessian eigenvalue (0: never; default 0). */
+  hessianEvery?: number;
+  hessianIterations?: number;
+  /**
+   * DARTS-ES (Zela et al., 2020): with the eigenvalue computed every epoch,
+   * stop when mean(λ over the last `window` epochs) / mean(λ over the
+   * window before) exceeds 1/0.75, and return the architecture of `window`
+   * epochs earlier.
+   */
+  earlyStop?: { window: number; ratio?: number };
+  /** Stop after the epoch during which this many seconds of training have passed (over resumes too). */
+  timeBudgetSeconds?: number;
+}
+
+/** The record of an epoch of differentiable search: the fields it always has. */
+export type DifferentiableEpoch = WeightSharingEpoch & Required<Pick<WeightSharingEpoch,
+  'validLoss' | 'validAccuracy' | 'weights' | 'operations' | 'arch' | 'skipFraction' | 'noneFraction' | 'parameterFreeFraction' | 'hessianEigenvalue' | 'tau' | 'expectedCost'>>;
+
+export interface DifferentiableResult extends WeightSharingResult {
+  derived: DerivedArchitecture;
+  stoppedEarly: boolean;
+  /** Epochs actually trained (fewer than `epochs` after an early stop). */
+  epochsTrained: number;
+}
+
+/** α of one epoch, as numbers: what DARTS-ES goes back to. */
+interface ArchSnapshot {
+  weights: ArchWeights;
+  edgeWeights?: EdgeWeights;
+  expectedCost: number | null;
+}
+
+/** The JSON part of a checkpoint. */
+interface RunState {
+  method: DifferentiableMethod;
+  space: string;
+  epochsTrained: number;
+  stoppedEarly: boolean;
+  /** Training seconds so far, for the time budget. */
+  seconds: number;
+  trainLoader: LoaderState;
+  validLoader: LoaderState;
+  weightOptimizer: Json;
+  archOptimizer: Json;
+  /** DARTS-ES: eigenvalue and α of the last 2·window epochs, oldest first. */
+  recent: (ArchSnapshot & { eigenvalue: number | null })[];
+  /** The α the result is derived from when DARTS-ES stopped the search. */
+  chosen: ArchSnapshot | null;
+}
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+function disposeBatch(b: { x: Tensor; y: Tensor }): void {
+  b.x.dispose();
+  b.y.dispose();
+}
+
+export class DifferentiableRun implements WeightSharingRun {
+  readonly epochs: number;
+  readonly #o: SearchOptions;
+  readonly #seed: number;
+  readonly #search: BilevelSearch;
+  readonly #trainLoader: DataLoader;
+  readonly #validLoader: DataLoader;
+  readonly #steps: number;
+  readonly #operations: Record<string, string[]>;
+  #epochsTrained = 0;
+  #stoppedEarly = false;
+  #seconds = 0;
+  #recent: RunState['recent'] = [];
+  #chosen: ArchSnapshot | null = null;
+  /** Set while an epoch runs, and left set when it fails or is aborted: the state is then half an epoch's. */
+  #interrupted = false;
+  #disposed = false;
+
+  constructor(data: Dataset, o: SearchOptions) {
+    const window = o.earlyStop?.window;
+    if (window !== undefined && !(Number.isInteger(window) && window >= 1)) throw configError(`expected an integer >= 1, got ${window}`, 'earlyStop.window');
+    this.#o = o;
+    this.#seed = o.seed ?? 0;
+    this.epochs = o.epochs;
+    const split = splitIndices(data.n, { validFraction: o.validFraction ?? 0.5, seed: this.#seed, limit: o.limitTrain });
+    const batchSize = o.batchSize ?? 64;
+    this.#trainLoader = new DataLoader(data, { batchSize, indices: split.train, augment: o.augment, seed: this.#seed, dropLast: split.train.length >= batchSize });
+    this.#validLoader = new DataLoader(data, { batchSize, indices: split.valid, augment: o.augment, seed: this.#seed + 1, dropLast: split.valid.length >= batchSize });
+    this.#steps = Math.min(this.#trainLoader.batchesPerEpoch, this.#validLoader.batchesPerEpoch, o.stepsPerEpoch ?? Infinity);
+    // The initial weights, α and β depend on the seed alone, so every run built with these options starts alike.
+    manualSeed(this.#seed);
+    this.#search = new BilevelSearch({ space: o.space, C: o.C, cells: o.cells, numClasses: data.numClasses, inChannels: data.channels }, o);
+    this.#operations = this.#search.operations();
+  }
+
+  get epochsDone(): number {
+    return this.#stoppedEarly ? this.epochs : this.#epochsTrained;
+  }
+
+  #usable(what: string): void {
+    if (this.#disposed) throw new TsnasError('usage', `${what}: the run was disposed`);
+    if (this.#interrupted) throw new TsnasError('usage', `${what}: an epoch or a restore was interrupted; restore a checkpoint first`);
+  }
+
+  async trainEpoch(signal?: AbortSignal): Promise<DifferentiableEpoch> {
+    this.#usable('trainEpoch');
+    if (this.epochsDone >= this.epochs) throw new TsnasError('usage', `all ${this.epochs} epochs are done`);
+    signal?.throwIfAborted();
+    this.#interrupted = true;
+    const o = this.#o;
+    const search = this.#search;
+    const epoch = this.#epochsTrained;
+    const started = performance.now();
+    reseed(this.#seed, epoch);
+    search.setEpoch(epoch);
+    search.net.train();
+    const sums = { trainLoss: 0, trainCorrect: 0, trainN: 0, validLoss: 0, validCorrect: 0, validN: 0 };
+    // The first validation batch is kept for the Hessian diagnostic.
+    let heldValid: { x: Tensor; y: Tensor } | null = null;
+    let hessian: number | null = null;
+    try {
+      for (let s = 0; s < this.#steps; s++) {
+        await yieldToEventLoop();
+        signal?.throwIfAborted();
+        const train = this.#trainLoader.next();
+        const valid = this.#validLoader.next();
+        try {
+          const r = search.step(train, valid);
+          sums.trainLoss += r.train.loss * r.train.n;
+          sums.trainCorrect += r.train.correct;
+          sums.trainN += r.train.n;
+          if (r.valid) {
+            sums.validLoss += r.valid.loss * r.valid.n;
+            sums.validCorrect += r.valid.correct;
+            sums.validN += r.valid.n;
+          }
+          if (!Number.isFinite(r.train.loss)) throw configError(`search diverged: training loss ${r.train.loss} at epoch ${epoch + 1}`, 'lr');
+        } finally {
+          disposeBatch(train);
+          if (s === 0) heldValid = valid;
+          else disposeBatch(valid);
+        }
+      }
+      const every = o.earlyStop ? 1 : o.hessianEvery ?? 0;
+      // GDAS's forward is a random path, so its Hessian would be of a different network each call.
+      if (every > 0 && (epoch + 1) % every === 0 && heldValid && o.method !== 'gdas') {
+        await yieldToEventLoop();
+        signal?.throwIfAborted();
+        hessian = search.hessianEigenvalue(heldValid, o.hessianIterations ?? 20);
+      }
+    } finally {
+      if (heldValid) disposeBatch(heldValid);
+    }
+    const weights = search.archWeights();
+    const edgeWeights = search.edgeWeights();
+    const derived = deriveArchitecture(o.space, weights, edgeWeights);
+    const expectedCost = o.cost ? tidy(() => noGrad(() => search.expectedCost().item())) : null;
+    const seconds = (performance.now() - started) / 1000;
+    const record: DifferentiableEpoch = {
+      epoch: epoch + 1,
+      phase: search.archActive ? 'search' : 'warmup',
+      seconds,
+      lr: search.lr,
+      trainLoss: sums.trainLoss / Math.max(1, sums.trainN),
+      trainAccuracy: sums.trainCorrect / Math.max(1, sums.trainN),
+      validLoss: sums.validN ? sums.validLoss / sums.validN : null,
+      validAccuracy: sums.validN ? sums.validCorrect / sums.validN : null,
+      weights,
+      operations: this.#operations,
+      ...(edgeWeights ? { edgeWeights } : {}),
+      arch: derived.arch,
+      skipFraction: derived.skipFraction,
+      noneFraction: derived.noneFraction,
+      parameterFreeFraction: derived.parameterFreeFraction,
+      hessianEigenvalue: hessian,
+      tau: search.tau,
+      expectedCost,
+    };
+    this.#epochsTrained = epoch + 1;
+    this.#seconds += seconds;
+    if (o.earlyStop) this.#checkEarlyStop(o.earlyStop, { weights, ...(edgeWeights ? { edgeWeights } : {}), expectedCost, eigenvalue: hessian });
+    if (!this.#stoppedEarly && o.timeBudgetSeconds !== undefined && this.#seconds >= o.timeBudgetSeconds) {
+      this.#stoppedEarly = this.#epochsTrained < this.epochs;
+    }
+    this.#interrupted = false;
+    return record;
+  }
+
+  /** DARTS-ES: compares the mean |λ| of the last window with the window before. */
+  #checkEarlyStop(es: NonNullable<SearchOptions['earlyStop']>, latest: RunState['recent'][number]): void {
+    const k = es.window;
+    this.#recent.push(latest);
+    if (this.#recent.length > 2 * k) this.#recent.shift();
+    if (this.#recent.length < 2 * k) return;
+    const eig = this.#recent.map((r) => Math.abs(r.eigenvalue ?? NaN));
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const recent = mean(eig.slice(k));
+    const before = mean(eig.slice(0, k));
+    if (before > 0 && recent / before > (es.ratio ?? 1 / 0.75)) {
+      const { eigenvalue: _, ...back } = this.#recent[k - 1]!;
+      this.#chosen = back;
+      this.#stoppedEarly = true;
+    }
+  }
+
+  checkpoint(): WeightSharingCheckpoint {
+    this.#usable('checkpoint');
+    const search = this.#search;
+    const weightOptimizer = optimizerCheckpoint('weightOptimizer', search.weightOptimizer);
+    const archOptimizer = optimizerCheckpoint('archOptimizer', search.archOptimizer);
+    const state: RunState = {
+      method: this.#o.method,
+      space: this.#o.space,
+      epochsTrained: this.#epochsTrained,
+      stoppedEarly: this.#stoppedEarly,
+      seconds: this.#seconds,
+      trainLoader: this.#trainLoader.getState(),
+      validLoader: this.#validLoader.getState(),
+      weightOptimizer: weightOptimizer.state,
+      archOptimizer: archOptimizer.state,
+      recent: this.#recent,
+      chosen: this.#chosen,
+    };
+    return {
+      // A deep copy, so that later epochs do not change a checkpoint already taken.
+      state: JSON.parse(JSON.stringify(state)) as Json,
+      tensors: {
+        ...moduleTensors('net', search.net),
+        // α, then β under edge normalisation.
+        ...listTensors('alpha', search.alphas),
+        ...weightOptimizer.tensors,
+        ...archOptimizer.tensors,
+      },
+    };
+  }
+
+  restore(state: Json, tensors: Record<string, Tensor>): void {
+    if (this.#disposed) throw new TsnasError('usage', 'restore: the run was disposed');
+    const s = state as unknown as RunState;
+    if (s?.method !== this.#o.method || s.space !== this.#o.space) {
+      throw new TsnasError('data', `the checkpoint is of ${s?.method} on ${s?.space}, this run is ${this.#o.method} on ${this.#o.space}`);
+    }
+    if (!(Number.isInteger(s.epochsTrained) && s.epochsTrained >= 0 && s.epochsTrained <= this.epochs)) {
+      throw new TsnasError('data', `the checkpoint has ${s.epochsTrained} epochs done, this run has ${this.epochs}`);
+    }
+    // Until everything is loaded the run is half old, half restored.
+    this.#interrupted = true;
+    const search = this.#search;
+    loadModuleTensors('net', search.net, tensors);
+    loadListTensors('alpha', search.alphas, tensors);
+    loadOptimizerCheckpoint('weightOptimizer', search.weightOptimizer, s.weightOptimizer, tensors);
+    loadOptimizerCheckpoint('archOptimizer', search.archOptimizer, s.archOptimizer, tensors);
+    this.#trainLoader.setState(s.trainLoader);
+    this.#validLoader.setState(s.validLoader);
+    this.#epochsTrained = s.epochsTrained;
+    this.#stoppedEarly = s.stoppedEarly;
+    this.#seconds = s.seconds;
+    this.#recent = structuredClone(s.recent);
+    this.#chosen = structuredClone(s.chosen);
+    this.#interrupted = false;
+  }
+
+  async finish(signal?: AbortSignal): Promise<DifferentiableResult> {
+    this.#usable('finish');
+    if (this.epochsDone < this.epochs) throw new TsnasError('usage', `finish: ${this.epochsDone} of ${this.epochs} epochs are done`);
+    signal?.throwIfAborted();
+    reseed(this.#seed, 'final');
+    const search = this.#search;
+    const chosen = this.#chosen ?? {
+      weights: search.archWeights(),
+      edgeWeights: search.edgeWeights(),
+      expectedCost: this.#o.cost ? tidy(() => noGrad(() => search.expectedCost().item())) : null,
+    };
+    const derived = deriveArchitecture(this.#o.space, chosen.weights, chosen.edgeWeights);
+    return {
+      arch: derived.arch,
+      sample: derived.sample,
+      metrics: {
+        skip_fraction: derived.skipFraction,
+        none_fraction: derived.noneFraction,
+        parameter_free_fraction: derived.parameterFreeFraction,
+        ...(chosen.expectedCost !== null ? { expected_cost: chosen.expectedCost } : {}),
+        stopped_early: this.#stoppedEarly ? 1 : 0,
+        epochs: this.#epochsTrained,
+      },
+      derived,
+      stoppedEarly: this.#stoppedEarly,
+      epochsTrained: this.#epochsTrained,
+    };
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#search.dispose();
+  }
+}
+
+/** A differentiable search on a training set (split into train and valid), ready to train epoch by epoch. */
+export function createDifferentiableRun(data: Dataset, o: SearchOptions): DifferentiableRun {
+  return new DifferentiableRun(data, o);
+}
+
+export interface SearchResult {
+  method: DifferentiableMethod;
+  arch: string;
+  derived: DerivedArchitecture;
+  history: DifferentiableEpoch[];
+  /** Epochs trained. */
+  epochs: number;
+  stoppedEarly: boolean;
+  seconds: number;
+}
+
+/** Runs a whole differentiable search, calling onEpoch after each epoch. */
+export async function runDifferentiableSearch(
+  data: Dataset,
+  o: SearchOptions & { onEpoch?: (record: DifferentiableEpoch) => void; signal?: AbortSignal },
+): Promise<SearchResult> {
+  const start = performance.now();
+  const run = createDifferentiableRun(data, o);
+  try {
+    const history: DifferentiableEpoch[] = [];
+    while (run.epochsDone < run.epochs) {
+      const record = await run.trainEpoch(o.signal);
+      history.push(record);
+      o.onEpoch?.(record);
+    }
+    const r = await run.finish(o.signal);
+    return { method: o.method, arch: r.arch, derived: r.derived, history, epochs: r.epochsTrained, stoppedEarly: r.stoppedEarly, seconds: (performance.now() - start) / 1000 };
+  } finally {
+    run.dispose();
+  }
+}
