@@ -15,7 +15,7 @@ import type { SpaceSupernet } from '../../spaces/supernets/index.js';
 import { getSpace } from '../../spaces/index.js';
 import type { Sample } from '../../spaces/types.js';
 import type { Json } from '../../store/types.js';
-import { crossEntropy, noGrad, tidy, type Tensor } from '../../tensor/index.js';
+import { crossEntropy, manualSeed, noGrad, tidy, type Tensor } from '../../tensor/index.js';
 import type { Rng } from '../../util/random.js';
 import { betweenSteps, loadModuleTensors, loadOptimizerCheckpoint, moduleTensors, optimizerCheckpoint, reseed } from '../checkpoint.js';
 import { buildOneShotSupernet, type OneShotSupernetConfig } from '../differentiable/network.js';
@@ -200,6 +200,8 @@ export abstract class OneShotRun implements WeightSharingRun {
     this.calibration = holdOutBatches(data, this.split.train, o.calibrationBatches ?? 4, this.batchSize, o.augment, this.seed + 2);
     try {
       this.validBatches = holdOutBatches(data, this.split.valid, o.evalBatches ?? 4, this.batchSize, o.augment, this.seed + 3);
+      // The initial weights follow the seed alone, whatever libtorch's generator was.
+      manualSeed(this.seed);
       this.supernet = new OneShotSupernet({ space: o.space, C: o.C, cells: o.cells, numClasses: data.numClasses, inChannels: data.channels, spaceOptions: o.spaceOptions, inputSize: side ?? data.height }, o);
     } catch (e) {
       disposeBatches(this.calibration);
@@ -317,7 +319,7 @@ export abstract class OneShotRun implements WeightSharingRun {
   restore(state: Json, tensors: Record<string, Tensor>): void {
     const saved = state as unknown as SavedState;
     if (saved === null || typeof saved !== 'object' || saved.method !== this.method) {
-      throw dataError(`expected a checkpoint of a ${this.method} run, got one of ${saved !== null && typeof saved === 'object' ? `a ${String(saved.method)} run` : String(saved)}`, 'checkpoint');
+      throw dataError(`expected a checkpoint of the ${this.method} method, got ${saved !== null && typeof saved === 'object' ? `one of '${String(saved.method)}'` : String(saved)}`, 'checkpoint');
     }
     if (!(Number.isInteger(saved.epochsDone) && saved.epochsDone >= 0 && saved.epochsDone <= this.#planned)) {
       throw dataError(`expected 0 to ${this.#planned} epochs done, got ${saved.epochsDone}`, 'checkpoint');
