@@ -50,8 +50,9 @@ class EnasRun extends OneShotRun {
 
   constructor(data: Dataset, readonly o: EnasOptions) {
     super('enas', data, o, o.epochs);
-    this.controller = new Controller(this.shot.space, new Rng(this.seed).fork(), { learningRate: o.controllerLr ?? 0.005, hidden: o.controllerHidden ?? 32, tanhConstant: o.tanhConstant ?? 1.5 });
+    // The base class has built a loader of the same samples already, so this one cannot fail.
     this.#validLoader = new DataLoader(data, { batchSize: this.batchSize, indices: this.split.valid, augment: o.augment, train: false, seed: this.seed + 1 });
+    this.controller = new Controller(this.shot.space, new Rng(this.seed).fork(), { learningRate: o.controllerLr ?? 0.005, hidden: o.controllerHidden ?? 32, tanhConstant: o.tanhConstant ?? 1.5 });
   }
 
   protected step(batch: Batch, _epoch: number, rng: Rng): StepResult {

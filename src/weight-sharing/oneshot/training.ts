@@ -122,7 +122,7 @@ export interface OneShotOptions extends SupernetTrainingOptions, Omit<OneShotSup
 }
 
 /** Fixed evaluation data for a trained supernet: calibration inputs and labelled validation batches. */
-export function holdOutBatches(data: Dataset, indices: Int32Array, count: number, batchSize: number, augment: AugmentOptions | undefined, seed: number): Batch[] {
+function holdOutBatches(data: Dataset, indices: Int32Array, count: number, batchSize: number, augment: AugmentOptions | undefined, seed: number): Batch[] {
   const loader = new DataLoader(data, { batchSize, indices, augment, train: false, shuffle: true, seed });
   const batches: Batch[] = [];
   try {
@@ -134,7 +134,7 @@ export function holdOutBatches(data: Dataset, indices: Int32Array, count: number
   return batches;
 }
 
-export function disposeBatches(batches: Batch[]): void {
+function disposeBatches(batches: Batch[]): void {
   for (const b of batches) {
     b.x.dispose();
     b.y.dispose();
