@@ -21,6 +21,16 @@ export function reseed(seed: number, stage: number | 'final'): Rng {
   return derived;
 }
 
+/**
+ * Lets the event loop run (so that a Ctrl-C handler can abort `signal`),
+ * then throws signal.reason when it is aborted: long loops of a run call it
+ * between steps.
+ */
+export async function betweenSteps(signal?: AbortSignal): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  signal?.throwIfAborted();
+}
+
 /** A module's state dict (parameters and buffers) under `prefix.`. */
 export function moduleTensors(prefix: string, module: Module): Record<string, Tensor> {
   return Object.fromEntries(Object.entries(module.stateDict()).map(([k, t]) => [`${prefix}.${k}`, t]));

@@ -13,7 +13,8 @@ import { configureCompute } from '../../train/setup.js';
 import { Rng } from '../../util/random.js';
 import { DIFFERENTIABLE_METHODS, flopsCostTable, type DifferentiableMethod } from '../../weight-sharing/differentiable/search.js';
 import { runDifferentiableSearch, type DifferentiableEpoch } from '../../weight-sharing/differentiable/run.js';
-import { runSpos, type OneShotContext } from '../../weight-sharing/oneshot/spos.js';
+import { runSpos } from '../../weight-sharing/oneshot/spos.js';
+import type { OneShotContext } from '../../weight-sharing/oneshot/training.js';
 import { runEnas } from '../../weight-sharing/oneshot/enas.js';
 import { DEFAULT_PHASE_SPLIT, parsePhaseSplit, phaseSchedule, runOfa, type OfaResult } from '../../weight-sharing/oneshot/ofa.js';
 import { requireExportable, type CostLimits } from '../../weight-sharing/oneshot/constraints.js';
@@ -208,9 +209,9 @@ export async function runWeightSharingSearch(method: WeightSharingMethod, flags:
       log(`epoch ${e.epoch}: supernet train ${(100 * e.trainAccuracy).toFixed(1)}% loss ${e.trainLoss.toFixed(3)}, ${e.seconds.toFixed(1)} s`);
     const oneShot = { ...common, limits, exportPath, onEpoch, afterSearch };
     const r = method === 'spos'
-      ? runSpos(train, { ...oneShot, sampling: flags.sampling as 'uniform' | 'strict-fair', evolution: { budget: flags.budget as number } })
+      ? await runSpos(train, { ...oneShot, sampling: flags.sampling as 'uniform' | 'strict-fair', evolution: { budget: flags.budget as number } })
       : method === 'ofa'
-        ? runOfa(train, {
+        ? await runOfa(train, {
           ...oneShot,
           space: 'mobilenet',
           evolution: { budget: flags.budget as number },
@@ -219,7 +220,7 @@ export async function runWeightSharingSearch(method: WeightSharingMethod, flags:
           ...(flags['subnets-per-step'] !== undefined ? { subnetsPerStep: flags['subnets-per-step'] as number } : {}),
           onPhase: (p) => log(`phase ${p.phase} (epochs ${p.epochs[0]}-${p.epochs[1]}): largest ${(100 * p.largestAccuracy).toFixed(1)}%, smallest ${(100 * p.smallestAccuracy).toFixed(1)}% (inherited weights)`),
         })
-        : runEnas(train, oneShot);
+        : await runEnas(train, oneShot);
     arch = r.arch;
     seconds = r.seconds;
     epochs = r.history.length;

@@ -66,13 +66,13 @@ test('transformer supernet: buildSupernet builds it with one label per dimension
   assert.equal(memory().numTensors, start);
 });
 
-test('SPOS on the transformer supernet: a valid sample, its cost, the exported network at the data\'s size, no leaked tensors', () => {
+test('SPOS on the transformer supernet: a valid sample, its cost, the exported network at the data\'s size, no leaked tensors', async () => {
   manualSeed(7);
   const start = memory().numTensors;
   const data = syntheticDataset({ n: 64, height: 12, width: 12, numClasses: 3, seed: 5 });
   const dir = mkdtempSync(join(tmpdir(), 'tsnas-tf-spos-'));
   const path = join(dir, 'vit.safetensors');
-  const r = runSpos(data, {
+  const r = await runSpos(data, {
     exportPath: path,
     space: 'transformer', spaceOptions: { transformer: tinyOptions }, C: 4, cells: 1, epochs: 2, batchSize: 8, stepsPerEpoch: 2, seed: 1,
     calibrationBatches: 1, evalBatches: 1, evolution: { budget: 6, population: 3, topK: 2 },

@@ -9,7 +9,7 @@ import type { MobilenetSpace } from '../../spaces/mobilenet.js';
 import type { DefinedSpace } from '../../spaces/space.js';
 import type { SpaceSupernet } from '../../spaces/supernets/index.js';
 import type { Sample } from '../../spaces/types.js';
-import type { Tensor } from '../../tensor/index.js';
+import { noGrad, type Tensor } from '../../tensor/index.js';
 import { Rng } from '../../util/random.js';
 import { recalibrateBatchNorm } from './paths.js';
 
@@ -86,23 +86,36 @@ interface Extracting {
   extract(s: Sample): Module;
 }
 
+/** Whether the supernet can extract a sample's fixed network. */
+export function canExtract(supernet: SpaceSupernet): supernet is SpaceSupernet & Extracting {
+  return typeof (supernet as Partial<Extracting>).extract === 'function';
+}
+
 /**
- * Writes a sample's fixed network to a .safetensors file: the supernet's path
- * is set to it, batch norm is recalibrated on the given inputs (the shared
- * running statistics fit no single path), and the extracted network's state
- * dict is saved with the metadata.
+ * The weights of a sample's fixed network inherited from the supernet, as
+ * that network's state dict (copies, owned by the caller): the supernet's
+ * path is set to the sample, batch norm is recalibrated on the given inputs
+ * (the shared running statistics fit no single path), and the network is
+ * extracted.
  */
-export function exportSubnetwork(supernet: SpaceSupernet, s: Sample, calibration: readonly Tensor[], path: string, metadata: Record<string, string>): void {
-  requireExportable(supernet.space.name);
+export function inheritedWeights(supernet: SpaceSupernet, s: Sample, calibration: readonly Tensor[]): Record<string, Tensor> {
+  if (!canExtract(supernet)) requireExportable(supernet.space.name);
   supernet.setActive(s);
   recalibrateBatchNorm(supernet, calibration);
-  const fixed = (supernet as unknown as Extracting).extract(s);
+  const fixed = (supernet as SpaceSupernet & Extracting).extract(s);
   try {
-    saveSafetensors(path, fixed.stateDict(), metadata);
-  } catch (e) {
-    throw new TsnasError('usage', `cannot write ${path}: ${(e as Error).message}`, { where: '--export', cause: e });
+    return Object.fromEntries(Object.entries(fixed.stateDict()).map(([k, t]) => [k, noGrad(() => t.clone())]));
   } finally {
     fixed.dispose();
+  }
+}
+
+/** Writes a fixed network's weights (inheritedWeights) to a .safetensors file with the metadata. */
+export function writeSubnetwork(path: string, weights: Record<string, Tensor>, metadata: Record<string, string>): void {
+  try {
+    saveSafetensors(path, weights, metadata);
+  } catch (e) {
+    throw new TsnasError('usage', `cannot write ${path}: ${(e as Error).message}`, { where: '--export', cause: e });
   }
 }
 

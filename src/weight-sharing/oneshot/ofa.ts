@@ -23,17 +23,18 @@ import type { Dataset } from '../../data/dataset.js';
 import type { Batch } from '../../data/loader.js';
 import type { LrSchedule } from '../../nn/schedule.js';
 import { clipGradNorm } from '../../nn/schedule.js';
-import type { Module } from '../../nn/module.js';
+import type { MobilenetNetwork } from '../../networks/mobilenet.js';
 import type { MobilenetArch, MobilenetSpace } from '../../spaces/mobilenet.js';
 import type { MobilenetSupernet } from '../../spaces/supernets/index.js';
 import type { Sample } from '../../spaces/types.js';
+import type { Json } from '../../store/types.js';
 import { crossEntropy, noGrad, resizeBilinear, tidy, type Tensor } from '../../tensor/index.js';
 import type { Rng } from '../../util/random.js';
+import { loadModuleTensors, moduleTensors, reseed } from '../checkpoint.js';
+import type { WeightSharingEpoch, WeightSharingResult } from '../run.js';
 import { largestSubnet, smallestSubnet } from './constraints.js';
-import {
-  disposeOneShotRun, inheritedAccuracy, searchTrainedSupernet, setupOneShotRun, trainEpochs,
-  type EpochRecord, type OneShotResult, type OneShotRun, type SposOptions, type StepResult,
-} from './spos.js';
+import type { EvolutionOptions } from './evolution.js';
+import { OneShotRun, runToEnd, type MethodCheckpoint, type OneShotOptions, type OneShotResult, type OneShotSupernet, type StepResult } from './training.js';
 
 export { largestSubnet, smallestSubnet };
 
@@ -137,8 +138,9 @@ export function distillationLoss(student: Tensor, teacher: Tensor, temperature =
   });
 }
 
-export interface OfaOptions extends Omit<SposOptions, 'sampling' | 'space' | 'C' | 'cells'> {
+export interface OfaOptions extends Omit<OneShotOptions, 'space' | 'C' | 'cells' | 'schedule'> {
   space?: 'mobilenet';
+  evolution?: EvolutionOptions;
   /** Shares of the epochs for the phases full, kernel, depth, expand (default 1,1,1,1). */
   phaseSplit?: readonly number[];
   /** Weight of the distillation loss in the shrinking phases (default 1, as OFA; 0: no teacher). */
@@ -149,9 +151,9 @@ export interface OfaOptions extends Omit<SposOptions, 'sampling' | 'space' | 'C'
   subnetsPerStep?: number;
   /** Shrinking phases start their cosine schedule at lr · this (default 0.3). */
   shrinkLrScale?: number;
-  onPhase?: (record: OfaPhaseRecord) => void;
 }
 
+/** What the record of a phase's last epoch carries in `extra`, and runOfa reports per phase. */
 export interface OfaPhaseRecord {
   phase: OfaPhase;
   /** 1-based epochs of the phase, first and last. */
@@ -163,22 +165,132 @@ export interface OfaPhaseRecord {
 
 export interface OfaResult extends OneShotResult {
   method: 'ofa';
-  history: (EpochRecord & { phase: OfaPhase })[];
   phases: OfaPhaseRecord[];
   /** The largest network's inherited-weight accuracy before any training. */
   initialLargestAccuracy: number;
 }
 
+class OfaRun extends OneShotRun {
+  readonly phases: OfaPhase[];
+  readonly net: MobilenetSupernet;
+  readonly space: MobilenetSpace;
+  readonly #step: { kdWeight: number; kdTemperature: number; subnetsPerStep: number; gradClip: number };
+  /** The largest network as the full phase left it, frozen: the distillation teacher of the shrinking phases. */
+  #teacher: MobilenetNetwork | null = null;
+
+  constructor(data: Dataset, readonly o: OfaOptions, phases: OfaPhase[], kdWeight: number, subnetsPerStep: number) {
+    // C and cells size only nb201/darts supernets.
+    super('ofa', data, { ...o, space: 'mobilenet', C: 1, cells: 1, schedule: ofaLrSchedule(phases, o.shrinkLrScale ?? 0.3, o.lrMin ?? 0.001) }, phases.length);
+    this.phases = phases;
+    this.net = this.supernet.net as MobilenetSupernet;
+    this.space = this.net.space;
+    this.#step = { kdWeight, kdTemperature: o.kdTemperature ?? 1, subnetsPerStep, gradClip: o.gradClip ?? 5 };
+  }
+
+  protected override phaseOf(epoch: number): string {
+    return this.phases[epoch]!;
+  }
+
+  protected override beforeEpoch(epoch: number): Record<string, Json> {
+    const extra: Record<string, Json> = {};
+    if (epoch === 0) extra.initialLargestAccuracy = this.evaluate(largestSubnet(this.space));
+    if (this.phases[epoch] !== 'full' && this.#step.kdWeight > 0 && this.#teacher === null) this.#teacher = this.#extractTeacher();
+    return extra;
+  }
+
+  /** A fixed copy of the largest network's weights, in eval mode. */
+  #extractTeacher(): MobilenetNetwork {
+    const teacher = this.net.extract(largestSubnet(this.space));
+    teacher.eval();
+    return teacher;
+  }
+
+  protected step(batch: Batch, epoch: number, rng: Rng): StepResult {
+    return ofaStep(this.supernet, batch, this.phases[epoch]!, this.#teacher, rng, this.#step);
+  }
+
+  /** At a phase's end (or training's): the smallest and largest sub-networks' accuracies. */
+  protected override async afterEpoch(epoch: number, _rng: Rng, last: boolean): Promise<Record<string, Json>> {
+    const phase = this.phases[epoch]!;
+    if (!last && this.phases[epoch + 1] === phase) return {};
+    // Smallest first: the largest's recalibrated statistics stay in the supernet for the teacher.
+    const smallestAccuracy = this.evaluate(smallestSubnet(this.space));
+    const largestAccuracy = this.evaluate(largestSubnet(this.space));
+    return { phaseEpochs: [this.phases.indexOf(phase) + 1, epoch + 1], largestAccuracy, smallestAccuracy };
+  }
+
+  protected override methodCheckpoint(): MethodCheckpoint {
+    return { state: { teacher: this.#teacher !== null }, tensors: this.#teacher ? moduleTensors('teacher', this.#teacher) : {} };
+  }
+
+  protected override restoreMethod(state: Json, tensors: Record<string, Tensor>): void {
+    const { teacher } = state as { teacher: boolean };
+    if (!teacher) {
+      this.#teacher?.dispose();
+      this.#teacher = null;
+      return;
+    }
+    this.#teacher ??= this.#extractTeacher();
+    loadModuleTensors('teacher', this.#teacher, tensors);
+  }
+
+  finish(signal?: AbortSignal): Promise<WeightSharingResult> {
+    return this.searchEvolutionary(this.o.evolution, reseed(this.seed, 'final'), signal);
+  }
+
+  override dispose(): void {
+    this.#teacher?.dispose();
+    this.#teacher = null;
+    super.dispose();
+  }
+}
+
+/** OFA progressive shrinking on the mobilenet supernet as a checkpointable run, then evolutionary search of its sub-networks. */
+export function createOfaRun(data: Dataset, o: OfaOptions): OneShotRun {
+  if (o.space !== undefined && o.space !== 'mobilenet') {
+    throw usageError(`Once-for-All progressive shrinking needs the elastic mobilenet supernet (--space mobilenet), got '${String(o.space)}'`, '--space');
+  }
+  const kdWeight = o.kdWeight ?? 1;
+  if (!(kdWeight >= 0)) throw usageError(`expected a non-negative weight, got ${kdWeight}`, '--kd-weight');
+  const subnetsPerStep = o.subnetsPerStep ?? 1;
+  if (!(Number.isInteger(subnetsPerStep) && subnetsPerStep >= 1)) throw usageError(`expected a positive integer, got ${subnetsPerStep}`, '--subnets-per-step');
+  return new OfaRun(data, o, phaseSchedule(o.epochs, o.phaseSplit ?? DEFAULT_PHASE_SPLIT), kdWeight, subnetsPerStep);
+}
+
+/** The phase records of an OFA run's epoch records (those that end a phase). */
+export function ofaPhaseRecords(history: readonly WeightSharingEpoch[]): OfaPhaseRecord[] {
+  return history.filter((h) => h.extra?.largestAccuracy !== undefined).map((h) => ({
+    phase: h.phase as OfaPhase,
+    epochs: h.extra!.phaseEpochs as [number, number],
+    largestAccuracy: h.extra!.largestAccuracy as number,
+    smallestAccuracy: h.extra!.smallestAccuracy as number,
+  }));
+}
+
+export interface RunOfaOptions extends OfaOptions {
+  onEpoch?: (record: WeightSharingEpoch) => void;
+  /** Sees each phase's record at its end. */
+  onPhase?: (record: OfaPhaseRecord) => void;
+}
+
+/** OFA in one go. */
+export async function runOfa(data: Dataset, o: RunOfaOptions): Promise<OfaResult> {
+  const r = await runToEnd('ofa', createOfaRun(data, o), (record) => {
+    o.onEpoch?.(record);
+    for (const p of ofaPhaseRecords([record])) o.onPhase?.(p);
+  });
+  return { ...r, method: 'ofa', phases: ofaPhaseRecords(r.history), initialLargestAccuracy: r.history[0]!.extra!.initialLargestAccuracy as number };
+}
+
 /** One progressive-shrinking step: one resolution for the batch, the phase's sub-networks, CE plus distillation. */
 function ofaStep(
-  run: OneShotRun,
+  supernet: OneShotSupernet,
   batch: Batch,
   phase: OfaPhase,
-  teacher: Module | null,
+  teacher: MobilenetNetwork | null,
   rng: Rng,
   o: { kdWeight: number; kdTemperature: number; subnetsPerStep: number; gradClip: number },
 ): StepResult {
-  const { supernet } = run;
   const net = supernet.net as MobilenetSupernet;
   const space = net.space;
   const elastic = elasticDimensions(phase);
@@ -209,72 +321,4 @@ function ofaStep(
   supernet.optimizer.step();
   supernet.optimizer.zeroGrad();
   return { loss, correct };
-}
-
-/** OFA progressive shrinking on the mobilenet supernet, then evolutionary search of its sub-networks. */
-export function runOfa(data: Dataset, o: OfaOptions): OfaResult {
-  const start = performance.now();
-  if (o.space !== undefined && o.space !== 'mobilenet') {
-    throw usageError(`Once-for-All progressive shrinking needs the elastic mobilenet supernet (--space mobilenet), got '${String(o.space)}'`, '--space');
-  }
-  const kdWeight = o.kdWeight ?? 1;
-  if (!(kdWeight >= 0)) throw usageError(`expected a non-negative weight, got ${kdWeight}`, '--kd-weight');
-  const subnetsPerStep = o.subnetsPerStep ?? 1;
-  if (!(Number.isInteger(subnetsPerStep) && subnetsPerStep >= 1)) throw usageError(`expected a positive integer, got ${subnetsPerStep}`, '--subnets-per-step');
-  const phases = phaseSchedule(o.epochs, o.phaseSplit ?? DEFAULT_PHASE_SPLIT);
-  const schedule = ofaLrSchedule(phases, o.shrinkLrScale ?? 0.3, o.lrMin ?? 0.001);
-  // C and cells size only nb201/darts supernets.
-  const run = setupOneShotRun(data, { ...o, space: 'mobilenet', C: 1, cells: 1, schedule });
-  const { rng, supernet, loader } = run;
-  const net = supernet.net as MobilenetSupernet;
-  const space = net.space;
-  let teacher: Module | null = null;
-  try {
-    const initialLargestAccuracy = inheritedAccuracy(run, largestSubnet(space));
-    const phaseRecords: OfaPhaseRecord[] = [];
-    const endPhase = (epoch: number) => {
-      const phase = phases[epoch]!;
-      // Smallest first: the largest's recalibrated statistics stay in the supernet for the teacher.
-      const smallestAccuracy = inheritedAccuracy(run, smallestSubnet(space));
-      const largestAccuracy = inheritedAccuracy(run, largestSubnet(space));
-      const record: OfaPhaseRecord = { phase, epochs: [phases.indexOf(phase) + 1, epoch + 1], largestAccuracy, smallestAccuracy };
-      phaseRecords.push(record);
-      o.onPhase?.(record);
-    };
-    const stepOptions = { kdWeight, kdTemperature: o.kdTemperature ?? 1, subnetsPerStep, gradClip: o.gradClip ?? 5 };
-    const history = trainEpochs(supernet, loader, {
-      ...o,
-      epochs: phases.length,
-      onEpoch: (record) => {
-        o.onEpoch?.(record);
-        const e = record.epoch - 1;
-        if (phases[e + 1] !== phases[e]) endPhase(e);
-      },
-    }, (batch, epoch) => {
-      const phase = phases[epoch]!;
-      if (phase !== 'full' && teacher === null && kdWeight > 0) {
-        // The full phase's largest network, frozen: a fixed copy of its weights.
-        teacher = net.extract(largestSubnet(space));
-        teacher.eval();
-      }
-      return ofaStep(run, batch, phase, teacher, rng, stepOptions);
-    });
-    // A time budget can stop inside a phase: that phase still gets its record.
-    const last = history.length - 1;
-    if (last >= 0 && phases[last + 1] !== undefined && phases[last + 1] === phases[last]) endPhase(last);
-    const found = searchTrainedSupernet(run, { ...o, space: 'mobilenet', C: 1, cells: 1 }, rng.fork());
-    o.afterSearch?.({ supernet, space: run.shot, evaluate: found.evaluate });
-    const { evaluate: _evaluate, ...result } = found;
-    return {
-      method: 'ofa',
-      ...result,
-      history: history.map((h, i) => ({ ...h, phase: phases[i]! })),
-      phases: phaseRecords,
-      initialLargestAccuracy,
-      seconds: (performance.now() - start) / 1000,
-    };
-  } finally {
-    (teacher as Module | null)?.dispose();
-    disposeOneShotRun(run);
-  }
 }

@@ -12,7 +12,9 @@ import { nb201Space } from '../../spaces/nb201.js';
 import { Rng } from '../../util/random.js';
 import { mixedOps } from '../differentiable/mixing.js';
 import type { CellSpaceSupernet } from '../../spaces/supernets/index.js';
-import { OneShotSupernet, evolutionarySearch, runSpos } from './spos.js';
+import { evolutionarySearch } from './evolution.js';
+import { runSpos } from './spos.js';
+import { OneShotSupernet } from './training.js';
 import { runEnas } from './enas.js';
 import { oneShotSpace, recalibrateBatchNorm, strictFairPaths } from './paths.js';
 import { rankingQuality } from './ranking.js';
@@ -59,11 +61,11 @@ test('batch-norm recalibration: running statistics become the average over the g
   assert.equal(memory().numTensors, start);
 });
 
-test('evolutionary search finds the optimum of a known fitness within budget, without repeats', () => {
+test('evolutionary search finds the optimum of a known fitness within budget, without repeats', async () => {
   const space = nb201Space();
   const target = space.parse('|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|');
   const fitness = (s: Record<string, unknown>) => Object.keys(target).filter((k) => s[k] === target[k]).length;
-  const { best, evaluated } = evolutionarySearch(space, fitness, new Rng(3), { budget: 300, population: 20, topK: 5 });
+  const { best, evaluated } = await evolutionarySearch(space, fitness, new Rng(3), { budget: 300, population: 20, topK: 5 });
   assert.equal(new Set(evaluated.map((e) => space.hash(e.sample))).size, evaluated.length);
   assert.ok(evaluated.length <= 300);
   assert.equal(best.fitness, 6);
@@ -71,12 +73,12 @@ test('evolutionary search finds the optimum of a known fitness within budget, wi
 
 const data = syntheticDataset({ n: 64, height: 8, width: 8, numClasses: 3, seed: 2 });
 
-test('SPOS (uniform and strict-fair) trains a tiny supernet and returns a cell of the space', () => {
+test('SPOS (uniform and strict-fair) trains a tiny supernet and returns a cell of the space', async () => {
   for (const sampling of ['uniform', 'strict-fair'] as const) {
     manualSeed(3);
     const start = memory().numTensors;
     let ranked = 0;
-    const r = runSpos(data, {
+    const r = await runSpos(data, {
       space: 'nb201', C: 4, cells: 1, epochs: 2, batchSize: 8, stepsPerEpoch: 2, sampling, seed: 1,
       calibrationBatches: 1, evalBatches: 1, evolution: { budget: 8, population: 4, topK: 2 },
       afterSearch: ({ evaluate }) => {
@@ -97,10 +99,10 @@ test('SPOS (uniform and strict-fair) trains a tiny supernet and returns a cell o
   }
 });
 
-test('SPOS on the DARTS space: the found architecture is a valid genotype', () => {
+test('SPOS on the DARTS space: the found architecture is a valid genotype', async () => {
   manualSeed(4);
   const start = memory().numTensors;
-  const r = runSpos(data, {
+  const r = await runSpos(data, {
     space: 'darts', C: 4, cells: 3, epochs: 1, batchSize: 8, stepsPerEpoch: 1, seed: 2,
     calibrationBatches: 1, evalBatches: 1, evolution: { budget: 3, population: 3 },
   });
@@ -109,10 +111,10 @@ test('SPOS on the DARTS space: the found architecture is a valid genotype', () =
   assert.equal(memory().numTensors, start);
 });
 
-test('ENAS: controller samples train the shared weights; one validation reward per controller step', () => {
+test('ENAS: controller samples train the shared weights; one validation reward per controller step', async () => {
   manualSeed(5);
   const start = memory().numTensors;
-  const r = runEnas(data, {
+  const r = await runEnas(data, {
     space: 'nb201', C: 4, cells: 1, epochs: 2, batchSize: 8, stepsPerEpoch: 2, seed: 3, controllerSteps: 3,
     calibrationBatches: 1, evalBatches: 1, deriveSamples: 3,
   });

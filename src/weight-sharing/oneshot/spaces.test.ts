@@ -35,12 +35,12 @@ const tiny = (space: SpaceName, extra: Partial<SposOptions> = {}): SposOptions =
 });
 
 for (const name of ['chain', 'mobilenet', 'hierarchical'] as const) {
-  test(`SPOS on the ${name} supernet (uniform and strict-fair): a valid sample, its cost, no leaked tensors`, () => {
+  test(`SPOS on the ${name} supernet (uniform and strict-fair): a valid sample, its cost, no leaked tensors`, async () => {
     const space = getSpace(name, TINY_SPACES[name]);
     for (const sampling of ['uniform', 'strict-fair'] as const) {
       manualSeed(7);
       const start = memory().numTensors;
-      const r = runSpos(data, tiny(name, { sampling }));
+      const r = await runSpos(data, tiny(name, { sampling }));
       space.validate(r.sample);
       assert.equal(r.arch, space.format(r.sample));
       assert.deepEqual(space.parse(r.arch), r.sample);
@@ -54,16 +54,16 @@ for (const name of ['chain', 'mobilenet', 'hierarchical'] as const) {
   });
 }
 
-test('ENAS on the chain supernet: the controller samples valid chains', () => {
+test('ENAS on the chain supernet: the controller samples valid chains', async () => {
   manualSeed(8);
   const start = memory().numTensors;
-  const r = runEnas(data, { ...tiny('chain'), controllerSteps: 2, deriveSamples: 3 });
+  const r = await runEnas(data, { ...tiny('chain'), controllerSteps: 2, deriveSamples: 3 });
   getSpace('chain', TINY_SPACES.chain).validate(r.sample);
   assert.ok(r.evaluations >= 1 && r.evaluations <= 3);
   assert.equal(memory().numTensors, start);
 });
 
-test('SPOS with --max-params: every found architecture is within the limit; an unreachable limit is a usage error', () => {
+test('SPOS with --max-params: every found architecture is within the limit; an unreachable limit is a usage error', async () => {
   manualSeed(9);
   const space = getSpace('chain', TINY_SPACES.chain);
   // The median of random chains: the limit binds.
@@ -71,22 +71,22 @@ test('SPOS with --max-params: every found architecture is within the limit; an u
   const costs = Array.from({ length: 41 }, () => costOf(space, space.sample(rng), { classes: 3, input: [3, 12, 12] }).params).sort((a, b) => a - b);
   const limit = costs[20]!;
   assert.ok(costs[40]! > limit);
-  const r = runSpos(data, tiny('chain', { limits: { maxParams: limit }, evolution: { budget: 8, population: 4 } }));
+  const r = await runSpos(data, tiny('chain', { limits: { maxParams: limit }, evolution: { budget: 8, population: 4 } }));
   assert.ok(r.cost.params <= limit, `${r.arch} has ${r.cost.params} params`);
   const before = memory().numTensors;
-  assert.throws(() => runSpos(data, tiny('chain', { limits: { maxParams: 1 } })), /--max-params: no architecture of the chain space drawn in 2000 tries meets --max-params 1; the cheapest drawn has \d+ FLOPs and \d+ params/);
+  await assert.rejects(() => runSpos(data, tiny('chain', { limits: { maxParams: 1 } })), /--max-params: no architecture of the chain space drawn in 2000 tries meets --max-params 1; the cheapest drawn has \d+ FLOPs and \d+ params/);
   assert.equal(memory().numTensors, before);
   // mobilenet: the exact cheapest sub-network is checked, before any training.
-  assert.throws(() => runSpos(data, tiny('mobilenet', { limits: { maxFlops: 1000 } })), /--max-flops: no sub-network meets --max-flops 1000: the smallest \(r8\|k3e2\|k3e2\) has \d+ FLOPs/);
+  await assert.rejects(() => runSpos(data, tiny('mobilenet', { limits: { maxFlops: 1000 } })), /--max-flops: no sub-network meets --max-flops 1000: the smallest \(r8\|k3e2\|k3e2\) has \d+ FLOPs/);
 });
 
-test('SPOS --export: the file holds the found mobilenet sub-network, loadable into its fixed network', () => {
+test('SPOS --export: the file holds the found mobilenet sub-network, loadable into its fixed network', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsnas-oneshot-export-'));
   try {
     manualSeed(10);
     const start = memory().numTensors;
     const path = join(dir, 'found.safetensors');
-    const r = runSpos(data, tiny('mobilenet', { exportPath: path }));
+    const r = await runSpos(data, tiny('mobilenet', { exportPath: path }));
     assert.equal(r.exported, path);
     const { tensors, metadata } = loadSafetensors(path);
     assert.equal(metadata.arch, r.arch);
@@ -98,7 +98,7 @@ test('SPOS --export: the file holds the found mobilenet sub-network, loadable in
     fixed.dispose();
     for (const t of Object.values(tensors)) t.dispose();
     assert.equal(memory().numTensors, start);
-    assert.throws(() => runSpos(data, { ...tiny('nb201'), exportPath: path }), /--export: .*got 'nb201'/);
+    await assert.rejects(() => runSpos(data, { ...tiny('nb201'), exportPath: path }), /--export: .*got 'nb201'/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
