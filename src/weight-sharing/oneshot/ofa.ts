@@ -25,11 +25,11 @@ import type { LrSchedule } from '../../nn/schedule.js';
 import { clipGradNorm } from '../../nn/schedule.js';
 import type { Module } from '../../nn/module.js';
 import type { MobilenetArch, MobilenetSpace } from '../../spaces/mobilenet.js';
-import type { MobilenetSupernet } from '../../spaces/supernets/index.js';
+import type { MobilenetSupernet } from '../../supernets/index.js';
 import type { Sample } from '../../spaces/types.js';
 import { crossEntropy, noGrad, resizeBilinear, tidy, type Tensor } from '../../tensor/index.js';
 import type { Rng } from '../../util/random.js';
-import { largestSubnet, smallestSubnet } from './constraints.js';
+import { largestSubnet, smallestSubnet } from '../../spaces/mobilenet.js';
 import {
   disposeOneShotRun, inheritedAccuracy, searchTrainedSupernet, setupOneShotRun, trainEpochs,
   type EpochRecord, type OneShotResult, type OneShotRun, type SposOptions, type StepResult,

@@ -11,7 +11,7 @@ import { dartsSpace, parseGenotype, genotypeToSample, DARTS_V2_TEXT } from '../.
 import { nb201Space } from '../../spaces/nb201.js';
 import { Rng } from '../../util/random.js';
 import { mixedOps } from '../differentiable/mixing.js';
-import type { CellSpaceSupernet } from '../../spaces/supernets/index.js';
+import type { CellSpaceSupernet } from '../../supernets/index.js';
 import { OneShotSupernet, evolutionarySearch, runSpos } from './spos.js';
 import { runEnas } from './enas.js';
 import { oneShotSpace, recalibrateBatchNorm, strictFairPaths } from './paths.js';

@@ -11,9 +11,9 @@ import type { SinglePathMixing } from '../../spaces/supernet.js';
 import type { Sample, SearchSpace, Value } from '../../spaces/types.js';
 import { noGrad, tidy, type Tensor } from '../../tensor/index.js';
 import type { Rng } from '../../util/random.js';
-import { dartsSamplePath } from '../../spaces/supernets/darts.js';
-import type { SupernetSpace } from '../../spaces/supernets/genotype.js';
-import type { SpaceSupernet } from '../../spaces/supernets/index.js';
+import { dartsSamplePath } from '../../supernets/darts.js';
+import type { SupernetSpace } from '../../supernets/genotype.js';
+import type { SpaceSupernet } from '../../supernets/index.js';
 
 /** A space whose samples are paths of a supernet. */
 export interface OneShotSpace {
