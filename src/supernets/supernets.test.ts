@@ -289,7 +289,7 @@ test('buildSupernet: every built-in space by name, dense and single-path forward
     }
     net.dispose();
   }
-  assert.throws(() => buildSupernet('nope', { numClasses: 3 }), /no supernet for space 'nope'/);
+  assert.throws(() => buildSupernet('nope', { numClasses: 3 }), /unknown space 'nope'/);
   assert.throws(() => buildSupernet('darts', { numClasses: 3, cells: 2 }), /at least 3 cells/);
   assert.equal(memory().numTensors, start);
 });
