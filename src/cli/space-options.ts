@@ -8,8 +8,7 @@ export function parseSpaceOptions(text: string | undefined, space: string): Spac
   if (text === undefined) return undefined;
   const known = getKit(space).optionKeys;
   if (known.length === 0) {
-    const configurable = kitNames().filter((name) => getKit(name).optionKeys.length > 0);
-    throw usageError(`the ${space} space has no options (${configurable.join(', ')} have)`, '--space-options');
+    throw usageError(`the ${space} space has no options (${kitNames((k) => k.optionKeys.length > 0).join(', ')} have)`, '--space-options');
   }
   let value: unknown;
   try {

@@ -126,9 +126,9 @@ export interface LatencyEdges {
   check?(c: LatencyShape): void;
   /** Every edge of every cell of the network, with the α label it shares and where it runs. */
   occurrences(c: LatencyShape): EdgeOccurrence[];
-  /** An edge operation as the fixed network builds it. */
+  /** An edge operation as the fixed network builds it (affine BN, running statistics). */
   buildOp(op: string, p: LatencyPosition): Module;
-  /** Reference networks for the fixed part: uniform cells of a free, a cheap and a costly operation. */
+  /** Reference networks for the fixed part: uniform cells of a free, a cheap and a costly operation, so one disturbed measurement does not set it. */
   referenceSamples(): Sample[];
   /** The edge operations a sample's fixed network computes, each with where it runs. */
   sampleEdgeOps(c: LatencyShape, s: Sample): { op: string; position: LatencyPosition }[];
@@ -326,11 +326,6 @@ export function timeModules(items: readonly { module: Module; inputShape: number
 /** timeModules for one module. */
 export function timeModule(module: Module, inputShape: number[], o: { warmup: number; repeats: number; backward: boolean; clock?: LatencyClock }): ModuleTiming {
   return timeModules([{ module, inputShape }], o)[0]!;
-}
-
-/** Builds the fixed network of a sample with the table's configuration. */
-export function buildLatencyNetwork(m: LatencyModel, c: LatencyNetworkConfig, sample: Sample): Module {
-  return m.network(c, sample);
 }
 
 /** Median end-to-end times of samples' fixed networks with the table's configuration, measured interleaved (timeModules). */

@@ -56,8 +56,7 @@ export function costOf(space: DefinedSpace, s: Sample, o: CostOptions = {}): Cos
 export function buildSupernet(space: DefinedSpace | string, o: SupernetOptions & { spaceOptions?: SpaceOptions }): SpaceSupernet {
   const { space: sp, kit } = resolve(space, o.spaceOptions);
   if (!kit.supernet) {
-    const with_ = kitNames().filter((n) => getKit(n).supernet);
-    throw new TsnasError('usage', `no supernet for space '${sp.name}' (spaces with one: ${with_.join(', ')})`, { where: '--space' });
+    throw new TsnasError('usage', `no supernet for space '${sp.name}' (spaces with one: ${kitNames((k) => k.supernet).join(', ')})`, { where: '--space' });
   }
   const { spaceOptions: _, ...rest } = o;
   return kit.supernet(sp, { ...rest, mixing: o.mixing ?? new SinglePathMixing() });
@@ -68,8 +67,7 @@ export function latencyModel(spaceOrTable: string | LatencyTable): LatencyModel 
   const name = typeof spaceOrTable === 'string' ? spaceOrTable : spaceOrTable.network.space;
   const kit = getKit(name);
   if (!kit.latency) {
-    const with_ = kitNames().filter((n) => getKit(n).latency);
-    throw new TsnasError('usage', `space '${name}' has no latency table model (spaces with one: ${with_.join(', ')})`, { where: '--space' });
+    throw new TsnasError('usage', `space '${name}' has no latency table model (spaces with one: ${kitNames((k) => k.latency).join(', ')})`, { where: '--space' });
   }
   const space = kit.space();
   return {

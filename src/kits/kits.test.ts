@@ -96,7 +96,7 @@ test('the built-in spaces are registered in order, each from its own module', ()
   assert.deepEqual(kitModules().filter((m) => m.includes('/kits/')).map((m) => m.replace(/.*\/kits\//, '')),
     ['nb201.js', 'darts.js', 'chain.js', 'mobilenet.js', 'hierarchical.js', 'transformer.js']);
   // Only the cell spaces size their networks from the caller and have latency edges.
-  assert.deepEqual(kitNames().filter((n) => getKit(n).sized), ['nb201', 'darts']);
+  assert.deepEqual(kitNames((k) => k.sized), ['nb201', 'darts']);
   assert.equal(latencyModel('darts').space.name, 'darts');
   assert.throws(() => latencyModel('chain'), /space 'chain' has no latency table model \(spaces with one: nb201, darts\)/);
 });

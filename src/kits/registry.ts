@@ -97,9 +97,9 @@ export function registerSpace<S extends DefinedSpace>(kit: SpaceKit<S>, o: Regis
   if (o.module !== undefined) MODULES.set(kit.name, String(o.module));
 }
 
-/** The names of the registered spaces, in registration order (the built-in ones first). */
-export function kitNames(): string[] {
-  return [...KITS.keys()];
+/** The names of the registered spaces (those whose kit passes `filter`), in registration order: the built-in ones first. */
+export function kitNames(filter: (kit: SpaceKit) => unknown = () => true): string[] {
+  return [...KITS.values()].filter(filter).map((kit) => kit.name);
 }
 
 /** The kit of a registered space; an unknown name is a usage error listing the registered ones. */

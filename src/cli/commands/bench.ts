@@ -7,7 +7,7 @@ import { emitJson, log } from '../output.js';
 import { configureCompute } from '../../train/setup.js';
 import { timeSteps, workload, WORKLOADS } from '../../workloads/step.js';
 import { measureLatencyTable, saveLatencyTable, validateLatencyTable, type LatencyClock } from '../../hardware/latency.js';
-import { getKit, kitNames, latencyModel } from '../../kits/index.js';
+import { kitNames, latencyModel } from '../../kits/index.js';
 import { Rng } from '../../util/random.js';
 
 export const benchStepCommand = defineCommand({
@@ -46,7 +46,7 @@ export const benchLatencyCommand = defineCommand({
   name: 'bench latency',
   summary: 'measure a latency lookup table of a space\'s edge operations on this runtime (for --cost latency:<file>)',
   flags: {
-    space: { type: 'string', help: 'space whose edge operations are timed', default: 'nb201', choices: kitNames().filter((name) => getKit(name).latency) },
+    space: { type: 'string', help: 'space whose edge operations are timed', default: 'nb201', choices: kitNames((k) => k.latency) },
     channels: { type: 'int', help: 'initial channels C of the network', default: 16, min: 1 },
     cells: { type: 'int', help: 'nb201: cells per stage N (default 5); darts: number of cells (default 8)', min: 1 },
     resolution: { type: 'int', help: 'input height = width', default: 32, min: 4 },

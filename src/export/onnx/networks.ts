@@ -1,7 +1,7 @@
 // The ONNX exporters of the built-in networks' own module classes, one list
 // per space: each space's kit (src/kits) registers its list. Each exporter
 // mirrors its class's eval-mode forward.
-import { LayerNorm, type Linear } from '../../nn/layers.js';
+import type { Linear } from '../../nn/layers.js';
 import { Zero } from '../../nn/ops.js';
 import { NB201Cell, NB201Network } from '../../networks/nb201.js';
 import { DartsAuxiliaryHead, DartsCell, DartsNetwork } from '../../networks/darts.js';

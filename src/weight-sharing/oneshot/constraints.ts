@@ -78,8 +78,7 @@ export function requireFeasible(space: DefinedSpace, costModel: (s: Sample) => C
 /** Fails unless the space's supernet extracts fixed networks with their weights (its kit's `extracts`): what --export writes. */
 export function requireExportable(space: string): void {
   if (!getKit(space).extracts) {
-    const able = kitNames().filter((name) => getKit(name).extracts);
-    throw new TsnasError('usage', `exporting the found network needs a supernet that extracts fixed networks (--space ${able.join(', ')}), got '${space}'`, { where: '--export' });
+    throw new TsnasError('usage', `exporting the found network needs a supernet that extracts fixed networks (--space ${kitNames((k) => k.extracts).join(', ')}), got '${space}'`, { where: '--export' });
   }
 }
 

@@ -14,14 +14,14 @@ import { mixedOps } from '../differentiable/mixing.js';
 import type { CellSpaceSupernet } from '../../supernets/index.js';
 import { OneShotSupernet, evolutionarySearch, runSpos } from './spos.js';
 import { runEnas } from './enas.js';
-import { oneShotSpace, recalibrateBatchNorm, strictFairPaths } from './paths.js';
+import { recalibrateBatchNorm, strictFairPaths } from './paths.js';
+import { dartsSamplePath } from '../../supernets/darts.js';
 import { rankingQuality } from './ranking.js';
 
 test('DARTS genotype -> supernet path: two edges per node carry ops, the rest none', () => {
-  const shot = oneShotSpace('darts');
   const s = genotypeToSample(parseGenotype(DARTS_V2_TEXT));
   dartsSpace().validate(s);
-  const path = shot.pathOf(s);
+  const path = dartsSamplePath(s, 4);
   assert.equal(Object.keys(path).length, 28);
   assert.equal(Object.values(path).filter((v) => v !== 'none').length, 16);
   assert.equal(path['normal_edge_2_0'], 'sep_conv_3x3');
