@@ -10,7 +10,7 @@ import { strategyNames } from '../strategies/index.js';
 import { getKit, getSpace, kitNames, type SpaceKit, type SpaceOptions } from '../kits/index.js';
 import { PROXY_NAMES } from '../estimators/zero-cost/proxies.js';
 import { PREDICTOR_NAMES } from '../estimators/predictors/index.js';
-import { leafPaths, showValue, validate, type Schema } from './schema.js';
+import { leafPaths, showValue, validate, type Schema } from '../util/schema.js';
 
 /** Estimators that evaluate one sample by themselves. */
 export const BASE_ESTIMATOR_KINDS = ['benchmark', 'training', 'proxies'] as const;
