@@ -5,12 +5,21 @@ export * as nn from './nn/index.js';
 export * as data from './data/index.js';
 export * as spaces from './spaces/index.js';
 export * as networks from './networks/index.js';
+export * as supernets from './supernets/index.js';
+export * as kits from './kits/index.js';
+export * as onnx from './export/onnx/index.js';
 export * as strategies from './strategies/index.js';
 export * as benchmarks from './benchmarks/index.js';
 export * as estimators from './estimators/index.js';
 export * as store from './store/index.js';
 export * as viz from './viz/index.js';
-export { costOf, type Cost, type CostOptions } from './hardware/cost.js';
+export type { Cost, CostOptions } from './hardware/cost.js';
+export {
+  registerSpace, getKit, kitNames, getSpace, buildNetwork, buildSupernet, costOf, networkInputShape,
+  type SpaceKit, type KitSupernetOptions, type SpaceOptions,
+} from './kits/index.js';
+export { runSpos, type SposOptions } from './weight-sharing/oneshot/spos.js';
+export type { OneShotResult } from './weight-sharing/oneshot/training.js';
 export { runExperiment } from './experiment/run.js';
 export { readConfigFile, checkConfig, type ExperimentConfig } from './experiment/config.js';
 export { saveSafetensors, loadSafetensors } from './export/safetensors.js';

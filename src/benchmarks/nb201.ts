@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { TsnasError, dataError } from '../errors.js';
-import { costOf } from '../hardware/cost.js';
+import { costOf } from '../kits/index.js';
 import { nb201Space, type Nb201Space } from '../spaces/nb201.js';
 import type { Sample } from '../spaces/types.js';
 import type { Objectives } from '../strategies/types.js';

@@ -1,15 +1,14 @@
 // --space-options: a space's configuration as JSON on the command line, the
-// same keys as `space.options` in an experiment config (SPACE_OPTION_KEYS).
+// same keys as `space.options` in an experiment config (its kit's optionKeys).
 import { TsnasError, usageError } from '../errors.js';
-import { getSpace, SPACE_OPTION_KEYS, type SpaceName, type SpaceOptions } from '../spaces/index.js';
+import { getKit, getSpace, kitNames, type SpaceOptions } from '../kits/index.js';
 
 /** Parses and checks --space-options (by building the space); undefined when the flag is absent. */
-export function parseSpaceOptions(text: string | undefined, space: SpaceName): SpaceOptions | undefined {
+export function parseSpaceOptions(text: string | undefined, space: string): SpaceOptions | undefined {
   if (text === undefined) return undefined;
-  const known = SPACE_OPTION_KEYS[space];
+  const known = getKit(space).optionKeys;
   if (known.length === 0) {
-    const configurable = Object.entries(SPACE_OPTION_KEYS).filter(([, keys]) => keys.length > 0).map(([name]) => name);
-    throw usageError(`the ${space} space has no options (${configurable.join(', ')} have)`, '--space-options');
+    throw usageError(`the ${space} space has no options (${kitNames((k) => k.optionKeys.length > 0).join(', ')} have)`, '--space-options');
   }
   let value: unknown;
   try {
@@ -21,7 +20,7 @@ export function parseSpaceOptions(text: string | undefined, space: SpaceName): S
   for (const key of Object.keys(value)) {
     if (!known.includes(key)) throw usageError(`unknown option '${key}' of the ${space} space, expected one of ${known.join(', ')}`, '--space-options');
   }
-  const options = { [space]: value } as SpaceOptions;
+  const options: SpaceOptions = { [space]: value };
   try {
     getSpace(space, options);
   } catch (e) {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { getSpace } from '../spaces/index.js';
+import { getSpace } from '../kits/index.js';
 import type { Sample } from '../spaces/types.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';

@@ -4,9 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { nb201Cost } from '../hardware/cost.js';
-import { buildNetwork } from '../networks/index.js';
 import { Activation, ReLU } from '../nn/layers.js';
-import { getSpace, nb201Space } from '../spaces/index.js';
+import { buildNetwork, getSpace } from '../kits/index.js';
+import { nb201Space } from '../spaces/index.js';
 import type { Sample } from '../spaces/types.js';
 import { createStrategy } from '../strategies/index.js';
 import { openStore } from '../store/index.js';

@@ -7,7 +7,7 @@ import { basename, extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { TsnasError, configError } from '../errors.js';
 import { strategyNames } from '../strategies/index.js';
-import { getSpace, SPACE_NAMES, SPACE_OPTION_KEYS } from '../spaces/index.js';
+import { getKit, getSpace, kitNames, type SpaceKit, type SpaceOptions } from '../kits/index.js';
 import { PROXY_NAMES } from '../estimators/zero-cost/proxies.js';
 import { PREDICTOR_NAMES } from '../estimators/predictors/index.js';
 import { leafPaths, showValue, validate, type Schema } from '../util/schema.js';
@@ -192,7 +192,7 @@ export const CONFIG_SCHEMA: Schema = {
     space: {
       kind: 'object',
       fields: {
-        name: { kind: 'string', enum: SPACE_NAMES, default: 'nb201', help: 'search space' },
+        name: { kind: 'string', default: 'nb201', help: 'search space: a registered name (nb201, darts, chain, mobilenet, hierarchical, transformer, or one registered with registerSpace)' },
         options: { kind: 'object', open: true, fields: {}, default: {}, help: "the space's own options, e.g. {maxDepth: 4} for chain (chain/mobilenet/hierarchical)" },
       },
     },
@@ -258,8 +258,6 @@ const ESTIMATOR_FIELDS: Record<EstimatorKind, readonly string[]> = {
   predictor: ['model', 'warmup', 'kappa', 'candidates', 'topK', 'then'],
 };
 
-/** Spaces whose network width and depth come from the estimator (the others take them from the sample). */
-const SIZED_SPACES: Record<string, { channels: number; cells: number }> = { nb201: { channels: 8, cells: 1 }, darts: { channels: 8, cells: 5 } };
 const TRAINING_DEFAULTS = { epochs: 2, batch: 128, lr: 0.1 };
 const PROXY_DEFAULTS = { proxies: ['synflow'], proxyBatch: 64 };
 const SCREEN_DEFAULTS = { proxies: ['synflow', 'nwot'], candidates: 1000, proxyBatch: 64 };
@@ -279,14 +277,16 @@ function kindAlias(node: unknown, path: string): void {
 }
 
 /** Checks one estimator's fields against its kind and fills its defaults. */
-function checkEstimator(e: EstimatorConfig, path: string, space: string): void {
+function checkEstimator(e: EstimatorConfig, path: string, kit: SpaceKit): void {
+  const space = kit.name;
   const kind = e.kind;
   for (const key of Object.keys(e)) {
     if (key !== 'kind' && !ESTIMATOR_FIELDS[kind].includes(key)) {
       throw configError(`is not used by estimator kind '${kind}' (value ${showValue((e as any)[key])}); kind '${kind}' reads ${ESTIMATOR_FIELDS[kind].join(', ')}`, `${path}.${key}`);
     }
   }
-  const sized = SIZED_SPACES[space];
+  // Spaces whose network width and cells come from the estimator (kit.sized); the others take them from the sample.
+  const sized = kit.sized;
   const checkSize = (o: { channels?: number; cells?: number }, where: string) => {
     if (sized) {
       o.channels ??= sized.channels;
@@ -315,7 +315,7 @@ function checkEstimator(e: EstimatorConfig, path: string, space: string): void {
     case 'composed':
     case 'predictor': {
       if (e.then === undefined) throw configError(`is required by estimator kind '${kind}': expected the estimator of the chosen candidates, e.g. {kind: training, epochs: 2}`, `${path}.then`);
-      checkEstimator(e.then, `${path}.then`, space);
+      checkEstimator(e.then, `${path}.then`, kit);
       e.topK ??= TOP_K_DEFAULT;
       if (kind === 'composed') {
         const screen = { ...SCREEN_DEFAULTS, ...(e.screen ?? {}) } as ScreenConfig;
@@ -353,8 +353,10 @@ export function checkConfig(raw: unknown): ExperimentConfig {
   const v = validate(CONFIG_SCHEMA, raw) as Record<string, any>;
   const spaceName = v.space.name as string;
   const spaceOptions = v.space.options as Record<string, unknown>;
+  if (!kitNames().includes(spaceName)) throw configError(`unknown space ${JSON.stringify(spaceName)}, expected one of ${kitNames().join(', ')}`, 'space.name');
+  const kit = getKit(spaceName);
   for (const key of Object.keys(spaceOptions)) {
-    const known = (SPACE_OPTION_KEYS as Record<string, readonly string[]>)[spaceName] ?? [];
+    const known = kit.optionKeys;
     if (!known.includes(key)) {
       throw configError(`unknown option of space ${spaceName} (value ${showValue(spaceOptions[key])}); expected ${known.length ? `one of ${known.join(', ')}` : 'none'}`, `space.options.${key}`);
     }
@@ -366,7 +368,7 @@ export function checkConfig(raw: unknown): ExperimentConfig {
     throw e;
   }
   const estimator = v.estimator as EstimatorConfig;
-  checkEstimator(estimator, 'estimator', spaceName);
+  checkEstimator(estimator, 'estimator', kit);
   const objectives = (v.objectives as unknown[]).map(normaliseObjective);
   const names = new Set<string>();
   objectives.forEach((o, i) => {
@@ -394,7 +396,7 @@ export function checkConfig(raw: unknown): ExperimentConfig {
 }
 
 /** The config getSpace takes for a space's own options (space.options of the config). */
-export function spaceOptionsOf(name: string, options: Record<string, unknown>): Record<string, unknown> {
+export function spaceOptionsOf(name: string, options: Record<string, unknown>): SpaceOptions {
   return Object.keys(options).length === 0 ? {} : { [name]: options };
 }
 

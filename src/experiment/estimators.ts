@@ -1,7 +1,6 @@
 // What evaluates one trial of a config-driven experiment: the tabular
-// benchmark (NAS-Bench-201 only), or, for every built-in space with a fixed
-// network (nb201, darts, chain, mobilenet, hierarchical), training on a
-// dataset or zero-cost proxies. Built from the config alone, so a worker
+// benchmark (NAS-Bench-201 only), or, for every registered space (its kit
+// builds the fixed network), training on a dataset or zero-cost proxies. Built from the config alone, so a worker
 // thread can build its own copy.
 import { Nb201Benchmark, parseNb201BenchmarkName } from '../benchmarks/nb201.js';
 import { datasetSource, standardAugment } from '../data/spec.js';
@@ -9,10 +8,10 @@ import { subsetDataset, type Dataset } from '../data/dataset.js';
 import { splitIndices } from '../data/loader.js';
 import type { AugmentOptions } from '../data/augment.js';
 import { configError } from '../errors.js';
-import { costOf } from '../hardware/cost.js';
 import { loadLatencyTable, predictLatency, type LatencyTable } from '../hardware/latency.js';
-import { buildNetwork, costOptionsFor, networkInputShape, type BuildNetworkOptions } from '../networks/index.js';
-import { getSpace, type DefinedSpace } from '../spaces/index.js';
+import { buildNetwork, costOf, costOptionsFor, getSpace, latencyModel, networkInputShape } from '../kits/index.js';
+import type { BuildNetworkOptions } from '../networks/index.js';
+import type { DefinedSpace } from '../spaces/space.js';
 import type { Sample } from '../spaces/types.js';
 import { manualSeed } from '../tensor/index.js';
 import { trainModel } from '../train/trainer.js';
@@ -47,7 +46,7 @@ export function trialSeed(seed: number, sampleHash: string): number {
 
 /** The config's space. */
 export function configSpace(config: ExperimentConfig): DefinedSpace {
-  return getSpace(config.space.name, spaceOptionsOf(config.space.name, config.space.options) as never);
+  return getSpace(config.space.name, spaceOptionsOf(config.space.name, config.space.options));
 }
 
 /** The images the training and proxies estimators see, split once per process. */
@@ -96,7 +95,7 @@ export function networkPlan(space: DefinedSpace, e: Pick<EstimatorConfig, 'chann
   };
 }
 
-/** Proxy scores of any built-in space's samples: a seeded network per sample, one batch per input size. */
+/** Proxy scores of any registered space's samples: a seeded network per sample, one batch per input size. */
 export interface ProxyScorer {
   score(s: Sample, proxies: readonly ProxyName[]): Metrics;
   cost(s: Sample): Metrics;
@@ -167,7 +166,8 @@ export function hardwareMetricsFunction(config: ExperimentConfig): (s: Sample) =
   if (table.network.space !== config.space.name) {
     throw configError(`the table ${path} was measured for space ${table.network.space}, but the experiment searches ${config.space.name}`, 'hardware.latencyTable');
   }
-  return (s) => ({ latency_ms: predictLatency(table, s) });
+  const model = latencyModel(table);
+  return (s) => ({ latency_ms: predictLatency(model, table, s) });
 }
 
 export function createTrialEstimator(config: ExperimentConfig): TrialEstimator {

@@ -57,6 +57,8 @@ test('config errors name the field path, the value and what was expected', () =>
   assert.match(e.message, /^space\.options\.depth: unknown option of space chain \(value 3\); expected one of minDepth, maxDepth/);
   e = configError({ space: { name: 'chain', options: { minDepth: 4, maxDepth: 2 } } });
   assert.match(e.message, /^space\.options: chain depth range/);
+  e = configError({ space: { name: 'resnet' } });
+  assert.match(e.message, /^space\.name: unknown space "resnet", expected one of nb201, darts, chain, mobilenet, hierarchical, transformer/);
   e = configError({ estimator: { kind: 'composed' } });
   assert.match(e.message, /^estimator\.then: is required by estimator kind 'composed'/);
   e = configError({ estimator: { type: 'composed', then: { type: 'composed' } } });

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { measureLatencyTable, predictLatency, saveLatencyTable } from '../hardware/latency.js';
+import { latencyModel } from '../kits/index.js';
 import { nb201Space } from '../spaces/nb201.js';
 import type { Sample } from '../spaces/types.js';
 import { openStore } from '../store/index.js';
@@ -17,11 +18,11 @@ test('hardware.latencyTable: latency_ms on every trial, as an objective and a co
   const dir = mkdtempSync(join(tmpdir(), 'tsnas-latency-'));
   const store = await openStore('sqlite::memory:');
   try {
-    const table = measureLatencyTable({ space: 'nb201', channels: 4, cells: 1, resolution: 8, repeats: 3, warmup: 1 });
+    const table = measureLatencyTable(latencyModel('nb201'), { channels: 4, cells: 1, resolution: 8, repeats: 3, warmup: 1 });
     const file = join(dir, 'nb201.json');
     saveLatencyTable(file, table);
     const rng = new Rng(0);
-    const latencies = Array.from({ length: 200 }, () => predictLatency(table, nb201Space().sample(rng)));
+    const latencies = Array.from({ length: 200 }, () => predictLatency(latencyModel('nb201'), table, nb201Space().sample(rng)));
     // A bound that some cells meet and others break.
     const sorted = [...latencies].sort((a, b) => a - b);
     const bound = sorted[Math.floor(sorted.length / 2)]!;
@@ -35,13 +36,13 @@ test('hardware.latencyTable: latency_ms on every trial, as an objective and a co
     assert.equal(trials.length, 24);
     const space = nb201Space();
     for (const t of trials) {
-      const expected = predictLatency(table, t.sample as Sample);
+      const expected = predictLatency(latencyModel('nb201'), table, t.sample as Sample);
       assert.equal(t.metrics!['latency_ms'], expected, space.format(t.sample as Sample));
       assert.equal(t.state === 'pruned', expected > bound, `${space.format(t.sample as Sample)}: ${t.state} at ${expected} ms (bound ${bound})`);
     }
     assert.ok(trials.some((t) => t.state === 'complete') && trials.some((t) => t.state === 'pruned'));
 
-    const darts = measureLatencyTable({ space: 'darts', channels: 4, cells: 3, resolution: 8, repeats: 2, warmup: 1 });
+    const darts = measureLatencyTable(latencyModel('darts'), { channels: 4, cells: 3, resolution: 8, repeats: 2, warmup: 1 });
     const dartsFile = join(dir, 'darts.json');
     saveLatencyTable(dartsFile, darts);
     const wrong = checkConfig({ ...config, name: 'wrong', hardware: { latencyTable: dartsFile }, constraints: [] });

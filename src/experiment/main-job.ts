@@ -26,7 +26,7 @@ import { getNumThreads } from '../tensor/index.js';
 import { ProgressBar } from '../util/progress.js';
 import { checkConfig, type ExperimentConfig } from './config.js';
 import { finalTrainingInWorker } from './final.js';
-import { exportWeightsToOnnx } from '../export/onnx/file.js';
+import { exportWeightsToOnnx } from '../kits/index.js';
 import { workerEvaluator } from './pool.js';
 import { runExperiment } from './run.js';
 import { experimentSections, renderReport, table, writeHtml, learningCurves, type Section } from '../report/html.js';

@@ -3,6 +3,7 @@
 // threads (never k × all cores).
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { kitModules } from '../kits/index.js';
 import { getNumThreads, setNumThreads } from '../tensor/index.js';
 import type { Sample } from '../spaces/types.js';
 import type { Experiment, Store, Trial } from '../store/types.js';
@@ -95,10 +96,12 @@ export async function workerEvaluator(config: ExperimentConfig, parallel: number
   // The main thread only coordinates; it keeps one libtorch thread.
   setNumThreads(1);
   const cheap = cheapMetricsFunction(config);
+  // Workers import the modules that registered the spaces, so that they know the config's space too.
+  const modules = kitModules(config.space.name);
   const slots: Slot[] = [];
   const waiting: (() => void)[] = [];
   for (let i = 0; i < parallel; i++) {
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { config, threads: each } });
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { config, threads: each, modules } });
     const slot: Slot = { worker, busy: false, ready: Promise.resolve() };
     slot.ready = new Promise((resolve, reject) => {
       worker.on('message', (m: FromWorker) => {

@@ -2,7 +2,8 @@
 // Pareto front and best architecture (what `tsnas show` prints and the
 // report draws).
 import { TsnasError } from '../errors.js';
-import { getSpace, type DefinedSpace } from '../spaces/index.js';
+import { getSpace } from '../kits/index.js';
+import type { DefinedSpace } from '../spaces/space.js';
 import type { Sample } from '../spaces/types.js';
 import { nonDominatedSort } from '../strategies/pareto.js';
 import type { Experiment, Store, Trial, TrialState } from '../store/types.js';
@@ -50,7 +51,7 @@ export function spaceOf(config: unknown): DefinedSpace | undefined {
   const space = (config as { space?: { name?: string; options?: unknown } })?.space;
   try {
     const name = space?.name ?? 'nb201';
-    return getSpace(name, spaceOptionsOf(name, (space?.options ?? {}) as Record<string, unknown>) as never);
+    return getSpace(name, spaceOptionsOf(name, (space?.options ?? {}) as Record<string, unknown>));
   } catch {
     return undefined;
   }

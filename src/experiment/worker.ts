@@ -1,6 +1,8 @@
-// A worker thread of a parallel experiment: builds its own estimator from
-// the config, takes its share of libtorch threads, evaluates jobs one at a
-// time and reports learning curves and outcomes to the pool (pool.ts).
+// A worker thread of a parallel experiment: imports the modules that
+// registered the spaces (spaces of one's own among them), builds its own
+// estimator from the config, takes its share of libtorch threads, evaluates
+// jobs one at a time and reports learning curves and outcomes to the pool
+// (pool.ts).
 import { parentPort, workerData } from 'node:worker_threads';
 import { setNumThreads } from '../tensor/index.js';
 import type { ExperimentConfig } from './config.js';
@@ -9,9 +11,10 @@ import type { FromWorker, ToWorker } from './pool.js';
 
 const port = parentPort!;
 const post = (m: FromWorker) => port.postMessage(m);
-const { config, threads } = workerData as { config: ExperimentConfig; threads: number };
+const { config, threads, modules } = workerData as { config: ExperimentConfig; threads: number; modules: string[] };
 
 try {
+  for (const url of modules) await import(url);
   setNumThreads(threads);
   const estimator = createTrialEstimator(config);
   port.on('message', (m: ToWorker) => {

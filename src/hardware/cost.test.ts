@@ -3,8 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../util/random.js';
-import { SPACE_NAMES, chainSpace, DARTS_V2_TEXT, dartsSpace, getSpace, hierarchicalSpace, mobilenetSpace, nb201Space, parseGenotype } from '../spaces/index.js';
-import { chainCost, costOf, dartsCost, makeDivisible, nb201Cost } from './cost.js';
+import { chainSpace, DARTS_V2_TEXT, dartsSpace, hierarchicalSpace, mobilenetSpace, nb201Space, parseGenotype } from '../spaces/index.js';
+import { costOf, getSpace, kitNames } from '../kits/index.js';
+import { chainCost, dartsCost, nb201Cost } from './cost.js';
+import { makeDivisible } from '../spaces/mobilenet.js';
 
 const all = (op: string) => `|${op}~0|+|${op}~0|${op}~1|+|${op}~0|${op}~1|${op}~2|`;
 
@@ -86,7 +88,7 @@ test('mobilenet cost grows with kernels, expansion and resolution as it should',
 
 test('every built-in space has a cost model', () => {
   const rng = new Rng(7);
-  for (const name of SPACE_NAMES) {
+  for (const name of kitNames()) {
     const space = getSpace(name);
     for (let i = 0; i < 5; i++) {
       const cost = costOf(space, space.sample(rng));

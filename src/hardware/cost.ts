@@ -1,5 +1,6 @@
-// Parameter and FLOP counts of a sample's network, computed from the
-// network's shape alone (no tensors are built).
+// Parameter and FLOP counts of each built-in space's networks, computed
+// from the network's shape alone (no tensors are built). costOf (src/kits)
+// picks a sample's through its space's kit.
 //
 // Convention (the one NAS-Bench-201's flop counter uses): FLOPs are
 // multiply-accumulates of convolutions and linear layers, plus one add per
@@ -7,14 +8,11 @@
 // Parameters are all learnable weights, batch-norm affine weights included
 // and running statistics excluded.
 import { TsnasError } from '../errors.js';
-import type { ChainLayer, ChainSpace } from '../spaces/chain.js';
-import { DARTS_EDGE_OPS, sampleToGenotype, type Genotype, type GenotypeEdge } from '../spaces/darts.js';
-import type { HierarchicalArch, HierarchicalSpace } from '../spaces/hierarchical.js';
-import type { MobilenetArch, MobilenetConfig, MobilenetSpace } from '../spaces/mobilenet.js';
-import { cellOps } from '../spaces/nb201.js';
-import type { DefinedSpace } from '../spaces/space.js';
-import type { Sample } from '../spaces/types.js';
-import type { TransformerArch, TransformerSpace } from '../spaces/transformer.js';
+import type { ChainLayer } from '../spaces/chain.js';
+import { DARTS_EDGE_OPS, type Genotype, type GenotypeEdge } from '../spaces/darts.js';
+import type { HierarchicalArch } from '../spaces/hierarchical.js';
+import { makeDivisible, type MobilenetArch, type MobilenetConfig } from '../spaces/mobilenet.js';
+import type { TransformerArch } from '../spaces/transformer.js';
 
 export interface Cost {
   params: number;
@@ -319,13 +317,6 @@ export function chainCost(layers: readonly ChainLayer[], poolAfter: readonly num
 
 // ---------------------------------------------------------------- mobilenet
 
-/** Rounds to a multiple of 8 without going below 90% (MobileNet's rule). */
-export function makeDivisible(v: number, divisor = 8): number {
-  let out = Math.max(divisor, Math.floor((v + divisor / 2) / divisor) * divisor);
-  if (out < 0.9 * v) out += divisor;
-  return out;
-}
-
 /**
  * The mobilenet space's network (OFA MobileNetV3 at width 1.0): 3×3 stride-2
  * stem to 16 + BN; an expand-1 block (depthwise 3×3 + BN, 1×1 to 16 + BN);
@@ -413,33 +404,4 @@ export function transformerCost(arch: TransformerArch, config: { patchSize: numb
   c.params += 2 * e;
   c.linear(e, opts.classes ?? 10);
   return c.result();
-}
-
-// ---------------------------------------------------------------- dispatch
-
-/** Params and FLOPs of any built-in space's sample. */
-export function costOf(space: DefinedSpace, s: Sample, opts: CostOptions = {}): Cost {
-  space.validate(s);
-  switch (space.name) {
-    case 'nb201':
-      return nb201Cost(cellOps(s), opts);
-    case 'darts':
-      return dartsCost(sampleToGenotype(s), opts);
-    case 'chain': {
-      const chain = space as ChainSpace;
-      return chainCost(chain.layersOf(s), chain.config.poolAfter, opts);
-    }
-    case 'mobilenet': {
-      const mb = space as MobilenetSpace;
-      return mobilenetCost(mb.archOf(s), mb.config, opts);
-    }
-    case 'hierarchical':
-      return hierarchicalCost((space as HierarchicalSpace).archOf(s), opts);
-    case 'transformer': {
-      const tf = space as TransformerSpace;
-      return transformerCost(tf.archOf(s), tf.config, opts);
-    }
-    default:
-      throw new TsnasError('usage', `no cost model for space '${space.name}' (built-in spaces: nb201, darts, chain, mobilenet, hierarchical, transformer)`);
-  }
 }

@@ -10,10 +10,14 @@ import { DARTS_V2_TEXT, dartsSpace } from '../spaces/darts.js';
 import { nb201Space } from '../spaces/nb201.js';
 import { getNumThreads, memory, setNumThreads } from '../tensor/index.js';
 import { spearman } from '../util/stats.js';
+import { latencyModel } from '../kits/index.js';
 import {
-  edgeOccurrences, latencyCostTables, latencyMetric, loadLatencyTable, measureLatencyTable, measureNetworkLatency, measureNetworksLatency,
-  predictLatency, saveLatencyTable, sampleEdgeOps,
+  latencyCostTables, latencyMetric, loadLatencyTable, measureLatencyTable, measureNetworkLatency, measureNetworksLatency,
+  predictLatency, saveLatencyTable,
 } from './latency.js';
+
+const NB201 = latencyModel('nb201');
+const DARTS = latencyModel('darts');
 
 const all = (op: string) => `|${op}~0|+|${op}~0|${op}~1|+|${op}~0|${op}~1|${op}~2|`;
 
@@ -31,7 +35,7 @@ function withOneThread<T>(fn: () => T): T {
 test('nb201: the table predicts the latency ranking of six fixed networks with different op mixes (Spearman > 0.5)', () => {
   withOneThread(() => {
     const start = memory().numTensors;
-    const table = measureLatencyTable({ space: 'nb201', channels: 8, cells: 1, resolution: 16, batch: 2, repeats: 11, clock: 'cpu' });
+    const table = measureLatencyTable(NB201, { channels: 8, cells: 1, resolution: 16, batch: 2, repeats: 11, clock: 'cpu' });
     assert.equal(table.runtime.threads, 1);
     assert.equal(table.measurement.clock, 'cpu');
     // 3 stages × 5 candidates, each once.
@@ -50,33 +54,33 @@ test('nb201: the table predicts the latency ranking of six fixed networks with d
       '|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|nor_conv_3x3~2|',
       '|none~0|+|avg_pool_3x3~0|none~1|+|none~0|skip_connect~1|nor_conv_1x1~2|',
     ].map((text) => nb.parse(text));
-    const predicted = cells.map((s) => predictLatency(table, s));
-    const measured = measureNetworksLatency(table.network, cells, { repeats: 11, clock: 'cpu' }).map((t) => t.forward);
+    const predicted = cells.map((s) => predictLatency(NB201, table, s));
+    const measured = measureNetworksLatency(NB201, table.network, cells, { repeats: 11, clock: 'cpu' }).map((t) => t.forward);
     const rho = spearman(predicted, measured);
     assert.ok(rho > 0.5, `Spearman ${rho.toFixed(2)}: predicted ${predicted.map((v) => v.toFixed(3))} measured ${measured.map((v) => v.toFixed(3))}`);
     // The all-3×3 network is the slowest by both.
     assert.equal(predicted.indexOf(Math.max(...predicted)), 0);
-    assert.equal(latencyMetric(table)(cells[2]!), predicted[2]);
+    assert.equal(latencyMetric(NB201, table)(cells[2]!), predicted[2]);
     assert.equal(memory().numTensors, start);
   });
 });
 
 test('nb201: the prediction follows the fixed cell, which skips nodes reached only through none', () => {
-  const config = { space: 'nb201' as const, channels: 4, cells: 2, resolution: 8 };
+  const config = { channels: 4, cells: 2, resolution: 8 };
   const nb = nb201Space();
   // Node 1 and node 2 feed the output only through none: edge 1<-0 is never computed.
-  const ops = sampleEdgeOps(config, nb.parse('|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|skip_connect~0|none~1|none~2|'));
+  const ops = NB201.sampleEdgeOps(config, nb.parse('|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|skip_connect~0|none~1|none~2|'));
   assert.deepEqual(ops.slice(0, 1).map((o) => o.op), ['skip_connect']);
   assert.equal(ops.length, 3 * 2);
   // All none: one zero edge into the output per cell.
-  assert.deepEqual(sampleEdgeOps(config, nb.parse(all('none'))).map((o) => o.op), Array(6).fill('none'));
+  assert.deepEqual(NB201.sampleEdgeOps(config, nb.parse(all('none'))).map((o) => o.op), Array(6).fill('none'));
 });
 
 test('darts: positions, per-label tables summed over the cells that share a label, prediction near the measured network', () => {
   withOneThread(() => {
     const start = memory().numTensors;
-    const config = { space: 'darts' as const, channels: 4, cells: 3, resolution: 8 };
-    const occ = edgeOccurrences(config);
+    const config = { channels: 4, cells: 3, resolution: 8 };
+    const occ = DARTS.occurrences(config);
     assert.equal(occ.length, 3 * 14);
     // Cells: normal (0: C 4 at 8x8), reduce (1: C 8, inputs 8x8, nodes 4x4), reduce (2: C 16, inputs 4x4, nodes 2x2).
     assert.deepEqual(occ[0]!.position, { channels: 4, resolution: 8, stride: 1 });
@@ -84,21 +88,23 @@ test('darts: positions, per-label tables summed over the cells that share a labe
     assert.deepEqual(occ[14 + 4]!.position, { channels: 8, resolution: 4, stride: 1 }, 'node 3 <- node 2');
     assert.deepEqual(occ[28]!.position, { channels: 16, resolution: 4, stride: 2 });
     assert.deepEqual(occ[41]!.position, { channels: 16, resolution: 2, stride: 1 });
-    const table = measureLatencyTable({ ...config, repeats: 7, backward: true, clock: 'cpu' });
+    const table = measureLatencyTable(DARTS, { ...config, repeats: 7, backward: true, clock: 'cpu' });
     assert.ok(table.entries.every((e) => e.forward_backward_ms !== undefined && e.forward_backward_ms >= 0));
     const sep = table.entries.find((e) => e.op === 'sep_conv_5x5' && e.stride === 2)!;
     assert.ok(sep.forward_backward_ms! > sep.forward_ms, 'backward adds time');
-    const tables = latencyCostTables(table);
+    const tables = latencyCostTables(DARTS, table);
     assert.equal(Object.keys(tables).length, 28);
     // reduce_edge_2_0 appears in cells 1 and 2, at stride 2; normal_edge_5_4 in cell 0 only.
     const entry = (op: string, c: number, r: number, stride: number) => table.entries.find((e) => e.op === op && e.channels === c && e.resolution === r && e.stride === stride)!.forward_ms;
     assert.ok(Math.abs(tables['reduce_edge_2_0']!['sep_conv_3x3']! - entry('sep_conv_3x3', 8, 8, 2) - entry('sep_conv_3x3', 16, 4, 2)) < 1e-12);
     assert.ok(Math.abs(tables['normal_edge_5_4']!['max_pool_3x3']! - entry('max_pool_3x3', 4, 8, 1)) < 1e-12);
     const v2 = dartsSpace().parse(DARTS_V2_TEXT);
-    const predicted = predictLatency(table, v2);
-    const measured = measureNetworkLatency(table.network, v2, { repeats: 7, clock: 'cpu' }).forward;
+    const predicted = predictLatency(DARTS, table, v2);
+    const measured = measureNetworkLatency(DARTS, table.network, v2, { repeats: 7, clock: 'cpu' }).forward;
     assert.ok(predicted > 0.5 * measured && predicted < 2 * measured, `predicted ${predicted} ms, measured ${measured} ms`);
-    assert.ok(predictLatency(table, v2, { backward: true }) > predicted);
+    assert.ok(predictLatency(DARTS, table, v2, { backward: true }) > predicted);
+    // A table belongs to its space.
+    assert.throws(() => predictLatency(NB201, table, v2), /measured for space darts, not nb201/);
     assert.equal(memory().numTensors, start);
   });
 });
@@ -106,14 +112,14 @@ test('darts: positions, per-label tables summed over the cells that share a labe
 test('latency tables round-trip through JSON; a damaged file is named with its field', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsnas-latency-'));
   try {
-    const table = withOneThread(() => measureLatencyTable({ space: 'nb201', channels: 4, cells: 1, resolution: 8, repeats: 3, warmup: 1 }));
+    const table = withOneThread(() => measureLatencyTable(NB201, { channels: 4, cells: 1, resolution: 8, repeats: 3, warmup: 1 }));
     const path = join(dir, 'lut.json');
     saveLatencyTable(path, table);
     const back = loadLatencyTable(path);
     assert.deepEqual(back, table);
     const cell = nb201Space().parse(all('nor_conv_1x1'));
-    assert.equal(predictLatency(back, cell), predictLatency(table, cell));
-    assert.throws(() => predictLatency(back, cell, { backward: true }), /--backward/);
+    assert.equal(predictLatency(NB201, back, cell), predictLatency(NB201, table, cell));
+    assert.throws(() => predictLatency(NB201, back, cell, { backward: true }), /--backward/);
     const raw = JSON.parse(readFileSync(path, 'utf8'));
     const clockless = { ...raw, measurement: { ...raw.measurement, clock: 'sundial' } };
     writeFileSync(path, JSON.stringify(clockless));
@@ -123,7 +129,7 @@ test('latency tables round-trip through JSON; a damaged file is named with its f
     assert.throws(() => loadLatencyTable(path), (e: Error) => e.message.includes(path) && /entries\[3\]\.forward_ms: expected a number/.test(e.message));
     // A table of another configuration has no entry for this network's positions.
     const other = { ...table, network: { ...table.network, channels: 6 } };
-    assert.throws(() => predictLatency(other, cell), /no entry for nor_conv_1x1 at 6 channels/);
+    assert.throws(() => predictLatency(NB201, other, cell), /no entry for nor_conv_1x1 at 6 channels/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -5,19 +5,22 @@
 // fixed part (stem, reductions, cell preprocessing, classifier). A sample's
 // predicted latency is the fixed part plus the entries of its operations;
 // hardware-aware DARTS reads per-edge cost tables from the same file.
+//
+// What is particular to a space (its edges, their candidate operations and
+// where they run) is its LatencyEdges, which its kit (src/kits) carries; the
+// functions here take a LatencyModel, those edges with the space and its
+// fixed networks (latencyModel(name) in src/kits).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { TsnasError } from '../errors.js';
 import type { Module } from '../nn/module.js';
 import { DARTS_OPS, DARTS_PRIMITIVES, nb201Op } from '../nn/ops.js';
-import { buildNetwork } from '../networks/index.js';
-import { DARTS_NODES, dartsSpace, genotypeToSample, sampleToGenotype, type Genotype, type GenotypeEdge } from '../spaces/darts.js';
+import { DARTS_NODES, genotypeToSample, sampleToGenotype, type Genotype, type GenotypeEdge } from '../spaces/darts.js';
 import { NB201_EDGES, NB201_OPS, cellOps, nb201EdgeLabel, nb201Space } from '../spaces/nb201.js';
+import type { DefinedSpace } from '../spaces/space.js';
 import type { Sample } from '../spaces/types.js';
 import { getNumThreads, grad, noGrad, randn, tidy, type Tensor } from '../tensor/index.js';
 import type { Rng } from '../util/random.js';
 import { kendallTau, spearman } from '../util/stats.js';
-
-export type LatencySpace = 'nb201' | 'darts';
 
 /**
  * wall: elapsed time. cpu: this process's CPU time (user + system), which
@@ -37,7 +40,8 @@ const clocks: Record<LatencyClock, () => number> = {
 
 /** The network a table describes: its ops' positions and its fixed part depend on all of these. */
 export interface LatencyNetworkConfig {
-  space: LatencySpace;
+  /** The space's name (its kit measured the table). */
+  space: string;
   /** Initial channels C. */
   channels: number;
   /** nb201: cells per stage N; darts: number of cells. */
@@ -77,10 +81,9 @@ export interface LatencyTable {
 }
 
 export interface MeasureLatencyOptions {
-  space: LatencySpace;
-  /** Default: nb201 16, darts 16. */
+  /** Default 16. */
   channels?: number;
-  /** Default: nb201 5, darts 8. */
+  /** Default: the space's (nb201 5, darts 8). */
   cells?: number;
   /** Default 32. */
   resolution?: number;
@@ -106,42 +109,129 @@ export interface EdgeOccurrence {
   position: LatencyPosition;
 }
 
-const positionKey = (op: string, p: LatencyPosition) => `${op}@${p.channels}x${p.resolution}/${p.stride}`;
+/** The shape of the network a table describes: where its edges run. */
+export type LatencyShape = Pick<LatencyNetworkConfig, 'channels' | 'cells' | 'resolution'>;
 
-/** The candidate operations of a space's edges, in the supernet's order. */
-export function latencyOps(space: LatencySpace): readonly string[] {
-  return space === 'nb201' ? NB201_OPS : DARTS_PRIMITIVES;
+/**
+ * What a latency table measures of a space: the candidate operations of its
+ * cell edges and where each edge runs. A space's kit (src/kits) gives it;
+ * spaces without cell edges have none.
+ */
+export interface LatencyEdges {
+  /** The candidate operations of every edge, in the supernet's order. */
+  readonly ops: readonly string[];
+  /** Cells of the measured network when none are asked for. */
+  readonly defaultCells: number;
+  /** Throws a usage error naming the flag when the network cannot be built (beyond positive integers). */
+  check?(c: LatencyShape): void;
+  /** Every edge of every cell of the network, with the α label it shares and where it runs. */
+  occurrences(c: LatencyShape): EdgeOccurrence[];
+  /** An edge operation as the fixed network builds it (affine BN, running statistics). */
+  buildOp(op: string, p: LatencyPosition): Module;
+  /** Reference networks for the fixed part: uniform cells of a free, a cheap and a costly operation, so one disturbed measurement does not set it. */
+  referenceSamples(): Sample[];
+  /** The edge operations a sample's fixed network computes, each with where it runs. */
+  sampleEdgeOps(c: LatencyShape, s: Sample): { op: string; position: LatencyPosition }[];
 }
+
+/** A space's latency edges with the space and its fixed networks: what the functions below measure and predict with. */
+export interface LatencyModel extends LatencyEdges {
+  readonly space: DefinedSpace;
+  /** The sample's fixed network with the table's configuration. */
+  network(c: LatencyNetworkConfig, s: Sample): Module;
+}
+
+const positionKey = (op: string, p: LatencyPosition) => `${op}@${p.channels}x${p.resolution}/${p.stride}`;
 
 /** Side of a map after a stride-2 reduction (3×3 ops, padding 1). */
 const halved = (size: number) => Math.floor((size - 1) / 2) + 1;
 
-function checkConfig(c: LatencyNetworkConfig): void {
-  if (c.space !== 'nb201' && c.space !== 'darts') throw new TsnasError('usage', `expected nb201 or darts, got '${String(c.space)}'`, { where: '--space' });
+function checkConfig(m: LatencyModel, c: LatencyNetworkConfig): void {
   for (const [name, v] of [['channels', c.channels], ['cells', c.cells], ['resolution', c.resolution], ['batch', c.batch]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new TsnasError('usage', `expected a positive integer, got ${v}`, { where: `--${name}` });
   }
-  if (c.space === 'darts' && c.channels % 2 !== 0) throw new TsnasError('usage', `the darts network halves C in its reductions: expected an even C, got ${c.channels}`, { where: '--channels' });
+  m.check?.(c);
 }
 
+/** A table belongs to one space: using it with another space's model is a data error. */
+function requireSpace(m: LatencyModel, t: LatencyTable): void {
+  if (t.network.space !== m.space.name) {
+    throw new TsnasError('data', `the latency table was measured for space ${t.network.space}, not ${m.space.name}`, { where: 'latency table' });
+  }
+}
+
+/** NAS-Bench-201: three stages at C, 2C, 4C and R, R/2, R/4, stride 1; the ops of networks/nb201.ts. */
+export const NB201_LATENCY: LatencyEdges = {
+  ops: NB201_OPS,
+  defaultCells: 5,
+  occurrences: nb201Occurrences,
+  buildOp: (op, p) => nb201Op(op, p.channels, p.channels, p.stride, true, true),
+  referenceSamples() {
+    const nb = nb201Space();
+    return ['skip_connect', 'avg_pool_3x3', 'nor_conv_1x1'].map((op) => nb.parse(`|${op}~0|+|${op}~0|${op}~1|+|${op}~0|${op}~1|${op}~2|`));
+  },
+  sampleEdgeOps(c, sample) {
+    const ops = cellOps(sample);
+    const computed = computedNb201Edges(ops);
+    return nb201Occurrences(c).flatMap((occ, k) => {
+      const e = k % NB201_EDGES.length;
+      return computed.has(e) ? [{ op: ops[e]!, position: occ.position }] : [];
+    });
+  },
+};
+
 /**
- * Every edge of every cell of the network, with the α label it shares and
- * where it runs. nb201: three stages at C, 2C, 4C and R, R/2, R/4, stride 1.
- * darts: reductions at cells/3 and 2·cells/3 double the width; their edges
+ * DARTS: reductions at cells/3 and 2·cells/3 double the width; their edges
  * from the two cell inputs have stride 2 and the others run at half the side.
  */
-export function edgeOccurrences(c: Pick<LatencyNetworkConfig, 'space' | 'channels' | 'cells' | 'resolution'>): EdgeOccurrence[] {
-  const out: EdgeOccurrence[] = [];
-  if (c.space === 'nb201') {
-    let side = c.resolution;
-    for (const width of [c.channels, 2 * c.channels, 4 * c.channels]) {
-      for (let i = 0; i < c.cells; i++) {
-        for (const [to, from] of NB201_EDGES) out.push({ label: nb201EdgeLabel(to, from), position: { channels: width, resolution: side, stride: 1 } });
-      }
-      side = halved(side);
+export const DARTS_LATENCY: LatencyEdges = {
+  ops: DARTS_PRIMITIVES,
+  defaultCells: 8,
+  check(c) {
+    if (c.channels % 2 !== 0) throw new TsnasError('usage', `the darts network halves C in its reductions: expected an even C, got ${c.channels}`, { where: '--channels' });
+  },
+  occurrences: dartsOccurrences,
+  buildOp(op, p) {
+    const factory = Object.hasOwn(DARTS_OPS, op) ? DARTS_OPS[op] : undefined;
+    if (!factory) throw new TsnasError('usage', `unknown DARTS operation '${op}'`, { where: 'op' });
+    return factory(p.channels, p.stride, true);
+  },
+  referenceSamples() {
+    // Every node takes the two cell inputs through the same op.
+    const concat = Array.from({ length: DARTS_NODES }, (_, i) => i + 2);
+    return ['skip_connect', 'max_pool_3x3', 'sep_conv_3x3'].map((op) => {
+      const edges = (): GenotypeEdge[] => Array.from({ length: DARTS_NODES }, (): GenotypeEdge[] => [[op, 0], [op, 1]]).flat();
+      const g: Genotype = { normal: edges(), normal_concat: concat, reduce: edges(), reduce_concat: [...concat] };
+      return genotypeToSample(g);
+    });
+  },
+  sampleEdgeOps(c, sample) {
+    const g = sampleToGenotype(sample);
+    const byLabel = new Map<string, string[]>();
+    for (const cell of ['normal', 'reduce'] as const) {
+      g[cell].forEach(([op, from], k) => {
+        const label = `${cell}_edge_${2 + (k >> 1)}_${from}`;
+        byLabel.set(label, [...(byLabel.get(label) ?? []), op]);
+      });
     }
-    return out;
+    return dartsOccurrences(c).flatMap((occ) => (byLabel.get(occ.label) ?? []).map((op) => ({ op, position: occ.position })));
+  },
+};
+
+function nb201Occurrences(c: LatencyShape): EdgeOccurrence[] {
+  const out: EdgeOccurrence[] = [];
+  let side = c.resolution;
+  for (const width of [c.channels, 2 * c.channels, 4 * c.channels]) {
+    for (let i = 0; i < c.cells; i++) {
+      for (const [to, from] of NB201_EDGES) out.push({ label: nb201EdgeLabel(to, from), position: { channels: width, resolution: side, stride: 1 } });
+    }
+    side = halved(side);
   }
+  return out;
+}
+
+function dartsOccurrences(c: LatencyShape): EdgeOccurrence[] {
+  const out: EdgeOccurrence[] = [];
   const reductions = new Set([Math.floor(c.cells / 3), Math.floor((2 * c.cells) / 3)]);
   let width = c.channels;
   let side = c.resolution;
@@ -159,14 +249,6 @@ export function edgeOccurrences(c: Pick<LatencyNetworkConfig, 'space' | 'channel
     side = inner;
   }
   return out;
-}
-
-/** An edge operation as the fixed network builds it (affine BN, running statistics). */
-function buildOp(space: LatencySpace, op: string, p: LatencyPosition): Module {
-  if (space === 'nb201') return nb201Op(op, p.channels, p.channels, p.stride, true, true);
-  const factory = Object.hasOwn(DARTS_OPS, op) ? DARTS_OPS[op] : undefined;
-  if (!factory) throw new TsnasError('usage', `unknown DARTS operation '${op}'`, { where: 'op' });
-  return factory(p.channels, p.stride, true);
 }
 
 const median = (xs: number[]) => {
@@ -246,34 +328,11 @@ export function timeModule(module: Module, inputShape: number[], o: { warmup: nu
   return timeModules([{ module, inputShape }], o)[0]!;
 }
 
-/**
- * Reference networks for the fixed part: uniform cells of a free, a cheap
- * and a costly operation, so one disturbed measurement does not set it.
- */
-function referenceSamples(space: LatencySpace): Sample[] {
-  if (space === 'nb201') {
-    const nb = nb201Space();
-    return ['skip_connect', 'avg_pool_3x3', 'nor_conv_1x1'].map((op) => nb.parse(`|${op}~0|+|${op}~0|${op}~1|+|${op}~0|${op}~1|${op}~2|`));
-  }
-  // Every node takes the two cell inputs through the same op.
-  const concat = Array.from({ length: DARTS_NODES }, (_, i) => i + 2);
-  return ['skip_connect', 'max_pool_3x3', 'sep_conv_3x3'].map((op) => {
-    const edges = (): GenotypeEdge[] => Array.from({ length: DARTS_NODES }, (): GenotypeEdge[] => [[op, 0], [op, 1]]).flat();
-    const g: Genotype = { normal: edges(), normal_concat: concat, reduce: edges(), reduce_concat: [...concat] };
-    return genotypeToSample(g);
-  });
-}
-
-/** Builds the fixed network of a sample with the table's configuration. */
-export function buildLatencyNetwork(c: LatencyNetworkConfig, sample: Sample): Module {
-  return buildNetwork(c.space, sample, { numClasses: c.numClasses, inChannels: c.inChannels, channels: c.channels, cells: c.cells, inputSize: c.resolution });
-}
-
 /** Median end-to-end times of samples' fixed networks with the table's configuration, measured interleaved (timeModules). */
-export function measureNetworksLatency(c: LatencyNetworkConfig, samples: readonly Sample[], o: { warmup?: number; repeats?: number; backward?: boolean; clock?: LatencyClock } = {}): ModuleTiming[] {
+export function measureNetworksLatency(m: LatencyModel, c: LatencyNetworkConfig, samples: readonly Sample[], o: { warmup?: number; repeats?: number; backward?: boolean; clock?: LatencyClock } = {}): ModuleTiming[] {
   const nets: Module[] = [];
   try {
-    for (const s of samples) nets.push(buildLatencyNetwork(c, s));
+    for (const s of samples) nets.push(m.network(c, s));
     const shape = [c.batch, c.inChannels, c.resolution, c.resolution];
     return timeModules(nets.map((module) => ({ module, inputShape: shape })), { warmup: o.warmup ?? 5, repeats: o.repeats ?? 15, backward: o.backward ?? false, clock: o.clock ?? 'wall' });
   } finally {
@@ -282,29 +341,28 @@ export function measureNetworksLatency(c: LatencyNetworkConfig, samples: readonl
 }
 
 /** Median end-to-end time of a sample's fixed network with the table's configuration. */
-export function measureNetworkLatency(c: LatencyNetworkConfig, sample: Sample, o: { warmup?: number; repeats?: number; backward?: boolean; clock?: LatencyClock } = {}): ModuleTiming {
-  return measureNetworksLatency(c, [sample], o)[0]!;
+export function measureNetworkLatency(m: LatencyModel, c: LatencyNetworkConfig, sample: Sample, o: { warmup?: number; repeats?: number; backward?: boolean; clock?: LatencyClock } = {}): ModuleTiming {
+  return measureNetworksLatency(m, c, [sample], o)[0]!;
 }
 
-/** Measures a latency table on this runtime at the current thread count. */
-export function measureLatencyTable(o: MeasureLatencyOptions): LatencyTable {
+/** Measures a latency table of the model's space on this runtime at the current thread count. */
+export function measureLatencyTable(m: LatencyModel, o: MeasureLatencyOptions = {}): LatencyTable {
   const network: LatencyNetworkConfig = {
-    space: o.space,
+    space: m.space.name,
     channels: o.channels ?? 16,
-    cells: o.cells ?? (o.space === 'nb201' ? 5 : 8),
+    cells: o.cells ?? m.defaultCells,
     resolution: o.resolution ?? 32,
     batch: o.batch ?? 1,
     inChannels: o.inChannels ?? 3,
     numClasses: o.numClasses ?? 10,
   };
-  checkConfig(network);
+  checkConfig(m, network);
   const measurement = { warmup: o.warmup ?? 5, repeats: o.repeats ?? 15, backward: o.backward ?? false, statistic: 'median' as const, clock: o.clock ?? 'wall' };
   if (measurement.clock !== 'wall' && measurement.clock !== 'cpu') throw new TsnasError('usage', `expected wall or cpu, got '${String(measurement.clock)}'`, { where: '--clock' });
   const positions = new Map<string, LatencyPosition>();
-  for (const { position } of edgeOccurrences(network)) positions.set(positionKey('', position), position);
-  const ops = latencyOps(o.space);
-  const items = [...positions.values()].flatMap((p) => ops.map((op) => ({ op, position: p })));
-  const modules = items.map(({ op, position }) => ({ module: buildOp(o.space, op, position), inputShape: [network.batch, position.channels, position.resolution, position.resolution] }));
+  for (const { position } of m.occurrences(network)) positions.set(positionKey('', position), position);
+  const items = [...positions.values()].flatMap((p) => m.ops.map((op) => ({ op, position: p })));
+  const modules = items.map(({ op, position }) => ({ module: m.buildOp(op, position), inputShape: [network.batch, position.channels, position.resolution, position.resolution] }));
   let timings: ModuleTiming[];
   try {
     timings = timeModules(modules, measurement);
@@ -325,18 +383,17 @@ export function measureLatencyTable(o: MeasureLatencyOptions): LatencyTable {
     fixed: { forward_ms: 0, references: [] },
     entries,
   };
-  const references = referenceSamples(o.space);
-  const wholes = measureNetworksLatency(network, references, measurement);
+  const references = m.referenceSamples();
+  const wholes = measureNetworksLatency(m, network, references, measurement);
   const residuals = references.map((sample, k) => {
-    const ops = predictLatencyParts(partial, sample);
+    const ops = predictLatencyParts(m, partial, sample);
     const whole = wholes[k]!;
     return { forward: whole.forward - ops.forward, forwardBackward: whole.forwardBackward === undefined ? undefined : whole.forwardBackward - ops.forwardBackward! };
   });
-  const space = o.space === 'nb201' ? nb201Space() : dartsSpace();
   partial.fixed = {
     forward_ms: Math.max(0, median(residuals.map((r) => r.forward))),
     ...(measurement.backward ? { forward_backward_ms: Math.max(0, median(residuals.map((r) => r.forwardBackward!))) } : {}),
-    references: references.map((s) => space.format(s)),
+    references: references.map((s) => m.space.format(s)),
   };
   return partial;
 }
@@ -384,34 +441,13 @@ function computedNb201Edges(ops: readonly string[]): Set<number> {
   return computed;
 }
 
-/** The edge operations a sample's fixed network computes, each with where it runs. */
-export function sampleEdgeOps(c: Pick<LatencyNetworkConfig, 'space' | 'channels' | 'cells' | 'resolution'>, sample: Sample): { op: string; position: LatencyPosition }[] {
-  const occurrences = edgeOccurrences(c);
-  if (c.space === 'nb201') {
-    const ops = cellOps(sample);
-    const computed = computedNb201Edges(ops);
-    return occurrences.flatMap((occ, k) => {
-      const e = k % NB201_EDGES.length;
-      return computed.has(e) ? [{ op: ops[e]!, position: occ.position }] : [];
-    });
-  }
-  const g = sampleToGenotype(sample);
-  const byLabel = new Map<string, string[]>();
-  for (const cell of ['normal', 'reduce'] as const) {
-    g[cell].forEach(([op, from], k) => {
-      const label = `${cell}_edge_${2 + (k >> 1)}_${from}`;
-      byLabel.set(label, [...(byLabel.get(label) ?? []), op]);
-    });
-  }
-  return occurrences.flatMap((occ) => (byLabel.get(occ.label) ?? []).map((op) => ({ op, position: occ.position })));
-}
-
-function predictLatencyParts(t: LatencyTable, sample: Sample): { forward: number; forwardBackward?: number } {
+function predictLatencyParts(m: LatencyModel, t: LatencyTable, sample: Sample): { forward: number; forwardBackward?: number } {
+  requireSpace(m, t);
   const index = indexOf(t);
   let forward = 0;
   let forwardBackward = 0;
   const backward = t.measurement.backward;
-  for (const { op, position } of sampleEdgeOps(t.network, sample)) {
+  for (const { op, position } of m.sampleEdgeOps(t.network, sample)) {
     const e = index.get(op, position);
     forward += e.forward_ms;
     if (backward) forwardBackward += e.forward_backward_ms ?? 0;
@@ -424,8 +460,8 @@ function predictLatencyParts(t: LatencyTable, sample: Sample): { forward: number
  * entries of the operations its network computes (forward, or forward +
  * backward when the table has it and `backward` is set).
  */
-export function predictLatency(t: LatencyTable, sample: Sample, o: { backward?: boolean } = {}): number {
-  const parts = predictLatencyParts(t, sample);
+export function predictLatency(m: LatencyModel, t: LatencyTable, sample: Sample, o: { backward?: boolean } = {}): number {
+  const parts = predictLatencyParts(m, t, sample);
   if (o.backward) {
     if (parts.forwardBackward === undefined || t.fixed.forward_backward_ms === undefined) {
       throw new TsnasError('usage', 'the latency table has no forward+backward times: measure it with --backward', { where: 'latency table' });
@@ -440,12 +476,13 @@ export function predictLatency(t: LatencyTable, sample: Sample, o: { backward?: 
  * sum over every cell that shares it of each candidate's entry there, so
  * Σ_label Σ_o p_o·T_label(o) is the expected latency of the edge operations.
  */
-export function latencyCostTables(t: LatencyTable, o: { backward?: boolean } = {}): Record<string, Record<string, number>> {
+export function latencyCostTables(m: LatencyModel, t: LatencyTable, o: { backward?: boolean } = {}): Record<string, Record<string, number>> {
+  requireSpace(m, t);
   const index = indexOf(t);
   const out: Record<string, Record<string, number>> = {};
-  for (const { label, position } of edgeOccurrences(t.network)) {
-    const table = (out[label] ??= Object.fromEntries(latencyOps(t.network.space).map((op) => [op, 0])));
-    for (const op of latencyOps(t.network.space)) {
+  for (const { label, position } of m.occurrences(t.network)) {
+    const table = (out[label] ??= Object.fromEntries(m.ops.map((op) => [op, 0])));
+    for (const op of m.ops) {
       const e = index.get(op, position);
       const ms = o.backward ? e.forward_backward_ms : e.forward_ms;
       if (ms === undefined) throw new TsnasError('usage', 'the latency table has no forward+backward times: measure it with --backward', { where: 'latency table' });
@@ -456,8 +493,9 @@ export function latencyCostTables(t: LatencyTable, o: { backward?: boolean } = {
 }
 
 /** An objective or constraint metric for multi-trial search: a sample's predicted latency (ms) from a table. */
-export function latencyMetric(t: LatencyTable, o: { backward?: boolean } = {}): (sample: Sample) => number {
-  return (sample) => predictLatency(t, sample, o);
+export function latencyMetric(m: LatencyModel, t: LatencyTable, o: { backward?: boolean } = {}): (sample: Sample) => number {
+  requireSpace(m, t);
+  return (sample) => predictLatency(m, t, sample, o);
 }
 
 export function saveLatencyTable(path: string, t: LatencyTable): void {
@@ -489,7 +527,7 @@ export function checkLatencyTable(raw: unknown, where = 'latency table'): Latenc
   if (t.version !== 1) fail('version', '1', t.version);
   const n = t.network;
   if (typeof n !== 'object' || n === null) return fail('network', 'an object', n);
-  if (n.space !== 'nb201' && n.space !== 'darts') fail('network.space', 'nb201 or darts', n.space);
+  if (typeof n.space !== 'string' || n.space === '') fail('network.space', 'a space name', n.space);
   for (const k of ['channels', 'cells', 'resolution', 'batch', 'inChannels', 'numClasses'] as const) {
     if (!Number.isInteger(n[k]) || n[k] < 1) fail(`network.${k}`, 'a positive integer', n[k]);
   }
@@ -519,9 +557,10 @@ export interface LatencyValidation {
  * Checks a table against the end-to-end latency of `n` uniformly sampled
  * fixed networks of its space, measured the same way (forward, median, the table's clock).
  */
-export function validateLatencyTable(t: LatencyTable, n: number, rng: Rng, o: { warmup?: number; repeats?: number } = {}): LatencyValidation {
+export function validateLatencyTable(model: LatencyModel, t: LatencyTable, n: number, rng: Rng, o: { warmup?: number; repeats?: number } = {}): LatencyValidation {
   if (!Number.isInteger(n) || n < 3) throw new TsnasError('usage', `expected at least 3 samples, got ${n}`, { where: '--validate' });
-  const space = t.network.space === 'nb201' ? nb201Space() : dartsSpace();
+  requireSpace(model, t);
+  const space = model.space;
   const samples: Sample[] = [];
   const seen = new Set<string>();
   for (let tries = 0; samples.length < n && tries < 100 * n; tries++) {
@@ -531,8 +570,8 @@ export function validateLatencyTable(t: LatencyTable, n: number, rng: Rng, o: { 
     seen.add(arch);
     samples.push(s);
   }
-  const measured = measureNetworksLatency(t.network, samples, { warmup: o.warmup ?? t.measurement.warmup, repeats: o.repeats ?? t.measurement.repeats, clock: t.measurement.clock });
-  const cells = samples.map((s, k) => ({ arch: space.format(s), predicted_ms: predictLatency(t, s), measured_ms: measured[k]!.forward }));
+  const measured = measureNetworksLatency(model, t.network, samples, { warmup: o.warmup ?? t.measurement.warmup, repeats: o.repeats ?? t.measurement.repeats, clock: t.measurement.clock });
+  const cells = samples.map((s, k) => ({ arch: space.format(s), predicted_ms: predictLatency(model, t, s), measured_ms: measured[k]!.forward }));
   const p = cells.map((c) => c.predicted_ms);
   const m = cells.map((c) => c.measured_ms);
   return {

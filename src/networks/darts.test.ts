@@ -3,10 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { manualSeed, memory, ones, randn, tidy } from '../tensor/index.js';
-import { costOf, dartsCost } from '../hardware/cost.js';
+import { dartsCost } from '../hardware/cost.js';
 import { DARTS_V2_TEXT, dartsSpace, parseGenotype, type Genotype } from '../spaces/darts.js';
 import { DartsCell, DartsNetwork, dropPath } from './darts.js';
-import { buildNetwork } from './index.js';
+import { buildNetwork, costOf } from '../kits/index.js';
 import { readFileSync } from 'node:fs';
 import { assertClose, decode, type Encoded } from '../nn/test-helpers.js';
 

@@ -13,8 +13,7 @@ import { Tensor } from '../tensor/index.js';
 import { TsnasError } from '../errors.js';
 import { Module } from '../nn/module.js';
 import { Activation, AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Linear, ModuleList, Sequential } from '../nn/layers.js';
-import { makeDivisible } from '../hardware/cost.js';
-import type { MobilenetArch, MobilenetConfig } from '../spaces/mobilenet.js';
+import { makeDivisible, type MobilenetArch, type MobilenetConfig } from '../spaces/mobilenet.js';
 
 /** Squeeze-and-excitation: global pool, 1×1 reduce (bias), ReLU, 1×1 expand (bias), hard sigmoid, rescale. */
 export class SqueezeExcite extends Module {

@@ -11,7 +11,7 @@
 // (e.g. 28×28 images for a 32×32 network) gets the position embedding resized
 // bilinearly, as ViT does when fine-tuning at another resolution.
 // The functions below take explicit weights so the supernet
-// (src/spaces/supernets/transformer.ts) runs the same arithmetic on slices.
+// (src/supernets/transformer.ts) runs the same arithmetic on slices.
 import { Tensor, empty, layerNorm, linear, resizeBilinear } from '../tensor/index.js';
 import { TsnasError } from '../errors.js';
 import { Module } from '../nn/module.js';

@@ -142,3 +142,27 @@ export function mobilenetSpace(config: MobilenetConfig = {}): MobilenetSpace {
   });
   return withArchView(space, cfg, archOf, rawFromArch);
 }
+
+/** Rounds to a multiple of 8 without going below 90% (MobileNet's rule). */
+export function makeDivisible(v: number, divisor = 8): number {
+  let out = Math.max(divisor, Math.floor((v + divisor / 2) / divisor) * divisor);
+  if (out < 0.9 * v) out += divisor;
+  return out;
+}
+
+/** The largest sub-network (largest kernel, depth and expand ratio everywhere) at a resolution (default the largest). */
+export function largestSubnet(space: MobilenetSpace, resolution = Math.max(...space.config.resolutions)): Sample {
+  const { depths, kernels, expandRatios, widths } = space.config;
+  const depth = Math.max(...depths);
+  const layer = { kernel: Math.max(...kernels), expand: Math.max(...expandRatios) };
+  return space.fromArch({ resolution, stages: widths.map(() => Array.from({ length: depth }, () => ({ ...layer }))) });
+}
+
+/** The smallest sub-network (smallest kernel, depth, expand ratio and resolution): the least FLOPs and params. */
+export function smallestSubnet(space: MobilenetSpace): Sample {
+  const { depths, kernels, expandRatios, widths, resolutions } = space.config;
+  const depth = Math.min(...depths);
+  const layer = { kernel: Math.min(...kernels), expand: Math.min(...expandRatios) };
+  return space.fromArch({ resolution: Math.min(...resolutions), stages: widths.map(() => Array.from({ length: depth }, () => ({ ...layer }))) });
+}
+

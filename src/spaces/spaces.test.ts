@@ -9,15 +9,14 @@ import {
   chainSpace,
   defineSpace,
   diffSamples,
-  getSpace,
   hierarchicalSpace,
   mobilenetSpace,
   range,
-  SPACE_NAMES,
   whenGreater,
   type DefinedSpace,
   type Sample,
 } from './index.js';
+import { getSpace, kitNames } from '../kits/index.js';
 
 const SAMPLES_PER_SPACE = 40;
 
@@ -29,7 +28,7 @@ function samplesOf(space: DefinedSpace, seed: number, n = SAMPLES_PER_SPACE): Sa
 /** Labels whose existence depends on a condition. */
 const conditional = (space: DefinedSpace) => new Set(space.dimensions().filter((d) => d.condition).map((d) => d.label));
 
-for (const name of SPACE_NAMES) {
+for (const name of kitNames()) {
   const space = getSpace(name);
 
   test(`${name}: samples are valid and round-trip through JSON, text and parseArch`, () => {
@@ -158,7 +157,7 @@ test('exact sizes of the built-in spaces', () => {
   assert.equal(getSpace('chain').size(), chain);
   assert.equal(getSpace('mobilenet').size(), 5n * (81n + 729n + 6561n) ** 5n);
   assert.equal(getSpace('hierarchical').size(), 15625n * (12n ** 2n + 12n ** 3n + 12n ** 4n));
-  for (const name of SPACE_NAMES) assert.ok(getSpace(name).sizeFormula().includes(String(getSpace(name).size())), name);
+  for (const name of kitNames()) assert.ok(getSpace(name).sizeFormula().includes(String(getSpace(name).size())), name);
 });
 
 test('the generic count matches enumeration on a small conditional space', () => {

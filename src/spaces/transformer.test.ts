@@ -11,9 +11,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { costOf } from '../hardware/cost.js';
 import { Rng } from '../util/random.js';
-import { getSpace } from './index.js';
+import { costOf, getSpace } from '../kits/index.js';
 import { transformerSpace } from './transformer.js';
 
 test('transformer: text form round trip, arch helpers and layers active only below the depth', () => {

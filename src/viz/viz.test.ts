@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../util/random.js';
-import { DARTS_V2_TEXT, dartsSpace, getSpace, nb201Space, SPACE_NAMES } from '../spaces/index.js';
+import { DARTS_V2_TEXT, dartsSpace, nb201Space } from '../spaces/index.js';
+import { getSpace, kitNames } from '../kits/index.js';
 import { cellsToSvg, sampleToDot, sampleToSvg } from './index.js';
 
 interface XmlElement {
@@ -145,7 +146,7 @@ test('darts SVG and DOT show both cells with their 8 op edges each', () => {
 
 test('every built-in space draws well-formed SVG and DOT, odd labels escaped', () => {
   const rng = new Rng(2);
-  for (const name of SPACE_NAMES) {
+  for (const name of kitNames()) {
     const space = getSpace(name);
     for (let i = 0; i < 5; i++) {
       const s = space.sample(rng);

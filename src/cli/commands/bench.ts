@@ -6,7 +6,8 @@ import { computeFlags } from '../args.js';
 import { emitJson, log } from '../output.js';
 import { configureCompute } from '../../train/setup.js';
 import { timeSteps, workload, WORKLOADS } from '../../workloads/step.js';
-import { measureLatencyTable, saveLatencyTable, validateLatencyTable, type LatencyClock, type LatencySpace } from '../../hardware/latency.js';
+import { measureLatencyTable, saveLatencyTable, validateLatencyTable, type LatencyClock } from '../../hardware/latency.js';
+import { kitNames, latencyModel } from '../../kits/index.js';
 import { Rng } from '../../util/random.js';
 
 export const benchStepCommand = defineCommand({
@@ -45,7 +46,7 @@ export const benchLatencyCommand = defineCommand({
   name: 'bench latency',
   summary: 'measure a latency lookup table of a space\'s edge operations on this runtime (for --cost latency:<file>)',
   flags: {
-    space: { type: 'string', help: 'space whose edge operations are timed', default: 'nb201', choices: ['nb201', 'darts'] },
+    space: { type: 'string', help: 'space whose edge operations are timed', default: 'nb201', choices: kitNames((k) => k.latency) },
     channels: { type: 'int', help: 'initial channels C of the network', default: 16, min: 1 },
     cells: { type: 'int', help: 'nb201: cells per stage N (default 5); darts: number of cells (default 8)', min: 1 },
     resolution: { type: 'int', help: 'input height = width', default: 32, min: 4 },
@@ -62,8 +63,8 @@ export const benchLatencyCommand = defineCommand({
     const threads = configureCompute({ threads: flags.threads as number | undefined, seed: flags.seed as number });
     if (flags.clock === 'cpu' && threads > 1) throw usageError(`CPU time adds up the threads' time: use --threads 1 with it, got ${threads} threads`, '--clock');
     const start = performance.now();
-    const table = measureLatencyTable({
-      space: flags.space as LatencySpace,
+    const model = latencyModel(flags.space as string);
+    const table = measureLatencyTable(model, {
       channels: flags.channels as number,
       cells: flags.cells as number | undefined,
       resolution: flags.resolution as number,
@@ -77,7 +78,7 @@ export const benchLatencyCommand = defineCommand({
     });
     saveLatencyTable(flags.out as string, table);
     const n = flags.validate as number;
-    const validation = n > 0 ? validateLatencyTable(table, n, new Rng(flags.seed as number)) : null;
+    const validation = n > 0 ? validateLatencyTable(model, table, n, new Rng(flags.seed as number)) : null;
     if (validation) {
       log(`validation over ${validation.samples} sampled networks: Spearman ${validation.spearman.toFixed(3)}, Kendall ${validation.kendallTau.toFixed(3)}, ` +
         `mean relative error ${(100 * validation.meanRelativeError).toFixed(1)}%`);

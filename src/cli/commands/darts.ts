@@ -18,12 +18,11 @@ import type { OneShotContext } from '../../weight-sharing/oneshot/training.js';
 import { runEnas } from '../../weight-sharing/oneshot/enas.js';
 import { DEFAULT_PHASE_SPLIT, parsePhaseSplit, phaseSchedule, runOfa, type OfaResult } from '../../weight-sharing/oneshot/ofa.js';
 import { requireExportable, type CostLimits } from '../../weight-sharing/oneshot/constraints.js';
-import { SPACE_NAMES, type SpaceName } from '../../spaces/index.js';
+import { getKit, getSpace, kitNames, latencyModel } from '../../kits/index.js';
+import { DIFFERENTIABLE_SPACES, type DifferentiableSpace } from '../../weight-sharing/differentiable/network.js';
 import { parseSpaceOptions } from '../space-options.js';
 import { rankingQuality, type RankingQuality } from '../../weight-sharing/oneshot/ranking.js';
 import { latencyCostTables, loadLatencyTable, predictLatency, type LatencyTable } from '../../hardware/latency.js';
-import { dartsSpace } from '../../spaces/darts.js';
-import { nb201Space } from '../../spaces/nb201.js';
 import { computeFlags, type FlagSpecs, type ParsedFlags } from '../args.js';
 import { defineCommand } from '../command.js';
 import { emitJson, log } from '../output.js';
@@ -38,7 +37,7 @@ export function isWeightSharingMethod(name: string): name is WeightSharingMethod
 
 /** Every flag of a weight-sharing search but the method itself. */
 export const weightSharingFlags: FlagSpecs = {
-  space: { type: 'string', help: 'supernet space (differentiable methods: nb201, darts; spos, enas: any; ofa: mobilenet); default nb201, for ofa mobilenet', choices: SPACE_NAMES },
+  space: { type: 'string', help: 'supernet space (differentiable methods: nb201, darts; spos, enas: any; ofa: mobilenet); default nb201, for ofa mobilenet', choices: kitNames() },
   'space-options': { type: 'string', help: 'chain, mobilenet, hierarchical, transformer: the space\'s configuration as JSON, e.g. {"resolutions":[24,32],"widths":[16,24]} (as space.options of a config)' },
   dataset: { type: 'string', help: 'fashion-mnist | cifar10:<dir> | cifar100:<dir> | folder:<dir>', default: 'fashion-mnist' },
   epochs: { type: 'int', help: 'search (or supernet training) epochs', default: 10, min: 1 },
@@ -89,10 +88,10 @@ function parseCostFlag(text: string, space: string): { kind: 'flops' } | { kind:
  */
 export async function runWeightSharingSearch(method: WeightSharingMethod, flags: ParsedFlags, methodFlag = '--method'): Promise<number> {
   if (!isWeightSharingMethod(method)) throw usageError(`expected one of ${WEIGHT_SHARING_METHODS.join(', ')}, got '${String(method)}'`, methodFlag);
-  const space = (flags.space ?? (method === 'ofa' ? 'mobilenet' : 'nb201')) as SpaceName;
+  const space = (flags.space ?? (method === 'ofa' ? 'mobilenet' : 'nb201')) as string;
   const isDifferentiable = (DIFFERENTIABLE_METHODS as readonly string[]).includes(method);
-  if (isDifferentiable && space !== 'nb201' && space !== 'darts') {
-    throw usageError(`expected one of nb201, darts, got '${space}' (${method} mixes cell edges; chain, mobilenet, hierarchical and transformer take ${methodFlag} spos or enas, mobilenet also ofa)`, '--space');
+  if (isDifferentiable && !(DIFFERENTIABLE_SPACES as readonly string[]).includes(space)) {
+    throw usageError(`expected one of ${DIFFERENTIABLE_SPACES.join(', ')}, got '${space}' (${method} mixes cell edges; chain, mobilenet, hierarchical and transformer take ${methodFlag} spos or enas, mobilenet also ofa)`, '--space');
   }
   if (method === 'ofa' && space !== 'mobilenet') {
     throw usageError(`Once-for-All progressive shrinking needs the elastic mobilenet supernet (--space mobilenet), got '${space}' (other spaces: ${methodFlag} spos)`, '--space');
@@ -134,7 +133,7 @@ export async function runWeightSharingSearch(method: WeightSharingMethod, flags:
     flip: color,
     normalize: source.normalization(train),
   };
-  const cellSpace = space === 'nb201' || space === 'darts';
+  const cellSpace = getKit(space).sized !== undefined;
   log(`darts: ${method} on ${space}, ${source.name} (${train.n} images, ${flags['limit-train'] ?? 'all'} used)${cellSpace ? `, C=${flags.channels}, cells=${flags.cells}` : ''}, ${threads} threads`);
   const common = {
     space,
@@ -154,11 +153,11 @@ export async function runWeightSharingSearch(method: WeightSharingMethod, flags:
   let seconds: number;
   let epochs: number;
   if (isDifferentiable) {
-    const cellSpace = space as 'nb201' | 'darts';
+    const cellSpace = space as DifferentiableSpace;
     const costLambda = flags['cost-lambda'] as number;
     // A latency table is also used with λ = 0: the expected latency is then recorded, not optimised.
     const costOption = cost.kind === 'latency'
-      ? { table: {}, perLabel: latencyCostTables(cost.table), lambda: costLambda }
+      ? { table: {}, perLabel: latencyCostTables(latencyModel(cost.table), cost.table), lambda: costLambda }
       : costLambda > 0 ? { table: flopsCostTable(cellSpace, flags.channels as number), lambda: costLambda } : undefined;
     if (cost.kind === 'latency') {
       const n = cost.table.network;
@@ -244,8 +243,8 @@ export async function runWeightSharingSearch(method: WeightSharingMethod, flags:
     }
   }
   if (cost.kind === 'latency') {
-    const sample = space === 'nb201' ? nb201Space().parse(arch) : dartsSpace().parse(arch);
-    extra.predicted_latency_ms = predictLatency(cost.table, sample);
+    const sample = getSpace(space, spaceOptions).parse(arch);
+    extra.predicted_latency_ms = predictLatency(latencyModel(cost.table), cost.table, sample);
   }
   const benchmarkAccuracy = benchmark ? Nb201Table.load().accuracy(arch, benchmark) : null;
   const summary = {

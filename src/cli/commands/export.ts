@@ -4,8 +4,8 @@
 // own forward on a random input.
 import { performance } from 'node:perf_hooks';
 import { TsnasError, usageError } from '../../errors.js';
-import { checkOnnxAgainstModule, exportWeightsToOnnx } from '../../export/onnx/index.js';
-import { getSpace, SPACE_NAMES, type SpaceName } from '../../spaces/index.js';
+import { checkOnnxAgainstModule } from '../../export/onnx/index.js';
+import { exportWeightsToOnnx, getKit, getSpace, kitNames } from '../../kits/index.js';
 import { parseSpaceOptions } from '../space-options.js';
 import type { DefinedSpace } from '../../spaces/space.js';
 import type { Sample } from '../../spaces/types.js';
@@ -42,7 +42,7 @@ export const exportCommand = defineCommand({
   name: 'export',
   summary: "write a sample's trained fixed network as ONNX (dynamic batch) and check it in onnxruntime",
   flags: {
-    space: { type: 'string', help: 'built-in search space', required: true, choices: SPACE_NAMES },
+    space: { type: 'string', help: 'built-in search space', required: true, choices: kitNames() },
     arch: { type: 'string', help: "the architecture: the space's text form or a JSON sample", required: true },
     'space-options': { type: 'string', help: 'chain, mobilenet, hierarchical, transformer: the space\'s configuration as JSON' },
     weights: { type: 'string', help: 'trained weights (.safetensors, tensor names as the network\'s state dict)', required: true },
@@ -57,13 +57,14 @@ export const exportCommand = defineCommand({
   async run({ flags, positional }) {
     if (positional.length > 0) throw usageError(`takes no positional arguments, got ${positional.join(' ')}`, 'export');
     const spaceName = flags['space'] as string;
-    const space: DefinedSpace = getSpace(spaceName, parseSpaceOptions(flags['space-options'] as string | undefined, spaceName as SpaceName));
+    const space: DefinedSpace = getSpace(spaceName, parseSpaceOptions(flags['space-options'] as string | undefined, spaceName));
     const sample = parseArch(space, flags['arch'] as string);
     const input = flags['input'] === undefined ? undefined : parseChannelsHeightWidth(flags['input'] as string);
-    if (input && spaceName === 'mobilenet') {
+    // A sample that fixes its image side (mobilenet's resolution) takes no other.
+    const side = getKit(spaceName).inputSize?.(space, sample);
+    if (input && side !== undefined) {
       const [, h, w] = input;
-      const r = (space as unknown as { archOf(s: Sample): { resolution: number } }).archOf(sample).resolution;
-      if (h !== r || w !== r) throw usageError(`mobilenet networks take the sample's resolution ${r}x${r}, got ${h}x${w}`, '--input');
+      if (h !== side || w !== side) throw usageError(`${spaceName} networks take the sample's resolution ${side}x${side}, got ${h}x${w}`, '--input');
     }
     if (flags['threads'] !== undefined) setNumThreads(flags['threads'] as number);
     manualSeed(flags['seed'] as number);

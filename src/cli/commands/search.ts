@@ -6,7 +6,7 @@ import { TsnasError, usageError } from '../../errors.js';
 import { runBenchmarkSearch, parseSeeds, type SearchSummary } from '../../benchmarks/harness.js';
 import { Nb201Benchmark, expectedBestCurve, parseNb201BenchmarkName } from '../../benchmarks/nb201.js';
 import { regretPlotSvg, type RegretSeries } from '../../benchmarks/plot.js';
-import { getSpace } from '../../spaces/index.js';
+import { getSpace } from '../../kits/index.js';
 import type { Nb201Space } from '../../spaces/nb201.js';
 import { isStrategyName, strategyNames, type StrategyName } from '../../strategies/index.js';
 import { setNumThreads } from '../../tensor/index.js';

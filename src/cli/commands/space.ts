@@ -7,15 +7,15 @@ import { defineCommand } from '../command.js';
 import type { FlagSpecs, ParsedFlags } from '../args.js';
 import { emitJson, log } from '../output.js';
 import { TsnasError, usageError } from '../../errors.js';
-import { costOf, type CostOptions } from '../../hardware/cost.js';
-import { getSpace, SPACE_NAMES } from '../../spaces/index.js';
+import type { CostOptions } from '../../hardware/cost.js';
+import { costOf, getSpace, kitNames } from '../../kits/index.js';
 import type { DefinedSpace } from '../../spaces/space.js';
 import type { Sample } from '../../spaces/types.js';
 import { Rng } from '../../util/random.js';
 import { sampleToDot, sampleToSvg } from '../../viz/index.js';
 
 const spaceFlag: FlagSpecs = {
-  space: { type: 'string', help: 'built-in search space', required: true, choices: SPACE_NAMES },
+  space: { type: 'string', help: 'built-in search space', required: true, choices: kitNames() },
 };
 const archFlag: FlagSpecs = {
   arch: { type: 'string', help: "the architecture: the space's text form or a JSON sample", required: true },

@@ -18,7 +18,7 @@ export interface OnnxValue {
 export type OnnxModuleExporter<M extends AnyModule = AnyModule> = (ctx: OnnxExportContext, module: M, inputs: OnnxValue[]) => OnnxValue;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type ModuleClass<M extends AnyModule> = abstract new (...args: any[]) => M;
+export type ModuleClass<M extends AnyModule> = abstract new (...args: any[]) => M;
 const EXPORTERS = new Map<ModuleClass<AnyModule>, OnnxModuleExporter>();
 
 /**
@@ -27,6 +27,17 @@ const EXPORTERS = new Map<ModuleClass<AnyModule>, OnnxModuleExporter>();
  */
 export function registerOnnxExporter<M extends AnyModule>(cls: ModuleClass<M>, exporter: OnnxModuleExporter<M>): void {
   EXPORTERS.set(cls, exporter as OnnxModuleExporter);
+}
+
+/** A module class with its exporter, to register later (a space kit's list). */
+export interface OnnxExporterEntry {
+  readonly module: ModuleClass<AnyModule>;
+  readonly exporter: OnnxModuleExporter;
+}
+
+/** Pairs a module class with its exporter (typed on the class). */
+export function onnxExporter<M extends AnyModule>(module: ModuleClass<M>, exporter: OnnxModuleExporter<M>): OnnxExporterEntry {
+  return { module, exporter: exporter as OnnxModuleExporter };
 }
 
 /** Whether a module class has an exporter. */

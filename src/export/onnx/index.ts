@@ -4,9 +4,9 @@ import './exporters.js';
 export { ProtoWriter } from './protobuf.js';
 export { OnnxGraphBuilder, ONNX_OPSET, ONNX_IR_VERSION, attr, type Attribute, type TensorData, type ValueInfo } from './model.js';
 export {
-  exportToOnnx, registerOnnxExporter, hasOnnxExporter, OnnxExportContext,
-  type OnnxExport, type OnnxExportOptions, type OnnxModuleExporter, type OnnxValue,
+  exportToOnnx, registerOnnxExporter, hasOnnxExporter, onnxExporter, OnnxExportContext,
+  type ModuleClass, type OnnxExport, type OnnxExportOptions, type OnnxExporterEntry, type OnnxModuleExporter, type OnnxValue,
 } from './export.js';
-export { exportActivation } from './exporters.js';
+export { exportActivation, expectRank, flatten as flattenValue } from './exporters.js';
 export { checkOnnxAgainstModule, loadOnnxRuntime, type OnnxCheck } from './verify.js';
-export { exportWeightsToOnnx, inferClassesAndChannels, loadWeightsInto, writeFileAtomic, type WeightsToOnnxOptions } from './file.js';
+export { inferClassesAndChannels, loadWeightsInto, writeFileAtomic } from './file.js';

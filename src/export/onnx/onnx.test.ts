@@ -15,12 +15,11 @@ import {
   Activation, AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Flatten, LayerNorm, Linear, MaxPool2d, ReLU6, Sequential,
 } from '../../nn/layers.js';
 import { FactorizedReduce, Zero } from '../../nn/ops.js';
-import { buildNetwork, networkInputShape } from '../../networks/index.js';
-import { getSpace, mobilenetSpace } from '../../spaces/index.js';
+import { buildNetwork, exportWeightsToOnnx, getKit, getSpace, kitNames, networkInputShape, smallSetting } from '../../kits/index.js';
+import { mobilenetSpace } from '../../spaces/index.js';
 import { Rng } from '../../util/random.js';
 import { saveSafetensors } from '../safetensors.js';
-import { ProtoWriter, OnnxGraphBuilder, attr, checkOnnxAgainstModule, exportToOnnx, exportWeightsToOnnx } from './index.js';
-import { SMALL_NETWORK_SETTINGS as SETTINGS } from '../../networks/testing.js';
+import { ProtoWriter, OnnxGraphBuilder, attr, checkOnnxAgainstModule, exportToOnnx } from './index.js';
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
@@ -102,7 +101,8 @@ async function assertMatchesOnnx(net: Module, inputShape: readonly number[], wha
 }
 
 
-for (const [name, { space, options }] of Object.entries(SETTINGS)) {
+for (const name of kitNames()) {
+  const { space, options } = smallSetting(getKit(name));
   test(`${name}: sampled fixed networks give onnxruntime's output to 1e-4, batch 1 and 5, and leak nothing`, async () => {
     manualSeed(7);
     const rng = new Rng(11 + name.length);

@@ -13,8 +13,8 @@ import { DARTS_PRIMITIVES } from '../../nn/ops.js';
 import { NB201_OPS } from '../../spaces/nb201.js';
 import { parseGenotype, formatGenotype } from '../../spaces/darts.js';
 import { syntheticDataset } from '../../data/synthetic.js';
-import { dartsEdgeLabel, dartsEdges } from '../../spaces/supernets/darts.js';
-import { deriveArchitecture, deriveDartsGenotype, type ArchWeights } from '../../spaces/supernets/genotype.js';
+import { dartsEdgeLabel, dartsEdges } from '../../supernets/darts.js';
+import { deriveArchitecture, deriveDartsGenotype, type ArchWeights } from '../../supernets/genotype.js';
 import { autogradOracle, dominantHessianEigenvalue, unrolledArchGradient } from './hypergradient.js';
 import { mixedOps, SearchDartsMixing, SearchPcDartsMixing } from './mixing.js';
 import { buildCellSupernet } from './network.js';
@@ -325,7 +325,7 @@ test(`segmented backward (depthwise gradients as forward convs) equals plain aut
 test('DARTS supernet: 14 edges per cell, reductions at 1/3 and 2/3, parameter count as the PyTorch search network', () => {
   const start = memory().numTensors;
   const net = buildCellSupernet({ space: 'darts', C: 8, cells: 5, numClasses: 10 }, new SearchDartsMixing());
-  const cells = (net as import('../../spaces/supernets/darts.js').DartsSupernet).cells;
+  const cells = (net as import('../../supernets/darts.js').DartsSupernet).cells;
   assert.deepEqual([...cells].map((c) => c.reduction), [false, true, false, true, false]);
   assert.ok([...cells].every((c) => c.edges.length === 14));
   assert.equal(net.choices.labels.size, 28);

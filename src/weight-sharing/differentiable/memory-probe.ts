@@ -7,7 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import { manualSeed, randint, randn } from '../../tensor/index.js';
 import { BilevelSearch, type DifferentiableMethod } from './search.js';
-import type { SupernetSpace } from '../../spaces/supernets/genotype.js';
+import type { SupernetSpace } from '../../supernets/genotype.js';
 
 export interface MemoryProbeConfig {
   method: DifferentiableMethod;

@@ -2,12 +2,20 @@
 // space a one-shot search trains (buildOneShotSupernet), and reading
 // architecture weights.
 import { TsnasError } from '../../errors.js';
+import { buildSupernet, type SpaceOptions } from '../../kits/index.js';
 import { DartsMixing, Nb201Supernet, type MixingStrategy } from '../../spaces/supernet.js';
 import { tidy } from '../../tensor/index.js';
-import { DartsSupernet } from '../../spaces/supernets/darts.js';
-import type { ArchWeights, SupernetSpace } from '../../spaces/supernets/genotype.js';
-import { buildSupernet, CellSpaceSupernet, type SpaceSupernet } from '../../spaces/supernets/index.js';
-import { getSpace, SPACE_NAMES, type SpaceName, type SpaceOptions } from '../../spaces/index.js';
+import { DartsSupernet } from '../../supernets/darts.js';
+import type { ArchWeights, SupernetSpace } from '../../supernets/genotype.js';
+import type { SpaceSupernet } from '../../supernets/index.js';
+
+/**
+ * The spaces the differentiable searches run on: the bilevel search trains
+ * their cell search networks and derives genotypes from α (genotype.ts);
+ * other supernets are searched one-shot (SPOS, ENAS).
+ */
+export const DIFFERENTIABLE_SPACES = ['nb201', 'darts'] as const satisfies readonly SupernetSpace[];
+export type DifferentiableSpace = (typeof DIFFERENTIABLE_SPACES)[number];
 
 export interface SupernetConfig {
   space: SupernetSpace;
@@ -29,7 +37,7 @@ export function buildCellSupernet(cfg: SupernetConfig, mixing: MixingStrategy): 
   if (cfg.space === 'darts') {
     return new DartsSupernet({ C: cfg.C, layers: cfg.cells, numClasses: cfg.numClasses, inChannels: cfg.inChannels, mixing });
   }
-  throw new TsnasError('usage', `supernet space must be nb201 or darts, got '${String(cfg.space)}'`, { where: '--space' });
+  throw new TsnasError('usage', `supernet space must be ${DIFFERENTIABLE_SPACES.join(' or ')}, got '${String(cfg.space)}'`, { where: '--space' });
 }
 
 /** softmax(α) of every label of a DARTS-style mixing, as numbers. */
@@ -43,35 +51,25 @@ export function architectureWeights(mixing: MixingStrategy): ArchWeights {
 }
 
 export interface OneShotSupernetConfig {
-  space: SpaceName;
-  /** nb201 and darts: initial channels (the other spaces take widths from the space). */
+  /** A registered space's name. */
+  space: string;
+  /** nb201, darts: initial channels (the other spaces take widths from the space). */
   C: number;
   /** nb201: cells per stage; darts: number of cells (the other spaces take depths from the space). */
   cells: number;
   numClasses: number;
   inChannels?: number;
-  /** chain, mobilenet, hierarchical: the space's configuration (as getSpace takes it). */
+  /** The space's configuration (as getSpace takes it). */
   spaceOptions?: SpaceOptions;
-  /** transformer: the image side the data has (its position embedding's grid; default 32). */
+  /** The image side the data has (the transformer's position embedding grid; default 32). */
   inputSize?: number;
 }
 
-/**
- * The supernet of any built-in space behind the SpaceSupernet interface.
- * nb201 and darts wrap buildCellSupernet's network (no minimum number of
- * darts cells, as the bilevel searches); the other spaces are buildSupernet's.
- */
+/** The supernet of any registered space behind the SpaceSupernet interface (its kit's). */
 export function buildOneShotSupernet(cfg: OneShotSupernetConfig, mixing: MixingStrategy): SpaceSupernet {
-  if (!(SPACE_NAMES as readonly string[]).includes(cfg.space)) {
-    throw new TsnasError('usage', `expected one of ${SPACE_NAMES.join(', ')}, got '${String(cfg.space)}'`, { where: '--space' });
-  }
-  const space = getSpace(cfg.space, cfg.spaceOptions);
-  if (cfg.space === 'nb201' || cfg.space === 'darts') {
-    const net = buildCellSupernet({ space: cfg.space, C: cfg.C, cells: cfg.cells, numClasses: cfg.numClasses, inChannels: cfg.inChannels }, mixing);
-    return new CellSpaceSupernet(space, net, [cfg.C, 2 * cfg.C, 4 * cfg.C]);
-  }
-  return buildSupernet(space, {
-    numClasses: cfg.numClasses, mixing,
+  return buildSupernet(cfg.space, {
+    numClasses: cfg.numClasses, mixing, channels: cfg.C, cells: cfg.cells,
+    ...(cfg.spaceOptions !== undefined ? { spaceOptions: cfg.spaceOptions } : {}),
     ...(cfg.inChannels !== undefined ? { inChannels: cfg.inChannels } : {}),
     ...(cfg.inputSize !== undefined ? { inputSize: cfg.inputSize } : {}),
   });

@@ -9,7 +9,7 @@ import type { Dataset } from '../../data/dataset.js';
 import { DataLoader, splitIndices, type LoaderState } from '../../data/loader.js';
 import type { Json } from '../../store/types.js';
 import { manualSeed, noGrad, tidy, type Tensor } from '../../tensor/index.js';
-import { deriveArchitecture, type ArchWeights, type DerivedArchitecture, type EdgeWeights } from '../../spaces/supernets/genotype.js';
+import { deriveArchitecture, type ArchWeights, type DerivedArchitecture, type EdgeWeights } from '../../supernets/genotype.js';
 import {
   listTensors, loadListTensors, loadModuleTensors, loadOptimizerCheckpoint, moduleTensors, optimizerCheckpoint, reseed,
 } from '../checkpoint.js';

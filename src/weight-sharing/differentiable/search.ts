@@ -14,10 +14,10 @@ import { DARTS_PRIMITIVES } from '../../nn/ops.js';
 import { NB201_OPS } from '../../spaces/nb201.js';
 import type { DartsMixing } from '../../spaces/supernet.js';
 import { crossEntropy, noGrad, stack, tensor, tidy, type Tensor } from '../../tensor/index.js';
-import { deriveArchitecture, type ArchWeights, type DerivedArchitecture, type EdgeWeights } from '../../spaces/supernets/genotype.js';
+import { deriveArchitecture, type ArchWeights, type DerivedArchitecture, type EdgeWeights } from '../../supernets/genotype.js';
 import { autogradOracle, dominantHessianEigenvalue, firstOrderArchGradient, unrolledArchGradient, type GradientOracle } from './hypergradient.js';
 import { SegmentedTape } from './segmented.js';
-import { DartsSupernet } from '../../spaces/supernets/darts.js';
+import { DartsSupernet } from '../../supernets/darts.js';
 import { EdgeNormalization, SearchDartsMixing, SearchGdasMixing, SearchPcDartsMixing, dropSkipConnections, mixedOps } from './mixing.js';
 import { architectureWeights, buildCellSupernet, type Supernet, type SupernetConfig } from './network.js';
 

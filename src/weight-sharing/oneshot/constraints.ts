@@ -3,11 +3,11 @@
 // a fixed network with the supernet's weights (.safetensors).
 import { TsnasError } from '../../errors.js';
 import { saveSafetensors } from '../../export/safetensors.js';
-import { costOf, type Cost } from '../../hardware/cost.js';
+import type { Cost } from '../../hardware/cost.js';
+import { costOf, getKit, kitNames } from '../../kits/index.js';
 import type { Module } from '../../nn/module.js';
-import type { MobilenetSpace } from '../../spaces/mobilenet.js';
 import type { DefinedSpace } from '../../spaces/space.js';
-import type { SpaceSupernet } from '../../spaces/supernets/index.js';
+import type { SpaceSupernet } from '../../supernets/index.js';
 import type { Sample } from '../../spaces/types.js';
 import { noGrad, type Tensor } from '../../tensor/index.js';
 import { Rng } from '../../util/random.js';
@@ -36,13 +36,13 @@ export function withinLimits(cost: Cost, limits: CostLimits): boolean {
 /**
  * FLOPs and params of a sample of the space as the one-shot search builds
  * it: its classes, the input the loader feeds (mobilenet takes the sample's
- * resolution instead), and for nb201/darts the supernet's C and cells.
+ * resolution instead), and for sized spaces (nb201, darts) the supernet's C and cells.
  */
 export function oneShotCostModel(
   space: DefinedSpace,
   o: { numClasses: number; input: readonly [number, number, number]; C: number; cells: number },
 ): (s: Sample) => Cost {
-  const cellOptions = space.name === 'nb201' || space.name === 'darts' ? { channels: o.C, cells: o.cells } : {};
+  const cellOptions = getKit(space.name).sized ? { channels: o.C, cells: o.cells } : {};
   return (s) => costOf(space, s, { classes: o.numClasses, input: [o.input[0], o.input[1], o.input[2]], ...cellOptions });
 }
 
@@ -50,35 +50,35 @@ export function oneShotCostModel(
 const FEASIBILITY_DRAWS = 2000;
 
 /**
- * Fails before any training when no architecture can meet the limits:
- * mobilenet's cheapest sub-network (smallest everything) is checked exactly;
- * other spaces by random draws (a fixed seed: the run's own draws are untouched).
+ * Fails before any training when no architecture can meet the limits: the
+ * cheapest sample, where the space's kit knows it (mobilenet: smallest
+ * everything), is checked exactly; other spaces by random draws (a fixed
+ * seed: the run's own draws are untouched).
  */
 export function requireFeasible(space: DefinedSpace, costModel: (s: Sample) => Cost, limits: CostLimits): void {
   if (limits.maxFlops === undefined && limits.maxParams === undefined) return;
   const violated = (c: Cost) => (limits.maxFlops !== undefined && c.flops > limits.maxFlops ? '--max-flops' : '--max-params');
-  if (space.name === 'mobilenet') {
-    const smallest = smallestSubnet(space as MobilenetSpace);
+  const cheapest = getKit(space.name).cheapest;
+  if (cheapest) {
+    const smallest = cheapest(space);
     const cost = costModel(smallest);
     if (withinLimits(cost, limits)) return;
     throw new TsnasError('usage', `no sub-network meets ${costLimitsText(limits)}: the smallest (${space.format(smallest)}) has ${cost.flops} FLOPs and ${cost.params} params`, { where: violated(cost) });
   }
   const rng = new Rng(0);
-  let cheapest: Cost | null = null;
+  let lowest: Cost | null = null;
   for (let i = 0; i < FEASIBILITY_DRAWS; i++) {
     const cost = costModel(space.sample(rng));
     if (withinLimits(cost, limits)) return;
-    if (!cheapest || cost.flops + cost.params < cheapest.flops + cheapest.params) cheapest = cost;
+    if (!lowest || cost.flops + cost.params < lowest.flops + lowest.params) lowest = cost;
   }
-  throw new TsnasError('usage', `no architecture of the ${space.name} space drawn in ${FEASIBILITY_DRAWS} tries meets ${costLimitsText(limits)}; the cheapest drawn has ${cheapest!.flops} FLOPs and ${cheapest!.params} params`, { where: violated(cheapest!) });
+  throw new TsnasError('usage', `no architecture of the ${space.name} space drawn in ${FEASIBILITY_DRAWS} tries meets ${costLimitsText(limits)}; the cheapest drawn has ${lowest!.flops} FLOPs and ${lowest!.params} params`, { where: violated(lowest!) });
 }
 
-/** Spaces whose supernet can extract a fixed network (extract(sample)). */
-export const EXPORTABLE_SPACES = ['chain', 'mobilenet', 'hierarchical', 'transformer'] as const;
-
+/** Fails unless the space's supernet extracts fixed networks with their weights (its kit's `extracts`): what --export writes. */
 export function requireExportable(space: string): void {
-  if (!(EXPORTABLE_SPACES as readonly string[]).includes(space)) {
-    throw new TsnasError('usage', `exporting the found network needs a supernet that extracts fixed networks (--space ${EXPORTABLE_SPACES.join(', ')}), got '${space}'`, { where: '--export' });
+  if (!getKit(space).extracts) {
+    throw new TsnasError('usage', `exporting the found network needs a supernet that extracts fixed networks (--space ${kitNames((k) => k.extracts).join(', ')}), got '${space}'`, { where: '--export' });
   }
 }
 
@@ -117,21 +117,5 @@ export function writeSubnetwork(path: string, weights: Record<string, Tensor>, m
   } catch (e) {
     throw new TsnasError('usage', `cannot write ${path}: ${(e as Error).message}`, { where: '--export', cause: e });
   }
-}
-
-/** The largest sub-network (largest kernel, depth and expand ratio everywhere) at a resolution (default the largest). */
-export function largestSubnet(space: MobilenetSpace, resolution = Math.max(...space.config.resolutions)): Sample {
-  const { depths, kernels, expandRatios, widths } = space.config;
-  const depth = Math.max(...depths);
-  const layer = { kernel: Math.max(...kernels), expand: Math.max(...expandRatios) };
-  return space.fromArch({ resolution, stages: widths.map(() => Array.from({ length: depth }, () => ({ ...layer }))) });
-}
-
-/** The smallest sub-network (smallest kernel, depth, expand ratio and resolution): the least FLOPs and params. */
-export function smallestSubnet(space: MobilenetSpace): Sample {
-  const { depths, kernels, expandRatios, widths, resolutions } = space.config;
-  const depth = Math.min(...depths);
-  const layer = { kernel: Math.min(...kernels), expand: Math.min(...expandRatios) };
-  return space.fromArch({ resolution: Math.min(...resolutions), stages: widths.map(() => Array.from({ length: depth }, () => ({ ...layer }))) });
 }
 

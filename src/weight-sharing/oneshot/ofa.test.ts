@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { syntheticDataset } from '../../data/synthetic.js';
-import { costOf } from '../../hardware/cost.js';
+import { costOf } from '../../kits/index.js';
 import { mobilenetSpace, type MobilenetSpace } from '../../spaces/mobilenet.js';
 import { grad, manualSeed, memory, tensor, tidy } from '../../tensor/index.js';
 import { Rng } from '../../util/random.js';

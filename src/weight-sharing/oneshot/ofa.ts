@@ -25,14 +25,14 @@ import type { LrSchedule } from '../../nn/schedule.js';
 import { clipGradNorm } from '../../nn/schedule.js';
 import type { MobilenetNetwork } from '../../networks/mobilenet.js';
 import type { MobilenetArch, MobilenetSpace } from '../../spaces/mobilenet.js';
-import type { MobilenetSupernet } from '../../spaces/supernets/index.js';
+import type { MobilenetSupernet } from '../../supernets/index.js';
 import type { Sample } from '../../spaces/types.js';
 import type { Json } from '../../store/types.js';
 import { crossEntropy, noGrad, resizeBilinear, tidy, type Tensor } from '../../tensor/index.js';
 import type { Rng } from '../../util/random.js';
 import { loadModuleTensors, moduleTensors, reseed } from '../checkpoint.js';
 import type { WeightSharingEpoch, WeightSharingResult } from '../run.js';
-import { largestSubnet, smallestSubnet } from './constraints.js';
+import { largestSubnet, smallestSubnet } from '../../spaces/mobilenet.js';
 import type { EvolutionOptions } from './evolution.js';
 import { OneShotRun, runToEnd, type MethodCheckpoint, type OneShotOptions, type OneShotResult, type OneShotSupernet, type StepResult } from './training.js';
 

@@ -11,19 +11,19 @@ import { dartsSpace, parseGenotype, genotypeToSample, DARTS_V2_TEXT } from '../.
 import { nb201Space } from '../../spaces/nb201.js';
 import { Rng } from '../../util/random.js';
 import { mixedOps } from '../differentiable/mixing.js';
-import type { CellSpaceSupernet } from '../../spaces/supernets/index.js';
+import type { CellSpaceSupernet } from '../../supernets/index.js';
 import { evolutionarySearch } from './evolution.js';
 import { runSpos } from './spos.js';
 import { OneShotSupernet } from './training.js';
 import { runEnas } from './enas.js';
-import { oneShotSpace, recalibrateBatchNorm, strictFairPaths } from './paths.js';
+import { recalibrateBatchNorm, strictFairPaths } from './paths.js';
+import { dartsSamplePath } from '../../supernets/darts.js';
 import { rankingQuality } from './ranking.js';
 
 test('DARTS genotype -> supernet path: two edges per node carry ops, the rest none', () => {
-  const shot = oneShotSpace('darts');
   const s = genotypeToSample(parseGenotype(DARTS_V2_TEXT));
   dartsSpace().validate(s);
-  const path = shot.pathOf(s);
+  const path = dartsSamplePath(s, 4);
   assert.equal(Object.keys(path).length, 28);
   assert.equal(Object.values(path).filter((v) => v !== 'none').length, 16);
   assert.equal(path['normal_edge_2_0'], 'sep_conv_3x3');

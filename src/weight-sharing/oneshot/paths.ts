@@ -2,18 +2,13 @@
 // space becomes a path through the supernet (one candidate per mixed op),
 // how paths are sampled during supernet training, and how a path is
 // evaluated with inherited weights after batch-norm recalibration.
-import { TsnasError } from '../../errors.js';
 import { BatchNorm2d } from '../../nn/layers.js';
 import type { Module } from '../../nn/module.js';
-import { dartsSpace } from '../../spaces/darts.js';
-import { nb201Space } from '../../spaces/nb201.js';
 import type { SinglePathMixing } from '../../spaces/supernet.js';
 import type { Sample, SearchSpace, Value } from '../../spaces/types.js';
 import { noGrad, tidy, type Tensor } from '../../tensor/index.js';
 import type { Rng } from '../../util/random.js';
-import { dartsSamplePath } from '../../spaces/supernets/darts.js';
-import type { SupernetSpace } from '../../spaces/supernets/genotype.js';
-import type { SpaceSupernet } from '../../spaces/supernets/index.js';
+import type { SpaceSupernet } from '../../supernets/index.js';
 
 /** A space whose samples are paths of a supernet. */
 export interface OneShotSpace {
@@ -21,20 +16,6 @@ export interface OneShotSpace {
   space: SearchSpace;
   /** The supernet path (edge label -> op) of a sample of the space. */
   pathOf(s: Sample): Sample;
-}
-
-/** nb201: samples are already paths; DARTS: a genotype's edges take their ops, every other edge 'none'. */
-export function oneShotSpace(name: SupernetSpace, steps = 4): OneShotSpace {
-  if (name === 'nb201') return { name, space: nb201Space(), pathOf: (s) => s };
-  if (name === 'darts') {
-    const space = dartsSpace();
-    return {
-      name,
-      space,
-      pathOf: (s) => dartsSamplePath(s, steps),
-    };
-  }
-  throw new TsnasError('usage', `one-shot space must be nb201 or darts, got '${String(name)}'`, { where: '--space' });
 }
 
 /** Every label's value on the supernet's current single path. */

@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { syntheticDataset } from '../../data/synthetic.js';
 import { loadSafetensors } from '../../export/safetensors.js';
-import { costOf } from '../../hardware/cost.js';
 import { MobilenetNetwork } from '../../networks/mobilenet.js';
-import { getSpace, type MobilenetSpace, type SpaceName, type SpaceOptions } from '../../spaces/index.js';
+import { costOf, getSpace, type SpaceOptions } from '../../kits/index.js';
+import type { MobilenetSpace } from '../../spaces/index.js';
 import { manualSeed, memory } from '../../tensor/index.js';
 import { Rng } from '../../util/random.js';
 import { runEnas } from './enas.js';
@@ -29,7 +29,7 @@ export const TINY_SPACES: Record<'chain' | 'mobilenet' | 'hierarchical', SpaceOp
   hierarchical: { hierarchical: { stageCounts: [1, 2], cellsPerStage: [1, 2], channels: [4, 8] } },
 };
 
-const tiny = (space: SpaceName, extra: Partial<SposOptions> = {}): SposOptions => ({
+const tiny = (space: string, extra: Partial<SposOptions> = {}): SposOptions => ({
   space, spaceOptions: TINY_SPACES[space as keyof typeof TINY_SPACES], C: 4, cells: 1, epochs: 2, batchSize: 8, stepsPerEpoch: 2, seed: 1,
   calibrationBatches: 1, evalBatches: 1, evolution: { budget: 6, population: 3, topK: 2 }, ...extra,
 });

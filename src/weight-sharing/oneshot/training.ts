@@ -11,8 +11,8 @@ import { DataLoader, splitIndices, type Batch, type LoaderState } from '../../da
 import { SGD } from '../../nn/optim.js';
 import { LrScheduler, clipGradNorm, cosineAnnealing, type LrSchedule } from '../../nn/schedule.js';
 import { SinglePathMixing } from '../../spaces/supernet.js';
-import type { SpaceSupernet } from '../../spaces/supernets/index.js';
-import { getSpace } from '../../spaces/index.js';
+import type { SpaceSupernet } from '../../supernets/index.js';
+import { getSpace } from '../../kits/index.js';
 import type { Sample } from '../../spaces/types.js';
 import type { Json } from '../../store/types.js';
 import { crossEntropy, manualSeed, noGrad, tidy, type Tensor } from '../../tensor/index.js';

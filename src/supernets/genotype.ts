@@ -7,11 +7,11 @@
 // weight. NAS-Bench-201 keeps every edge; each edge takes its argmax over
 // all five operations, 'none' included (as XAutoDL's DARTS on NAS-Bench-201),
 // which is what lets a collapse to 'none' show.
-import { TsnasError } from '../../errors.js';
-import { DARTS_PRIMITIVES } from '../../nn/ops.js';
-import { genotypeToSample, formatGenotype, type Genotype, type GenotypeEdge } from '../darts.js';
-import { NB201_EDGES, NB201_OPS, nb201EdgeLabel, nb201Space } from '../nb201.js';
-import type { Sample } from '../types.js';
+import { TsnasError } from '../errors.js';
+import { DARTS_PRIMITIVES } from '../nn/ops.js';
+import { genotypeToSample, formatGenotype, type Genotype, type GenotypeEdge } from '../spaces/darts.js';
+import { NB201_EDGES, NB201_OPS, nb201EdgeLabel, nb201Space } from '../spaces/nb201.js';
+import type { Sample } from '../spaces/types.js';
 import { dartsEdgeLabel } from './darts.js';
 
 /** Edge label -> the mixing weights of its candidates (in the supernet's candidate order). */

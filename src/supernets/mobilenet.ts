@@ -21,15 +21,15 @@
 // Σ_k w_k·(kernel k zero-padded to K×K), widths are masked by Σ_e w_e·mask_e
 // (FBNetV2), a stage's output is Σ_d w_d·(output after d blocks), and the
 // logits are Σ_r w_r·(logits at resolution r): one forward per resolution.
-import { TsnasError } from '../../errors.js';
-import { makeDivisible } from '../../hardware/cost.js';
-import { Activation, AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Linear, ModuleList, Sequential } from '../../nn/layers.js';
-import { Module } from '../../nn/module.js';
-import { InvertedResidual, MobilenetNetwork, SqueezeExcite } from '../../networks/mobilenet.js';
-import { conv2d, eye, linear, pad, resizeBilinear, type Tensor } from '../../tensor/index.js';
-import type { MobilenetSpace } from '../mobilenet.js';
-import { ArchitectureChoices, SinglePathMixing, type MixingStrategy, type MixingWeights } from '../supernet.js';
-import type { Sample } from '../types.js';
+import { TsnasError } from '../errors.js';
+import { makeDivisible } from '../spaces/mobilenet.js';
+import { Activation, AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Linear, ModuleList, Sequential } from '../nn/layers.js';
+import { Module } from '../nn/module.js';
+import { InvertedResidual, MobilenetNetwork, SqueezeExcite } from '../networks/mobilenet.js';
+import { conv2d, eye, linear, pad, resizeBilinear, type Tensor } from '../tensor/index.js';
+import type { MobilenetSpace } from '../spaces/mobilenet.js';
+import { ArchitectureChoices, SinglePathMixing, type MixingStrategy, type MixingWeights } from '../spaces/supernet.js';
+import type { Sample } from '../spaces/types.js';
 import { SpaceSupernet, batchNormFirst, centreCrop, channelMask, copyIntoFixed, mixCandidates, registerSpaceLabels, requireFullChannels } from './common.js';
 
 export interface MobilenetSupernetOptions {

@@ -5,13 +5,13 @@
 // state through a mixed op, so a 4-node cell has 2+3+4+5 = 14 edges. Edge
 // labels are `${cell}_edge_{to}_{from}` (cell = normal | reduce), so every
 // normal cell shares one α per edge and every reduction cell another.
-import { TsnasError } from '../../errors.js';
-import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Linear, ModuleList, Sequential } from '../../nn/layers.js';
-import { Module } from '../../nn/module.js';
-import { DartsFactorizedReduce, DartsReLUConvBN, DARTS_PRIMITIVES, dartsSearchOp } from '../../nn/ops.js';
-import { ArchitectureChoices, MixedOp, type MixingStrategy } from '../supernet.js';
-import { cat, type Tensor } from '../../tensor/index.js';
-import type { Sample, Value } from '../types.js';
+import { TsnasError } from '../errors.js';
+import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Linear, ModuleList, Sequential } from '../nn/layers.js';
+import { Module } from '../nn/module.js';
+import { DartsFactorizedReduce, DartsReLUConvBN, DARTS_PRIMITIVES, dartsSearchOp } from '../nn/ops.js';
+import { ArchitectureChoices, MixedOp, type MixingStrategy } from '../spaces/supernet.js';
+import { cat, type Tensor } from '../tensor/index.js';
+import type { Sample, Value } from '../spaces/types.js';
 
 export const dartsEdgeLabel = (cell: 'normal' | 'reduce', to: number, from: number) => `${cell}_edge_${to}_${from}`;
 

@@ -6,20 +6,20 @@
 // transformer.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Adam } from '../../nn/optim.js';
-import { crossEntropy, manualSeed, memory, noGrad, randint, randn, resizeBilinear, tidy, type Tensor } from '../../tensor/index.js';
-import { Rng } from '../../util/random.js';
-import { chainSpace } from '../chain.js';
-import { hierarchicalSpace } from '../hierarchical.js';
-import { mobilenetSpace } from '../mobilenet.js';
-import { transformerSpace } from '../transformer.js';
-import { costOf } from '../../hardware/cost.js';
-import type { DefinedSpace } from '../space.js';
-import { DartsMixing, GdasMixing, MixedOp, PcDartsMixing, SinglePathMixing, type MixingStrategy } from '../supernet.js';
-import type { Sample } from '../types.js';
-import { BatchNorm2d } from '../../nn/layers.js';
-import { ChainSupernet, HierarchicalSupernet, MobilenetSupernet, TransformerSupernet, batchNormFirst, buildSupernet, type SpaceSupernet } from './index.js';
-import type { Module } from '../../nn/module.js';
+import { Adam } from '../nn/optim.js';
+import { crossEntropy, manualSeed, memory, noGrad, randint, randn, resizeBilinear, tidy, type Tensor } from '../tensor/index.js';
+import { Rng } from '../util/random.js';
+import { chainSpace } from '../spaces/chain.js';
+import { hierarchicalSpace } from '../spaces/hierarchical.js';
+import { mobilenetSpace } from '../spaces/mobilenet.js';
+import { transformerSpace } from '../spaces/transformer.js';
+import type { DefinedSpace } from '../spaces/space.js';
+import { DartsMixing, GdasMixing, MixedOp, PcDartsMixing, SinglePathMixing, type MixingStrategy } from '../spaces/supernet.js';
+import type { Sample } from '../spaces/types.js';
+import { BatchNorm2d } from '../nn/layers.js';
+import { ChainSupernet, HierarchicalSupernet, MobilenetSupernet, TransformerSupernet, batchNormFirst, type SpaceSupernet } from './index.js';
+import { buildSupernet, costOf } from '../kits/index.js';
+import type { Module } from '../nn/module.js';
 
 const chain = () => chainSpace({ minDepth: 1, maxDepth: 4, kernels: [3, 5], filters: [4, 8], poolAfter: [1] });
 const mobilenet = () => mobilenetSpace({
@@ -289,7 +289,7 @@ test('buildSupernet: every built-in space by name, dense and single-path forward
     }
     net.dispose();
   }
-  assert.throws(() => buildSupernet('nope', { numClasses: 3 }), /no supernet for space 'nope'/);
+  assert.throws(() => buildSupernet('nope', { numClasses: 3 }), /unknown space 'nope'/);
   assert.throws(() => buildSupernet('darts', { numClasses: 3, cells: 2 }), /at least 3 cells/);
   assert.equal(memory().numTensors, start);
 });

@@ -4,14 +4,14 @@
 // space, single-path selection of a sample, and the small tensor helpers the
 // elastic (weight-sharing) layers use: channel masks, centre kernel crops,
 // and copying slices of the shared weights into a fixed network.
-import { TsnasError } from '../../errors.js';
-import { BatchNorm2d } from '../../nn/layers.js';
-import { Module } from '../../nn/module.js';
-import { batchNorm, cat, noGrad, tensor, tidy, zeros, type Tensor } from '../../tensor/index.js';
-import type { Rng } from '../../util/random.js';
-import type { DefinedSpace } from '../space.js';
-import { ArchitectureChoices, DartsMixing, SinglePathMixing, type MixingStrategy, type MixingWeights } from '../supernet.js';
-import type { Sample, Value } from '../types.js';
+import { TsnasError } from '../errors.js';
+import { BatchNorm2d } from '../nn/layers.js';
+import { Module } from '../nn/module.js';
+import { batchNorm, cat, noGrad, tensor, tidy, zeros, type Tensor } from '../tensor/index.js';
+import type { Rng } from '../util/random.js';
+import type { DefinedSpace } from '../spaces/space.js';
+import { ArchitectureChoices, DartsMixing, SinglePathMixing, type MixingStrategy, type MixingWeights } from '../spaces/supernet.js';
+import type { Sample, Value } from '../spaces/types.js';
 
 /** A supernet of a search space: forward mixes (dense) or follows one path (single), as its mixing strategy says. */
 export abstract class SpaceSupernet extends Module {

@@ -11,16 +11,16 @@
 //   stages: stages beyond the count are skipped. Dense: the classifier reads
 //     Σ_n w_n·(pooled features after n stages).
 // Stage s > 0 starts with a stride-2 residual block, as the fixed network.
-import { TsnasError } from '../../errors.js';
-import { BatchNorm2d, Conv2d, Linear, ModuleList, ReLU, Sequential } from '../../nn/layers.js';
-import { Module } from '../../nn/module.js';
-import { ResNetBasicblock } from '../../nn/ops.js';
-import { HierarchicalNetwork } from '../../networks/hierarchical.js';
-import { adaptiveAvgPool2d, type Tensor } from '../../tensor/index.js';
-import type { HierarchicalSpace } from '../hierarchical.js';
-import { NB201_OPS } from '../nb201.js';
-import { ArchitectureChoices, Nb201SearchCell, SinglePathMixing, type MixingStrategy } from '../supernet.js';
-import type { Sample } from '../types.js';
+import { TsnasError } from '../errors.js';
+import { BatchNorm2d, Conv2d, Linear, ModuleList, ReLU, Sequential } from '../nn/layers.js';
+import { Module } from '../nn/module.js';
+import { ResNetBasicblock } from '../nn/ops.js';
+import { HierarchicalNetwork } from '../networks/hierarchical.js';
+import { adaptiveAvgPool2d, type Tensor } from '../tensor/index.js';
+import type { HierarchicalSpace } from '../spaces/hierarchical.js';
+import { NB201_OPS } from '../spaces/nb201.js';
+import { ArchitectureChoices, Nb201SearchCell, SinglePathMixing, type MixingStrategy } from '../spaces/supernet.js';
+import type { Sample } from '../spaces/types.js';
 import { SpaceSupernet, channelMask, copyIntoFixed, mixCandidates, registerSpaceLabels, requireFullChannels } from './common.js';
 
 export interface HierarchicalSupernetOptions {

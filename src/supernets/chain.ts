@@ -18,14 +18,14 @@
 //     mixing weighs the globally pooled features after each candidate depth.
 // So a single path with the weights sliced out (extract) is the fixed
 // ChainNetwork of that sample.
-import { TsnasError } from '../../errors.js';
-import { activate, BatchNorm2d, Conv2d, Linear, ModuleList } from '../../nn/layers.js';
-import { Module } from '../../nn/module.js';
-import { ChainNetwork } from '../../networks/chain.js';
-import { adaptiveAvgPool2d, avgPool2d, conv2d, maxPool2d, zeros, type Tensor } from '../../tensor/index.js';
-import type { ChainSpace } from '../chain.js';
-import { ArchitectureChoices, MixedOp, SinglePathMixing, type MixingStrategy } from '../supernet.js';
-import type { Sample, Value } from '../types.js';
+import { TsnasError } from '../errors.js';
+import { activate, BatchNorm2d, Conv2d, Linear, ModuleList } from '../nn/layers.js';
+import { Module } from '../nn/module.js';
+import { ChainNetwork } from '../networks/chain.js';
+import { adaptiveAvgPool2d, avgPool2d, conv2d, maxPool2d, zeros, type Tensor } from '../tensor/index.js';
+import type { ChainSpace } from '../spaces/chain.js';
+import { ArchitectureChoices, MixedOp, SinglePathMixing, type MixingStrategy } from '../spaces/supernet.js';
+import type { Sample, Value } from '../spaces/types.js';
 import {
   SpaceSupernet, centreCrop, centreMask, channelMask, copyIntoFixed, mixCandidates, registerSpaceLabels, requireFullChannels, toChannels, weightOfValue,
 } from './common.js';

@@ -15,16 +15,16 @@
 // of embedding widths has no single LayerNorm to run, so DARTS-style
 // mixings are refused. extract(sample) copies the slices into a fixed
 // TransformerNetwork whose output equals the single path's.
-import { TsnasError } from '../../errors.js';
-import { Conv2d, LayerNorm, Linear, ModuleList } from '../../nn/layers.js';
-import { normal_ } from '../../nn/init.js';
+import { TsnasError } from '../errors.js';
+import { Conv2d, LayerNorm, Linear, ModuleList } from '../nn/layers.js';
+import { normal_ } from '../nn/init.js';
 import {
   TransformerEncoderLayer, TransformerNetwork, encoderLayer, like, patchGrid, positionsFor, tokensOf, type EncoderLayerWeights, type LinearWeights,
-} from '../../networks/transformer.js';
-import { conv2d, empty, layerNorm, linear, type Tensor } from '../../tensor/index.js';
-import type { TransformerSpace } from '../transformer.js';
-import { ArchitectureChoices, GdasMixing, SinglePathMixing, type MixingStrategy, type MixingWeights } from '../supernet.js';
-import type { Sample } from '../types.js';
+} from '../networks/transformer.js';
+import { conv2d, empty, layerNorm, linear, type Tensor } from '../tensor/index.js';
+import type { TransformerSpace } from '../spaces/transformer.js';
+import { ArchitectureChoices, GdasMixing, SinglePathMixing, type MixingStrategy, type MixingWeights } from '../spaces/supernet.js';
+import type { Sample } from '../spaces/types.js';
 import { SpaceSupernet, copyIntoFixed, registerSpaceLabels } from './common.js';
 
 export interface TransformerSupernetOptions {
