@@ -1,0 +1,251 @@
+// The weight-sharing methods by name: each declares its options (the
+// schema of a config's strategy.options) and builds a checkpointable run
+// (run.ts) from a dataset and those options. The experiment loop and the
+// CLI find a method here; nothing else lists their names.
+import { configError, TsnasError } from '../errors.js';
+import type { AugmentOptions } from '../data/augment.js';
+import type { Dataset } from '../data/dataset.js';
+import { latencyModel } from '../kits/index.js';
+import { latencyCostTables, loadLatencyTable } from '../hardware/latency.js';
+import type { Schema } from '../util/schema.js';
+import { DIFFERENTIABLE_METHODS, flopsCostTable, type DifferentiableMethod } from './differentiable/search.js';
+import { createDifferentiableRun } from './differentiable/run.js';
+import { createSposRun, createFairnasRun } from './oneshot/spos.js';
+import { createEnasRun } from './oneshot/enas.js';
+import { createOfaRun, DEFAULT_PHASE_SPLIT } from './oneshot/ofa.js';
+import type { CostLimits } from './oneshot/constraints.js';
+import type { WeightSharingRun } from './run.js';
+
+/** What every method gets besides its own options (from the config's space, dataset, seed and constraints). */
+export interface RunContext {
+  space: string;
+  spaceOptions: Record<string, unknown>;
+  seed: number;
+  /** Share of the (limited) training images that trains α or scores candidates (the rest trains weights). */
+  validFraction: number;
+  limitTrain?: number;
+  augment: AugmentOptions;
+  /** Resource limits on the found architecture (one-shot methods; from constraints on flops and params). */
+  limits: CostLimits;
+}
+
+export interface WeightSharingMethod {
+  readonly name: string;
+  readonly summary: string;
+  /** The schema of strategy.options (defaults filled in by the config check). */
+  readonly options: Record<string, Schema>;
+  /** Builds the run; options are checked against `options` already. */
+  create(data: Dataset, context: RunContext, options: Record<string, any>): WeightSharingRun;
+}
+
+const int = (min: number, help: string, def?: number): Schema => ({ kind: 'number', integer: true, min, help, ...(def !== undefined ? { default: def } : {}) });
+const num = (min: number, help: string, def?: number): Schema => ({ kind: 'number', min, help, ...(def !== undefined ? { default: def } : {}) });
+
+/** Options every method has: the supernet's size, its training, its data. */
+const COMMON: Record<string, Schema> = {
+  epochs: int(1, 'supernet training epochs', 10),
+  batch: int(1, 'batch size', 64),
+  channels: int(1, 'cell spaces (nb201, darts): initial channels C of the supernet'),
+  cells: int(1, 'cell spaces: cells per stage (nb201) or cells in all (darts)'),
+  resolution: int(4, 'resize the images to this side'),
+  lr: num(0, 'weights: initial learning rate (cosine to lrMin)', 0.025),
+  lrMin: num(0, 'weights: final learning rate', 0.001),
+  momentum: num(0, 'weights: SGD momentum', 0.9),
+  weightDecay: num(0, 'weights: weight decay', 3e-4),
+  gradClip: num(0, 'weights: gradient-norm clip (0: off)', 5),
+  stepsPerEpoch: int(1, 'at most this many steps per epoch'),
+  timeBudgetSeconds: num(0, 'stop training after the epoch that passes this many seconds (summed over resumes)'),
+};
+
+const DIFFERENTIABLE_OPTIONS: Record<string, Schema> = {
+  ...COMMON,
+  archLr: num(0, 'α: Adam learning rate', 3e-4),
+  archWeightDecay: num(0, 'α: weight decay', 1e-3),
+  archWarmup: int(0, 'epochs with α frozen (default: pcdarts min(15, epochs/2), else 0)'),
+  fairLambda: num(0, 'λ of the per-edge α-variance penalty (FairNAS-style)', 0),
+  skipDropout: num(0, 'dropout on skip connections', 0),
+  hessianEvery: int(0, 'dominant Hessian eigenvalue of the validation loss w.r.t. α every N epochs (0: off)', 0),
+  hessianIterations: int(1, 'power iterations of the Hessian eigenvalue', 20),
+  earlyStop: int(0, 'DARTS-ES window k (eigenvalue every epoch; 0: off)', 0),
+  cost: {
+    kind: 'object',
+    optional: true,
+    help: 'hardware-aware: λ·expected cost added to the architecture loss',
+    fields: {
+      kind: { kind: 'string', enum: ['flops', 'latency'], default: 'flops', help: 'flops (multiply-adds per output element) or latency (a table of tsnas bench latency)' },
+      table: { kind: 'string', help: 'latency: the table file' },
+      lambda: num(0, 'λ of the expected cost (0: only recorded)', 0),
+    },
+  },
+};
+
+const METHOD_OPTIONS: Record<DifferentiableMethod, Record<string, Schema>> = {
+  darts: DIFFERENTIABLE_OPTIONS,
+  darts2: { ...DIFFERENTIABLE_OPTIONS, xi: num(0, 'ξ of the unrolled step (default: the weights\' learning rate)') },
+  pcdarts: { ...DIFFERENTIABLE_OPTIONS, pcK: int(1, '1/k of the channels are mixed', 4), edgeNormalization: { kind: 'boolean', default: true, help: 'edge normalisation β' } },
+  gdas: { ...DIFFERENTIABLE_OPTIONS, tauMax: num(0, 'τ at the start', 10), tauMin: num(0, 'τ at the end', 0.1) },
+};
+
+const SEARCH_OPTIONS: Record<string, Schema> = {
+  budget: int(1, 'evaluations of the evolutionary search with inherited weights', 100),
+  population: int(1, 'population of the evolutionary search', 20),
+  calibrationBatches: int(1, 'batches that recalibrate batch norm per candidate', 4),
+  evalBatches: int(1, 'validation batches each candidate is scored on', 4),
+};
+
+const SUMMARIES: Record<DifferentiableMethod, string> = {
+  darts: 'DARTS, first order: α and weights in alternation on the two halves of the data',
+  darts2: 'DARTS, second order (unrolled architecture gradient)',
+  pcdarts: 'PC-DARTS: partial channels and edge normalisation',
+  gdas: 'GDAS: one Gumbel-sampled operation per edge and step',
+};
+
+function differentiable(name: DifferentiableMethod): WeightSharingMethod {
+  return {
+    name,
+    summary: SUMMARIES[name],
+    options: METHOD_OPTIONS[name],
+    create(data, c, o) {
+      let cost: { table: Record<string, number>; perLabel?: Record<string, Record<string, number>>; lambda: number } | undefined;
+      if (o.cost?.kind === 'latency') {
+        if (!o.cost.table) throw configError('expected the latency table file (cost.kind latency)', 'strategy.options.cost.table');
+        const table = loadLatencyTable(o.cost.table);
+        cost = { table: {}, perLabel: latencyCostTables(latencyModel(c.space), table), lambda: o.cost.lambda };
+      } else if (o.cost && o.cost.lambda > 0) {
+        if (c.space !== 'nb201' && c.space !== 'darts') throw configError(`a FLOPs cost table exists for the cell spaces nb201 and darts, not ${c.space}`, 'strategy.options.cost');
+        cost = { table: flopsCostTable(c.space, o.channels ?? 8), lambda: o.cost.lambda };
+      }
+      return createDifferentiableRun(data, {
+        method: name,
+        space: c.space as never,
+        C: o.channels ?? 8,
+        cells: o.cells ?? (c.space === 'darts' ? 5 : 1),
+        epochs: o.epochs,
+        batchSize: o.batch,
+        weightLr: o.lr,
+        weightLrMin: o.lrMin,
+        momentum: o.momentum,
+        weightDecay: o.weightDecay,
+        gradClip: o.gradClip,
+        archLr: o.archLr,
+        archWeightDecay: o.archWeightDecay,
+        ...(o.archWarmup !== undefined ? { archWarmupEpochs: o.archWarmup } : {}),
+        fairLambda: o.fairLambda,
+        skipDropout: o.skipDropout,
+        ...(o.xi !== undefined ? { xi: o.xi } : {}),
+        ...(o.pcK !== undefined ? { pcK: o.pcK, edgeNormalization: o.edgeNormalization } : {}),
+        ...(o.tauMax !== undefined ? { tauMax: o.tauMax, tauMin: o.tauMin } : {}),
+        ...(cost ? { cost } : {}),
+        hessianEvery: o.hessianEvery,
+        hessianIterations: o.hessianIterations,
+        ...(o.earlyStop > 0 ? { earlyStop: { window: o.earlyStop } } : {}),
+        ...runData(c, o),
+      });
+    },
+  };
+}
+
+/** The data and schedule fields every factory takes alike. */
+function runData(c: RunContext, o: Record<string, any>) {
+  return {
+    seed: c.seed,
+    validFraction: c.validFraction,
+    ...(c.limitTrain !== undefined ? { limitTrain: c.limitTrain } : {}),
+    augment: c.augment,
+    ...(o.stepsPerEpoch !== undefined ? { stepsPerEpoch: o.stepsPerEpoch } : {}),
+    ...(o.timeBudgetSeconds !== undefined ? { timeBudgetSeconds: o.timeBudgetSeconds } : {}),
+  };
+}
+
+/** The supernet-training fields of the one-shot factories. */
+function oneShotCommon(c: RunContext, o: Record<string, any>) {
+  return {
+    space: c.space,
+    spaceOptions: c.spaceOptions as never,
+    ...(o.channels !== undefined ? { C: o.channels } : {}),
+    ...(o.cells !== undefined ? { cells: o.cells } : {}),
+    epochs: o.epochs,
+    batchSize: o.batch,
+    lr: o.lr,
+    lrMin: o.lrMin,
+    momentum: o.momentum,
+    weightDecay: o.weightDecay,
+    gradClip: o.gradClip,
+    calibrationBatches: o.calibrationBatches,
+    evalBatches: o.evalBatches,
+    ...runData(c, o),
+  };
+}
+
+const evolutionOf = (o: Record<string, any>) => ({ budget: o.budget, population: o.population });
+
+const ONE_SHOT: WeightSharingMethod[] = [
+  {
+    name: 'spos',
+    summary: 'SPOS: one uniformly sampled path per step, then evolutionary search with inherited weights',
+    options: { ...COMMON, ...SEARCH_OPTIONS, sampling: { kind: 'string', enum: ['uniform', 'strict-fair'], default: 'uniform', help: 'path sampling (strict-fair: as fairnas)' } },
+    create: (data, c, o) => createSposRun(data, { ...oneShotCommon(c, o), limits: c.limits, sampling: o.sampling, evolution: evolutionOf(o) } as never),
+  },
+  {
+    name: 'fairnas',
+    summary: 'FairNAS: SPOS with strict fairness (every candidate of every edge once per group of steps)',
+    options: { ...COMMON, ...SEARCH_OPTIONS },
+    create: (data, c, o) => createFairnasRun(data, { ...oneShotCommon(c, o), limits: c.limits, evolution: evolutionOf(o) } as never),
+  },
+  {
+    name: 'enas',
+    summary: 'ENAS: shared weights trained on controller samples; an LSTM controller trained by REINFORCE',
+    options: {
+      ...COMMON,
+      calibrationBatches: SEARCH_OPTIONS['calibrationBatches']!,
+      evalBatches: SEARCH_OPTIONS['evalBatches']!,
+      controllerSteps: int(1, 'controller updates after each epoch', 20),
+      controllerLr: num(0, 'controller learning rate'),
+      entropyWeight: num(0, 'entropy bonus of the controller'),
+    },
+    create: (data, c, o) => {
+      if (c.limits.maxFlops !== undefined || c.limits.maxParams !== undefined) throw configError('ENAS samples from its controller and takes no resource limit; use spos, fairnas or ofa', 'constraints');
+      return createEnasRun(data, {
+        ...oneShotCommon(c, o),
+        controllerSteps: o.controllerSteps,
+        ...(o.controllerLr !== undefined ? { controllerLr: o.controllerLr } : {}),
+        ...(o.entropyWeight !== undefined ? { entropyWeight: o.entropyWeight } : {}),
+      } as never);
+    },
+  },
+  {
+    name: 'ofa',
+    summary: 'Once-for-All: progressive shrinking (full, kernel, depth, expand) with distillation, then evolutionary search',
+    options: {
+      ...COMMON,
+      ...SEARCH_OPTIONS,
+      phaseSplit: { kind: 'array', items: { kind: 'number', min: 0 }, minItems: 4, default: [...DEFAULT_PHASE_SPLIT], help: 'shares of the epochs for the phases full, kernel, depth, expand (0 skips a phase)' },
+      kdWeight: num(0, 'weight of the distillation loss from the largest network', 1),
+      subnetsPerStep: int(1, 'sub-networks per batch in the shrinking phases', 1),
+    },
+    create: (data, c, o) => createOfaRun(data, {
+      ...oneShotCommon(c, o),
+      limits: c.limits,
+      evolution: evolutionOf(o),
+      phaseSplit: o.phaseSplit,
+      kdWeight: o.kdWeight,
+      subnetsPerStep: o.subnetsPerStep,
+    } as never),
+  },
+];
+
+const METHODS = new Map<string, WeightSharingMethod>([...DIFFERENTIABLE_METHODS.map((m) => [m, differentiable(m)] as const), ...ONE_SHOT.map((m) => [m.name, m] as const)]);
+
+/** The names of the weight-sharing methods. */
+export const WEIGHT_SHARING_METHOD_NAMES: readonly string[] = [...METHODS.keys()];
+
+/** The method of this name, or undefined when it is not a weight-sharing method. */
+export function findWeightSharingMethod(name: string): WeightSharingMethod | undefined {
+  return METHODS.get(name);
+}
+
+export function getWeightSharingMethod(name: string): WeightSharingMethod {
+  const m = METHODS.get(name);
+  if (!m) throw new TsnasError('config', `unknown weight-sharing method '${name}', expected one of ${WEIGHT_SHARING_METHOD_NAMES.join(', ')}`, { where: 'strategy.name' });
+  return m;
+}
