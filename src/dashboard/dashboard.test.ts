@@ -102,7 +102,8 @@ describe('dashboard in chromium', { skip: existsSync(CHROMIUM) ? false : `no bro
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type')!, /application\/json/);
     const snapshot = await response.json();
-    assert.deepEqual(Object.keys(snapshot).sort(), ['best', 'charts', 'counts', 'experiment', 'objectives', 'total', 'trials']);
+    assert.deepEqual(Object.keys(snapshot).sort(), ['best', 'charts', 'counts', 'experiment', 'objectives', 'total', 'trials', 'weightSharing']);
+    assert.equal(snapshot.weightSharing, null, 'a multi-trial experiment has no supernet view');
     assert.equal(snapshot.experiment.name, 'cifar-search');
     assert.deepEqual(snapshot.objectives, [{ name: 'accuracy', direction: 'max' }, { name: 'params', direction: 'min' }]);
     assert.equal(snapshot.best.number, 0);

@@ -26,16 +26,28 @@ const METHODS: Record<string, Record<string, unknown>> = {
   darts: { epochs: 4, channels: 4, cells: 1, resolution: 8, batch: 24, stepsPerEpoch: 3, hessianEvery: 2, hessianIterations: 3 },
   gdas: { epochs: 4, channels: 4, cells: 1, resolution: 8, batch: 24, stepsPerEpoch: 3 },
   spos: { epochs: 4, channels: 4, cells: 1, resolution: 8, batch: 24, stepsPerEpoch: 3, budget: 12, population: 6, calibrationBatches: 1, evalBatches: 1 },
+  darts2: { epochs: 4, channels: 4, cells: 1, resolution: 8, batch: 24, stepsPerEpoch: 2 },
+  pcdarts: { epochs: 4, channels: 4, cells: 1, resolution: 8, batch: 24, stepsPerEpoch: 2, pcK: 2, archWarmup: 1 },
+  fairnas: { epochs: 4, channels: 4, cells: 1, resolution: 8, batch: 24, stepsPerEpoch: 2, budget: 8, population: 4, calibrationBatches: 1, evalBatches: 1 },
+  enas: { epochs: 4, channels: 4, cells: 1, resolution: 8, batch: 24, stepsPerEpoch: 2, controllerSteps: 3, calibrationBatches: 1, evalBatches: 1 },
+  ofa: { epochs: 4, batch: 16, stepsPerEpoch: 2, budget: 6, population: 3, calibrationBatches: 1, evalBatches: 1 },
+};
+
+/** OFA's elastic MobileNet, tiny. */
+const TINY_MOBILENET = {
+  resolutions: [8, 12], widths: [8, 16], strides: [2, 2], activations: ['relu', 'hswish'], squeezeExcite: [false, true], depths: [1, 2], kernels: [3, 5], expandRatios: [2, 3],
 };
 
 function rawConfig(method: string, name = 'ws') {
+  const ofa = method === 'ofa';
   return {
     name,
     seed: 5,
-    space: { name: 'nb201' },
+    space: ofa ? { name: 'mobilenet', options: TINY_MOBILENET } : { name: 'nb201' },
+    ...(ofa ? { constraints: ['flops <= 5e6'] } : {}),
     strategy: { name: method, options: METHODS[method] },
     dataset: { name: 'fashion-mnist', limitTrain: 240 },
-    estimator: { kind: 'benchmark', benchmark: 'nb201:cifar10' },
+    estimator: ofa ? { kind: 'supernet' } : { kind: 'benchmark', benchmark: 'nb201:cifar10' },
     threads: 1,
   };
 }
@@ -80,7 +92,7 @@ describe('weight-sharing experiments (in process)', () => {
     assert.equal(checkConfig({ space: { name: 'chain' }, strategy: { name: 'spos' } }).estimator.kind, 'supernet');
   });
 
-  for (const method of ['darts', 'gdas', 'spos']) {
+  for (const method of Object.keys(METHODS)) {
     test(`${method}: stopped after each of several epochs and resumed, the same history and architecture as an uninterrupted run`, async () => {
       const before = memory().numTensors;
       const config = checkConfig(rawConfig(method));
@@ -105,7 +117,7 @@ describe('weight-sharing experiments (in process)', () => {
         assert.equal(fw.epochs.length, 4);
         assert.equal(fw.trials.length, 1);
         assert.equal(fw.trials[0]![2], 'complete');
-        assert.ok(typeof (fw.trials[0]![3] as Record<string, number>)['accuracy'] === 'number', 'the found cell has its table accuracy');
+        assert.ok(typeof (fw.trials[0]![3] as Record<string, number>)['accuracy'] === 'number', 'the found architecture has an accuracy (table or supernet)');
         assert.deepEqual(await fingerprint(parts, 'ws'), fw);
         // A finished experiment run again changes nothing.
         await runExperiment({ store: parts, config });
