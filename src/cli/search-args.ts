@@ -51,9 +51,14 @@ export const SEARCH_ALIASES: readonly SearchAlias[] = [
     flag: 'budget', value: '<N>', help: 'budget.trials; weight-sharing: strategy.options.budget (evaluations of the search on the trained supernet)',
     assign: (text, method) => [{ path: method ? 'strategy.options.budget' : 'budget.trials', text }],
   },
-  ...['epochs', 'channels', 'cells', 'resolution', 'batch'].map((key) => ({
+  ...['epochs', 'channels', 'cells', 'resolution'].map((key) => ({
     flag: key, value: '<N>', help: `weight-sharing: strategy.options.${key}; else estimator.${key}`, assign: sizing(key),
   })),
+  {
+    // A multi-trial strategy's --batch is the config field of that name (samples asked at once; the trials' is --estimator.batch).
+    flag: 'batch', value: '<N>', help: 'weight-sharing: strategy.options.batch (images per step); else batch (samples asked at once)',
+    assign: (text, method) => [{ path: method ? 'strategy.options.batch' : 'batch', text }],
+  },
   { flag: 'steps-per-epoch', ...option('stepsPerEpoch', 'strategy.options.stepsPerEpoch') },
   { flag: 'time-budget', ...option('timeBudgetSeconds', 'strategy.options.timeBudgetSeconds', '<seconds>') },
   { flag: 'arch-warmup', ...option('archWarmup', 'strategy.options.archWarmup') },
@@ -204,7 +209,8 @@ function originOf(where: string, origins: readonly FlagOrigin[]): FlagOrigin | u
 /**
  * A config error (its `where` a config path) told against what the user
  * typed: the flag that set the field (`--budget: ... (config field
- * budget.trials)`), else the config file. Other errors pass unchanged.
+ * budget.trials)`), else the config file (`budget.trials: ... (in
+ * exp.yaml)`). Other errors pass unchanged.
  */
 export function explainConfigError(error: unknown, origins: readonly FlagOrigin[], configFile?: string): unknown {
   if (!(error instanceof TsnasError) || error.where === undefined || !isConfigPath(error.where)) return error;
@@ -212,7 +218,7 @@ export function explainConfigError(error: unknown, origins: readonly FlagOrigin[
   const bare = error.message.startsWith(`${where}: `) ? error.message.slice(where.length + 2) : error.message;
   const origin = originOf(where, origins);
   if (origin) return new TsnasError(error.code, origin.flag === `--${where}` ? bare : `${bare} (config field ${where})`, { where: origin.flag, cause: error });
-  if (configFile !== undefined) return new TsnasError(error.code, `${where}: ${bare}`, { where: configFile, cause: error });
+  if (configFile !== undefined) return new TsnasError(error.code, `${bare} (in ${configFile})`, { where, cause: error });
   return error;
 }
 

@@ -10,7 +10,7 @@ import { emitJson, log, ProgressBar, stopOnSigint } from '../output.js';
 import { explainConfigError, generatedName, parseSearchArgs, searchUsage, type SearchArgs } from '../search-args.js';
 
 /** The checked config of `tsnas search` argv (a name made up when none is given). */
-export function searchConfig(args: SearchArgs): ExperimentConfig {
+export function searchConfig(args: SearchArgs, announce = true): ExperimentConfig {
   let config: ExperimentConfig;
   try {
     config = checkConfig(args.raw);
@@ -19,7 +19,7 @@ export function searchConfig(args: SearchArgs): ExperimentConfig {
   }
   if (!config.name) {
     config.name = generatedName(config.strategy.name, config.space.name);
-    log(`search: new experiment ${config.name} (to resume it: the same command with --name ${config.name})`);
+    if (announce) log(`search: new experiment ${config.name} (to resume it: the same command with --name ${config.name})`);
   }
   return config;
 }
@@ -33,7 +33,7 @@ export const searchCommand: Command = {
       process.stdout.write(`${searchUsage()}\n`);
       return 0;
     }
-    const config = searchConfig(args);
+    const config = searchConfig(args, !args.check);
     if (args.check) {
       emitJson(config);
       return 0;
