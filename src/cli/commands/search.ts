@@ -61,7 +61,7 @@ export const searchCommand: Command = {
         throw explainConfigError(e, args.origins, args.config);
       });
       if (result.interrupted) {
-        log(`search ${config.name}: stopped at ${result.told}/${config.budget.trials} trials; run the same command with --name ${config.name} to resume`);
+        log(`search ${config.name}: stopped at ${result.told}/${config.budget.trials} trials; run the same command to resume (with --name ${config.name} if it had no name)`);
         return 130;
       }
       const summary = await summarizeExperiment(store, config.name!);
