@@ -32,6 +32,9 @@ import type { ProxyName } from '../estimators/zero-cost/proxies.js';
 import type { ExperimentConfig } from './config.js';
 import { brokenConstraint, cheapMetricsFunction, configSpace, proxyScorer, type Metrics } from './estimators.js';
 import { createEvaluator, createQueueEvaluator, type EvalOutcome, type Evaluator } from './pool.js';
+import { findWeightSharingMethod } from '../weight-sharing/methods.js';
+import type { WeightSharingEpoch } from '../weight-sharing/run.js';
+import { runWeightSharingExperiment, type WeightSharingHooks } from './weight-sharing.js';
 import { predictorCandidateRanker, proxyCandidateRanker, ScreenedStrategy, type CandidateRanker } from './screen.js';
 
 /** Options each strategy accepts at the top level of strategy.options (seed, fitness and objectives come from the config). */
@@ -133,6 +136,12 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** The store's URL, for evaluators that connect to it themselves (execution.queue pgboss); default config.storage. */
   storageUrl?: string;
+  /** Weight-sharing strategies: called after each stored supernet epoch, and when the run's phase changes. */
+  onEpoch?: (record: WeightSharingEpoch, epochs: number) => void;
+  onPhase?: WeightSharingHooks['onPhase'];
+  onWeightSharingStart?: WeightSharingHooks['onStart'];
+  /** Weight-sharing strategies: where the found network's files go (default runs/<name>). */
+  artifactsDir?: string;
 }
 
 export interface RunResult {
@@ -197,6 +206,14 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
   if (experiment) checkSameExperiment(experiment.config, config, name);
   else experiment = await store.createExperiment(name, storedConfig(config) as unknown as Json);
   const experimentId = experiment.id;
+  const weightSharing = findWeightSharingMethod(config.strategy.name);
+  if (weightSharing) {
+    const outcome = await runWeightSharingExperiment(store, experiment, config, weightSharing, {
+      signal: o.signal, onEpoch: o.onEpoch, onPhase: o.onPhase, onStart: o.onWeightSharingStart, artifactsDir: o.artifactsDir,
+    });
+    const counts = await store.countTrials(experimentId);
+    return { experimentId, name, told: counts.complete + counts.failed + counts.pruned, finished: !outcome.interrupted, interrupted: outcome.interrupted, counts };
+  }
   const batchSize = batchOf(config);
 
   const space = configSpace(config);
