@@ -60,6 +60,9 @@ test('--budget, --epochs and the sizes go to strategy.options for a weight-shari
   // The strategy decides wherever it is given: after the flags, or in the file.
   const late = parseSearchArgs([...sizes, '--strategy.name', 'darts']).raw as any;
   assert.deepEqual(late.strategy.options, ws.strategy.options);
+  // Checked, the aliases and the dotted fields are the same weight-sharing experiment.
+  assert.deepEqual(checked(['--strategy', 'spos', ...sizes, '--limit-train', '400']),
+    checked(['--strategy.name', 'spos', ...sizes.flatMap((t, i) => (i % 2 === 0 ? [`--strategy.options.${t.slice(2)}`] : [t])), '--dataset.limitTrain', '400']));
   const multi = parseSearchArgs(['--strategy', 'random', ...sizes]).raw as any;
   assert.deepEqual(multi.budget, { trials: 30 });
   assert.deepEqual(multi.estimator, { epochs: 3, channels: 8, cells: 1, resolution: 16 });
@@ -103,6 +106,8 @@ test('errors name the flag the user typed, or the config file', () => {
     [['--epochs', '3'], /--epochs: is not used by estimator kind 'benchmark'.*\(config field estimator\.epochs\)/],
     [['--max-params', 'lots'], /--max-params: expected METRIC OP NUMBER.*\(config field constraints\[0\]\)/],
     [['--pc-k', '3'], /--pc-k: is read by the weight-sharing methods \(.*darts.*\)/],
+    [['--strategy', 'darts', '--pc-k', '3'], /--pc-k: unknown key \(value 3\).*\(config field strategy\.options\.pcK\)/],
+    [['--strategy', 'spos', '--epochs', '0'], /--epochs: expected an integer >= 1, found 0 \(config field strategy\.options\.epochs\)/],
     [['--frob', '1'], /--frob: unknown flag; expected a config field such as --budget\.trials/],
     [['--estimator.frob', '1'], /--estimator\.frob: unknown key/],
     [['--seeds', '0-4'], /--seeds: unknown flag/],
@@ -130,6 +135,9 @@ test('errors name the flag the user typed, or the config file', () => {
   const e = explainConfigError(configError('unknown option of darts', 'strategy.options.pcK'), origins) as Error & { where?: string };
   assert.equal(e.where, '--pc-k');
   assert.equal(e.message, '--pc-k: unknown option of darts (config field strategy.options.pcK)');
+  const method = runTsnas(['darts', '--check', '--method', 'frob'], { TSNAS_FORBID_NATIVE: '1' });
+  assert.equal(method.code, 2);
+  assert.match(method.stderr, /tsnas darts: error: --method: expected one of .*found "frob"/);
   const other = configError('x', 'results.csv');
   assert.equal(explainConfigError(other, origins), other, 'errors about files, not config fields, pass unchanged');
 });

@@ -222,6 +222,12 @@ export function explainConfigError(error: unknown, origins: readonly FlagOrigin[
   return error;
 }
 
+/** The same error told against another flag (`from` as typed by a wrapper, `to` as typed by the user). */
+export function renameFlag(error: unknown, from: string, to: string): unknown {
+  if (!(error instanceof TsnasError) || error.where !== from) return error;
+  return new TsnasError(error.code, error.message.slice(from.length + 2), { where: to, cause: error });
+}
+
 /** A fresh experiment's name when none is given: `<strategy>-<space>-<UTC yyyymmdd-hhmmss>`. */
 export function generatedName(strategy: string, space: string, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);

@@ -2,6 +2,7 @@
 // (default darts), kept for scripts written before weight-sharing searches
 // became stored experiments.
 import type { Command } from '../command.js';
+import { renameFlag } from '../search-args.js';
 import { searchCommand } from './search.js';
 
 /** `tsnas darts` argv as `tsnas search` argv: --method becomes --strategy, darts unless given. */
@@ -14,5 +15,11 @@ export function dartsToSearchArgv(argv: readonly string[]): string[] {
 export const dartsCommand: Command = {
   name: 'darts',
   summary: 'a weight-sharing search: tsnas search --strategy M (here --method M, default darts)',
-  run: (argv) => searchCommand.run(dartsToSearchArgv(argv)),
+  async run(argv) {
+    try {
+      return await searchCommand.run(dartsToSearchArgv(argv));
+    } catch (e) {
+      throw argv.some((a) => a === '--method' || a.startsWith('--method=')) ? renameFlag(e, '--strategy', '--method') : e;
+    }
+  },
 };
