@@ -111,6 +111,7 @@ test('errors name the flag the user typed, or the config file', () => {
     [['--frob', '1'], /--frob: unknown flag; expected a config field such as --budget\.trials/],
     [['--estimator.frob', '1'], /--estimator\.frob: unknown key/],
     [['--seeds', '0-4'], /--seeds: unknown flag/],
+    [['--strategy', 'random,local'], /--strategy: one experiment runs one strategy.*tsnas bench search/],
     [['--budget'], /--budget: missing value/],
   ];
   for (const [args, message] of cases) {

@@ -171,6 +171,7 @@ export function parseSearchArgs(argv: readonly string[]): SearchArgs {
   if (result.help) return result;
   if (result.config !== undefined) result.raw = readConfigFile(result.config);
   const strategy = chosenStrategy(flags, result.raw);
+  if (strategy?.includes(',')) throw usageError(`one experiment runs one strategy, got '${strategy}'; compare strategies over seeds with tsnas bench search`, '--strategy');
   const method = strategy === undefined ? undefined : findWeightSharingMethod(strategy);
   for (const [name, value] of flags) {
     if (name in OWN_FLAGS) continue;
