@@ -25,7 +25,7 @@ import type { CostLimits } from '../weight-sharing/oneshot/constraints.js';
 import type { RunContext, WeightSharingMethod } from '../weight-sharing/methods.js';
 import type { WeightSharingEpoch, WeightSharingResult } from '../weight-sharing/run.js';
 import type { ExperimentConfig } from './config.js';
-import { SUPERNET_ESTIMATOR_KIND } from './config.js';
+import { SUPERNET_ESTIMATOR_KIND, spaceOptionsOf } from './config.js';
 import { configSpace, type Metrics } from './estimators.js';
 import { createEvaluator } from './pool.js';
 
@@ -68,7 +68,7 @@ export function runContext(config: ExperimentConfig): Omit<RunContext, 'augment'
   }
   return {
     space: config.space.name,
-    spaceOptions: config.space.options,
+    spaceOptions: spaceOptionsOf(config.space.name, config.space.options),
     seed: config.seed,
     validFraction: config.dataset.validFraction,
     ...(config.dataset.limitTrain !== undefined ? { limitTrain: config.dataset.limitTrain } : {}),
@@ -143,7 +143,7 @@ export async function runWeightSharingExperiment(store: Store, experiment: Exper
     try {
       hooks.onPhase?.('evaluation', result.arch);
       await saveState('evaluation');
-      const trial = await evaluateFound(store, experiment, config, result, run.epochs, options['resolution'] ?? train.height, hooks);
+      const trial = await evaluateFound(store, experiment, config, result, run.epochs, { inputSize: options['resolution'] ?? train.height, inChannels: train.channels, numClasses: train.numClasses }, hooks);
       if (!trial) return await stopped(store, id);
       await saveState('done');
       await store.setExperimentStatus(id, 'finished');
@@ -171,7 +171,7 @@ async function stopped(store: Store, id: number): Promise<WeightSharingOutcome> 
  * by the config's estimator. Null when interrupted (the trial runs again on
  * resume).
  */
-async function evaluateFound(store: Store, experiment: Experiment, config: ExperimentConfig, result: WeightSharingResult, epochs: number, side: number, hooks: WeightSharingHooks): Promise<Trial | null> {
+async function evaluateFound(store: Store, experiment: Experiment, config: ExperimentConfig, result: WeightSharingResult, epochs: number, network: FoundNetwork, hooks: WeightSharingHooks): Promise<Trial | null> {
   const space = configSpace(config);
   const created = await store.createTrial(experiment.id, result.sample as unknown as Json, space.hash(result.sample));
   let trial = created.trial;
@@ -180,10 +180,10 @@ async function evaluateFound(store: Store, experiment: Experiment, config: Exper
   if (config.estimator.kind === SUPERNET_ESTIMATOR_KIND) {
     const accuracy = result.metrics['supernet_accuracy'] ?? (await lastValidAccuracy(store, experiment.id));
     const metrics: Metrics = { ...searchMetrics, ...(accuracy !== undefined ? { accuracy } : {}) };
-    await writeInherited(store, trial, experiment, config, result, side, hooks);
+    await writeInherited(store, trial, experiment, config, result, network, hooks);
     return store.finishTrial(trial.id, { state: 'complete', metrics });
   }
-  await writeInherited(store, trial, experiment, config, result, side, hooks);
+  await writeInherited(store, trial, experiment, config, result, network, hooks);
   const evaluator = await createEvaluator(config);
   const onAbort = () => evaluator.interrupt();
   hooks.signal?.addEventListener('abort', onAbort, { once: true });
@@ -206,13 +206,20 @@ async function evaluateFound(store: Store, experiment: Experiment, config: Exper
   }
 }
 
+/** The data's shape, for rebuilding the found network from its inherited weights. */
+interface FoundNetwork {
+  inputSize: number;
+  inChannels: number;
+  numClasses: number;
+}
+
 async function lastValidAccuracy(store: Store, id: number): Promise<number | undefined> {
   const last = (await store.listEpochs(id, { stage: SUPERNET_STAGE })).at(-1)?.record as { validAccuracy?: number | null } | undefined;
   return last?.validAccuracy ?? undefined;
 }
 
 /** The inherited weights of the found fixed network as found.safetensors and found.onnx, recorded as the trial's artifacts. */
-async function writeInherited(store: Store, trial: Trial, experiment: Experiment, config: ExperimentConfig, result: WeightSharingResult, side: number, hooks: WeightSharingHooks): Promise<void> {
+async function writeInherited(store: Store, trial: Trial, experiment: Experiment, config: ExperimentConfig, result: WeightSharingResult, network: FoundNetwork, hooks: WeightSharingHooks): Promise<void> {
   if (!result.inherited) return;
   const dir = hooks.artifactsDir ?? join('runs', experiment.name);
   mkdirSync(dir, { recursive: true });
@@ -220,7 +227,7 @@ async function writeInherited(store: Store, trial: Trial, experiment: Experiment
   saveSafetensors(weightsPath, result.inherited, { space: config.space.name, arch: result.arch });
   await store.setArtifact(trial.id, 'weights', weightsPath);
   const onnxPath = join(dir, 'found.onnx');
-  const { net } = exportWeightsToOnnx({ space: configSpace(config), sample: result.sample, weightsPath, onnxPath, network: { inputSize: side } });
+  const { net } = exportWeightsToOnnx({ space: configSpace(config), sample: result.sample, weightsPath, onnxPath, network });
   net.dispose();
   await store.setArtifact(trial.id, 'onnx', onnxPath);
 }
