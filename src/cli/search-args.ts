@@ -187,7 +187,8 @@ export function parseSearchArgs(argv: readonly string[]): SearchArgs {
     }
     for (const a of alias.assign(value!, method)) {
       if (a.append) {
-        const list = Array.isArray(result.raw[a.path]) ? result.raw[a.path] as unknown[] : [];
+        const current = result.raw[a.path];
+        const list = Array.isArray(current) ? current : current === undefined ? [] : [current];
         result.raw[a.path] = [...list, a.text];
         result.origins.push({ path: `${a.path}[${list.length}]`, flag });
       } else {
