@@ -59,9 +59,9 @@ test('the regret plot is a well-formed SVG with one curve per series', () => {
   assert.ok(!svg.includes('NaN'));
 });
 
-test('tsnas search prints the summary as the last JSON line and rejects bad flags with exit code 2', () => {
+test('tsnas bench search prints the summary as the last JSON line and rejects bad flags with exit code 2', () => {
   const bin = fileURLToPath(new URL('../../bin/tsnas.js', import.meta.url));
-  const ok = spawnSync(process.execPath, [bin, 'search', '--space', 'nb201', '--benchmark', 'nb201:cifar100', '--strategy', 'evolution', '--budget', '20', '--seeds', '0-4', '--json', '--quiet'], { encoding: 'utf8' });
+  const ok = spawnSync(process.execPath, [bin, 'bench', 'search', '--space', 'nb201', '--benchmark', 'nb201:cifar100', '--strategy', 'evolution', '--budget', '20', '--seeds', '0-4', '--json', '--quiet'], { encoding: 'utf8' });
   assert.equal(ok.status, 0, ok.stderr);
   const last = JSON.parse(ok.stdout.trim().split('\n').pop()!);
   assert.deepEqual(Object.keys(last), ['strategy', 'dataset', 'budget', 'seeds', 'final_mean', 'final_std', 'optimum_rate', 'curve_mean']);
@@ -69,14 +69,14 @@ test('tsnas search prints the summary as the last JSON line and rejects bad flag
   assert.equal(last.seeds, 5);
   assert.equal(last.curve_mean.length, 20);
   const plotPath = join(mkdtempSync(join(tmpdir(), 'tsnas-search-')), 'regret.svg');
-  const two = spawnSync(process.execPath, [bin, 'search', '--benchmark', 'nb201:imagenet16_120', '--strategy', 'random,local', '--budget', '10', '--seeds', '1,2', '--plot', plotPath, '--json', '--quiet'], { encoding: 'utf8' });
+  const two = spawnSync(process.execPath, [bin, 'bench', 'search', '--benchmark', 'nb201:imagenet16_120', '--strategy', 'random,local', '--budget', '10', '--seeds', '1,2', '--plot', plotPath, '--json', '--quiet'], { encoding: 'utf8' });
   assert.equal(two.status, 0, two.stderr);
   const both = JSON.parse(two.stdout.trim().split('\n').pop()!);
   assert.deepEqual(both.strategies.map((x: { strategy: string }) => x.strategy), ['random', 'local']);
   // Two strategies plus random search's exact expectation.
   assert.equal(readFileSync(plotPath, 'utf8').match(/<polyline/g)?.length, 3);
   rmSync(dirname(plotPath), { recursive: true, force: true });
-  const bad = spawnSync(process.execPath, [bin, 'search', '--benchmark', 'nb201:cifar10', '--strategy', 'evolution', '--budgett', '5'], { encoding: 'utf8' });
+  const bad = spawnSync(process.execPath, [bin, 'bench', 'search', '--benchmark', 'nb201:cifar10', '--strategy', 'evolution', '--budgett', '5'], { encoding: 'utf8' });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--budgett/);
 });

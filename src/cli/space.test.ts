@@ -1,20 +1,15 @@
 // tsnas space info|sample|cost|draw as a user runs them: outputs, files and exit codes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { runTsnas } from './testing.js';
 import { DARTS_V2_TEXT } from '../spaces/darts.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
 const ALL_CONV = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|';
 
-function tsnas(...args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/tsnas.js', ...args], { cwd: root, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const tsnas = (...args: string[]) => runTsnas(args);
 /** The JSON object on the last line of stdout, after checking the exit code. */
 function json(...args: string[]) {
   const r = tsnas(...args);
