@@ -5,6 +5,7 @@ import { checkConfig, type ExperimentConfig } from '../../experiment/config.js';
 import { runExperiment } from '../../experiment/run.js';
 import { describeEstimator, formatSummary, summarizeExperiment } from '../../experiment/summary.js';
 import { DEFAULT_STORAGE_URL, openStore } from '../../store/index.js';
+import type { WeightSharingEpoch } from '../../weight-sharing/run.js';
 import type { Command } from '../command.js';
 import { emitJson, log, ProgressBar, stopOnSigint } from '../output.js';
 import { explainConfigError, generatedName, parseSearchArgs, searchUsage, type SearchArgs } from '../search-args.js';
@@ -22,6 +23,18 @@ export function searchConfig(args: SearchArgs, announce = true): ExperimentConfi
     if (announce) log(`search: new experiment ${config.name} (to resume it: the same command with --name ${config.name})`);
   }
   return config;
+}
+
+const pct = (v: number | null | undefined) => (typeof v === 'number' ? `${(100 * v).toFixed(1)}%` : '-');
+
+/** One stored supernet epoch as a progress line. */
+function epochLine(e: WeightSharingEpoch, epochs: number): string {
+  return `epoch ${e.epoch}/${epochs} (${e.phase}): train ${pct(e.trainAccuracy)} loss ${e.trainLoss.toFixed(3)}` +
+    (typeof e.validAccuracy === 'number' ? `, valid ${pct(e.validAccuracy)}` : '') +
+    (typeof e.tau === 'number' ? `, τ ${e.tau.toFixed(2)}` : '') +
+    (typeof e.hessianEigenvalue === 'number' ? `, λmax ${e.hessianEigenvalue.toFixed(4)}` : '') +
+    (typeof e.skipFraction === 'number' ? `, skip ${pct(e.skipFraction)} none ${pct(e.noneFraction)}` : '') +
+    `, ${e.seconds.toFixed(1)} s${e.arch ? `: ${e.arch}` : ''}`;
 }
 
 export const searchCommand: Command = {
@@ -57,6 +70,12 @@ export const searchCommand: Command = {
           bar.update(told);
         },
         onTrial: ({ told, best }) => bar?.update(told, best === undefined ? '' : `best ${config.objectives[0]!.name} ${Number(best.toFixed(4))}`),
+        onWeightSharingStart: ({ resumed, epochsDone, epochs, method }) =>
+          log(`search ${config.name}: ${resumed ? `resuming ${method} after epoch ${epochsDone}/${epochs}` : `new ${method} run, ${epochs} supernet epochs`} in ${storage}, on ${config.space.name}, estimator ${describeEstimator(config.estimator as never)}`),
+        onEpoch: (e, epochs) => {
+          if (!args.quiet) log(epochLine(e, epochs));
+        },
+        onPhase: (phase, arch) => log(phase === 'search' ? `search ${config.name}: supernet trained; final search` : `search ${config.name}: found ${arch}; evaluating it (${describeEstimator(config.estimator as never)})`),
       }).catch((e: unknown) => {
         throw explainConfigError(e, args.origins, args.config);
       });
