@@ -201,19 +201,22 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
   if (queued && store.kind !== 'postgres') {
     throw configError(`queue pgboss hands trials to workers through PostgreSQL, but the storage is ${store.kind}; use --storage postgres://... or execution.queue local`, 'execution.queue');
   }
-  let experiment = await store.getExperiment(name);
-  const resumed = experiment !== null;
-  if (experiment) checkSameExperiment(experiment.config, config, name);
-  else experiment = await store.createExperiment(name, storedConfig(config) as unknown as Json);
-  const experimentId = experiment.id;
+  const openExperiment = async () => {
+    const existing = await store.getExperiment(name);
+    if (existing) checkSameExperiment(existing.config, config, name);
+    return existing ?? store.createExperiment(name, storedConfig(config) as unknown as Json);
+  };
   const weightSharing = findWeightSharingMethod(config.strategy.name);
   if (weightSharing) {
-    const outcome = await runWeightSharingExperiment(store, experiment, config, weightSharing, {
+    const outcome = await runWeightSharingExperiment(store, openExperiment, config, weightSharing, {
       signal: o.signal, onEpoch: o.onEpoch, onPhase: o.onPhase, onStart: o.onWeightSharingStart, artifactsDir: o.artifactsDir,
     });
-    const counts = await store.countTrials(experimentId);
-    return { experimentId, name, told: counts.complete + counts.failed + counts.pruned, finished: !outcome.interrupted, interrupted: outcome.interrupted, counts };
+    const counts = await store.countTrials(outcome.experiment.id);
+    return { experimentId: outcome.experiment.id, name, told: counts.complete + counts.failed + counts.pruned, finished: !outcome.interrupted, interrupted: outcome.interrupted, counts };
   }
+  const resumed = (await store.getExperiment(name)) !== null;
+  const experiment = await openExperiment();
+  const experimentId = experiment.id;
   const batchSize = batchOf(config);
 
   const space = configSpace(config);

@@ -96,21 +96,23 @@ describe('weight-sharing experiments (in process)', () => {
     test(`${method}: stopped after each of several epochs and resumed, the same history and architecture as an uninterrupted run`, async () => {
       const before = memory().numTensors;
       const config = checkConfig(rawConfig(method));
+      // OFA's found network is written out: into a temporary directory, not the working one.
+      const artifactsDir = mkdtempSync(join(tmpdir(), 'tsnas-ws-files-'));
       const whole = await openStore('sqlite::memory:');
       const parts = await openStore('sqlite::memory:');
       try {
         const epochsSeen: number[] = [];
-        const w = await runExperiment({ store: whole, config, onEpoch: (r) => epochsSeen.push(r.epoch) });
+        const w = await runExperiment({ store: whole, config, artifactsDir, onEpoch: (r) => epochsSeen.push(r.epoch) });
         assert.equal(w.finished, true);
         assert.deepEqual(epochsSeen, [1, 2, 3, 4]);
         // Stop after epochs 1 and 3 (Ctrl-C as an AbortSignal), resuming each time.
         for (const stopAt of [1, 3]) {
           const controller = new AbortController();
-          const r = await runExperiment({ store: parts, config, signal: controller.signal, onEpoch: (rec) => rec.epoch === stopAt && controller.abort() });
+          const r = await runExperiment({ store: parts, config, artifactsDir, signal: controller.signal, onEpoch: (rec) => rec.epoch === stopAt && controller.abort() });
           assert.equal(r.interrupted, true);
           assert.equal((await parts.getExperiment('ws'))!.status, 'stopped');
         }
-        const last = await runExperiment({ store: parts, config });
+        const last = await runExperiment({ store: parts, config, artifactsDir });
         assert.equal(last.finished, true);
         const fw = await fingerprint(whole, 'ws');
         assert.equal(fw.status, 'finished');
@@ -120,11 +122,12 @@ describe('weight-sharing experiments (in process)', () => {
         assert.ok(typeof (fw.trials[0]![3] as Record<string, number>)['accuracy'] === 'number', 'the found architecture has an accuracy (table or supernet)');
         assert.deepEqual(await fingerprint(parts, 'ws'), fw);
         // A finished experiment run again changes nothing.
-        await runExperiment({ store: parts, config });
+        await runExperiment({ store: parts, config, artifactsDir });
         assert.deepEqual(await fingerprint(parts, 'ws'), fw);
       } finally {
         await whole.close();
         await parts.close();
+        rmSync(artifactsDir, { recursive: true, force: true });
       }
       assert.equal(memory().numTensors, before, 'no tensor leaked');
     });

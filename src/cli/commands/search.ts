@@ -4,7 +4,7 @@
 import { checkConfig, type ExperimentConfig } from '../../experiment/config.js';
 import { runExperiment } from '../../experiment/run.js';
 import { describeEstimator, formatSummary, summarizeExperiment } from '../../experiment/summary.js';
-import { DEFAULT_STORAGE_URL, openStore } from '../../store/index.js';
+import { DEFAULT_STORAGE_URL, experimentFilesDir, openStore } from '../../store/index.js';
 import type { WeightSharingEpoch } from '../../weight-sharing/run.js';
 import type { Command } from '../command.js';
 import { emitJson, log, ProgressBar, stopOnSigint } from '../output.js';
@@ -62,6 +62,7 @@ export const searchCommand: Command = {
         store,
         config,
         storageUrl: storage,
+        artifactsDir: experimentFilesDir(storage, config.name!),
         signal: interrupt.signal,
         onStart: ({ resumed, told, budget, requeued }) => {
           log(`search ${config.name}: ${resumed ? `resuming at ${told}/${budget} trials${requeued ? ` (${requeued} running trial(s) back to pending)` : ''}` : `new experiment, ${budget} trials`} in ${storage}` +
