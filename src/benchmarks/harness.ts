@@ -3,7 +3,7 @@
 // was found and, for multi-objective runs, the hypervolume ratio of the
 // found accuracy/params front to the exact one.
 import { TsnasError } from '../errors.js';
-import { createStrategy, type StrategyName, type StrategyOptionsByName } from '../strategies/index.js';
+import { createStrategy, findStrategy, type StrategyName, type StrategyOptionsByName } from '../strategies/index.js';
 import { hypervolume2d } from '../strategies/pareto.js';
 import type { FitnessSpec, ObjectiveSpec, Strategy } from '../strategies/types.js';
 import { mean, std } from '../util/stats.js';
@@ -80,7 +80,7 @@ export function parseSeeds(text: string, where = '--seeds'): number[] {
 function strategyFor(o: BenchmarkSearchOptions, seed: number): Strategy {
   const objectives = o.objectives ?? ['accuracy'];
   const base = { ...(o.strategyOptions ?? {}), seed } as Record<string, unknown>;
-  if (o.strategy === 'nsga2') {
+  if (findStrategy(o.strategy)?.multiObjective) {
     base['objectives'] = objectiveSpecs(objectives.length >= 2 ? objectives : ['accuracy', 'params']);
   } else if (objectives.length > 1) {
     const lambdas = o.lambdas ?? objectives.slice(1).map(() => 1);

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { TsnasError, configError } from '../errors.js';
-import { strategyNames } from '../strategies/index.js';
+import { findStrategy, strategyNames } from '../strategies/index.js';
 import { getKit, getSpace, kitNames, type SpaceKit, type SpaceOptions } from '../kits/index.js';
 import { PROXY_NAMES } from '../estimators/zero-cost/proxies.js';
 import { PREDICTOR_NAMES } from '../estimators/predictors/index.js';
@@ -389,8 +389,11 @@ export function checkConfig(raw: unknown): ExperimentConfig {
     if (!Number.isFinite(value)) throw configError(`expected a number after ${m[2]}, found ${JSON.stringify(m[3])}`, `constraints[${i}]`);
     return { metric: m[1]!, op: m[2] as ConstraintConfig['op'], value, text: text.trim() };
   });
-  if (v.strategy.name === 'nsga2' && objectives.length < 2) {
-    throw configError(`expected at least 2 objectives for strategy nsga2, found ${objectives.length} (${objectives.map((o) => o.name).join(', ')})`, 'objectives');
+  const strategy = findStrategy(v.strategy.name);
+  // seed, fitness and objectives come from the config, so the strategy's own schema rejects them here.
+  if (strategy) v.strategy.options = validate(strategy.options, v.strategy.options, 'strategy.options');
+  if (strategy?.multiObjective && objectives.length < 2) {
+    throw configError(`expected at least 2 objectives for strategy ${strategy.name} (multi-objective), found ${objectives.length} (${objectives.map((o) => o.name).join(', ')})`, 'objectives');
   }
   return { ...v, estimator, objectives, constraints } as ExperimentConfig;
 }

@@ -24,7 +24,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { configError, TsnasError } from '../errors.js';
 import type { DefinedSpace } from '../spaces/index.js';
 import type { Sample } from '../spaces/types.js';
-import { createStrategy, type StrategyName } from '../strategies/index.js';
+import { findStrategy, strategyNames } from '../strategies/index.js';
 import type { Objectives, Strategy, StrategyState as StrategyJson } from '../strategies/types.js';
 import type { Json, Store, Trial, TrialOutcome } from '../store/types.js';
 import { canonicalJson } from '../spaces/space.js';
@@ -34,37 +34,20 @@ import { brokenConstraint, cheapMetricsFunction, configSpace, proxyScorer, type 
 import { createEvaluator, createQueueEvaluator, type EvalOutcome, type Evaluator } from './pool.js';
 import { predictorCandidateRanker, proxyCandidateRanker, ScreenedStrategy, type CandidateRanker } from './screen.js';
 
-/** Options each strategy accepts at the top level of strategy.options (seed, fitness and objectives come from the config). */
-const STRATEGY_OPTION_KEYS: Record<StrategyName, readonly string[]> = {
-  random: [],
-  evolution: ['population', 'sampleSize'],
-  ga: ['population', 'elites', 'tournament', 'crossoverRate', 'mutationRate', 'crossoverKind'],
-  local: ['firstImprovement'],
-  reinforce: ['controller', 'batch', 'entropyWeight', 'baselineDecay'],
-  ppo: ['controller', 'batch', 'entropyWeight', 'baselineDecay', 'epochs', 'clip'],
-  bo: ['initial', 'batch', 'ensemble', 'mutationCandidates', 'parents', 'randomCandidates', 'acquisition', 'encoding', 'mlp'],
-  nsga2: ['population', 'crossoverRate', 'crossoverKind'],
-};
-
-/** The strategy a config names, with the config's seed, objectives and fitness. */
+/** The strategy a config names, with the config's seed, objectives and fitness (its options were checked by checkConfig). */
 export function buildStrategy(config: ExperimentConfig, space: DefinedSpace): Strategy {
-  const name = config.strategy.name as StrategyName;
-  const known = STRATEGY_OPTION_KEYS[name];
-  for (const key of Object.keys(config.strategy.options)) {
-    if (!known.includes(key)) {
-      throw configError(`unknown option of strategy ${name} (value ${JSON.stringify(config.strategy.options[key])}); expected ${known.length ? `one of ${known.join(', ')}` : 'none'}`, `strategy.options.${key}`);
-    }
-  }
+  const kind = findStrategy(config.strategy.name);
+  if (!kind) throw configError(`expected one of ${strategyNames.join(', ')}, found ${JSON.stringify(config.strategy.name)}`, 'strategy.name');
   const options: Record<string, unknown> = { ...config.strategy.options, seed: config.seed };
   const [primary, ...rest] = config.objectives;
-  if (name === 'nsga2') {
+  if (kind.multiObjective) {
     options['objectives'] = config.objectives.map((o) => ({ name: o.name, maximize: o.direction === 'max' }));
   } else {
     const penalties = Object.fromEntries(rest.filter((o) => (o.weight ?? 0) > 0).map((o) => [o.name, o.direction === 'min' ? o.weight! : -o.weight!]));
     options['fitness'] = { objective: primary!.name, maximize: primary!.direction === 'max', penalties };
   }
   try {
-    return createStrategy(name, space, options as never);
+    return kind.create(space, options);
   } catch (e) {
     if (e instanceof TsnasError) throw configError(e.message, 'strategy.options');
     throw e;

@@ -5,7 +5,8 @@
 // expected improvement) picks the next batch.
 import { TsnasError } from '../errors.js';
 import type { EncodingKind, Sample, SearchSpace } from '../spaces/types.js';
-import { BaseStrategy, type BaseOptions } from './base.js';
+import { BaseStrategy, integerAtLeast, optionsSchema, type BaseOptions } from './base.js';
+import type { StrategyKind } from './types.js';
 import { MlpEnsemble, type MlpOptions } from './mlp-ensemble.js';
 
 export type Acquisition = 'its' | 'ei';
@@ -152,3 +153,30 @@ function normalCdf(z: number): number {
   const erfc = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))) * Math.exp(-x * x);
   return z >= 0 ? 1 - erfc / 2 : erfc / 2;
 }
+
+export const bananasKind: StrategyKind = {
+  name: 'bo',
+  multiObjective: false,
+  options: optionsSchema({
+    initial: integerAtLeast(2, 'uniform samples before the predictor is used (default 10)'),
+    batch: integerAtLeast(1, 'samples chosen per predictor fit (default 5)'),
+    ensemble: integerAtLeast(2, 'networks in the ensemble, whose spread is the uncertainty (default 5)'),
+    mutationCandidates: integerAtLeast(0, 'candidates made by mutating the best trials (default 100)'),
+    parents: integerAtLeast(1, 'how many of the best trials are mutated (default 10)'),
+    randomCandidates: integerAtLeast(0, 'uniform candidates (default 20)'),
+    acquisition: { kind: 'string', enum: ['its', 'ei'], help: 'independent Thompson sampling or expected improvement (default its)' },
+    encoding: { kind: 'string', enum: ['onehot', 'adjacency', 'path'], help: "the space's encoding the predictor reads (default path)" },
+    mlp: {
+      kind: 'object',
+      optional: true,
+      help: "each ensemble member's settings",
+      fields: {
+        hidden: integerAtLeast(1, 'units of each of the two hidden layers (default 32)'),
+        epochs: integerAtLeast(1, 'full-batch Adam steps (default 100)'),
+        learningRate: { kind: 'number', min: 0, exclusiveMin: true, help: 'Adam learning rate (default 0.01)' },
+        weightDecay: { kind: 'number', min: 0, help: 'L2 penalty on weights (default 0)' },
+      },
+    },
+  }),
+  create: (space, options) => new Bananas(space, options),
+};

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Sample } from '../spaces/types.js';
 import { memory } from '../tensor/index.js';
-import { createStrategy, strategyNames, type StrategyName, type Strategy, type Trial } from './index.js';
+import { TsnasError } from '../errors.js';
+import { checkStrategyOptions, createStrategy, findStrategy, strategyKinds, strategyNames, type StrategyName, type Strategy, type Trial } from './index.js';
 import { ToySpace, toyObjectives } from './testing/toy-space.js';
 
 const space = new ToySpace();
@@ -118,4 +119,18 @@ test('scalarised fitness is accuracy minus λ·ln of each penalised objective', 
   assert.equal(fitnessOf({ accuracy: 90, params: 5 }, { objective: 'params', maximize: false }), -5);
   assert.throws(() => fitnessOf({ accuracy: 90 }, spec), /objective 'flops' is missing/);
   assert.equal(fitnessOf({ accuracy: NaN }), -Infinity);
+});
+
+test('registry: every built-in strategy declares its options schema and whether it is multi-objective', () => {
+  assert.deepEqual(strategyKinds.map((k) => k.name), [...strategyNames]);
+  assert.deepEqual(strategyKinds.filter((k) => k.multiObjective).map((k) => k.name), ['nsga2']);
+  assert.equal(findStrategy('darts'), undefined);
+  for (const kind of strategyKinds) {
+    assert.equal(kind.options.kind, 'object', kind.name);
+    // The options of the tests above are valid; an unknown one is named in the error.
+    assert.doesNotThrow(() => checkStrategyOptions(kind, options[kind.name as StrategyName] as Record<string, unknown>));
+    assert.throws(() => checkStrategyOptions(kind, { nonsense: 1 }, 'strategy.options'), /strategy\.options\.nonsense/);
+  }
+  assert.throws(() => createStrategy('evolution', space, { population: 0 }), (e: Error) => e instanceof TsnasError && /population/.test(e.message + (e as TsnasError).where));
+  assert.throws(() => createStrategy('ppo', space, { controller: { hidden: 'big' } } as never), /controller\.hidden/);
 });
