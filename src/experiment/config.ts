@@ -10,6 +10,7 @@ import { findStrategy, strategyNames } from '../strategies/index.js';
 import { getKit, getSpace, kitNames, type SpaceKit, type SpaceOptions } from '../kits/index.js';
 import { PROXY_NAMES } from '../estimators/zero-cost/proxies.js';
 import { PREDICTOR_NAMES } from '../estimators/predictors/index.js';
+import { metricDirection } from '../estimators/metrics.js';
 import { leafPaths, showValue, validate, type Schema } from '../util/schema.js';
 
 /** Estimators that evaluate one sample by themselves. */
@@ -22,9 +23,6 @@ export const COMPOSED_ESTIMATOR_KINDS = ['composed', 'predictor'] as const;
 export const ESTIMATOR_KINDS = [...BASE_ESTIMATOR_KINDS, ...COMPOSED_ESTIMATOR_KINDS] as const;
 export type EstimatorKind = (typeof ESTIMATOR_KINDS)[number];
 export type BaseEstimatorKind = (typeof BASE_ESTIMATOR_KINDS)[number];
-
-/** Objectives that are better when smaller (the rest are maximised). */
-export const MINIMISED_OBJECTIVES = new Set(['params', 'flops', 'latency', 'energy', 'memory', 'loss']);
 
 export interface ObjectiveConfig {
   name: string;
@@ -341,10 +339,10 @@ export function trialEstimatorConfig(e: EstimatorConfig): EstimatorConfig {
 function normaliseObjective(o: unknown): ObjectiveConfig {
   if (typeof o === 'string') {
     const [name, dir] = o.split(':') as [string, string | undefined];
-    return { name, direction: (dir as 'max' | 'min' | undefined) ?? (MINIMISED_OBJECTIVES.has(name) ? 'min' : 'max') };
+    return { name, direction: (dir as 'max' | 'min' | undefined) ?? metricDirection(name) };
   }
   const obj = o as { name: string; direction?: 'max' | 'min'; weight?: number };
-  return { name: obj.name, direction: obj.direction ?? (MINIMISED_OBJECTIVES.has(obj.name) ? 'min' : 'max'), ...(obj.weight !== undefined ? { weight: obj.weight } : {}) };
+  return { name: obj.name, direction: obj.direction ?? metricDirection(obj.name), ...(obj.weight !== undefined ? { weight: obj.weight } : {}) };
 }
 
 /** Validates a parsed config (any JSON) and returns it normalised, with defaults. */
@@ -525,7 +523,7 @@ dataset:                  # used by the training and proxies estimators
 
 objectives:               # the first is searched on; nsga2 uses them all
   - accuracy
-  # - params              # minimised (params, flops, latency are); single-objective
+  # - params              # minimised (params, flops, latency_ms are); single-objective
   #                       # strategies subtract weight * ln(params):
   # - { name: params, direction: min, weight: 0.01 }
 
