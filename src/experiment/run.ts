@@ -30,8 +30,8 @@ import type { Json, Store, Trial, TrialOutcome } from '../store/types.js';
 import { canonicalJson } from '../spaces/space.js';
 import type { ProxyName } from '../estimators/zero-cost/proxies.js';
 import type { ExperimentConfig } from './config.js';
-import { brokenConstraint, cheapMetricsFunction, configSpace, proxyScorer, type Metrics } from './estimators.js';
-import { createEvaluator, createQueueEvaluator, type EvalOutcome, type Evaluator } from './pool.js';
+import { brokenConstraint, cheapMetricsFunction, configSpace, proxyScorer, type Metrics, type TrialEstimator } from './estimators.js';
+import { createEvaluator, createQueueEvaluator, inlineEvaluator, type EvalOutcome, type Evaluator } from './pool.js';
 import { predictorCandidateRanker, proxyCandidateRanker, ScreenedStrategy, type CandidateRanker } from './screen.js';
 
 /** The strategy a config names, with the config's seed, objectives and fitness (its options were checked by checkConfig). */
@@ -59,8 +59,8 @@ export function buildStrategy(config: ExperimentConfig, space: DefinedSpace): St
  * ScreenedStrategy for the composed and predictor estimators (whose ranker
  * runs in this thread: proxies load the dataset here).
  */
-export function buildSearchStrategy(config: ExperimentConfig, space: DefinedSpace, cheapMetrics?: (s: Sample) => Metrics): Strategy {
-  const inner = buildStrategy(config, space);
+export function buildSearchStrategy(config: ExperimentConfig, space: DefinedSpace, cheapMetrics?: (s: Sample) => Metrics, given?: Strategy): Strategy {
+  const inner = given ?? buildStrategy(config, space);
   const e = config.estimator;
   if (e.kind !== 'composed' && e.kind !== 'predictor') return inner;
   let ranker: CandidateRanker;
@@ -116,6 +116,22 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** The store's URL, for evaluators that connect to it themselves (execution.queue pgboss); default config.storage. */
   storageUrl?: string;
+  /**
+   * A strategy object (the ask/tell contract of src/strategies/types.ts) to
+   * ask instead of config.strategy; the caller owns it (it is not disposed
+   * here). Resuming needs its getState/setState to round-trip: the state
+   * lists the samples asked and not yet told (pending), and restoring it
+   * into a strategy built the same way continues where the saved one was.
+   */
+  strategy?: Strategy;
+  /**
+   * An estimator object to evaluate trials instead of config.estimator's
+   * kind; the caller owns it. It runs in this thread, one trial at a time
+   * (parallel 1, no queue): worker threads and `tsnas worker` processes
+   * build their estimators from the config and cannot share a live object.
+   * Every objective must be one of the metrics it declares.
+   */
+  estimator?: TrialEstimator;
 }
 
 export interface RunResult {
@@ -183,10 +199,11 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
   const batchSize = batchOf(config);
 
   const space = configSpace(config);
-  const evaluator = o.evaluator ?? (queued ? await createQueueEvaluator(config, store, experiment, o.storageUrl) : await createEvaluator(config));
+  if (o.estimator) checkGivenEstimator(config, o.estimator);
+  const evaluator = o.evaluator ?? (o.estimator ? inlineEvaluator(config, o.estimator) : queued ? await createQueueEvaluator(config, store, experiment, o.storageUrl) : await createEvaluator(config));
   let strategy: Strategy;
   try {
-    strategy = buildSearchStrategy(config, space, (s) => evaluator.cheapMetrics(s));
+    strategy = buildSearchStrategy(config, space, (s) => evaluator.cheapMetrics(s), o.strategy && borrowed(o.strategy));
   } catch (e) {
     if (!o.evaluator) await evaluator.close();
     throw e;
@@ -315,6 +332,33 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
     if (!o.evaluator) await evaluator.close();
     strategy.dispose();
   }
+}
+
+/** A caller's estimator runs in this thread, and must produce every objective. */
+function checkGivenEstimator(config: ExperimentConfig, estimator: TrialEstimator): void {
+  if (config.parallel > 1) throw configError(`expected 1 with an estimator object, found ${config.parallel}: it evaluates in this thread, one trial at a time`, 'parallel');
+  if (config.execution?.queue === 'pgboss') throw configError('expected local with an estimator object: queue workers build their estimator from the config', 'execution.queue');
+  config.objectives.forEach((objective, i) => {
+    if (!(objective.name in estimator.metrics)) {
+      throw configError(`the given estimator does not produce ${JSON.stringify(objective.name)}; it declares ${Object.keys(estimator.metrics).join(', ') || 'no metric'}`, `objectives[${i}]`);
+    }
+  });
+}
+
+/** A caller's strategy, used but never disposed by the loop (its owner does that). */
+function borrowed(strategy: Strategy): Strategy {
+  return {
+    get name() {
+      return strategy.name;
+    },
+    ask: (n) => strategy.ask(n),
+    tell: (sample, objectives) => strategy.tell(sample, objectives),
+    history: () => strategy.history(),
+    best: () => strategy.best(),
+    getState: () => strategy.getState(),
+    setState: (state) => strategy.setState(state),
+    dispose: () => {},
+  };
 }
 
 const isDone = (t: Trial) => t.state === 'complete' || t.state === 'failed' || t.state === 'pruned';

@@ -11,7 +11,7 @@
 // is told an estimate, never a measurement:
 //   - predictor: the predictor's mean;
 //   - proxies: a value below the round's lowest evaluated result that keeps
-//     the screen's order (lowest − (r+1)/rest · spread), as TopKEstimator does;
+//     the screen's order (lowest − (r+1)/rest · spread);
 // its other objectives come from the cost model (params, flops) or are the
 // round's worst. Only evaluated candidates are trials in the store, count
 // toward budget.trials and appear in history().
