@@ -9,7 +9,7 @@ import { TsnasError, configError } from '../errors.js';
 import { findStrategy, strategyNames } from '../strategies/index.js';
 import { getKit, getSpace, kitNames, type SpaceKit, type SpaceOptions } from '../kits/index.js';
 import { PROXY_NAMES } from '../estimators/zero-cost/proxies.js';
-import { PREDICTOR_NAMES } from '../estimators/predictors/index.js';
+import { PREDICTOR_NAMES } from '../predictors/index.js';
 import { metricDirection } from '../estimators/metrics.js';
 import { leafPaths, showValue, validate, type Schema } from '../util/schema.js';
 

@@ -23,7 +23,7 @@
 // only on the told results and seeds (proxies of seeded networks; a predictor
 // trained from scratch with a fixed seed), so it picks the same top k.
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { createPredictor, type Predictor } from '../estimators/predictors/index.js';
+import { createPredictor, type Predictor } from '../predictors/index.js';
 import type { ProxyName } from '../estimators/zero-cost/proxies.js';
 import { TsnasError } from '../errors.js';
 import type { DefinedSpace } from '../spaces/space.js';

@@ -21,7 +21,6 @@ export { RegularizedEvolution, type EvolutionOptions } from './evolution.js';
 export { GeneticAlgorithm, type GeneticOptions } from './genetic.js';
 export { LocalSearch, type LocalSearchOptions } from './local.js';
 export { Bananas, type BananasOptions, type Acquisition } from './bananas.js';
-export { MlpEnsemble, type MlpOptions } from './mlp-ensemble.js';
 export { Controller, type ControllerOptions, type ControllerState } from './controller.js';
 export { Reinforce, Ppo, type PolicyGradientOptions, type PpoOptions } from './policy-gradient.js';
 export { Nsga2, type Nsga2Options } from './nsga2.js';

@@ -5,6 +5,7 @@ import { memory } from '../tensor/index.js';
 import { TsnasError } from '../errors.js';
 import { checkStrategyOptions, createStrategy, findStrategy, strategyKinds, strategyNames, type StrategyName, type Strategy, type Trial } from './index.js';
 import { ToySpace, toyObjectives } from './testing/toy-space.js';
+import { Bananas } from './bananas.js';
 
 const space = new ToySpace();
 const optimum = Math.max(...enumerate().map((s) => toyObjectives(s).accuracy!));
@@ -133,4 +134,31 @@ test('registry: every built-in strategy declares its options schema and whether 
   }
   assert.throws(() => createStrategy('evolution', space, { population: 0 }), (e: Error) => e instanceof TsnasError && /population/.test(e.message + (e as TsnasError).where));
   assert.throws(() => createStrategy('ppo', space, { controller: { hidden: 'big' } } as never), /controller\.hidden/);
+});
+
+test('bo asks its predictor (the predictor interface): refit on every batch from a seed of its RNG, disposed after each', () => {
+  let fits = 0;
+  let disposed = 0;
+  const seeds: number[] = [];
+  const bo = new Bananas(space, {
+    seed: 1, initial: 4, batch: 3,
+    predictor: (seed) => {
+      seeds.push(seed);
+      // Predicts the toy objective itself: bo must then ask the best unseen candidates.
+      return {
+        name: 'oracle', needs: { input: 'encoding', partialCurves: false, minTrainingSamples: 2, uncertainty: false },
+        fit: () => void fits++,
+        query: (samples) => ({ mean: samples.map((s) => toyObjectives(s).accuracy!), std: samples.map(() => 0) }),
+        dispose: () => void disposed++,
+      };
+    },
+  });
+  const asked = drive(bo, 13);
+  assert.equal(fits, 3);
+  assert.equal(disposed, 3);
+  assert.equal(new Set(seeds).size, 3);
+  assert.equal(new Set(asked).size, 13);
+  // The oracle's picks beat the uniform warm-up.
+  const values = bo.history().map((t) => t.objectives.accuracy!);
+  assert.ok(Math.max(...values.slice(4)) >= Math.max(...values.slice(0, 4)));
 });
