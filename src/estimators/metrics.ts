@@ -32,6 +32,7 @@ export const METRIC_DIRECTIONS: MetricDirections = {
   ...TRAINING_METRICS,
   ...HARDWARE_METRICS,
   test_accuracy: 'max',
+  supernet_accuracy: 'max',
   loss: 'min',
   latency: 'min',
   energy: 'min',

@@ -32,6 +32,9 @@ import type { ProxyName } from '../estimators/zero-cost/proxies.js';
 import type { ExperimentConfig } from './config.js';
 import { brokenConstraint, cheapMetricsFunction, configSpace, proxyScorer, type Metrics, type TrialEstimator } from './estimators.js';
 import { createEvaluator, createQueueEvaluator, inlineEvaluator, type EvalOutcome, type Evaluator } from './pool.js';
+import { findWeightSharingMethod } from '../weight-sharing/methods.js';
+import type { WeightSharingEpoch } from '../weight-sharing/run.js';
+import { runWeightSharingExperiment, type WeightSharingHooks } from './weight-sharing.js';
 import { predictorCandidateRanker, proxyCandidateRanker, ScreenedStrategy, type CandidateRanker } from './screen.js';
 
 /** The strategy a config names, with the config's seed, objectives and fitness (its options were checked by checkConfig). */
@@ -132,6 +135,12 @@ export interface RunOptions {
    * Every objective must be one of the metrics it declares.
    */
   estimator?: TrialEstimator;
+  /** Weight-sharing strategies: called after each stored supernet epoch, and when the run's phase changes. */
+  onEpoch?: (record: WeightSharingEpoch, epochs: number) => void;
+  onPhase?: WeightSharingHooks['onPhase'];
+  onWeightSharingStart?: WeightSharingHooks['onStart'];
+  /** Weight-sharing strategies: where the found network's files go (default runs/<name>). */
+  artifactsDir?: string;
 }
 
 export interface RunResult {
@@ -196,6 +205,15 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
   if (experiment) checkSameExperiment(experiment.config, config, name);
   else experiment = await store.createExperiment(name, storedConfig(config) as unknown as Json);
   const experimentId = experiment.id;
+  // A strategy object replaces the config's strategy, weight-sharing methods included.
+  const weightSharing = o.strategy ? undefined : findWeightSharingMethod(config.strategy.name);
+  if (weightSharing) {
+    const outcome = await runWeightSharingExperiment(store, experiment, config, weightSharing, {
+      signal: o.signal, onEpoch: o.onEpoch, onPhase: o.onPhase, onStart: o.onWeightSharingStart, artifactsDir: o.artifactsDir,
+    });
+    const counts = await store.countTrials(experimentId);
+    return { experimentId, name, told: counts.complete + counts.failed + counts.pruned, finished: !outcome.interrupted, interrupted: outcome.interrupted, counts };
+  }
   const batchSize = batchOf(config);
 
   const space = configSpace(config);
