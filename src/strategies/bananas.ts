@@ -1,7 +1,7 @@
 // Bayesian optimisation with a neural predictor, in the style of BANANAS
-// (White et al., 2021): a predictor with uncertainty (by default an ensemble
-// of MLPs on the space's path encoding, src/predictors/sparse-mlp.ts), refit
-// on every batch, gives a mean and an uncertainty; candidates are mutations of the best trials plus
+// (White et al., 2021): a predictor (src/predictors; by default an ensemble
+// of MLPs on the space's path encoding), refit on every batch, gives a mean
+// and an uncertainty; candidates are mutations of the best trials plus
 // uniform samples; an acquisition function (independent Thompson sampling or
 // expected improvement) picks the next batch.
 import { TsnasError } from '../errors.js';
