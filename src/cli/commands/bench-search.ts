@@ -46,7 +46,7 @@ export const benchSearchCommand = defineCommand({
     const seeds = flags['seeds'] !== undefined ? parseSeeds(String(flags['seeds'])) : [flags['seed'] as number];
     const budget = flags['budget'] as number;
     const objectives = String(flags['objectives']).split(',').map((s) => s.trim());
-    const known = ['accuracy', 'params', 'flops'];
+    const known = Object.keys(benchmark.metrics);
     for (const o of objectives) if (!known.includes(o)) throw usageError(`the nb201 benchmark measures ${known.join(', ')}, got '${o}'`, '--objectives');
     if (objectives[0] !== 'accuracy') throw usageError(`the first objective must be accuracy, got '${objectives[0]}'`, '--objectives');
     const lambdas = flags['lambda'] === undefined ? undefined : String(flags['lambda']).split(',').map((v) => {
