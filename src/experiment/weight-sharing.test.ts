@@ -174,10 +174,10 @@ function runCli(args: string[], killAfterMs?: number): Promise<{ code: number | 
 
 /**
  * Runs the uninterrupted command into `whole`, then the same command into
- * `parts`, SIGKILLed at random moments (start-up, mid-epoch, mid-checkpoint,
+ * `parts()` (a fresh store after each reset), SIGKILLed at random moments (start-up, mid-epoch, mid-checkpoint,
  * the final search) until it finishes; returns both fingerprints.
  */
-async function killAndResume(method: string, whole: string, parts: string, dir: string, reset: () => Promise<void>) {
+async function killAndResume(method: string, whole: string, parts: () => string, dir: string, reset: () => Promise<void>) {
   const configPath = join(dir, `${method}.json`);
   writeFileSync(configPath, JSON.stringify(rawConfig(method)));
   const args = (storage: string) => ['--config', configPath, '--storage', storage, '--quiet'];
@@ -191,7 +191,7 @@ async function killAndResume(method: string, whole: string, parts: string, dir: 
   // Kill times fall anywhere in the uninterrupted run's time; a run that ends before its first kill
   // (load changes from run to run) starts over on a fresh store.
   for (let attempt = 0; attempt < 40; attempt++) {
-    const r = await runCli(args(parts), kills < 3 ? 200 + rng.int(Math.max(1, wholeMs - 200)) : undefined);
+    const r = await runCli(args(parts()), kills < 3 ? 200 + rng.int(Math.max(1, wholeMs - 200)) : undefined);
     if (r.signal === 'SIGKILL') kills++;
     else {
       assert.equal(r.code, 0, r.stderr);
@@ -208,7 +208,7 @@ for (const method of ['darts', 'gdas', 'spos']) {
     const dir = mkdtempSync(join(tmpdir(), 'tsnas-ws-kill-'));
     try {
       const db = (f: string) => `sqlite:${join(dir, f)}`;
-      const { kills, seed } = await killAndResume(method, db('whole.db'), db('parts.db'), dir, async () => {
+      const { kills, seed } = await killAndResume(method, db('whole.db'), () => db('parts.db'), dir, async () => {
         for (const f of ['parts.db', 'parts.db-wal', 'parts.db-shm']) rmSync(join(dir, f), { force: true });
       });
       const a = await openStore(db('whole.db'));
@@ -238,7 +238,7 @@ describe('weight-sharing experiments on PostgreSQL', { skip: pgAvailable ? false
       const whole = await pgTest.freshSchema();
       let parts = await pgTest.freshSchema();
       try {
-        const { kills, seed } = await killAndResume(method, whole.url, parts.url, dir, async () => {
+        const { kills, seed } = await killAndResume(method, whole.url, () => parts.url, dir, async () => {
           await parts.dispose();
           parts = await pgTest.freshSchema();
         });
