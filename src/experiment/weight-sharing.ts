@@ -105,6 +105,12 @@ export async function runWeightSharingExperiment(store: Store, openExperiment: (
     throw e;
   }
   const id = experiment.id;
+  if (experiment.status === 'finished') {
+    // Nothing left to do: the found architecture's trial is final.
+    run.dispose();
+    const [trial] = await store.listTrials(id, { limit: 1 });
+    return { experiment, interrupted: false, trial: trial ?? null };
+  }
   const saveState = (phase: WeightSharingState['phase']) => {
     const state: WeightSharingState = { method: method.name, phase, epochsDone: run.epochsDone, epochs: run.epochs };
     return store.saveStrategyState(id, state as unknown as Json, 0);
