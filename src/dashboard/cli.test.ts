@@ -55,7 +55,7 @@ describe('tsnas dashboard (process)', () => {
   test('a bad --storage or a busy --port exits 2 naming the flag', async () => {
     const missing = spawnSync(process.execPath, [BIN, 'dashboard', '--storage', `sqlite:${join(dir, 'absent.db')}`, '--port', '0'], { encoding: 'utf8' });
     assert.equal(missing.status, 2);
-    assert.match(missing.stderr, /--storage: no SQLite store at .*absent\.db/);
+    assert.match(missing.stderr, /--storage: no tsnas store at .*absent\.db/);
     const malformed = spawnSync(process.execPath, [BIN, 'dashboard', '--storage', 'mysql://x'], { encoding: 'utf8' });
     assert.equal(malformed.status, 2);
     assert.match(malformed.stderr, /--storage: storage URL must be/);
