@@ -10,9 +10,16 @@ export interface FlagSpec {
   default?: string | number | boolean;
   required?: boolean;
   choices?: readonly string[];
-  /** Lower bound for number/int flags. */
+  /** Bounds for number/int flags. */
   min?: number;
+  max?: number;
 }
+
+/** Seeds are 32-bit (libtorch's and the Rng's); a larger one would be taken modulo 2^32 without a word. */
+export const MAX_SEED = 2 ** 32 - 1;
+
+/** Decimal numbers only: Number() would also take hex, octal, binary and 'Infinity'. */
+const DECIMAL = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/;
 
 export type FlagSpecs = Record<string, FlagSpec>;
 export type ParsedFlags = Record<string, string | number | boolean | undefined>;
@@ -25,7 +32,7 @@ export interface Parsed {
 /** Flags every compute command takes. */
 export const computeFlags: FlagSpecs = {
   threads: { type: 'int', help: 'libtorch threads', min: 1 },
-  seed: { type: 'int', help: 'random seed', default: 0, min: 0 },
+  seed: { type: 'int', help: 'random seed', default: 0, min: 0, max: MAX_SEED },
   json: { type: 'boolean', help: 'print one JSON object on the last line of stdout' },
 };
 
@@ -38,11 +45,14 @@ function convert(name: string, spec: FlagSpec, raw: string): string | number | b
     case 'number':
     case 'int': {
       const v = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(v) || (spec.type === 'int' && !Number.isInteger(v))) {
+      if (!DECIMAL.test(raw) || !Number.isFinite(v) || (spec.type === 'int' && !Number.isInteger(v))) {
         throw usageError(`expected ${spec.type === 'int' ? 'an integer' : 'a number'}, got '${raw}'`, `--${name}`);
       }
       if (spec.min !== undefined && v < spec.min) {
         throw usageError(`expected a value >= ${spec.min}, got ${raw}`, `--${name}`);
+      }
+      if (spec.max !== undefined && v > spec.max) {
+        throw usageError(`expected a value <= ${spec.max}, got ${raw}`, `--${name}`);
       }
       return v;
     }

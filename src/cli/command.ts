@@ -1,5 +1,6 @@
 // What a CLI command is. Each lives in src/cli/commands/<name>.ts and is
 // listed in src/cli/commands/index.ts.
+import { usageError } from '../errors.js';
 import { parseArgs, usage, type FlagSpecs, type Parsed } from './args.js';
 
 export interface Command {
@@ -10,11 +11,19 @@ export interface Command {
   run(argv: string[]): Promise<number>;
 }
 
-/** A command with declared flags: --help prints them, and parsing is strict. */
+/** Words a command takes besides its flags, e.g. NAME of `tsnas show NAME` (none when not declared). */
+export interface PositionalSpec {
+  name: string;
+  min: number;
+  max: number;
+}
+
+/** A command with declared flags and positional words: --help prints them, and parsing is strict. */
 export function defineCommand(def: {
   name: string;
   summary: string;
   flags: FlagSpecs;
+  positional?: PositionalSpec;
   run(parsed: Parsed): Promise<number>;
 }): Command {
   return {
@@ -25,7 +34,14 @@ export function defineCommand(def: {
         process.stdout.write(`${usage(def.name, def.summary, def.flags)}\n`);
         return 0;
       }
-      return def.run(parseArgs(argv, def.flags));
+      const parsed = parseArgs(argv, def.flags);
+      const p = def.positional ?? { name: '', min: 0, max: 0 };
+      const n = parsed.positional.length;
+      if (n < p.min || n > p.max) {
+        const expected = p.max === 0 ? 'no arguments besides flags' : p.min === p.max ? `${p.min === 1 ? 'one' : p.min} ${p.name}` : `at most ${p.max} ${p.name}`;
+        throw usageError(`expected ${expected}, got ${n ? parsed.positional.map((a) => `'${a}'`).join(' ') : 'none'}`, p.max === 0 ? parsed.positional[0]! : p.name);
+      }
+      return def.run(parsed);
     },
   };
 }

@@ -192,8 +192,8 @@ function estimatorSchema(top: boolean): Schema {
 export const CONFIG_SCHEMA: Schema = {
   kind: 'object',
   fields: {
-    name: { kind: 'string', pattern: /^[A-Za-z0-9_.-]{1,64}$/, patternHelp: 'a name of letters, digits, _ . - (at most 64)', help: 'experiment name in the store' },
-    seed: { kind: 'number', integer: true, min: 0, default: 0, help: 'seed of the strategy, the data splits and the weights' },
+    name: { kind: 'string', pattern: /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, patternHelp: 'a name of letters, digits, _ . - starting with a letter or digit (at most 64; it names a folder)', help: 'experiment name in the store' },
+    seed: { kind: 'number', integer: true, min: 0, max: 2 ** 32 - 1, default: 0, help: 'seed of the strategy, the data splits and the weights (32-bit)' },
     space: {
       kind: 'object',
       fields: {
@@ -470,6 +470,7 @@ export function readConfigFile(path: string): Record<string, unknown> {
   } catch (e) {
     throw new TsnasError('config', `cannot read the config: ${(e as Error).message}`, { where: path, cause: e });
   }
+  if (text.trim() === '' || /^(\s*#.*\n?|\s*\n)*$/.test(text)) throw configError('the config file is empty (tsnas init writes a commented example)', path);
   const raw = parseConfigText(text, path);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw configError(`expected a mapping of fields at the top, found ${showValue(raw)}`, path);
@@ -497,7 +498,8 @@ export function setConfigPath(config: Record<string, unknown>, path: string, tex
   }
   let value: unknown;
   try {
-    value = parseYaml(text);
+    // Numbers are decimal: YAML would also read 0x10, 0o7 and .inf as numbers.
+    value = /^\s*[-+]?(0[xXoObB]|\.(inf|Inf|INF|nan|NaN|NAN)\b)/.test(text) ? text : parseYaml(text);
   } catch {
     value = text;
   }

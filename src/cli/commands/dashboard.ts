@@ -27,8 +27,7 @@ export const dashboardCommand = defineCommand({
     poll: { type: 'int', help: 'milliseconds between store reads of a watched page', default: 700, min: 50 },
     json: { type: 'boolean', help: 'print {"url": ...} as the last line of stdout once listening' },
   },
-  async run({ flags, positional }) {
-    if (positional.length > 0) throw new TsnasError('usage', `takes no positional arguments, got ${positional.join(' ')}`, { where: 'dashboard' });
+  async run({ flags }) {
     if ((flags['port'] as number) > 65535) throw new TsnasError('usage', `expected a port from 0 to 65535, got ${flags['port']}`, { where: '--port' });
     const store = await openExistingStore(flags['storage'] as string);
     try {

@@ -54,8 +54,7 @@ export const exportCommand = defineCommand({
     'check-batch': { type: 'int', help: 'batch size of the onnxruntime check', default: 2, min: 1 },
     ...computeFlags,
   },
-  async run({ flags, positional }) {
-    if (positional.length > 0) throw usageError(`takes no positional arguments, got ${positional.join(' ')}`, 'export');
+  async run({ flags }) {
     const spaceName = flags['space'] as string;
     const space: DefinedSpace = getSpace(spaceName, parseSpaceOptions(flags['space-options'] as string | undefined, spaceName));
     const sample = parseArch(space, flags['arch'] as string);

@@ -8,11 +8,11 @@ import { log } from '../output.js';
 export const initCommand = defineCommand({
   name: 'init',
   summary: 'write a commented example experiment config (default exp.yaml)',
+  positional: { name: 'FILE', min: 0, max: 1 },
   flags: {
     force: { type: 'boolean', help: 'overwrite an existing file' },
   },
   async run({ flags, positional }) {
-    if (positional.length > 1) throw new TsnasError('usage', `expected at most one file name, got ${positional.join(' ')}`, { where: 'FILE' });
     const file = positional[0] ?? 'exp.yaml';
     if (existsSync(file) && !flags['force']) throw new TsnasError('usage', 'exists; pass --force to overwrite it', { where: file });
     writeFileSync(file, EXAMPLE_CONFIG);

@@ -18,13 +18,13 @@ export function findChromium(): string | undefined {
 export const reportCommand = defineCommand({
   name: 'report',
   summary: 'write an experiment report (report.html with SVG charts; --png needs chromium)',
+  positional: { name: 'NAME', min: 1, max: 1 },
   flags: {
     storage: { type: 'string', help: 'sqlite:PATH or postgres://...', default: DEFAULT_STORAGE_URL },
     out: { type: 'string', help: 'output file (default runs/NAME/report.html)' },
     png: { type: 'boolean', help: 'also write report.png via a headless Chromium (Debian chromium package)' },
   },
   async run({ flags, positional }) {
-    if (positional.length !== 1) throw usageError(`expected one experiment name, got ${positional.length ? positional.join(' ') : 'none'}`, 'NAME');
     const name = positional[0]!;
     const out = (flags['out'] as string | undefined) ?? `runs/${name.replace(/[^A-Za-z0-9_.-]/g, '_')}/report.html`;
     if (flags['png'] && !findChromium()) {

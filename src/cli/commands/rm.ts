@@ -9,13 +9,15 @@ import { log } from '../output.js';
 export const rmCommand = defineCommand({
   name: 'rm',
   summary: 'delete an experiment from a store (with --yes)',
+  positional: { name: 'NAME', min: 1, max: 1 },
   flags: {
     storage: { type: 'string', help: 'sqlite:PATH or postgres://...', default: DEFAULT_STORAGE_URL },
     yes: { type: 'boolean', help: 'confirm the deletion (it cannot be undone)' },
   },
   async run({ flags, positional }) {
-    if (positional.length !== 1) throw usageError(`expected one experiment name, got ${positional.length ? positional.join(' ') : 'none'}`, 'NAME');
     const name = positional[0]!;
+    // A store that does not exist is an error, not a new empty store.
+    await (await openStore(flags['storage'] as string, { readOnly: true })).close();
     const store = await openStore(flags['storage'] as string);
     try {
       const experiment = await requireExperiment(store, name);

@@ -9,13 +9,13 @@ import { emitJson } from '../output.js';
 export const showCommand = defineCommand({
   name: 'show',
   summary: 'show one experiment: counts by state, best trials, Pareto front, best architecture',
+  positional: { name: 'NAME', min: 1, max: 1 },
   flags: {
     storage: { type: 'string', help: 'sqlite:PATH or postgres://...', default: DEFAULT_STORAGE_URL },
     top: { type: 'int', help: 'best trials to list', default: 5, min: 1 },
     json: { type: 'boolean', help: 'print one JSON object on the last line of stdout' },
   },
   async run({ flags, positional }) {
-    if (positional.length !== 1) throw usageError(`expected one experiment name, got ${positional.length ? positional.join(' ') : 'none'}`, 'NAME');
     const store = await openStore(flags['storage'] as string, { readOnly: true });
     try {
       const summary = await summarizeExperiment(store, positional[0]!, { top: flags['top'] as number });

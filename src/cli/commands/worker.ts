@@ -3,7 +3,6 @@
 // pgboss) put on the pg-boss queue of the store's database; start as many
 // as you like, on any machine reaching the database (src/distributed).
 import { runWorker } from '../../distributed/worker.js';
-import { usageError } from '../../errors.js';
 import { defineCommand } from '../command.js';
 import { emitJson, log, stopOnSigint } from '../output.js';
 
@@ -19,8 +18,7 @@ export const workerCommand = defineCommand({
     id: { type: 'string', help: 'worker id written to the trials it runs, /SLOT appended (default HOST:PID)' },
     json: { type: 'boolean', help: 'print one JSON object on the last line of stdout' },
   },
-  async run({ flags, positional }) {
-    if (positional.length > 0) throw usageError(`unexpected argument '${positional[0]}'; flags are --name value`, positional[0]);
+  async run({ flags }) {
     const interrupt = stopOnSigint('worker: interrupted, stopping (running trials go back to pending and run elsewhere; Ctrl-C again to quit at once)');
     try {
       const result = await runWorker({
