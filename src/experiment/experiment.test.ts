@@ -46,7 +46,7 @@ test('config errors name the field path, the value and what was expected', () =>
   e = configError({ strategy: { name: 'nsga2' } });
   assert.match(e.message, /^objectives: expected at least 2 objectives for strategy nsga2/);
   e = configError({ seed: 'zero' });
-  assert.match(e.message, /^seed: expected an integer >= 0, found "zero"/);
+  assert.match(e.message, /^seed: expected an integer >= 0 and <= 4294967295, found "zero"/);
   e = configError({ space: { name: 'darts' }, estimator: { kind: 'benchmark' } });
   assert.match(e.message, /^estimator\.kind: estimator kind 'benchmark' \(nb201:cifar10\) is a NAS-Bench-201 table and covers only space nb201, found space "darts"/);
   e = configError({ space: { name: 'chain' }, estimator: { kind: 'composed', then: { kind: 'benchmark' } } });
