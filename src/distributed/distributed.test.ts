@@ -17,6 +17,7 @@ import { openStore } from '../store/index.js';
 import { findPostgresBinDir, usePostgresForTests } from '../store/pg-test-server.js';
 import type { Store } from '../store/types.js';
 import { memory } from '../tensor/index.js';
+import { queueEvaluator } from './coordinator.js';
 import { trialQueueName } from './queue.js';
 import { runWorker } from './worker.js';
 
@@ -135,7 +136,7 @@ describe('many-machine search over pg-boss', { skip: available ? false : 'no Pos
     try {
       const tensors = memory().numTensors;
       const started = Date.now();
-      const r = await runExperiment({ store, config, storageUrl: url });
+      const r = await runExperiment({ store, config, storageUrl: url, queueEvaluator });
       const seconds = (Date.now() - started) / 1000;
       assert.equal(r.finished, true);
       assert.equal(memory().numTensors, tensors);
@@ -173,7 +174,7 @@ describe('many-machine search over pg-boss', { skip: available ? false : 'no Pos
     const doomed = spawnTsnas(['worker', '--storage', url, '--id', 'doomed', '--threads', '1']);
     let rescuer: Child | undefined;
     try {
-      const run = runExperiment({ store, config, storageUrl: url });
+      const run = runExperiment({ store, config, storageUrl: url, queueEvaluator });
       const victim = await waitFor('a trial running on the doomed worker', async () => {
         const e = await store.getExperiment('train');
         return e && (await store.listTrials(e.id, { states: ['running'] })).find((t) => t.workerId === 'doomed/0');
@@ -207,7 +208,7 @@ describe('many-machine search over pg-boss', { skip: available ? false : 'no Pos
     const { store, url, dispose } = await freshStore();
     const tensors = memory().numTensors;
     try {
-      const run = runExperiment({ store, config, storageUrl: url });
+      const run = runExperiment({ store, config, storageUrl: url, queueEvaluator });
       const controller = new AbortController();
       const first = runWorker({ storageUrl: url, workerId: 'first', threads: 1, pollMs: 200, signal: controller.signal });
       const running = await waitFor('the trial running on the first worker', async () => {
@@ -239,7 +240,7 @@ describe('many-machine search over pg-boss', { skip: available ? false : 'no Pos
     });
     const { store, url, dispose } = await freshStore();
     try {
-      const run = runExperiment({ store, config, storageUrl: url });
+      const run = runExperiment({ store, config, storageUrl: url, queueEvaluator });
       // A worker that claims a trial and then never heartbeats (a frozen machine).
       const frozen = await waitFor('a pending trial to claim', async () => {
         const e = await store.getExperiment('silent');

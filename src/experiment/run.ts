@@ -31,7 +31,8 @@ import { canonicalJson } from '../spaces/space.js';
 import type { ProxyName } from '../estimators/zero-cost/proxies.js';
 import type { ExperimentConfig } from './config.js';
 import { brokenConstraint, cheapMetricsFunction, configSpace, proxyScorer, type Metrics } from './estimators.js';
-import { createEvaluator, createQueueEvaluator, type EvalOutcome, type Evaluator } from './pool.js';
+import type { EvalOutcome, Evaluator, QueueEvaluatorFactory } from './evaluator.js';
+import { createEvaluator } from './pool.js';
 import { predictorCandidateRanker, proxyCandidateRanker, ScreenedStrategy, type CandidateRanker } from './screen.js';
 
 /** Options each strategy accepts at the top level of strategy.options (seed, fitness and objectives come from the config). */
@@ -133,6 +134,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** The store's URL, for evaluators that connect to it themselves (execution.queue pgboss); default config.storage. */
   storageUrl?: string;
+  /** The evaluator of execution.queue pgboss (src/distributed's queueEvaluator: the CLI passes it); needed with that queue only. */
+  queueEvaluator?: QueueEvaluatorFactory;
 }
 
 export interface RunResult {
@@ -200,7 +203,8 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
   const batchSize = batchOf(config);
 
   const space = configSpace(config);
-  const evaluator = o.evaluator ?? (queued ? await createQueueEvaluator(config, store, experiment, o.storageUrl) : await createEvaluator(config));
+  if (queued && !o.evaluator && !o.queueEvaluator) throw new TsnasError('internal', 'execution.queue pgboss: runExperiment needs RunOptions.queueEvaluator');
+  const evaluator = o.evaluator ?? (queued ? await o.queueEvaluator!({ config, store, experiment, storageUrl: o.storageUrl ?? config.storage }) : await createEvaluator(config));
   let strategy: Strategy;
   try {
     strategy = buildSearchStrategy(config, space, (s) => evaluator.cheapMetrics(s));

@@ -201,7 +201,8 @@ export async function runWeightSharingSearch(method: WeightSharingMethod, flags:
     const rankingCells = flags.ranking as number;
     const afterSearch = rankingCells > 0 && benchmark
       ? (ctx: OneShotContext) => {
-        ranking = rankingQuality(ctx.evaluate, Nb201Table.load(), benchmark!, new Rng((flags.seed as number) + 1000), rankingCells);
+        const table = Nb201Table.load();
+        ranking = rankingQuality(ctx.evaluate, (arch) => table.accuracy(arch, benchmark!), new Rng((flags.seed as number) + 1000), rankingCells);
       }
       : undefined;
     const onEpoch = (e: { epoch: number; trainAccuracy: number; trainLoss: number; seconds: number }) =>

@@ -5,6 +5,7 @@
 import { TsnasError, usageError } from '../../errors.js';
 import { checkConfig, configFieldPaths, readConfigFile, setConfigPath } from '../../experiment/config.js';
 import { runExperiment } from '../../experiment/run.js';
+import { queueEvaluator } from '../../distributed/coordinator.js';
 import { describeEstimator, formatSummary, summarizeExperiment } from '../../experiment/summary.js';
 import { DEFAULT_STORAGE_URL, openStore } from '../../store/index.js';
 import type { Command } from '../command.js';
@@ -100,6 +101,7 @@ export const searchConfigCommand: Command = {
         store,
         config,
         storageUrl: storage,
+        queueEvaluator,
         signal: interrupt.signal,
         onStart: ({ resumed, told, budget, requeued }) => {
           log(`search ${config.name}: ${resumed ? `resuming at ${told}/${budget} trials${requeued ? ` (${requeued} running trial(s) back to pending)` : ''}` : `new experiment, ${budget} trials`} in ${storage}` +
