@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 
 /** Layers from the bottom up; a file may import from its own layer and those before it. */
 const LAYERS = [
-  'errors', 'util', 'testing', 'tensor', 'nn', 'data', 'train', 'spaces', 'viz', 'networks', 'hardware', 'supernets',
+  'errors', 'util', 'tensor', 'testing', 'nn', 'data', 'train', 'spaces', 'viz', 'networks', 'hardware', 'supernets',
   'export', 'kits', 'strategies', 'weight-sharing', 'benchmarks', 'estimators', 'store', 'report', 'experiment',
   'dashboard', 'distributed', 'workloads', 'cli', 'index',
 ];
