@@ -6,12 +6,13 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runTsnas } from '../testing/cli.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const ARCH = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
 
 function tsnas(...args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/tsnas.js', ...args], { cwd: root, encoding: 'utf8' });
+  const r = runTsnas(args);
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

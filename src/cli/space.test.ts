@@ -1,25 +1,23 @@
 // tsnas space info|sample|cost|draw as a user runs them: outputs, files and exit codes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DARTS_V2_TEXT } from '../spaces/darts.js';
+import { lastJson, runTsnas } from '../testing/cli.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
 const ALL_CONV = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|';
 
 function tsnas(...args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/tsnas.js', ...args], { cwd: root, encoding: 'utf8' });
+  const r = runTsnas(args);
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 /** The JSON object on the last line of stdout, after checking the exit code. */
 function json(...args: string[]) {
   const r = tsnas(...args);
   assert.equal(r.code, 0, `${args.join(' ')}\n${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+  return lastJson(r.stdout);
 }
 
 test('space info: exact sizes as decimal strings, formulas and dimensions', () => {

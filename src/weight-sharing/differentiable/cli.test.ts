@@ -3,18 +3,15 @@
 // with exit code 2. Data: a synthetic CIFAR-10 directory.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { syntheticDataset, writeCifar10Dir } from '../../data/synthetic.js';
 import { Nb201Table } from '../../benchmarks/nb201.js';
+import { lastJson, runTsnas } from '../../testing/cli.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const run = (...args: string[]) => spawnSync(process.execPath, ['bin/tsnas.js', ...args], { cwd: root, encoding: 'utf8' });
+const run = (...args: string[]) => runTsnas(args);
 const tsnas = (...args: string[]) => run('darts', ...args);
-const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1)!);
 
 /** Each command line (after `tsnas <command>`) exits 2 with a message matching its pattern. */
 function assertUsageErrors(command: string, cases: [string[], RegExp][]): void {
