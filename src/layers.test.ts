@@ -14,7 +14,14 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Layers from the bottom up; a file may import from its own layer and those before it. */
+/**
+ * Layers from the bottom up; a file may import from its own layer and those
+ * before it. Less obvious places: testing above tensor (assertClose reads
+ * tensors); strategies below weight-sharing (ENAS samples with the
+ * strategies' controller); report below experiment (pages and charts; what
+ * an experiment's report shows is experiment/report.ts, which the main job
+ * uses too); store needs only errors, so it could sit lower.
+ */
 const LAYERS = [
   'errors', 'util', 'tensor', 'testing', 'nn', 'data', 'train', 'spaces', 'viz', 'networks', 'hardware', 'supernets',
   'export', 'kits', 'strategies', 'weight-sharing', 'benchmarks', 'estimators', 'store', 'report', 'experiment',
