@@ -11,6 +11,7 @@ import { getKit, getSpace, kitNames, type SpaceKit, type SpaceOptions } from '..
 import { PROXY_NAMES } from '../estimators/zero-cost/proxies.js';
 import { PREDICTOR_NAMES } from '../estimators/predictors/index.js';
 import { leafPaths, showValue, validate, type Schema } from '../util/schema.js';
+import { findWeightSharingMethod, WEIGHT_SHARING_METHOD_NAMES } from '../weight-sharing/methods.js';
 
 /** Estimators that evaluate one sample by themselves. */
 export const BASE_ESTIMATOR_KINDS = ['benchmark', 'training', 'proxies'] as const;
@@ -19,7 +20,13 @@ export const BASE_ESTIMATOR_KINDS = ['benchmark', 'training', 'proxies'] as cons
  * proxies, or a learned predictor) and evaluate the top-k with `then`.
  */
 export const COMPOSED_ESTIMATOR_KINDS = ['composed', 'predictor'] as const;
-export const ESTIMATOR_KINDS = [...BASE_ESTIMATOR_KINDS, ...COMPOSED_ESTIMATOR_KINDS] as const;
+/**
+ * Weight-sharing strategies only: the found architecture keeps the numbers
+ * the search gave it (inherited-weight or supernet accuracy), nothing more
+ * is evaluated. The default of weight-sharing experiments outside nb201.
+ */
+export const SUPERNET_ESTIMATOR_KIND = 'supernet';
+export const ESTIMATOR_KINDS = [...BASE_ESTIMATOR_KINDS, ...COMPOSED_ESTIMATOR_KINDS, SUPERNET_ESTIMATOR_KIND] as const;
 export type EstimatorKind = (typeof ESTIMATOR_KINDS)[number];
 export type BaseEstimatorKind = (typeof BASE_ESTIMATOR_KINDS)[number];
 
@@ -199,7 +206,7 @@ export const CONFIG_SCHEMA: Schema = {
     strategy: {
       kind: 'object',
       fields: {
-        name: { kind: 'string', enum: strategyNames, default: 'evolution', help: 'search strategy' },
+        name: { kind: 'string', enum: [...strategyNames, ...WEIGHT_SHARING_METHOD_NAMES], default: 'evolution', help: 'search strategy: multi-trial, or a weight-sharing method (a stored supernet run; see docs/weight-sharing.md)' },
         options: { kind: 'object', open: true, fields: {}, default: {}, help: "the strategy's own options (population, sample, ...)" },
       },
     },
@@ -256,6 +263,7 @@ const ESTIMATOR_FIELDS: Record<EstimatorKind, readonly string[]> = {
   proxies: ['proxies', 'proxyBatch', 'channels', 'cells', 'resolution'],
   composed: ['screen', 'topK', 'then'],
   predictor: ['model', 'warmup', 'kappa', 'candidates', 'topK', 'then'],
+  supernet: [],
 };
 
 const TRAINING_DEFAULTS = { epochs: 2, batch: 128, lr: 0.1 };
@@ -312,6 +320,8 @@ function checkEstimator(e: EstimatorConfig, path: string, kit: SpaceKit): void {
       Object.assign(e, { ...PROXY_DEFAULTS, ...e });
       checkSize(e, path);
       break;
+    case 'supernet':
+      break;
     case 'composed':
     case 'predictor': {
       if (e.then === undefined) throw configError(`is required by estimator kind '${kind}': expected the estimator of the chosen candidates, e.g. {kind: training, epochs: 2}`, `${path}.then`);
@@ -350,7 +360,7 @@ function normaliseObjective(o: unknown): ObjectiveConfig {
 /** Validates a parsed config (any JSON) and returns it normalised, with defaults. */
 export function checkConfig(raw: unknown): ExperimentConfig {
   if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) kindAlias((raw as Record<string, unknown>)['estimator'], 'estimator');
-  const v = validate(CONFIG_SCHEMA, raw) as Record<string, any>;
+  const v = validate(CONFIG_SCHEMA, withWeightSharingDefaults(raw)) as Record<string, any>;
   const spaceName = v.space.name as string;
   const spaceOptions = v.space.options as Record<string, unknown>;
   if (!kitNames().includes(spaceName)) throw configError(`unknown space ${JSON.stringify(spaceName)}, expected one of ${kitNames().join(', ')}`, 'space.name');
@@ -368,6 +378,13 @@ export function checkConfig(raw: unknown): ExperimentConfig {
     throw e;
   }
   const estimator = v.estimator as EstimatorConfig;
+  const weightSharing = findWeightSharingMethod(v.strategy.name);
+  if (weightSharing) {
+    v.strategy.options = validate({ kind: 'object', fields: weightSharing.options }, v.strategy.options, 'strategy.options');
+    checkWeightSharing(v);
+  } else if (estimator.kind === SUPERNET_ESTIMATOR_KIND) {
+    throw configError(`estimator kind 'supernet' keeps a weight-sharing search's own numbers, but strategy ${v.strategy.name} is multi-trial; use benchmark, training or proxies`, 'estimator.kind');
+  }
   checkEstimator(estimator, 'estimator', kit);
   const objectives = (v.objectives as unknown[]).map(normaliseObjective);
   const names = new Set<string>();
@@ -393,6 +410,41 @@ export function checkConfig(raw: unknown): ExperimentConfig {
     throw configError(`expected at least 2 objectives for strategy nsga2, found ${objectives.length} (${objectives.map((o) => o.name).join(', ')})`, 'objectives');
   }
   return { ...v, estimator, objectives, constraints } as ExperimentConfig;
+}
+
+/**
+ * Defaults that differ for weight-sharing strategies, filled in the raw
+ * config before the schema's: the data split 50/50 into weights and
+ * architecture halves (as the references do), and the found architecture
+ * looked up in the table on nb201, else kept with the search's numbers.
+ */
+function withWeightSharingDefaults(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+  const r = raw as Record<string, any>;
+  const strategy = r['strategy'];
+  const name = typeof strategy === 'object' && strategy !== null ? strategy['name'] : undefined;
+  if (typeof name !== 'string' || !findWeightSharingMethod(name)) return raw;
+  const out: Record<string, any> = { ...r };
+  const dataset = typeof r['dataset'] === 'object' && r['dataset'] !== null ? r['dataset'] : {};
+  if (dataset['validFraction'] === undefined) out['dataset'] = { ...dataset, validFraction: 0.5 };
+  const space = typeof r['space'] === 'object' && r['space'] !== null ? r['space']['name'] ?? 'nb201' : 'nb201';
+  if (r['estimator'] === undefined) out['estimator'] = space === 'nb201' ? { kind: 'benchmark' } : { kind: SUPERNET_ESTIMATOR_KIND };
+  return out;
+}
+
+/** What a weight-sharing experiment cannot take: several objectives to search, queues, parallel trials, limits other than flops and params. */
+function checkWeightSharing(v: Record<string, any>): void {
+  const name = v.strategy.name as string;
+  if (v.execution?.queue === 'pgboss') throw configError(`a weight-sharing run (${name}) trains one supernet in one process; use execution.queue local`, 'execution.queue');
+  if (v.parallel !== 1) throw configError(`a weight-sharing run (${name}) trains one supernet; expected parallel 1, found ${v.parallel}`, 'parallel');
+  const kind = v.estimator.kind as string;
+  if (kind === 'composed' || kind === 'predictor') throw configError(`estimator kind '${kind}' screens many candidates; a weight-sharing run (${name}) evaluates the one architecture it finds with benchmark, training, proxies or supernet`, 'estimator.kind');
+  (v.constraints as string[]).forEach((text, i) => {
+    const m = CONSTRAINT_PATTERN.exec(text);
+    if (m && !(['flops', 'params'].includes(m[1]!) && (m[2] === '<=' || m[2] === '<'))) {
+      throw configError(`a weight-sharing run limits its search with "flops <= N" and "params <= N" only, found ${JSON.stringify(text)}`, `constraints[${i}]`);
+    }
+  });
 }
 
 /** The config getSpace takes for a space's own options (space.options of the config). */

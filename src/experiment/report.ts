@@ -1,13 +1,14 @@
 // An experiment's report.html (`tsnas report NAME`, and the rungs of the
 // main job's report): best-so-far curve, objective scatter with the Pareto
-// front, learning curves and drawn cells of the top trials.
+// front, learning curves, a weight-sharing run's supernet curves and α
+// heatmaps, and drawn cells of the top trials.
 import type { Sample } from '../spaces/types.js';
 import type { Store } from '../store/types.js';
-import { bestSoFar, lineChart, scatterChart } from '../report/charts.js';
+import { bestSoFar, heatmap, lineChart, scatterChart, type Series } from '../report/charts.js';
 import { formatValue, learningCurves, renderReport, table, writeHtml, type Section } from '../report/html.js';
 import { sampleToSvg } from '../viz/index.js';
 import { escapeXml } from '../viz/svg.js';
-import { objectivesOf, paretoIndices, paretoObjectives, requireExperiment, spaceOf, summarizeExperiment, viewOf } from './summary.js';
+import { objectivesOf, paretoIndices, paretoObjectives, requireExperiment, spaceOf, summarizeExperiment, viewOf, type WeightSharingSummary } from './summary.js';
 
 /** The report sections of one experiment. */
 export async function experimentSections(store: Store, name: string, options: { top?: number; label?: string } = {}): Promise<Section[]> {
@@ -29,7 +30,8 @@ export async function experimentSections(store: Store, name: string, options: { 
   });
 
   const charts: string[] = [];
-  if (complete.length > 0) {
+  // A weight-sharing run has one trial: its supernet sections below say more than trial charts.
+  if (complete.length > 0 && !summary.weightSharing) {
     const values = complete.map((t) => [t.number + 1, t.metrics![primary.name]!] as [number, number]);
     charts.push(lineChart([{ name: `best ${primary.name}`, points: bestSoFar(values, primary.direction === 'max'), step: true }], {
       title: `${label}: best ${primary.name} so far`, xLabel: 'trial', yLabel: primary.name,
@@ -52,6 +54,8 @@ export async function experimentSections(store: Store, name: string, options: { 
   }
   if (charts.length > 0) sections.push({ title: `${label}: charts`, html: `<div class="charts">${charts.join('\n')}</div>` });
 
+  if (summary.weightSharing) sections.push(...weightSharingSections(summary.weightSharing, label));
+
   if (space && summary.best.length > 0) {
     const bestTrials = await store.bestTrials(experiment.id, primary.name, primary.direction, Math.min(3, options.top ?? 3));
     const cells = bestTrials.map((t) => {
@@ -65,6 +69,35 @@ export async function experimentSections(store: Store, name: string, options: { 
     });
     sections.push({ title: `${label}: top architectures`, html: cells.join('\n') });
   }
+  return sections;
+}
+
+/** A weight-sharing run: its per-epoch curves and the α of each edge over the epochs. */
+function weightSharingSections(w: WeightSharingSummary, label: string): Section[] {
+  const series = (key: string, name = key): Series | null => {
+    const points = w.history.filter((h) => typeof h[key] === 'number').map((h) => [h['epoch'] as number, h[key] as number] as [number, number]);
+    return points.length > 0 ? { name, points } : null;
+  };
+  const chart = (title: string, yLabel: string, list: (Series | null)[]) => {
+    const present = list.filter((s): s is Series => s !== null);
+    return present.length > 0 ? lineChart(present, { title: `${label}: ${title}`, xLabel: 'epoch', yLabel }) : '';
+  };
+  const charts = [
+    chart('supernet accuracy', 'accuracy', [series('trainAccuracy', 'train'), series('validAccuracy', 'valid')]),
+    chart('supernet loss', 'loss', [series('trainLoss', 'train'), series('validLoss', 'valid')]),
+    chart('derived cell: skip and none shares', 'share', [series('skipFraction', 'skip'), series('noneFraction', 'none'), series('parameterFreeFraction', 'parameter-free')]),
+    chart('dominant Hessian eigenvalue of the validation loss w.r.t. α', 'λmax', [series('hessianEigenvalue', 'λmax')]),
+    chart('GDAS temperature', 'τ', [series('tau', 'τ')]),
+  ].filter((c) => c !== '');
+  const intro = `<p>${escapeXml(`${w.method}: ${w.phase}, ${w.epochsDone}/${w.epochs} supernet epochs.`)}</p>`;
+  const sections: Section[] = [{ title: `${label}: supernet training`, html: `${intro}<div class="charts">${charts.join('\n')}</div>` }];
+  const edges = Object.entries(w.alpha);
+  if (edges.length > 0) {
+    const maps = edges.map(([edge, a]) => heatmap(a.operations, a.epochs, a.weights, { title: `α of ${edge} (softmax)`, xLabel: 'epoch' }));
+    sections.push({ title: `${label}: architecture weights per edge`, html: `<div class="charts">${maps.join('\n')}</div>` });
+  }
+  const derived = w.history.filter((h) => typeof h['arch'] === 'string');
+  if (derived.length > 0) sections.push({ title: `${label}: derived cell per epoch`, html: table(['epoch', 'phase', 'architecture'], derived.map((h) => [h['epoch'] as number, h['phase'] as string, h['arch'] as string])) });
   return sections;
 }
 

@@ -33,6 +33,9 @@ import type { ExperimentConfig } from './config.js';
 import { brokenConstraint, cheapMetricsFunction, configSpace, proxyScorer, type Metrics } from './estimators.js';
 import type { EvalOutcome, Evaluator, QueueEvaluatorFactory } from './evaluator.js';
 import { createEvaluator } from './pool.js';
+import { findWeightSharingMethod } from '../weight-sharing/methods.js';
+import type { WeightSharingEpoch } from '../weight-sharing/run.js';
+import { runWeightSharingExperiment, type WeightSharingHooks } from './weight-sharing.js';
 import { predictorCandidateRanker, proxyCandidateRanker, ScreenedStrategy, type CandidateRanker } from './screen.js';
 
 /** Options each strategy accepts at the top level of strategy.options (seed, fitness and objectives come from the config). */
@@ -136,6 +139,12 @@ export interface RunOptions {
   storageUrl?: string;
   /** The evaluator of execution.queue pgboss (src/distributed's queueEvaluator: the CLI passes it); needed with that queue only. */
   queueEvaluator?: QueueEvaluatorFactory;
+  /** Weight-sharing strategies: called after each stored supernet epoch, and when the run's phase changes. */
+  onEpoch?: (record: WeightSharingEpoch, epochs: number) => void;
+  onPhase?: WeightSharingHooks['onPhase'];
+  onWeightSharingStart?: WeightSharingHooks['onStart'];
+  /** Weight-sharing strategies: where the found network's files go (default runs/<name>). */
+  artifactsDir?: string;
 }
 
 export interface RunResult {
@@ -200,6 +209,14 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
   if (experiment) checkSameExperiment(experiment.config, config, name);
   else experiment = await store.createExperiment(name, storedConfig(config) as unknown as Json);
   const experimentId = experiment.id;
+  const weightSharing = findWeightSharingMethod(config.strategy.name);
+  if (weightSharing) {
+    const outcome = await runWeightSharingExperiment(store, experiment, config, weightSharing, {
+      signal: o.signal, onEpoch: o.onEpoch, onPhase: o.onPhase, onStart: o.onWeightSharingStart, artifactsDir: o.artifactsDir,
+    });
+    const counts = await store.countTrials(experimentId);
+    return { experimentId, name, told: counts.complete + counts.failed + counts.pruned, finished: !outcome.interrupted, interrupted: outcome.interrupted, counts };
+  }
   const batchSize = batchOf(config);
 
   const space = configSpace(config);

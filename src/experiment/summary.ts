@@ -33,6 +33,21 @@ export interface ExperimentSummary {
   /** Non-dominated complete trials over the objectives (or the first objective and params). */
   pareto: { objectives: ObjectiveConfig[]; trials: TrialView[] };
   bestArchitecture: TrialView | null;
+  /** Weight-sharing experiments: the supernet run, epoch by epoch. */
+  weightSharing?: WeightSharingSummary;
+}
+
+/** What `show --json`, the report and the dashboard show of a weight-sharing run. */
+export interface WeightSharingSummary {
+  method: string;
+  /** supernet (training), search (final step), evaluation (the found architecture's trial), done. */
+  phase: string;
+  epochsDone: number;
+  epochs: number;
+  /** Per epoch: the numbers of its record (src/weight-sharing/run.ts WeightSharingEpoch) without α. */
+  history: Record<string, unknown>[];
+  /** α of each edge over the epochs: softmax weights per epoch (rows) in the order of `operations`. */
+  alpha: Record<string, { operations: string[]; epochs: number[]; weights: number[][] }>;
 }
 
 /** The objectives of a stored config (defaults as the config checker fills them). */
@@ -122,7 +137,27 @@ export async function summarizeExperiment(store: Store, name: string, options: {
     best: bestViews,
     pareto: { objectives: frontObjectives, trials: front.map((t) => viewOf(t, space)) },
     bestArchitecture: bestViews[0] ?? null,
+    ...(await weightSharingOf(store, experiment.id)),
   };
+}
+
+/** A weight-sharing run's phase, history and α per edge (none for multi-trial experiments). */
+export async function weightSharingOf(store: Store, experimentId: number): Promise<{ weightSharing?: WeightSharingSummary }> {
+  const saved = (await store.loadStrategyState(experimentId))?.state as { method?: unknown; phase?: unknown; epochsDone?: number; epochs?: number } | undefined;
+  if (typeof saved?.method !== 'string' || typeof saved.phase !== 'string') return {};
+  const records = await store.listEpochs(experimentId);
+  const history: Record<string, unknown>[] = [];
+  const alpha: WeightSharingSummary['alpha'] = {};
+  for (const { record } of records) {
+    const { weights, operations, edgeWeights: _edgeWeights, ...numbers } = record as Record<string, any>;
+    history.push(numbers);
+    for (const [label, w] of Object.entries((weights ?? {}) as Record<string, number[]>)) {
+      const edge = (alpha[label] ??= { operations: operations?.[label] ?? w.map((_, i) => String(i)), epochs: [], weights: [] });
+      edge.epochs.push(numbers['epoch']);
+      edge.weights.push(w);
+    }
+  }
+  return { weightSharing: { method: saved.method, phase: saved.phase, epochsDone: records.length, epochs: saved.epochs ?? records.length, history, alpha } };
 }
 
 /** An estimator config in words, e.g. "composed(synflow+nwot of 1000 -> top 10) -> training 2 epochs". */
@@ -162,7 +197,8 @@ export function formatSummary(s: ExperimentSummary): string {
   lines.push(`  space ${s.space}, strategy ${s.strategy}, estimator ${s.estimator}, objectives ${s.objectives.map((o) => `${o.name}:${o.direction}`).join(', ')}`);
   lines.push(`  trials ${s.total}: ${Object.entries(s.counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (s.screening) lines.push(`  screening: ${s.screening.screenedOut} candidates screened out in ${s.screening.rounds} round(s) (not trials)`);
-  const metricNames = [...new Set(s.best.flatMap((t) => Object.keys(t.metrics)))].slice(0, 5);
+  // The objectives first, then whatever else the trials have.
+  const metricNames = [...new Set([...s.objectives.map((o) => o.name).filter((m) => s.best.some((t) => m in t.metrics)), ...s.best.flatMap((t) => Object.keys(t.metrics))])].slice(0, 5);
   if (s.best.length > 0) {
     lines.push('', `best trials by ${s.objectives[0]!.name}:`);
     lines.push(`  ${'#'.padStart(5)}  ${metricNames.map((m) => m.padStart(12)).join(' ')}  arch`);
@@ -173,6 +209,24 @@ export function formatSummary(s: ExperimentSummary): string {
     lines.push('', `Pareto front (${a.name} ${a.direction}, ${b.name} ${b.direction}): ${s.pareto.trials.length} trials`);
     for (const t of s.pareto.trials) lines.push(`  ${String(t.number).padStart(5)}  ${a.name} ${fmt(t.metrics[a.name])}  ${b.name} ${fmt(t.metrics[b.name])}  ${t.arch}`);
   }
+  if (s.weightSharing) lines.push('', ...formatWeightSharing(s.weightSharing));
   lines.push('', s.bestArchitecture ? `best architecture: ${s.bestArchitecture.arch}` : 'best architecture: none yet (no complete trial)');
   return lines.join('\n');
+}
+
+const pct = (v: unknown) => (typeof v === 'number' ? `${(100 * v).toFixed(1)}%` : '-');
+
+/** A weight-sharing run as text: phase, then one line per epoch. */
+function formatWeightSharing(w: WeightSharingSummary): string[] {
+  const lines = [`weight-sharing ${w.method}: ${w.phase}, ${w.epochsDone}/${w.epochs} supernet epochs`];
+  for (const h of w.history) {
+    const parts = [`  epoch ${String(h['epoch']).padStart(3)} ${String(h['phase']).padEnd(8)}`, `train ${pct(h['trainAccuracy'])}`];
+    if (typeof h['validAccuracy'] === 'number') parts.push(`valid ${pct(h['validAccuracy'])}`);
+    if (typeof h['skipFraction'] === 'number') parts.push(`skip ${pct(h['skipFraction'])} none ${pct(h['noneFraction'])}`);
+    if (typeof h['hessianEigenvalue'] === 'number') parts.push(`λmax ${fmt(h['hessianEigenvalue'])}`);
+    if (typeof h['tau'] === 'number') parts.push(`τ ${fmt(h['tau'])}`);
+    if (typeof h['arch'] === 'string') parts.push(h['arch']);
+    lines.push(parts.join('  '));
+  }
+  return lines;
 }

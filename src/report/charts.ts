@@ -160,3 +160,36 @@ export function bestSoFar(values: readonly (readonly [number, number])[], maximi
   }
   return out;
 }
+
+/**
+ * A heatmap: one row per name, one column per x (e.g. an edge's softmax
+ * weight of each operation over the epochs), white (smallest value) to dark
+ * blue (largest), each cell's value in its tooltip.
+ */
+export function heatmap(rows: readonly string[], columns: readonly number[], values: readonly (readonly number[])[], o: { title: string; xLabel: string }): string {
+  const cellW = Math.max(4, Math.min(24, Math.floor(360 / Math.max(1, columns.length))));
+  const cellH = 16;
+  const left = 8 + 7 * Math.max(...rows.map((r) => r.length), 4);
+  const top = 28;
+  const w = left + cellW * columns.length + 16;
+  const h = top + cellH * rows.length + 34;
+  const parts: string[] = [`<text x="${w / 2}" y="16" text-anchor="middle" font-size="12">${escapeXml(o.title)}</text>`];
+  // Shade from the smallest to the largest value, so that small moves of near-uniform weights show.
+  const finite = values.flat().filter(Number.isFinite);
+  const lo = Math.min(...finite, 1);
+  const span = Math.max(1e-9, Math.max(...finite, 0) - lo);
+  rows.forEach((name, r) => {
+    parts.push(`<text x="${left - 4}" y="${top + r * cellH + 12}" text-anchor="end" font-size="10">${escapeXml(name)}</text>`);
+    columns.forEach((x, c) => {
+      const v = values[c]?.[r] ?? 0;
+      const shade = (k: number) => Math.round(255 - Math.min(1, Math.max(0, (v - lo) / span)) * (255 - k));
+      parts.push(`<rect x="${left + c * cellW}" y="${top + r * cellH}" width="${cellW}" height="${cellH}" fill="rgb(${shade(8)},${shade(48)},${shade(107)})"><title>${escapeXml(`${name}, ${o.xLabel} ${x}: ${v.toFixed(3)}`)}</title></rect>`);
+    });
+  });
+  const step = Math.max(1, Math.ceil(columns.length / 10));
+  columns.forEach((x, c) => {
+    if (c % step === 0 || c === columns.length - 1) parts.push(`<text x="${left + c * cellW + cellW / 2}" y="${top + rows.length * cellH + 12}" text-anchor="middle" font-size="9">${x}</text>`);
+  });
+  parts.push(`<text x="${left + (cellW * columns.length) / 2}" y="${h - 6}" text-anchor="middle" font-size="10">${escapeXml(o.xLabel)}</text>`);
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="sans-serif">${parts.join('')}</svg>`;
+}

@@ -1,0 +1,233 @@
+// A weight-sharing search (DARTS family, SPOS, FairNAS, ENAS, OFA) as a
+// stored experiment: the supernet trains epoch by epoch; after each epoch
+// its record and a checkpoint (supernet, α, optimizers, loaders: see
+// src/weight-sharing/run.ts) replace the previous ones in one store
+// transaction. The found architecture then becomes the experiment's trial,
+// evaluated by the config's estimator (its table accuracy, or trained from
+// scratch), with the supernet's own numbers among its metrics.
+//
+// Resume after kill -9 at any moment: the run is rebuilt from the config,
+// restored from the last checkpoint, and trains the remaining epochs; every
+// generator is reseeded per epoch, so at a fixed seed and 1 thread the
+// resumed run ends with the same history and architecture as an
+// uninterrupted one. A kill during the final step repeats it from the
+// checkpoint (same architecture, same trial); a finished trial is kept.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { configError, TsnasError } from '../errors.js';
+import { datasetSource, standardAugment } from '../data/spec.js';
+import { saveSafetensors, safetensorsToTensors, tensorsToSafetensors } from '../export/safetensors.js';
+import { exportWeightsToOnnx } from '../kits/onnx.js';
+import type { Experiment, Json, Store, Trial } from '../store/types.js';
+import { isFinished } from '../store/types.js';
+import type { CostLimits } from '../weight-sharing/oneshot/constraints.js';
+import type { RunContext, WeightSharingMethod } from '../weight-sharing/methods.js';
+import type { WeightSharingEpoch, WeightSharingResult } from '../weight-sharing/run.js';
+import type { ExperimentConfig } from './config.js';
+import { SUPERNET_ESTIMATOR_KIND, spaceOptionsOf } from './config.js';
+import { configSpace, type Metrics } from './estimators.js';
+import { createEvaluator } from './pool.js';
+
+/** The stage name of supernet-training epochs in the store. */
+export const SUPERNET_STAGE = 'supernet';
+
+/** Where a weight-sharing experiment stands, saved as its strategy state (what `show` and the dashboard read). */
+export interface WeightSharingState {
+  method: string;
+  /** supernet: training; search: the final step (derivation or evolutionary search); evaluation: the found architecture's trial; done. */
+  phase: 'supernet' | 'search' | 'evaluation' | 'done';
+  epochsDone: number;
+  epochs: number;
+}
+
+export interface WeightSharingHooks {
+  /** Called once the run knows where it stands. */
+  onStart?: (info: { resumed: boolean; epochsDone: number; epochs: number; method: string }) => void;
+  /** Called after each stored epoch. */
+  onEpoch?: (record: WeightSharingEpoch, epochs: number) => void;
+  /** Called when the final step starts and when the found architecture is known. */
+  onPhase?: (phase: WeightSharingState['phase'], detail?: string) => void;
+  signal?: AbortSignal;
+  /** Directory for the found network's files (default runs/<name>). */
+  artifactsDir?: string;
+}
+
+export interface WeightSharingOutcome {
+  interrupted: boolean;
+  /** The found architecture's trial (finished), when the run got that far. */
+  trial: Trial | null;
+}
+
+/** The context a method's run gets from the config. */
+export function runContext(config: ExperimentConfig): Omit<RunContext, 'augment'> {
+  const limits: CostLimits = {};
+  for (const c of config.constraints) {
+    if (c.metric === 'flops') limits.maxFlops = Math.min(limits.maxFlops ?? Infinity, c.value);
+    if (c.metric === 'params') limits.maxParams = Math.min(limits.maxParams ?? Infinity, c.value);
+  }
+  return {
+    space: config.space.name,
+    spaceOptions: spaceOptionsOf(config.space.name, config.space.options),
+    seed: config.seed,
+    validFraction: config.dataset.validFraction,
+    ...(config.dataset.limitTrain !== undefined ? { limitTrain: config.dataset.limitTrain } : {}),
+    limits,
+  };
+}
+
+const isAbort = (signal: AbortSignal | undefined, e: unknown) => signal?.aborted === true && (e === signal.reason || (e instanceof Error && e.name === 'AbortError'));
+
+export async function runWeightSharingExperiment(store: Store, experiment: Experiment, config: ExperimentConfig, method: WeightSharingMethod, hooks: WeightSharingHooks = {}): Promise<WeightSharingOutcome> {
+  const id = experiment.id;
+  const { signal } = hooks;
+  const options = config.strategy.options as Record<string, any>;
+  const source = datasetSource(config.dataset.name);
+  const train = source.load('train');
+  const augment = standardAugment(source, train, options['resolution']);
+  // Small images lose too much to 4-pixel padding crops.
+  if (augment.crop && options['resolution'] !== undefined && options['resolution'] <= 16) augment.crop = { padding: 2 };
+  let run;
+  try {
+    run = method.create(train, { ...runContext(config), augment }, options);
+  } catch (e) {
+    if (e instanceof TsnasError && e.code !== 'state' && !e.where?.startsWith('strategy') && !e.where?.startsWith('space') && !e.where?.startsWith('constraints')) {
+      throw configError(e.message, `strategy.options${e.where ? ` (${e.where})` : ''}`);
+    }
+    throw e;
+  }
+  const saveState = (phase: WeightSharingState['phase']) => {
+    const state: WeightSharingState = { method: method.name, phase, epochsDone: run.epochsDone, epochs: run.epochs };
+    return store.saveStrategyState(id, state as unknown as Json, 0);
+  };
+  try {
+    const checkpoint = await store.loadCheckpoint(id);
+    if (checkpoint) {
+      const { tensors } = safetensorsToTensors(checkpoint.data, `checkpoint of experiment '${experiment.name}'`);
+      try {
+        run.restore(checkpoint.state, tensors);
+      } finally {
+        for (const t of Object.values(tensors)) t.dispose();
+      }
+    }
+    hooks.onStart?.({ resumed: checkpoint !== null, epochsDone: run.epochsDone, epochs: run.epochs, method: method.name });
+    await store.setExperimentStatus(id, 'running');
+    // A kill while the found architecture was being evaluated left its trial running: it runs again.
+    await store.requeueRunning(id);
+    await saveState('supernet');
+    while (run.epochsDone < run.epochs) {
+      await nextTurn();
+      if (signal?.aborted) return await stopped(store, id);
+      let record: WeightSharingEpoch;
+      try {
+        record = await run.trainEpoch(signal);
+      } catch (e) {
+        if (isAbort(signal, e)) return await stopped(store, id);
+        throw e;
+      }
+      const c = run.checkpoint();
+      await store.recordEpoch(id, SUPERNET_STAGE, record.epoch, record as unknown as Json, {
+        stage: SUPERNET_STAGE, epoch: record.epoch, state: c.state, data: tensorsToSafetensors(c.tensors),
+      });
+      hooks.onEpoch?.(record, run.epochs);
+    }
+    await saveState('search');
+    hooks.onPhase?.('search');
+    let result: WeightSharingResult;
+    try {
+      result = await run.finish(signal);
+    } catch (e) {
+      if (isAbort(signal, e)) return await stopped(store, id);
+      throw e;
+    }
+    try {
+      hooks.onPhase?.('evaluation', result.arch);
+      await saveState('evaluation');
+      const trial = await evaluateFound(store, experiment, config, result, run.epochs, { inputSize: options['resolution'] ?? train.height, inChannels: train.channels, numClasses: train.numClasses }, hooks);
+      if (!trial) return await stopped(store, id);
+      await saveState('done');
+      await store.setExperimentStatus(id, 'finished');
+      return { interrupted: false, trial };
+    } finally {
+      for (const t of Object.values(result.inherited ?? {})) t.dispose();
+    }
+  } catch (e) {
+    if (!(e instanceof TsnasError && e.code === 'state')) await store.setExperimentStatus(id, 'failed').catch(() => {});
+    throw e;
+  } finally {
+    run.dispose();
+  }
+}
+
+async function stopped(store: Store, id: number): Promise<WeightSharingOutcome> {
+  await store.requeueRunning(id);
+  await store.setExperimentStatus(id, 'stopped');
+  return { interrupted: true, trial: null };
+}
+
+/**
+ * The found architecture as the experiment's trial: its inherited weights
+ * written (safetensors and ONNX) when the method gives them, then evaluated
+ * by the config's estimator. Null when interrupted (the trial runs again on
+ * resume).
+ */
+async function evaluateFound(store: Store, experiment: Experiment, config: ExperimentConfig, result: WeightSharingResult, epochs: number, network: FoundNetwork, hooks: WeightSharingHooks): Promise<Trial | null> {
+  const space = configSpace(config);
+  const created = await store.createTrial(experiment.id, result.sample as unknown as Json, space.hash(result.sample));
+  let trial = created.trial;
+  if (isFinished(trial.state)) return trial;
+  const searchMetrics: Metrics = { ...result.metrics, supernet_epochs: epochs };
+  if (config.estimator.kind === SUPERNET_ESTIMATOR_KIND) {
+    const accuracy = result.metrics['supernet_accuracy'] ?? (await lastValidAccuracy(store, experiment.id));
+    const metrics: Metrics = { ...searchMetrics, ...(accuracy !== undefined ? { accuracy } : {}) };
+    await writeInherited(store, trial, experiment, config, result, network, hooks);
+    return store.finishTrial(trial.id, { state: 'complete', metrics });
+  }
+  await writeInherited(store, trial, experiment, config, result, network, hooks);
+  const evaluator = await createEvaluator(config);
+  const onAbort = () => evaluator.interrupt();
+  hooks.signal?.addEventListener('abort', onAbort, { once: true });
+  const workerId = `pid${process.pid}`;
+  try {
+    const claimed = await store.claimTrial(experiment.id, workerId);
+    if (!claimed || claimed.id !== trial.id) throw new TsnasError('state', `experiment '${experiment.name}': expected to claim the found architecture's trial ${trial.id}`);
+    trial = claimed;
+    const outcome = await evaluator.run({ trialId: trial.id, sample: result.sample }, (metric, step, value) => {
+      if (Number.isFinite(value)) void store.reportIntermediate(trial.id, metric, step, value).catch(() => {});
+    });
+    if (!outcome.ok) {
+      if (outcome.interrupted) return null;
+      return store.finishTrial(trial.id, { state: 'failed', error: outcome.error }, { workerId });
+    }
+    return store.finishTrial(trial.id, { state: 'complete', metrics: { ...searchMetrics, ...outcome.metrics } }, { workerId });
+  } finally {
+    hooks.signal?.removeEventListener('abort', onAbort);
+    await evaluator.close();
+  }
+}
+
+/** The data's shape, for rebuilding the found network from its inherited weights. */
+interface FoundNetwork {
+  inputSize: number;
+  inChannels: number;
+  numClasses: number;
+}
+
+async function lastValidAccuracy(store: Store, id: number): Promise<number | undefined> {
+  const last = (await store.listEpochs(id, { stage: SUPERNET_STAGE })).at(-1)?.record as { validAccuracy?: number | null } | undefined;
+  return last?.validAccuracy ?? undefined;
+}
+
+/** The inherited weights of the found fixed network as found.safetensors and found.onnx, recorded as the trial's artifacts. */
+async function writeInherited(store: Store, trial: Trial, experiment: Experiment, config: ExperimentConfig, result: WeightSharingResult, network: FoundNetwork, hooks: WeightSharingHooks): Promise<void> {
+  if (!result.inherited) return;
+  const dir = hooks.artifactsDir ?? join('runs', experiment.name);
+  mkdirSync(dir, { recursive: true });
+  const weightsPath = join(dir, 'found.safetensors');
+  saveSafetensors(weightsPath, result.inherited, { space: config.space.name, arch: result.arch });
+  await store.setArtifact(trial.id, 'weights', weightsPath);
+  const onnxPath = join(dir, 'found.onnx');
+  const { net } = exportWeightsToOnnx({ space: configSpace(config), sample: result.sample, weightsPath, onnxPath, network });
+  net.dispose();
+  await store.setArtifact(trial.id, 'onnx', onnxPath);
+}
