@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { TsnasError } from '../errors.js';
 import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
-import { lastJson, runTsnas, startTsnas } from '../testing/cli.js';
+import { lastJson, runTsnas, runTsnasAsync, startTsnas } from '../testing/cli.js';
 import { Rng } from '../util/random.js';
 import { checkConfig, EXAMPLE_CONFIG, parseConfigText, setConfigPath } from './config.js';
 import { threadsPerTrial } from './pool.js';
@@ -196,15 +196,6 @@ test('a stopped run resumes to the same trials as an uninterrupted one', async (
   }
 });
 
-/** `tsnas search ARGS`, killed with SIGKILL after killAfterMs when given. */
-async function runCli(args: string[], killAfterMs?: number): Promise<{ status: number | null; signal: string | null; stderr: string }> {
-  const run = startTsnas(['search', ...args]);
-  const timer = killAfterMs === undefined ? undefined : setTimeout(() => run.child.kill('SIGKILL'), killAfterMs);
-  const exit = await run.exited;
-  clearTimeout(timer);
-  return { ...exit, stderr: run.stderr() };
-}
-
 for (const variant of ['evolution', 'bo', 'predictor-guided evolution']) {
   test(`SIGKILL at random moments, then the same command: same trials and best as an uninterrupted run (${variant})`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tsnas-kill-'));
@@ -220,7 +211,7 @@ for (const variant of ['evolution', 'bo', 'predictor-guided evolution']) {
       '--strategy.options', options, '--budget.trials', String(budget), '--batch', '2', '--constraints', 'params <= 1e6', ...estimator];
     try {
       const started = Date.now();
-      const whole = await runCli(args('whole.db'));
+      const whole = await runTsnasAsync(['search', ...args('whole.db')]);
       assert.equal(whole.status, 0, whole.stderr);
       // Kills land anywhere from start-up to near the end of an uninterrupted run.
       const wholeMs = Date.now() - started;
@@ -228,7 +219,7 @@ for (const variant of ['evolution', 'bo', 'predictor-guided evolution']) {
       // Kill times fall in the first 60% of the uninterrupted run's time; a run that still ends before
       // its first kill (load changes from run to run) starts over on a fresh database.
       for (let attempt = 0; attempt < 40; attempt++) {
-        const r = await runCli(args('parts.db'), kills < 4 ? 150 + rng.int(Math.max(1, Math.round(wholeMs * 0.6) - 150)) : undefined);
+        const r = await runTsnasAsync(['search', ...args('parts.db')], { killAfterMs: kills < 4 ? 150 + rng.int(Math.max(1, Math.round(wholeMs * 0.6) - 150)) : undefined });
         if (r.signal === 'SIGKILL') kills++;
         else {
           assert.equal(r.status, 0, r.stderr);

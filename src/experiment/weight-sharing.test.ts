@@ -4,22 +4,19 @@
 // architecture of an uninterrupted run, on SQLite and on PostgreSQL.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { openStore } from '../store/index.js';
 import { findPostgresBinDir, usePostgresForTests } from '../store/pg-test-server.js';
 import type { Store } from '../store/types.js';
 import { memory, setNumThreads } from '../tensor/index.js';
+import { runTsnasAsync } from '../testing/cli.js';
 import { Rng } from '../util/random.js';
 import { TsnasError } from '../errors.js';
 import { checkConfig } from './config.js';
 import { runExperiment } from './run.js';
 import { SUPERNET_STAGE } from './weight-sharing.js';
-
-const CLI = fileURLToPath(new URL('../../bin/tsnas.js', import.meta.url));
 
 /** Tiny supernets on 240 Fashion-MNIST images at 8×8: a run takes a few seconds. */
 const METHODS: Record<string, Record<string, unknown>> = {
@@ -144,17 +141,9 @@ describe('weight-sharing experiments (in process)', () => {
   });
 });
 
-function runCli(args: string[], killAfterMs?: number): Promise<{ code: number | null; signal: string | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'search', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stderr });
-    });
-  });
+async function runCli(args: string[], killAfterMs?: number): Promise<{ code: number | null; signal: string | null; stderr: string }> {
+  const r = await runTsnasAsync(['search', ...args], { killAfterMs });
+  return { code: r.status, signal: r.signal, stderr: r.stderr };
 }
 
 /**

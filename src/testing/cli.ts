@@ -44,6 +44,15 @@ export function runTsnas(args: readonly string[], options: CliOptions = {}): Cli
   return { status: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + note };
 }
 
+/** Runs `tsnas ...args` without blocking this process; SIGKILLed after killAfterMs when given (kill-and-resume tests). */
+export async function runTsnasAsync(args: readonly string[], options: Omit<CliOptions, 'timeoutMs'> & { killAfterMs?: number } = {}): Promise<CliResult> {
+  const run = startTsnas(args, options);
+  const timer = options.killAfterMs === undefined ? undefined : setTimeout(() => run.child.kill('SIGKILL'), options.killAfterMs);
+  const { status, signal } = await run.exited;
+  clearTimeout(timer);
+  return { status, signal, stdout: run.stdout(), stderr: run.stderr() };
+}
+
 /** A tsnas process running in the background (servers, workers, runs to interrupt). */
 export interface TsnasProcess {
   child: ChildProcess;
