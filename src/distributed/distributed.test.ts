@@ -12,7 +12,7 @@ import { checkConfig, type ExperimentConfig } from '../experiment/config.js';
 import { runExperiment } from '../experiment/run.js';
 import { summarizeExperiment } from '../experiment/summary.js';
 import { openStore } from '../store/index.js';
-import { findPostgresBinDir, usePostgresForTests } from '../store/pg-test-server.js';
+import { findPostgresBinDir, usePostgresForTests } from '../testing/postgres.js';
 import type { Store } from '../store/types.js';
 import { memory } from '../tensor/index.js';
 import { lastJson, startTsnas, type TsnasProcess } from '../testing/cli.js';
