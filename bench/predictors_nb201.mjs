@@ -7,7 +7,7 @@
 // --test N scores a seeded random N of the held-out cells instead of all of them.
 import { Nb201Table } from '../dist/benchmarks/nb201.js';
 import { nb201Space } from '../dist/spaces/nb201.js';
-import { createPredictor } from '../dist/estimators/predictors/index.js';
+import { createPredictor } from '../dist/predictors/index.js';
 import { rankQuality } from '../dist/estimators/rank.js';
 import { setNumThreads, memory } from '../dist/tensor/index.js';
 import { Rng } from '../dist/util/random.js';

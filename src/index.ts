@@ -8,6 +8,7 @@ export * as networks from './networks/index.js';
 export * as supernets from './supernets/index.js';
 export * as kits from './kits/index.js';
 export * as onnx from './export/onnx/index.js';
+export * as predictors from './predictors/index.js';
 export * as strategies from './strategies/index.js';
 export * as benchmarks from './benchmarks/index.js';
 export * as estimators from './estimators/index.js';

@@ -3,7 +3,7 @@
 // was found and, for multi-objective runs, the hypervolume ratio of the
 // found accuracy/params front to the exact one.
 import { TsnasError } from '../errors.js';
-import { createStrategy, type StrategyName, type StrategyOptionsByName } from '../strategies/index.js';
+import { createStrategy, findStrategy, type StrategyName, type StrategyOptionsByName } from '../strategies/index.js';
 import { hypervolume2d } from '../strategies/pareto.js';
 import type { FitnessSpec, ObjectiveSpec, Strategy } from '../strategies/types.js';
 import { mean, std } from '../util/stats.js';
@@ -55,11 +55,13 @@ export interface SearchSummary {
   hypervolume_ratio_std?: number;
 }
 
-/** Objectives whose smaller values are better. */
-const minimised = new Set(['params', 'flops', 'latency', 'energy', 'memory']);
-
-export function objectiveSpecs(names: readonly string[]): ObjectiveSpec[] {
-  return names.map((name) => ({ name, maximize: !minimised.has(name) }));
+/** The named objectives with the directions the benchmark declares for them. */
+export function objectiveSpecs(names: readonly string[], benchmark: Benchmark): ObjectiveSpec[] {
+  return names.map((name) => {
+    const direction = benchmark.metrics[name];
+    if (!direction) throw new TsnasError('usage', `benchmark ${benchmark.name} gives ${Object.keys(benchmark.metrics).join(', ')}, not '${name}'`, { where: '--objectives' });
+    return { name, maximize: direction === 'max' };
+  });
 }
 
 /** Parses '0-99', '7' or '1,2,5' into a list of seeds. */
@@ -80,8 +82,8 @@ export function parseSeeds(text: string, where = '--seeds'): number[] {
 function strategyFor(o: BenchmarkSearchOptions, seed: number): Strategy {
   const objectives = o.objectives ?? ['accuracy'];
   const base = { ...(o.strategyOptions ?? {}), seed } as Record<string, unknown>;
-  if (o.strategy === 'nsga2') {
-    base['objectives'] = objectiveSpecs(objectives.length >= 2 ? objectives : ['accuracy', 'params']);
+  if (findStrategy(o.strategy)?.multiObjective) {
+    base['objectives'] = objectiveSpecs(objectives.length >= 2 ? objectives : ['accuracy', 'params'], o.benchmark);
   } else if (objectives.length > 1) {
     const lambdas = o.lambdas ?? objectives.slice(1).map(() => 1);
     if (lambdas.length !== objectives.length - 1) {

@@ -122,6 +122,7 @@ export function parseNb201BenchmarkName(spec: string, where = '--benchmark'): Nb
 export class Nb201Benchmark implements Benchmark {
   readonly name: string;
   readonly space: Nb201Space;
+  readonly metrics = { accuracy: 'max', params: 'min', flops: 'min' } as const;
   private readonly costCache = new Map<string, { params: number; flops: number }>();
   private frontCache: number[][] | undefined;
 

@@ -5,16 +5,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { runTsnas } from '../testing/cli.js';
+import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const ARCH = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
 
-function tsnas(...args: string[]) {
-  const r = runTsnas(args);
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const tsnas = (...args: string[]) => runTsnas(args);
 
 test('usage errors name the argument and exit with code 2', () => {
   const cases: [string[], RegExp][] = [

@@ -4,20 +4,17 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runTsnas } from '../testing/cli.js';
 import { DARTS_V2_TEXT } from '../spaces/darts.js';
-import { lastJson, runTsnas } from '../testing/cli.js';
 
 const ALL_CONV = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|';
 
-function tsnas(...args: string[]) {
-  const r = runTsnas(args);
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const tsnas = (...args: string[]) => runTsnas(args);
 /** The JSON object on the last line of stdout, after checking the exit code. */
 function json(...args: string[]) {
   const r = tsnas(...args);
   assert.equal(r.code, 0, `${args.join(' ')}\n${r.stderr}`);
-  return lastJson(r.stdout);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
 }
 
 test('space info: exact sizes as decimal strings, formulas and dimensions', () => {

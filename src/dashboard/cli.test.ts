@@ -38,7 +38,7 @@ describe('tsnas dashboard (process)', () => {
       assert.equal(list.experiments[0].name, 'cli-run');
       assert.equal(list.experiments[0].counts.complete, 1);
       child.kill('SIGINT');
-      assert.equal((await server.exited).status, 130);
+      assert.equal((await server.exited).code, 130);
       assert.doesNotMatch(server.stderr(), /\bat .*\.js:\d+/, 'no stack trace');
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
@@ -47,10 +47,10 @@ describe('tsnas dashboard (process)', () => {
 
   test('a bad --storage or a busy --port exits 2 naming the flag', async () => {
     const missing = runTsnas(['dashboard', '--storage', `sqlite:${join(dir, 'absent.db')}`, '--port', '0']);
-    assert.equal(missing.status, 2);
+    assert.equal(missing.code, 2);
     assert.match(missing.stderr, /--storage: no SQLite store at .*absent\.db/);
     const malformed = runTsnas(['dashboard', '--storage', 'mysql://x']);
-    assert.equal(malformed.status, 2);
+    assert.equal(malformed.code, 2);
     assert.match(malformed.stderr, /--storage: storage URL must be/);
 
     const blocker = createServer();
@@ -58,7 +58,7 @@ describe('tsnas dashboard (process)', () => {
     try {
       const port = (blocker.address() as { port: number }).port;
       const busy = runTsnas(['dashboard', '--storage', storage, '--port', String(port)]);
-      assert.equal(busy.status, 2);
+      assert.equal(busy.code, 2);
       assert.match(busy.stderr, new RegExp(`--port: port ${port} is already in use`));
     } finally {
       await new Promise((resolve) => blocker.close(resolve));

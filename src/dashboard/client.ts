@@ -96,6 +96,15 @@ export const DASHBOARD_JS = `'use strict';
       box.innerHTML = s.charts[k] || '';
       box.hidden = !s.charts[k];
     });
+    var ws = document.getElementById('weight-sharing');
+    if (ws) {
+      ws.hidden = !s.weightSharing;
+      if (s.weightSharing) {
+        setText('ws-status', s.weightSharing.method + ': ' + s.weightSharing.phase + ', ' + s.weightSharing.epochsDone + '/' + s.weightSharing.epochs + ' supernet epochs');
+        // Trusted HTML: the report's sections, rendered and escaped by the server.
+        document.getElementById('ws-sections').innerHTML = s.weightSharing.html;
+      }
+    }
     var metricNames = [];
     s.trials.forEach(function (t) {
       Object.keys(t.metrics).forEach(function (m) { if (metricNames.indexOf(m) < 0) metricNames.push(m); });

@@ -102,7 +102,8 @@ describe('dashboard in chromium', { skip: existsSync(CHROMIUM) ? false : `no bro
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type')!, /application\/json/);
     const snapshot = await response.json();
-    assert.deepEqual(Object.keys(snapshot).sort(), ['best', 'charts', 'counts', 'experiment', 'objectives', 'total', 'trials']);
+    assert.deepEqual(Object.keys(snapshot).sort(), ['best', 'charts', 'counts', 'experiment', 'objectives', 'total', 'trials', 'weightSharing']);
+    assert.equal(snapshot.weightSharing, null, 'a multi-trial experiment has no supernet view');
     assert.equal(snapshot.experiment.name, 'cifar-search');
     assert.deepEqual(snapshot.objectives, [{ name: 'accuracy', direction: 'max' }, { name: 'params', direction: 'min' }]);
     assert.equal(snapshot.best.number, 0);
@@ -214,6 +215,33 @@ describe('dashboard in chromium', { skip: existsSync(CHROMIUM) ? false : `no bro
       assert.equal(await page.locator('#injected').count(), 0, 'no element made from the architecture string');
       assert.equal(await page.locator('img').count(), 0, 'no element made from the name');
       assert.equal(await page.evaluate(() => (window as unknown as Record<string, unknown>).__pwned), undefined);
+    });
+  });
+
+  test('a weight-sharing experiment shows its phase, curves and the α heatmap of every edge, and follows new epochs live', async () => {
+    const ops = ['none', 'skip_connect', 'nor_conv_1x1', 'nor_conv_3x3', 'avg_pool_3x3'];
+    const edges = ['edge_1_0', 'edge_2_0', 'edge_2_1', 'edge_3_0', 'edge_3_1', 'edge_3_2'];
+    const e = await writer.createExperiment('darts-run', { space: { name: 'nb201' }, strategy: { name: 'darts', options: {} } });
+    const epoch = async (n: number) => {
+      const weights = Object.fromEntries(edges.map((edge, i) => [edge, ops.map((_, k) => (k === i % 5 ? 0.2 + 0.1 * n : (0.8 - 0.1 * n) / 4))]));
+      await writer.recordEpoch(e.id, 'supernet', n, {
+        epoch: n, phase: 'search', seconds: 1, lr: 0.02, trainLoss: 2 - n / 4, trainAccuracy: 0.2 * n, validLoss: 2.1 - n / 4, validAccuracy: 0.18 * n,
+        weights, operations: Object.fromEntries(edges.map((edge) => [edge, ops])), arch: ARCHS[n]!, skipFraction: 0.1 * n, noneFraction: 0, parameterFreeFraction: 0.1 * n, hessianEigenvalue: 0.1 * n, tau: null,
+      });
+      await writer.saveStrategyState(e.id, { method: 'darts', phase: 'supernet', epochsDone: n, epochs: 3 }, 0);
+    };
+    await epoch(1);
+    await withPage(async (page) => {
+      await page.goto(new URL('experiments/darts-run', dashboard.url).href);
+      await page.locator('#ws-status', { hasText: 'darts: supernet, 1/3 supernet epochs' }).waitFor({ timeout: 10_000 });
+      // One heatmap per edge, one row per operation, one column per epoch.
+      const heatmaps = page.locator('#ws-sections svg', { hasText: 'α of edge_' });
+      assert.equal(await heatmaps.count(), 6);
+      assert.equal(await heatmaps.first().locator('rect').count(), 5);
+      await epoch(2);
+      await page.locator('#ws-status', { hasText: '2/3 supernet epochs' }).waitFor({ timeout: 5_000 });
+      assert.equal(await heatmaps.first().locator('rect').count(), 10);
+      assert.match((await page.locator('#ws-sections').textContent())!, new RegExp(ARCHS[2]!.replace(/[|~+]/g, '\\$&')));
     });
   });
 

@@ -2,9 +2,11 @@
 // one experiment's live snapshot (counts, best trial, charts, trials table).
 // The charts are server-rendered SVG from src/report/charts.ts; everything
 // else is plain data that the page's script writes with textContent.
-import { objectivesOf, paretoIndices, paretoObjectives, spaceOf, viewOf } from '../experiment/summary.js';
+import { objectivesOf, paretoIndices, paretoObjectives, spaceOf, viewOf, weightSharingOf } from '../experiment/summary.js';
 import { bestSoFar, lineChart, scatterChart } from '../report/charts.js';
 import { learningCurves } from '../report/html.js';
+import { weightSharingSections } from '../experiment/report.js';
+import { escapeXml } from '../viz/svg.js';
 import type { Direction, Store, Trial, TrialState } from '../store/types.js';
 import { TRIAL_STATES } from '../store/types.js';
 
@@ -40,6 +42,8 @@ export interface ExperimentSnapshot {
   trials: TrialRow[];
   /** SVG fragments (trusted: built and escaped by src/report/charts.ts), null when there is nothing to draw. */
   charts: { bestSoFar: string | null; pareto: string | null; curves: string | null };
+  /** Weight-sharing experiments: the run's phase, and its curves, α heatmaps and derived cells as trusted HTML (as in the report). */
+  weightSharing: { method: string; phase: string; epochsDone: number; epochs: number; html: string } | null;
 }
 
 export interface SnapshotOptions {
@@ -128,13 +132,22 @@ export async function experimentSnapshot(store: Store, name: string, options: Sn
     best: best ? row(best) : null,
     trials: trials.slice(-(options.trialLimit ?? 200)).reverse().map(row),
     charts,
+    weightSharing: await weightSharingView(store, experiment.id),
   };
+}
+
+async function weightSharingView(store: Store, experimentId: number): Promise<ExperimentSnapshot['weightSharing']> {
+  const { weightSharing: w } = await weightSharingOf(store, experimentId);
+  if (!w) return null;
+  const html = weightSharingSections(w, w.method).map((s) => `<h3>${escapeXml(s.title)}</h3>${s.html}`).join('\n');
+  return { method: w.method, phase: w.phase, epochsDone: w.epochsDone, epochs: w.epochs, html };
 }
 
 /**
  * A cheap string that changes whenever the snapshot can: the experiment's
  * status, the trial counts by state (creation, claiming, finishing,
- * requeueing) and the learning curves of running trials. Finished trials
+ * requeueing), the learning curves of running trials, and a weight-sharing
+ * run's epochs and phase. Finished trials
  * never change (see Store), so nothing else needs reading.
  */
 export async function experimentFingerprint(store: Store, name: string): Promise<string> {
@@ -142,5 +155,8 @@ export async function experimentFingerprint(store: Store, name: string): Promise
   if (!experiment) return 'missing';
   const counts = await store.countTrials(experiment.id);
   const running = await store.listTrials(experiment.id, { states: ['running'] });
-  return JSON.stringify([experiment.id, experiment.status, counts, running.map((t) => [t.number, t.intermediate])]);
+  // Weight-sharing runs: a new epoch or phase (the strategy state holds the phase).
+  const epochs = (await store.listEpochs(experiment.id)).length;
+  const phase = ((await store.loadStrategyState(experiment.id))?.state as { phase?: unknown } | undefined)?.phase ?? null;
+  return JSON.stringify([experiment.id, experiment.status, counts, running.map((t) => [t.number, t.intermediate]), epochs, phase]);
 }

@@ -158,6 +158,7 @@ function experimentPage(name: string): string {
 <h2>Best trial</h2>
 <p><b id="best-number">-</b> <span id="best-value"></span> <span id="best-metrics" class="muted"></span></p>
 <p><code id="best-arch"></code></p>
+<div id="weight-sharing" hidden><h2>Supernet</h2><p id="ws-status"></p><div id="ws-sections"></div></div>
 <h2>Charts</h2>
 <div class="charts"><div id="chart-bestSoFar"></div><div id="chart-pareto"></div><div id="chart-curves"></div></div>
 <h2>Trials</h2>

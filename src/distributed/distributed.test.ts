@@ -101,10 +101,10 @@ describe('many-machine search over pg-boss', { skip: available ? false : 'no Pos
     const dir = mkdtempSync(join(tmpdir(), 'tsnas-dist-'));
     try {
       const search = startTsnas(['search', '--name', 'e', '--storage', `sqlite:${join(dir, 'x.db')}`, '--execution.queue', 'pgboss', '--quiet']);
-      assert.equal((await search.exited).status, 2);
+      assert.equal((await search.exited).code, 2);
       assert.match(search.output(), /execution\.queue/);
       const worker = startTsnas(['worker', '--storage', `sqlite:${join(dir, 'x.db')}`]);
-      assert.equal((await worker.exited).status, 2);
+      assert.equal((await worker.exited).code, 2);
       assert.match(worker.output(), /--storage.*PostgreSQL/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -141,7 +141,7 @@ describe('many-machine search over pg-boss', { skip: available ? false : 'no Pos
       const ends = await Promise.all(workers.map((w) => w.exited));
       await dispose();
       // Ctrl-C of an idle worker: a clean stop, exit code 130.
-      assert.deepEqual(ends.map((e) => e.status), [130, 130], workers.map((w) => w.output()).join('\n'));
+      assert.deepEqual(ends.map((e) => e.code), [130, 130], workers.map((w) => w.output()).join('\n'));
     }
   });
 
@@ -171,7 +171,7 @@ describe('many-machine search over pg-boss', { skip: available ? false : 'no Pos
       assert.equal(trials[0]!.id, victim.id);
       assert.deepEqual(trials[0]!.intermediate['valid_accuracy']!.map((p) => p.step), [1, 2]);
       // The experiment is finished: a --once worker exits by itself.
-      assert.equal((await rescuer.exited).status, 0, rescuer.output());
+      assert.equal((await rescuer.exited).code, 0, rescuer.output());
     } finally {
       doomed.child.kill('SIGKILL');
       rescuer?.child.kill('SIGKILL');
@@ -263,7 +263,7 @@ describe('many-machine search over pg-boss', { skip: available ? false : 'no Pos
         return e && (await store.listTrials(e.id, { states: ['running'] }))[0];
       });
       first.child.kill('SIGINT');
-      assert.equal((await first.exited).status, 130, first.output());
+      assert.equal((await first.exited).code, 130, first.output());
       const e = (await store.getExperiment('halt'))!;
       assert.equal(e.status, 'stopped');
       assert.equal((await store.getTrial(running.id))!.state, 'pending');
@@ -276,7 +276,7 @@ describe('many-machine search over pg-boss', { skip: available ? false : 'no Pos
       const queued = await pgTest.admin().query(`SELECT count(*)::int AS n FROM ${bossSchema}.job WHERE name = $1 AND state IN ('created', 'retry')`, [trialQueueName(e.id)]);
       assert.equal(queued.rows[0].n, 0);
       const second = startTsnas(['search', '--config', file, '--storage', url, '--quiet']);
-      assert.equal((await second.exited).status, 0, second.output());
+      assert.equal((await second.exited).code, 0, second.output());
       const trials = await store.listTrials(e.id);
       assert.deepEqual(trials.map((t) => [t.state, t.workerId]), [['complete', 'w/0'], ['complete', 'w/0']]);
     } finally {
@@ -305,7 +305,7 @@ describe('many-machine search over pg-boss', { skip: available ? false : 'no Pos
       await first.exited;
       const second = startTsnas(['search', '--config', file, '--storage', url, '--quiet', '--json']);
       const end = await second.exited;
-      assert.equal(end.status, 0, second.output());
+      assert.equal(end.code, 0, second.output());
       const summary = lastJson(second.stdout()) as { finished: boolean; told: number };
       assert.equal(summary.finished, true);
       assert.equal(summary.told, 32);

@@ -1,35 +1,30 @@
-// The contract every performance estimator offers: a strategy asks for
-// samples, an estimator turns each into objectives (Strategy.tell's input).
-// Training, tabular benchmarks, zero-cost proxies, predictors and their
-// compositions all sit behind it.
+// The contract of a trial estimator: what turns one sample into the metrics
+// a strategy is told. The built-in ones (tabular benchmark, training,
+// zero-cost proxies: src/experiment/estimators.ts) and a user's own object
+// passed to runExperiment all offer it.
 import type { Sample } from '../spaces/types.js';
-import type { Objectives } from '../strategies/types.js';
+import type { MetricDirections } from '../strategies/types.js';
 
-export interface Estimate {
-  /** What the strategy is told, e.g. { accuracy: 0.93, params: 1.2e6 }. */
-  objectives: Objectives;
-  /** Uncertainty (standard deviation) of the main objective, when the estimator knows it. */
-  std?: number;
-  /** The per-epoch values of the main metric, when the sample was trained (for storing and plotting). */
-  curve?: number[];
-  /** What it cost. */
-  cost: { seconds: number; epochs?: number };
-  /** Estimator-specific facts (full training history, proxy scores, whether it was stopped early...). */
-  details?: Record<string, unknown>;
+export type Metrics = Record<string, number>;
+
+/** What an evaluation may use besides the sample. */
+export interface TrialContext {
+  /** Reports a value while the trial runs (learning curves); stored with the trial. */
+  intermediate(metric: string, step: number, value: number): void;
 }
 
-export interface Estimator {
-  readonly name: string;
-  /** The objective the estimator predicts and strategies should maximise (e.g. 'accuracy'). */
-  readonly objective: string;
-  estimate(sample: Sample): Estimate;
-  /** Several samples at once; estimators that rank or screen a batch (proxies, top-k training) use it. */
-  estimateMany(samples: readonly Sample[]): Estimate[];
-  /** Frees native resources held by the estimator (predictor weights, cached batches). */
-  dispose(): void;
-}
-
-/** estimateMany as a loop over estimate, for estimators that treat samples independently. */
-export function estimateEach(e: Pick<Estimator, 'estimate'>, samples: readonly Sample[]): Estimate[] {
-  return samples.map((s) => e.estimate(s));
+export interface TrialEstimator {
+  /**
+   * Every metric evaluate (and intermediate) may produce, with its
+   * direction: an objective naming one of them without a direction gets it.
+   */
+  readonly metrics: MetricDirections;
+  /** Final metrics of one sample (finite numbers); a throw fails the trial. */
+  evaluate(sample: Sample, context: TrialContext): Metrics | Promise<Metrics>;
+  /**
+   * Metrics known without evaluating (params, flops from a cost model), so
+   * that constraints on them prune a trial before it runs.
+   */
+  cheapMetrics?(sample: Sample): Metrics;
+  dispose?(): void;
 }

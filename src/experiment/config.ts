@@ -6,10 +6,11 @@ import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { TsnasError, configError } from '../errors.js';
-import { strategyNames } from '../strategies/index.js';
+import { findStrategy, strategyNames } from '../strategies/index.js';
 import { getKit, getSpace, kitNames, type SpaceKit, type SpaceOptions } from '../kits/index.js';
 import { PROXY_NAMES } from '../estimators/zero-cost/proxies.js';
-import { PREDICTOR_NAMES } from '../estimators/predictors/index.js';
+import { PREDICTOR_NAMES } from '../predictors/index.js';
+import { metricDirection } from '../estimators/metrics.js';
 import { leafPaths, showValue, validate, type Schema } from '../util/schema.js';
 import { findWeightSharingMethod, WEIGHT_SHARING_METHOD_NAMES } from '../weight-sharing/methods.js';
 
@@ -29,9 +30,6 @@ export const SUPERNET_ESTIMATOR_KIND = 'supernet';
 export const ESTIMATOR_KINDS = [...BASE_ESTIMATOR_KINDS, ...COMPOSED_ESTIMATOR_KINDS, SUPERNET_ESTIMATOR_KIND] as const;
 export type EstimatorKind = (typeof ESTIMATOR_KINDS)[number];
 export type BaseEstimatorKind = (typeof BASE_ESTIMATOR_KINDS)[number];
-
-/** Objectives that are better when smaller (the rest are maximised). */
-export const MINIMISED_OBJECTIVES = new Set(['params', 'flops', 'latency', 'energy', 'memory', 'loss']);
 
 export interface ObjectiveConfig {
   name: string;
@@ -351,10 +349,10 @@ export function trialEstimatorConfig(e: EstimatorConfig): EstimatorConfig {
 function normaliseObjective(o: unknown): ObjectiveConfig {
   if (typeof o === 'string') {
     const [name, dir] = o.split(':') as [string, string | undefined];
-    return { name, direction: (dir as 'max' | 'min' | undefined) ?? (MINIMISED_OBJECTIVES.has(name) ? 'min' : 'max') };
+    return { name, direction: (dir as 'max' | 'min' | undefined) ?? metricDirection(name) };
   }
   const obj = o as { name: string; direction?: 'max' | 'min'; weight?: number };
-  return { name: obj.name, direction: obj.direction ?? (MINIMISED_OBJECTIVES.has(obj.name) ? 'min' : 'max'), ...(obj.weight !== undefined ? { weight: obj.weight } : {}) };
+  return { name: obj.name, direction: obj.direction ?? metricDirection(obj.name), ...(obj.weight !== undefined ? { weight: obj.weight } : {}) };
 }
 
 /** Validates a parsed config (any JSON) and returns it normalised, with defaults. */
@@ -406,8 +404,11 @@ export function checkConfig(raw: unknown): ExperimentConfig {
     if (!Number.isFinite(value)) throw configError(`expected a number after ${m[2]}, found ${JSON.stringify(m[3])}`, `constraints[${i}]`);
     return { metric: m[1]!, op: m[2] as ConstraintConfig['op'], value, text: text.trim() };
   });
-  if (v.strategy.name === 'nsga2' && objectives.length < 2) {
-    throw configError(`expected at least 2 objectives for strategy nsga2, found ${objectives.length} (${objectives.map((o) => o.name).join(', ')})`, 'objectives');
+  const strategy = findStrategy(v.strategy.name);
+  // seed, fitness and objectives come from the config, so the strategy's own schema rejects them here.
+  if (strategy) v.strategy.options = validate(strategy.options, v.strategy.options, 'strategy.options');
+  if (strategy?.multiObjective && objectives.length < 2) {
+    throw configError(`expected at least 2 objectives for strategy ${strategy.name} (multi-objective), found ${objectives.length} (${objectives.map((o) => o.name).join(', ')})`, 'objectives');
   }
   return { ...v, estimator, objectives, constraints } as ExperimentConfig;
 }
@@ -574,7 +575,7 @@ dataset:                  # used by the training and proxies estimators
 
 objectives:               # the first is searched on; nsga2 uses them all
   - accuracy
-  # - params              # minimised (params, flops, latency are); single-objective
+  # - params              # minimised (params, flops, latency_ms are); single-objective
   #                       # strategies subtract weight * ln(params):
   # - { name: params, direction: min, weight: 0.01 }
 

@@ -17,25 +17,18 @@ import { manualSeed } from '../tensor/index.js';
 import { trainModel } from '../train/trainer.js';
 import { proxyBatch } from '../estimators/zero-cost/score.js';
 import { computeProxies, type ProxyBatch, type ProxyName } from '../estimators/zero-cost/proxies.js';
+import { COST_METRICS, HARDWARE_METRICS, PROXY_METRICS, TRAINING_METRICS } from '../estimators/metrics.js';
+import type { Metrics, TrialContext, TrialEstimator } from '../estimators/types.js';
 import { spaceOptionsOf, trialEstimatorConfig, type ConstraintConfig, type EstimatorConfig, type ExperimentConfig } from './config.js';
 
-/** Progress a trial reports while it runs (learning curves). */
-export interface TrialReporter {
-  intermediate(metric: string, step: number, value: number): void;
-}
-
-export interface TrialEstimator {
-  /** Final metrics of one sample (finite numbers). */
-  evaluate(sample: Sample, reporter: TrialReporter): Metrics;
-  /**
-   * Metrics known without evaluating (params, flops from the cost model),
-   * so constraints on them prune a trial before it runs.
-   */
+/** A built-in estimator: evaluates synchronously (in this thread or a worker's) and always knows its cheap metrics. */
+export interface BuiltInEstimator extends TrialEstimator {
+  evaluate(sample: Sample, context: TrialContext): Metrics;
   cheapMetrics(sample: Sample): Metrics;
   dispose(): void;
 }
 
-export type Metrics = Record<string, number>;
+export type { Metrics, TrialContext, TrialEstimator };
 
 /** Deterministic per-trial seed: the experiment seed and the sample's hash. */
 export function trialSeed(seed: number, sampleHash: string): number {
@@ -170,23 +163,25 @@ export function hardwareMetricsFunction(config: ExperimentConfig): (s: Sample) =
   return (s) => ({ latency_ms: predictLatency(model, table, s) });
 }
 
-export function createTrialEstimator(config: ExperimentConfig): TrialEstimator {
+export function createTrialEstimator(config: ExperimentConfig): BuiltInEstimator {
   const base = baseTrialEstimator(config);
   if (config.hardware?.latencyTable === undefined) return base;
   const hardware = hardwareMetricsFunction(config);
   return {
+    metrics: { ...base.metrics, ...HARDWARE_METRICS },
     evaluate: (s, reporter) => ({ ...base.evaluate(s, reporter), ...hardware(s) }),
     cheapMetrics: (s) => ({ ...base.cheapMetrics(s), ...hardware(s) }),
     dispose: () => base.dispose(),
   };
 }
 
-function baseTrialEstimator(config: ExperimentConfig): TrialEstimator {
+function baseTrialEstimator(config: ExperimentConfig): BuiltInEstimator {
   const e = trialEstimatorConfig(config.estimator);
   switch (e.kind) {
     case 'benchmark': {
       const bench = new Nb201Benchmark(parseNb201BenchmarkName(e.benchmark!, 'estimator.benchmark'));
       return {
+        metrics: bench.metrics,
         evaluate: (s) => ({ ...bench.evaluate(s) }),
         cheapMetrics: (s) => ({ ...bench.cost(s) }),
         dispose: () => {},
@@ -197,6 +192,7 @@ function baseTrialEstimator(config: ExperimentConfig): TrialEstimator {
       const data = loadSplit(config, e.resolution);
       const plan = networkPlan(space, e, data.train);
       return {
+        metrics: { ...TRAINING_METRICS, ...COST_METRICS },
         cheapMetrics: (s) => plan.cost(s),
         evaluate: (s, reporter) => {
           const seed = trialSeed(config.seed, space.hash(s));
@@ -230,6 +226,7 @@ function baseTrialEstimator(config: ExperimentConfig): TrialEstimator {
       const scorer = proxyScorer(config, e);
       const proxies = [...new Set([...(e.proxies as ProxyName[]), 'params', 'flops'] as ProxyName[])];
       return {
+        metrics: { ...Object.fromEntries(proxies.filter((p) => p in PROXY_METRICS).map((p) => [p, PROXY_METRICS[p]!])), ...COST_METRICS },
         cheapMetrics: (s) => scorer.cost(s),
         evaluate: (s) => scorer.score(s, proxies),
         dispose: () => scorer.dispose(),

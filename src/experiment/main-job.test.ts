@@ -28,9 +28,9 @@ test('shortened main job: screening, halving, final training, report, weights, r
       '--candidates', '60', '--halving-candidates', '3', '--halving-train', '1500', '--halving-valid', '500',
       '--final-channels', '8', '--final-epochs', '2', '--final-limit-train', '8000', '--limit-test', '2000', '--lr', '0.1'];
     const started = Date.now();
-    const r = runTsnas(args, { timeoutMs: 1_800_000 });
+    const r = runTsnas(args, {}, { timeoutMs: 1_800_000 });
     const seconds = (Date.now() - started) / 1000;
-    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.code, 0, r.stderr);
     const summary = lastJson(r.stdout);
     // C=8, 2 epochs on 8000 images at 16x16 reaches about 0.8; 0.7 leaves room for other seeds and cells.
     assert.ok(summary.test_accuracy >= 0.7, `test accuracy ${summary.test_accuracy} (${seconds.toFixed(0)} s)`);
@@ -67,8 +67,8 @@ test('shortened main job: screening, halving, final training, report, weights, r
     const store = await openStore(`sqlite:${join(dir, 'tsnas.db')}`);
     const finishedAt = async () => (await store.listTrials((await store.getExperiment('short.final'))!.id))[0]!.finishedAt;
     const first = await finishedAt();
-    const r2 = runTsnas(args, { timeoutMs: 1_800_000 });
-    assert.equal(r2.status, 0, r2.stderr);
+    const r2 = runTsnas(args, {}, { timeoutMs: 1_800_000 });
+    assert.equal(r2.code, 0, r2.stderr);
     assert.equal(lastJson(r2.stdout).test_accuracy, summary.test_accuracy);
     assert.equal(await finishedAt(), first);
     const names = (await store.listExperiments()).map((e) => e.name);
@@ -102,7 +102,7 @@ test('Ctrl-C during the main job\'s training: exit 130, the trial back to pendin
         break;
       }
     }
-    assert.equal((await run.exited).status, 130, run.stderr());
+    assert.equal((await run.exited).code, 130, run.stderr());
     assert.match(run.stderr(), /main: stopped in tiny\.rung0; run the same command to resume/);
     const store = await openStore(db);
     try {
@@ -116,8 +116,8 @@ test('Ctrl-C during the main job\'s training: exit 130, the trial back to pendin
     } finally {
       await store.close();
     }
-    const resumed = runTsnas(args, { timeoutMs: 1_800_000 });
-    assert.equal(resumed.status, 0, resumed.stderr);
+    const resumed = runTsnas(args, {}, { timeoutMs: 1_800_000 });
+    assert.equal(resumed.code, 0, resumed.stderr);
     assert.ok(existsSync(join(dir, 'report.html')) && existsSync(join(dir, 'best.safetensors')));
     const after = await openStore(db);
     try {

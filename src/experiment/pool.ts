@@ -8,7 +8,7 @@ import { getNumThreads, setNumThreads } from '../tensor/index.js';
 import type { Sample } from '../spaces/types.js';
 import type { ExperimentConfig } from './config.js';
 import { trialEstimatorConfig } from './config.js';
-import { cheapMetricsFunction, createTrialEstimator, type TrialEstimator } from './estimators.js';
+import { cheapMetricsFunction, createTrialEstimator, type Metrics, type TrialEstimator } from './estimators.js';
 import type { EvalJob, EvalOutcome, Evaluator, IntermediateSink } from './evaluator.js';
 
 /** Total libtorch threads → threads per trial for k parallel trials (at least 1). */
@@ -20,28 +20,38 @@ function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** Evaluations in this thread, one at a time. */
-export function inlineEvaluator(config: ExperimentConfig): Evaluator {
+/**
+ * Evaluations in this thread, one at a time: by the config's estimator, or
+ * by `given` (a caller's object, which the caller disposes).
+ */
+export function inlineEvaluator(config: ExperimentConfig, given?: TrialEstimator): Evaluator {
   const threads = config.threads ?? getNumThreads();
   setNumThreads(threads);
-  const estimator: TrialEstimator = createTrialEstimator(config);
+  const estimator: TrialEstimator = given ?? createTrialEstimator(config);
   return {
     slots: 1,
     threadsPerTrial: threads,
-    cheapMetrics: (s) => estimator.cheapMetrics(s),
+    cheapMetrics: (s) => estimator.cheapMetrics?.(s) ?? {},
     async run(job, onIntermediate) {
       try {
-        return { ok: true, metrics: estimator.evaluate(job.sample, { intermediate: onIntermediate }) };
+        return { ok: true, metrics: checkedMetrics(await estimator.evaluate(job.sample, { intermediate: onIntermediate })) };
       } catch (e) {
         return { ok: false, error: errorText(e) };
       }
     },
-    // Jobs run synchronously in this thread: none is ever in flight when this is called.
+    // Built-in estimators run synchronously: none is in flight when this is called; an async one finishes its trial.
     interrupt() {},
     async close() {
-      estimator.dispose();
+      if (!given) estimator.dispose?.();
     },
   };
+}
+
+/** An estimator's result, refused (the trial fails) unless it is a record of numbers. */
+function checkedMetrics(metrics: unknown): Metrics {
+  if (typeof metrics !== 'object' || metrics === null || Array.isArray(metrics)) throw new Error(`the estimator returned ${String(metrics)}, expected a record of metric values`);
+  for (const [k, v] of Object.entries(metrics)) if (typeof v !== 'number') throw new Error(`the estimator returned metric ${k} = ${JSON.stringify(v)}, expected a number`);
+  return metrics as Metrics;
 }
 
 /** Messages between the pool and a worker (worker.ts). */

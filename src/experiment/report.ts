@@ -73,7 +73,7 @@ export async function experimentSections(store: Store, name: string, options: { 
 }
 
 /** A weight-sharing run: its per-epoch curves and the α of each edge over the epochs. */
-function weightSharingSections(w: WeightSharingSummary, label: string): Section[] {
+export function weightSharingSections(w: WeightSharingSummary, label: string): Section[] {
   const series = (key: string, name = key): Series | null => {
     const points = w.history.filter((h) => typeof h[key] === 'number').map((h) => [h['epoch'] as number, h[key] as number] as [number, number]);
     return points.length > 0 ? { name, points } : null;

@@ -24,51 +24,34 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { configError, TsnasError } from '../errors.js';
 import type { DefinedSpace } from '../spaces/index.js';
 import type { Sample } from '../spaces/types.js';
-import { createStrategy, type StrategyName } from '../strategies/index.js';
+import { findStrategy, strategyNames } from '../strategies/index.js';
 import type { Objectives, Strategy, StrategyState as StrategyJson } from '../strategies/types.js';
 import type { Json, Store, Trial, TrialOutcome } from '../store/types.js';
 import { canonicalJson } from '../spaces/space.js';
 import type { ProxyName } from '../estimators/zero-cost/proxies.js';
 import type { ExperimentConfig } from './config.js';
-import { brokenConstraint, cheapMetricsFunction, configSpace, proxyScorer, type Metrics } from './estimators.js';
+import { brokenConstraint, cheapMetricsFunction, configSpace, proxyScorer, type Metrics, type TrialEstimator } from './estimators.js';
 import type { EvalOutcome, Evaluator, QueueEvaluatorFactory } from './evaluator.js';
-import { createEvaluator } from './pool.js';
+import { createEvaluator, inlineEvaluator } from './pool.js';
 import { findWeightSharingMethod } from '../weight-sharing/methods.js';
 import type { WeightSharingEpoch } from '../weight-sharing/run.js';
 import { runWeightSharingExperiment, type WeightSharingHooks } from './weight-sharing.js';
 import { predictorCandidateRanker, proxyCandidateRanker, ScreenedStrategy, type CandidateRanker } from './screen.js';
 
-/** Options each strategy accepts at the top level of strategy.options (seed, fitness and objectives come from the config). */
-const STRATEGY_OPTION_KEYS: Record<StrategyName, readonly string[]> = {
-  random: [],
-  evolution: ['population', 'sampleSize'],
-  ga: ['population', 'elites', 'tournament', 'crossoverRate', 'mutationRate', 'crossoverKind'],
-  local: ['firstImprovement'],
-  reinforce: ['controller', 'batch', 'entropyWeight', 'baselineDecay'],
-  ppo: ['controller', 'batch', 'entropyWeight', 'baselineDecay', 'epochs', 'clip'],
-  bo: ['initial', 'batch', 'ensemble', 'mutationCandidates', 'parents', 'randomCandidates', 'acquisition', 'encoding', 'mlp'],
-  nsga2: ['population', 'crossoverRate', 'crossoverKind'],
-};
-
-/** The strategy a config names, with the config's seed, objectives and fitness. */
+/** The strategy a config names, with the config's seed, objectives and fitness (its options were checked by checkConfig). */
 export function buildStrategy(config: ExperimentConfig, space: DefinedSpace): Strategy {
-  const name = config.strategy.name as StrategyName;
-  const known = STRATEGY_OPTION_KEYS[name];
-  for (const key of Object.keys(config.strategy.options)) {
-    if (!known.includes(key)) {
-      throw configError(`unknown option of strategy ${name} (value ${JSON.stringify(config.strategy.options[key])}); expected ${known.length ? `one of ${known.join(', ')}` : 'none'}`, `strategy.options.${key}`);
-    }
-  }
+  const kind = findStrategy(config.strategy.name);
+  if (!kind) throw configError(`expected one of ${strategyNames.join(', ')}, found ${JSON.stringify(config.strategy.name)}`, 'strategy.name');
   const options: Record<string, unknown> = { ...config.strategy.options, seed: config.seed };
   const [primary, ...rest] = config.objectives;
-  if (name === 'nsga2') {
+  if (kind.multiObjective) {
     options['objectives'] = config.objectives.map((o) => ({ name: o.name, maximize: o.direction === 'max' }));
   } else {
     const penalties = Object.fromEntries(rest.filter((o) => (o.weight ?? 0) > 0).map((o) => [o.name, o.direction === 'min' ? o.weight! : -o.weight!]));
     options['fitness'] = { objective: primary!.name, maximize: primary!.direction === 'max', penalties };
   }
   try {
-    return createStrategy(name, space, options as never);
+    return kind.create(space, options);
   } catch (e) {
     if (e instanceof TsnasError) throw configError(e.message, 'strategy.options');
     throw e;
@@ -80,8 +63,8 @@ export function buildStrategy(config: ExperimentConfig, space: DefinedSpace): St
  * ScreenedStrategy for the composed and predictor estimators (whose ranker
  * runs in this thread: proxies load the dataset here).
  */
-export function buildSearchStrategy(config: ExperimentConfig, space: DefinedSpace, cheapMetrics?: (s: Sample) => Metrics): Strategy {
-  const inner = buildStrategy(config, space);
+export function buildSearchStrategy(config: ExperimentConfig, space: DefinedSpace, cheapMetrics?: (s: Sample) => Metrics, given?: Strategy): Strategy {
+  const inner = given ?? buildStrategy(config, space);
   const e = config.estimator;
   if (e.kind !== 'composed' && e.kind !== 'predictor') return inner;
   let ranker: CandidateRanker;
@@ -139,6 +122,22 @@ export interface RunOptions {
   storageUrl?: string;
   /** The evaluator of execution.queue pgboss (src/distributed's queueEvaluator: the CLI passes it); needed with that queue only. */
   queueEvaluator?: QueueEvaluatorFactory;
+  /**
+   * A strategy object (the ask/tell contract of src/strategies/types.ts) to
+   * ask instead of config.strategy; the caller owns it (it is not disposed
+   * here). Resuming needs its getState/setState to round-trip: the state
+   * lists the samples asked and not yet told (pending), and restoring it
+   * into a strategy built the same way continues where the saved one was.
+   */
+  strategy?: Strategy;
+  /**
+   * An estimator object to evaluate trials instead of config.estimator's
+   * kind; the caller owns it. It runs in this thread, one trial at a time
+   * (parallel 1, no queue): worker threads and `tsnas worker` processes
+   * build their estimators from the config and cannot share a live object.
+   * Every objective must be one of the metrics it declares.
+   */
+  estimator?: TrialEstimator;
   /** Weight-sharing strategies: called after each stored supernet epoch, and when the run's phase changes. */
   onEpoch?: (record: WeightSharingEpoch, epochs: number) => void;
   onPhase?: WeightSharingHooks['onPhase'];
@@ -204,27 +203,32 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
   if (queued && store.kind !== 'postgres') {
     throw configError(`queue pgboss hands trials to workers through PostgreSQL, but the storage is ${store.kind}; use --storage postgres://... or execution.queue local`, 'execution.queue');
   }
-  let experiment = await store.getExperiment(name);
-  const resumed = experiment !== null;
-  if (experiment) checkSameExperiment(experiment.config, config, name);
-  else experiment = await store.createExperiment(name, storedConfig(config) as unknown as Json);
-  const experimentId = experiment.id;
-  const weightSharing = findWeightSharingMethod(config.strategy.name);
+  const openExperiment = async () => {
+    const existing = await store.getExperiment(name);
+    if (existing) checkSameExperiment(existing.config, config, name);
+    return existing ?? store.createExperiment(name, storedConfig(config) as unknown as Json);
+  };
+  // A strategy object replaces the config's strategy, weight-sharing methods included.
+  const weightSharing = o.strategy ? undefined : findWeightSharingMethod(config.strategy.name);
   if (weightSharing) {
-    const outcome = await runWeightSharingExperiment(store, experiment, config, weightSharing, {
+    const outcome = await runWeightSharingExperiment(store, openExperiment, config, weightSharing, {
       signal: o.signal, onEpoch: o.onEpoch, onPhase: o.onPhase, onStart: o.onWeightSharingStart, artifactsDir: o.artifactsDir,
     });
-    const counts = await store.countTrials(experimentId);
-    return { experimentId, name, told: counts.complete + counts.failed + counts.pruned, finished: !outcome.interrupted, interrupted: outcome.interrupted, counts };
+    const counts = await store.countTrials(outcome.experiment.id);
+    return { experimentId: outcome.experiment.id, name, told: counts.complete + counts.failed + counts.pruned, finished: !outcome.interrupted, interrupted: outcome.interrupted, counts };
   }
+  const resumed = (await store.getExperiment(name)) !== null;
+  const experiment = await openExperiment();
+  const experimentId = experiment.id;
   const batchSize = batchOf(config);
 
   const space = configSpace(config);
-  if (queued && !o.evaluator && !o.queueEvaluator) throw new TsnasError('internal', 'execution.queue pgboss: runExperiment needs RunOptions.queueEvaluator');
-  const evaluator = o.evaluator ?? (queued ? await o.queueEvaluator!({ config, store, experiment, storageUrl: o.storageUrl ?? config.storage }) : await createEvaluator(config));
+  if (o.estimator) checkGivenEstimator(config, o.estimator);
+  if (queued && !o.evaluator && !o.estimator && !o.queueEvaluator) throw new TsnasError('internal', 'execution.queue pgboss: runExperiment needs RunOptions.queueEvaluator');
+  const evaluator = o.evaluator ?? (o.estimator ? inlineEvaluator(config, o.estimator) : queued ? await o.queueEvaluator!({ config, store, experiment, storageUrl: o.storageUrl ?? config.storage }) : await createEvaluator(config));
   let strategy: Strategy;
   try {
-    strategy = buildSearchStrategy(config, space, (s) => evaluator.cheapMetrics(s));
+    strategy = buildSearchStrategy(config, space, (s) => evaluator.cheapMetrics(s), o.strategy && borrowed(o.strategy));
   } catch (e) {
     if (!o.evaluator) await evaluator.close();
     throw e;
@@ -353,6 +357,33 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
     if (!o.evaluator) await evaluator.close();
     strategy.dispose();
   }
+}
+
+/** A caller's estimator runs in this thread, and must produce every objective. */
+function checkGivenEstimator(config: ExperimentConfig, estimator: TrialEstimator): void {
+  if (config.parallel > 1) throw configError(`expected 1 with an estimator object, found ${config.parallel}: it evaluates in this thread, one trial at a time`, 'parallel');
+  if (config.execution?.queue === 'pgboss') throw configError('expected local with an estimator object: queue workers build their estimator from the config', 'execution.queue');
+  config.objectives.forEach((objective, i) => {
+    if (!(objective.name in estimator.metrics)) {
+      throw configError(`the given estimator does not produce ${JSON.stringify(objective.name)}; it declares ${Object.keys(estimator.metrics).join(', ') || 'no metric'}`, `objectives[${i}]`);
+    }
+  });
+}
+
+/** A caller's strategy, used but never disposed by the loop (its owner does that). */
+function borrowed(strategy: Strategy): Strategy {
+  return {
+    get name() {
+      return strategy.name;
+    },
+    ask: (n) => strategy.ask(n),
+    tell: (sample, objectives) => strategy.tell(sample, objectives),
+    history: () => strategy.history(),
+    best: () => strategy.best(),
+    getState: () => strategy.getState(),
+    setState: (state) => strategy.setState(state),
+    dispose: () => {},
+  };
 }
 
 const isDone = (t: Trial) => t.state === 'complete' || t.state === 'failed' || t.state === 'pruned';

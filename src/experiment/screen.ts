@@ -11,7 +11,7 @@
 // is told an estimate, never a measurement:
 //   - predictor: the predictor's mean;
 //   - proxies: a value below the round's lowest evaluated result that keeps
-//     the screen's order (lowest − (r+1)/rest · spread), as TopKEstimator does;
+//     the screen's order (lowest − (r+1)/rest · spread);
 // its other objectives come from the cost model (params, flops) or are the
 // round's worst. Only evaluated candidates are trials in the store, count
 // toward budget.trials and appear in history().
@@ -23,7 +23,7 @@
 // only on the told results and seeds (proxies of seeded networks; a predictor
 // trained from scratch with a fixed seed), so it picks the same top k.
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { createPredictor, type Predictor } from '../estimators/predictors/index.js';
+import { createPredictor, type Predictor } from '../predictors/index.js';
 import type { ProxyName } from '../estimators/zero-cost/proxies.js';
 import { TsnasError } from '../errors.js';
 import type { DefinedSpace } from '../spaces/space.js';

@@ -7,7 +7,8 @@ import type { DefinedSpace } from '../spaces/space.js';
 import type { Sample } from '../spaces/types.js';
 import { nonDominatedSort } from '../strategies/pareto.js';
 import type { Experiment, Store, Trial, TrialState } from '../store/types.js';
-import { MINIMISED_OBJECTIVES, spaceOptionsOf, type ObjectiveConfig } from './config.js';
+import { spaceOptionsOf, type ObjectiveConfig } from './config.js';
+import { metricDirection } from '../estimators/metrics.js';
 
 export interface TrialView {
   number: number;
@@ -56,7 +57,7 @@ export function objectivesOf(config: unknown): ObjectiveConfig[] {
   if (!Array.isArray(list) || list.length === 0) return [{ name: 'accuracy', direction: 'max' }];
   return list.map((o) =>
     typeof o === 'string'
-      ? { name: o, direction: MINIMISED_OBJECTIVES.has(o) ? 'min' : 'max' }
+      ? { name: o, direction: metricDirection(o) }
       : (o as ObjectiveConfig),
   );
 }

@@ -23,16 +23,28 @@ const METHODS: Record<string, Record<string, unknown>> = {
   darts: { epochs: 4, channels: 4, cells: 1, resolution: 8, batch: 24, stepsPerEpoch: 3, hessianEvery: 2, hessianIterations: 3 },
   gdas: { epochs: 4, channels: 4, cells: 1, resolution: 8, batch: 24, stepsPerEpoch: 3 },
   spos: { epochs: 4, channels: 4, cells: 1, resolution: 8, batch: 24, stepsPerEpoch: 3, budget: 12, population: 6, calibrationBatches: 1, evalBatches: 1 },
+  darts2: { epochs: 4, channels: 4, cells: 1, resolution: 8, batch: 24, stepsPerEpoch: 2 },
+  pcdarts: { epochs: 4, channels: 4, cells: 1, resolution: 8, batch: 24, stepsPerEpoch: 2, pcK: 2, archWarmup: 1 },
+  fairnas: { epochs: 4, channels: 4, cells: 1, resolution: 8, batch: 24, stepsPerEpoch: 2, budget: 8, population: 4, calibrationBatches: 1, evalBatches: 1 },
+  enas: { epochs: 4, channels: 4, cells: 1, resolution: 8, batch: 24, stepsPerEpoch: 2, controllerSteps: 3, calibrationBatches: 1, evalBatches: 1 },
+  ofa: { epochs: 4, batch: 16, stepsPerEpoch: 2, budget: 6, population: 3, calibrationBatches: 1, evalBatches: 1 },
+};
+
+/** OFA's elastic MobileNet, tiny. */
+const TINY_MOBILENET = {
+  resolutions: [8, 12], widths: [8, 16], strides: [2, 2], activations: ['relu', 'hswish'], squeezeExcite: [false, true], depths: [1, 2], kernels: [3, 5], expandRatios: [2, 3],
 };
 
 function rawConfig(method: string, name = 'ws') {
+  const ofa = method === 'ofa';
   return {
     name,
     seed: 5,
-    space: { name: 'nb201' },
+    space: ofa ? { name: 'mobilenet', options: TINY_MOBILENET } : { name: 'nb201' },
+    ...(ofa ? { constraints: ['flops <= 5e6'] } : {}),
     strategy: { name: method, options: METHODS[method] },
     dataset: { name: 'fashion-mnist', limitTrain: 240 },
-    estimator: { kind: 'benchmark', benchmark: 'nb201:cifar10' },
+    estimator: ofa ? { kind: 'supernet' } : { kind: 'benchmark', benchmark: 'nb201:cifar10' },
     threads: 1,
   };
 }
@@ -77,39 +89,42 @@ describe('weight-sharing experiments (in process)', () => {
     assert.equal(checkConfig({ space: { name: 'chain' }, strategy: { name: 'spos' } }).estimator.kind, 'supernet');
   });
 
-  for (const method of ['darts', 'gdas', 'spos']) {
+  for (const method of Object.keys(METHODS)) {
     test(`${method}: stopped after each of several epochs and resumed, the same history and architecture as an uninterrupted run`, async () => {
       const before = memory().numTensors;
       const config = checkConfig(rawConfig(method));
+      // OFA's found network is written out: into a temporary directory, not the working one.
+      const artifactsDir = mkdtempSync(join(tmpdir(), 'tsnas-ws-files-'));
       const whole = await openStore('sqlite::memory:');
       const parts = await openStore('sqlite::memory:');
       try {
         const epochsSeen: number[] = [];
-        const w = await runExperiment({ store: whole, config, onEpoch: (r) => epochsSeen.push(r.epoch) });
+        const w = await runExperiment({ store: whole, config, artifactsDir, onEpoch: (r) => epochsSeen.push(r.epoch) });
         assert.equal(w.finished, true);
         assert.deepEqual(epochsSeen, [1, 2, 3, 4]);
         // Stop after epochs 1 and 3 (Ctrl-C as an AbortSignal), resuming each time.
         for (const stopAt of [1, 3]) {
           const controller = new AbortController();
-          const r = await runExperiment({ store: parts, config, signal: controller.signal, onEpoch: (rec) => rec.epoch === stopAt && controller.abort() });
+          const r = await runExperiment({ store: parts, config, artifactsDir, signal: controller.signal, onEpoch: (rec) => rec.epoch === stopAt && controller.abort() });
           assert.equal(r.interrupted, true);
           assert.equal((await parts.getExperiment('ws'))!.status, 'stopped');
         }
-        const last = await runExperiment({ store: parts, config });
+        const last = await runExperiment({ store: parts, config, artifactsDir });
         assert.equal(last.finished, true);
         const fw = await fingerprint(whole, 'ws');
         assert.equal(fw.status, 'finished');
         assert.equal(fw.epochs.length, 4);
         assert.equal(fw.trials.length, 1);
         assert.equal(fw.trials[0]![2], 'complete');
-        assert.ok(typeof (fw.trials[0]![3] as Record<string, number>)['accuracy'] === 'number', 'the found cell has its table accuracy');
+        assert.ok(typeof (fw.trials[0]![3] as Record<string, number>)['accuracy'] === 'number', 'the found architecture has an accuracy (table or supernet)');
         assert.deepEqual(await fingerprint(parts, 'ws'), fw);
         // A finished experiment run again changes nothing.
-        await runExperiment({ store: parts, config });
+        await runExperiment({ store: parts, config, artifactsDir });
         assert.deepEqual(await fingerprint(parts, 'ws'), fw);
       } finally {
         await whole.close();
         await parts.close();
+        rmSync(artifactsDir, { recursive: true, force: true });
       }
       assert.equal(memory().numTensors, before, 'no tensor leaked');
     });
@@ -141,17 +156,14 @@ describe('weight-sharing experiments (in process)', () => {
   });
 });
 
-async function runCli(args: string[], killAfterMs?: number): Promise<{ code: number | null; signal: string | null; stderr: string }> {
-  const r = await runTsnasAsync(['search', ...args], { killAfterMs });
-  return { code: r.status, signal: r.signal, stderr: r.stderr };
-}
+const runCli = (args: string[], killAfterMs?: number) => runTsnasAsync(['search', ...args], {}, { killAfterMs });
 
 /**
  * Runs the uninterrupted command into `whole`, then the same command into
- * `parts`, SIGKILLed at random moments (start-up, mid-epoch, mid-checkpoint,
+ * `parts()` (a fresh store after each reset), SIGKILLed at random moments (start-up, mid-epoch, mid-checkpoint,
  * the final search) until it finishes; returns both fingerprints.
  */
-async function killAndResume(method: string, whole: string, parts: string, dir: string, reset: () => Promise<void>) {
+async function killAndResume(method: string, whole: string, parts: () => string, dir: string, reset: () => Promise<void>) {
   const configPath = join(dir, `${method}.json`);
   writeFileSync(configPath, JSON.stringify(rawConfig(method)));
   const args = (storage: string) => ['--config', configPath, '--storage', storage, '--quiet'];
@@ -165,7 +177,7 @@ async function killAndResume(method: string, whole: string, parts: string, dir: 
   // Kill times fall anywhere in the uninterrupted run's time; a run that ends before its first kill
   // (load changes from run to run) starts over on a fresh store.
   for (let attempt = 0; attempt < 40; attempt++) {
-    const r = await runCli(args(parts), kills < 3 ? 200 + rng.int(Math.max(1, wholeMs - 200)) : undefined);
+    const r = await runCli(args(parts()), kills < 3 ? 200 + rng.int(Math.max(1, wholeMs - 200)) : undefined);
     if (r.signal === 'SIGKILL') kills++;
     else {
       assert.equal(r.code, 0, r.stderr);
@@ -182,7 +194,7 @@ for (const method of ['darts', 'gdas', 'spos']) {
     const dir = mkdtempSync(join(tmpdir(), 'tsnas-ws-kill-'));
     try {
       const db = (f: string) => `sqlite:${join(dir, f)}`;
-      const { kills, seed } = await killAndResume(method, db('whole.db'), db('parts.db'), dir, async () => {
+      const { kills, seed } = await killAndResume(method, db('whole.db'), () => db('parts.db'), dir, async () => {
         for (const f of ['parts.db', 'parts.db-wal', 'parts.db-shm']) rmSync(join(dir, f), { force: true });
       });
       const a = await openStore(db('whole.db'));
@@ -212,7 +224,7 @@ describe('weight-sharing experiments on PostgreSQL', { skip: pgAvailable ? false
       const whole = await pgTest.freshSchema();
       let parts = await pgTest.freshSchema();
       try {
-        const { kills, seed } = await killAndResume(method, whole.url, parts.url, dir, async () => {
+        const { kills, seed } = await killAndResume(method, whole.url, () => parts.url, dir, async () => {
           await parts.dispose();
           parts = await pgTest.freshSchema();
         });

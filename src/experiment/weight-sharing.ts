@@ -15,7 +15,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { configError, TsnasError } from '../errors.js';
+import { TsnasError } from '../errors.js';
 import { datasetSource, standardAugment } from '../data/spec.js';
 import { saveSafetensors, safetensorsToTensors, tensorsToSafetensors } from '../export/safetensors.js';
 import { exportWeightsToOnnx } from '../kits/onnx.js';
@@ -78,8 +78,12 @@ export function runContext(config: ExperimentConfig): Omit<RunContext, 'augment'
 
 const isAbort = (signal: AbortSignal | undefined, e: unknown) => signal?.aborted === true && (e === signal.reason || (e instanceof Error && e.name === 'AbortError'));
 
-export async function runWeightSharingExperiment(store: Store, experiment: Experiment, config: ExperimentConfig, method: WeightSharingMethod, hooks: WeightSharingHooks = {}): Promise<WeightSharingOutcome> {
-  const id = experiment.id;
+/**
+ * Runs (or resumes) the experiment. `openExperiment` gets or creates it in
+ * the store; it is called only once the method's run has been built from
+ * the config, so that a config the method refuses writes nothing.
+ */
+export async function runWeightSharingExperiment(store: Store, openExperiment: () => Promise<Experiment>, config: ExperimentConfig, method: WeightSharingMethod, hooks: WeightSharingHooks = {}): Promise<WeightSharingOutcome & { experiment: Experiment }> {
   const { signal } = hooks;
   const options = config.strategy.options as Record<string, any>;
   const source = datasetSource(config.dataset.name);
@@ -91,10 +95,21 @@ export async function runWeightSharingExperiment(store: Store, experiment: Exper
   try {
     run = method.create(train, { ...runContext(config), augment }, options);
   } catch (e) {
-    if (e instanceof TsnasError && e.code !== 'state' && !e.where?.startsWith('strategy') && !e.where?.startsWith('space') && !e.where?.startsWith('constraints')) {
-      throw configError(e.message, `strategy.options${e.where ? ` (${e.where})` : ''}`);
-    }
+    throw asConfigError(e);
+  }
+  let experiment: Experiment;
+  try {
+    experiment = await openExperiment();
+  } catch (e) {
+    run.dispose();
     throw e;
+  }
+  const id = experiment.id;
+  if (experiment.status === 'finished') {
+    // Nothing left to do: the found architecture's trial is final.
+    run.dispose();
+    const [trial] = await store.listTrials(id, { limit: 1 });
+    return { experiment, interrupted: false, trial: trial ?? null };
   }
   const saveState = (phase: WeightSharingState['phase']) => {
     const state: WeightSharingState = { method: method.name, phase, epochsDone: run.epochsDone, epochs: run.epochs };
@@ -117,12 +132,12 @@ export async function runWeightSharingExperiment(store: Store, experiment: Exper
     await saveState('supernet');
     while (run.epochsDone < run.epochs) {
       await nextTurn();
-      if (signal?.aborted) return await stopped(store, id);
+      if (signal?.aborted) return { experiment, ...(await stopped(store, id)) };
       let record: WeightSharingEpoch;
       try {
         record = await run.trainEpoch(signal);
       } catch (e) {
-        if (isAbort(signal, e)) return await stopped(store, id);
+        if (isAbort(signal, e)) return { experiment, ...(await stopped(store, id)) };
         throw e;
       }
       const c = run.checkpoint();
@@ -137,17 +152,17 @@ export async function runWeightSharingExperiment(store: Store, experiment: Exper
     try {
       result = await run.finish(signal);
     } catch (e) {
-      if (isAbort(signal, e)) return await stopped(store, id);
+      if (isAbort(signal, e)) return { experiment, ...(await stopped(store, id)) };
       throw e;
     }
     try {
       hooks.onPhase?.('evaluation', result.arch);
       await saveState('evaluation');
       const trial = await evaluateFound(store, experiment, config, result, run.epochs, { inputSize: options['resolution'] ?? train.height, inChannels: train.channels, numClasses: train.numClasses }, hooks);
-      if (!trial) return await stopped(store, id);
+      if (!trial) return { experiment, ...(await stopped(store, id)) };
       await saveState('done');
       await store.setExperimentStatus(id, 'finished');
-      return { interrupted: false, trial };
+      return { experiment, interrupted: false, trial };
     } finally {
       for (const t of Object.values(result.inherited ?? {})) t.dispose();
     }
@@ -157,6 +172,32 @@ export async function runWeightSharingExperiment(store: Store, experiment: Exper
   } finally {
     run.dispose();
   }
+}
+
+/**
+ * The methods name their options as the flags of the former one-off command
+ * (--space, --phase-split, ...); a config names them by field path.
+ */
+const FIELD_OF: Record<string, string> = {
+  '--space': 'space.name',
+  '--space-options': 'space.options',
+  '--phase-split': 'strategy.options.phaseSplit',
+  '--epochs': 'strategy.options.epochs',
+  '--max-flops': 'constraints',
+  '--max-params': 'constraints',
+  constraint: 'constraints',
+  sampling: 'strategy.options.sampling',
+  budget: 'strategy.options.budget',
+};
+
+/** A method's refusal of its options as a config error naming the field (other errors as they are). */
+function asConfigError(e: unknown): unknown {
+  if (!(e instanceof TsnasError) || e.code === 'state' || e.code === 'internal') return e;
+  const where = e.where ?? '';
+  const message = where && e.message.startsWith(`${where}: `) ? e.message.slice(where.length + 2) : e.message;
+  // A file (a latency table) stays named as it is.
+  if (where && !where.startsWith('--') && !(where in FIELD_OF) && /[/\\.]/.test(where)) return e;
+  return new TsnasError(e.code === 'data' ? 'data' : 'config', message, { where: FIELD_OF[where] ?? (/^(strategy|space|constraints|dataset|estimator)\b/.test(where) ? where : 'strategy.options'), cause: e });
 }
 
 async function stopped(store: Store, id: number): Promise<WeightSharingOutcome> {

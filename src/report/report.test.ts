@@ -23,21 +23,21 @@ test('tsnas report NAME writes report.html with the curve, the Pareto scatter an
   try {
     const storage = `sqlite:${join(dir, 'r.db')}`;
     let r = runTsnas(['search', '--name', 'rep', '--storage', storage, '--quiet', '--budget.trials', '40', '--strategy.name', 'random']);
-    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.code, 0, r.stderr);
     const out = join(dir, 'report.html');
     r = runTsnas(['report', 'rep', '--storage', storage, '--out', out]);
-    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.code, 0, r.stderr);
     const html = readFileSync(out, 'utf8');
     assert.ok(html.includes('best accuracy so far') && html.includes('accuracy against params') && html.includes('top architectures'));
     assert.ok((html.match(/<svg/g) ?? []).length >= 5);
     // --png: set-up installs Debian's chromium, which renders the page to a PNG.
     r = runTsnas(['report', 'rep', '--storage', storage, '--out', out, '--png']);
-    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.code, 0, r.stderr);
     const png = readFileSync(join(dir, 'report.png'));
     assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG file');
     assert.equal(png.readUInt32BE(16), 1280, 'rendered at the page width');
     r = runTsnas(['report', 'nope', '--storage', storage, '--out', out]);
-    assert.equal(r.status, 2);
+    assert.equal(r.code, 2);
     assert.match(r.stderr, /no experiment named 'nope' in this store; it has rep/);
     r = runTsnas(['show', 'rep', '--storage', storage, '--json']);
     const shown = lastJson(r.stdout);

@@ -73,7 +73,7 @@ test('transformer: exact size, encodings of fixed length, drawing, options and c
 test('transformer: tsnas space info | sample | cost | draw', () => {
   const json = (...args: string[]) => {
     const r = runTsnas([...args, '--json']);
-    assert.equal(r.status, 0, `${args.join(' ')}\n${r.stderr}`);
+    assert.equal(r.code, 0, `${args.join(' ')}\n${r.stderr}`);
     return lastJson(r.stdout);
   };
   assert.equal(json('space', 'info', '--space', 'transformer').size, '22140');
@@ -89,7 +89,7 @@ test('transformer: tsnas space info | sample | cost | draw', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsnas-transformer-'));
   try {
     const out = join(dir, 'vit.svg');
-    assert.equal(runTsnas(['space', 'draw', '--space', 'transformer', '--arch', 'e64|h4:m2 > h2:m4', '--out', out]).status, 0);
+    assert.equal(runTsnas(['space', 'draw', '--space', 'transformer', '--arch', 'e64|h4:m2 > h2:m4', '--out', out]).code, 0);
     const svg = readFileSync(out, 'utf8');
     assert.ok(svg.includes('<svg') && svg.includes('attn 4h, MLP x2'), 'the drawing names the layers');
   } finally {
@@ -97,6 +97,6 @@ test('transformer: tsnas space info | sample | cost | draw', () => {
   }
   // A bad layer is a usage error (exit code 2) that names the token.
   const bad = runTsnas(['space', 'cost', '--space', 'transformer', '--arch', 'e32|h3:m1']);
-  assert.equal(bad.status, 2);
+  assert.equal(bad.code, 2);
   assert.match(bad.stderr, /found 'h3:m1'/);
 });

@@ -2,6 +2,7 @@
 // openStore(url), which picks the backend from a storage URL:
 //   sqlite:path/to/file.db   (relative to the working directory; sqlite::memory: for a throwaway store)
 //   postgres://... or postgresql://...
+import { dirname, join } from 'node:path';
 import { TsnasError } from '../errors.js';
 import { SqliteStore } from './sqlite.js';
 import type { Store } from './types.js';
@@ -33,6 +34,15 @@ export function parseStorageUrl(url: string): StorageLocation {
     `storage URL must be sqlite:PATH (e.g. ${DEFAULT_STORAGE_URL}), postgres://... or postgresql://..., got ${JSON.stringify(url)}`,
     { where: '--storage' },
   );
+}
+
+/**
+ * Where files that belong to an experiment go (found networks, reports):
+ * beside an SQLite store file, runs/<name> otherwise.
+ */
+export function experimentFilesDir(url: string, name: string): string {
+  const location = parseStorageUrl(url);
+  return location.kind === 'sqlite' && location.path !== ':memory:' ? join(dirname(location.path), name) : join('runs', name);
 }
 
 /** Opens (creating and migrating as needed) the store at a storage URL. */

@@ -1,12 +1,15 @@
 // Bayesian optimisation with a neural predictor, in the style of BANANAS
-// (White et al., 2021): an ensemble of MLPs on the space's path encoding gives
-// a mean and an uncertainty; candidates are mutations of the best trials plus
+// (White et al., 2021): a predictor (src/predictors; by default an ensemble
+// of MLPs on the space's path encoding), refit on every batch, gives a mean
+// and an uncertainty; candidates are mutations of the best trials plus
 // uniform samples; an acquisition function (independent Thompson sampling or
 // expected improvement) picks the next batch.
 import { TsnasError } from '../errors.js';
 import type { EncodingKind, Sample, SearchSpace } from '../spaces/types.js';
-import { BaseStrategy, type BaseOptions } from './base.js';
-import { MlpEnsemble, type MlpOptions } from './mlp-ensemble.js';
+import { BaseStrategy, integerAtLeast, optionsSchema, type BaseOptions } from './base.js';
+import type { StrategyKind } from './types.js';
+import type { Predictor } from '../predictors/types.js';
+import { SparseMlpEnsemble, type MlpOptions } from '../predictors/sparse-mlp.js';
 
 export type Acquisition = 'its' | 'ei';
 
@@ -26,6 +29,13 @@ export interface BananasOptions extends BaseOptions {
   acquisition?: Acquisition;
   encoding?: EncodingKind;
   mlp?: MlpOptions;
+  /**
+   * The predictor refit on every batch, built fresh from a seed drawn from
+   * the strategy's RNG (default: the ensemble of `ensemble` MLPs with the
+   * `mlp` settings on the `encoding`). Its std is the acquisition's uncertainty.
+   * Code only (new Bananas): configs and createStrategy take JSON options.
+   */
+  predictor?: (seed: number) => Predictor;
 }
 
 export class Bananas extends BaseStrategy {
@@ -37,8 +47,7 @@ export class Bananas extends BaseStrategy {
   private readonly parents: number;
   private readonly randomCandidates: number;
   private readonly acquisition: Acquisition;
-  private readonly encoding: EncodingKind;
-  private readonly mlp: MlpOptions;
+  private readonly makePredictor: (seed: number) => Predictor;
   /** Chosen by the last acquisition and not yet asked. */
   private queue: Sample[] = [];
 
@@ -51,8 +60,8 @@ export class Bananas extends BaseStrategy {
     this.parents = options.parents ?? 10;
     this.randomCandidates = options.randomCandidates ?? 20;
     this.acquisition = options.acquisition ?? 'its';
-    this.encoding = options.encoding ?? 'path';
-    this.mlp = options.mlp ?? {};
+    const ensemble = { size: this.ensembleSize, encoding: options.encoding ?? 'path', mlp: options.mlp ?? {} };
+    this.makePredictor = options.predictor ?? ((seed) => new SparseMlpEnsemble(space, { ...ensemble, seed }));
     if (!(this.initial >= 2)) throw new TsnasError('config', `bo initial must be >= 2, got ${this.initial}`);
     if (!(this.batch >= 1)) throw new TsnasError('config', `bo batch must be >= 1, got ${this.batch}`);
     if (!(this.ensembleSize >= 2)) throw new TsnasError('config', `bo ensemble must be >= 2 (it gives the uncertainty), got ${this.ensembleSize}`);
@@ -69,17 +78,23 @@ export class Bananas extends BaseStrategy {
     return s ?? this.freshRandom();
   }
 
-  /** Fits the ensemble on everything told and returns the next batch, best first. */
+  /** Fits the predictor on everything told and returns the next batch, best first. */
   private acquire(): Sample[] {
     const finite = this.trials.map((_, i) => i).filter((i) => Number.isFinite(this.fitnesses[i]!));
     if (finite.length < 2) return [];
     const y = targets(finite.map((i) => this.fitnesses[i]!));
-    const ensemble = new MlpEnsemble(this.ensembleSize, this.mlp);
-    ensemble.fit(finite.map((i) => this.space.encode(this.trials[i]!.sample, this.encoding)), y.values, this.rng);
-
-    const candidates = this.candidates();
-    if (candidates.length === 0) return [];
-    const { mean, std } = ensemble.predict(candidates.map((s) => this.space.encode(s, this.encoding)));
+    const predictor = this.makePredictor(this.rng.nextUint32());
+    let prediction: { mean: number[]; std: number[] };
+    let candidates: Sample[];
+    try {
+      predictor.fit(finite.map((i) => this.trials[i]!.sample), y.values);
+      candidates = this.candidates();
+      if (candidates.length === 0) return [];
+      prediction = predictor.query(candidates);
+    } finally {
+      predictor.dispose();
+    }
+    const { mean, std } = prediction;
     const incumbent = Math.max(...y.values);
     const score = candidates.map((_, i) =>
       this.acquisition === 'its' ? mean[i]! + std[i]! * this.rng.normal() : expectedImprovement(mean[i]!, std[i]!, incumbent),
@@ -152,3 +167,30 @@ function normalCdf(z: number): number {
   const erfc = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))) * Math.exp(-x * x);
   return z >= 0 ? 1 - erfc / 2 : erfc / 2;
 }
+
+export const bananasKind: StrategyKind = {
+  name: 'bo',
+  multiObjective: false,
+  options: optionsSchema({
+    initial: integerAtLeast(2, 'uniform samples before the predictor is used (default 10)'),
+    batch: integerAtLeast(1, 'samples chosen per predictor fit (default 5)'),
+    ensemble: integerAtLeast(2, 'networks in the ensemble, whose spread is the uncertainty (default 5)'),
+    mutationCandidates: integerAtLeast(0, 'candidates made by mutating the best trials (default 100)'),
+    parents: integerAtLeast(1, 'how many of the best trials are mutated (default 10)'),
+    randomCandidates: integerAtLeast(0, 'uniform candidates (default 20)'),
+    acquisition: { kind: 'string', enum: ['its', 'ei'], help: 'independent Thompson sampling or expected improvement (default its)' },
+    encoding: { kind: 'string', enum: ['onehot', 'adjacency', 'path'], help: "the space's encoding the predictor reads (default path)" },
+    mlp: {
+      kind: 'object',
+      optional: true,
+      help: "each ensemble member's settings",
+      fields: {
+        hidden: integerAtLeast(1, 'units of each of the two hidden layers (default 32)'),
+        epochs: integerAtLeast(1, 'full-batch Adam steps (default 100)'),
+        learningRate: { kind: 'number', min: 0, exclusiveMin: true, help: 'Adam learning rate (default 0.01)' },
+        weightDecay: { kind: 'number', min: 0, help: 'L2 penalty on weights (default 0)' },
+      },
+    },
+  }),
+  create: (space, options) => new Bananas(space, options),
+};

@@ -4,7 +4,14 @@
 import { TsnasError } from '../errors.js';
 import type { Sample, SearchSpace } from '../spaces/types.js';
 import { Rng } from '../util/random.js';
+import type { Schema } from '../util/schema.js';
 import type { FitnessSpec, Objectives, Strategy, StrategyState, Trial } from './types.js';
+
+/** Schema pieces the strategies' option schemas share. */
+export const integerAtLeast = (min: number, help: string): Schema => ({ kind: 'number', integer: true, min, help });
+export const probability = (help: string): Schema => ({ kind: 'number', min: 0, max: 1, help });
+export const crossoverKindSchema: Schema = { kind: 'string', enum: ['uniform', 'single-point', 'cell'], help: "the space's crossover (default uniform)" };
+export const optionsSchema = (fields: Record<string, Schema>): Schema => ({ kind: 'object', fields });
 
 export interface BaseOptions {
   /** Seed of the strategy's own RNG (default 0). */

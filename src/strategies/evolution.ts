@@ -3,7 +3,8 @@
 // random, and the oldest member dies whatever its fitness.
 import { TsnasError } from '../errors.js';
 import type { Sample, SearchSpace } from '../spaces/types.js';
-import { BaseStrategy, type BaseOptions } from './base.js';
+import { BaseStrategy, integerAtLeast, optionsSchema, type BaseOptions } from './base.js';
+import type { StrategyKind } from './types.js';
 
 export interface EvolutionOptions extends BaseOptions {
   /** Population size P (default 10). */
@@ -50,3 +51,13 @@ export class RegularizedEvolution extends BaseStrategy {
     this.population = [...(extra as { population: number[] }).population];
   }
 }
+
+export const evolutionKind: StrategyKind = {
+  name: 'evolution',
+  multiObjective: false,
+  options: optionsSchema({
+    population: integerAtLeast(1, 'population size P, the most recent trials (default 10)'),
+    sampleSize: integerAtLeast(1, 'tournament sample size S, at most P (default 3)'),
+  }),
+  create: (space, options) => new RegularizedEvolution(space, options),
+};

@@ -3,7 +3,8 @@
 // into the next generation unevaluated).
 import { TsnasError } from '../errors.js';
 import type { CrossoverKind, Sample, SearchSpace } from '../spaces/types.js';
-import { BaseStrategy, type BaseOptions } from './base.js';
+import { BaseStrategy, crossoverKindSchema, integerAtLeast, optionsSchema, probability, type BaseOptions } from './base.js';
+import type { StrategyKind } from './types.js';
 
 export interface GeneticOptions extends BaseOptions {
   /** Population size N (default 20). */
@@ -89,3 +90,17 @@ export class GeneticAlgorithm extends BaseStrategy {
     this.offspring = [...e.offspring];
   }
 }
+
+export const geneticKind: StrategyKind = {
+  name: 'ga',
+  multiObjective: false,
+  options: optionsSchema({
+    population: integerAtLeast(2, 'population size N (default 20)'),
+    elites: integerAtLeast(0, 'members kept unchanged into the next generation, below N (default 2)'),
+    tournament: integerAtLeast(1, 'tournament size of parent selection (default 3)'),
+    crossoverRate: probability('probability that a child is a crossover of two parents (default 0.5)'),
+    mutationRate: probability('probability of mutating a child (default 1)'),
+    crossoverKind: crossoverKindSchema,
+  }),
+  create: (space, options) => new GeneticAlgorithm(space, options),
+};

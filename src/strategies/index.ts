@@ -1,15 +1,18 @@
-// The multi-trial strategies behind one ask/tell interface, and a factory by name.
+// The multi-trial strategies behind one ask/tell interface, and a registry
+// by name of the built-in ones with the facts each declares (options schema,
+// multi-objective or not).
 import { TsnasError } from '../errors.js';
 import type { SearchSpace } from '../spaces/types.js';
-import { Bananas, type BananasOptions } from './bananas.js';
+import { validate } from '../util/schema.js';
+import { bananasKind, type BananasOptions } from './bananas.js';
 import type { BaseOptions } from './base.js';
-import { RegularizedEvolution, type EvolutionOptions } from './evolution.js';
-import { GeneticAlgorithm, type GeneticOptions } from './genetic.js';
-import { LocalSearch, type LocalSearchOptions } from './local.js';
-import { Nsga2, type Nsga2Options } from './nsga2.js';
-import { Ppo, Reinforce, type PolicyGradientOptions, type PpoOptions } from './policy-gradient.js';
-import { RandomSearch } from './random.js';
-import type { Strategy } from './types.js';
+import { evolutionKind, type EvolutionOptions } from './evolution.js';
+import { geneticKind, type GeneticOptions } from './genetic.js';
+import { localKind, type LocalSearchOptions } from './local.js';
+import { nsga2Kind, type Nsga2Options } from './nsga2.js';
+import { ppoKind, reinforceKind, type PolicyGradientOptions, type PpoOptions } from './policy-gradient.js';
+import { randomKind } from './random.js';
+import type { Strategy, StrategyKind, StrategySetup } from './types.js';
 
 export * from './types.js';
 export { BaseStrategy, fitnessOf, scalarised, defaultFitness, type BaseOptions } from './base.js';
@@ -18,11 +21,13 @@ export { RegularizedEvolution, type EvolutionOptions } from './evolution.js';
 export { GeneticAlgorithm, type GeneticOptions } from './genetic.js';
 export { LocalSearch, type LocalSearchOptions } from './local.js';
 export { Bananas, type BananasOptions, type Acquisition } from './bananas.js';
-export { MlpEnsemble, type MlpOptions } from './mlp-ensemble.js';
 export { Controller, type ControllerOptions, type ControllerState } from './controller.js';
 export { Reinforce, Ppo, type PolicyGradientOptions, type PpoOptions } from './policy-gradient.js';
 export { Nsga2, type Nsga2Options } from './nsga2.js';
 export { dominates, nonDominatedSort, crowdingDistance, hypervolume2d } from './pareto.js';
+
+/** The built-in multi-trial strategies, each with its options schema and whether it is multi-objective. */
+export const strategyKinds: readonly StrategyKind[] = [randomKind, evolutionKind, geneticKind, localKind, reinforceKind, ppoKind, bananasKind, nsga2Kind];
 
 export const strategyNames = ['random', 'evolution', 'ga', 'local', 'reinforce', 'ppo', 'bo', 'nsga2'] as const;
 export type StrategyName = (typeof strategyNames)[number];
@@ -42,26 +47,26 @@ export function isStrategyName(name: string): name is StrategyName {
   return (strategyNames as readonly string[]).includes(name);
 }
 
-/** Builds a strategy by name; options are the strategy's own (seed, fitness, sizes...). */
-export function createStrategy<N extends StrategyName>(name: N, space: SearchSpace, options: StrategyOptionsByName[N] = {}): Strategy {
-  switch (name) {
-    case 'random':
-      return new RandomSearch(space, options);
-    case 'evolution':
-      return new RegularizedEvolution(space, options);
-    case 'ga':
-      return new GeneticAlgorithm(space, options);
-    case 'local':
-      return new LocalSearch(space, options);
-    case 'reinforce':
-      return new Reinforce(space, options);
-    case 'ppo':
-      return new Ppo(space, options);
-    case 'bo':
-      return new Bananas(space, options);
-    case 'nsga2':
-      return new Nsga2(space, options);
-    default:
-      throw new TsnasError('usage', `unknown strategy '${String(name)}'; expected one of ${strategyNames.join(', ')}`);
-  }
+/** The built-in strategy of that name, or undefined (callers may know other names, e.g. weight-sharing methods). */
+export function findStrategy(name: string): StrategyKind | undefined {
+  return strategyKinds.find((k) => k.name === name);
+}
+
+const SETUP_KEYS = new Set(['seed', 'fitness', 'objectives']);
+
+/**
+ * A strategy's own options checked against its schema (errors name
+ * `where`.KEY); seed, fitness and objectives pass through unchecked.
+ */
+export function checkStrategyOptions(kind: StrategyKind, options: Readonly<Record<string, unknown>>, where = 'options'): Record<string, unknown> {
+  const own = Object.fromEntries(Object.entries(options).filter(([k]) => !SETUP_KEYS.has(k)));
+  const setup = Object.fromEntries(Object.entries(options).filter(([k]) => SETUP_KEYS.has(k)));
+  return { ...(validate(kind.options, own, where) as Record<string, unknown>), ...setup };
+}
+
+/** Builds a strategy by name; options are the strategy's own (checked by its schema) plus seed, fitness or objectives. */
+export function createStrategy<N extends StrategyName>(name: N, space: SearchSpace, options: StrategyOptionsByName[N] & StrategySetup = {}): Strategy {
+  const kind = findStrategy(name);
+  if (!kind) throw new TsnasError('usage', `unknown strategy '${String(name)}'; expected one of ${strategyNames.join(', ')}`);
+  return kind.create(space, checkStrategyOptions(kind, options as Record<string, unknown>));
 }

@@ -4,7 +4,8 @@
 // sample at a local optimum. Values of neighbours evaluated earlier are
 // reused, never re-asked.
 import type { Sample, SearchSpace } from '../spaces/types.js';
-import { BaseStrategy, type BaseOptions } from './base.js';
+import { BaseStrategy, optionsSchema, type BaseOptions } from './base.js';
+import type { StrategyKind } from './types.js';
 
 export interface LocalSearchOptions extends BaseOptions {
   /** Move as soon as one neighbour beats the centre, instead of after the whole neighbourhood (default false). */
@@ -100,3 +101,12 @@ export class LocalSearch extends BaseStrategy {
     this.queue = [...e.queue];
   }
 }
+
+export const localKind: StrategyKind = {
+  name: 'local',
+  multiObjective: false,
+  options: optionsSchema({
+    firstImprovement: { kind: 'boolean', help: 'move as soon as one neighbour beats the centre (default false)' },
+  }),
+  create: (space, options) => new LocalSearch(space, options),
+};

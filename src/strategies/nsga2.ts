@@ -3,9 +3,9 @@
 // elitist survival of the best N of parents plus offspring.
 import { TsnasError } from '../errors.js';
 import type { CrossoverKind, Sample, SearchSpace } from '../spaces/types.js';
-import { BaseStrategy, type BaseOptions } from './base.js';
+import { BaseStrategy, crossoverKindSchema, integerAtLeast, optionsSchema, probability, type BaseOptions } from './base.js';
 import { crowdingDistance, nonDominatedSort } from './pareto.js';
-import type { MultiObjectiveStrategy, ObjectiveSpec, Trial } from './types.js';
+import type { MultiObjectiveStrategy, ObjectiveSpec, StrategyKind, Trial } from './types.js';
 
 export interface Nsga2Options extends BaseOptions {
   /** Objectives and directions (default: maximise accuracy, minimise params). */
@@ -130,3 +130,14 @@ export class Nsga2 extends BaseStrategy implements MultiObjectiveStrategy {
     this.crowding = e.crowding.map((d) => d ?? Infinity);
   }
 }
+
+export const nsga2Kind: StrategyKind = {
+  name: 'nsga2',
+  multiObjective: true,
+  options: optionsSchema({
+    population: integerAtLeast(2, 'population size N (default 20)'),
+    crossoverRate: probability('probability that a child is a crossover of two parents (default 0.5)'),
+    crossoverKind: crossoverKindSchema,
+  }),
+  create: (space, options) => new Nsga2(space, options),
+};

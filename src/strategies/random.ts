@@ -1,6 +1,7 @@
 // Random search: uniform samples of the space, never the same one twice.
 import type { Sample, SearchSpace } from '../spaces/types.js';
-import { BaseStrategy, type BaseOptions } from './base.js';
+import { BaseStrategy, optionsSchema, type BaseOptions } from './base.js';
+import type { StrategyKind } from './types.js';
 
 export class RandomSearch extends BaseStrategy {
   readonly name = 'random';
@@ -13,3 +14,10 @@ export class RandomSearch extends BaseStrategy {
     return this.freshRandom();
   }
 }
+
+export const randomKind: StrategyKind = {
+  name: 'random',
+  multiObjective: false,
+  options: optionsSchema({}),
+  create: (space, options) => new RandomSearch(space, options),
+};

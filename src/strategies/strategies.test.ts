@@ -2,8 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Sample } from '../spaces/types.js';
 import { memory } from '../tensor/index.js';
-import { createStrategy, strategyNames, type StrategyName, type Strategy, type Trial } from './index.js';
+import { TsnasError } from '../errors.js';
+import { checkStrategyOptions, createStrategy, findStrategy, strategyKinds, strategyNames, type StrategyName, type Strategy, type Trial } from './index.js';
 import { ToySpace, toyObjectives } from './testing/toy-space.js';
+import { Bananas } from './bananas.js';
 
 const space = new ToySpace();
 const optimum = Math.max(...enumerate().map((s) => toyObjectives(s).accuracy!));
@@ -118,4 +120,45 @@ test('scalarised fitness is accuracy minus λ·ln of each penalised objective', 
   assert.equal(fitnessOf({ accuracy: 90, params: 5 }, { objective: 'params', maximize: false }), -5);
   assert.throws(() => fitnessOf({ accuracy: 90 }, spec), /objective 'flops' is missing/);
   assert.equal(fitnessOf({ accuracy: NaN }), -Infinity);
+});
+
+test('registry: every built-in strategy declares its options schema and whether it is multi-objective', () => {
+  assert.deepEqual(strategyKinds.map((k) => k.name), [...strategyNames]);
+  assert.deepEqual(strategyKinds.filter((k) => k.multiObjective).map((k) => k.name), ['nsga2']);
+  assert.equal(findStrategy('darts'), undefined);
+  for (const kind of strategyKinds) {
+    assert.equal(kind.options.kind, 'object', kind.name);
+    // The options of the tests above are valid; an unknown one is named in the error.
+    assert.doesNotThrow(() => checkStrategyOptions(kind, options[kind.name as StrategyName] as Record<string, unknown>));
+    assert.throws(() => checkStrategyOptions(kind, { nonsense: 1 }, 'strategy.options'), /strategy\.options\.nonsense/);
+  }
+  assert.throws(() => createStrategy('evolution', space, { population: 0 }), (e: Error) => e instanceof TsnasError && /population/.test(e.message + (e as TsnasError).where));
+  assert.throws(() => createStrategy('ppo', space, { controller: { hidden: 'big' } } as never), /controller\.hidden/);
+});
+
+test('bo asks its predictor (the predictor interface): refit on every batch from a seed of its RNG, disposed after each', () => {
+  let fits = 0;
+  let disposed = 0;
+  const seeds: number[] = [];
+  const bo = new Bananas(space, {
+    seed: 1, initial: 4, batch: 3,
+    predictor: (seed) => {
+      seeds.push(seed);
+      // Predicts the toy objective itself: bo must then ask the best unseen candidates.
+      return {
+        name: 'oracle', needs: { input: 'encoding', partialCurves: false, minTrainingSamples: 2, uncertainty: false },
+        fit: () => void fits++,
+        query: (samples) => ({ mean: samples.map((s) => toyObjectives(s).accuracy!), std: samples.map(() => 0) }),
+        dispose: () => void disposed++,
+      };
+    },
+  });
+  const asked = drive(bo, 13);
+  assert.equal(fits, 3);
+  assert.equal(disposed, 3);
+  assert.equal(new Set(seeds).size, 3);
+  assert.equal(new Set(asked).size, 13);
+  // The oracle's picks beat the uniform warm-up.
+  const values = bo.history().map((t) => t.objectives.accuracy!);
+  assert.ok(Math.max(...values.slice(4)) >= Math.max(...values.slice(0, 4)));
 });

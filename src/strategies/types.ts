@@ -2,11 +2,18 @@
 // proposes samples and learns from the objectives it is told; it never
 // evaluates anything itself, so the same code drives a tabular benchmark and
 // real training with parallel workers.
-import type { Sample } from '../spaces/types.js';
+import type { Sample, SearchSpace } from '../spaces/types.js';
+import type { Schema } from '../util/schema.js';
 import type { RngState } from '../util/random.js';
 
 /** What one evaluation measured, e.g. { accuracy: 94.1, params: 1.2e6 }. */
 export type Objectives = Readonly<Record<string, number>>;
+
+/** Whether larger ('max') or smaller ('min') values of a metric are better. */
+export type Direction = 'max' | 'min';
+
+/** The metrics something produces and their directions, e.g. { accuracy: 'max', params: 'min' }. */
+export type MetricDirections = Readonly<Record<string, Direction>>;
 
 export interface Trial {
   readonly sample: Sample;
@@ -67,4 +74,26 @@ export interface Strategy {
 export interface MultiObjectiveStrategy extends Strategy {
   readonly objectives: readonly ObjectiveSpec[];
   paretoFront(): Trial[];
+}
+
+/** What every strategy is built with besides its own options; a caller sets them from its objectives. */
+export interface StrategySetup {
+  seed?: number;
+  /** Single-objective strategies: what they maximise. */
+  fitness?: FitnessSpec;
+  /** Multi-objective strategies: the objectives and their directions. */
+  objectives?: readonly ObjectiveSpec[];
+}
+
+/**
+ * A multi-trial strategy as a registry knows it: its name, its own options
+ * (an object schema: checked before it is built, errors name the option)
+ * and whether it optimises several objectives (then it is built with
+ * `objectives` and needs at least two) or one scalar fitness.
+ */
+export interface StrategyKind {
+  readonly name: string;
+  readonly multiObjective: boolean;
+  readonly options: Schema;
+  create(space: SearchSpace, options: Readonly<Record<string, unknown>> & StrategySetup): Strategy;
 }

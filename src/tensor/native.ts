@@ -162,6 +162,8 @@ export interface NativeAddon {
 }
 
 function load(): NativeAddon {
+  // Lets tests prove that a command computing nothing never loads libtorch.
+  if (process.env['TSNAS_FORBID_NATIVE'] === '1') throw new Error('the native addon was loaded, but TSNAS_FORBID_NATIVE=1 forbids it');
   const require = createRequire(import.meta.url);
   const root = fileURLToPath(new URL('../../', import.meta.url));
   const path = `${root}build/Release/tsnas_native.node`;
@@ -171,4 +173,19 @@ function load(): NativeAddon {
   return require(path) as NativeAddon;
 }
 
-export const native: NativeAddon = load();
+/**
+ * The addon, loaded on first use: importing tensor code costs nothing, so
+ * commands that compute nothing (help, ls, show, config checks) start fast.
+ * The first property read goes to the prototype, which loads the addon and
+ * copies its functions onto this object; later reads find them directly.
+ */
+export const native: NativeAddon = Object.create(
+  new Proxy({}, {
+    get(_target, key, receiver) {
+      const addon = load();
+      Object.setPrototypeOf(receiver, null);
+      for (const k of Reflect.ownKeys(addon)) (receiver as Record<string | symbol, unknown>)[k] = (addon as unknown as Record<string | symbol, unknown>)[k];
+      return (addon as unknown as Record<string | symbol, unknown>)[key];
+    },
+  }),
+) as NativeAddon;

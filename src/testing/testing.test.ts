@@ -26,13 +26,13 @@ test('assertClose: within atol + rtol |expected| passes; otherwise names the wor
 
 test('runTsnas: exit code and output of the CLI; killed and noted past its timeout', () => {
   const bad = runTsnas(['no-such-command']);
-  assert.equal(bad.status, 2, bad.stderr);
+  assert.equal(bad.code, 2, bad.stderr);
   assert.match(bad.stderr, /no-such-command/);
   const info = runTsnas(['space', 'info', '--space', 'nb201', '--json']);
-  assert.equal(info.status, 0, info.stderr);
+  assert.equal(info.code, 0, info.stderr);
   assert.equal(lastJson(info.stdout).size, '15625');
-  const killed = runTsnas(['--help'], { timeoutMs: 1 });
-  assert.equal(killed.status, null);
+  const killed = runTsnas(['--help'], {}, { timeoutMs: 1 });
+  assert.equal(killed.code, null);
   assert.equal(killed.signal, 'SIGKILL');
   assert.match(killed.stderr, /killed after 1 ms/);
 });

@@ -1,24 +1,39 @@
-// Every CLI command, in the order `tsnas --help` lists them.
+// Every CLI command, in the order `tsnas --help` lists them. A command's
+// module is imported only when it runs: listing the commands, and the
+// commands that compute nothing, never load what the others import.
+// (grammar.test.ts checks that each summary is its command's own.)
 import type { Command } from '../command.js';
-import { trainCommand } from './train.js';
-import { benchLatencyCommand, benchStepCommand } from './bench.js';
-import { mainCommand } from './main.js';
-import { searchCommand } from './search.js';
-import { initCommand } from './init.js';
-import { lsCommand } from './ls.js';
-import { showCommand } from './show.js';
-import { reportCommand } from './report.js';
-import { dartsCommand } from './darts.js';
-import { proxiesCommand } from './proxies.js';
-import { spaceCommands } from './space.js';
-import { dashboardCommand } from './dashboard.js';
-import { exportCommand } from './export.js';
-import { workerCommand } from './worker.js';
 
-export const commands: Command[] = [mainCommand, trainCommand, benchStepCommand, benchLatencyCommand, searchCommand, proxiesCommand];
-commands.push(initCommand, lsCommand, showCommand, reportCommand);
-commands.push(dartsCommand);
-commands.push(...spaceCommands);
-commands.push(dashboardCommand);
-commands.push(exportCommand);
-commands.push(workerCommand);
+export interface CommandEntry {
+  /** e.g. 'train' or 'space info' (words after `tsnas`). */
+  readonly name: string;
+  readonly summary: string;
+  load(): Promise<Command>;
+}
+
+async function spaceCommand(name: string): Promise<Command> {
+  return (await import('./space.js')).spaceCommands.find((c) => c.name === name)!;
+}
+
+export const commands: readonly CommandEntry[] = [
+  { name: 'main', summary: 'the main job (npm start): search Fashion-MNIST (proxies, successive halving, final training), report and weights', load: async () => (await import('./main.js')).mainCommand },
+  { name: 'train', summary: 'train one architecture of a space and report its test accuracy', load: async () => (await import('./train.js')).trainCommand },
+  { name: 'bench step', summary: 'time one step of a workload (median after 2 warm-up steps)', load: async () => (await import('./bench.js')).benchStepCommand },
+  { name: 'bench latency', summary: 'measure a latency lookup table of a space\'s edge operations on this runtime (for --cost latency:<file>)', load: async () => (await import('./bench.js')).benchLatencyCommand },
+  { name: 'bench search', summary: 'compare multi-trial strategies on a tabular benchmark over many seeds (JSON summary; nothing stored)', load: async () => (await import('./bench-search.js')).benchSearchCommand },
+  { name: 'search', summary: 'run or resume a stored experiment (flags, --config exp.yaml, or both)', load: async () => (await import('./search.js')).searchCommand },
+  { name: 'proxies', summary: 'zero-cost proxy scores of NAS-Bench-201 cells (and their rank correlation with the benchmark)', load: async () => (await import('./proxies.js')).proxiesCommand },
+  { name: 'init', summary: 'write a commented example experiment config (default exp.yaml)', load: async () => (await import('./init.js')).initCommand },
+  { name: 'ls', summary: 'list the experiments of a store', load: async () => (await import('./ls.js')).lsCommand },
+  { name: 'show', summary: 'show one experiment: counts by state, best trials, Pareto front, best architecture', load: async () => (await import('./show.js')).showCommand },
+  { name: 'report', summary: 'write an experiment report (report.html with SVG charts; --png needs chromium)', load: async () => (await import('./report.js')).reportCommand },
+  { name: 'darts', summary: 'a weight-sharing search: tsnas search --strategy M (here --method M, default darts)', load: async () => (await import('./darts.js')).dartsCommand },
+  { name: 'space info', summary: 'a space\'s dimensions, exact size and the formula that gives it', load: async () => spaceCommand('space info') },
+  { name: 'space sample', summary: 'random samples of a space with their parameters and FLOPs', load: async () => spaceCommand('space sample') },
+  { name: 'space cost', summary: 'an architecture\'s parameters and FLOPs (multiply-adds of conv and linear layers), without training', load: async () => spaceCommand('space cost') },
+  { name: 'space draw', summary: 'draw an architecture\'s cells as SVG, or Graphviz DOT when --out ends in .dot or .gv', load: async () => spaceCommand('space draw') },
+  { name: 'dashboard', summary: 'serve a live web dashboard of the experiments in a store (until Ctrl-C)', load: async () => (await import('./dashboard.js')).dashboardCommand },
+  { name: 'export', summary: 'write a sample\'s trained fixed network as ONNX (dynamic batch) and check it in onnxruntime', load: async () => (await import('./export.js')).exportCommand },
+  { name: 'worker', summary: 'run trials of pgboss-queued experiments (tsnas search with execution.queue pgboss) from a PostgreSQL store', load: async () => (await import('./worker.js')).workerCommand },
+
+];

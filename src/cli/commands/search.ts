@@ -1,109 +1,98 @@
-// tsnas search: multi-trial search. With --benchmark the tabular benchmark
-// is the estimator, every seed runs, and the summary is the last JSON line.
-// The logic lives in src/benchmarks/harness.ts; this file parses and prints.
-import { writeFileSync } from 'node:fs';
-import { TsnasError, usageError } from '../../errors.js';
-import { runBenchmarkSearch, parseSeeds, type SearchSummary } from '../../benchmarks/harness.js';
-import { Nb201Benchmark, expectedBestCurve, parseNb201BenchmarkName } from '../../benchmarks/nb201.js';
-import { regretPlotSvg, type RegretSeries } from '../../benchmarks/plot.js';
-import { getSpace } from '../../kits/index.js';
-import type { Nb201Space } from '../../spaces/nb201.js';
-import { isStrategyName, strategyNames, type StrategyName } from '../../strategies/index.js';
-import { setNumThreads } from '../../tensor/index.js';
-import { computeFlags } from '../args.js';
-import { defineCommand } from '../command.js';
-import { emitJson, log, ProgressBar } from '../output.js';
-import { withConfigForm } from './search-config.js';
-import { withWeightSharingForm } from './search-differentiable.js';
+// tsnas search [--config exp.yaml] [--name NAME] [--FIELD VALUE | --ALIAS VALUE ...]:
+// runs (or resumes) one stored experiment. The grammar (dotted config
+// fields and their short aliases) is search-args.ts's.
+import { checkConfig, type ExperimentConfig } from '../../experiment/config.js';
+import { runExperiment } from '../../experiment/run.js';
+import { queueEvaluator } from '../../distributed/coordinator.js';
+import { describeEstimator, formatSummary, summarizeExperiment } from '../../experiment/summary.js';
+import { DEFAULT_STORAGE_URL, experimentFilesDir, openStore } from '../../store/index.js';
+import type { WeightSharingEpoch } from '../../weight-sharing/run.js';
+import type { Command } from '../command.js';
+import { emitJson, log, ProgressBar, stopOnSigint } from '../output.js';
+import { explainConfigError, generatedName, parseSearchArgs, searchUsage, type SearchArgs } from '../search-args.js';
 
-const flagSearchCommand = defineCommand({
+/** The checked config of `tsnas search` argv (a name made up when none is given). */
+export function searchConfig(args: SearchArgs, announce = true): ExperimentConfig {
+  let config: ExperimentConfig;
+  try {
+    config = checkConfig(args.raw);
+  } catch (e) {
+    throw explainConfigError(e, args.origins, args.config);
+  }
+  if (!config.name) {
+    config.name = generatedName(config.strategy.name, config.space.name);
+    if (announce) log(`search: new experiment ${config.name} (to resume it: the same command with --name ${config.name})`);
+  }
+  return config;
+}
+
+const pct = (v: number | null | undefined) => (typeof v === 'number' ? `${(100 * v).toFixed(1)}%` : '-');
+
+/** One stored supernet epoch as a progress line. */
+function epochLine(e: WeightSharingEpoch, epochs: number): string {
+  return `epoch ${e.epoch}/${epochs} (${e.phase}): train ${pct(e.trainAccuracy)} loss ${e.trainLoss.toFixed(3)}` +
+    (typeof e.validAccuracy === 'number' ? `, valid ${pct(e.validAccuracy)}` : '') +
+    (typeof e.tau === 'number' ? `, τ ${e.tau.toFixed(2)}` : '') +
+    (typeof e.hessianEigenvalue === 'number' ? `, λmax ${e.hessianEigenvalue.toFixed(4)}` : '') +
+    (typeof e.skipFraction === 'number' ? `, skip ${pct(e.skipFraction)} none ${pct(e.noneFraction)}` : '') +
+    `, ${e.seconds.toFixed(1)} s${e.arch ? `: ${e.arch}` : ''}`;
+}
+
+export const searchCommand: Command = {
   name: 'search',
-  summary: 'Multi-trial architecture search (with --benchmark: on a tabular benchmark, over many seeds)',
-  flags: {
-    space: { type: 'string', help: 'search space', default: 'nb201' },
-    benchmark: { type: 'string', help: 'tabular benchmark as the estimator: nb201:cifar10|cifar100|imagenet16_120' },
-    strategy: { type: 'string', help: `strategy, or a comma list to compare: ${strategyNames.join('|')}`, required: true },
-    budget: { type: 'int', help: 'queries per run', default: 100, min: 1 },
-    seeds: { type: 'string', help: 'seeds to run: A-B, N or a comma list (default: --seed)' },
-    objectives: { type: 'string', help: 'comma list, first maximised: accuracy[,params|flops]', default: 'accuracy' },
-    lambda: { type: 'string', help: 'scalarised search: λ of each objective after the first (comma list; default 1 each)' },
-    batch: { type: 'int', help: 'samples asked at once (parallel workers)', default: 1, min: 1 },
-    options: { type: 'string', help: 'strategy options as JSON, e.g. {"population":20}' },
-    plot: { type: 'string', help: 'write regret curves (SVG) to this file' },
-    quiet: { type: 'boolean', help: 'no progress bar' },
-    ...computeFlags,
-  },
-  async run({ flags }) {
-    if (flags['threads'] !== undefined) setNumThreads(flags['threads'] as number);
-    const strategies = String(flags['strategy']).split(',').map((s) => s.trim());
-    for (const s of strategies) {
-      if (!isStrategyName(s)) throw usageError(`expected one of ${strategyNames.join(', ')}, got '${s}'`, '--strategy');
+  summary: 'run or resume a stored experiment (flags, --config exp.yaml, or both)',
+  async run(argv) {
+    const args = parseSearchArgs(argv);
+    if (args.help) {
+      process.stdout.write(`${searchUsage()}\n`);
+      return 0;
     }
-    if (flags['benchmark'] === undefined) {
-      throw usageError('is required for now: searching with real training is not available from this command yet (use --benchmark nb201:<dataset>)', '--benchmark');
+    const config = searchConfig(args, !args.check);
+    if (args.check) {
+      emitJson(config);
+      return 0;
     }
-    const dataset = parseNb201BenchmarkName(String(flags['benchmark']));
-    const space = getSpace(String(flags['space']));
-    if (space.name !== 'nb201') throw usageError(`the nb201 benchmark covers only the nb201 space, got '${space.name}'`, '--space');
-    const benchmark = new Nb201Benchmark(dataset, undefined, space as Nb201Space);
-
-    const seeds = flags['seeds'] !== undefined ? parseSeeds(String(flags['seeds'])) : [flags['seed'] as number];
-    const budget = flags['budget'] as number;
-    const objectives = String(flags['objectives']).split(',').map((s) => s.trim());
-    const known = ['accuracy', 'params', 'flops'];
-    for (const o of objectives) if (!known.includes(o)) throw usageError(`the nb201 benchmark measures ${known.join(', ')}, got '${o}'`, '--objectives');
-    if (objectives[0] !== 'accuracy') throw usageError(`the first objective must be accuracy, got '${objectives[0]}'`, '--objectives');
-    const lambdas = flags['lambda'] === undefined ? undefined : String(flags['lambda']).split(',').map((v) => {
-      const n = Number(v);
-      if (v.trim() === '' || !Number.isFinite(n)) throw usageError(`expected numbers, got '${v}'`, '--lambda');
-      return n;
-    });
-    let strategyOptions: object | undefined;
-    if (flags['options'] !== undefined) {
-      try {
-        strategyOptions = JSON.parse(String(flags['options'])) as object;
-      } catch (e) {
-        throw new TsnasError('usage', `expected a JSON object: ${(e as Error).message}`, { where: '--options' });
-      }
-      if (typeof strategyOptions !== 'object' || strategyOptions === null || Array.isArray(strategyOptions)) throw usageError('expected a JSON object', '--options');
-    }
-
-    const progress = new ProgressBar('search', strategies.length * seeds.length, !flags['quiet']);
-    const summaries: SearchSummary[] = [];
-    for (const name of strategies as StrategyName[]) {
-      const start = Date.now();
-      const { summary } = runBenchmarkSearch({
-        benchmark, strategy: name, budget, seeds, objectives, lambdas, batch: flags['batch'] as number,
-        strategyOptions: strategyOptions as never,
-        onRun: () => progress.tick(1, name),
+    const storage = config.storage ?? DEFAULT_STORAGE_URL;
+    const store = await openStore(storage);
+    let bar: ProgressBar | undefined;
+    // Ctrl-C stops cleanly (trials in flight back to pending, experiment
+    // 'stopped', exit 130).
+    const interrupt = stopOnSigint('search: interrupted, stopping (running trials go back to pending; Ctrl-C again to quit at once)');
+    try {
+      const result = await runExperiment({
+        store,
+        config,
+        storageUrl: storage,
+        queueEvaluator,
+        artifactsDir: experimentFilesDir(storage, config.name!),
+        signal: interrupt.signal,
+        onStart: ({ resumed, told, budget, requeued }) => {
+          log(`search ${config.name}: ${resumed ? `resuming at ${told}/${budget} trials${requeued ? ` (${requeued} running trial(s) back to pending)` : ''}` : `new experiment, ${budget} trials`} in ${storage}` +
+            `, ${config.strategy.name} on ${config.space.name}, estimator ${describeEstimator(config.estimator as never)}, parallel ${config.parallel}`);
+          bar = new ProgressBar('trials', budget, !args.quiet);
+          bar.update(told);
+        },
+        onTrial: ({ told, best }) => bar?.update(told, best === undefined ? '' : `best ${config.objectives[0]!.name} ${Number(best.toFixed(4))}`),
+        onWeightSharingStart: ({ resumed, epochsDone, epochs, method }) =>
+          log(`search ${config.name}: ${resumed ? `resuming ${method} after epoch ${epochsDone}/${epochs}` : `new ${method} run, ${epochs} supernet epochs`} in ${storage}, on ${config.space.name}, estimator ${describeEstimator(config.estimator as never)}`),
+        onEpoch: (e, epochs) => {
+          if (!args.quiet) log(epochLine(e, epochs));
+        },
+        onPhase: (phase, arch) => log(phase === 'search' ? `search ${config.name}: supernet trained; final search` : `search ${config.name}: found ${arch}; evaluating it (${describeEstimator(config.estimator as never)})`),
+      }).catch((e: unknown) => {
+        throw explainConfigError(e, args.origins, args.config);
       });
-      summaries.push(summary);
-      const hv = summary.hypervolume_ratio === undefined ? '' : `  hypervolume ratio ${summary.hypervolume_ratio.toFixed(4)}`;
-      log(`${name}: best after ${budget} queries ${summary.final_mean.toFixed(3)} ± ${summary.final_std.toFixed(3)} over ${seeds.length} seeds, optimum found in ${(100 * summary.optimum_rate).toFixed(0)}%${hv} (${((Date.now() - start) / 1000).toFixed(1)} s)`);
-    }
-
-    if (flags['plot'] !== undefined) {
-      const series: RegretSeries[] = summaries.map((s) => ({ label: s.strategy, curve: s.curve_mean }));
-      series.push({ label: 'random (exact)', curve: expectedBestCurve(benchmark.table.values(dataset), budget), dashed: true });
-      const svg = regretPlotSvg(series, { title: `NAS-Bench-201 ${dataset}: mean regret over ${seeds.length} seeds`, optimum: benchmark.optimum() });
-      try {
-        writeFileSync(String(flags['plot']), svg);
-      } catch (e) {
-        throw new TsnasError('usage', `cannot write the plot: ${(e as Error).message}`, { where: '--plot' });
+      if (result.interrupted) {
+        log(`search ${config.name}: stopped at ${result.told}/${config.budget.trials} trials; run the same command to resume (with --name ${config.name} if it had no name)`);
+        return 130;
       }
+      const summary = await summarizeExperiment(store, config.name!);
+      if (args.json) emitJson({ ...summary, finished: result.finished, told: result.told, storage });
+      else process.stdout.write(`${formatSummary(summary)}\n`);
+      return 0;
+    } finally {
+      interrupt.release();
+      await store.close();
     }
-
-    if (flags['json']) {
-      if (summaries.length === 1) emitJson(summaries[0]);
-      else emitJson({ dataset, budget, seeds: seeds.length, strategies: summaries });
-    } else {
-      for (const s of summaries) {
-        process.stdout.write(`${s.strategy}\t${s.dataset}\tbudget ${s.budget}\tseeds ${s.seeds}\tfinal ${s.final_mean.toFixed(3)} ± ${s.final_std.toFixed(3)}\toptimum rate ${s.optimum_rate.toFixed(2)}${s.hypervolume_ratio === undefined ? '' : `\thypervolume ratio ${s.hypervolume_ratio.toFixed(4)}`}\n`);
-      }
-    }
-    return 0;
   },
-});
-
-/** All forms: --config/--storage/--name run a stored, resumable experiment (search-config.ts); --strategy darts|... a weight-sharing search (search-differentiable.ts). */
-export const searchCommand = withWeightSharingForm(withConfigForm(flagSearchCommand));
+};

@@ -216,7 +216,7 @@ test('CLI: safetensors in, ONNX out; the file reproduces the network in onnxrunt
     const options = JSON.stringify({ resolutions: [32] });
     // Classes and channels come from the weights.
     const r = runTsnas(['export', '--space', 'mobilenet', '--space-options', options, '--arch', arch, '--weights', weights, '--onnx', onnxPath, '--json']);
-    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.code, 0, r.stderr);
     const summary = lastJson(r.stdout);
     assert.equal(summary.onnx, onnxPath);
     assert.equal(summary.opset, 17);
@@ -248,7 +248,7 @@ test('CLI: safetensors in, ONNX out; the file reproduces the network in onnxrunt
     ];
     for (const [args, message] of cases) {
       const bad = runTsnas(['export', ...args]);
-      assert.equal(bad.status, 2, `${args.join(' ')}: exit 2\n${bad.stderr}`);
+      assert.equal(bad.code, 2, `${args.join(' ')}: exit 2\n${bad.stderr}`);
       assert.match(bad.stderr, message);
     }
   } finally {

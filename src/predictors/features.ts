@@ -1,7 +1,7 @@
 // What predictors read of a sample: encodings, token sequences, graphs.
-import type { DefinedSpace } from '../../spaces/space.js';
-import type { EncodingKind, Sample } from '../../spaces/types.js';
-import { TsnasError } from '../../errors.js';
+import type { DefinedSpace } from '../spaces/space.js';
+import type { EncodingKind, Sample } from '../spaces/types.js';
+import { TsnasError } from '../errors.js';
 
 /** Rows of space.encode(s, kind), flattened row-major into one Float32Array. */
 export function encodingMatrix(space: DefinedSpace, samples: readonly Sample[], kind: EncodingKind): { data: Float32Array; dim: number } {

@@ -1,7 +1,7 @@
 // Learned predictors by name, and the deep ensemble that gives any of them an uncertainty.
-import type { DefinedSpace } from '../../spaces/space.js';
-import type { Sample } from '../../spaces/types.js';
-import { usageError } from '../../errors.js';
+import type { DefinedSpace } from '../spaces/space.js';
+import type { Sample } from '../spaces/types.js';
+import { usageError } from '../errors.js';
 import { GaussianProcessPredictor, type GpOptions } from './gp.js';
 import {
   GcnPredictor, LstmPredictor, MlpPredictor, type GcnPredictorOptions, type LstmPredictorOptions, type MlpPredictorOptions,
@@ -13,6 +13,7 @@ export * from './features.js';
 export { MlpPredictor, LstmPredictor, GcnPredictor } from './neural.js';
 export type { MlpPredictorOptions, LstmPredictorOptions, GcnPredictorOptions, RegressionOptions } from './neural.js';
 export { GaussianProcessPredictor, type GpOptions } from './gp.js';
+export { SparseMlpEnsemble, type SparseMlpEnsembleOptions, type MlpOptions } from './sparse-mlp.js';
 
 /**
  * A deep ensemble: `size` members from make(seed) trained on the same data

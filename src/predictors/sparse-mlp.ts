@@ -1,9 +1,13 @@
-// A small ensemble of fully connected regressors in plain TypeScript, used
-// by the BANANAS-style optimiser as a predictor with uncertainty. Written in
-// plain TS rather than on libtorch because the networks are tiny (tens of
-// samples, a few thousand weights): per-op native calls would cost more than
-// the arithmetic, and sparse inputs (path encodings) are cheap to exploit.
+// A small ensemble of fully connected regressors in plain TypeScript: a
+// predictor with uncertainty for BANANAS-style search, which refits it on
+// every batch. Written in plain TS rather than on libtorch (unlike
+// neural.ts) because the networks are tiny (tens of samples, a few thousand
+// weights): per-op native calls would cost more than the arithmetic, and
+// sparse inputs (path encodings) are cheap to exploit.
+import type { EncodingKind, Sample, SearchSpace } from '../spaces/types.js';
+import { TsnasError } from '../errors.js';
 import { Rng } from '../util/random.js';
+import type { Prediction, Predictor, PredictorNeeds } from './types.js';
 
 export interface MlpOptions {
   /** Units of each of the two hidden layers (default 32). */
@@ -116,28 +120,53 @@ class Mlp {
   }
 }
 
-export class MlpEnsemble {
+export interface SparseMlpEnsembleOptions {
+  /** Networks in the ensemble (default 5, at least 2: their spread is the uncertainty). */
+  size?: number;
+  /** The space's encoding the networks read (default path). */
+  encoding?: EncodingKind;
+  /** Seeds every member's initial weights (default 0). */
+  seed?: number;
+  mlp?: MlpOptions;
+}
+
+/** Members from fresh initialisations, trained full-batch on (encoding, value); mean and spread of their outputs. */
+export class SparseMlpEnsemble implements Predictor {
+  readonly name: string;
+  readonly needs: PredictorNeeds;
   private models: Mlp[] = [];
+  private readonly size: number;
+  private readonly encoding: EncodingKind;
+  private readonly seed: number;
   private readonly hidden: number;
   private readonly epochs: number;
   private readonly learningRate: number;
   private readonly weightDecay: number;
 
-  constructor(readonly size: number, options: MlpOptions = {}) {
-    this.hidden = options.hidden ?? 32;
-    this.epochs = options.epochs ?? 100;
-    this.learningRate = options.learningRate ?? 0.01;
-    this.weightDecay = options.weightDecay ?? 0;
+  constructor(private readonly space: SearchSpace, options: SparseMlpEnsembleOptions = {}) {
+    this.size = options.size ?? 5;
+    if (!(Number.isInteger(this.size) && this.size >= 2)) throw new TsnasError('usage', `an ensemble needs at least 2 members, got ${this.size}`);
+    this.encoding = options.encoding ?? 'path';
+    this.seed = options.seed ?? 0;
+    this.hidden = options.mlp?.hidden ?? 32;
+    this.epochs = options.mlp?.epochs ?? 100;
+    this.learningRate = options.mlp?.learningRate ?? 0.01;
+    this.weightDecay = options.mlp?.weightDecay ?? 0;
+    this.name = `sparse-mlp×${this.size}`;
+    this.needs = { input: 'encoding', encoding: this.encoding, partialCurves: false, minTrainingSamples: 2, uncertainty: true };
   }
 
-  /** Trains `size` networks from fresh random initialisations on (x, y). */
-  fit(x: readonly (readonly number[])[], y: readonly number[], rng: Rng): void {
+  /** Trains `size` networks from fresh initialisations (the same ones on every fit) on the samples' encodings. */
+  fit(samples: readonly Sample[], values: readonly number[]): void {
+    if (samples.length !== values.length) throw new TsnasError('usage', `fit got ${samples.length} samples but ${values.length} values`);
+    const x = samples.map((s) => this.space.encode(s, this.encoding));
     const rows = x.map(sparse);
     const inputs = x[0]?.length ?? 0;
+    const rng = new Rng(this.seed);
     this.models = [];
     for (let m = 0; m < this.size; m++) {
       const model = new Mlp(inputs, this.hidden, rng.fork());
-      this.train(model, rows, y);
+      this.train(model, rows, values);
       this.models.push(model);
     }
   }
@@ -172,9 +201,10 @@ export class MlpEnsemble {
     }
   }
 
-  /** Mean and standard deviation of the ensemble's predictions for each row. */
-  predict(x: readonly (readonly number[])[]): { mean: number[]; std: number[] } {
-    if (this.models.length === 0) throw new Error('MlpEnsemble.predict before fit');
+  /** Mean and standard deviation of the members' predictions for each sample. */
+  query(samples: readonly Sample[]): Prediction {
+    if (this.models.length === 0) throw new TsnasError('usage', `${this.name}: query before fit`);
+    const x = samples.map((s) => this.space.encode(s, this.encoding));
     const h = this.hidden;
     const z1 = new Float64Array(h);
     const z2 = new Float64Array(h);
@@ -188,5 +218,9 @@ export class MlpEnsemble {
       std.push(Math.sqrt(v));
     }
     return { mean, std };
+  }
+
+  dispose(): void {
+    this.models = [];
   }
 }

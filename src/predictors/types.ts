@@ -1,6 +1,6 @@
 // Learned performance predictors: fit on (sample, value) pairs, then predict
 // values of unseen samples with an uncertainty.
-import type { EncodingKind, Sample } from '../../spaces/types.js';
+import type { EncodingKind, Sample } from '../spaces/types.js';
 
 /** What a predictor reads, so callers know what to collect before fit. */
 export interface PredictorNeeds {

@@ -3,14 +3,14 @@
 // one regression loop: standardised targets, MSE, Adam on seeded mini-batches.
 import {
   Tensor, cat, manualSeed, mseLoss, noGrad, tensor, tidy,
-} from '../../tensor/index.js';
-import { Module } from '../../nn/module.js';
-import { Dropout, Embedding, LSTMCell, Linear, ModuleList } from '../../nn/layers.js';
-import { Adam } from '../../nn/optim.js';
-import type { DefinedSpace } from '../../spaces/space.js';
-import type { EncodingKind, Sample } from '../../spaces/types.js';
-import { Rng } from '../../util/random.js';
-import { TsnasError } from '../../errors.js';
+} from '../tensor/index.js';
+import { Module } from '../nn/module.js';
+import { Dropout, Embedding, LSTMCell, Linear, ModuleList } from '../nn/layers.js';
+import { Adam } from '../nn/optim.js';
+import type { DefinedSpace } from '../spaces/space.js';
+import type { EncodingKind, Sample } from '../spaces/types.js';
+import { Rng } from '../util/random.js';
+import { TsnasError } from '../errors.js';
 import { encodingMatrix, graphFeaturizer, tokenizer } from './features.js';
 import { Standardizer, type Prediction, type Predictor, type PredictorNeeds } from './types.js';
 

@@ -3,9 +3,9 @@
 // exponential of the Euclidean distance, which on binary encodings is
 // exp(−hamming/(2ℓ²)). The length scale and the noise are chosen by the
 // marginal likelihood over a grid.
-import type { DefinedSpace } from '../../spaces/space.js';
-import type { EncodingKind, Sample } from '../../spaces/types.js';
-import { TsnasError } from '../../errors.js';
+import type { DefinedSpace } from '../spaces/space.js';
+import type { EncodingKind, Sample } from '../spaces/types.js';
+import { TsnasError } from '../errors.js';
 import { Standardizer, type Prediction, type Predictor, type PredictorNeeds } from './types.js';
 
 export interface GpOptions {

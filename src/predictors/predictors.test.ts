@@ -1,12 +1,12 @@
 // Every predictor learns a synthetic function of NAS-Bench-201 cells to a high rank correlation.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nb201Space } from '../../spaces/nb201.js';
-import type { Sample } from '../../spaces/types.js';
-import { memory } from '../../tensor/index.js';
-import { Rng } from '../../util/random.js';
-import { rankQuality } from '../rank.js';
-import { createPredictor, EnsemblePredictor, MlpPredictor, PREDICTOR_NAMES, tokenizer, graphFeaturizer } from './index.js';
+import { nb201Space } from '../spaces/nb201.js';
+import type { Sample } from '../spaces/types.js';
+import { memory } from '../tensor/index.js';
+import { Rng } from '../util/random.js';
+import { rankQuality } from '../estimators/rank.js';
+import { createPredictor, EnsemblePredictor, MlpPredictor, PREDICTOR_NAMES, SparseMlpEnsemble, tokenizer, graphFeaturizer } from './index.js';
 
 const space = nb201Space();
 const rng = new Rng(7);
@@ -72,4 +72,23 @@ test('features: tokens and operation-node graphs of NB201 cells', () => {
   const g = graphFeaturizer(space, s).graph(s);
   assert.equal(g.nodes, 10); // 4 nodes + 6 operation nodes
   assert.equal(g.edges.length, 12);
+});
+
+test('the plain-TS sparse MLP ensemble (BANANAS\' default predictor) learns the function, with an uncertainty, deterministically per seed', () => {
+  const make = (seed: number) => new SparseMlpEnsemble(space, { size: 3, seed, mlp: { epochs: 150 } });
+  const a = make(2);
+  a.fit(train, train.map(target));
+  const pred = a.query(held);
+  const q = rankQuality(pred.mean, held.map(target));
+  assert.ok(q.spearman! > 0.85, `spearman ${q.spearman}`);
+  assert.ok(pred.std.some((s) => s > 0));
+  assert.equal(a.needs.uncertainty, true);
+  const b = make(2);
+  b.fit(train, train.map(target));
+  assert.deepEqual(b.query(held.slice(0, 5)).mean, pred.mean.slice(0, 5));
+  const c = make(3);
+  c.fit(train, train.map(target));
+  assert.notDeepEqual(c.query(held.slice(0, 5)).mean, pred.mean.slice(0, 5));
+  assert.throws(() => make(0).query(held), /query before fit/);
+  assert.throws(() => new SparseMlpEnsemble(space, { size: 1 }), /at least 2/);
 });

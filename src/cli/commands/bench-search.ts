@@ -1,0 +1,103 @@
+// tsnas bench search: strategies compared on a tabular benchmark over many
+// seeds (nothing stored); the summary is the last JSON line. The logic
+// lives in src/benchmarks/harness.ts; this file parses and prints.
+// `tsnas search` runs one stored experiment (search.ts).
+import { writeFileSync } from 'node:fs';
+import { TsnasError, usageError } from '../../errors.js';
+import { runBenchmarkSearch, parseSeeds, type SearchSummary } from '../../benchmarks/harness.js';
+import { Nb201Benchmark, expectedBestCurve, parseNb201BenchmarkName } from '../../benchmarks/nb201.js';
+import { regretPlotSvg, type RegretSeries } from '../../benchmarks/plot.js';
+import { getSpace } from '../../kits/index.js';
+import type { Nb201Space } from '../../spaces/nb201.js';
+import { isStrategyName, strategyNames, type StrategyName } from '../../strategies/index.js';
+import { setNumThreads } from '../../tensor/index.js';
+import { computeFlags } from '../args.js';
+import { defineCommand } from '../command.js';
+import { emitJson, log, ProgressBar } from '../output.js';
+
+export const benchSearchCommand = defineCommand({
+  name: 'bench search',
+  summary: 'compare multi-trial strategies on a tabular benchmark over many seeds (JSON summary; nothing stored)',
+  flags: {
+    space: { type: 'string', help: 'search space', default: 'nb201' },
+    benchmark: { type: 'string', help: 'tabular benchmark as the estimator: nb201:cifar10|cifar100|imagenet16_120', required: true },
+    strategy: { type: 'string', help: `strategy, or a comma list to compare: ${strategyNames.join('|')}`, required: true },
+    budget: { type: 'int', help: 'queries per run', default: 100, min: 1 },
+    seeds: { type: 'string', help: 'seeds to run: A-B, N or a comma list (default: --seed)' },
+    objectives: { type: 'string', help: 'comma list, first maximised: accuracy[,params|flops]', default: 'accuracy' },
+    lambda: { type: 'string', help: 'scalarised search: λ of each objective after the first (comma list; default 1 each)' },
+    batch: { type: 'int', help: 'samples asked at once (parallel workers)', default: 1, min: 1 },
+    options: { type: 'string', help: 'strategy options as JSON, e.g. {"population":20}' },
+    plot: { type: 'string', help: 'write regret curves (SVG) to this file' },
+    quiet: { type: 'boolean', help: 'no progress bar' },
+    ...computeFlags,
+  },
+  async run({ flags }) {
+    if (flags['threads'] !== undefined) setNumThreads(flags['threads'] as number);
+    const strategies = String(flags['strategy']).split(',').map((s) => s.trim());
+    for (const s of strategies) {
+      if (!isStrategyName(s)) throw usageError(`expected one of ${strategyNames.join(', ')}, got '${s}'`, '--strategy');
+    }
+    const dataset = parseNb201BenchmarkName(String(flags['benchmark']));
+    const space = getSpace(String(flags['space']));
+    if (space.name !== 'nb201') throw usageError(`the nb201 benchmark covers only the nb201 space, got '${space.name}'`, '--space');
+    const benchmark = new Nb201Benchmark(dataset, undefined, space as Nb201Space);
+
+    const seeds = flags['seeds'] !== undefined ? parseSeeds(String(flags['seeds'])) : [flags['seed'] as number];
+    const budget = flags['budget'] as number;
+    const objectives = String(flags['objectives']).split(',').map((s) => s.trim());
+    const known = Object.keys(benchmark.metrics);
+    for (const o of objectives) if (!known.includes(o)) throw usageError(`the nb201 benchmark measures ${known.join(', ')}, got '${o}'`, '--objectives');
+    if (objectives[0] !== 'accuracy') throw usageError(`the first objective must be accuracy, got '${objectives[0]}'`, '--objectives');
+    const lambdas = flags['lambda'] === undefined ? undefined : String(flags['lambda']).split(',').map((v) => {
+      const n = Number(v);
+      if (v.trim() === '' || !Number.isFinite(n)) throw usageError(`expected numbers, got '${v}'`, '--lambda');
+      return n;
+    });
+    let strategyOptions: object | undefined;
+    if (flags['options'] !== undefined) {
+      try {
+        strategyOptions = JSON.parse(String(flags['options'])) as object;
+      } catch (e) {
+        throw new TsnasError('usage', `expected a JSON object: ${(e as Error).message}`, { where: '--options' });
+      }
+      if (typeof strategyOptions !== 'object' || strategyOptions === null || Array.isArray(strategyOptions)) throw usageError('expected a JSON object', '--options');
+    }
+
+    const progress = new ProgressBar('search', strategies.length * seeds.length, !flags['quiet']);
+    const summaries: SearchSummary[] = [];
+    for (const name of strategies as StrategyName[]) {
+      const start = Date.now();
+      const { summary } = runBenchmarkSearch({
+        benchmark, strategy: name, budget, seeds, objectives, lambdas, batch: flags['batch'] as number,
+        strategyOptions: strategyOptions as never,
+        onRun: () => progress.tick(1, name),
+      });
+      summaries.push(summary);
+      const hv = summary.hypervolume_ratio === undefined ? '' : `  hypervolume ratio ${summary.hypervolume_ratio.toFixed(4)}`;
+      log(`${name}: best after ${budget} queries ${summary.final_mean.toFixed(3)} ± ${summary.final_std.toFixed(3)} over ${seeds.length} seeds, optimum found in ${(100 * summary.optimum_rate).toFixed(0)}%${hv} (${((Date.now() - start) / 1000).toFixed(1)} s)`);
+    }
+
+    if (flags['plot'] !== undefined) {
+      const series: RegretSeries[] = summaries.map((s) => ({ label: s.strategy, curve: s.curve_mean }));
+      series.push({ label: 'random (exact)', curve: expectedBestCurve(benchmark.table.values(dataset), budget), dashed: true });
+      const svg = regretPlotSvg(series, { title: `NAS-Bench-201 ${dataset}: mean regret over ${seeds.length} seeds`, optimum: benchmark.optimum() });
+      try {
+        writeFileSync(String(flags['plot']), svg);
+      } catch (e) {
+        throw new TsnasError('usage', `cannot write the plot: ${(e as Error).message}`, { where: '--plot' });
+      }
+    }
+
+    if (flags['json']) {
+      if (summaries.length === 1) emitJson(summaries[0]);
+      else emitJson({ dataset, budget, seeds: seeds.length, strategies: summaries });
+    } else {
+      for (const s of summaries) {
+        process.stdout.write(`${s.strategy}\t${s.dataset}\tbudget ${s.budget}\tseeds ${s.seeds}\tfinal ${s.final_mean.toFixed(3)} ± ${s.final_std.toFixed(3)}\toptimum rate ${s.optimum_rate.toFixed(2)}${s.hypervolume_ratio === undefined ? '' : `\thypervolume ratio ${s.hypervolume_ratio.toFixed(4)}`}\n`);
+      }
+    }
+    return 0;
+  },
+});
+
