@@ -26,7 +26,7 @@ import type { DefinedSpace } from '../spaces/index.js';
 import type { Sample } from '../spaces/types.js';
 import { findStrategy, strategyNames } from '../strategies/index.js';
 import type { Objectives, Strategy, StrategyState as StrategyJson } from '../strategies/types.js';
-import type { Json, Store, Trial, TrialOutcome } from '../store/types.js';
+import type { Experiment, Json, Store, Trial, TrialOutcome } from '../store/types.js';
 import { canonicalJson } from '../spaces/space.js';
 import type { ProxyName } from '../estimators/zero-cost/proxies.js';
 import type { ExperimentConfig } from './config.js';
@@ -187,6 +187,14 @@ function checkSameExperiment(stored: Json, given: ExperimentConfig, name: string
   }
 }
 
+/** Whether an experiment has no trial, no epoch and no saved state: redefining it loses nothing. */
+async function neverRan(store: Store, experimentId: number): Promise<boolean> {
+  const counts = await store.countTrials(experimentId);
+  if (Object.values(counts).some((n) => n > 0)) return false;
+  if ((await store.listEpochs(experimentId)).length > 0) return false;
+  return (await store.loadStrategyState(experimentId)) === null;
+}
+
 /** A queue entry: one asked sample and its trial. */
 interface Asked {
   sample: Sample;
@@ -205,8 +213,18 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
   }
   const openExperiment = async () => {
     const existing = await store.getExperiment(name);
-    if (existing) checkSameExperiment(existing.config, config, name);
-    return existing ?? store.createExperiment(name, storedConfig(config) as unknown as Json);
+    if (existing) {
+      try {
+        checkSameExperiment(existing.config, config, name);
+      } catch (e) {
+        // An experiment that never ran anything may be redefined: nothing of it would be lost.
+        if (!(await neverRan(store, existing.id))) throw e;
+        await store.deleteExperiment(name);
+        return store.createExperiment(name, storedConfig(config) as unknown as Json);
+      }
+      return existing;
+    }
+    return store.createExperiment(name, storedConfig(config) as unknown as Json);
   };
   // A strategy object replaces the config's strategy, weight-sharing methods included.
   const weightSharing = o.strategy ? undefined : findWeightSharingMethod(config.strategy.name);
@@ -218,21 +236,32 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
     return { experimentId: outcome.experiment.id, name, told: counts.complete + counts.failed + counts.pruned, finished: !outcome.interrupted, interrupted: outcome.interrupted, counts };
   }
   const resumed = (await store.getExperiment(name)) !== null;
-  const experiment = await openExperiment();
-  const experimentId = experiment.id;
-  const batchSize = batchOf(config);
-
   const space = configSpace(config);
   if (o.estimator) checkGivenEstimator(config, o.estimator);
   if (queued && !o.evaluator && !o.estimator && !o.queueEvaluator) throw new TsnasError('internal', 'execution.queue pgboss: runExperiment needs RunOptions.queueEvaluator');
-  const evaluator = o.evaluator ?? (o.estimator ? inlineEvaluator(config, o.estimator) : queued ? await o.queueEvaluator!({ config, store, experiment, storageUrl: o.storageUrl ?? config.storage }) : await createEvaluator(config));
-  let strategy: Strategy;
+  // The evaluator and the strategy are built (data read, options checked) before the experiment
+  // is written, so that a config they refuse leaves nothing in the store; the queue evaluator
+  // needs the stored experiment and comes after it.
+  let builtEvaluator: Evaluator | undefined = o.evaluator ?? (o.estimator ? inlineEvaluator(config, o.estimator) : queued ? undefined : await createEvaluator(config));
+  let builtStrategy: Strategy | undefined;
+  let experiment: Experiment;
   try {
-    strategy = buildSearchStrategy(config, space, (s) => evaluator.cheapMetrics(s), o.strategy && borrowed(o.strategy));
+    const cheap = (s: Sample) => builtEvaluator!.cheapMetrics(s);
+    if (builtEvaluator) builtStrategy = buildSearchStrategy(config, space, cheap, o.strategy && borrowed(o.strategy));
+    experiment = await openExperiment();
+    if (!builtEvaluator) {
+      builtEvaluator = await o.queueEvaluator!({ config, store, experiment, storageUrl: o.storageUrl ?? config.storage });
+      builtStrategy = buildSearchStrategy(config, space, cheap, o.strategy && borrowed(o.strategy));
+    }
   } catch (e) {
-    if (!o.evaluator) await evaluator.close();
+    builtStrategy?.dispose();
+    if (builtEvaluator && !o.evaluator) await builtEvaluator.close();
     throw e;
   }
+  const evaluator: Evaluator = builtEvaluator;
+  const strategy: Strategy = builtStrategy!;
+  const experimentId = experiment.id;
+  const batchSize = batchOf(config);
   const signal = o.signal;
   const aborted = () => signal?.aborted === true;
   const onAbort = () => evaluator.interrupt();

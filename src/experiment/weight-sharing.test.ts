@@ -11,7 +11,7 @@ import { openStore } from '../store/index.js';
 import { findPostgresBinDir, usePostgresForTests } from '../testing/postgres.js';
 import type { Store } from '../store/types.js';
 import { memory, setNumThreads } from '../tensor/index.js';
-import { runTsnasAsync } from '../testing/cli.js';
+import { runTsnasAsync, startTsnas } from '../testing/cli.js';
 import { Rng } from '../util/random.js';
 import { TsnasError } from '../errors.js';
 import { checkConfig } from './config.js';
@@ -213,6 +213,56 @@ for (const method of ['darts', 'gdas', 'spos']) {
     }
   });
 }
+
+test('darts (CLI): Ctrl-C after the first stored epoch exits 130 and leaves the experiment stopped; the same command finishes it as an uninterrupted run', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-ws-sigint-'));
+  try {
+    const configPath = join(dir, 'darts.json');
+    writeFileSync(configPath, JSON.stringify(rawConfig('darts')));
+    const args = (db: string) => ['--config', configPath, '--storage', `sqlite:${join(dir, db)}`];
+    const whole = await runCli(args('whole.db'));
+    assert.equal(whole.code, 0, whole.stderr);
+    // A run that ends before the signal lands (a very busy machine) starts over on a fresh store.
+    const interruptOnce = async () => {
+      const run = startTsnas(['search', ...args('parts.db')]);
+      let sent = false;
+      run.child.stderr!.on('data', () => {
+        if (!sent && /epoch 1\/4/.test(run.stderr())) {
+          sent = true;
+          run.child.kill('SIGINT');
+        }
+      });
+      return { code: (await run.exited).code, stderr: run.stderr() };
+    };
+    let interrupted = await interruptOnce();
+    for (let attempt = 0; attempt < 5 && interrupted.code === 0; attempt++) {
+      for (const f of ['parts.db', 'parts.db-wal', 'parts.db-shm']) rmSync(join(dir, f), { force: true });
+      interrupted = await interruptOnce();
+    }
+    assert.equal(interrupted.code, 130, interrupted.stderr);
+    const parts = await openStore(`sqlite:${join(dir, 'parts.db')}`);
+    try {
+      const e = (await parts.getExperiment('ws'))!;
+      assert.equal(e.status, 'stopped');
+      assert.ok((await parts.listEpochs(e.id)).length < 4, 'stopped before the last epoch');
+    } finally {
+      await parts.close();
+    }
+    const resumed = await runCli(args('parts.db'));
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stderr, /resuming darts after epoch [1-3]\/4/);
+    const a = await openStore(`sqlite:${join(dir, 'whole.db')}`);
+    const b = await openStore(`sqlite:${join(dir, 'parts.db')}`);
+    try {
+      assert.deepEqual(await fingerprint(b, 'ws'), await fingerprint(a, 'ws'));
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 const pgAvailable = process.env.TSNAS_PG_URL !== undefined || findPostgresBinDir() !== null;
 

@@ -26,6 +26,7 @@ export const commands: readonly CommandEntry[] = [
   { name: 'init', summary: 'write a commented example experiment config (default exp.yaml)', load: async () => (await import('./init.js')).initCommand },
   { name: 'ls', summary: 'list the experiments of a store', load: async () => (await import('./ls.js')).lsCommand },
   { name: 'show', summary: 'show one experiment: counts by state, best trials, Pareto front, best architecture', load: async () => (await import('./show.js')).showCommand },
+  { name: 'rm', summary: 'delete an experiment from a store (with --yes)', load: async () => (await import('./rm.js')).rmCommand },
   { name: 'report', summary: 'write an experiment report (report.html with SVG charts; --png needs chromium)', load: async () => (await import('./report.js')).reportCommand },
   { name: 'darts', summary: 'a weight-sharing search: tsnas search --strategy M (here --method M, default darts)', load: async () => (await import('./darts.js')).dartsCommand },
   { name: 'space info', summary: 'a space\'s dimensions, exact size and the formula that gives it', load: async () => spaceCommand('space info') },

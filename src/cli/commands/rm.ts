@@ -1,0 +1,32 @@
+// tsnas rm NAME --yes [--storage URL]: deletes an experiment with its trials,
+// epochs, checkpoint and saved state (files written beside the store stay).
+import { usageError } from '../../errors.js';
+import { requireExperiment } from '../../experiment/summary.js';
+import { DEFAULT_STORAGE_URL, openStore } from '../../store/index.js';
+import { defineCommand } from '../command.js';
+import { log } from '../output.js';
+
+export const rmCommand = defineCommand({
+  name: 'rm',
+  summary: 'delete an experiment from a store (with --yes)',
+  flags: {
+    storage: { type: 'string', help: 'sqlite:PATH or postgres://...', default: DEFAULT_STORAGE_URL },
+    yes: { type: 'boolean', help: 'confirm the deletion (it cannot be undone)' },
+  },
+  async run({ flags, positional }) {
+    if (positional.length !== 1) throw usageError(`expected one experiment name, got ${positional.length ? positional.join(' ') : 'none'}`, 'NAME');
+    const name = positional[0]!;
+    const store = await openStore(flags['storage'] as string);
+    try {
+      const experiment = await requireExperiment(store, name);
+      const counts = await store.countTrials(experiment.id);
+      const trials = Object.values(counts).reduce((a, b) => a + b, 0);
+      if (flags['yes'] !== true) throw usageError(`would delete experiment '${name}' (${experiment.status}, ${trials} trials) from ${flags['storage']}; add --yes to delete it`, '--yes');
+      await store.deleteExperiment(name);
+      log(`rm: deleted experiment '${name}' (${trials} trials)`);
+      return 0;
+    } finally {
+      await store.close();
+    }
+  },
+});
