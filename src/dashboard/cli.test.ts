@@ -48,7 +48,7 @@ describe('tsnas dashboard (process)', () => {
   test('a bad --storage or a busy --port exits 2 naming the flag', async () => {
     const missing = runTsnas(['dashboard', '--storage', `sqlite:${join(dir, 'absent.db')}`, '--port', '0']);
     assert.equal(missing.code, 2);
-    assert.match(missing.stderr, /--storage: no SQLite store at .*absent\.db/);
+    assert.match(missing.stderr, /--storage: no tsnas store at .*absent\.db/);
     const malformed = runTsnas(['dashboard', '--storage', 'mysql://x']);
     assert.equal(malformed.code, 2);
     assert.match(malformed.stderr, /--storage: storage URL must be/);

@@ -45,11 +45,15 @@ export function experimentFilesDir(url: string, name: string): string {
   return location.kind === 'sqlite' && location.path !== ':memory:' ? join(dirname(location.path), name) : join('runs', name);
 }
 
-/** Opens (creating and migrating as needed) the store at a storage URL. */
-export async function openStore(url: string = DEFAULT_STORAGE_URL): Promise<Store> {
+/**
+ * Opens (creating and migrating as needed) the store at a storage URL. With
+ * readOnly (commands that only read: ls, show, report, dashboard), the
+ * store must exist and be of this version, and nothing is written to it.
+ */
+export async function openStore(url: string = DEFAULT_STORAGE_URL, options: { readOnly?: boolean } = {}): Promise<Store> {
   const location = parseStorageUrl(url);
-  if (location.kind === 'sqlite') return new SqliteStore(location.path);
+  if (location.kind === 'sqlite') return new SqliteStore(location.path, options);
   // Loaded only when asked for, so SQLite users never load pg.
   const { PostgresStore } = await import('./postgres.js');
-  return PostgresStore.open(location.url);
+  return PostgresStore.open(location.url, options);
 }

@@ -238,20 +238,31 @@ export class PostgresStore implements Store {
   }
 
   /** Connects to the database at url (postgres:// or postgresql://) and migrates it. */
-  static async open(url: string, options: { maxConnections?: number } = {}): Promise<PostgresStore> {
+  static async open(url: string, options: { maxConnections?: number; readOnly?: boolean } = {}): Promise<PostgresStore> {
     const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10, types: typeParsers });
     // An idle connection that breaks (server restart) must not crash the
     // process; the next query reports the problem instead.
     pool.on('error', () => {});
     const store = new PostgresStore(pool);
     try {
-      await store.migrate();
+      if (options.readOnly) await store.checkReadable(url);
+      else await store.migrate();
     } catch (error) {
       await pool.end();
       if (error instanceof TsnasError) throw error;
       throw new TsnasError('state', `cannot open PostgreSQL store ${redact(url)}: ${(error as Error).message}`, { cause: error });
     }
     return store;
+  }
+
+  /** A store opened read-only must hold tsnas tables of exactly this schema version (reading cannot migrate it). */
+  private async checkReadable(url: string): Promise<void> {
+    const meta = await this.query<{ t: string | null }>(`SELECT to_regclass('tsnas_meta')::text AS t`);
+    const version = meta[0]?.t ? Number((await this.query<{ value: string }>(`SELECT value FROM tsnas_meta WHERE key = 'schema_version'`))[0]?.value ?? 0) : 0;
+    if (version === 0) throw new TsnasError('data', `${redact(url)} holds no tsnas store (no tsnas tables in its schema)`, { where: '--storage' });
+    if (version !== MIGRATIONS.length) {
+      throw new TsnasError('data', `${redact(url)} has store schema version ${version}, this tsnas reads version ${MIGRATIONS.length}; ${version < MIGRATIONS.length ? 'a command that writes (tsnas search) upgrades it' : 'upgrade tsnas'}`, { where: '--storage' });
+    }
   }
 
   private async migrate(): Promise<void> {

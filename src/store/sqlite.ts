@@ -1,7 +1,7 @@
 // The SQLite backend (the default): one file, WAL mode so that readers (a
 // report, `tsnas show`) never block the search, and immediate transactions
 // so that several processes can claim trials from one file safely.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { TsnasError } from '../errors.js';
@@ -185,12 +185,19 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
 
-  /** Opens (creating if needed, with its directory) and migrates the file at path. */
-  constructor(path: string) {
+  /**
+   * Opens (creating if needed, with its directory) and migrates the file at
+   * path. With readOnly, the file must be an existing tsnas store of this
+   * version, and nothing is written to it (nor to its directory).
+   */
+  constructor(path: string, options: { readOnly?: boolean } = {}) {
     this.path = path === ':memory:' ? path : resolve(path);
-    if (this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
+    const readOnly = options.readOnly === true && this.path !== ':memory:';
+    if (readOnly && !existsSync(this.path)) throw new TsnasError('usage', `no tsnas store at ${this.path}`, { where: '--storage' });
+    if (readOnly && statSync(this.path).isDirectory()) throw new TsnasError('usage', `${this.path} is a directory, not a store file`, { where: '--storage' });
+    if (!readOnly && this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
     try {
-      this.db = new Database(this.path);
+      this.db = new Database(this.path, readOnly ? { readonly: true, fileMustExist: true } : {});
     } catch (error) {
       throw new TsnasError('state', `cannot open SQLite store ${this.path}: ${(error as Error).message}`, { cause: error });
     }
@@ -198,6 +205,10 @@ export class SqliteStore implements Store {
       // Other processes (parallel workers, `tsnas show`) may hold the write
       // lock briefly; wait for it instead of failing.
       this.db.pragma('busy_timeout = 30000');
+      if (readOnly) {
+        this.checkReadable();
+        return;
+      }
       if (this.path !== ':memory:') this.db.pragma('journal_mode = WAL');
       // NORMAL is safe against process kills in WAL mode (only a power loss
       // can lose the last transactions), and much faster than FULL.
@@ -207,6 +218,22 @@ export class SqliteStore implements Store {
     } catch (error) {
       this.db.close();
       throw error;
+    }
+  }
+
+  /** A store opened read-only must be a tsnas store of exactly this schema version (reading cannot migrate it). */
+  private checkReadable(): void {
+    let version: number;
+    let tables: number;
+    try {
+      version = this.db.pragma('user_version', { simple: true }) as number;
+      tables = (this.db.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'tsnas_experiments'`).get() as { n: number }).n;
+    } catch (error) {
+      throw new TsnasError('data', `${this.path} is not an SQLite database (${(error as Error).message})`, { where: '--storage', cause: error });
+    }
+    if (version === 0 || tables === 0) throw new TsnasError('data', `${this.path} is an SQLite database but not a tsnas store (no tsnas tables)`, { where: '--storage' });
+    if (version !== MIGRATIONS.length) {
+      throw new TsnasError('data', `${this.path} has store schema version ${version}, this tsnas reads version ${MIGRATIONS.length}; ${version < MIGRATIONS.length ? 'a command that writes (tsnas search) upgrades it' : 'upgrade tsnas'}`, { where: '--storage' });
     }
   }
 

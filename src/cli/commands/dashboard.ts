@@ -1,22 +1,16 @@
 // tsnas dashboard [--storage URL] [--port P] [--host H] [--json]: a live web
 // view of the store's experiments, served until Ctrl-C (exit 130).
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { TsnasError } from '../../errors.js';
 import { startDashboard } from '../../dashboard/server.js';
-import { DEFAULT_STORAGE_URL, openStore, parseStorageUrl } from '../../store/index.js';
+import { DEFAULT_STORAGE_URL, openStore } from '../../store/index.js';
 import type { Store } from '../../store/types.js';
 import { defineCommand } from '../command.js';
 import { emitJson, log, stopOnSigint } from '../output.js';
 
 /** Opens an existing store; every failure is a usage error naming --storage (a viewer never creates a store). */
 async function openExistingStore(url: string): Promise<Store> {
-  const location = parseStorageUrl(url);
-  if (location.kind === 'sqlite' && location.path !== ':memory:' && !existsSync(location.path)) {
-    throw new TsnasError('usage', `no SQLite store at ${resolve(location.path)} (expected a file written by tsnas search; got ${url})`, { where: '--storage' });
-  }
   try {
-    return await openStore(url);
+    return await openStore(url, { readOnly: true });
   } catch (error) {
     if (error instanceof TsnasError && error.where === '--storage') throw error;
     throw new TsnasError('usage', `cannot open ${url.startsWith('sqlite:') ? url : 'the PostgreSQL store'}: ${(error as Error).message}`, { where: '--storage', cause: error });

@@ -12,7 +12,7 @@ export const lsCommand = defineCommand({
     json: { type: 'boolean', help: 'print one JSON object on the last line of stdout' },
   },
   async run({ flags }) {
-    const store = await openStore(flags['storage'] as string);
+    const store = await openStore(flags['storage'] as string, { readOnly: true });
     try {
       const rows = [];
       for (const e of await store.listExperiments()) {

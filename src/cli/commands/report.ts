@@ -30,7 +30,7 @@ export const reportCommand = defineCommand({
     if (flags['png'] && !findChromium()) {
       throw new TsnasError('usage', 'needs a headless Chromium (apt install chromium), which is not installed; the HTML report has the same charts as SVG', { where: '--png' });
     }
-    const store = await openStore(flags['storage'] as string);
+    const store = await openStore(flags['storage'] as string, { readOnly: true });
     try {
       await writeExperimentReport(store, name, out);
     } finally {

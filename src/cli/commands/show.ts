@@ -16,7 +16,7 @@ export const showCommand = defineCommand({
   },
   async run({ flags, positional }) {
     if (positional.length !== 1) throw usageError(`expected one experiment name, got ${positional.length ? positional.join(' ') : 'none'}`, 'NAME');
-    const store = await openStore(flags['storage'] as string);
+    const store = await openStore(flags['storage'] as string, { readOnly: true });
     try {
       const summary = await summarizeExperiment(store, positional[0]!, { top: flags['top'] as number });
       if (flags['json']) emitJson(summary);

@@ -1,0 +1,91 @@
+// Commands that only read (ls, show, report, dashboard) open the store
+// read-only: they write nothing to it, create no file or directory, and a
+// file that is not a tsnas store is a clear error (exit 2), SQLite and PostgreSQL.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { runTsnas } from '../testing/cli.js';
+import { findPostgresBinDir, usePostgresForTests } from '../testing/postgres.js';
+import { openStore } from './index.js';
+
+const READERS: [string, string[]][] = [['ls', []], ['show', ['x']], ['report', ['x', '--out', '/dev/null']]];
+
+test('read-only commands on a junk file, a foreign SQLite database, a missing file and a directory: exit 2 naming --storage, nothing written', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-readonly-'));
+  try {
+    const junk = join(dir, 'junk.db');
+    writeFileSync(junk, 'junk\n'.repeat(100));
+    const foreign = join(dir, 'foreign.db');
+    const db = new Database(foreign);
+    db.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT); INSERT INTO notes (text) VALUES (\'hello\')');
+    db.close();
+    const foreignBytes = readFileSync(foreign);
+    for (const [command, args] of READERS) {
+      const j = runTsnas([command, ...args, '--storage', `sqlite:${junk}`]);
+      assert.equal(j.code, 2, `${command}: ${j.stderr}`);
+      assert.match(j.stderr, /--storage: .*junk\.db is not an SQLite database/);
+      assert.doesNotMatch(j.stderr, /^\s+at /m);
+      const f = runTsnas([command, ...args, '--storage', `sqlite:${foreign}`]);
+      assert.equal(f.code, 2, `${command}: ${f.stderr}`);
+      assert.match(f.stderr, /--storage: .*foreign\.db is an SQLite database but not a tsnas store/);
+      const m = runTsnas([command, ...args, '--storage', `sqlite:${join(dir, 'typo', 'new.db')}`]);
+      assert.equal(m.code, 2, `${command}: ${m.stderr}`);
+      assert.match(m.stderr, /--storage: no tsnas store at .*typo\/new\.db/);
+      const d = runTsnas([command, ...args, '--storage', `sqlite:${dir}`]);
+      assert.equal(d.code, 2, `${command}: ${d.stderr}`);
+      assert.match(d.stderr, /is a directory, not a store file/);
+    }
+    assert.equal(readFileSync(junk, 'utf8'), 'junk\n'.repeat(100));
+    assert.deepEqual(readFileSync(foreign), foreignBytes, 'the foreign database is unchanged (no tables, no WAL mode)');
+    assert.equal(existsSync(join(dir, 'typo')), false, 'no directory created');
+    assert.equal(existsSync(`${foreign}-wal`), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('read-only commands read a real store without changing its file', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-readonly-'));
+  try {
+    const path = join(dir, 's.db');
+    assert.equal(runTsnas(['search', '--name', 'x', '--budget', '3', '--storage', `sqlite:${path}`, '--quiet']).code, 0);
+    // Fold the WAL into the file, so that the file's bytes are the whole store.
+    const s = await openStore(`sqlite:${path}`);
+    await s.close();
+    const db = new Database(path);
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.close();
+    const before = readFileSync(path);
+    const ls = runTsnas(['ls', '--storage', `sqlite:${path}`]);
+    assert.equal(ls.code, 0, ls.stderr);
+    assert.match(ls.stdout, /^x\s+finished/m);
+    assert.equal(runTsnas(['show', 'x', '--storage', `sqlite:${path}`, '--json']).code, 0);
+    assert.deepEqual(readFileSync(path), before);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const pgAvailable = process.env.TSNAS_PG_URL !== undefined || findPostgresBinDir() !== null;
+
+describe('read-only on PostgreSQL', { skip: pgAvailable ? false : 'no PostgreSQL binaries and no TSNAS_PG_URL' }, () => {
+  const pgTest = usePostgresForTests('tsnas_ro');
+  test('ls on a schema without a tsnas store: exit 2, and no table is created', async () => {
+    const schema = await pgTest.freshSchema();
+    try {
+      const r = runTsnas(['ls', '--storage', schema.url]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /--storage: .*holds no tsnas store/);
+      await assert.rejects(openStore(schema.url, { readOnly: true }), /holds no tsnas store/);
+      // A writing open then creates it; reading works after.
+      const s = await openStore(schema.url);
+      await s.close();
+      assert.equal(runTsnas(['ls', '--storage', schema.url]).code, 0);
+    } finally {
+      await schema.dispose();
+    }
+  });
+});
