@@ -1,10 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { lastJson, runTsnas } from '../testing/cli.js';
 import { Nb201Benchmark, expectedBestOfRandom } from './nb201.js';
 import { hypervolumeRatio, parseSeeds, runBenchmarkSearch } from './harness.js';
 import { regretPlotSvg } from './plot.js';
@@ -60,23 +59,22 @@ test('the regret plot is a well-formed SVG with one curve per series', () => {
 });
 
 test('tsnas bench search prints the summary as the last JSON line and rejects bad flags with exit code 2', () => {
-  const bin = fileURLToPath(new URL('../../bin/tsnas.js', import.meta.url));
-  const ok = spawnSync(process.execPath, [bin, 'bench', 'search', '--space', 'nb201', '--benchmark', 'nb201:cifar100', '--strategy', 'evolution', '--budget', '20', '--seeds', '0-4', '--json', '--quiet'], { encoding: 'utf8' });
-  assert.equal(ok.status, 0, ok.stderr);
-  const last = JSON.parse(ok.stdout.trim().split('\n').pop()!);
+  const ok = runTsnas(['bench', 'search', '--space', 'nb201', '--benchmark', 'nb201:cifar100', '--strategy', 'evolution', '--budget', '20', '--seeds', '0-4', '--json', '--quiet']);
+  assert.equal(ok.code, 0, ok.stderr);
+  const last = lastJson(ok);
   assert.deepEqual(Object.keys(last), ['strategy', 'dataset', 'budget', 'seeds', 'final_mean', 'final_std', 'optimum_rate', 'curve_mean']);
   assert.equal(last.dataset, 'cifar100');
   assert.equal(last.seeds, 5);
   assert.equal(last.curve_mean.length, 20);
   const plotPath = join(mkdtempSync(join(tmpdir(), 'tsnas-search-')), 'regret.svg');
-  const two = spawnSync(process.execPath, [bin, 'bench', 'search', '--benchmark', 'nb201:imagenet16_120', '--strategy', 'random,local', '--budget', '10', '--seeds', '1,2', '--plot', plotPath, '--json', '--quiet'], { encoding: 'utf8' });
-  assert.equal(two.status, 0, two.stderr);
-  const both = JSON.parse(two.stdout.trim().split('\n').pop()!);
+  const two = runTsnas(['bench', 'search', '--benchmark', 'nb201:imagenet16_120', '--strategy', 'random,local', '--budget', '10', '--seeds', '1,2', '--plot', plotPath, '--json', '--quiet']);
+  assert.equal(two.code, 0, two.stderr);
+  const both = lastJson(two);
   assert.deepEqual(both.strategies.map((x: { strategy: string }) => x.strategy), ['random', 'local']);
   // Two strategies plus random search's exact expectation.
   assert.equal(readFileSync(plotPath, 'utf8').match(/<polyline/g)?.length, 3);
   rmSync(dirname(plotPath), { recursive: true, force: true });
-  const bad = spawnSync(process.execPath, [bin, 'bench', 'search', '--benchmark', 'nb201:cifar10', '--strategy', 'evolution', '--budgett', '5'], { encoding: 'utf8' });
-  assert.equal(bad.status, 2);
+  const bad = runTsnas(['bench', 'search', '--benchmark', 'nb201:cifar10', '--strategy', 'evolution', '--budgett', '5']);
+  assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--budgett/);
 });

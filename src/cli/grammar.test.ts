@@ -12,7 +12,7 @@ import { checkConfig } from '../experiment/config.js';
 import { explainConfigError, generatedName, parseSearchArgs, SEARCH_ALIASES } from './search-args.js';
 import { dartsToSearchArgv } from './commands/darts.js';
 import { commands } from './commands/index.js';
-import { lastJson, runTsnas } from './testing.js';
+import { lastJson, runTsnas } from '../testing/cli.js';
 
 const checked = (argv: string[]) => checkConfig(parseSearchArgs(argv).raw);
 const withoutName = ({ name: _name, ...rest }: Record<string, unknown>) => rest;

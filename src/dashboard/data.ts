@@ -4,7 +4,8 @@
 // else is plain data that the page's script writes with textContent.
 import { objectivesOf, paretoIndices, paretoObjectives, spaceOf, viewOf, weightSharingOf } from '../experiment/summary.js';
 import { bestSoFar, lineChart, scatterChart } from '../report/charts.js';
-import { learningCurves, weightSharingSections } from '../report/html.js';
+import { learningCurves } from '../report/html.js';
+import { weightSharingSections } from '../experiment/report.js';
 import { escapeXml } from '../viz/svg.js';
 import type { Direction, Store, Trial, TrialState } from '../store/types.js';
 import { TRIAL_STATES } from '../store/types.js';

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { openStore } from '../store/index.js';
-import { findPostgresBinDir, usePostgresForTests } from '../store/pg-test-server.js';
+import { findPostgresBinDir, usePostgresForTests } from '../testing/postgres.js';
 import { startDashboard } from './server.js';
 
 const available = process.env.TSNAS_PG_URL !== undefined || findPostgresBinDir() !== null;

@@ -25,7 +25,7 @@ import type PgBoss from 'pg-boss';
 import { TsnasError } from '../errors.js';
 import { cheapMetricsFunction } from '../experiment/estimators.js';
 import type { ExperimentConfig } from '../experiment/config.js';
-import type { EvalJob, Evaluator } from '../experiment/pool.js';
+import type { EvalJob, Evaluator } from '../experiment/evaluator.js';
 import type { Experiment, Store, Trial } from '../store/types.js';
 import { isFinished } from '../store/types.js';
 import { ensureTrialQueue, JOB_EXPIRE_SECONDS, openBoss, postgresUrl, type TrialJobData } from './queue.js';

@@ -3,41 +3,24 @@
 // child) and workers (`tsnas worker` children, or runWorker in this
 // process) on a throwaway PostgreSQL server.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { checkConfig, type ExperimentConfig } from '../experiment/config.js';
 import { runExperiment } from '../experiment/run.js';
 import { summarizeExperiment } from '../experiment/summary.js';
 import { openStore } from '../store/index.js';
-import { findPostgresBinDir, usePostgresForTests } from '../store/pg-test-server.js';
+import { findPostgresBinDir, usePostgresForTests } from '../testing/postgres.js';
 import type { Store } from '../store/types.js';
 import { memory } from '../tensor/index.js';
+import { lastJson, startTsnas, type TsnasProcess } from '../testing/cli.js';
+import { queueEvaluator } from './coordinator.js';
 import { trialQueueName } from './queue.js';
 import { runWorker } from './worker.js';
 
 const available = process.env.TSNAS_PG_URL !== undefined || findPostgresBinDir() !== null;
-const BIN = fileURLToPath(new URL('../../bin/tsnas.js', import.meta.url));
-
-interface Child {
-  child: ChildProcess;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  output(): string;
-}
-
-function spawnTsnas(args: string[]): Child {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  return { child, exited, output: () => output };
-}
-
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 60_000): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
@@ -117,10 +100,10 @@ describe('many-machine search over pg-boss', { skip: available ? false : 'no Pos
     assert.throws(() => checkConfig({ execution: { queue: 'pgboss', inFlight: 0 } }), /execution\.inFlight/);
     const dir = mkdtempSync(join(tmpdir(), 'tsnas-dist-'));
     try {
-      const search = spawnTsnas(['search', '--name', 'e', '--storage', `sqlite:${join(dir, 'x.db')}`, '--execution.queue', 'pgboss', '--quiet']);
+      const search = startTsnas(['search', '--name', 'e', '--storage', `sqlite:${join(dir, 'x.db')}`, '--execution.queue', 'pgboss', '--quiet']);
       assert.equal((await search.exited).code, 2);
       assert.match(search.output(), /execution\.queue/);
-      const worker = spawnTsnas(['worker', '--storage', `sqlite:${join(dir, 'x.db')}`]);
+      const worker = startTsnas(['worker', '--storage', `sqlite:${join(dir, 'x.db')}`]);
       assert.equal((await worker.exited).code, 2);
       assert.match(worker.output(), /--storage.*PostgreSQL/);
     } finally {
@@ -131,11 +114,11 @@ describe('many-machine search over pg-boss', { skip: available ? false : 'no Pos
   it('nb201 benchmark: two worker processes run every trial; results equal a local run', async () => {
     const config = benchmarkConfig('bench', 24);
     const { store, url, bossSchema, dispose } = await freshStore();
-    const workers = ['wa', 'wb'].map((id) => spawnTsnas(['worker', '--storage', url, '--id', id, '--threads', '1']));
+    const workers = ['wa', 'wb'].map((id) => startTsnas(['worker', '--storage', url, '--id', id, '--threads', '1']));
     try {
       const tensors = memory().numTensors;
       const started = Date.now();
-      const r = await runExperiment({ store, config, storageUrl: url });
+      const r = await runExperiment({ store, config, storageUrl: url, queueEvaluator });
       const seconds = (Date.now() - started) / 1000;
       assert.equal(r.finished, true);
       assert.equal(memory().numTensors, tensors);
@@ -170,17 +153,17 @@ describe('many-machine search over pg-boss', { skip: available ? false : 'no Pos
       execution: { queue: 'pgboss', inFlight: 1, staleSeconds: 4 },
     });
     const { store, url, dispose } = await freshStore();
-    const doomed = spawnTsnas(['worker', '--storage', url, '--id', 'doomed', '--threads', '1']);
-    let rescuer: Child | undefined;
+    const doomed = startTsnas(['worker', '--storage', url, '--id', 'doomed', '--threads', '1']);
+    let rescuer: TsnasProcess | undefined;
     try {
-      const run = runExperiment({ store, config, storageUrl: url });
+      const run = runExperiment({ store, config, storageUrl: url, queueEvaluator });
       const victim = await waitFor('a trial running on the doomed worker', async () => {
         const e = await store.getExperiment('train');
         return e && (await store.listTrials(e.id, { states: ['running'] })).find((t) => t.workerId === 'doomed/0');
       });
       doomed.child.kill('SIGKILL');
       assert.equal((await doomed.exited).signal, 'SIGKILL');
-      rescuer = spawnTsnas(['worker', '--storage', url, '--id', 'rescuer', '--threads', '1', '--once']);
+      rescuer = startTsnas(['worker', '--storage', url, '--id', 'rescuer', '--threads', '1', '--once']);
       const r = await run;
       assert.equal(r.finished, true);
       const trials = await store.listTrials(r.experimentId);
@@ -207,7 +190,7 @@ describe('many-machine search over pg-boss', { skip: available ? false : 'no Pos
     const { store, url, dispose } = await freshStore();
     const tensors = memory().numTensors;
     try {
-      const run = runExperiment({ store, config, storageUrl: url });
+      const run = runExperiment({ store, config, storageUrl: url, queueEvaluator });
       const controller = new AbortController();
       const first = runWorker({ storageUrl: url, workerId: 'first', threads: 1, pollMs: 200, signal: controller.signal });
       const running = await waitFor('the trial running on the first worker', async () => {
@@ -239,7 +222,7 @@ describe('many-machine search over pg-boss', { skip: available ? false : 'no Pos
     });
     const { store, url, dispose } = await freshStore();
     try {
-      const run = runExperiment({ store, config, storageUrl: url });
+      const run = runExperiment({ store, config, storageUrl: url, queueEvaluator });
       // A worker that claims a trial and then never heartbeats (a frozen machine).
       const frozen = await waitFor('a pending trial to claim', async () => {
         const e = await store.getExperiment('silent');
@@ -274,7 +257,7 @@ describe('many-machine search over pg-boss', { skip: available ? false : 'no Pos
     const controller = new AbortController();
     const worker = runWorker({ storageUrl: url, workerId: 'w', threads: 1, pollMs: 200, signal: controller.signal, log: (l) => lines.push(l) });
     try {
-      const first = spawnTsnas(['search', '--config', file, '--storage', url, '--quiet']);
+      const first = startTsnas(['search', '--config', file, '--storage', url, '--quiet']);
       const running = await waitFor('a trial running on the worker', async () => {
         const e = await store.getExperiment('halt');
         return e && (await store.listTrials(e.id, { states: ['running'] }))[0];
@@ -292,7 +275,7 @@ describe('many-machine search over pg-boss', { skip: available ? false : 'no Pos
       assert.equal((await store.getTrial(running.id))!.state, 'pending');
       const queued = await pgTest.admin().query(`SELECT count(*)::int AS n FROM ${bossSchema}.job WHERE name = $1 AND state IN ('created', 'retry')`, [trialQueueName(e.id)]);
       assert.equal(queued.rows[0].n, 0);
-      const second = spawnTsnas(['search', '--config', file, '--storage', url, '--quiet']);
+      const second = startTsnas(['search', '--config', file, '--storage', url, '--quiet']);
       assert.equal((await second.exited).code, 0, second.output());
       const trials = await store.listTrials(e.id);
       assert.deepEqual(trials.map((t) => [t.state, t.workerId]), [['complete', 'w/0'], ['complete', 'w/0']]);
@@ -313,17 +296,17 @@ describe('many-machine search over pg-boss', { skip: available ? false : 'no Pos
     const controller = new AbortController();
     const worker = runWorker({ storageUrl: url, workerId: 'inproc', threads: 1, pollMs: 200, signal: controller.signal });
     try {
-      const first = spawnTsnas(['search', '--config', file, '--storage', url, '--quiet']);
+      const first = startTsnas(['search', '--config', file, '--storage', url, '--quiet']);
       await waitFor('8 trials complete', async () => {
         const e = await store.getExperiment('resume');
         return e && (await store.countTrials(e.id)).complete >= 8;
       });
       first.child.kill('SIGKILL');
       await first.exited;
-      const second = spawnTsnas(['search', '--config', file, '--storage', url, '--quiet', '--json']);
+      const second = startTsnas(['search', '--config', file, '--storage', url, '--quiet', '--json']);
       const end = await second.exited;
       assert.equal(end.code, 0, second.output());
-      const summary = JSON.parse(second.output().trim().split('\n').at(-1)!) as { finished: boolean; told: number };
+      const summary = lastJson(second.stdout()) as { finished: boolean; told: number };
       assert.equal(summary.finished, true);
       assert.equal(summary.told, 32);
       assert.deepEqual(await fingerprint(store, 'resume'), await localRun(config));

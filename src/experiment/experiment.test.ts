@@ -2,21 +2,18 @@
 // all on the deterministic NAS-Bench-201 table.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { TsnasError } from '../errors.js';
 import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
+import { lastJson, runTsnas, runTsnasAsync, startTsnas } from '../testing/cli.js';
 import { Rng } from '../util/random.js';
 import { checkConfig, EXAMPLE_CONFIG, parseConfigText, setConfigPath } from './config.js';
 import { threadsPerTrial } from './pool.js';
 import { runExperiment } from './run.js';
 import { summarizeExperiment } from './summary.js';
-
-const CLI = fileURLToPath(new URL('../../bin/tsnas.js', import.meta.url));
 
 function configError(raw: unknown): TsnasError {
   try {
@@ -115,21 +112,21 @@ test('the CLI exits with 2 and names the file, field and flag', () => {
   try {
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, 'strategy:\n  name: evolution\n  colour: red\n');
-    let r = spawnSync(process.execPath, [CLI, 'search', '--config', file, '--storage', `sqlite:${join(dir, 'x.db')}`], { encoding: 'utf8' });
-    assert.equal(r.status, 2, r.stderr);
+    let r = runTsnas(['search', '--config', file, '--storage', `sqlite:${join(dir, 'x.db')}`]);
+    assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /strategy\.colour: unknown key \(value "red"\).*\(in .*bad\.yaml\)/);
-    r = spawnSync(process.execPath, [CLI, 'search', '--name', 'x', '--budget.trials', 'many', '--storage', `sqlite:${join(dir, 'x.db')}`], { encoding: 'utf8' });
-    assert.equal(r.status, 2, r.stderr);
+    r = runTsnas(['search', '--name', 'x', '--budget.trials', 'many', '--storage', `sqlite:${join(dir, 'x.db')}`]);
+    assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /--budget\.trials: expected an integer >= 1, found "many"/);
     // Compositions are flags like any field.
     const composed = ['search', '--name', 'c', '--storage', `sqlite:${join(dir, 'x.db')}`, '--quiet', '--estimator.type', 'predictor', '--estimator.model', 'gp',
       '--estimator.warmup', '4', '--estimator.candidates', '12', '--estimator.topK', '3', '--estimator.then.type', 'benchmark', '--budget.trials', '10'];
-    r = spawnSync(process.execPath, [CLI, ...composed, '--estimator.topK', '13'], { encoding: 'utf8' });
-    assert.equal(r.status, 2, r.stderr);
+    r = runTsnas([...composed, '--estimator.topK', '13']);
+    assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /estimator\.topK: expected at most candidates \(12\), found 13/);
-    r = spawnSync(process.execPath, [CLI, ...composed, '--json'], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
-    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    r = runTsnas([...composed, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const summary = lastJson(r.stdout);
     assert.equal(summary.counts.complete, 10);
     assert.equal(summary.estimator, 'predictor(gp after 4, 12 -> top 3) -> benchmark nb201:cifar10');
     assert.deepEqual(summary.screening, { screenedOut: 2 * 9, rounds: 4 + 2 });
@@ -199,19 +196,6 @@ test('a stopped run resumes to the same trials as an uninterrupted one', async (
   }
 });
 
-function runCli(args: string[], killAfterMs?: number): Promise<{ code: number | null; signal: string | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'search', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stderr });
-    });
-  });
-}
-
 for (const variant of ['evolution', 'bo', 'predictor-guided evolution']) {
   test(`SIGKILL at random moments, then the same command: same trials and best as an uninterrupted run (${variant})`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tsnas-kill-'));
@@ -227,7 +211,7 @@ for (const variant of ['evolution', 'bo', 'predictor-guided evolution']) {
       '--strategy.options', options, '--budget.trials', String(budget), '--batch', '2', '--constraints', 'params <= 1e6', ...estimator];
     try {
       const started = Date.now();
-      const whole = await runCli(args('whole.db'));
+      const whole = await runTsnasAsync(['search', ...args('whole.db')]);
       assert.equal(whole.code, 0, whole.stderr);
       // Kills land anywhere from start-up to near the end of an uninterrupted run.
       const wholeMs = Date.now() - started;
@@ -235,7 +219,7 @@ for (const variant of ['evolution', 'bo', 'predictor-guided evolution']) {
       // Kill times fall in the first 60% of the uninterrupted run's time; a run that still ends before
       // its first kill (load changes from run to run) starts over on a fresh database.
       for (let attempt = 0; attempt < 40; attempt++) {
-        const r = await runCli(args('parts.db'), kills < 4 ? 150 + rng.int(Math.max(1, Math.round(wholeMs * 0.6) - 150)) : undefined);
+        const r = await runTsnasAsync(['search', ...args('parts.db')], {}, { killAfterMs: kills < 4 ? 150 + rng.int(Math.max(1, Math.round(wholeMs * 0.6) - 150)) : undefined });
         if (r.signal === 'SIGKILL') kills++;
         else {
           assert.equal(r.code, 0, r.stderr);
@@ -267,13 +251,11 @@ test('Ctrl-C (SIGINT) after the first trials: exit 130, nothing left running, st
   const args = (db: string) => ['search', '--name', 'exp', '--storage', `sqlite:${join(dir, db)}`, '--quiet', '--seed', '5', '--strategy.name', 'evolution',
     '--strategy.options', '{population: 20, sampleSize: 5}', '--budget.trials', String(budget), '--batch', '2', '--constraints', 'params <= 1e6'];
   try {
-    const whole = spawnSync(process.execPath, [CLI, ...args('whole.db')], { encoding: 'utf8' });
-    assert.equal(whole.status, 0, whole.stderr);
+    const whole = runTsnas([...args('whole.db')]);
+    assert.equal(whole.code, 0, whole.stderr);
     // SIGINT once the store shows finished trials.
-    const child = spawn(process.execPath, [CLI, ...args('parts.db')], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const run = startTsnas(args('parts.db'));
+    const child = run.child;
     let doneBeforeSignal = 0;
     for (let i = 0; i < 2000 && child.exitCode === null; i++) {
       await new Promise((r) => setTimeout(r, 10));
@@ -288,8 +270,8 @@ test('Ctrl-C (SIGINT) after the first trials: exit 130, nothing left running, st
         break;
       }
     }
-    assert.equal(await exited, 130, stderr);
-    assert.match(stderr, /stopped at \d+\/600 trials; run the same command to resume/);
+    assert.equal((await run.exited).code, 130, run.stderr());
+    assert.match(run.stderr(), /stopped at \d+\/600 trials; run the same command to resume/);
     const store = await openStore(`sqlite:${join(dir, 'parts.db')}`);
     try {
       const e = (await store.getExperiment('exp'))!;
@@ -301,8 +283,8 @@ test('Ctrl-C (SIGINT) after the first trials: exit 130, nothing left running, st
     } finally {
       await store.close();
     }
-    const resumed = spawnSync(process.execPath, [CLI, ...args('parts.db')], { encoding: 'utf8' });
-    assert.equal(resumed.status, 0, resumed.stderr);
+    const resumed = runTsnas([...args('parts.db')]);
+    assert.equal(resumed.code, 0, resumed.stderr);
     assert.match(resumed.stderr, /resuming at \d+\/600/);
     const a = await openStore(`sqlite:${join(dir, 'whole.db')}`);
     const b = await openStore(`sqlite:${join(dir, 'parts.db')}`);

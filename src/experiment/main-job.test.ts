@@ -4,11 +4,9 @@
 // the resume of a finished job (nothing re-run).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { datasetSource } from '../data/spec.js';
 import { subsetDataset } from '../data/dataset.js';
 import { limitIndices } from '../data/loader.js';
@@ -18,9 +16,9 @@ import { NB201Network } from '../networks/nb201.js';
 import { nb201Space } from '../spaces/nb201.js';
 import { openStore } from '../store/index.js';
 import { memory } from '../tensor/index.js';
+import { lastJson, runTsnas, startTsnas } from '../testing/cli.js';
 import { evaluate } from '../train/trainer.js';
 
-const CLI = fileURLToPath(new URL('../../bin/tsnas.js', import.meta.url));
 const haveData = existsSync('/usr/share/datasets/fashion-mnist');
 
 test('shortened main job: screening, halving, final training, report, weights, resume', { skip: !haveData && 'Fashion-MNIST is not installed' }, async () => {
@@ -30,10 +28,10 @@ test('shortened main job: screening, halving, final training, report, weights, r
       '--candidates', '60', '--halving-candidates', '3', '--halving-train', '1500', '--halving-valid', '500',
       '--final-channels', '8', '--final-epochs', '2', '--final-limit-train', '8000', '--limit-test', '2000', '--lr', '0.1'];
     const started = Date.now();
-    const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+    const r = runTsnas(args, {}, { timeoutMs: 1_800_000 });
     const seconds = (Date.now() - started) / 1000;
-    assert.equal(r.status, 0, r.stderr);
-    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    assert.equal(r.code, 0, r.stderr);
+    const summary = lastJson(r.stdout);
     // C=8, 2 epochs on 8000 images at 16x16 reaches about 0.8; 0.7 leaves room for other seeds and cells.
     assert.ok(summary.test_accuracy >= 0.7, `test accuracy ${summary.test_accuracy} (${seconds.toFixed(0)} s)`);
     assert.equal(summary.screened, 60);
@@ -69,9 +67,9 @@ test('shortened main job: screening, halving, final training, report, weights, r
     const store = await openStore(`sqlite:${join(dir, 'tsnas.db')}`);
     const finishedAt = async () => (await store.listTrials((await store.getExperiment('short.final'))!.id))[0]!.finishedAt;
     const first = await finishedAt();
-    const r2 = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
-    assert.equal(r2.status, 0, r2.stderr);
-    assert.equal(JSON.parse(r2.stdout.trim().split('\n').at(-1)!).test_accuracy, summary.test_accuracy);
+    const r2 = runTsnas(args, {}, { timeoutMs: 1_800_000 });
+    assert.equal(r2.code, 0, r2.stderr);
+    assert.equal(lastJson(r2.stdout).test_accuracy, summary.test_accuracy);
     assert.equal(await finishedAt(), first);
     const names = (await store.listExperiments()).map((e) => e.name);
     assert.deepEqual(names, ['short.screen', 'short.rung0', 'short.final']);
@@ -87,10 +85,8 @@ test('Ctrl-C during the main job\'s training: exit 130, the trial back to pendin
     const args = ['main', '--name', 'tiny', '--out-dir', dir, '--threads', '1', '--quiet', '--json', '--candidates', '8', '--proxy-batch', '8',
       '--screen-parallel', '1', '--resolution', '8', '--halving-candidates', '2', '--halving-epochs', '2', '--halving-train', '300', '--halving-valid', '100',
       '--final-channels', '4', '--final-resolution', '8', '--final-epochs', '1', '--final-limit-train', '300', '--limit-test', '100'];
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const run = startTsnas(args);
+    const child = run.child;
     // SIGINT while a successive-halving trial trains.
     const db = `sqlite:${join(dir, 'tsnas.db')}`;
     for (let i = 0; i < 6000 && child.exitCode === null; i++) {
@@ -106,8 +102,8 @@ test('Ctrl-C during the main job\'s training: exit 130, the trial back to pendin
         break;
       }
     }
-    assert.equal(await exited, 130, stderr);
-    assert.match(stderr, /main: stopped in tiny\.rung0; run the same command to resume/);
+    assert.equal((await run.exited).code, 130, run.stderr());
+    assert.match(run.stderr(), /main: stopped in tiny\.rung0; run the same command to resume/);
     const store = await openStore(db);
     try {
       const rung = (await store.getExperiment('tiny.rung0'))!;
@@ -120,8 +116,8 @@ test('Ctrl-C during the main job\'s training: exit 130, the trial back to pendin
     } finally {
       await store.close();
     }
-    const resumed = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
-    assert.equal(resumed.status, 0, resumed.stderr);
+    const resumed = runTsnas(args, {}, { timeoutMs: 1_800_000 });
+    assert.equal(resumed.code, 0, resumed.stderr);
     assert.ok(existsSync(join(dir, 'report.html')) && existsSync(join(dir, 'best.safetensors')));
     const after = await openStore(db);
     try {

@@ -6,40 +6,10 @@ import { Worker } from 'node:worker_threads';
 import { kitModules } from '../kits/index.js';
 import { getNumThreads, setNumThreads } from '../tensor/index.js';
 import type { Sample } from '../spaces/types.js';
-import type { Experiment, Store, Trial } from '../store/types.js';
 import type { ExperimentConfig } from './config.js';
 import { trialEstimatorConfig } from './config.js';
 import { cheapMetricsFunction, createTrialEstimator, type Metrics, type TrialEstimator } from './estimators.js';
-
-export interface EvalJob {
-  trialId: number;
-  sample: Sample;
-}
-
-/** interrupted: the job was stopped by interrupt(); it has no result and its trial runs again on resume. */
-export type EvalOutcome = { ok: true; metrics: Metrics } | { ok: false; error: string; interrupted?: boolean };
-
-export type IntermediateSink = (metric: string, step: number, value: number) => void;
-
-export interface Evaluator {
-  /** How many jobs may run at once. */
-  readonly slots: number;
-  /** libtorch threads each job gets. */
-  readonly threadsPerTrial: number;
-  run(job: EvalJob, onIntermediate: IntermediateSink): Promise<EvalOutcome>;
-  /** Metrics known without evaluating (constraints on them prune before running). */
-  cheapMetrics(sample: Sample): Metrics;
-  /** Stops the jobs in flight at once (Ctrl-C): they resolve as interrupted, and the evaluator takes no more jobs. */
-  interrupt(): void;
-  close(): Promise<void>;
-  /**
-   * Present on evaluators whose trials other processes claim, run and
-   * finish in the store (execution.queue pgboss, src/distributed): the loop
-   * then neither claims nor finishes a trial nor calls run(); it hands the
-   * trial over and gets it back finished (null when interrupted).
-   */
-  readonly handOver?: (job: EvalJob) => Promise<Trial | null>;
-}
+import type { EvalJob, EvalOutcome, Evaluator, IntermediateSink } from './evaluator.js';
 
 /** Total libtorch threads → threads per trial for k parallel trials (at least 1). */
 export function threadsPerTrial(total: number, parallel: number): number {
@@ -185,14 +155,4 @@ export async function workerEvaluator(config: ExperimentConfig, parallel: number
 export async function createEvaluator(config: ExperimentConfig): Promise<Evaluator> {
   const training = trialEstimatorConfig(config.estimator).kind === 'training';
   return config.parallel > 1 || training ? workerEvaluator(config, config.parallel) : inlineEvaluator(config);
-}
-
-/**
- * The evaluator of execution.queue pgboss: trials go to `tsnas worker`
- * processes through a pg-boss queue in the store's database. Loaded on
- * demand so that local runs never load pg-boss.
- */
-export async function createQueueEvaluator(config: ExperimentConfig, store: Store, experiment: Experiment, storageUrl?: string): Promise<Evaluator> {
-  const { queueEvaluator } = await import('../distributed/coordinator.js');
-  return queueEvaluator({ config, store, experiment, storageUrl: storageUrl ?? config.storage });
 }

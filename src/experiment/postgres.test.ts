@@ -1,11 +1,11 @@
 // The experiment loop against PostgreSQL: a full run (parallel workers) and
 // a stopped-and-resumed run end with the same trials as on SQLite. The
-// server is a throwaway one (src/store/pg-test-server.ts) or TSNAS_PG_URL;
+// server is a throwaway one (src/testing/postgres.ts) or TSNAS_PG_URL;
 // the tests skip only when no PostgreSQL binaries are installed.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { openStore } from '../store/index.js';
-import { findPostgresBinDir, usePostgresForTests } from '../store/pg-test-server.js';
+import { findPostgresBinDir, usePostgresForTests } from '../testing/postgres.js';
 import type { Store } from '../store/types.js';
 import { checkConfig, type ExperimentConfig } from './config.js';
 import { runExperiment } from './run.js';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runTsnas } from '../cli/testing.js';
+import { runTsnas } from '../testing/cli.js';
 import { openStore } from '../store/index.js';
 import { checkConfig } from './config.js';
 import { runExperiment } from './run.js';

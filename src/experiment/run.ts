@@ -31,7 +31,8 @@ import { canonicalJson } from '../spaces/space.js';
 import type { ProxyName } from '../estimators/zero-cost/proxies.js';
 import type { ExperimentConfig } from './config.js';
 import { brokenConstraint, cheapMetricsFunction, configSpace, proxyScorer, type Metrics, type TrialEstimator } from './estimators.js';
-import { createEvaluator, createQueueEvaluator, inlineEvaluator, type EvalOutcome, type Evaluator } from './pool.js';
+import type { EvalOutcome, Evaluator, QueueEvaluatorFactory } from './evaluator.js';
+import { createEvaluator, inlineEvaluator } from './pool.js';
 import { findWeightSharingMethod } from '../weight-sharing/methods.js';
 import type { WeightSharingEpoch } from '../weight-sharing/run.js';
 import { runWeightSharingExperiment, type WeightSharingHooks } from './weight-sharing.js';
@@ -119,6 +120,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** The store's URL, for evaluators that connect to it themselves (execution.queue pgboss); default config.storage. */
   storageUrl?: string;
+  /** The evaluator of execution.queue pgboss (src/distributed's queueEvaluator: the CLI passes it); needed with that queue only. */
+  queueEvaluator?: QueueEvaluatorFactory;
   /**
    * A strategy object (the ask/tell contract of src/strategies/types.ts) to
    * ask instead of config.strategy; the caller owns it (it is not disposed
@@ -235,6 +238,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
   const resumed = (await store.getExperiment(name)) !== null;
   const space = configSpace(config);
   if (o.estimator) checkGivenEstimator(config, o.estimator);
+  if (queued && !o.evaluator && !o.estimator && !o.queueEvaluator) throw new TsnasError('internal', 'execution.queue pgboss: runExperiment needs RunOptions.queueEvaluator');
   // The evaluator and the strategy are built (data read, options checked) before the experiment
   // is written, so that a config they refuse leaves nothing in the store; the queue evaluator
   // needs the stored experiment and comes after it.
@@ -246,7 +250,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
     if (builtEvaluator) builtStrategy = buildSearchStrategy(config, space, cheap, o.strategy && borrowed(o.strategy));
     experiment = await openExperiment();
     if (!builtEvaluator) {
-      builtEvaluator = await createQueueEvaluator(config, store, experiment, o.storageUrl);
+      builtEvaluator = await o.queueEvaluator!({ config, store, experiment, storageUrl: o.storageUrl ?? config.storage });
       builtStrategy = buildSearchStrategy(config, space, cheap, o.strategy && borrowed(o.strategy));
     }
   } catch (e) {

@@ -4,22 +4,19 @@
 // architecture of an uninterrupted run, on SQLite and on PostgreSQL.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { openStore } from '../store/index.js';
-import { findPostgresBinDir, usePostgresForTests } from '../store/pg-test-server.js';
+import { findPostgresBinDir, usePostgresForTests } from '../testing/postgres.js';
 import type { Store } from '../store/types.js';
 import { memory, setNumThreads } from '../tensor/index.js';
+import { runTsnasAsync, startTsnas } from '../testing/cli.js';
 import { Rng } from '../util/random.js';
 import { TsnasError } from '../errors.js';
 import { checkConfig } from './config.js';
 import { runExperiment } from './run.js';
 import { SUPERNET_STAGE } from './weight-sharing.js';
-
-const CLI = fileURLToPath(new URL('../../bin/tsnas.js', import.meta.url));
 
 /** Tiny supernets on 240 Fashion-MNIST images at 8×8: a run takes a few seconds. */
 const METHODS: Record<string, Record<string, unknown>> = {
@@ -159,18 +156,7 @@ describe('weight-sharing experiments (in process)', () => {
   });
 });
 
-function runCli(args: string[], killAfterMs?: number): Promise<{ code: number | null; signal: string | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'search', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stderr });
-    });
-  });
-}
+const runCli = (args: string[], killAfterMs?: number) => runTsnasAsync(['search', ...args], {}, { killAfterMs });
 
 /**
  * Runs the uninterrupted command into `whole`, then the same command into
@@ -237,19 +223,17 @@ test('darts (CLI): Ctrl-C after the first stored epoch exits 130 and leaves the 
     const whole = await runCli(args('whole.db'));
     assert.equal(whole.code, 0, whole.stderr);
     // A run that ends before the signal lands (a very busy machine) starts over on a fresh store.
-    const interruptOnce = () => new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [CLI, 'search', ...args('parts.db')], { stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
+    const interruptOnce = async () => {
+      const run = startTsnas(['search', ...args('parts.db')]);
       let sent = false;
-      child.stderr.on('data', (d) => {
-        stderr += d;
-        if (!sent && /epoch 1\/4/.test(stderr)) {
+      run.child.stderr!.on('data', () => {
+        if (!sent && /epoch 1\/4/.test(run.stderr())) {
           sent = true;
-          child.kill('SIGINT');
+          run.child.kill('SIGINT');
         }
       });
-      child.on('exit', (code) => resolve({ code, stderr }));
-    });
+      return { code: (await run.exited).code, stderr: run.stderr() };
+    };
     let interrupted = await interruptOnce();
     for (let attempt = 0; attempt < 5 && interrupted.code === 0; attempt++) {
       for (const f of ['parts.db', 'parts.db-wal', 'parts.db-shm']) rmSync(join(dir, f), { force: true });

@@ -8,7 +8,8 @@ import { DARTS_V2_TEXT, dartsSpace, parseGenotype, type Genotype } from '../spac
 import { DartsCell, DartsNetwork, dropPath } from './darts.js';
 import { buildNetwork, costOf } from '../kits/index.js';
 import { readFileSync } from 'node:fs';
-import { assertClose, decode, type Encoded } from '../nn/test-helpers.js';
+import { assertClose } from '../testing/assert.js';
+import { decode, type Encoded } from '../testing/fixtures.js';
 
 const V2 = parseGenotype(DARTS_V2_TEXT);
 

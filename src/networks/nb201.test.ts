@@ -6,7 +6,8 @@ import { SGD } from '../nn/optim.js';
 import { ReLU } from '../nn/layers.js';
 import { NB201Cell, NB201Network } from './nb201.js';
 import { formatNb201Ops, parseNb201Ops } from '../spaces/nb201.js';
-import { assertClose, decode, loadNnFixture } from '../nn/test-helpers.js';
+import { assertClose } from '../testing/assert.js';
+import { decode, loadNnFixture } from '../testing/fixtures.js';
 
 const ALL_CONV = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|';
 const ALL_NONE = '|none~0|+|none~0|none~1|+|none~0|none~1|none~2|';

@@ -5,7 +5,8 @@ import {
   AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Embedding, LSTMCell, LayerNorm, Linear, MaxPool2d, ReLU, Sequential,
 } from './layers.js';
 import * as init from './init.js';
-import { assertClose, decode, loadNnFixture, type Encoded } from './test-helpers.js';
+import { assertClose } from '../testing/assert.js';
+import { decode, loadNnFixture, type Encoded } from '../testing/fixtures.js';
 
 const fixture = loadNnFixture('init.json');
 

@@ -8,7 +8,8 @@ import {
   ResNetBasicblock, SepConv, Zero, dartsSearchOp, nb201Op,
 } from './ops.js';
 import { Identity } from './layers.js';
-import { assertClose, decode, loadNnFixture, type Encoded } from './test-helpers.js';
+import { assertClose } from '../testing/assert.js';
+import { decode, loadNnFixture, type Encoded } from '../testing/fixtures.js';
 
 interface OpCase {
   module: string;

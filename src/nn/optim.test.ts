@@ -4,7 +4,8 @@ import { Tensor, crossEntropy, memory, randint, randn, tidy } from '../tensor/in
 import { TsnasError } from '../errors.js';
 import { Adam, AdamW, SGD, type Optimizer } from './optim.js';
 import { Conv2d, Linear, ReLU, Sequential, Flatten, AdaptiveAvgPool2d, BatchNorm2d } from './layers.js';
-import { assertClose, decode, loadNnFixture, type Encoded } from './test-helpers.js';
+import { assertClose } from '../testing/assert.js';
+import { decode, loadNnFixture, type Encoded } from '../testing/fixtures.js';
 
 interface OptimFixture {
   init: Encoded[];

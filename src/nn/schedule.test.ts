@@ -5,7 +5,8 @@ import { SGD } from './optim.js';
 import {
   LrScheduler, clipGradNorm, cosineAnnealing, linearWarmup, multiStepDecay, stepDecay,
 } from './schedule.js';
-import { assertClose, decode, loadNnFixture, type Encoded } from './test-helpers.js';
+import { assertClose } from '../testing/assert.js';
+import { decode, loadNnFixture, type Encoded } from '../testing/fixtures.js';
 
 const fixture = loadNnFixture('schedule.json');
 

@@ -1,13 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { lastJson, runTsnas } from '../testing/cli.js';
 import { bestSoFar, lineChart, niceTicks, scatterChart } from './charts.js';
-
-const CLI = fileURLToPath(new URL('../../bin/tsnas.js', import.meta.url));
 
 test('chart helpers: ticks, best-so-far, well-formed SVG', () => {
   assert.deepEqual(niceTicks(0, 1), [0, 0.2, 0.4, 0.6, 0.8, 1]);
@@ -25,29 +22,29 @@ test('tsnas report NAME writes report.html with the curve, the Pareto scatter an
   const dir = mkdtempSync(join(tmpdir(), 'tsnas-report-'));
   try {
     const storage = `sqlite:${join(dir, 'r.db')}`;
-    let r = spawnSync(process.execPath, [CLI, 'search', '--name', 'rep', '--storage', storage, '--quiet', '--budget.trials', '40', '--strategy.name', 'random'], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
+    let r = runTsnas(['search', '--name', 'rep', '--storage', storage, '--quiet', '--budget.trials', '40', '--strategy.name', 'random']);
+    assert.equal(r.code, 0, r.stderr);
     const out = join(dir, 'report.html');
-    r = spawnSync(process.execPath, [CLI, 'report', 'rep', '--storage', storage, '--out', out], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
+    r = runTsnas(['report', 'rep', '--storage', storage, '--out', out]);
+    assert.equal(r.code, 0, r.stderr);
     const html = readFileSync(out, 'utf8');
     assert.ok(html.includes('best accuracy so far') && html.includes('accuracy against params') && html.includes('top architectures'));
     assert.ok((html.match(/<svg/g) ?? []).length >= 5);
     // --png: set-up installs Debian's chromium, which renders the page to a PNG.
-    r = spawnSync(process.execPath, [CLI, 'report', 'rep', '--storage', storage, '--out', out, '--png'], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
+    r = runTsnas(['report', 'rep', '--storage', storage, '--out', out, '--png']);
+    assert.equal(r.code, 0, r.stderr);
     const png = readFileSync(join(dir, 'report.png'));
     assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG file');
     assert.equal(png.readUInt32BE(16), 1280, 'rendered at the page width');
-    r = spawnSync(process.execPath, [CLI, 'report', 'nope', '--storage', storage, '--out', out], { encoding: 'utf8' });
-    assert.equal(r.status, 2);
+    r = runTsnas(['report', 'nope', '--storage', storage, '--out', out]);
+    assert.equal(r.code, 2);
     assert.match(r.stderr, /no experiment named 'nope' in this store; it has rep/);
-    r = spawnSync(process.execPath, [CLI, 'show', 'rep', '--storage', storage, '--json'], { encoding: 'utf8' });
-    const shown = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    r = runTsnas(['show', 'rep', '--storage', storage, '--json']);
+    const shown = lastJson(r.stdout);
     assert.equal(shown.total, 40);
     assert.ok(shown.pareto.trials.length >= 1);
     assert.equal(shown.bestArchitecture.arch, shown.best[0].arch);
-    r = spawnSync(process.execPath, [CLI, 'ls', '--storage', storage, '--json'], { encoding: 'utf8' });
+    r = runTsnas(['ls', '--storage', storage, '--json']);
     assert.deepEqual(JSON.parse(r.stdout.trim()).experiments.map((e: { name: string }) => e.name), ['rep']);
   } finally {
     rmSync(dir, { recursive: true, force: true });

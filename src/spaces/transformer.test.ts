@@ -6,11 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TsnasError } from '../errors.js';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { lastJson, runTsnas } from '../testing/cli.js';
 import { Rng } from '../util/random.js';
 import { costOf, getSpace } from '../kits/index.js';
 import { transformerSpace } from './transformer.js';
@@ -72,12 +71,10 @@ test('transformer: exact size, encodings of fixed length, drawing, options and c
 });
 
 test('transformer: tsnas space info | sample | cost | draw', () => {
-  const root = fileURLToPath(new URL('../../', import.meta.url));
-  const tsnas = (...args: string[]) => spawnSync(process.execPath, ['bin/tsnas.js', ...args], { cwd: root, encoding: 'utf8' });
   const json = (...args: string[]) => {
-    const r = tsnas(...args, '--json');
-    assert.equal(r.status, 0, `${args.join(' ')}\n${r.stderr}`);
-    return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    const r = runTsnas([...args, '--json']);
+    assert.equal(r.code, 0, `${args.join(' ')}\n${r.stderr}`);
+    return lastJson(r.stdout);
   };
   assert.equal(json('space', 'info', '--space', 'transformer').size, '22140');
   const sampled = json('space', 'sample', '--space', 'transformer', '--n', '2', '--input', '1x28x28');
@@ -92,14 +89,14 @@ test('transformer: tsnas space info | sample | cost | draw', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsnas-transformer-'));
   try {
     const out = join(dir, 'vit.svg');
-    assert.equal(tsnas('space', 'draw', '--space', 'transformer', '--arch', 'e64|h4:m2 > h2:m4', '--out', out).status, 0);
+    assert.equal(runTsnas(['space', 'draw', '--space', 'transformer', '--arch', 'e64|h4:m2 > h2:m4', '--out', out]).code, 0);
     const svg = readFileSync(out, 'utf8');
     assert.ok(svg.includes('<svg') && svg.includes('attn 4h, MLP x2'), 'the drawing names the layers');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   // A bad layer is a usage error (exit code 2) that names the token.
-  const bad = tsnas('space', 'cost', '--space', 'transformer', '--arch', 'e32|h3:m1');
-  assert.equal(bad.status, 2);
+  const bad = runTsnas(['space', 'cost', '--space', 'transformer', '--arch', 'e32|h3:m1']);
+  assert.equal(bad.code, 2);
   assert.match(bad.stderr, /found 'h3:m1'/);
 });

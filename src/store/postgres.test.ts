@@ -1,5 +1,5 @@
 // Runs the store suite against a real PostgreSQL: a throwaway server started
-// here (see pg-test-server.ts), or the one at TSNAS_PG_URL. Each test gets a
+// here (see src/testing/postgres.ts), or the one at TSNAS_PG_URL. Each test gets a
 // fresh schema, selected through the URL's search_path option.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import pg from 'pg';
 import { TsnasError } from '../errors.js';
 import { openStore } from './index.js';
-import { startTestPostgres, usePostgresForTests } from './pg-test-server.js';
+import { startTestPostgres, usePostgresForTests } from '../testing/postgres.js';
 import { POSTGRES_SCHEMA_VERSION } from './postgres.js';
 import { runStoreSuite } from './suite.js';
 
@@ -139,7 +139,7 @@ describe('throwaway test server', { skip: process.env.TSNAS_PG_URL ? 'TSNAS_PG_U
   });
 
   it('is shut down and removed when its process is killed with SIGKILL', async () => {
-    const moduleUrl = new URL('./pg-test-server.js', import.meta.url).href;
+    const moduleUrl = new URL('../testing/postgres.js', import.meta.url).href;
     const child = spawn(
       process.execPath,
       ['--input-type=module', '-e', `const { startTestPostgres } = await import(${JSON.stringify(moduleUrl)}); const s = await startTestPostgres(); console.log(JSON.stringify({ dir: s.dir, pid: s.pid })); setInterval(() => {}, 1000);`],

@@ -7,8 +7,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { runTsnas } from '../cli/testing.js';
-import { findPostgresBinDir, usePostgresForTests } from './pg-test-server.js';
+import { runTsnas } from '../testing/cli.js';
+import { findPostgresBinDir, usePostgresForTests } from '../testing/postgres.js';
 import { openStore } from './index.js';
 
 const READERS: [string, string[]][] = [['ls', []], ['show', ['x']], ['report', ['x', '--out', '/dev/null']]];

@@ -38,8 +38,9 @@
 // one row return null when it does not exist; methods that change a trial or
 // experiment that does not exist throw a TsnasError('state') naming its id.
 
-/** Any JSON value. */
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+import type { Json } from '../util/json.js';
+
+export type { Json };
 
 export type ExperimentStatus = 'created' | 'running' | 'stopped' | 'finished' | 'failed';
 export const EXPERIMENT_STATUSES: readonly ExperimentStatus[] = ['created', 'running', 'stopped', 'finished', 'failed'];

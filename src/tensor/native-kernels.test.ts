@@ -11,6 +11,7 @@ import {
   Tensor, avgPool2d, batchNorm, conv2d, depthwiseConv2d, depthwiseConv2dBackward, getNumThreads, grad, manualSeed, maxPool2d,
   memory, ones, randn, setNativeKernels, setNumThreads, tensor, tidy, noGrad, full, zeros, type NativeKernels,
 } from './index.js';
+import { assertClose } from '../testing/assert.js';
 
 const NATIVE: NativeKernels = { depthwise: true, maxPool: true, avgPool: true, batchNorm: true };
 const LIBTORCH: NativeKernels = { depthwise: false, maxPool: false, avgPool: false, batchNorm: false };
@@ -24,18 +25,10 @@ function withKernels<T>(kernels: NativeKernels, fn: () => T): T {
   }
 }
 
-/** max |a - b| / max |b|: a relative error over the whole tensor. */
-function relativeError(a: Tensor, b: Tensor): number {
-  return tidy(() => {
-    assert.deepEqual(a.shape, b.shape);
-    const scale = b.double().abs().max().item();
-    return a.double().sub(b.double()).abs().max().item() / Math.max(scale, 1e-30);
-  });
-}
-
-function assertClose(a: Tensor, b: Tensor, what: string, tolerance = 1e-5): void {
-  const e = relativeError(a, b);
-  assert.ok(e <= tolerance, `${what}: relative error ${e.toExponential(2)} > ${tolerance}`);
+/** Kernel results against a reference: max |a - b| <= tolerance * max |b| (rounding error scales with the whole tensor). */
+function assertKernelClose(a: Tensor, b: Tensor, what: string, tolerance = 1e-5): void {
+  const scale = Array.from(b.data(), Number).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  assertClose(a, b, what, 0, tolerance * scale);
 }
 
 function assertNoLeak<T>(fn: () => T): T {
@@ -84,18 +77,18 @@ test('depthwise conv2d: forward and both gradients equal libtorch kernels and fl
       });
       const ours = run(NATIVE);
       const theirs = run(LIBTORCH);
-      assertClose(ours.y, theirs.y, `${label(c)} output`);
-      assertClose(ours.gx, theirs.gx, `${label(c)} input gradient`);
-      assertClose(ours.gw, theirs.gw, `${label(c)} weight gradient`);
+      assertKernelClose(ours.y, theirs.y, `${label(c)} output`);
+      assertKernelClose(ours.gx, theirs.gx, `${label(c)} input gradient`);
+      assertKernelClose(ours.gw, theirs.gw, `${label(c)} weight gradient`);
 
       // The straightforward computation in float64 (libtorch's double kernels).
       const x64 = x.detach().double().requiresGrad_(true);
       const w64 = w.detach().double().requiresGrad_(true);
       const y64 = conv2d(x64, w64, null, o);
       const [gx64, gw64] = grad([y64], [x64, w64], { gradOutputs: [ours.y.detach().tanh().double()] });
-      assertClose(ours.y, y64, `${label(c)} output vs float64`);
-      assertClose(ours.gx, gx64!, `${label(c)} input gradient vs float64`);
-      assertClose(ours.gw, gw64!, `${label(c)} weight gradient vs float64`);
+      assertKernelClose(ours.y, y64, `${label(c)} output vs float64`);
+      assertKernelClose(ours.gx, gx64!, `${label(c)} input gradient vs float64`);
+      assertKernelClose(ours.gw, gw64!, `${label(c)} weight gradient vs float64`);
     });
   }
 });
@@ -109,7 +102,7 @@ test('depthwiseConv2d (native forward) and depthwiseConv2dBackward equal libtorc
       const o = { stride: c.stride, padding: c.padding, dilation: c.dilation };
       const ours = depthwiseConv2d(x, w, o);
       const theirs = withKernels(LIBTORCH, () => conv2d(x, w, null, { ...o, groups: c.shape[1] }));
-      assertClose(ours, theirs, `${label(c)} native forward`);
+      assertKernelClose(ours, theirs, `${label(c)} native forward`);
 
       const g = randn(theirs.shape);
       const [gx, gw] = depthwiseConv2dBackward(g, x, w, o);
@@ -117,13 +110,13 @@ test('depthwiseConv2d (native forward) and depthwiseConv2dBackward equal libtorc
       const wr = w.detach().requiresGrad_(true);
       const [gxRef, gwRef] = withKernels(LIBTORCH, () =>
         grad([conv2d(xr, wr, null, { ...o, groups: c.shape[1] })], [xr, wr], { gradOutputs: [g] }));
-      assertClose(gx, gxRef!, `${label(c)} raw input gradient`);
-      assertClose(gw, gwRef!, `${label(c)} raw weight gradient`);
+      assertKernelClose(gx, gxRef!, `${label(c)} raw input gradient`);
+      assertKernelClose(gw, gwRef!, `${label(c)} raw weight gradient`);
 
       // Through autograd, with the native forward.
       const [gx2, gw2] = grad([depthwiseConv2d(xr, wr, o)], [xr, wr], { gradOutputs: [g] });
-      assertClose(gx2!, gxRef!, `${label(c)} autograd input gradient`);
-      assertClose(gw2!, gwRef!, `${label(c)} autograd weight gradient`);
+      assertKernelClose(gx2!, gxRef!, `${label(c)} autograd input gradient`);
+      assertKernelClose(gw2!, gwRef!, `${label(c)} autograd weight gradient`);
     });
   }
 });
@@ -164,9 +157,9 @@ test('native kernels match values recorded from PyTorch', () => {
         y = avgPool2d(x, c.kernel, { stride: c.stride, padding: c.padding, countIncludePad: false });
       }
       const grads = grad([y], w ? [x, w] : [x], { gradOutputs: [g] });
-      assertClose(y, tensor(c.out, c.outShape, { dtype: 'float64' }), `${what} output`);
-      assertClose(grads[0]!, tensor(c.gradInput, c.shape, { dtype: 'float64' }), `${what} input gradient`);
-      if (w) assertClose(grads[1]!, tensor(c.gradWeight!, w.shape, { dtype: 'float64' }), `${what} weight gradient`);
+      assertKernelClose(y, tensor(c.out, c.outShape, { dtype: 'float64' }), `${what} output`);
+      assertKernelClose(grads[0]!, tensor(c.gradInput, c.shape, { dtype: 'float64' }), `${what} input gradient`);
+      if (w) assertKernelClose(grads[1]!, tensor(c.gradWeight!, w.shape, { dtype: 'float64' }), `${what} weight gradient`);
     });
   }
 });
@@ -185,7 +178,7 @@ test('conv2d routing keeps the bias, accepts non-contiguous inputs and leaves ot
     });
     const ours = run(NATIVE);
     const theirs = run(LIBTORCH);
-    ours.forEach((t, i) => assertClose(t, theirs[i]!, `output/gradient ${i}`));
+    ours.forEach((t, i) => assertKernelClose(t, theirs[i]!, `output/gradient ${i}`));
 
     // float64 and grouped (not depthwise) convolutions still work as before.
     const x64 = randn([1, 4, 6, 6], { dtype: 'float64' });
@@ -210,7 +203,7 @@ test('native kernels give the same values with 2 threads as with 1', () => {
       const one = run();
       setNumThreads(2);
       const two = run();
-      one.forEach((t, i) => assertClose(two[i]!, t, `value ${i}`, 1e-6));
+      one.forEach((t, i) => assertKernelClose(two[i]!, t, `value ${i}`, 1e-6));
     });
   } finally {
     setNumThreads(threads);
@@ -295,7 +288,7 @@ test('double backward through the native kernels equals libtorch (create_graph f
     const ours = run(NATIVE);
     const theirs = run(LIBTORCH);
     ['weight gradient', 'input gradient', 'Hessian-vector product', 'mixed second derivative']
-      .forEach((what, i) => assertClose(ours[i]!, theirs[i]!, what, 1e-4));
+      .forEach((what, i) => assertKernelClose(ours[i]!, theirs[i]!, what, 1e-4));
   });
 });
 
@@ -306,9 +299,9 @@ test('no-grad forwards and argument errors', () => {
     const w = randn([3, 1, 3, 3]);
     const o = { padding: 2, dilation: 2, groups: 3 };
     const ours = noGrad(() => conv2d(x, w, null, o));
-    assertClose(ours, withKernels(LIBTORCH, () => conv2d(x, w, null, o)), 'no-grad depthwise');
+    assertKernelClose(ours, withKernels(LIBTORCH, () => conv2d(x, w, null, o)), 'no-grad depthwise');
     const pooled = noGrad(() => maxPool2d(x, 3, { stride: 2, padding: 1 }));
-    assertClose(pooled, withKernels(LIBTORCH, () => maxPool2d(x, 3, { stride: 2, padding: 1 })), 'no-grad max pool', 0);
+    assertKernelClose(pooled, withKernels(LIBTORCH, () => maxPool2d(x, 3, { stride: 2, padding: 1 })), 'no-grad max pool', 0);
     assert.equal(ours.requiresGrad, false);
 
     assert.throws(() => depthwiseConv2d(x, randn([4, 1, 3, 3])), /expected weight \[3, 1, kh, kw\]/);
@@ -337,7 +330,7 @@ test('batch norm (training, no affine): output, input gradient, running statisti
       const ours = run(NATIVE);
       const theirs = run(LIBTORCH);
       ['output', 'input gradient (graph)', 'second derivative', 'input gradient', 'running mean', 'running variance']
-        .forEach((what, i) => assertClose(ours[i]!, theirs[i]!, `${shape.join('x')} ${what}`, i === 2 ? 1e-4 : 1e-5));
+        .forEach((what, i) => assertKernelClose(ours[i]!, theirs[i]!, `${shape.join('x')} ${what}`, i === 2 ? 1e-4 : 1e-5));
     });
   }
   // A large mean against a small spread: the statistics stay as accurate as
@@ -350,13 +343,13 @@ test('batch norm (training, no affine): output, input gradient, running statisti
     const [gx64] = grad([y64], [x64], { gradOutputs: [g.double()] });
     const y = batchNorm(x, { training: true });
     const [gx] = grad([y], [x], { gradOutputs: [g] });
-    assertClose(y, y64, 'offset output vs float64', 3e-4);
-    assertClose(gx!, gx64!, 'offset input gradient vs float64', 1e-5);
+    assertKernelClose(y, y64, 'offset output vs float64', 3e-4);
+    assertKernelClose(gx!, gx64!, 'offset input gradient vs float64', 1e-5);
   });
   // Affine and small batch norms stay with libtorch and still work.
   assertNoLeak(() => {
     const x = randn([2, 3, 4, 4]);
     const y = batchNorm(x, { weight: ones([3]), bias: zeros([3]), training: true });
-    assertClose(y, withKernels(LIBTORCH, () => batchNorm(x, { training: true })), 'affine identity');
+    assertKernelClose(y, withKernels(LIBTORCH, () => batchNorm(x, { training: true })), 'affine identity');
   });
 });

@@ -4,7 +4,7 @@
 import { TsnasError } from '../errors.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer, OptimizerStateDict } from '../nn/optim.js';
-import type { Json } from '../store/types.js';
+import type { Json } from '../util/json.js';
 import { manualSeed, noGrad, Tensor } from '../tensor/index.js';
 import { Rng } from '../util/random.js';
 

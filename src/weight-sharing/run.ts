@@ -9,7 +9,7 @@
 // checkpoint. So a run restored from the checkpoint of epoch k, then trained
 // for the remaining epochs, ends with exactly the history and architecture
 // of an uninterrupted run (1 thread, same seed).
-import type { Json } from '../store/types.js';
+import type { Json } from '../util/json.js';
 import type { Tensor } from '../tensor/index.js';
 import type { Sample } from '../spaces/types.js';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { TsnasError, usageError } from '../../errors.js';
-import { writeExperimentReport } from '../../report/html.js';
+import { writeExperimentReport } from '../../experiment/report.js';
 import { DEFAULT_STORAGE_URL, openStore } from '../../store/index.js';
 import { defineCommand } from '../command.js';
 import { log } from '../output.js';

@@ -3,6 +3,7 @@
 // fields and their short aliases) is search-args.ts's.
 import { checkConfig, type ExperimentConfig } from '../../experiment/config.js';
 import { runExperiment } from '../../experiment/run.js';
+import { queueEvaluator } from '../../distributed/coordinator.js';
 import { describeEstimator, formatSummary, summarizeExperiment } from '../../experiment/summary.js';
 import { DEFAULT_STORAGE_URL, experimentFilesDir, openStore } from '../../store/index.js';
 import type { WeightSharingEpoch } from '../../weight-sharing/run.js';
@@ -62,6 +63,7 @@ export const searchCommand: Command = {
         store,
         config,
         storageUrl: storage,
+        queueEvaluator,
         artifactsDir: experimentFilesDir(storage, config.name!),
         signal: interrupt.signal,
         onStart: ({ resumed, told, budget, requeued }) => {

@@ -3,11 +3,9 @@
 // batch-norm statistics), the CLI round trip through safetensors, and errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { manualSeed, memory, noGrad, tensor, tidy, type Tensor } from '../../tensor/index.js';
 import { Module } from '../../nn/module.js';
@@ -17,6 +15,7 @@ import {
 import { FactorizedReduce, Zero } from '../../nn/ops.js';
 import { buildNetwork, exportWeightsToOnnx, getKit, getSpace, kitNames, networkInputShape, smallSetting } from '../../kits/index.js';
 import { mobilenetSpace } from '../../spaces/index.js';
+import { lastJson, runTsnas } from '../../testing/cli.js';
 import { Rng } from '../../util/random.js';
 import { saveSafetensors } from '../safetensors.js';
 import { ProtoWriter, OnnxGraphBuilder, attr, checkOnnxAgainstModule, exportToOnnx } from './index.js';
@@ -201,12 +200,6 @@ test('exportWeightsToOnnx: DARTS weights with the auxiliary head (unused in eval
   assert.equal(memory().numTensors, start);
 });
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-function tsnas(...args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/tsnas.js', ...args], { cwd: root, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
 test('CLI: safetensors in, ONNX out; the file reproduces the network in onnxruntime; bad input exits 2', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsnas-onnx-'));
   const start = memory().numTensors;
@@ -222,9 +215,9 @@ test('CLI: safetensors in, ONNX out; the file reproduces the network in onnxrunt
     const onnxPath = join(dir, 'net.onnx');
     const options = JSON.stringify({ resolutions: [32] });
     // Classes and channels come from the weights.
-    const r = tsnas('export', '--space', 'mobilenet', '--space-options', options, '--arch', arch, '--weights', weights, '--onnx', onnxPath, '--json');
+    const r = runTsnas(['export', '--space', 'mobilenet', '--space-options', options, '--arch', arch, '--weights', weights, '--onnx', onnxPath, '--json']);
     assert.equal(r.code, 0, r.stderr);
-    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    const summary = lastJson(r.stdout);
     assert.equal(summary.onnx, onnxPath);
     assert.equal(summary.opset, 17);
     assert.ok(summary.max_abs_diff < 1e-4, `max_abs_diff ${summary.max_abs_diff}`);
@@ -254,7 +247,7 @@ test('CLI: safetensors in, ONNX out; the file reproduces the network in onnxrunt
       [['--space', 'chain', '--arch', 'conv:3:16:relu', '--weights', weights, '--onnx', onnxPath, '--input', '3,32'], /--input: expected C,H,W/],
     ];
     for (const [args, message] of cases) {
-      const bad = tsnas('export', ...args);
+      const bad = runTsnas(['export', ...args]);
       assert.equal(bad.code, 2, `${args.join(' ')}: exit 2\n${bad.stderr}`);
       assert.match(bad.stderr, message);
     }

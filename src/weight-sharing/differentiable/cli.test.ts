@@ -5,17 +5,17 @@
 // and nothing stored. Data: a synthetic CIFAR-10 directory.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { syntheticDataset, writeCifar10Dir } from '../../data/synthetic.js';
 import { Nb201Table } from '../../benchmarks/nb201.js';
+import { lastJson, runTsnas } from '../../testing/cli.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const run = (...args: string[]) => spawnSync(process.execPath, ['bin/tsnas.js', ...args], { cwd: root, encoding: 'utf8' });
-const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1)!);
+const run = (...args: string[]) => {
+  const r = runTsnas(args);
+  return { ...r, status: r.code };
+};
 
 /** A synthetic CIFAR-10 directory and a store in a fresh temporary directory. */
 function workspace(seed: number) {

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { syntheticDataset } from '../../data/synthetic.js';
 import { safetensorsToTensors, tensorsToSafetensors } from '../../export/safetensors.js';
-import type { Json } from '../../store/types.js';
+import type { Json } from '../../util/json.js';
 import { memory, setNumThreads } from '../../tensor/index.js';
 import { createDifferentiableRun, type DifferentiableEpoch, type DifferentiableResult, type SearchOptions } from './run.js';
 import { flopsCostTable } from './search.js';

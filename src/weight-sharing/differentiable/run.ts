@@ -7,7 +7,7 @@ import { TsnasError, configError } from '../../errors.js';
 import type { AugmentOptions } from '../../data/augment.js';
 import type { Dataset } from '../../data/dataset.js';
 import { DataLoader, splitIndices, type LoaderState } from '../../data/loader.js';
-import type { Json } from '../../store/types.js';
+import type { Json } from '../../util/json.js';
 import { manualSeed, noGrad, tidy, type Tensor } from '../../tensor/index.js';
 import { deriveArchitecture, type ArchWeights, type DerivedArchitecture, type EdgeWeights } from '../../supernets/genotype.js';
 import {

@@ -8,7 +8,7 @@ import { configError, dataError } from '../../errors.js';
 import type { Dataset } from '../../data/dataset.js';
 import { DataLoader, type Batch, type LoaderState } from '../../data/loader.js';
 import type { Sample } from '../../spaces/types.js';
-import type { Json } from '../../store/types.js';
+import type { Json } from '../../util/json.js';
 import { noGrad, tensor, tidy, type Tensor } from '../../tensor/index.js';
 import { Controller, type ControllerState } from '../../strategies/controller.js';
 import { Rng } from '../../util/random.js';

@@ -27,7 +27,7 @@ import type { MobilenetNetwork } from '../../networks/mobilenet.js';
 import type { MobilenetArch, MobilenetSpace } from '../../spaces/mobilenet.js';
 import type { MobilenetSupernet } from '../../supernets/index.js';
 import type { Sample } from '../../spaces/types.js';
-import type { Json } from '../../store/types.js';
+import type { Json } from '../../util/json.js';
 import { crossEntropy, noGrad, resizeBilinear, tidy, type Tensor } from '../../tensor/index.js';
 import type { Rng } from '../../util/random.js';
 import { loadModuleTensors, moduleTensors, reseed } from '../checkpoint.js';

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { syntheticDataset } from '../../data/synthetic.js';
 import { safetensorsToTensors, tensorsToSafetensors } from '../../export/safetensors.js';
-import type { Json } from '../../store/types.js';
+import type { Json } from '../../util/json.js';
 import { getNumThreads, manualSeed, memory, setNumThreads, type Tensor } from '../../tensor/index.js';
 import type { WeightSharingEpoch, WeightSharingRun } from '../run.js';
 import { createEnasRun } from './enas.js';

@@ -14,7 +14,7 @@ import { SinglePathMixing } from '../../spaces/supernet.js';
 import type { SpaceSupernet } from '../../supernets/index.js';
 import { getSpace } from '../../kits/index.js';
 import type { Sample } from '../../spaces/types.js';
-import type { Json } from '../../store/types.js';
+import type { Json } from '../../util/json.js';
 import { crossEntropy, manualSeed, noGrad, tidy, type Tensor } from '../../tensor/index.js';
 import type { Rng } from '../../util/random.js';
 import { betweenSteps, loadModuleTensors, loadOptimizerCheckpoint, moduleTensors, optimizerCheckpoint, reseed } from '../checkpoint.js';
