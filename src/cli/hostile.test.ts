@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runTsnas } from './testing.js';
+import { runTsnas } from '../testing/cli.js';
 
 test('hostile inputs: exit 2, the culprit named, no stack trace', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsnas-hostile-'));
