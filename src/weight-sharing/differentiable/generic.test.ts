@@ -19,8 +19,14 @@ setNumThreads(1);
 
 const data = syntheticDataset({ n: 48, height: 8, width: 8, numClasses: 3, seed: 5 });
 
+/** The kits' small settings, and a smaller hierarchical one (at most 2 stages of at most 2 cells). */
+const SPACE_OPTIONS: Record<string, Record<string, object>> = {
+  chain: getKit('chain').testing.spaceOptions as Record<string, object>,
+  hierarchical: { stageCounts: [1, 2], cellsPerStage: [1, 2], channels: [4, 8] },
+};
+
 const optionsOf = (space: string, method: 'darts' | 'gdas'): SupernetSearchOptions => ({
-  method, space, spaceOptions: (getKit(space).testing.spaceOptions ?? {}) as Record<string, object>, epochs: 3, batchSize: 4, stepsPerEpoch: 2, archLr: 0.05, seed: 4,
+  method, space, spaceOptions: SPACE_OPTIONS[space]!, epochs: 3, batchSize: 4, stepsPerEpoch: 2, archLr: 0.05, seed: 4,
   augment: { crop: { padding: 1 }, flip: true },
 });
 
