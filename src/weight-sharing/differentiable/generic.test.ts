@@ -19,10 +19,10 @@ setNumThreads(1);
 
 const data = syntheticDataset({ n: 48, height: 8, width: 8, numClasses: 3, seed: 5 });
 
-/** The kits' small settings, and a smaller hierarchical one (at most 2 stages of at most 2 cells). */
+/** Space options keyed by space name (as getSpace takes them): chain's small setting, a hierarchical space of at most 2 stages of at most 2 cells. */
 const SPACE_OPTIONS: Record<string, Record<string, object>> = {
-  chain: getKit('chain').testing.spaceOptions as Record<string, object>,
-  hierarchical: { stageCounts: [1, 2], cellsPerStage: [1, 2], channels: [4, 8] },
+  chain: { chain: getKit('chain').testing.spaceOptions! },
+  hierarchical: { hierarchical: { stageCounts: [1, 2], cellsPerStage: [1, 2], channels: [4, 8] } },
 };
 
 const optionsOf = (space: string, method: 'darts' | 'gdas'): SupernetSearchOptions => ({
@@ -99,16 +99,18 @@ for (const [space, method] of cases) {
     const accuracy = whole.result.metrics['supernet_accuracy']!;
     assert.ok(accuracy >= 0 && accuracy <= 1 && accuracy === whole.records[2]!.validAccuracy);
 
-    const resumed = await runOf(o, 1);
-    assert.deepEqual(comparable(resumed.records), comparable(whole.records), 'resumed after epoch 1: records');
-    assert.deepEqual(resumed.result, whole.result, 'resumed after epoch 1: result');
+    for (const k of [1, 2]) {
+      const resumed = await runOf(o, k);
+      assert.deepEqual(comparable(resumed.records), comparable(whole.records), `resumed after epoch ${k}: records`);
+      assert.deepEqual(resumed.result, whole.result, `resumed after epoch ${k}: result`);
+    }
     assert.equal(memory().numTensors, before, 'no tensor leaked');
   });
 }
 
 test('through the method table: spaces other than nb201 and darts get the supernet run; cell-only options and pcdarts are refused by name', () => {
   const before = memory().numTensors;
-  const context = { space: 'chain', spaceOptions: (getKit('chain').testing.spaceOptions ?? {}) as Record<string, unknown>, seed: 0, validFraction: 0.5, augment: {}, limits: {} };
+  const context = { space: 'chain', spaceOptions: SPACE_OPTIONS['chain']!, seed: 0, validFraction: 0.5, augment: {}, limits: {} };
   const defaults = { epochs: 1, batch: 8, lr: 0.025, lrMin: 0.001, momentum: 0.9, weightDecay: 3e-4, gradClip: 5, archLr: 3e-4, archWeightDecay: 1e-3, fairLambda: 0, skipDropout: 0, hessianEvery: 0, hessianIterations: 20, earlyStop: 0 };
   const run = getWeightSharingMethod('darts').create(data, context, defaults);
   assert.equal(run.epochs, 1);
