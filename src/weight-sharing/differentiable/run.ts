@@ -46,7 +46,8 @@ export interface BilevelRunOptions extends BilevelOptions {
   timeBudgetSeconds?: number;
 }
 
-export interface SearchOptions extends BilevelRunOptions, Omit<SupernetConfig, 'numClasses' | 'inChannels'> {}
+/** A cell search's options: the bilevel run's and the cell search network's. */
+export type SearchOptions = BilevelRunOptions & Omit<SupernetConfig, 'numClasses' | 'inChannels'>;
 
 /** The record of an epoch of differentiable search: the fields it always has. */
 export type DifferentiableEpoch = WeightSharingEpoch & Required<Pick<WeightSharingEpoch,
