@@ -5,8 +5,8 @@
 // their cost model, a weight-sharing supernet (single path and DARTS-style
 // dense mixing) and the ONNX exporter of its network class. Registered
 // once, it runs: a stored multi-trial search with a training estimator (in
-// worker threads), one with zero-cost proxies, SPOS on its supernet, a
-// first-order DARTS loop on its supernet, the cost model, a drawing and an
+// worker threads), one with zero-cost proxies, stored weight-sharing
+// searches on its supernet (DARTS, SPOS), the cost model, a drawing and an
 // ONNX export checked in onnxruntime. It prints one JSON line of results.
 //
 // Run it from the repository after building (npx tsc -p .):
@@ -17,8 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import {
-  buildNetwork, buildSupernet, checkConfig, costOf, crossEntropy, data, getSpace, memory, nn, onnx, registerSpace, runExperiment, runSpos,
-  setNumThreads, spaces, store, supernets, tidy, TsnasError, viz,
+  buildNetwork, checkConfig, costOf, data, getSpace, memory, nn, onnx, registerSpace, runExperiment,
+  setNumThreads, spaces, store, supernets, TsnasError, viz,
 } from 'tsnas';
 
 // ------------------------------------------------------------ the space
@@ -185,7 +185,6 @@ function writeImages(dir) {
   const test = data.syntheticDataset({ n: 100, channels: 1, height: 12, width: 12, numClasses: 10, seed: 2 });
   data.writeIdxPair(dir, 'train', train);
   data.writeIdxPair(dir, 't10k', test);
-  return train;
 }
 
 /** Trials of a stored experiment, as {arch, metrics}. */
@@ -195,44 +194,6 @@ async function trialsOf(db, name) {
   return (await db.listTrials(experiment.id)).map((t) => ({ arch: space.format(t.sample), state: t.state, metrics: t.metrics }));
 }
 
-/** First-order DARTS on the supernet: Adam on α (one validation batch), then SGD on the weights (one training batch), alternately. */
-function dartsFirstOrder(train, steps) {
-  const net = buildSupernet('tinyconv', { numClasses: train.numClasses, inChannels: train.channels, mixing: new spaces.DartsMixing() });
-  const alphas = net.architectureParameters();
-  const weights = net.weightParameters();
-  const archOptimizer = new nn.Adam(alphas, { lr: 0.05, beta1: 0.5 });
-  const weightOptimizer = new nn.SGD(weights, { lr: 0.05, momentum: 0.9 });
-  const half = Math.floor(train.n / 2);
-  const trainLoader = new data.DataLoader(train, { batchSize: 32, indices: Int32Array.from({ length: half }, (_, i) => i), seed: 1 });
-  const validLoader = new data.DataLoader(train, { batchSize: 32, indices: Int32Array.from({ length: train.n - half }, (_, i) => half + i), seed: 2 });
-  const step = (loader, optimizer) => {
-    const batch = loader.next();
-    try {
-      tidy(() => {
-        archOptimizer.zeroGrad();
-        weightOptimizer.zeroGrad();
-        crossEntropy(net.call(batch.x), batch.y).backward();
-        optimizer.step();
-      });
-    } finally {
-      batch.x.dispose();
-      batch.y.dispose();
-    }
-  };
-  try {
-    net.train();
-    for (let i = 0; i < steps; i++) {
-      step(validLoader, archOptimizer);
-      step(trainLoader, weightOptimizer);
-    }
-    return { arch: net.space.format(net.exportSample()), steps, alphas: alphas.length };
-  } finally {
-    archOptimizer.dispose();
-    weightOptimizer.dispose();
-    net.dispose();
-  }
-}
-
 async function main() {
   setNumThreads(1);
   const started = performance.now();
@@ -240,7 +201,7 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'tsnas-custom-space-'));
   const db = new store.SqliteStore(join(dir, 'runs.db'));
   try {
-    const train = writeImages(dir);
+    writeImages(dir);
     const space = getSpace('tinyconv');
     const common = { space: { name: 'tinyconv' }, strategy: { name: 'random' }, dataset: { name: `fashion-mnist:${dir}` }, seed: 0 };
 
@@ -258,10 +219,22 @@ async function main() {
     });
     const proxies = await trialsOf(db, 'tinyconv-proxies');
 
-    // SPOS: the supernet trained one sampled path per step, then an evolutionary search with inherited weights.
-    const spos = await runSpos(train, { space: 'tinyconv', C: 1, cells: 1, epochs: 1, batchSize: 32, stepsPerEpoch: 4, limitTrain: 256, evolution: { budget: 6, population: 4 }, seed: 0 });
-
-    const darts = dartsFirstOrder(train, 4);
+    // Weight-sharing searches on its supernet, stored like the others (an interrupted one resumes from its last epoch):
+    // first-order DARTS (α per label, the sample of each label's argmax) and SPOS (one sampled path per step,
+    // then an evolutionary search with inherited weights); each ends in one trial scored by the supernet.
+    const supernetSearch = async (name, strategy) => {
+      await runExperiment({
+        store: db,
+        config: checkConfig({ ...common, name, strategy, dataset: { ...common.dataset, limitTrain: 256 }, estimator: { kind: 'supernet' }, threads: 1 }),
+        artifactsDir: dir,
+      });
+      const experiment = await db.getExperiment(name);
+      const epochs = await db.listEpochs(experiment.id);
+      const [trial] = await trialsOf(db, name);
+      return { ...trial, last: epochs.at(-1).record };
+    };
+    const darts = await supernetSearch('tinyconv-darts', { name: 'darts', options: { epochs: 2, batch: 32, stepsPerEpoch: 4, archLr: 0.05, lr: 0.05 } });
+    const spos = await supernetSearch('tinyconv-spos', { name: 'spos', options: { epochs: 1, batch: 32, stepsPerEpoch: 4, budget: 6, population: 4 } });
 
     // The cost model, which counts what the network builds.
     const sample = space.parse('conv3/8 conv5/16');
@@ -276,8 +249,8 @@ async function main() {
         space: { name: space.name, size: Number(space.size()), arch: space.format(sample) },
         training: training.map((t) => ({ arch: t.arch, state: t.state, accuracy: t.metrics?.accuracy ?? null })),
         proxies: proxies.map((t) => ({ arch: t.arch, state: t.state, synflow: t.metrics?.synflow ?? null, snip: t.metrics?.snip ?? null })),
-        spos: { arch: spos.arch, supernet_accuracy: spos.supernetAccuracy, evaluations: spos.evaluations, params: spos.cost.params },
-        darts: { ...darts, runner: 'this example (first-order: Adam on α, SGD on weights); runDifferentiableSearch takes nb201 and darts only' },
+        spos: { arch: spos.arch, state: spos.state, metrics: spos.metrics },
+        darts: { arch: darts.arch, state: darts.state, metrics: darts.metrics, alphas: Object.keys(darts.last.weights).length, last_epoch_arch: darts.last.arch },
         cost: { ...cost, network_params: net.numParameters() },
         drawing: { svg_bytes: Buffer.byteLength(svg), has_blocks: svg.includes('conv3 8') && svg.includes('conv5 16') },
         onnx: { bytes: exported.bytes.length, nodes: exported.nodeCount, max_abs_diff: check.maxAbsDiff, output_shape: check.outputShape },

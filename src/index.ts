@@ -20,6 +20,7 @@ export {
   type SpaceKit, type KitSupernetOptions, type SpaceOptions,
 } from './kits/index.js';
 export { runSpos, type SposOptions } from './weight-sharing/oneshot/spos.js';
+export { createSupernetDifferentiableRun, type SupernetSearchOptions } from './weight-sharing/differentiable/generic.js';
 export type { OneShotResult } from './weight-sharing/oneshot/training.js';
 export { runExperiment } from './experiment/run.js';
 export { readConfigFile, checkConfig, type ExperimentConfig } from './experiment/config.js';

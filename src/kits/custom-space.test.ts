@@ -1,7 +1,7 @@
 // examples/custom-space.mjs, run as a user would (node, importing 'tsnas'):
 // a space defined and registered in that one file goes through a stored
-// training search in worker threads, a proxies search, SPOS and a DARTS loop
-// on its supernet, the cost model, a drawing and an ONNX export.
+// training search in worker threads, a proxies search, stored DARTS and SPOS
+// searches on its supernet, the cost model, a drawing and an ONNX export.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -30,13 +30,18 @@ test('examples/custom-space.mjs: a space of its own runs through every part of t
     assert.equal(t.state, 'complete', JSON.stringify(t));
     assert.ok(Number.isFinite(t.synflow) && t.synflow > 0 && Number.isFinite(t.snip), JSON.stringify(t));
   }
-  assert.match(out.spos.arch, ARCH);
-  assert.equal(out.spos.evaluations, 6);
-  assert.ok(out.spos.supernet_accuracy >= 0 && out.spos.supernet_accuracy <= 1);
-  assert.ok(out.spos.params > 0);
-  assert.match(out.darts.arch, ARCH);
-  // One α per label: depth, and each block's op and width.
+  // Weight-sharing searches as stored experiments, each ending in one trial scored by the supernet.
+  for (const ws of [out.spos, out.darts]) {
+    assert.equal(ws.state, 'complete', JSON.stringify(ws));
+    assert.match(ws.arch, ARCH);
+    assert.ok(ws.metrics.supernet_accuracy >= 0 && ws.metrics.supernet_accuracy <= 1, JSON.stringify(ws));
+  }
+  assert.equal(out.spos.metrics.evaluations, 6);
+  assert.ok(out.spos.metrics.params > 0);
+  // One α per label: depth, and each block's op and width; the found architecture is the last epoch's.
   assert.equal(out.darts.alphas, 1 + 2 * 3);
+  assert.equal(out.darts.metrics.supernet_epochs, 2);
+  assert.equal(out.darts.arch, out.darts.last_epoch_arch);
   // conv3 1→8 (72) + BN (16) + conv5 8→16 (3200) + BN (32) + linear 16→10 (170).
   assert.deepEqual(out.cost, { params: 3490, flops: 12 * 12 * (9 * 8 + 25 * 8 * 16) + 170, network_params: 3490 });
   assert.ok(out.drawing.has_blocks && out.drawing.svg_bytes > 0);

@@ -5,11 +5,13 @@
 import { configError, TsnasError } from '../errors.js';
 import type { AugmentOptions } from '../data/augment.js';
 import type { Dataset } from '../data/dataset.js';
-import { latencyModel } from '../kits/index.js';
+import { getKit, latencyModel } from '../kits/index.js';
 import { latencyCostTables, loadLatencyTable } from '../hardware/latency.js';
 import type { Schema } from '../util/schema.js';
-import { DIFFERENTIABLE_METHODS, flopsCostTable, type DifferentiableMethod } from './differentiable/search.js';
+import { DIFFERENTIABLE_METHODS, flopsCostTable, refuseCellOptions, type DifferentiableMethod } from './differentiable/search.js';
 import { createDifferentiableRun } from './differentiable/run.js';
+import { createSupernetDifferentiableRun } from './differentiable/generic.js';
+import { DIFFERENTIABLE_SPACES } from './differentiable/network.js';
 import { createSposRun, createFairnasRun } from './oneshot/spos.js';
 import { createEnasRun } from './oneshot/enas.js';
 import { createOfaRun, DEFAULT_PHASE_SPLIT } from './oneshot/ofa.js';
@@ -106,6 +108,7 @@ function differentiable(name: DifferentiableMethod): WeightSharingMethod {
     summary: SUMMARIES[name],
     options: METHOD_OPTIONS[name],
     create(data, c, o) {
+      if (!(DIFFERENTIABLE_SPACES as readonly string[]).includes(c.space)) return supernetRun(name, data, c, o);
       let cost: { table: Record<string, number>; perLabel?: Record<string, Record<string, number>>; lambda: number } | undefined;
       if (o.cost?.kind === 'latency') {
         if (!o.cost.table) throw configError('expected the latency table file (cost.kind latency)', 'strategy.options.cost.table');
@@ -116,33 +119,56 @@ function differentiable(name: DifferentiableMethod): WeightSharingMethod {
         cost = { table: flopsCostTable(c.space, o.channels ?? 8), lambda: o.cost.lambda };
       }
       return createDifferentiableRun(data, {
-        method: name,
         space: c.space as never,
         C: o.channels ?? 8,
         cells: o.cells ?? (c.space === 'darts' ? 5 : 1),
-        epochs: o.epochs,
-        batchSize: o.batch,
-        weightLr: o.lr,
-        weightLrMin: o.lrMin,
-        momentum: o.momentum,
-        weightDecay: o.weightDecay,
-        gradClip: o.gradClip,
-        archLr: o.archLr,
-        archWeightDecay: o.archWeightDecay,
-        ...(o.archWarmup !== undefined ? { archWarmupEpochs: o.archWarmup } : {}),
-        fairLambda: o.fairLambda,
+        ...bilevelOptions(name, c, o),
         skipDropout: o.skipDropout,
-        ...(o.xi !== undefined ? { xi: o.xi } : {}),
         ...(o.pcK !== undefined ? { pcK: o.pcK, edgeNormalization: o.edgeNormalization } : {}),
-        ...(o.tauMax !== undefined ? { tauMax: o.tauMax, tauMin: o.tauMin } : {}),
         ...(cost ? { cost } : {}),
-        hessianEvery: o.hessianEvery,
-        hessianIterations: o.hessianIterations,
         ...(o.earlyStop > 0 ? { earlyStop: { window: o.earlyStop } } : {}),
-        ...runData(c, o),
       });
     },
   };
+}
+
+/** The options of a differentiable run that the cell search and a space supernet's search take alike. */
+function bilevelOptions(method: DifferentiableMethod, c: RunContext, o: Record<string, any>) {
+  return {
+    method,
+    epochs: o.epochs,
+    batchSize: o.batch,
+    weightLr: o.lr,
+    weightLrMin: o.lrMin,
+    momentum: o.momentum,
+    weightDecay: o.weightDecay,
+    gradClip: o.gradClip,
+    archLr: o.archLr,
+    archWeightDecay: o.archWeightDecay,
+    ...(o.archWarmup !== undefined ? { archWarmupEpochs: o.archWarmup } : {}),
+    fairLambda: o.fairLambda,
+    ...(o.xi !== undefined ? { xi: o.xi } : {}),
+    ...(o.tauMax !== undefined ? { tauMax: o.tauMax, tauMin: o.tauMin } : {}),
+    hessianEvery: o.hessianEvery,
+    hessianIterations: o.hessianIterations,
+    ...runData(c, o),
+  };
+}
+
+/** A differentiable run on the supernet of a space other than the cell ones (its kit's, mixing densely). */
+function supernetRun(method: DifferentiableMethod, data: Dataset, c: RunContext, o: Record<string, any>): WeightSharingRun {
+  if (method === 'pcdarts') {
+    throw configError(`pcdarts mixes part of the channels of the cell search networks of ${DIFFERENTIABLE_SPACES.join(' and ')}; on ${c.space} use darts, darts2 or gdas`, 'strategy.name');
+  }
+  if (!getKit(c.space).supernet) throw configError(`space '${c.space}' has no supernet, so no differentiable search runs on it`, 'space.name');
+  refuseCellOptions(o, `the ${c.space} supernet`, 'strategy.options.');
+  return createSupernetDifferentiableRun(data, {
+    space: c.space,
+    spaceOptions: c.spaceOptions as never,
+    ...(o.channels !== undefined ? { C: o.channels } : {}),
+    ...(o.cells !== undefined ? { cells: o.cells } : {}),
+    ...bilevelOptions(method, c, o),
+  });
 }
 
 /** The data and schedule fields every factory takes alike. */

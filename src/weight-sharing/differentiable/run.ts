@@ -2,7 +2,10 @@
 // checkpointable WeightSharingRun (../run.ts): epochs of bilevel steps on a
 // seeded train/valid split of the training set, a record of α per epoch,
 // DARTS-ES and a time budget as early stops, and the architecture derived
-// from α at the end. runDifferentiableSearch runs one from start to end.
+// from α at the end. BilevelRun is that loop for any supernet; the cell
+// search networks (DifferentiableRun, here) and space supernets
+// (generic.ts) say what α stands for. runDifferentiableSearch runs a cell
+// search from start to end.
 import { TsnasError, configError } from '../../errors.js';
 import type { AugmentOptions } from '../../data/augment.js';
 import type { Dataset } from '../../data/dataset.js';
@@ -17,7 +20,8 @@ import type { WeightSharingCheckpoint, WeightSharingEpoch, WeightSharingResult, 
 import type { SupernetConfig } from './network.js';
 import { BilevelSearch, type BilevelOptions, type DifferentiableMethod } from './search.js';
 
-export interface SearchOptions extends BilevelOptions, Omit<SupernetConfig, 'numClasses' | 'inChannels'> {
+/** What every bilevel run takes: the search's options, its data and schedule, and its diagnostics. */
+export interface BilevelRunOptions extends BilevelOptions {
   batchSize?: number;
   /** Fraction of the (limited) training set used for validation (default 0.5). */
   validFraction?: number;
@@ -42,6 +46,9 @@ export interface SearchOptions extends BilevelOptions, Omit<SupernetConfig, 'num
   timeBudgetSeconds?: number;
 }
 
+/** A cell search's options: the bilevel run's and the cell search network's. */
+export type SearchOptions = BilevelRunOptions & Omit<SupernetConfig, 'numClasses' | 'inChannels'>;
+
 /** The record of an epoch of differentiable search: the fields it always has. */
 export type DifferentiableEpoch = WeightSharingEpoch & Required<Pick<WeightSharingEpoch,
   'validLoss' | 'validAccuracy' | 'weights' | 'operations' | 'arch' | 'skipFraction' | 'noneFraction' | 'parameterFreeFraction' | 'hessianEigenvalue' | 'tau' | 'expectedCost'>>;
@@ -54,7 +61,7 @@ export interface DifferentiableResult extends WeightSharingResult {
 }
 
 /** α of one epoch, as numbers: what DARTS-ES goes back to. */
-interface ArchSnapshot {
+export interface ArchSnapshot {
   weights: ArchWeights;
   edgeWeights?: EdgeWeights;
   expectedCost: number | null;
@@ -76,6 +83,8 @@ interface RunState {
   recent: (ArchSnapshot & { eigenvalue: number | null })[];
   /** The α the result is derived from when DARTS-ES stopped the search. */
   chosen: ArchSnapshot | null;
+  /** Of the last epoch that measured it (absent in checkpoints of older versions). */
+  lastValidAccuracy?: number | null;
 }
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -85,9 +94,19 @@ function disposeBatch(b: { x: Tensor; y: Tensor }): void {
   b.y.dispose();
 }
 
-export class DifferentiableRun implements WeightSharingRun {
+/** The record fields besides those every bilevel epoch has: what α stands for now. */
+type ArchFields<E extends WeightSharingEpoch> = Omit<E, 'epoch' | 'phase' | 'seconds' | 'lr' | 'trainLoss' | 'trainAccuracy' | 'validLoss' | 'validAccuracy' | 'weights' | 'operations' | 'edgeWeights' | 'hessianEigenvalue' | 'tau' | 'expectedCost'>;
+
+/**
+ * The epoch loop, checkpoint and restore of a bilevel search on any
+ * supernet. A subclass says what α stands for after each epoch
+ * (describe: the architecture fields of the record) and what the run ends
+ * with (conclude, from the α finish() settles on).
+ */
+export abstract class BilevelRun<E extends WeightSharingEpoch, R extends WeightSharingResult> implements WeightSharingRun {
   readonly epochs: number;
-  readonly #o: SearchOptions;
+  readonly #o: BilevelRunOptions;
+  readonly #space: string;
   readonly #seed: number;
   readonly #search: BilevelSearch;
   readonly #trainLoader: DataLoader;
@@ -99,14 +118,17 @@ export class DifferentiableRun implements WeightSharingRun {
   #seconds = 0;
   #recent: RunState['recent'] = [];
   #chosen: ArchSnapshot | null = null;
+  #lastValidAccuracy: number | null = null;
   /** Set while an epoch runs, and left set when it fails or is aborted: the state is then half an epoch's. */
   #interrupted = false;
   #disposed = false;
 
-  constructor(data: Dataset, o: SearchOptions) {
+  /** `space` names the run's space in its checkpoints; `build` makes the search (after the generator is seeded). */
+  constructor(data: Dataset, o: BilevelRunOptions, space: string, build: () => BilevelSearch) {
     const window = o.earlyStop?.window;
     if (window !== undefined && !(Number.isInteger(window) && window >= 1)) throw configError(`expected an integer >= 1, got ${window}`, 'earlyStop.window');
     this.#o = o;
+    this.#space = space;
     this.#seed = o.seed ?? 0;
     this.epochs = o.epochs;
     const split = splitIndices(data.n, { validFraction: o.validFraction ?? 0.5, seed: this.#seed, limit: o.limitTrain });
@@ -116,9 +138,32 @@ export class DifferentiableRun implements WeightSharingRun {
     this.#steps = Math.min(this.#trainLoader.batchesPerEpoch, this.#validLoader.batchesPerEpoch, o.stepsPerEpoch ?? Infinity);
     // The initial weights, α and β depend on the seed alone, so every run built with these options starts alike.
     manualSeed(this.#seed);
-    this.#search = new BilevelSearch({ space: o.space, C: o.C, cells: o.cells, numClasses: data.numClasses, inChannels: data.channels }, o);
+    this.#search = build();
     this.#operations = this.#search.operations();
   }
+
+  protected get search(): BilevelSearch {
+    return this.#search;
+  }
+
+  protected get stoppedEarly(): boolean {
+    return this.#stoppedEarly;
+  }
+
+  protected get epochsTrained(): number {
+    return this.#epochsTrained;
+  }
+
+  /** The validation accuracy of the last epoch that trained α (null before). */
+  protected get lastValidAccuracy(): number | null {
+    return this.#lastValidAccuracy;
+  }
+
+  /** The architecture fields of an epoch's record, from α after the epoch. */
+  protected abstract describe(weights: ArchWeights, edgeWeights: EdgeWeights | undefined): ArchFields<E>;
+
+  /** The result, from the α finish() settled on (the last epoch's, or DARTS-ES's choice). */
+  protected abstract conclude(chosen: ArchSnapshot): R;
 
   get epochsDone(): number {
     return this.#stoppedEarly ? this.epochs : this.#epochsTrained;
@@ -129,7 +174,7 @@ export class DifferentiableRun implements WeightSharingRun {
     if (this.#interrupted) throw new TsnasError('usage', `${what}: an epoch or a restore was interrupted; restore a checkpoint first`);
   }
 
-  async trainEpoch(signal?: AbortSignal): Promise<DifferentiableEpoch> {
+  async trainEpoch(signal?: AbortSignal): Promise<E> {
     this.#usable('trainEpoch');
     if (this.epochsDone >= this.epochs) throw new TsnasError('usage', `all ${this.epochs} epochs are done`);
     signal?.throwIfAborted();
@@ -180,10 +225,9 @@ export class DifferentiableRun implements WeightSharingRun {
     }
     const weights = search.archWeights();
     const edgeWeights = search.edgeWeights();
-    const derived = deriveArchitecture(o.space, weights, edgeWeights);
     const expectedCost = o.cost ? tidy(() => noGrad(() => search.expectedCost().item())) : null;
     const seconds = (performance.now() - started) / 1000;
-    const record: DifferentiableEpoch = {
+    const record = {
       epoch: epoch + 1,
       phase: search.archActive ? 'search' : 'warmup',
       seconds,
@@ -195,14 +239,12 @@ export class DifferentiableRun implements WeightSharingRun {
       weights,
       operations: this.#operations,
       ...(edgeWeights ? { edgeWeights } : {}),
-      arch: derived.arch,
-      skipFraction: derived.skipFraction,
-      noneFraction: derived.noneFraction,
-      parameterFreeFraction: derived.parameterFreeFraction,
+      ...this.describe(weights, edgeWeights),
       hessianEigenvalue: hessian,
       tau: search.tau,
       expectedCost,
-    };
+    } as E;
+    if (sums.validN) this.#lastValidAccuracy = sums.validCorrect / sums.validN;
     this.#epochsTrained = epoch + 1;
     this.#seconds += seconds;
     if (o.earlyStop) this.#checkEarlyStop(o.earlyStop, { weights, ...(edgeWeights ? { edgeWeights } : {}), expectedCost, eigenvalue: hessian });
@@ -214,7 +256,7 @@ export class DifferentiableRun implements WeightSharingRun {
   }
 
   /** DARTS-ES: compares the mean |λ| of the last window with the window before. */
-  #checkEarlyStop(es: NonNullable<SearchOptions['earlyStop']>, latest: RunState['recent'][number]): void {
+  #checkEarlyStop(es: NonNullable<BilevelRunOptions['earlyStop']>, latest: RunState['recent'][number]): void {
     const k = es.window;
     this.#recent.push(latest);
     if (this.#recent.length > 2 * k) this.#recent.shift();
@@ -237,7 +279,7 @@ export class DifferentiableRun implements WeightSharingRun {
     const archOptimizer = optimizerCheckpoint('archOptimizer', search.archOptimizer);
     const state: RunState = {
       method: this.#o.method,
-      space: this.#o.space,
+      space: this.#space,
       epochsTrained: this.#epochsTrained,
       stoppedEarly: this.#stoppedEarly,
       seconds: this.#seconds,
@@ -247,6 +289,7 @@ export class DifferentiableRun implements WeightSharingRun {
       archOptimizer: archOptimizer.state,
       recent: this.#recent,
       chosen: this.#chosen,
+      lastValidAccuracy: this.#lastValidAccuracy,
     };
     return {
       // A deep copy, so that later epochs do not change a checkpoint already taken.
@@ -264,8 +307,8 @@ export class DifferentiableRun implements WeightSharingRun {
   restore(state: Json, tensors: Record<string, Tensor>): void {
     if (this.#disposed) throw new TsnasError('usage', 'restore: the run was disposed');
     const s = state as unknown as RunState;
-    if (s?.method !== this.#o.method || s.space !== this.#o.space) {
-      throw new TsnasError('data', `the checkpoint is of ${s?.method} on ${s?.space}, this run is ${this.#o.method} on ${this.#o.space}`);
+    if (s?.method !== this.#o.method || s.space !== this.#space) {
+      throw new TsnasError('data', `the checkpoint is of ${s?.method} on ${s?.space}, this run is ${this.#o.method} on ${this.#space}`);
     }
     if (!(Number.isInteger(s.epochsTrained) && s.epochsTrained >= 0 && s.epochsTrained <= this.epochs)) {
       throw new TsnasError('data', `the checkpoint has ${s.epochsTrained} epochs done, this run has ${this.epochs}`);
@@ -284,21 +327,47 @@ export class DifferentiableRun implements WeightSharingRun {
     this.#seconds = s.seconds;
     this.#recent = structuredClone(s.recent);
     this.#chosen = structuredClone(s.chosen);
+    this.#lastValidAccuracy = s.lastValidAccuracy ?? null;
     this.#interrupted = false;
   }
 
-  async finish(signal?: AbortSignal): Promise<DifferentiableResult> {
+  async finish(signal?: AbortSignal): Promise<R> {
     this.#usable('finish');
     if (this.epochsDone < this.epochs) throw new TsnasError('usage', `finish: ${this.epochsDone} of ${this.epochs} epochs are done`);
     signal?.throwIfAborted();
     reseed(this.#seed, 'final');
     const search = this.#search;
-    const chosen = this.#chosen ?? {
+    const edgeWeights = search.edgeWeights();
+    return this.conclude(this.#chosen ?? {
       weights: search.archWeights(),
-      edgeWeights: search.edgeWeights(),
+      ...(edgeWeights ? { edgeWeights } : {}),
       expectedCost: this.#o.cost ? tidy(() => noGrad(() => search.expectedCost().item())) : null,
-    };
-    const derived = deriveArchitecture(this.#o.space, chosen.weights, chosen.edgeWeights);
+    });
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#search.dispose();
+  }
+}
+
+/** A differentiable search of a cell space (nb201, darts): α stands for a genotype. */
+export class DifferentiableRun extends BilevelRun<DifferentiableEpoch, DifferentiableResult> {
+  readonly #space: SearchOptions['space'];
+
+  constructor(data: Dataset, o: SearchOptions) {
+    super(data, o, o.space, () => new BilevelSearch({ space: o.space, C: o.C, cells: o.cells, numClasses: data.numClasses, inChannels: data.channels }, o));
+    this.#space = o.space;
+  }
+
+  protected describe(weights: ArchWeights, edgeWeights: EdgeWeights | undefined) {
+    const derived = deriveArchitecture(this.#space, weights, edgeWeights);
+    return { arch: derived.arch, skipFraction: derived.skipFraction, noneFraction: derived.noneFraction, parameterFreeFraction: derived.parameterFreeFraction };
+  }
+
+  protected conclude(chosen: ArchSnapshot): DifferentiableResult {
+    const derived = deriveArchitecture(this.#space, chosen.weights, chosen.edgeWeights);
     return {
       arch: derived.arch,
       sample: derived.sample,
@@ -307,19 +376,13 @@ export class DifferentiableRun implements WeightSharingRun {
         none_fraction: derived.noneFraction,
         parameter_free_fraction: derived.parameterFreeFraction,
         ...(chosen.expectedCost !== null ? { expected_cost: chosen.expectedCost } : {}),
-        stopped_early: this.#stoppedEarly ? 1 : 0,
-        epochs: this.#epochsTrained,
+        stopped_early: this.stoppedEarly ? 1 : 0,
+        epochs: this.epochsTrained,
       },
       derived,
-      stoppedEarly: this.#stoppedEarly,
-      epochsTrained: this.#epochsTrained,
+      stoppedEarly: this.stoppedEarly,
+      epochsTrained: this.epochsTrained,
     };
-  }
-
-  dispose(): void {
-    if (this.#disposed) return;
-    this.#disposed = true;
-    this.#search.dispose();
   }
 }
 

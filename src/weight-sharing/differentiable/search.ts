@@ -1,6 +1,7 @@
 // Differentiable architecture search: DARTS (first and second order),
 // GDAS and PC-DARTS, with FairNAS-style and hardware-cost regularisers and
-// collapse diagnostics, on either supernet space.
+// collapse diagnostics, on the cell search network of nb201 or darts, or on
+// any space's supernet that mixes densely (a SupernetBuilder; generic.ts).
 //
 // Bilevel optimisation on a train/validation split: each step first updates
 // the architecture parameters on a validation batch (Adam, betas (0.5,
@@ -12,14 +13,15 @@ import { Adam, SGD } from '../../nn/optim.js';
 import { LrScheduler, clipGradNorm, cosineAnnealing } from '../../nn/schedule.js';
 import { DARTS_PRIMITIVES } from '../../nn/ops.js';
 import { NB201_OPS } from '../../spaces/nb201.js';
-import type { DartsMixing } from '../../spaces/supernet.js';
+import { DartsMixing } from '../../spaces/supernet.js';
+import type { SpaceSupernet } from '../../supernets/common.js';
 import { crossEntropy, noGrad, stack, tensor, tidy, type Tensor } from '../../tensor/index.js';
 import { deriveArchitecture, type ArchWeights, type DerivedArchitecture, type EdgeWeights } from '../../supernets/genotype.js';
 import { autogradOracle, dominantHessianEigenvalue, firstOrderArchGradient, unrolledArchGradient, type GradientOracle } from './hypergradient.js';
 import { SegmentedTape } from './segmented.js';
 import { DartsSupernet } from '../../supernets/darts.js';
 import { EdgeNormalization, SearchDartsMixing, SearchGdasMixing, SearchPcDartsMixing, dropSkipConnections, mixedOps } from './mixing.js';
-import { architectureWeights, buildCellSupernet, type Supernet, type SupernetConfig } from './network.js';
+import { architectureWeights, buildCellSupernet, DIFFERENTIABLE_SPACES, type Supernet, type SupernetConfig } from './network.js';
 
 export const DIFFERENTIABLE_METHODS = ['darts', 'darts2', 'gdas', 'pcdarts'] as const;
 export type DifferentiableMethod = (typeof DIFFERENTIABLE_METHODS)[number];
@@ -38,6 +40,18 @@ export function flopsCostTable(space: 'nb201' | 'darts', C: number): OpCostTable
     none: 0, skip_connect: 0, max_pool_3x3: 9, avg_pool_3x3: 9,
     sep_conv_3x3: 2 * (9 + C), sep_conv_5x5: 2 * (25 + C), dil_conv_3x3: 9 + C, dil_conv_5x5: 25 + C,
   };
+}
+
+/** A space's supernet built around the search's mixing (the kit's, e.g. buildSupernet with that mixing). */
+export type SupernetBuilder = (mixing: DartsMixing) => SpaceSupernet;
+
+/** Options of the cell search networks alone (their mixed ops, edges and cost tables): a space supernet's search refuses them. */
+const CELL_SEARCH_OPTIONS = ['pcK', 'edgeNormalization', 'skipDropout', 'cost', 'segmentedBackward', 'earlyStop'] as const;
+
+/** Throws a config error naming `prefix + field` for the first cell-only option set (not off) in `o`; `supernet` says which one refuses it. */
+export function refuseCellOptions(o: Record<string, unknown>, supernet: string, prefix = ''): void {
+  const field = CELL_SEARCH_OPTIONS.find((f) => o[f] !== undefined && o[f] !== 0 && o[f] !== false);
+  if (field) throw configError(`${field} is for the cell search networks of ${DIFFERENTIABLE_SPACES.join(' and ')}, not ${supernet}`, `${prefix}${field}`);
 }
 
 export interface BilevelOptions {
@@ -95,7 +109,7 @@ export interface StepStats {
 
 /** One differentiable search: its supernet, both optimizers and the step logic. */
 export class BilevelSearch {
-  readonly net: Supernet;
+  readonly net: Supernet | SpaceSupernet;
   readonly mixing: DartsMixing;
   readonly edgeNorm: EdgeNormalization | null;
   readonly weights: Tensor[];
@@ -104,25 +118,34 @@ export class BilevelSearch {
   readonly archOptimizer: Adam;
   readonly scheduler: LrScheduler;
   readonly warmupEpochs: number;
-  readonly space: SupernetConfig['space'];
+  /** The cell space; null on a space supernet. */
+  readonly space: SupernetConfig['space'] | null;
   #epoch = 0;
   #removeSkipDropout: HookRemover | null = null;
   #costs: Map<string, Tensor> | null = null;
   readonly tape: SegmentedTape | null = null;
   readonly gradient: GradientOracle;
 
-  constructor(readonly config: SupernetConfig, readonly o: BilevelOptions) {
+  /** `network`: a cell space's search network, or a builder of a space supernet (no PC-DARTS, no cell-only options). */
+  constructor(network: SupernetConfig | SupernetBuilder, readonly o: BilevelOptions) {
     if (!DIFFERENTIABLE_METHODS.includes(o.method)) {
       throw new TsnasError('usage', `method must be one of ${DIFFERENTIABLE_METHODS.join(', ')}, got '${o.method}'`, { where: '--method' });
     }
     if (!(Number.isInteger(o.epochs) && o.epochs >= 1)) throw configError(`expected an integer >= 1, got ${o.epochs}`, 'epochs');
-    this.space = config.space;
+    const config = typeof network === 'function' ? null : network;
+    if (!config) {
+      if (o.method === 'pcdarts') throw configError(`pcdarts mixes part of the channels of the cell search networks of ${DIFFERENTIABLE_SPACES.join(' and ')} only`, 'method');
+      refuseCellOptions(o as unknown as Record<string, unknown>, 'a space supernet');
+    }
+    this.space = config?.space ?? null;
+    // A space supernet's candidates may read other labels' weights lazily, inside the
+    // candidate's own scope that SearchDartsMixing frees at once: it mixes with plain DARTS.
     this.mixing = o.method === 'gdas' ? new SearchGdasMixing(o.tauMax ?? 10)
       : o.method === 'pcdarts' ? new SearchPcDartsMixing(o.pcK ?? 4)
-        : new SearchDartsMixing();
-    this.net = buildCellSupernet(config, this.mixing);
+        : config ? new SearchDartsMixing() : new DartsMixing();
+    this.net = config ? buildCellSupernet(config, this.mixing) : (network as SupernetBuilder)(this.mixing);
     const useEdgeNorm = o.edgeNormalization ?? o.method === 'pcdarts';
-    this.edgeNorm = useEdgeNorm ? new EdgeNormalization(this.net) : null;
+    this.edgeNorm = useEdgeNorm ? new EdgeNormalization(this.net as Supernet) : null;
     this.weights = this.net.weightParameters();
     this.alphas = [...this.mixing.architectureParameters(), ...(this.edgeNorm?.parameters() ?? [])];
     this.weightOptimizer = new SGD(this.weights, { lr: o.weightLr ?? 0.025, momentum: o.momentum ?? 0.9, weightDecay: o.weightDecay ?? 3e-4 });
@@ -131,7 +154,7 @@ export class BilevelSearch {
     this.archOptimizer = new Adam(this.alphas, { lr: o.archLr ?? 3e-4, beta1, beta2, weightDecay: o.archWeightDecay ?? 1e-3 });
     this.warmupEpochs = o.archWarmupEpochs ?? (o.method === 'pcdarts' ? Math.min(15, Math.floor(o.epochs / 2)) : 0);
     if (o.skipDropout) this.#removeSkipDropout = dropSkipConnections(this.net, o.skipDropout);
-    if (o.cost) {
+    if (o.cost && config) {
       const ops = (config.space === 'nb201' ? NB201_OPS : DARTS_PRIMITIVES) as readonly string[];
       const labels = this.mixing.namedArchitectureParameters().map(([label]) => label);
       const tableOf = (label: string) => o.cost!.perLabel?.[label] ?? o.cost!.table;
@@ -299,12 +322,14 @@ export class BilevelSearch {
 
   /** The candidate operations of each edge label, in α's order. */
   operations(): Record<string, string[]> {
+    if (!this.space) return Object.fromEntries([...(this.net as SpaceSupernet).labels()].map(([label, values]) => [label, values.map(String)]));
     const out: Record<string, string[]> = {};
     for (const op of mixedOps(this.net)) out[op.label] ??= [...op.values].map(String);
     return out;
   }
 
   derive(): DerivedArchitecture {
+    if (!this.space) throw new TsnasError('usage', 'derive: genotypes are of the cell spaces; a space supernet exports its sample (exportSample)');
     return deriveArchitecture(this.space, this.archWeights(), this.edgeWeights());
   }
 
