@@ -12,6 +12,23 @@
 import type { Json } from '../util/json.js';
 import type { Tensor } from '../tensor/index.js';
 import type { Sample } from '../spaces/types.js';
+import type { AugmentOptions } from '../data/augment.js';
+
+/** The data and schedule options every run takes. */
+export interface RunDataOptions {
+  batchSize?: number;
+  /** Fraction of the (limited) training set that trains α or scores candidates (default 0.5); the rest trains the weights. */
+  validFraction?: number;
+  /** Use at most this many training images in total (both halves). */
+  limitTrain?: number;
+  augment?: AugmentOptions;
+  /** Seeds the split, the loaders, the supernet's initialisation and every epoch's random draws (default 0). */
+  seed?: number;
+  /** At most this many steps per epoch. */
+  stepsPerEpoch?: number;
+  /** Training ends after the epoch that brings its time past this many seconds (summed over resumes). */
+  timeBudgetSeconds?: number;
+}
 
 /**
  * One epoch as stored and shown. Fields a method does not have are absent;

@@ -7,7 +7,6 @@
 // (generic.ts) say what α stands for. runDifferentiableSearch runs a cell
 // search from start to end.
 import { TsnasError, configError } from '../../errors.js';
-import type { AugmentOptions } from '../../data/augment.js';
 import type { Dataset } from '../../data/dataset.js';
 import { DataLoader, splitIndices, type LoaderState } from '../../data/loader.js';
 import type { Json } from '../../util/json.js';
@@ -16,22 +15,12 @@ import { deriveArchitecture, type ArchWeights, type DerivedArchitecture, type Ed
 import {
   listTensors, loadListTensors, loadModuleTensors, loadOptimizerCheckpoint, moduleTensors, optimizerCheckpoint, reseed,
 } from '../checkpoint.js';
-import type { WeightSharingCheckpoint, WeightSharingEpoch, WeightSharingResult, WeightSharingRun } from '../run.js';
+import type { RunDataOptions, WeightSharingCheckpoint, WeightSharingEpoch, WeightSharingResult, WeightSharingRun } from '../run.js';
 import type { SupernetConfig } from './network.js';
 import { BilevelSearch, type BilevelOptions, type DifferentiableMethod } from './search.js';
 
 /** What every bilevel run takes: the search's options, its data and schedule, and its diagnostics. */
-export interface BilevelRunOptions extends BilevelOptions {
-  batchSize?: number;
-  /** Fraction of the (limited) training set used for validation (default 0.5). */
-  validFraction?: number;
-  /** Use at most this many training images in total (train + valid). */
-  limitTrain?: number;
-  augment?: AugmentOptions;
-  /** Seeds the split, the loaders, the supernet's initialisation and every epoch's random draws (default 0). */
-  seed?: number;
-  /** At most this many steps per epoch. */
-  stepsPerEpoch?: number;
+export interface BilevelRunOptions extends BilevelOptions, RunDataOptions {
   /** Every this many epochs, the dominant Hessian eigenvalue (0: never; default 0). */
   hessianEvery?: number;
   hessianIterations?: number;
@@ -42,8 +31,6 @@ export interface BilevelRunOptions extends BilevelOptions {
    * epochs earlier.
    */
   earlyStop?: { window: number; ratio?: number };
-  /** Stop after the epoch during which this many seconds of training have passed (over resumes too). */
-  timeBudgetSeconds?: number;
 }
 
 /** A cell search's options: the bilevel run's and the cell search network's. */

@@ -19,7 +19,7 @@ import { crossEntropy, manualSeed, noGrad, tidy, type Tensor } from '../../tenso
 import type { Rng } from '../../util/random.js';
 import { betweenSteps, loadModuleTensors, loadOptimizerCheckpoint, moduleTensors, optimizerCheckpoint, reseed } from '../checkpoint.js';
 import { buildOneShotSupernet, type OneShotSupernetConfig } from '../differentiable/network.js';
-import type { WeightSharingCheckpoint, WeightSharingEpoch, WeightSharingResult, WeightSharingRun } from '../run.js';
+import type { RunDataOptions, WeightSharingCheckpoint, WeightSharingEpoch, WeightSharingResult, WeightSharingRun } from '../run.js';
 import {
   canExtract, costLimitsText, inheritedWeights, oneShotCostModel, requireExportable, requireFeasible, withinLimits, writeSubnetwork,
   type CostLimits, type SampleCost,
@@ -100,13 +100,7 @@ export interface OneShotContext {
 }
 
 /** The options every one-shot method takes. */
-export interface OneShotOptions extends SupernetTrainingOptions, Omit<OneShotSupernetConfig, 'numClasses' | 'inChannels'> {
-  batchSize?: number;
-  validFraction?: number;
-  limitTrain?: number;
-  augment?: AugmentOptions;
-  seed?: number;
-  stepsPerEpoch?: number;
+export interface OneShotOptions extends SupernetTrainingOptions, RunDataOptions, Omit<OneShotSupernetConfig, 'numClasses' | 'inChannels'> {
   /** Batches of training images used to recalibrate batch norm per candidate (default 4). */
   calibrationBatches?: number;
   /** Validation batches each candidate is scored on (default 4). */
@@ -115,8 +109,6 @@ export interface OneShotOptions extends SupernetTrainingOptions, Omit<OneShotSup
   limits?: CostLimits;
   /** Write the found architecture's fixed network (weights sliced from the supernet, batch norm recalibrated) to this .safetensors file. */
   exportPath?: string;
-  /** Training ends after the epoch that brings its time past this many seconds (counted over resumptions). */
-  timeBudgetSeconds?: number;
   /** Called at the end of finish() with the trained supernet (e.g. to measure ranking quality). */
   afterSearch?: (ctx: OneShotContext) => void;
 }
