@@ -130,6 +130,24 @@ describe('weight-sharing experiments (in process)', () => {
     });
   }
 
+  test('spos with ranking: Kendall τ and Spearman ρ of the supernet against the table are metrics of the found cell; other spaces refuse it', async () => {
+    const store = await openStore('sqlite::memory:');
+    try {
+      const raw = rawConfig('spos');
+      const config = checkConfig({ ...raw, strategy: { name: 'spos', options: { ...METHODS['spos'], epochs: 1, ranking: 6 } } });
+      await runExperiment({ store, config });
+      const [trial] = await store.listTrials((await store.getExperiment('ws'))!.id);
+      const m = trial!.metrics!;
+      assert.equal(m['ranking_cells'], 6);
+      assert.ok(m['ranking_kendall_tau']! >= -1 && m['ranking_kendall_tau']! <= 1 && m['ranking_spearman']! >= -1 && m['ranking_spearman']! <= 1, JSON.stringify(m));
+      const chain = checkConfig({ ...raw, name: 'c', space: { name: 'chain' }, estimator: { kind: 'supernet' }, strategy: { name: 'spos', options: { epochs: 1, ranking: 6 } } });
+      await assert.rejects(runExperiment({ store, config: chain }), /strategy\.options\.ranking: ranks the supernet against the NAS-Bench-201 table: needs space nb201/);
+      assert.equal(await store.getExperiment('c'), null, 'nothing stored');
+    } finally {
+      await store.close();
+    }
+  });
+
   test('darts: each epoch stores α per edge with the operation names, the derived cell and the Hessian eigenvalue', async () => {
     const store = await openStore('sqlite::memory:');
     try {

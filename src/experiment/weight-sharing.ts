@@ -15,7 +15,11 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { TsnasError } from '../errors.js';
+import { configError, TsnasError } from '../errors.js';
+import { Nb201Table, parseNb201BenchmarkName, type Nb201Dataset } from '../benchmarks/nb201.js';
+import type { Sample } from '../spaces/types.js';
+import { Rng } from '../util/random.js';
+import { rankingQuality } from '../weight-sharing/oneshot/ranking.js';
 import { datasetSource, standardAugment } from '../data/spec.js';
 import { saveSafetensors, safetensorsToTensors, tensorsToSafetensors } from '../export/safetensors.js';
 import { exportWeightsToOnnx } from '../kits/onnx.js';
@@ -91,9 +95,17 @@ export async function runWeightSharingExperiment(store: Store, openExperiment: (
   const augment = standardAugment(source, train, options['resolution']);
   // Small images lose too much to 4-pixel padding crops.
   if (augment.crop && options['resolution'] !== undefined && options['resolution'] <= 16) augment.crop = { padding: 2 };
+  // The ranking diagnostic: inherited-weight accuracy against the table, measured in the final step.
+  let rankingMetrics: Metrics = {};
+  const afterSearch = options['ranking'] !== undefined
+    ? (evaluate: (s: Sample) => number) => {
+      rankingMetrics = tableRanking(config, evaluate, options['ranking']);
+    }
+    : undefined;
+  if (afterSearch) tableOf(config);
   let run;
   try {
-    run = method.create(train, { ...runContext(config), augment }, options);
+    run = method.create(train, { ...runContext(config), augment, ...(afterSearch ? { afterSearch } : {}) }, options);
   } catch (e) {
     throw asConfigError(e);
   }
@@ -158,7 +170,7 @@ export async function runWeightSharingExperiment(store: Store, openExperiment: (
     try {
       hooks.onPhase?.('evaluation', result.arch);
       await saveState('evaluation');
-      const trial = await evaluateFound(store, experiment, config, result, run.epochs, { inputSize: options['resolution'] ?? train.height, inChannels: train.channels, numClasses: train.numClasses }, hooks);
+      const trial = await evaluateFound(store, experiment, config, { ...result, metrics: { ...result.metrics, ...rankingMetrics } }, run.epochs, { inputSize: options['resolution'] ?? train.height, inChannels: train.channels, numClasses: train.numClasses }, hooks);
       if (!trial) return { experiment, ...(await stopped(store, id)) };
       await saveState('done');
       await store.setExperimentStatus(id, 'finished');
@@ -172,6 +184,21 @@ export async function runWeightSharingExperiment(store: Store, openExperiment: (
   } finally {
     run.dispose();
   }
+}
+
+/** The NAS-Bench-201 table and dataset of the config's benchmark estimator; the ranking option needs them. */
+function tableOf(config: ExperimentConfig): { table: Nb201Table; dataset: Nb201Dataset } {
+  if (config.space.name !== 'nb201' || config.estimator.kind !== 'benchmark') {
+    throw configError(`ranks the supernet against the NAS-Bench-201 table: needs space nb201 and estimator kind benchmark, found space ${config.space.name} and estimator kind ${config.estimator.kind}`, 'strategy.options.ranking');
+  }
+  return { table: Nb201Table.load(), dataset: parseNb201BenchmarkName(config.estimator.benchmark!) };
+}
+
+/** Kendall τ and Spearman ρ of inherited-weight accuracy against the table over n random cells (seeded). */
+function tableRanking(config: ExperimentConfig, evaluate: (s: Sample) => number, n: number): Metrics {
+  const { table, dataset } = tableOf(config);
+  const q = rankingQuality(evaluate, (arch) => table.accuracy(arch, dataset), new Rng(config.seed + 1000), n);
+  return { ranking_kendall_tau: q.kendallTau, ranking_spearman: q.spearman, ranking_cells: q.cells.length };
 }
 
 /**

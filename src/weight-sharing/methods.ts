@@ -8,6 +8,7 @@ import type { Dataset } from '../data/dataset.js';
 import { getKit, latencyModel } from '../kits/index.js';
 import { latencyCostTables, loadLatencyTable } from '../hardware/latency.js';
 import type { Schema } from '../util/schema.js';
+import type { Sample } from '../spaces/types.js';
 import { DIFFERENTIABLE_METHODS, flopsCostTable, refuseCellOptions, type DifferentiableMethod } from './differentiable/search.js';
 import { createDifferentiableRun } from './differentiable/run.js';
 import { createSupernetDifferentiableRun } from './differentiable/generic.js';
@@ -29,6 +30,8 @@ export interface RunContext {
   augment: AugmentOptions;
   /** Resource limits on the found architecture (one-shot methods; from constraints on flops and params). */
   limits: CostLimits;
+  /** One-shot methods: called in the final step with the inherited-weight accuracy of any sample (e.g. to measure ranking quality). */
+  afterSearch?: (evaluate: (s: Sample) => number) => void;
 }
 
 export interface WeightSharingMethod {
@@ -86,6 +89,11 @@ const METHOD_OPTIONS: Record<DifferentiableMethod, Record<string, Schema>> = {
   darts2: { ...DIFFERENTIABLE_OPTIONS, xi: num(0, 'ξ of the unrolled step (default: the weights\' learning rate)') },
   pcdarts: { ...DIFFERENTIABLE_OPTIONS, pcK: int(1, '1/k of the channels are mixed', 4), edgeNormalization: { kind: 'boolean', default: true, help: 'edge normalisation β' } },
   gdas: { ...DIFFERENTIABLE_OPTIONS, tauMax: num(0, 'τ at the start', 10), tauMin: num(0, 'τ at the end', 0.1) },
+};
+
+/** A diagnostic of one-shot supernets, read by the experiment (it needs the benchmark table). */
+const RANKING: Record<string, Schema> = {
+  ranking: int(2, 'with the nb201 benchmark estimator: Kendall τ and Spearman ρ of inherited-weight accuracy against the table over this many random cells'),
 };
 
 const SEARCH_OPTIONS: Record<string, Schema> = {
@@ -199,6 +207,7 @@ function oneShotCommon(c: RunContext, o: Record<string, any>) {
     gradClip: o.gradClip,
     calibrationBatches: o.calibrationBatches,
     evalBatches: o.evalBatches,
+    ...(c.afterSearch ? { afterSearch: (ctx: { evaluate: (s: Sample) => number }) => c.afterSearch!(ctx.evaluate) } : {}),
     ...runData(c, o),
   };
 }
@@ -209,13 +218,13 @@ const ONE_SHOT: WeightSharingMethod[] = [
   {
     name: 'spos',
     summary: 'SPOS: one uniformly sampled path per step, then evolutionary search with inherited weights',
-    options: { ...COMMON, ...SEARCH_OPTIONS, sampling: { kind: 'string', enum: ['uniform', 'strict-fair'], default: 'uniform', help: 'path sampling (strict-fair: as fairnas)' } },
+    options: { ...COMMON, ...SEARCH_OPTIONS, ...RANKING, sampling: { kind: 'string', enum: ['uniform', 'strict-fair'], default: 'uniform', help: 'path sampling (strict-fair: as fairnas)' } },
     create: (data, c, o) => createSposRun(data, { ...oneShotCommon(c, o), limits: c.limits, sampling: o.sampling, evolution: evolutionOf(o) } as never),
   },
   {
     name: 'fairnas',
     summary: 'FairNAS: SPOS with strict fairness (every candidate of every edge once per group of steps)',
-    options: { ...COMMON, ...SEARCH_OPTIONS },
+    options: { ...COMMON, ...SEARCH_OPTIONS, ...RANKING },
     create: (data, c, o) => createFairnasRun(data, { ...oneShotCommon(c, o), limits: c.limits, evolution: evolutionOf(o) } as never),
   },
   {
@@ -225,6 +234,7 @@ const ONE_SHOT: WeightSharingMethod[] = [
       ...COMMON,
       calibrationBatches: SEARCH_OPTIONS['calibrationBatches']!,
       evalBatches: SEARCH_OPTIONS['evalBatches']!,
+      ...RANKING,
       controllerSteps: int(1, 'controller updates after each epoch', 20),
       controllerLr: num(0, 'controller learning rate'),
       entropyWeight: num(0, 'entropy bonus of the controller'),
