@@ -112,6 +112,19 @@ export interface ExperimentConfig {
   storage?: string;
   /** Where trials run: here (local, the default) or on `tsnas worker` processes fed by a pg-boss queue (src/distributed). */
   execution?: ExecutionConfig;
+  /** Weight-sharing strategies: train the found architecture from scratch and test it (the published protocols' last step). */
+  final?: FinalConfig;
+}
+
+export interface FinalConfig {
+  epochs: number;
+  batch: number;
+  lr: number;
+  channels?: number;
+  cells?: number;
+  resolution?: number;
+  limitTrain?: number;
+  limitTest?: number;
 }
 
 export interface ExecutionConfig {
@@ -242,6 +255,21 @@ export const CONFIG_SCHEMA: Schema = {
     batch: { kind: 'number', integer: true, min: 1, help: 'samples asked at once (default: parallel)' },
     threads: { kind: 'number', integer: true, min: 1, help: 'libtorch threads in all, split between parallel trials' },
     storage: { kind: 'string', help: 'storage URL (sqlite:PATH or postgres://...)' },
+    final: {
+      kind: 'object',
+      optional: true,
+      help: 'weight-sharing strategies: the found architecture trained from scratch on the training set and tested; weights as final.safetensors and final.onnx',
+      fields: {
+        epochs: { kind: 'number', integer: true, min: 1, default: 10, help: 'final: training epochs' },
+        batch: { kind: 'number', integer: true, min: 1, default: 128, help: 'final: batch size' },
+        lr: { kind: 'number', min: 0, exclusiveMin: true, default: 0.1, help: 'final: initial learning rate (cosine)' },
+        channels: { kind: 'number', integer: true, min: 1, help: 'final: C of the network (nb201, darts; default the estimator\'s)' },
+        cells: { kind: 'number', integer: true, min: 1, help: 'final: cells (nb201 per stage, darts in all)' },
+        resolution: { kind: 'number', integer: true, min: 4, help: 'final: image side (default the dataset\'s)' },
+        limitTrain: { kind: 'number', integer: true, min: 1, help: 'final: at most this many training images' },
+        limitTest: { kind: 'number', integer: true, min: 1, help: 'final: at most this many test images' },
+      },
+    },
     execution: {
       kind: 'object',
       optional: true,
@@ -380,6 +408,8 @@ export function checkConfig(raw: unknown): ExperimentConfig {
   if (weightSharing) {
     v.strategy.options = validate({ kind: 'object', fields: weightSharing.options }, v.strategy.options, 'strategy.options');
     checkWeightSharing(v);
+  } else if (v.final) {
+    throw configError(`trains the found architecture of a weight-sharing search; strategy ${v.strategy.name} is multi-trial (train its best with tsnas train, or use tsnas main)`, 'final');
   } else if (estimator.kind === SUPERNET_ESTIMATOR_KIND) {
     throw configError(`estimator kind 'supernet' keeps a weight-sharing search's own numbers, but strategy ${v.strategy.name} is multi-trial; use benchmark, training or proxies`, 'estimator.kind');
   }
@@ -438,6 +468,9 @@ function checkWeightSharing(v: Record<string, any>): void {
   const name = v.strategy.name as string;
   if (v.execution?.queue === 'pgboss') throw configError(`a weight-sharing run (${name}) trains one supernet in one process; use execution.queue local`, 'execution.queue');
   if (v.parallel !== 1) throw configError(`a weight-sharing run (${name}) trains one supernet; expected parallel 1, found ${v.parallel}`, 'parallel');
+  if (v.final && !getKit(v.space.name).sized) {
+    for (const k of ['channels', 'cells'] as const) if (v.final[k] !== undefined) throw configError(`is not used with space ${v.space.name}, whose samples fix their own widths and depth (value ${v.final[k]})`, `final.${k}`);
+  }
   const kind = v.estimator.kind as string;
   if (kind === 'composed' || kind === 'predictor') throw configError(`estimator kind '${kind}' screens many candidates; a weight-sharing run (${name}) evaluates the one architecture it finds with benchmark, training, proxies or supernet`, 'estimator.kind');
   (v.constraints as string[]).forEach((text, i) => {

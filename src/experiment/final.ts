@@ -1,6 +1,9 @@
-// The main job's final training: the winner's network trained on the
-// training set (or a seeded subset), evaluated on the test set after every
-// epoch (recorded only, never used for a choice), and saved as safetensors.
+// The final training of a found architecture (the main job's winner, a
+// weight-sharing search's cell), as the published protocols do it: its
+// network trained from scratch on the training set (or a seeded subset),
+// evaluated on the test set after every epoch (recorded only, never used
+// for a choice), and saved as safetensors. Any registered space whose kit
+// is known in a worker thread (the built-ins).
 // It runs in a worker thread (final-worker.ts) so that the main thread stays
 // free to see Ctrl-C.
 import { Worker } from 'node:worker_threads';
@@ -9,19 +12,22 @@ import { subsetDataset } from '../data/dataset.js';
 import { limitIndices } from '../data/loader.js';
 import { datasetSource } from '../data/spec.js';
 import { saveSafetensors } from '../export/safetensors.js';
-import { NB201Network } from '../networks/nb201.js';
-import { nb201Space } from '../spaces/nb201.js';
+import { buildNetwork, getSpace } from '../kits/index.js';
 import { manualSeed, setNumThreads } from '../tensor/index.js';
 import { evaluate, trainModel } from '../train/trainer.js';
 import { TsnasError, type ErrorCode } from '../errors.js';
 import { trialSeed } from './estimators.js';
+import { spaceOptionsOf } from './config.js';
 
 export interface FinalTrainingOptions {
+  /** The space (by name, with its options as getSpace takes them) and the architecture in its text form. */
+  space: { name: string; options: Record<string, unknown> };
   arch: string;
   seed: number;
   dataset: string;
-  channels: number;
-  cells: number;
+  /** Width and cells of spaces whose sample does not fix them (nb201, darts). */
+  channels?: number;
+  cells?: number;
   resolution: number;
   epochs: number;
   batch: number;
@@ -46,7 +52,7 @@ export type FinalMetrics = Record<'test_accuracy' | 'test_loss' | 'params' | 'tr
 /** Trains and tests the winner in this thread; returns its final metrics. */
 export function finalTraining(o: FinalTrainingOptions, onEpoch: (e: FinalEpoch) => void): FinalMetrics {
   setNumThreads(o.threads);
-  const space = nb201Space();
+  const space = getSpace(o.space.name, spaceOptionsOf(o.space.name, o.space.options));
   const winner = space.parse(o.arch);
   const source = datasetSource(o.dataset);
   const fullTrain = source.load('train');
@@ -56,7 +62,10 @@ export function finalTraining(o: FinalTrainingOptions, onEpoch: (e: FinalEpoch) 
   const augment: AugmentOptions = { resize: o.resolution === fullTrain.height ? undefined : o.resolution, normalize: source.normalization(fullTrain) };
   const seed = trialSeed(o.seed, space.hash(winner));
   manualSeed(seed);
-  const net = new NB201Network({ ops: space.opsOf(winner), C: o.channels, N: o.cells, numClasses: fullTrain.numClasses, inChannels: fullTrain.channels });
+  const net = buildNetwork(space, winner, {
+    numClasses: fullTrain.numClasses, inChannels: fullTrain.channels, inputSize: o.resolution,
+    ...(o.channels !== undefined ? { channels: o.channels } : {}), ...(o.cells !== undefined ? { cells: o.cells } : {}),
+  });
   try {
     const result = trainModel(net, train, {
       epochs: o.epochs,
@@ -71,7 +80,10 @@ export function finalTraining(o: FinalTrainingOptions, onEpoch: (e: FinalEpoch) 
       },
     });
     const testResult = evaluate(net, test, { augment });
-    saveSafetensors(o.weightsPath, net.stateDict(), { arch: o.arch, space: 'nb201', C: String(o.channels), N: String(o.cells), resolution: String(o.resolution), test_accuracy: String(testResult.accuracy) });
+    saveSafetensors(o.weightsPath, net.stateDict(), {
+      arch: o.arch, space: o.space.name, resolution: String(o.resolution), test_accuracy: String(testResult.accuracy),
+      ...(o.channels !== undefined ? { C: String(o.channels) } : {}), ...(o.cells !== undefined ? { N: String(o.cells) } : {}),
+    });
     return { test_accuracy: testResult.accuracy, test_loss: testResult.loss, params: net.numParameters(), train_seconds: result.seconds, test_images: testResult.n };
   } finally {
     net.dispose();

@@ -237,7 +237,7 @@ export async function runMainJob(o: MainJobOptions): Promise<MainJobResult> {
     finalTrial = (await o.store.claimTrial(finalExp.id, `pid${process.pid}`))!;
     const writes: Promise<void>[] = [];
     const metrics = await finalTrainingInWorker({
-      arch, seed: o.seed, dataset: o.dataset, channels: o.finalChannels, cells: o.finalCells, resolution: o.finalResolution,
+      space: { name: 'nb201', options: {} }, arch, seed: o.seed, dataset: o.dataset, channels: o.finalChannels, cells: o.finalCells, resolution: o.finalResolution,
       epochs: o.finalEpochs, batch: o.batch, lr: o.lr, limitTrain: o.finalLimitTrain, limitTest: o.limitTest,
       weightsPath, threads: o.threads ?? getNumThreads(), progress: o.progress,
     }, (r) => {

@@ -141,6 +141,7 @@ export interface RunOptions {
   /** Weight-sharing strategies: called after each stored supernet epoch, and when the run's phase changes. */
   onEpoch?: (record: WeightSharingEpoch, epochs: number) => void;
   onPhase?: WeightSharingHooks['onPhase'];
+  onFinalEpoch?: WeightSharingHooks['onFinalEpoch'];
   onWeightSharingStart?: WeightSharingHooks['onStart'];
   /** Weight-sharing strategies: where the found network's files go (default runs/<name>). */
   artifactsDir?: string;
@@ -230,7 +231,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
   const weightSharing = o.strategy ? undefined : findWeightSharingMethod(config.strategy.name);
   if (weightSharing) {
     const outcome = await runWeightSharingExperiment(store, openExperiment, config, weightSharing, {
-      signal: o.signal, onEpoch: o.onEpoch, onPhase: o.onPhase, onStart: o.onWeightSharingStart, artifactsDir: o.artifactsDir,
+      signal: o.signal, onEpoch: o.onEpoch, onPhase: o.onPhase, onFinalEpoch: o.onFinalEpoch, onStart: o.onWeightSharingStart, artifactsDir: o.artifactsDir,
     });
     const counts = await store.countTrials(outcome.experiment.id);
     return { experimentId: outcome.experiment.id, name, told: counts.complete + counts.failed + counts.pruned, finished: !outcome.interrupted, interrupted: outcome.interrupted, counts };

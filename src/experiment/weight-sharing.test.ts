@@ -148,6 +148,30 @@ describe('weight-sharing experiments (in process)', () => {
     }
   });
 
+  test('final: the found cell trained from scratch and tested; its weights as safetensors and ONNX; multi-trial configs refuse it', async () => {
+    const store = await openStore('sqlite::memory:');
+    const artifactsDir = mkdtempSync(join(tmpdir(), 'tsnas-ws-final-'));
+    try {
+      const raw = rawConfig('gdas');
+      const config = checkConfig({ ...raw, strategy: { name: 'gdas', options: { ...METHODS['gdas'], epochs: 1 } }, final: { epochs: 1, batch: 32, channels: 4, cells: 1, resolution: 8, limitTrain: 128, limitTest: 64 } });
+      const finalEpochs: number[] = [];
+      await runExperiment({ store, config, artifactsDir, onFinalEpoch: (epoch) => finalEpochs.push(epoch) });
+      assert.deepEqual(finalEpochs, [1]);
+      const [trial] = await store.listTrials((await store.getExperiment('ws'))!.id);
+      const m = trial!.metrics!;
+      assert.ok(m['test_accuracy']! >= 0 && m['test_accuracy']! <= 1, JSON.stringify(m));
+      assert.equal(typeof m['accuracy'], 'number', 'the table accuracy stays');
+      assert.ok(m['final_params']! > 0);
+      assert.equal(trial!.artifacts['final_weights'], join(artifactsDir, 'final.safetensors'));
+      assert.ok(existsSync(join(artifactsDir, 'final.safetensors')) && existsSync(join(artifactsDir, 'final.onnx')));
+      assert.throws(() => checkConfig({ strategy: { name: 'evolution' }, final: { epochs: 1 } }), /^TsnasError: final: trains the found architecture of a weight-sharing search/);
+      assert.throws(() => checkConfig({ space: { name: 'chain' }, strategy: { name: 'spos' }, final: { channels: 8 } }), /final\.channels: is not used with space chain/);
+    } finally {
+      await store.close();
+      rmSync(artifactsDir, { recursive: true, force: true });
+    }
+  });
+
   test('darts: each epoch stores α per edge with the operation names, the derived cell and the Hessian eigenvalue', async () => {
     const store = await openStore('sqlite::memory:');
     try {

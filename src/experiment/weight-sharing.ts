@@ -32,6 +32,9 @@ import type { ExperimentConfig } from './config.js';
 import { SUPERNET_ESTIMATOR_KIND, spaceOptionsOf } from './config.js';
 import { configSpace, type Metrics } from './estimators.js';
 import { createEvaluator } from './pool.js';
+import { finalTrainingInWorker } from './final.js';
+import { getKit } from '../kits/index.js';
+import { getNumThreads } from '../tensor/index.js';
 
 /** The stage name of supernet-training epochs in the store. */
 export const SUPERNET_STAGE = 'supernet';
@@ -50,8 +53,10 @@ export interface WeightSharingHooks {
   onStart?: (info: { resumed: boolean; epochsDone: number; epochs: number; method: string }) => void;
   /** Called after each stored epoch. */
   onEpoch?: (record: WeightSharingEpoch, epochs: number) => void;
-  /** Called when the final step starts and when the found architecture is known. */
-  onPhase?: (phase: WeightSharingState['phase'], detail?: string) => void;
+  /** Called when the final step starts, when the found architecture is known, and when its final training starts. */
+  onPhase?: (phase: WeightSharingState['phase'] | 'final', detail?: string) => void;
+  /** config.final: after each epoch of the found architecture's training from scratch. */
+  onFinalEpoch?: (epoch: number, epochs: number, testAccuracy: number) => void;
   signal?: AbortSignal;
   /** Directory for the found network's files (default runs/<name>). */
   artifactsDir?: string;
@@ -242,36 +247,75 @@ async function stopped(store: Store, id: number): Promise<WeightSharingOutcome> 
 async function evaluateFound(store: Store, experiment: Experiment, config: ExperimentConfig, result: WeightSharingResult, epochs: number, network: FoundNetwork, hooks: WeightSharingHooks): Promise<Trial | null> {
   const space = configSpace(config);
   const created = await store.createTrial(experiment.id, result.sample as unknown as Json, space.hash(result.sample));
-  let trial = created.trial;
-  if (isFinished(trial.state)) return trial;
-  const searchMetrics: Metrics = { ...result.metrics, supernet_epochs: epochs };
+  if (isFinished(created.trial.state)) return created.trial;
+  const workerId = `pid${process.pid}`;
+  const trial = await store.claimTrial(experiment.id, workerId);
+  if (!trial || trial.id !== created.trial.id) throw new TsnasError('state', `experiment '${experiment.name}': expected to claim the found architecture's trial ${created.trial.id}`);
+  await writeInherited(store, trial, experiment, config, result, network, hooks);
+  let metrics: Metrics = { ...result.metrics, supernet_epochs: epochs };
   if (config.estimator.kind === SUPERNET_ESTIMATOR_KIND) {
     const accuracy = result.metrics['supernet_accuracy'] ?? (await lastValidAccuracy(store, experiment.id));
-    const metrics: Metrics = { ...searchMetrics, ...(accuracy !== undefined ? { accuracy } : {}) };
-    await writeInherited(store, trial, experiment, config, result, network, hooks);
-    return store.finishTrial(trial.id, { state: 'complete', metrics });
-  }
-  await writeInherited(store, trial, experiment, config, result, network, hooks);
-  const evaluator = await createEvaluator(config);
-  const onAbort = () => evaluator.interrupt();
-  hooks.signal?.addEventListener('abort', onAbort, { once: true });
-  const workerId = `pid${process.pid}`;
-  try {
-    const claimed = await store.claimTrial(experiment.id, workerId);
-    if (!claimed || claimed.id !== trial.id) throw new TsnasError('state', `experiment '${experiment.name}': expected to claim the found architecture's trial ${trial.id}`);
-    trial = claimed;
-    const outcome = await evaluator.run({ trialId: trial.id, sample: result.sample }, (metric, step, value) => {
-      if (Number.isFinite(value)) void store.reportIntermediate(trial.id, metric, step, value).catch(() => {});
-    });
+    if (accuracy !== undefined) metrics = { ...metrics, accuracy };
+  } else {
+    const outcome = await runEstimator(store, config, trial, result, hooks.signal);
     if (!outcome.ok) {
       if (outcome.interrupted) return null;
       return store.finishTrial(trial.id, { state: 'failed', error: outcome.error }, { workerId });
     }
-    return store.finishTrial(trial.id, { state: 'complete', metrics: { ...searchMetrics, ...outcome.metrics } }, { workerId });
+    metrics = { ...metrics, ...outcome.metrics };
+  }
+  if (config.final) {
+    const final = await trainFinal(store, experiment, config, trial, result, hooks);
+    if (!final) return null;
+    metrics = { ...metrics, ...final };
+  }
+  return store.finishTrial(trial.id, { state: 'complete', metrics }, { workerId });
+}
+
+/** The config's estimator on the found architecture (in a worker thread for training: Ctrl-C stops it). */
+async function runEstimator(store: Store, config: ExperimentConfig, trial: Trial, result: WeightSharingResult, signal: AbortSignal | undefined) {
+  const evaluator = await createEvaluator(config);
+  const onAbort = () => evaluator.interrupt();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await evaluator.run({ trialId: trial.id, sample: result.sample }, (metric, step, value) => {
+      if (Number.isFinite(value)) void store.reportIntermediate(trial.id, metric, step, value).catch(() => {});
+    });
   } finally {
-    hooks.signal?.removeEventListener('abort', onAbort);
+    signal?.removeEventListener('abort', onAbort);
     await evaluator.close();
   }
+}
+
+/**
+ * config.final: the found architecture trained from scratch on the whole
+ * training set and tested (final.ts), its weights written as
+ * final.safetensors and final.onnx. Undefined when interrupted.
+ */
+async function trainFinal(store: Store, experiment: Experiment, config: ExperimentConfig, trial: Trial, result: WeightSharingResult, hooks: WeightSharingHooks): Promise<Metrics | undefined> {
+  const f = config.final!;
+  const dir = hooks.artifactsDir ?? join('runs', experiment.name);
+  mkdirSync(dir, { recursive: true });
+  const weightsPath = join(dir, 'final.safetensors');
+  const source = datasetSource(config.dataset.name);
+  const resolution = f.resolution ?? source.load('test').height;
+  const sized = getKit(config.space.name).sized;
+  const size = sized ? { channels: f.channels ?? sized.channels, cells: f.cells ?? sized.cells } : {};
+  hooks.onPhase?.('final', `${result.arch}, ${f.epochs} epoch(s)`);
+  const metrics = await finalTrainingInWorker({
+    space: config.space, arch: result.arch, seed: config.seed, dataset: config.dataset.name, ...size, resolution,
+    epochs: f.epochs, batch: f.batch, lr: f.lr, ...(f.limitTrain !== undefined ? { limitTrain: f.limitTrain } : {}), ...(f.limitTest !== undefined ? { limitTest: f.limitTest } : {}),
+    weightsPath, threads: config.threads ?? getNumThreads(), progress: false,
+  }, (e) => {
+    void store.reportIntermediate(trial.id, 'final_test_accuracy', e.epoch, e.testAccuracy).catch(() => {});
+    hooks.onFinalEpoch?.(e.epoch, f.epochs, e.testAccuracy);
+  }, hooks.signal);
+  if (!metrics) return undefined;
+  await store.setArtifact(trial.id, 'final_weights', weightsPath);
+  const onnxPath = join(dir, 'final.onnx');
+  exportWeightsToOnnx({ space: configSpace(config), sample: result.sample, weightsPath, onnxPath, network: { ...size, inputSize: resolution } }).net.dispose();
+  await store.setArtifact(trial.id, 'final_onnx', onnxPath);
+  return { test_accuracy: metrics.test_accuracy, test_loss: metrics.test_loss, final_params: metrics.params, final_train_seconds: metrics.train_seconds };
 }
 
 /** The data's shape, for rebuilding the found network from its inherited weights. */

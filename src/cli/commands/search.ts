@@ -78,7 +78,13 @@ export const searchCommand: Command = {
         onEpoch: (e, epochs) => {
           if (!args.quiet) log(epochLine(e, epochs));
         },
-        onPhase: (phase, arch) => log(phase === 'search' ? `search ${config.name}: supernet trained; final search` : `search ${config.name}: found ${arch}; evaluating it (${describeEstimator(config.estimator as never)})`),
+        onPhase: (phase, detail) => log(
+          phase === 'search' ? `search ${config.name}: supernet trained; final search`
+            : phase === 'final' ? `search ${config.name}: training ${detail} from scratch`
+              : `search ${config.name}: found ${detail}; evaluating it (${describeEstimator(config.estimator as never)})`),
+        onFinalEpoch: (epoch, epochs, testAccuracy) => {
+          if (!args.quiet) log(`final: epoch ${epoch}/${epochs}, test accuracy ${(100 * testAccuracy).toFixed(2)}%`);
+        },
       }).catch((e: unknown) => {
         throw explainConfigError(e, args.origins, args.config);
       });
