@@ -65,17 +65,23 @@ export function objectiveSpecs(names: readonly string[], benchmark: Benchmark): 
 }
 
 /** Parses '0-99', '7' or '1,2,5' into a list of seeds. */
+/** At most this many seeds in one comparison (a range of a billion would exhaust memory before any output). */
+export const MAX_SEEDS = 100_000;
+
 export function parseSeeds(text: string, where = '--seeds'): number[] {
-  const bad = () => new TsnasError('usage', `expected A-B, N or a comma list of non-negative integers, got '${text}'`, { where });
+  const bad = () => new TsnasError('usage', `expected A-B, N or a comma list of non-negative integers below 2^32, got '${text}'`, { where });
+  const tooMany = (n: number) => new TsnasError('usage', `${n} seeds, at most ${MAX_SEEDS} in one run`, { where });
   const range = /^(\d+)-(\d+)$/.exec(text.trim());
   if (range) {
     const a = Number(range[1]);
     const b = Number(range[2]);
-    if (b < a) throw bad();
+    if (b < a || b > 2 ** 32 - 1) throw bad();
+    if (b - a + 1 > MAX_SEEDS) throw tooMany(b - a + 1);
     return Array.from({ length: b - a + 1 }, (_, i) => a + i);
   }
   const parts = text.split(',').map((p) => p.trim());
-  if (parts.some((p) => !/^\d+$/.test(p))) throw bad();
+  if (parts.some((p) => !/^\d+$/.test(p) || Number(p) > 2 ** 32 - 1)) throw bad();
+  if (parts.length > MAX_SEEDS) throw tooMany(parts.length);
   return parts.map(Number);
 }
 

@@ -16,6 +16,13 @@ test('hostile inputs: exit 2, the culprit named, no stack trace', () => {
     const comments = join(dir, 'comments.yaml');
     writeFileSync(comments, '# nothing but a comment\n\n');
     const store = `sqlite:${join(dir, 'none.db')}`;
+    const dup = join(dir, 'dup.yaml');
+    writeFileSync(dup, 'name: a\nbudget: {trials: 3}\nbudget: {trials: 4}\n');
+    const huge = join(dir, 'huge.yaml');
+    writeFileSync(huge, Array.from({ length: 120_000 }, (_, i) => `k${i}: ${i}`).join('\n'));
+    const bomb = join(dir, 'bomb.yaml');
+    const row = (alias: string, n: number) => `[${Array(n).fill(`*${alias}`).join(', ')}]`;
+    writeFileSync(bomb, `a: &a [1, 2]\nb: &b ${row('a', 10)}\nc: &c ${row('b', 10)}\nd: &d ${row('c', 10)}\ne: ${row('d', 100)}\n`);
     const cases: [string[], RegExp][] = [
       [['space', 'info', '--space', 'nb201', 'extra'], /extra: expected no arguments besides flags, got 'extra'/],
       [['ls', 'extra', '--storage', store], /extra: expected no arguments besides flags/],
@@ -33,6 +40,13 @@ test('hostile inputs: exit 2, the culprit named, no stack trace', () => {
       [['search', '--strategy.options.nosuch', '1', '--check'], /strategy\.options\.nosuch: unknown key/],
       [['show', 'x', '--storage', store], /--storage: no tsnas store at/],
       [['rm', 'x', '--storage', store], /--storage: no tsnas store at/],
+      [['search', '--budget', '1e11', '--check'], /--budget: expected an integer >= 1 and <= 10000000/],
+      [['bench', 'search', '--benchmark', 'nb201:cifar10', '--strategy', 'random', '--seeds', '0-1000000000'], /--seeds: 1000000001 seeds, at most 100000 in one run/],
+      [['bench', 'search', '--benchmark', 'nb201:cifar10', '--strategy', 'random', '--budget', '100000000000'], /--budget: expected a value <= 15625/],
+      [['search', '--budget', '2', '--storage', 'sqlite:/proc/tsnas-x/y.db'], /--storage: cannot create the store's directory \/proc\/tsnas-x/],
+      [['search', '--config', dup, '--check'], /dup\.yaml: the key "budget" appears twice in one mapping \(line 3\)/],
+      [['search', '--config', huge, '--check'], /huge\.yaml: is \d+ bytes, more than a config may be/],
+      [['search', '--config', bomb, '--check'], /bomb\.yaml: cannot parse: .*alias/i],
     ];
     for (const [args, message] of cases) {
       const r = runTsnas(args);

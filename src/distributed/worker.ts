@@ -82,6 +82,12 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
   const stopping = () => signal?.aborted === true;
 
   const store = await openStore(url);
+  if (o.experiment !== undefined && (await store.getExperiment(o.experiment)) === null) {
+    // A typo would otherwise wait for ever; the coordinator creates the experiment, so start it first.
+    const names = (await store.listExperiments()).map((e) => e.name);
+    await store.close();
+    throw new TsnasError('usage', `no experiment named '${o.experiment}' in this store (it has ${names.length ? names.join(', ') : 'none'}); start its coordinator (tsnas search ... --execution.queue pgboss) first`, { where: '--experiment' });
+  }
   let boss: PgBoss;
   try {
     boss = await openBoss(url, { supervise: false });

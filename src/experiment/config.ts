@@ -4,7 +4,7 @@
 // field can also be given as a flag `--path.to.field value`.
 import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { isScalar, parse as parseYaml, parseDocument, visit, type Document } from 'yaml';
 import { TsnasError, configError } from '../errors.js';
 import { findStrategy, strategyNames } from '../strategies/index.js';
 import { getKit, getSpace, kitNames, type SpaceKit, type SpaceOptions } from '../kits/index.js';
@@ -247,7 +247,7 @@ export const CONFIG_SCHEMA: Schema = {
     budget: {
       kind: 'object',
       fields: {
-        trials: { kind: 'number', integer: true, min: 1, default: 50, help: 'finished trials to run' },
+        trials: { kind: 'number', integer: true, min: 1, max: 10_000_000, default: 50, help: 'finished trials to run (at most 10 million)' },
         minutes: { kind: 'number', min: 0, exclusiveMin: true, help: 'wall-clock limit, summed over resumes' },
       },
     },
@@ -486,14 +486,45 @@ export function spaceOptionsOf(name: string, options: Record<string, unknown>): 
   return Object.keys(options).length === 0 ? {} : { [name]: options };
 }
 
-/** Parses YAML or JSON text (YAML is a superset) into a checked config; `where` names the file. */
+/** A config is a page of settings; a file this large is a mistake (or an attack) and is refused before parsing. */
+export const MAX_CONFIG_BYTES = 1 << 20;
+
+/**
+ * Parses YAML or JSON text (YAML is a superset) into a raw config; `where`
+ * names the file. Duplicate keys are errors, found in one pass: the yaml
+ * package's own check compares every pair of keys of a mapping.
+ */
 export function parseConfigText(text: string, where = 'config'): unknown {
+  if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) throw configError(`is ${Buffer.byteLength(text)} bytes, more than a config may be (${MAX_CONFIG_BYTES})`, where);
+  let doc: Document.Parsed;
   try {
-    return parseYaml(text) ?? {};
+    doc = parseDocument(text, { uniqueKeys: false });
+  } catch (e) {
+    throw new TsnasError('config', `cannot parse: ${(e as Error).message.split('\n')[0]}`, { where, cause: e });
+  }
+  if (doc.errors.length > 0) throw new TsnasError('config', `cannot parse: ${doc.errors[0]!.message.split('\n')[0]}`, { where });
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+        if (seen.has(key)) {
+          const range = isScalar(pair.key) ? pair.key.range : undefined;
+          const line = range ? ` (line ${lineOf(text, range[0])})` : '';
+          throw configError(`the key ${JSON.stringify(key)} appears twice in one mapping${line}`, where);
+        }
+        seen.add(key);
+      }
+    },
+  });
+  try {
+    return doc.toJS({ maxAliasCount: 100 }) ?? {};
   } catch (e) {
     throw new TsnasError('config', `cannot parse: ${(e as Error).message.split('\n')[0]}`, { where, cause: e });
   }
 }
+
+const lineOf = (text: string, offset: number) => text.slice(0, offset).split('\n').length;
 
 /** Reads a config file (raw, unchecked; apply overrides then checkConfig). */
 export function readConfigFile(path: string): Record<string, unknown> {

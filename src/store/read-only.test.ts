@@ -84,6 +84,10 @@ describe('read-only on PostgreSQL', { skip: pgAvailable ? false : 'no PostgreSQL
       const s = await openStore(schema.url);
       await s.close();
       assert.equal(runTsnas(['ls', '--storage', schema.url]).code, 0);
+      // A worker told to serve an experiment the store does not have stops at once instead of waiting.
+      const worker = runTsnas(['worker', '--storage', schema.url, '--experiment', 'typo', '--once']);
+      assert.equal(worker.code, 2, worker.stderr);
+      assert.match(worker.stderr, /--experiment: no experiment named 'typo' in this store/);
     } finally {
       await schema.dispose();
     }

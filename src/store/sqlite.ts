@@ -178,6 +178,29 @@ function toExperiment(r: RawExperimentRow): Experiment {
   return { id: r.id, name: r.name, config: JSON.parse(r.config) as Json, status: r.status, createdAt: r.created_at };
 }
 
+/**
+ * mkdir -p, one level at a time: Node's recursive mkdirSync spins for ever
+ * on file systems that answer ENOENT to mkdir (/proc); here any failure is
+ * a usage error naming the directory.
+ */
+function makeDirectories(dir: string): void {
+  const missing: string[] = [];
+  let at = dir;
+  while (!existsSync(at)) {
+    missing.push(at);
+    const parent = dirname(at);
+    if (parent === at) break;
+    at = parent;
+  }
+  for (const d of missing.reverse()) {
+    try {
+      mkdirSync(d);
+    } catch (error) {
+      throw new TsnasError('usage', `cannot create the store's directory ${d}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { where: '--storage', cause: error });
+    }
+  }
+}
+
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   /** The database file (':memory:' for an in-memory store). */
@@ -195,7 +218,7 @@ export class SqliteStore implements Store {
     const readOnly = options.readOnly === true && this.path !== ':memory:';
     if (readOnly && !existsSync(this.path)) throw new TsnasError('usage', `no tsnas store at ${this.path}`, { where: '--storage' });
     if (readOnly && statSync(this.path).isDirectory()) throw new TsnasError('usage', `${this.path} is a directory, not a store file`, { where: '--storage' });
-    if (!readOnly && this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
+    if (!readOnly && this.path !== ':memory:') makeDirectories(dirname(this.path));
     try {
       this.db = new Database(this.path, readOnly ? { readonly: true, fileMustExist: true } : {});
     } catch (error) {

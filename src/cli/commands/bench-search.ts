@@ -22,7 +22,7 @@ export const benchSearchCommand = defineCommand({
     space: { type: 'string', help: 'search space', default: 'nb201' },
     benchmark: { type: 'string', help: 'tabular benchmark as the estimator: nb201:cifar10|cifar100|imagenet16_120', required: true },
     strategy: { type: 'string', help: `strategy, or a comma list to compare: ${strategyNames.join('|')}`, required: true },
-    budget: { type: 'int', help: 'queries per run', default: 100, min: 1 },
+    budget: { type: 'int', help: 'queries per run (at most 15,625, the table\'s size)', default: 100, min: 1, max: 15_625 },
     seeds: { type: 'string', help: 'seeds to run: A-B, N or a comma list (default: --seed)' },
     objectives: { type: 'string', help: 'comma list, first maximised: accuracy[,params|flops]', default: 'accuracy' },
     lambda: { type: 'string', help: 'scalarised search: λ of each objective after the first (comma list; default 1 each)' },
