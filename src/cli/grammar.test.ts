@@ -99,8 +99,8 @@ test('the weight-sharing flags of the one-off command map to strategy.options', 
 
 test('errors name the flag the user typed, or the config file', () => {
   const cases: [string[], RegExp][] = [
-    [['--budget', '0'], /--budget: expected an integer >= 1, found 0 \(config field budget\.trials\)/],
-    [['--budget.trials', 'many'], /--budget\.trials: expected an integer >= 1, found "many"\n/],
+    [['--budget', '0'], /--budget: expected an integer >= 1 and <= 10000000, found 0 \(config field budget\.trials\)/],
+    [['--budget.trials', 'many'], /--budget\.trials: expected an integer >= 1 and <= 10000000, found "many"\n/],
     [['--strategy', 'frob'], /--strategy: expected one of .*found "frob" \(config field strategy\.name\)/],
     [['--benchmark', 'nb201:mnist'], /--benchmark: expected nb201:cifar10.*found "nb201:mnist" \(config field estimator\.benchmark\)/],
     [['--epochs', '3'], /--epochs: is not used by estimator kind 'benchmark'.*\(config field estimator\.epochs\)/],
@@ -125,7 +125,7 @@ test('errors name the flag the user typed, or the config file', () => {
     writeFileSync(file, 'budget: {trials: 0}\n');
     const r = runTsnas(['search', '--check', '--config', file]);
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /budget\.trials: expected an integer >= 1, found 0 \(in .*bad\.yaml\)/);
+    assert.match(r.stderr, /budget\.trials: expected an integer >= 1 and <= 10000000, found 0 \(in .*bad\.yaml\)/);
     // The flag wins over the file in the message as in the config.
     assert.match(runTsnas(['search', '--check', '--config', file, '--budget', '-1']).stderr, /--budget: .*found -1/);
   } finally {

@@ -31,7 +31,7 @@ test('config errors name the field path, the value and what was expected', () =>
   let e = configError({ budget: { trails: 5 } });
   assert.match(e.message, /^budget\.trails: unknown key \(value 5\); expected one of trials, minutes/);
   e = configError({ budget: { trials: 0 } });
-  assert.match(e.message, /^budget\.trials: expected an integer >= 1, found 0/);
+  assert.match(e.message, /^budget\.trials: expected an integer >= 1 and <= 10000000, found 0/);
   e = configError({ strategy: { name: 'annealing' } });
   assert.match(e.message, /^strategy\.name: expected one of random, evolution.*found "annealing"/);
   e = configError({ constraints: ['params =< 1e6'] });
@@ -117,7 +117,7 @@ test('the CLI exits with 2 and names the file, field and flag', () => {
     assert.match(r.stderr, /strategy\.colour: unknown key \(value "red"\).*\(in .*bad\.yaml\)/);
     r = runTsnas(['search', '--name', 'x', '--budget.trials', 'many', '--storage', `sqlite:${join(dir, 'x.db')}`]);
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /--budget\.trials: expected an integer >= 1, found "many"/);
+    assert.match(r.stderr, /--budget\.trials: expected an integer >= 1 and <= 10000000, found "many"/);
     // Compositions are flags like any field.
     const composed = ['search', '--name', 'c', '--storage', `sqlite:${join(dir, 'x.db')}`, '--quiet', '--estimator.type', 'predictor', '--estimator.model', 'gp',
       '--estimator.warmup', '4', '--estimator.candidates', '12', '--estimator.topK', '3', '--estimator.then.type', 'benchmark', '--budget.trials', '10'];
