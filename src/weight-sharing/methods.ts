@@ -12,7 +12,7 @@ import type { Sample } from '../spaces/types.js';
 import { DIFFERENTIABLE_METHODS, flopsCostTable, refuseCellOptions, type DifferentiableMethod } from './differentiable/search.js';
 import { createDifferentiableRun } from './differentiable/run.js';
 import { createSupernetDifferentiableRun } from './differentiable/generic.js';
-import { DIFFERENTIABLE_SPACES } from './differentiable/network.js';
+import { DIFFERENTIABLE_SPACES, type DifferentiableSpace } from './differentiable/network.js';
 import { createSposRun, createFairnasRun } from './oneshot/spos.js';
 import { createEnasRun } from './oneshot/enas.js';
 import { createOfaRun, DEFAULT_PHASE_SPLIT } from './oneshot/ofa.js';
@@ -122,14 +122,15 @@ function differentiable(name: DifferentiableMethod): WeightSharingMethod {
         if (!o.cost.table) throw configError('expected the latency table file (cost.kind latency)', 'strategy.options.cost.table');
         const table = loadLatencyTable(o.cost.table);
         cost = { table: {}, perLabel: latencyCostTables(latencyModel(c.space), table), lambda: o.cost.lambda };
-      } else if (o.cost && o.cost.lambda > 0) {
-        if (c.space !== 'nb201' && c.space !== 'darts') throw configError(`a FLOPs cost table exists for the cell spaces nb201 and darts, not ${c.space}`, 'strategy.options.cost');
-        cost = { table: flopsCostTable(c.space, o.channels ?? 8), lambda: o.cost.lambda };
       }
+      // The cell spaces take their width and cells from here, with their kit's defaults.
+      const sized = getKit(c.space).sized!;
+      const C = o.channels ?? sized.channels;
+      if (!cost && o.cost && o.cost.lambda > 0) cost = { table: flopsCostTable(c.space as DifferentiableSpace, C), lambda: o.cost.lambda };
       return createDifferentiableRun(data, {
-        space: c.space as never,
-        C: o.channels ?? 8,
-        cells: o.cells ?? (c.space === 'darts' ? 5 : 1),
+        space: c.space as DifferentiableSpace,
+        C,
+        cells: o.cells ?? sized.cells,
         ...bilevelOptions(name, c, o),
         skipDropout: o.skipDropout,
         ...(o.pcK !== undefined ? { pcK: o.pcK, edgeNormalization: o.edgeNormalization } : {}),
