@@ -16,7 +16,7 @@
 // their jobs are failed, and runWorker returns interrupted.
 // SIGKILL: the trial keeps its stale heartbeat until the coordinator
 // requeues it (execution.staleSeconds) and sends a new job.
-import { availableParallelism, hostname } from 'node:os';
+import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type PgBoss from 'pg-boss';
 import { TsnasError } from '../errors.js';
@@ -26,6 +26,7 @@ import type { Evaluator } from '../experiment/evaluator.js';
 import { inlineEvaluator, workerEvaluator } from '../experiment/pool.js';
 import { trialOutcomeOf } from '../experiment/run.js';
 import { openStore } from '../store/index.js';
+import { defaultThreads } from '../tensor/index.js';
 import type { Experiment, Trial, TrialOutcome } from '../store/types.js';
 import { openBoss, postgresUrl, trialQueueName, type TrialJobData, type TrialJobResult } from './queue.js';
 
@@ -74,7 +75,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
   const url = postgresUrl(o.storageUrl);
   const concurrency = o.concurrency ?? 1;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new TsnasError('usage', `expected an integer >= 1, got ${concurrency}`, { where: '--concurrency' });
-  const threadsEach = Math.max(1, Math.floor((o.threads ?? availableParallelism()) / concurrency));
+  const threadsEach = Math.max(1, Math.floor((o.threads ?? defaultThreads()) / concurrency));
   const prefix = o.workerId ?? `${hostname()}:${process.pid}`;
   const pollMs = o.pollMs ?? 500;
   const log = o.log ?? (() => {});

@@ -1,10 +1,9 @@
 // Runs trial evaluations: in this thread (parallel: 1) or in k worker
 // threads, each with its own estimator and an equal share of the libtorch
 // threads (never k × all cores).
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { kitModules } from '../kits/index.js';
-import { getNumThreads, setNumThreads } from '../tensor/index.js';
+import { defaultThreads, getNumThreads, setNumThreads } from '../tensor/index.js';
 import type { Sample } from '../spaces/types.js';
 import type { ExperimentConfig } from './config.js';
 import { trialEstimatorConfig } from './config.js';
@@ -71,7 +70,7 @@ interface Slot {
 
 /** k worker threads; jobs go to the first idle one. */
 export async function workerEvaluator(config: ExperimentConfig, parallel: number): Promise<Evaluator> {
-  const total = config.threads ?? availableParallelism();
+  const total = config.threads ?? defaultThreads();
   const each = threadsPerTrial(total, parallel);
   // The main thread only coordinates; it keeps one libtorch thread.
   setNumThreads(1);

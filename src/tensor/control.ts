@@ -1,6 +1,8 @@
 // Process-wide controls: RNG seed, threads, devices.
 import { native } from './native.js';
 
+export { defaultThreads } from './threads.js';
+
 /** Seeds libtorch's generators: runs are then bit-for-bit reproducible on CPU. */
 export function manualSeed(seed: number | bigint): void {
   native.manualSeed(seed);

@@ -3,6 +3,7 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { defaultThreads } from './threads.js';
 
 /** An opaque id of one libtorch tensor, owned by exactly one Tensor. */
 export type Handle = number & { readonly __tsnasHandle: never };
@@ -170,7 +171,9 @@ function load(): NativeAddon {
   if (!existsSync(path)) {
     throw new Error(`the native addon is not built (${path} is missing): run \`npm run setup\``);
   }
-  return require(path) as NativeAddon;
+  const addon = require(path) as NativeAddon;
+  addon.setNumThreads(defaultThreads());
+  return addon;
 }
 
 /**

@@ -6,6 +6,7 @@ import { runExperiment } from '../../experiment/run.js';
 import { queueEvaluator } from '../../distributed/coordinator.js';
 import { describeEstimator, formatSummary, summarizeExperiment } from '../../experiment/summary.js';
 import { DEFAULT_STORAGE_URL, experimentFilesDir, openStore } from '../../store/index.js';
+import { defaultThreads } from '../../tensor/threads.js';
 import type { WeightSharingEpoch } from '../../weight-sharing/run.js';
 import type { Command } from '../command.js';
 import { emitJson, log, ProgressBar, stopOnSigint } from '../output.js';
@@ -53,6 +54,7 @@ export const searchCommand: Command = {
       return 0;
     }
     const storage = config.storage ?? DEFAULT_STORAGE_URL;
+    const threads = config.threads ?? defaultThreads();
     const store = await openStore(storage);
     let bar: ProgressBar | undefined;
     // Ctrl-C stops cleanly (trials in flight back to pending, experiment
@@ -68,13 +70,13 @@ export const searchCommand: Command = {
         signal: interrupt.signal,
         onStart: ({ resumed, told, budget, requeued }) => {
           log(`search ${config.name}: ${resumed ? `resuming at ${told}/${budget} trials${requeued ? ` (${requeued} running trial(s) back to pending)` : ''}` : `new experiment, ${budget} trials`} in ${storage}` +
-            `, ${config.strategy.name} on ${config.space.name}, estimator ${describeEstimator(config.estimator as never)}, parallel ${config.parallel}`);
+            `, ${config.strategy.name} on ${config.space.name}, estimator ${describeEstimator(config.estimator as never)}, parallel ${config.parallel}, ${threads} libtorch threads`);
           bar = new ProgressBar('trials', budget, !args.quiet);
           bar.update(told);
         },
         onTrial: ({ told, best }) => bar?.update(told, best === undefined ? '' : `best ${config.objectives[0]!.name} ${Number(best.toFixed(4))}`),
         onWeightSharingStart: ({ resumed, epochsDone, epochs, method }) =>
-          log(`search ${config.name}: ${resumed ? `resuming ${method} after epoch ${epochsDone}/${epochs}` : `new ${method} run, ${epochs} supernet epochs`} in ${storage}, on ${config.space.name}, estimator ${describeEstimator(config.estimator as never)}`),
+          log(`search ${config.name}: ${resumed ? `resuming ${method} after epoch ${epochsDone}/${epochs}` : `new ${method} run, ${epochs} supernet epochs`} in ${storage}, on ${config.space.name}, estimator ${describeEstimator(config.estimator as never)}, ${threads} libtorch threads`),
         onEpoch: (e, epochs) => {
           if (!args.quiet) log(epochLine(e, epochs));
         },
