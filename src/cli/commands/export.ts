@@ -2,9 +2,12 @@
 // the sample's fixed network with its trained weights as an ONNX model
 // (eval mode, dynamic batch), checked once in onnxruntime against tsnas's
 // own forward on a random input.
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { TsnasError, usageError } from '../../errors.js';
 import { checkOnnxAgainstModule } from '../../export/onnx/index.js';
+import { writeWebApp } from '../../export/web.js';
 import { exportWeightsToOnnx, getKit, getSpace, kitNames } from '../../kits/index.js';
 import { parseSpaceOptions } from '../space-options.js';
 import type { DefinedSpace } from '../../spaces/space.js';
@@ -26,6 +29,26 @@ export function parseChannelsHeightWidth(text: string, flag = '--input'): [numbe
   return parts.map(Number) as [number, number, number];
 }
 
+function parseNumbers(text: string, flag: string): number[] {
+  const values = text.split(',').map((t) => t.trim());
+  if (values.some((v) => !/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v))) throw usageError(`expected comma-separated numbers, got '${text}'`, flag);
+  return values.map(Number);
+}
+
+/** "a,b,c" or "@file" (one name per line). */
+function parseLabels(text: string): string[] {
+  let names: string[];
+  if (text.startsWith('@')) {
+    const file = text.slice(1);
+    if (!existsSync(file) || !statSync(file).isFile()) throw usageError(`labels file ${file} does not exist`, '--labels');
+    names = readFileSync(file, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
+  } else {
+    names = text.split(',').map((l) => l.trim());
+  }
+  if (names.length === 0 || names.some((n) => n === '')) throw usageError(`expected class names, got '${text}'`, '--labels');
+  return names;
+}
+
 function parseArch(space: DefinedSpace, text: string): Sample {
   try {
     return space.parseArch(text);
@@ -40,13 +63,17 @@ function parseArch(space: DefinedSpace, text: string): Sample {
 
 export const exportCommand = defineCommand({
   name: 'export',
-  summary: "write a sample's trained fixed network as ONNX (dynamic batch) and check it in onnxruntime",
+  summary: "write a sample's trained fixed network as ONNX (dynamic batch), checked in onnxruntime, and optionally a web page running it",
   flags: {
     space: { type: 'string', help: 'built-in search space', required: true, choices: kitNames() },
     arch: { type: 'string', help: "the architecture: the space's text form or a JSON sample", required: true },
     'space-options': { type: 'string', help: 'chain, mobilenet, hierarchical, transformer: the space\'s configuration as JSON' },
     weights: { type: 'string', help: 'trained weights (.safetensors, tensor names as the network\'s state dict)', required: true },
-    onnx: { type: 'string', help: 'the ONNX file to write', required: true },
+    onnx: { type: 'string', help: 'the ONNX file to write (required unless --web is given)' },
+    web: { type: 'string', help: 'also write a web page classifying images with the model in onnxruntime-web, into this folder (model.onnx in it)' },
+    labels: { type: 'string', help: 'with --web: class names, comma-separated, or @FILE with one per line' },
+    mean: { type: 'string', help: 'with --web: per-channel means the network was trained with, comma-separated' },
+    std: { type: 'string', help: 'with --web: per-channel standard deviations, comma-separated' },
     classes: { type: 'int', help: 'number of classes (default: the rows of classifier.weight)', min: 1 },
     input: { type: 'string', help: 'one image as C,H,W (default: channels from the weights, 32x32; mobilenet: the sample resolution)' },
     channels: { type: 'int', help: 'nb201: C of the first stage (default 16); darts: initial channels (default 36)', min: 1 },
@@ -68,7 +95,14 @@ export const exportCommand = defineCommand({
     if (flags['threads'] !== undefined) setNumThreads(flags['threads'] as number);
     manualSeed(flags['seed'] as number);
     const started = performance.now();
-    const onnxPath = flags['onnx'] as string;
+    const web = flags['web'] as string | undefined;
+    if (flags['onnx'] === undefined && web === undefined) throw usageError('give --onnx FILE, --web DIR or both', '--onnx');
+    for (const f of ['labels', 'mean', 'std']) if (flags[f] !== undefined && web === undefined) throw usageError('only the web page uses it: add --web DIR', `--${f}`);
+    const labels = flags['labels'] === undefined ? undefined : parseLabels(flags['labels'] as string);
+    const mean = flags['mean'] === undefined ? undefined : parseNumbers(flags['mean'] as string, '--mean');
+    const std = flags['std'] === undefined ? undefined : parseNumbers(flags['std'] as string, '--std');
+    if (web !== undefined) mkdirSync(web, { recursive: true });
+    const onnxPath = (flags['onnx'] as string | undefined) ?? join(web!, 'model.onnx');
     const { exported, net, inputShape } = exportWeightsToOnnx({
       space, sample, weightsPath: flags['weights'] as string, onnxPath,
       network: {
@@ -85,10 +119,15 @@ export const exportCommand = defineCommand({
       const summary = `onnxruntime vs tsnas on a random [${[check.batch, ...inputShape].join(', ')}] input: max abs difference ${check.maxAbsDiff.toExponential(3)} ` +
         `(relative ${check.maxRelDiff.toExponential(3)}), output [${check.outputShape.join(', ')}]`;
       process.stdout.write(`${onnxPath}: ${exported.bytes.length} bytes, opset ${exported.opset}\n${summary}\n`);
-      if (flags['json']) emitJson({ onnx: onnxPath, bytes: exported.bytes.length, max_abs_diff: check.maxAbsDiff, opset: exported.opset });
       if (!(check.maxRelDiff <= MAX_RELATIVE_DIFFERENCE)) {
         throw new TsnasError('internal', `the ONNX model disagrees with tsnas's forward (relative difference ${check.maxRelDiff} > ${MAX_RELATIVE_DIFFERENCE}); please report it`);
       }
+      if (web !== undefined) {
+        if (labels && check.outputShape.at(-1) !== labels.length) throw usageError(`the model has ${check.outputShape.at(-1)} classes, got ${labels.length} labels`, '--labels');
+        writeWebApp(web, exported.bytes, { inputShape, ...(mean ? { mean } : {}), ...(std ? { std } : {}), ...(labels ? { labels } : {}), title: `${spaceName} ${space.format(sample)}` });
+        process.stdout.write(`${web}: a web page classifying images in onnxruntime-web; serve the folder with any static server (e.g. \`python3 -m http.server -d ${web}\`) and open index.html\n`);
+      }
+      if (flags['json']) emitJson({ onnx: onnxPath, bytes: exported.bytes.length, max_abs_diff: check.maxAbsDiff, opset: exported.opset, ...(web !== undefined ? { web } : {}) });
       return 0;
     } finally {
       net.dispose();
