@@ -4,6 +4,7 @@ export * from './tensor/index.js';
 export * as nn from './nn/index.js';
 export * as data from './data/index.js';
 export * as spaces from './spaces/index.js';
+export { defineSpace, type DefinedSpace, type SpaceDefinition } from './spaces/space.js';
 export * as networks from './networks/index.js';
 export * as supernets from './supernets/index.js';
 export * as kits from './kits/index.js';

@@ -169,7 +169,7 @@ function load(): NativeAddon {
   const root = fileURLToPath(new URL('../../', import.meta.url));
   const path = `${root}build/Release/tsnas_native.node`;
   if (!existsSync(path)) {
-    throw new Error(`the native addon is not built (${path} is missing): run \`npm run setup\``);
+    throw new Error(`the native addon is not built (${path} is missing): run \`npm run setup\` in a tsnas checkout, or \`npm rebuild tsnas\` where tsnas is an installed package`);
   }
   const addon = require(path) as NativeAddon;
   addon.setNumThreads(defaultThreads());

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { TsnasError, usageError } from '../../errors.js';
-import { checkOnnxAgainstModule } from '../../export/onnx/index.js';
+import { checkOnnxAgainstModule, onnxRuntimeAvailable } from '../../export/onnx/index.js';
 import { writeWebApp } from '../../export/web.js';
 import { exportWeightsToOnnx, getKit, getSpace, kitNames } from '../../kits/index.js';
 import { parseSpaceOptions } from '../space-options.js';
@@ -115,19 +115,24 @@ export const exportCommand = defineCommand({
     try {
       const exportSeconds = (performance.now() - started) / 1000;
       log(`export: wrote ${onnxPath} (${exported.bytes.length} bytes, ${exported.nodeCount} nodes, opset ${exported.opset}) in ${exportSeconds.toFixed(2)} s`);
-      const check = await checkOnnxAgainstModule(exported.bytes, net, inputShape, { batch: flags['check-batch'] as number });
-      const summary = `onnxruntime vs tsnas on a random [${[check.batch, ...inputShape].join(', ')}] input: max abs difference ${check.maxAbsDiff.toExponential(3)} ` +
-        `(relative ${check.maxRelDiff.toExponential(3)}), output [${check.outputShape.join(', ')}]`;
-      process.stdout.write(`${onnxPath}: ${exported.bytes.length} bytes, opset ${exported.opset}\n${summary}\n`);
-      if (!(check.maxRelDiff <= MAX_RELATIVE_DIFFERENCE)) {
-        throw new TsnasError('internal', `the ONNX model disagrees with tsnas's forward (relative difference ${check.maxRelDiff} > ${MAX_RELATIVE_DIFFERENCE}); please report it`);
+      // onnxruntime-node is an optional peer: without it the file is written unchecked, and says so.
+      const check = await onnxRuntimeAvailable() ? await checkOnnxAgainstModule(exported.bytes, net, inputShape, { batch: flags['check-batch'] as number }) : null;
+      if (check) {
+        const summary = `onnxruntime vs tsnas on a random [${[check.batch, ...inputShape].join(', ')}] input: max abs difference ${check.maxAbsDiff.toExponential(3)} ` +
+          `(relative ${check.maxRelDiff.toExponential(3)}), output [${check.outputShape.join(', ')}]`;
+        process.stdout.write(`${onnxPath}: ${exported.bytes.length} bytes, opset ${exported.opset}\n${summary}\n`);
+        if (!(check.maxRelDiff <= MAX_RELATIVE_DIFFERENCE)) {
+          throw new TsnasError('internal', `the ONNX model disagrees with tsnas's forward (relative difference ${check.maxRelDiff} > ${MAX_RELATIVE_DIFFERENCE}); please report it`);
+        }
+      } else {
+        process.stdout.write(`${onnxPath}: ${exported.bytes.length} bytes, opset ${exported.opset}; not checked (install onnxruntime-node to check it against tsnas)\n`);
       }
       if (web !== undefined) {
-        if (labels && check.outputShape.at(-1) !== labels.length) throw usageError(`the model has ${check.outputShape.at(-1)} classes, got ${labels.length} labels`, '--labels');
+        if (labels && exported.outputShape.at(-1) !== labels.length) throw usageError(`the model has ${exported.outputShape.at(-1)} classes, got ${labels.length} labels`, '--labels');
         writeWebApp(web, exported.bytes, { inputShape, ...(mean ? { mean } : {}), ...(std ? { std } : {}), ...(labels ? { labels } : {}), title: `${spaceName} ${space.format(sample)}` });
         process.stdout.write(`${web}: a web page classifying images in onnxruntime-web; serve the folder with any static server (e.g. \`python3 -m http.server -d ${web}\`) and open index.html\n`);
       }
-      if (flags['json']) emitJson({ onnx: onnxPath, bytes: exported.bytes.length, max_abs_diff: check.maxAbsDiff, opset: exported.opset, ...(web !== undefined ? { web } : {}) });
+      if (flags['json']) emitJson({ onnx: onnxPath, bytes: exported.bytes.length, ...(check ? { max_abs_diff: check.maxAbsDiff } : {}), opset: exported.opset, checked: check !== null, ...(web !== undefined ? { web } : {}) });
       return 0;
     } finally {
       net.dispose();

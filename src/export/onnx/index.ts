@@ -8,5 +8,5 @@ export {
   type ModuleClass, type OnnxExport, type OnnxExportOptions, type OnnxExporterEntry, type OnnxModuleExporter, type OnnxValue,
 } from './export.js';
 export { exportActivation, expectRank, flatten as flattenValue } from './exporters.js';
-export { checkOnnxAgainstModule, loadOnnxRuntime, type OnnxCheck } from './verify.js';
+export { checkOnnxAgainstModule, onnxRuntimeAvailable, type OnnxCheck } from './verify.js';
 export { inferClassesAndChannels, loadWeightsInto, writeFileAtomic } from './file.js';

@@ -8,12 +8,17 @@ type OrtModule = typeof import('onnxruntime-node');
 let ortModule: Promise<OrtModule> | null = null;
 
 /** onnxruntime-node, loaded on first use (a devDependency: a clear error where it is not installed). */
-export async function loadOnnxRuntime(): Promise<OrtModule> {
+async function loadOnnxRuntime(): Promise<OrtModule> {
   ortModule ??= import('onnxruntime-node').catch((e: unknown) => {
     ortModule = null;
     throw new TsnasError('state', `checking an ONNX file needs the npm package onnxruntime-node, which failed to load: ${(e as Error).message}`);
   });
   return ortModule;
+}
+
+/** Whether onnxruntime-node (an optional peer dependency) is installed, so that exports can be checked. */
+export async function onnxRuntimeAvailable(): Promise<boolean> {
+  return loadOnnxRuntime().then(() => true, () => false);
 }
 
 export interface OnnxCheck {
