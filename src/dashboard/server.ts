@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { TsnasError } from '../errors.js';
 import type { Store } from '../store/types.js';
 import { escapeXml } from '../viz/svg.js';
+import { allowedHosts, isLoopbackHost, newToken, tokenCookieName, tokenProof } from './access.js';
 import { DASHBOARD_CSS, DASHBOARD_JS } from './client.js';
 import { experimentFingerprint, experimentSnapshot, listExperimentRows, type SnapshotOptions } from './data.js';
 
@@ -15,7 +16,13 @@ export interface DashboardOptions {
   store: Store;
   /** 0 picks any free port. */
   port?: number;
+  /** 127.0.0.1 by default; any other than loopback requires a token. */
   host?: string;
+  /**
+   * Required on every request (see access.ts). Generated when the host is
+   * not loopback and none is given; a token given for loopback is enforced too.
+   */
+  token?: string;
   /** How often a watched topic re-reads the store (ms). */
   pollMs?: number;
   /** Comment lines sent this often keep idle streams open through proxies (ms). */
@@ -26,8 +33,10 @@ export interface DashboardOptions {
 }
 
 export interface Dashboard {
-  /** e.g. http://127.0.0.1:8090/ */
+  /** e.g. http://127.0.0.1:8090/, with ?token=... when a token is required. */
   readonly url: string;
+  /** The token requests must carry; null when none is required (loopback). */
+  readonly token: string | null;
   readonly port: number;
   /** Open event streams (for tests and diagnostics). */
   subscriberCount(): number;
@@ -227,9 +236,23 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     await topic.add(res);
   }
 
+  const token = options.token ?? (isLoopbackHost(options.host ?? '127.0.0.1') ? null : newToken());
+  let hosts = new Set<string>();
+  let port = 0;
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Before anything else: a page from another origin that rebinds its own
+    // name to this address sends that name as Host.
+    const host = (req.headers.host ?? '').toLowerCase();
+    if (!hosts.has(host)) return send(res, 403, 'text/plain; charset=utf-8', `Host ${JSON.stringify(req.headers.host ?? '')} is not the address this dashboard serves\n`);
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', `method ${req.method} not allowed; the dashboard is read-only\n`, { allow: 'GET, HEAD' });
     const url = new URL(req.url ?? '/', 'http://dashboard.invalid');
+    if (token !== null) {
+      const proof = tokenProof(req, url, token, port);
+      if (proof === null) return send(res, 401, 'text/plain; charset=utf-8', 'this dashboard needs its token: open the URL it printed (with ?token=...), or send Authorization: Bearer TOKEN\n');
+      // The page's own requests (script, modules, event streams) then carry the cookie instead.
+      if (proof === 'query') res.setHeader('set-cookie', `${tokenCookieName(port)}=${token}; Path=/; HttpOnly; SameSite=Strict`);
+    }
     const parts = segments(url.pathname);
     if (parts === null) return sendHtml(res, 400, notFoundPage(`malformed percent-encoding in path ${url.pathname}`));
     const [first, second, third, fourth] = parts;
@@ -279,11 +302,14 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     server.listen(options.port ?? 8090, options.host ?? '127.0.0.1', () => resolve());
   });
   const address = server.address() as AddressInfo;
+  port = address.port;
+  hosts = allowedHosts(options.host ?? '127.0.0.1', port);
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}/`;
+  const url = `http://${host}:${address.port}/${token === null ? '' : `?token=${token}`}`;
 
   return {
     url,
+    token,
     port: address.port,
     subscriberCount: () => streams.size,
     async close() {
