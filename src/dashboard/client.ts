@@ -20,7 +20,7 @@ th{background:#f4f4f4}code{font-size:12px;word-break:break-all}.charts{display:f
 .card{border:1px solid #ddd;padding:8px;font-size:12px;max-width:420px}.card svg{max-width:400px;height:auto}
 .cell{display:inline-block;text-align:center;font-size:12px}.cell svg{max-width:520px;height:auto}`;
 
-export const DASHBOARD_JS = `import { bestSoFar, heatmap, lineChart, parallelCoordinates, scatterChart, spreadChart } from './report/charts.js';
+export const DASHBOARD_JS = `import { bestSoFar, heatmap, lineChart, parallelCoordinates, scatterChart, spreadChart } from '/static/report/charts.js';
 
 const STATES = ['pending', 'running', 'complete', 'failed', 'pruned'];
 /** Trials in the table (newest first) and dimensions in the per-choice chart (largest spread of means first). */

@@ -101,10 +101,11 @@ class Frame {
     this.parts.push(`<text x="${this.w / 2}" y="18" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(o.title)}</text>`);
     this.parts.push(`<text x="${MARGIN.left + pw / 2}" y="${this.h - 8}" text-anchor="middle" font-size="12">${escapeXml(o.xLabel)}${o.logX ? ' (log scale)' : ''}</text>`);
     this.parts.push(`<text transform="translate(14 ${MARGIN.top + ph / 2}) rotate(-90)" text-anchor="middle" font-size="12">${escapeXml(o.yLabel)}</text>`);
-    for (const m of o.marks ?? []) {
+    (o.marks ?? []).forEach((m, i) => {
       const x = this.xMap(m.x).toFixed(1);
-      this.parts.push(`<g class="mark"><line x1="${x}" x2="${x}" y1="${MARGIN.top}" y2="${MARGIN.top + ph}" stroke="#d62728" stroke-dasharray="4 3"/><text x="${x}" y="${MARGIN.top + 12}" dx="3" font-size="10" fill="#d62728">${escapeXml(m.label)}</text><title>${escapeXml(m.label)}</title></g>`);
-    }
+      // Labels step down so that marks close together stay readable.
+      this.parts.push(`<g class="mark"><line x1="${x}" x2="${x}" y1="${MARGIN.top}" y2="${MARGIN.top + ph}" stroke="#d62728" stroke-dasharray="4 3"/><text x="${x}" y="${MARGIN.top + 12 + 12 * i}" dx="3" font-size="10" fill="#d62728" stroke="#fff" stroke-width="2.5" paint-order="stroke">${escapeXml(m.label)}</text><title>${escapeXml(m.label)}</title></g>`);
+    });
   }
 
   x(v: number): string {
