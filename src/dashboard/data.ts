@@ -208,6 +208,9 @@ export function choiceImportance(dimensions: readonly DimensionView[], trials: r
   return stats;
 }
 
+/** The skip share of a derived cell from which collapseWarnings warns. */
+export const SKIP_SHARE_WARNING = 0.25;
+
 /**
  * Known signs that a differentiable search is collapsing, per epoch:
  * - the derived cell's skip share reaches SKIP_SHARE_WARNING (DARTS+ stops
@@ -217,7 +220,6 @@ export function choiceImportance(dimensions: readonly DimensionView[], trials: r
  *   (RobustDARTS' early-stopping rule).
  * Each sign is marked once, at the first epoch it shows.
  */
-export const SKIP_SHARE_WARNING = 0.25;
 export function collapseWarnings(history: readonly Record<string, Json>[], window = 5): CollapseWarning[] {
   const warnings: CollapseWarning[] = [];
   const skip = history.find((h) => typeof h['skipFraction'] === 'number' && h['skipFraction'] >= SKIP_SHARE_WARNING);

@@ -2,7 +2,8 @@
 // shells; their script (client.ts) fills them from Server-Sent Events. Each
 // event stream is fed by one poller per topic (the index, or one
 // experiment), shared by all its subscribers, which reads the store every
-// `pollMs` and sends only when the JSON changed.
+// `pollMs` and sends only what changed (an experiment: new or changed trials
+// and epochs, see data.ts). Who may connect is checked first (access.ts).
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -157,6 +158,8 @@ const SECURITY_HEADERS = {
   // past escaping could not run.
   'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:",
   'x-content-type-options': 'nosniff',
+  // The page's URL may carry the token: never pass it on.
+  'referrer-policy': 'no-referrer',
 };
 
 function page(title: string, bodyAttributes: string, content: string): string {
@@ -234,7 +237,6 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const topics = new Map<string, Topic>();
   const streams = new Set<ServerResponse>();
 
-  // The index is cheap to read whole; an experiment is fingerprinted first.
   // The index is small: it is re-read whole and sent whole when it changed.
   const indexSource = (): TopicSource => {
     let last: Message = { event: 'experiments', data: '' };
