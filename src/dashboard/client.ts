@@ -18,7 +18,7 @@ th{background:#f4f4f4}code{font-size:12px;word-break:break-all}.charts{display:f
 .counts span{margin-right:14px}.num{text-align:right}
 .warnings{color:#d62728;font-size:13px}.compare{display:flex;flex-wrap:wrap;gap:12px}
 .card{border:1px solid #ddd;padding:8px;font-size:12px;max-width:420px}.card svg{max-width:400px;height:auto}
-.cell{display:inline-block;text-align:center;font-size:12px}.cell svg{max-width:520px;height:auto}`;
+#chart-parallel{max-width:100%;overflow-x:auto}.cell{display:inline-block;text-align:center;font-size:12px}.cell svg{max-width:520px;height:auto}`;
 
 export const DASHBOARD_JS = `import { bestSoFar, heatmap, lineChart, parallelCoordinates, scatterChart, spreadChart } from '/static/report/charts.js';
 
@@ -238,8 +238,10 @@ function renderSpace(s) {
   const lo = Math.min(...values);
   const hi = Math.max(...values);
   const axes = dims.map((x) => ({ name: x.d.label, categories: x.d.values.map(String) })).concat([{ name: primary.name }]);
+  // A small fixed offset per trial spreads lines that share a choice, so that the number through each value shows.
+  const jitter = (n) => (((n * 2654435761) % 1000) / 1000 - 0.5) * 0.3;
   const lines = complete.map((t) => ({
-    values: dims.map((x) => (t.choices ? t.choices[x.k] : null)).concat([t.metrics[primary.name]]),
+    values: dims.map((x) => (t.choices && t.choices[x.k] !== null ? t.choices[x.k] + jitter(t.number) : null)).concat([t.metrics[primary.name]]),
     colour: hi > lo ? (t.metrics[primary.name] - lo) / (hi - lo) : 0.5,
     label: '#' + t.number + ' ' + primary.name + ' ' + fmt(t.metrics[primary.name]),
   }));
