@@ -272,7 +272,8 @@ function toggle(number, on) {
       .then((d) => {
         details.set(n, d);
         renderCompare();
-      });
+      })
+      .catch(() => details.delete(n));
   }
 }
 
