@@ -45,6 +45,33 @@ describe('tsnas dashboard (process)', () => {
     }
   });
 
+  test('--host 0.0.0.0 prints a warning and a URL with a fresh token, which is then required; --token gives it', async () => {
+    for (const given of [undefined, 'my-chosen-token-1234']) {
+      const server = startTsnas(['dashboard', '--storage', storage, '--port', '0', '--host', '0.0.0.0', '--json', ...(given ? ['--token', given] : [])]);
+      const child = server.child;
+      try {
+        const deadline = Date.now() + 20_000;
+        while (!server.stdout().includes('\n') && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+        const { url } = lastJson(server.stdout()) as { url: string };
+        const token = new URL(url).searchParams.get('token');
+        if (given) assert.equal(token, given);
+        else assert.match(token ?? '', /^[A-Za-z0-9_-]{32}$/);
+        assert.match(server.stderr(), /WARNING: listening on 0\.0\.0\.0/);
+        const port = new URL(url).port;
+        assert.equal((await fetch(`http://127.0.0.1:${port}/api/experiments`)).status, 401);
+        const list = await (await fetch(`http://127.0.0.1:${port}/api/experiments?token=${token}`)).json();
+        assert.equal(list.experiments[0].name, 'cli-run');
+        child.kill('SIGINT');
+        assert.equal((await server.exited).code, 130);
+      } finally {
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+    }
+    const short = runTsnas(['dashboard', '--storage', storage, '--port', '0', '--token', 'short']);
+    assert.equal(short.code, 2);
+    assert.match(short.stderr, /--token: a token must be 16 to 256 characters/);
+  });
+
   test('a bad --storage or a busy --port exits 2 naming the flag', async () => {
     const missing = runTsnas(['dashboard', '--storage', `sqlite:${join(dir, 'absent.db')}`, '--port', '0']);
     assert.equal(missing.code, 2);

@@ -102,17 +102,22 @@ describe('dashboard in chromium', { skip: existsSync(CHROMIUM) ? false : `no bro
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type')!, /application\/json/);
     const snapshot = await response.json();
-    assert.deepEqual(Object.keys(snapshot).sort(), ['best', 'charts', 'counts', 'experiment', 'objectives', 'total', 'trials', 'weightSharing']);
+    assert.deepEqual(Object.keys(snapshot).sort(), ['best', 'cells', 'counts', 'curves', 'dimensions', 'epochs', 'experiment', 'front', 'importance', 'objectives', 'total', 'trials', 'weightSharing']);
     assert.equal(snapshot.weightSharing, null, 'a multi-trial experiment has no supernet view');
     assert.equal(snapshot.experiment.name, 'cifar-search');
     assert.deepEqual(snapshot.objectives, [{ name: 'accuracy', direction: 'max' }, { name: 'params', direction: 'min' }]);
-    assert.equal(snapshot.best.number, 0);
-    assert.equal(snapshot.best.arch, ARCHS[0]);
-    assert.deepEqual(snapshot.trials.map((t: { number: number }) => t.number), [3, 2, 1, 0], 'newest first');
-    assert.equal(snapshot.trials[1].state, 'failed');
-    assert.equal(snapshot.trials[1].error, 'diverged <b>loss</b>');
+    assert.equal(snapshot.best, 0);
+    assert.equal(snapshot.trials[0].arch, ARCHS[0]);
+    assert.deepEqual(snapshot.trials.map((t: { number: number }) => t.number), [0, 1, 2, 3], 'in number order');
+    assert.equal(snapshot.trials[2].state, 'failed');
+    assert.equal(snapshot.trials[2].error, 'diverged <b>loss</b>');
     assert.ok(snapshot.trials.every((t: { durationMs: number | null }) => typeof t.durationMs === 'number' && t.durationMs >= 0));
-    for (const chart of ['bestSoFar', 'pareto', 'curves']) assert.match(snapshot.charts[chart], /^<svg /, chart);
+    assert.deepEqual(snapshot.front.numbers, [0, 1, 3]);
+    assert.equal(snapshot.cells.length, 3);
+    const detail = await (await fetch(new URL('api/experiments/cifar-search/trials/1', dashboard.url))).json();
+    assert.equal(detail.trial.arch, ARCHS[1]);
+    assert.match(detail.svg, /^<svg /);
+    assert.equal((await fetch(new URL('api/experiments/cifar-search/trials/99', dashboard.url))).status, 404);
 
     const missing = await fetch(new URL('api/experiments/no-such-run', dashboard.url));
     assert.equal(missing.status, 404);
@@ -120,6 +125,31 @@ describe('dashboard in chromium', { skip: existsSync(CHROMIUM) ? false : `no bro
     const missingEvents = await fetch(new URL('api/experiments/no-such-run/events', dashboard.url));
     assert.equal(missingEvents.status, 404);
     await missingEvents.body?.cancel();
+  });
+
+  test('the experiment page draws the best cells, parallel coordinates, per-choice means and axes with tick labels, and compares ticked trials', async () => {
+    await withPage(async (page) => {
+      await page.goto(new URL('experiments/cifar-search', dashboard.url).href);
+      await page.locator('#cells svg').first().waitFor({ timeout: 10_000 });
+      assert.deepEqual(await page.locator('#cells > .cell').evaluateAll((cells) => cells.map((c) => (c as HTMLElement).dataset.number)), ['0', '3', '1'], 'best first');
+      // One line per complete trial through one axis per dimension of the space (6 edges) and the objective.
+      assert.equal(await page.locator('#chart-parallel svg path').count(), 3);
+      assert.equal(await page.locator('#chart-parallel svg .axis').count(), 7);
+      assert.ok((await page.locator('#chart-parallel').textContent())!.includes('nor_conv_3x3'), 'categorical axes are labelled with their values');
+      // Edge 1 of the three complete trials: nor_conv_3x3 (#0, #3) and avg_pool_3x3 (#1); six edges, each with one row per choice seen.
+      const rows = await page.locator('#chart-importance .spread-row text').allTextContents();
+      assert.ok(rows.includes('nor_conv_3x3 (n=2)') && rows.includes('avg_pool_3x3 (n=1)'), rows.join(' | '));
+      // The Pareto chart's x axis (params, log scale, within one decade) has tick labels.
+      const ticks = await page.locator('#chart-pareto svg text[text-anchor="middle"][font-size="11"]').allTextContents();
+      assert.ok(ticks.length >= 2, `x tick labels: ${ticks.join(', ')}`);
+      await page.locator('#trials-body tr[data-number="0"] .compare-tick').check();
+      await page.locator('#trials-body tr[data-number="1"] .compare-tick').check();
+      await page.locator('#compare .card svg').nth(1).waitFor({ timeout: 5_000 });
+      assert.deepEqual(await page.locator('#compare .card').evaluateAll((cards) => cards.map((c) => (c as HTMLElement).dataset.number)), ['0', '1']);
+      assert.ok((await page.locator('#compare .card').nth(1).textContent())!.includes(ARCHS[1]!));
+      await page.locator('#compare-clear').click();
+      assert.equal(await page.locator('#compare .card').count(), 0);
+    });
   });
 
   test('the index lists the experiments with their counts by state', async () => {
@@ -235,13 +265,22 @@ describe('dashboard in chromium', { skip: existsSync(CHROMIUM) ? false : `no bro
       await page.goto(new URL('experiments/darts-run', dashboard.url).href);
       await page.locator('#ws-status', { hasText: 'darts: supernet, 1/3 supernet epochs' }).waitFor({ timeout: 10_000 });
       // One heatmap per edge, one row per operation, one column per epoch.
-      const heatmaps = page.locator('#ws-sections svg', { hasText: 'α of edge_' });
+      const heatmaps = page.locator('#ws-alpha svg', { hasText: 'α of edge_' });
       assert.equal(await heatmaps.count(), 6);
       assert.equal(await heatmaps.first().locator('rect').count(), 5);
+      assert.equal(await page.locator('#ws-cell svg').count(), 1, 'the derived cell is drawn');
+      assert.equal(await page.locator('#ws-cell code').textContent(), ARCHS[1]);
+      for (const chart of ['accuracy', 'loss', 'eigenvalue', 'skip']) assert.equal(await page.locator(`#ws-${chart} svg`).count(), 1, chart);
+      assert.equal(await page.locator('#ws-warnings li').count(), 0);
       await epoch(2);
       await page.locator('#ws-status', { hasText: '2/3 supernet epochs' }).waitFor({ timeout: 5_000 });
       assert.equal(await heatmaps.first().locator('rect').count(), 10);
-      assert.match((await page.locator('#ws-sections').textContent())!, new RegExp(ARCHS[2]!.replace(/[|~+]/g, '\\$&')));
+      assert.equal(await page.locator('#ws-cell code').textContent(), ARCHS[2], 'the drawing follows the newest derived cell');
+      // Epoch 3: the skip share reaches 0.3, a collapse warning marked on the eigenvalue and skip charts.
+      await epoch(3);
+      await page.locator('#ws-warnings li', { hasText: 'collapse warning at epoch 3: skip share 0.3' }).waitFor({ timeout: 5_000 });
+      assert.equal(await page.locator('#ws-skip svg .mark').count(), 1);
+      assert.equal(await page.locator('#ws-eigenvalue svg .mark').count(), 1);
     });
   });
 

@@ -2,20 +2,29 @@
 // shells; their script (client.ts) fills them from Server-Sent Events. Each
 // event stream is fed by one poller per topic (the index, or one
 // experiment), shared by all its subscribers, which reads the store every
-// `pollMs` and sends only when the JSON changed.
+// `pollMs` and sends only what changed (an experiment: new or changed trials
+// and epochs, see data.ts). Who may connect is checked first (access.ts).
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TsnasError } from '../errors.js';
 import type { Store } from '../store/types.js';
 import { escapeXml } from '../viz/svg.js';
+import { allowedHosts, isLoopbackHost, newToken, tokenCookieName, tokenProof } from './access.js';
 import { DASHBOARD_CSS, DASHBOARD_JS } from './client.js';
-import { experimentFingerprint, experimentSnapshot, listExperimentRows, type SnapshotOptions } from './data.js';
+import { experimentSnapshot, ExperimentTracker, listExperimentRows, trialDetail, ViewDiffer, type ExperimentView, type SnapshotOptions } from './data.js';
 
 export interface DashboardOptions {
   store: Store;
   /** 0 picks any free port. */
   port?: number;
+  /** 127.0.0.1 by default; any other than loopback requires a token. */
   host?: string;
+  /**
+   * Required on every request (see access.ts). Generated when the host is
+   * not loopback and none is given; a token given for loopback is enforced too.
+   */
+  token?: string;
   /** How often a watched topic re-reads the store (ms). */
   pollMs?: number;
   /** Comment lines sent this often keep idle streams open through proxies (ms). */
@@ -26,8 +35,10 @@ export interface DashboardOptions {
 }
 
 export interface Dashboard {
-  /** e.g. http://127.0.0.1:8090/ */
+  /** e.g. http://127.0.0.1:8090/, with ?token=... when a token is required. */
   readonly url: string;
+  /** The token requests must carry; null when none is required (loopback). */
+  readonly token: string | null;
   readonly port: number;
   /** Open event streams (for tests and diagnostics). */
   subscriberCount(): number;
@@ -35,18 +46,37 @@ export interface Dashboard {
   close(): Promise<void>;
 }
 
+interface Message {
+  event: string;
+  data: string;
+}
+
 /**
- * One SSE topic: a producer of (event name, JSON) and the responses listening
- * to it. An optional cheap fingerprint of the source lets a poll skip the
- * full read when nothing changed (a large experiment's snapshot costs far
- * more than its counts).
+ * What a topic follows. refresh() re-reads the store and returns what
+ * subscribers holding the previous state need (null when nothing changed);
+ * full() is the whole current state, for a newcomer. An optional cheap
+ * fingerprint lets a poll skip refresh() when nothing moved (a large
+ * experiment costs far more to read than its counts).
+ */
+interface TopicSource {
+  refresh(): Promise<Message | null>;
+  full(): Message;
+  fingerprint?(): Promise<string>;
+}
+
+/**
+ * One SSE topic: its source and the responses listening to it. Reads and
+ * sends run one at a time (`chain`), so a newcomer's full state and the
+ * updates after it follow each other in order.
  */
 class Topic {
   readonly subscribers = new Set<ServerResponse>();
-  private last: string | undefined;
+  private read = false;
   private lastFingerprint: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** The read or send in progress, so that close() can wait for it before the store is closed. */
+  private chain: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly source: TopicSource,
@@ -55,44 +85,44 @@ class Topic {
     private readonly onEmpty: () => void,
   ) {}
 
-  async add(res: ServerResponse): Promise<void> {
-    this.subscribers.add(res);
+  private enqueue(job: () => Promise<void>): Promise<void> {
+    this.chain = this.chain.then(job);
+    return this.chain;
+  }
+
+  /** Reads the source; the fingerprint is taken before, so a change in between is seen by the next poll rather than lost. */
+  private async refresh(): Promise<Message | null> {
+    const fingerprint = await this.source.fingerprint?.();
+    const update = await this.source.refresh();
+    this.lastFingerprint = fingerprint;
+    this.read = true;
+    return update;
+  }
+
+  add(res: ServerResponse): Promise<void> {
     res.on('close', () => {
       this.subscribers.delete(res);
       if (this.subscribers.size === 0) void this.stop();
     });
-    // The fingerprint is taken before the read, so a change in between is
-    // seen by the next poll rather than lost.
-    const fingerprint = await this.source.fingerprint?.();
-    // The newcomer gets the current state at once; the others only on change.
-    const current = await this.source.produce();
-    if (!res.writableEnded) write(res, current.event, current.data);
-    if (this.last === undefined) {
-      this.last = current.data;
-      this.lastFingerprint = fingerprint;
-    }
-    if (this.timer === undefined && !this.stopped) this.schedule();
+    return this.enqueue(async () => {
+      if (res.writableEnded || res.destroyed) return;
+      if (!this.read) await this.refresh();
+      write(res, this.source.full());
+      this.subscribers.add(res);
+      if (this.timer === undefined && !this.stopped) this.schedule();
+    });
   }
 
-  /** The poll in progress, so that close() can wait for it before the store is closed. */
-  private inFlight: Promise<void> = Promise.resolve();
-
   private schedule(): void {
-    this.timer = setTimeout(() => {
-      this.inFlight = this.poll();
-    }, this.pollMs);
+    this.timer = setTimeout(() => void this.enqueue(() => this.poll()), this.pollMs);
   }
 
   private async poll(): Promise<void> {
     try {
       const fingerprint = await this.source.fingerprint?.();
       if (fingerprint === undefined || fingerprint !== this.lastFingerprint) {
-        const next = await this.source.produce();
-        this.lastFingerprint = fingerprint;
-        if (next.data !== this.last) {
-          this.last = next.data;
-          for (const res of this.subscribers) write(res, next.event, next.data);
-        }
+        const update = await this.refresh();
+        if (update) for (const res of this.subscribers) write(res, update);
       }
     } catch (error) {
       this.log(`dashboard: reading the store failed (will retry): ${(error as Error).message}`);
@@ -100,32 +130,36 @@ class Topic {
     if (!this.stopped) this.schedule();
   }
 
-  /** Stops polling; resolves once a poll in progress has finished. */
+  /** Stops polling; resolves once a read in progress has finished. */
   stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     this.onEmpty();
-    return this.inFlight;
+    return this.chain;
   }
 }
 
-interface TopicSource {
-  produce(): Promise<{ event: string; data: string }>;
-  fingerprint?(): Promise<string>;
-}
-
-function write(res: ServerResponse, event: string, data: string): void {
+function write(res: ServerResponse, { event, data }: Message): void {
   // A viewer that left (or a closing server) gets nothing: writing after end would raise.
   if (res.writableEnded || res.destroyed) return;
   // JSON.stringify output has no raw newlines, so one data: line carries it.
   res.write(`event: ${event}\ndata: ${data}\n\n`);
 }
 
+/**
+ * The compiled modules the page's script imports (the charts it draws from
+ * the rows it holds), served from next to this file, by their path under
+ * /static/. They import nothing from Node (see src/report/charts.ts).
+ */
+const BROWSER_MODULES = new Map(['report/charts.js', 'viz/svg.js'].map((path) => [path, readFileSync(new URL(`../${path}`, import.meta.url), 'utf8').replace(/\n\/\/# sourceMappingURL=.*$/, '\n')]));
+
 const SECURITY_HEADERS = {
   // No inline scripts and nothing from elsewhere: even a string that slipped
   // past escaping could not run.
   'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:",
   'x-content-type-options': 'nosniff',
+  // The page's URL may carry the token: never pass it on.
+  'referrer-policy': 'no-referrer',
 };
 
 function page(title: string, bodyAttributes: string, content: string): string {
@@ -134,7 +168,7 @@ function page(title: string, bodyAttributes: string, content: string): string {
 <link rel="stylesheet" href="/static/dashboard.css"></head>
 <body ${bodyAttributes}>
 ${content}
-<script src="/static/dashboard.js"></script>
+<script type="module" src="/static/dashboard.js"></script>
 </body></html>
 `;
 }
@@ -158,11 +192,18 @@ function experimentPage(name: string): string {
 <h2>Best trial</h2>
 <p><b id="best-number">-</b> <span id="best-value"></span> <span id="best-metrics" class="muted"></span></p>
 <p><code id="best-arch"></code></p>
-<div id="weight-sharing" hidden><h2>Supernet</h2><p id="ws-status"></p><div id="ws-sections"></div></div>
+<div id="weight-sharing" hidden><h2>Supernet</h2><p id="ws-status"></p>
+<ul id="ws-warnings" class="warnings"></ul>
+<div class="charts"><div id="ws-cell"></div><div id="ws-accuracy"></div><div id="ws-loss"></div><div id="ws-eigenvalue"></div><div id="ws-skip"></div></div>
+<h3>Architecture weights (softmax of α) per edge, over the epochs</h3><div id="ws-alpha" class="charts"></div></div>
+<div id="cells-box" hidden><h2>Best cells</h2><div id="cells" class="charts"></div></div>
 <h2>Charts</h2>
 <div class="charts"><div id="chart-bestSoFar"></div><div id="chart-pareto"></div><div id="chart-curves"></div></div>
+<div id="space-box" hidden><h2>Over the space</h2>
+<div class="charts"><div id="chart-parallel"></div><div id="chart-importance"></div></div></div>
+<div id="compare-box" hidden><h2>Compare</h2><p class="muted">Trials ticked in the table, side by side. <button id="compare-clear" type="button">clear</button></p><div id="compare" class="compare"></div></div>
 <h2>Trials</h2>
-<p id="trials-note" class="muted"></p>
+<p class="muted"><label>compare trial # <input id="compare-add" type="number" min="0" step="1"></label> <span id="trials-note"></span></p>
 <table id="trials"><thead><tr id="trials-head"></tr></thead><tbody id="trials-body"></tbody></table>`);
 }
 
@@ -196,17 +237,52 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const topics = new Map<string, Topic>();
   const streams = new Set<ServerResponse>();
 
-  // The index is cheap to read whole; an experiment is fingerprinted first.
-  const indexSource: TopicSource = {
-    produce: async () => ({ event: 'experiments', data: JSON.stringify({ experiments: await listExperimentRows(store) }) }),
+  // The index is small: it is re-read whole and sent whole when it changed.
+  const indexSource = (): TopicSource => {
+    let last: Message = { event: 'experiments', data: '' };
+    return {
+      async refresh() {
+        const data = JSON.stringify({ experiments: await listExperimentRows(store) });
+        if (data === last.data) return null;
+        last = { event: 'experiments', data };
+        return last;
+      },
+      full: () => last,
+    };
   };
-  const experimentSource = (name: string): TopicSource => ({
-    async produce() {
-      const snapshot = await experimentSnapshot(store, name, options.snapshot);
-      return snapshot ? { event: 'snapshot', data: JSON.stringify(snapshot) } : { event: 'missing', data: JSON.stringify({ error: `no experiment named '${name}'` }) };
-    },
-    fingerprint: () => experimentFingerprint(store, name),
-  });
+  // An experiment is fingerprinted first, then read incrementally; updates carry what changed.
+  const experimentSource = (name: string): TopicSource => {
+    const tracker = new ExperimentTracker(store, name, options.snapshot);
+    let differ = new ViewDiffer();
+    let followed: number | null = null;
+    let view: ExperimentView | null = null;
+    let full: Message | null = null;
+    const missing: Message = { event: 'missing', data: JSON.stringify({ error: `no experiment named '${name}'` }) };
+    return {
+      async refresh() {
+        const next = await tracker.refresh();
+        const wasMissing = view === null;
+        view = next;
+        full = null;
+        if (next === null) return wasMissing ? null : missing;
+        if (tracker.experimentId !== followed) {
+          // A first read, or the experiment was deleted and created again: everyone starts over.
+          followed = tracker.experimentId;
+          differ = new ViewDiffer();
+          differ.diff(next);
+          return this.full();
+        }
+        const delta = differ.diff(next);
+        return delta && { event: 'update', data: JSON.stringify(delta) };
+      },
+      full() {
+        if (view === null) return missing;
+        full ??= { event: 'snapshot', data: JSON.stringify(view) };
+        return full;
+      },
+      fingerprint: () => tracker.fingerprint(),
+    };
+  };
 
   async function openStream(req: IncomingMessage, res: ServerResponse, key: string, source: TopicSource): Promise<void> {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', ...SECURITY_HEADERS });
@@ -227,17 +303,34 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     await topic.add(res);
   }
 
+  const token = options.token ?? (isLoopbackHost(options.host ?? '127.0.0.1') ? null : newToken());
+  let hosts = new Set<string>();
+  let port = 0;
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Before anything else: a page from another origin that rebinds its own
+    // name to this address sends that name as Host.
+    const host = (req.headers.host ?? '').toLowerCase();
+    if (!hosts.has(host)) return send(res, 403, 'text/plain; charset=utf-8', `Host ${JSON.stringify(req.headers.host ?? '')} is not the address this dashboard serves\n`);
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', `method ${req.method} not allowed; the dashboard is read-only\n`, { allow: 'GET, HEAD' });
     const url = new URL(req.url ?? '/', 'http://dashboard.invalid');
+    if (token !== null) {
+      const proof = tokenProof(req, url, token, port);
+      if (proof === null) return send(res, 401, 'text/plain; charset=utf-8', 'this dashboard needs its token: open the URL it printed (with ?token=...), or send Authorization: Bearer TOKEN\n');
+      // The page's own requests (script, modules, event streams) then carry the cookie instead.
+      if (proof === 'query') res.setHeader('set-cookie', `${tokenCookieName(port)}=${token}; Path=/; HttpOnly; SameSite=Strict`);
+    }
     const parts = segments(url.pathname);
     if (parts === null) return sendHtml(res, 400, notFoundPage(`malformed percent-encoding in path ${url.pathname}`));
     const [first, second, third, fourth] = parts;
 
     if (parts.length === 0) return sendHtml(res, 200, indexPage());
-    if (first === 'static' && parts.length === 2) {
-      if (second === 'dashboard.js') return send(res, 200, 'text/javascript; charset=utf-8', DASHBOARD_JS);
-      if (second === 'dashboard.css') return send(res, 200, 'text/css; charset=utf-8', DASHBOARD_CSS);
+    if (first === 'static') {
+      const path = parts.slice(1).join('/');
+      if (path === 'dashboard.js') return send(res, 200, 'text/javascript; charset=utf-8', DASHBOARD_JS);
+      if (path === 'dashboard.css') return send(res, 200, 'text/css; charset=utf-8', DASHBOARD_CSS);
+      const module = BROWSER_MODULES.get(path);
+      if (module !== undefined) return send(res, 200, 'text/javascript; charset=utf-8', module);
     }
     if (first === 'experiments' && parts.length === 2) {
       const experiment = await store.getExperiment(second!);
@@ -245,8 +338,13 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       return sendHtml(res, 200, experimentPage(second!));
     }
     if (first === 'api') {
-      if (second === 'events' && parts.length === 2) return openStream(req, res, '', indexSource);
+      if (second === 'events' && parts.length === 2) return openStream(req, res, '', indexSource());
       if (second === 'experiments' && parts.length === 2) return sendJson(res, 200, { experiments: await listExperimentRows(store) });
+      if (second === 'experiments' && parts.length === 5 && fourth === 'trials') {
+        const number = Number(parts[4]);
+        const detail = /^\d{1,9}$/.test(parts[4]!) ? await trialDetail(store, third!, number) : null;
+        return detail ? sendJson(res, 200, detail) : sendJson(res, 404, { error: `no trial ${parts[4]} in experiment '${third}'` });
+      }
       if (second === 'experiments' && (parts.length === 3 || (parts.length === 4 && fourth === 'events'))) {
         const name = third!;
         if (parts.length === 3) {
@@ -279,11 +377,14 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     server.listen(options.port ?? 8090, options.host ?? '127.0.0.1', () => resolve());
   });
   const address = server.address() as AddressInfo;
+  port = address.port;
+  hosts = allowedHosts(options.host ?? '127.0.0.1', port);
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}/`;
+  const url = `http://${host}:${address.port}/${token === null ? '' : `?token=${token}`}`;
 
   return {
     url,
+    token,
     port: address.port,
     subscriberCount: () => streams.size,
     async close() {

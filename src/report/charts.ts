@@ -1,6 +1,11 @@
 // Static SVG charts drawn in TypeScript: line charts (best-so-far curves,
-// learning curves) and scatter plots with a Pareto front. No scripts, no
-// fonts or files fetched: the SVG text is the whole chart.
+// learning curves), scatter plots with a Pareto front, heatmaps, parallel
+// coordinates and mean-with-spread rows. No scripts, no fonts or files
+// fetched: the SVG text is the whole chart.
+//
+// The live dashboard serves this module (and viz/svg.js) to the browser,
+// which draws the same charts from the rows it holds: import nothing here
+// but pure code (no Node modules).
 import { escapeXml } from '../viz/svg.js';
 
 export interface Series {
@@ -24,6 +29,8 @@ export interface ChartOptions {
   width?: number;
   height?: number;
   logX?: boolean;
+  /** Vertical markers at these x values (e.g. epochs with a warning), drawn dashed in red with their label. */
+  marks?: readonly { x: number; label: string }[];
 }
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
@@ -38,6 +45,20 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
   const ticks: number[] = [];
   for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) ticks.push(Number(v.toPrecision(12)));
   return ticks;
+}
+
+/**
+ * Ticks of a log10 axis, given in log units: the decades inside, or 1-2-5
+ * steps when fewer than two decades fall inside, or else the linear ticks
+ * of the span (so that a range within one decade still gets labels).
+ */
+export function logTicks(lo: number, hi: number): number[] {
+  const decades = niceTicks(lo, hi).filter((t) => Number.isInteger(t));
+  if (decades.length >= 2) return decades;
+  const steps: number[] = [];
+  for (let d = Math.floor(lo); d <= Math.ceil(hi); d++) for (const m of [1, 2, 5]) steps.push(d + Math.log10(m));
+  const inside = steps.filter((t) => t >= lo - 1e-9 && t <= hi + 1e-9);
+  return inside.length >= 2 ? inside : niceTicks(10 ** lo, 10 ** hi).filter((v) => v > 0).map((v) => Math.log10(v));
 }
 
 const tickText = (v: number) => (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-2 && v !== 0) ? v.toExponential(1) : String(Number(v.toPrecision(4))));
@@ -71,7 +92,7 @@ class Frame {
       this.parts.push(`<line x1="${MARGIN.left}" x2="${MARGIN.left + pw}" y1="${y}" y2="${y}" stroke="#eee"/>`);
       this.parts.push(`<text x="${MARGIN.left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle" font-size="11">${tickText(t)}</text>`);
     }
-    const xTicks = o.logX ? niceTicks(x0, x1).filter((t) => Number.isInteger(t)).map((t) => 10 ** t) : niceTicks(x0, x1);
+    const xTicks = o.logX ? logTicks(x0, x1).map((t) => Number((10 ** t).toPrecision(6))) : niceTicks(x0, x1);
     for (const t of xTicks) {
       const x = this.xMap(t).toFixed(1);
       this.parts.push(`<line x1="${x}" x2="${x}" y1="${MARGIN.top + ph}" y2="${MARGIN.top + ph + 4}" stroke="${axis}"/>`);
@@ -80,6 +101,11 @@ class Frame {
     this.parts.push(`<text x="${this.w / 2}" y="18" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(o.title)}</text>`);
     this.parts.push(`<text x="${MARGIN.left + pw / 2}" y="${this.h - 8}" text-anchor="middle" font-size="12">${escapeXml(o.xLabel)}${o.logX ? ' (log scale)' : ''}</text>`);
     this.parts.push(`<text transform="translate(14 ${MARGIN.top + ph / 2}) rotate(-90)" text-anchor="middle" font-size="12">${escapeXml(o.yLabel)}</text>`);
+    (o.marks ?? []).forEach((m, i) => {
+      const x = this.xMap(m.x).toFixed(1);
+      // Labels step down so that marks close together stay readable.
+      this.parts.push(`<g class="mark"><line x1="${x}" x2="${x}" y1="${MARGIN.top}" y2="${MARGIN.top + ph}" stroke="#d62728" stroke-dasharray="4 3"/><text x="${x}" y="${MARGIN.top + 12 + 12 * i}" dx="3" font-size="10" fill="#d62728" stroke="#fff" stroke-width="2.5" paint-order="stroke">${escapeXml(m.label)}</text><title>${escapeXml(m.label)}</title></g>`);
+    });
   }
 
   x(v: number): string {
@@ -112,7 +138,7 @@ function extent(values: number[]): [number, number] {
 /** Lines (or steps) of several series on shared axes. */
 export function lineChart(series: readonly Series[], o: ChartOptions): string {
   const pts = series.flatMap((s) => s.points);
-  const f = new Frame(o, pts.map((p) => p[0]), pts.map((p) => p[1]));
+  const f = new Frame(o, [...pts.map((p) => p[0]), ...(o.marks ?? []).map((m) => m.x)], pts.map((p) => p[1]));
   series.forEach((s, i) => {
     const color = PALETTE[i % PALETTE.length]!;
     const coords: string[] = [];
@@ -192,4 +218,129 @@ export function heatmap(rows: readonly string[], columns: readonly number[], val
   });
   parts.push(`<text x="${left + (cellW * columns.length) / 2}" y="${h - 6}" text-anchor="middle" font-size="10">${escapeXml(o.xLabel)}</text>`);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="sans-serif">${parts.join('')}</svg>`;
+}
+
+/** Blue (0) to red (1) through grey: the colour of a value scaled to [0, 1]. */
+export function scaleColour(t: number): string {
+  const u = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0));
+  const mix = (a: number, b: number, k: number) => Math.round(a + (b - a) * k);
+  return u < 0.5
+    ? `rgb(${mix(49, 170, u * 2)},${mix(54, 170, u * 2)},${mix(149, 170, u * 2)})`
+    : `rgb(${mix(170, 215, u * 2 - 1)},${mix(170, 48, u * 2 - 1)},${mix(170, 39, u * 2 - 1)})`;
+}
+
+export interface ParallelAxis {
+  name: string;
+  /** Categorical axis: the value names, evenly spaced (a line's value is an index); absent: numeric, from the lines' range. */
+  categories?: readonly string[];
+}
+
+export interface ParallelLine {
+  /** One value per axis (a category index or a number); null where the line has none (an inactive dimension). */
+  values: readonly (number | null)[];
+  /** In [0, 1]: blue (0) to red (1). */
+  colour: number;
+  label?: string;
+}
+
+/**
+ * Parallel coordinates: one vertical axis per dimension, with its value
+ * names (or numeric ticks) as labels, and one line per row through its
+ * values, coloured by `colour` (e.g. the objective, with a legend).
+ */
+export function parallelCoordinates(axes: readonly ParallelAxis[], lines: readonly ParallelLine[], o: { title: string; colourLabel: string; colourRange: [number, number]; width?: number; height?: number }): string {
+  const w = o.width ?? Math.max(420, 90 * axes.length + 80);
+  const h = o.height ?? 360;
+  const top = 54;
+  const bottom = h - 40;
+  const left = 56;
+  const gap = axes.length > 1 ? (w - left - 70) / (axes.length - 1) : 0;
+  const maps = axes.map((axis, k) => {
+    if (axis.categories) {
+      const n = axis.categories.length;
+      return { ticks: axis.categories.map((c, i) => ({ v: i, text: c })), y: (v: number) => (n <= 1 ? (top + bottom) / 2 : bottom - (v / (n - 1)) * (bottom - top)) };
+    }
+    const [lo0, hi0] = extent(lines.map((l) => l.values[k] ?? NaN));
+    const [lo, hi] = lo0 === hi0 ? [lo0 - 1, hi0 + 1] : [lo0, hi0];
+    return { ticks: niceTicks(lo, hi, 4).map((v) => ({ v, text: tickText(v) })), y: (v: number) => bottom - ((v - lo) / (hi - lo)) * (bottom - top) };
+  });
+  const xOf = (k: number) => left + k * gap;
+  const parts: string[] = [`<text x="${w / 2}" y="18" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(o.title)}</text>`];
+  for (const line of lines) {
+    let d = '';
+    let pen = false;
+    line.values.forEach((v, k) => {
+      if (v === null || !Number.isFinite(v)) {
+        pen = false;
+        return;
+      }
+      d += `${pen ? 'L' : 'M'}${xOf(k).toFixed(1)} ${maps[k]!.y(v).toFixed(1)}`;
+      pen = true;
+    });
+    if (d) parts.push(`<path d="${d}" fill="none" stroke="${scaleColour(line.colour)}" stroke-opacity="0.45" stroke-width="1">${line.label ? `<title>${escapeXml(line.label)}</title>` : ''}</path>`);
+  }
+  axes.forEach((axis, k) => {
+    const x = xOf(k).toFixed(1);
+    parts.push(`<g class="axis"><line x1="${x}" x2="${x}" y1="${top}" y2="${bottom}" stroke="#444"/>`);
+    parts.push(`<text x="${x}" y="${top - 10}" text-anchor="middle" font-size="11" font-weight="bold">${escapeXml(axis.name)}</text>`);
+    for (const t of maps[k]!.ticks) parts.push(`<text x="${x}" y="${maps[k]!.y(t.v).toFixed(1)}" dx="4" dominant-baseline="middle" font-size="9" fill="#222" stroke="#fff" stroke-width="2.5" paint-order="stroke">${escapeXml(t.text)}</text>`);
+    parts.push('</g>');
+  });
+  // Colour legend: label, lowest value, the scale, highest value.
+  const ly = h - 14;
+  parts.push(`<text x="${left}" y="${ly}" dominant-baseline="middle" font-size="10">${escapeXml(o.colourLabel)}</text>`);
+  parts.push(`<text x="${left + 150}" y="${ly}" text-anchor="end" dominant-baseline="middle" font-size="9">${tickText(o.colourRange[0])}</text>`);
+  for (let i = 0; i < 20; i++) parts.push(`<rect x="${left + 154 + i * 6}" y="${ly - 5}" width="6" height="10" fill="${scaleColour(i / 19)}"/>`);
+  parts.push(`<text x="${left + 278}" y="${ly}" dominant-baseline="middle" font-size="9">${tickText(o.colourRange[1])}</text>`);
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="sans-serif">${parts.join('')}</svg>`;
+}
+
+export interface SpreadRow {
+  /** Row name, e.g. an operation. */
+  label: string;
+  mean: number;
+  /** Half-width of the bar drawn around the mean (e.g. one standard deviation). */
+  spread: number;
+  /** Shown after the label, e.g. "n=120". */
+  note?: string;
+}
+
+/**
+ * Means with spread bars, in groups (e.g. per dimension: the mean objective
+ * of the trials with each of its choices, ± one standard deviation), on one
+ * shared value axis with tick labels.
+ */
+export function spreadChart(groups: readonly { name: string; rows: readonly SpreadRow[] }[], o: { title: string; xLabel: string; width?: number }): string {
+  const rowH = 16;
+  const groupH = 20;
+  const labelW = 210;
+  const w = o.width ?? 620;
+  const top = 34;
+  const right = w - 20;
+  const height = top + groups.reduce((a, g) => a + groupH + g.rows.length * rowH, 0) + 40;
+  const all = groups.flatMap((g) => g.rows);
+  const [lo0, hi0] = extent(all.flatMap((r) => [r.mean - r.spread, r.mean + r.spread]));
+  const [lo, hi] = lo0 === hi0 ? [lo0 - 1, hi0 + 1] : [lo0, hi0];
+  const xOf = (v: number) => (labelW + ((v - lo) / (hi - lo)) * (right - labelW)).toFixed(1);
+  const parts: string[] = [`<text x="${w / 2}" y="18" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(o.title)}</text>`];
+  const bottom = height - 40;
+  for (const t of niceTicks(lo, hi, 5)) {
+    parts.push(`<line x1="${xOf(t)}" x2="${xOf(t)}" y1="${top}" y2="${bottom}" stroke="#eee"/>`);
+    parts.push(`<text x="${xOf(t)}" y="${bottom + 14}" text-anchor="middle" font-size="11">${tickText(t)}</text>`);
+  }
+  parts.push(`<line x1="${labelW}" x2="${right}" y1="${bottom}" y2="${bottom}" stroke="#444"/>`);
+  parts.push(`<text x="${(labelW + right) / 2}" y="${height - 8}" text-anchor="middle" font-size="12">${escapeXml(o.xLabel)}</text>`);
+  let y = top;
+  for (const g of groups) {
+    parts.push(`<text x="4" y="${y + 13}" font-size="11" font-weight="bold">${escapeXml(g.name)}</text>`);
+    y += groupH;
+    for (const r of g.rows) {
+      const cy = y + rowH / 2;
+      parts.push(`<g class="spread-row"><text x="${labelW - 6}" y="${cy}" text-anchor="end" dominant-baseline="middle" font-size="10">${escapeXml(r.note ? `${r.label} (${r.note})` : r.label)}</text>`);
+      parts.push(`<line x1="${xOf(r.mean - r.spread)}" x2="${xOf(r.mean + r.spread)}" y1="${cy}" y2="${cy}" stroke="#1f77b4" stroke-width="2"/>`);
+      parts.push(`<circle cx="${xOf(r.mean)}" cy="${cy}" r="3.5" fill="#1f77b4"><title>${escapeXml(`${r.label}: ${tickText(r.mean)} ± ${tickText(r.spread)}${r.note ? ` (${r.note})` : ''}`)}</title></circle></g>`);
+      y += rowH;
+    }
+  }
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${height}" viewBox="0 0 ${w} ${height}" font-family="sans-serif">${parts.join('')}</svg>`;
 }

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lastJson, runTsnas } from '../testing/cli.js';
-import { bestSoFar, lineChart, niceTicks, scatterChart } from './charts.js';
+import { bestSoFar, lineChart, logTicks, niceTicks, parallelCoordinates, scatterChart, spreadChart } from './charts.js';
 
 test('chart helpers: ticks, best-so-far, well-formed SVG', () => {
   assert.deepEqual(niceTicks(0, 1), [0, 0.2, 0.4, 0.6, 0.8, 1]);
@@ -16,6 +16,33 @@ test('chart helpers: ticks, best-so-far, well-formed SVG', () => {
   const scatter = scatterChart([{ x: 10, y: 1 }, { x: 100, y: 2 }, { x: 1000, y: 1.5 }], [{ x: 10, y: 1 }, { x: 100, y: 2 }], { title: 's', xLabel: 'params', yLabel: 'acc', logX: true });
   assert.equal((scatter.match(/<circle/g) ?? []).length, 5);
   assert.ok(scatter.includes('Pareto front') && scatter.includes('(log scale)'));
+});
+
+test('log axes get tick labels even within one decade; marks, parallel coordinates and spread rows draw what they are given', () => {
+  assert.deepEqual(logTicks(1, 4), [1, 2, 3, 4], 'decades when two or more fall inside');
+  const within = logTicks(Math.log10(4e5), Math.log10(1.2e6)).map((t) => Number((10 ** t).toPrecision(6)));
+  assert.deepEqual(within, [5e5, 1e6], '1-2-5 steps inside 4e5..1.2e6');
+  const narrow = logTicks(Math.log10(1.1e6), Math.log10(1.3e6)).map((t) => Number((10 ** t).toPrecision(6)));
+  assert.ok(narrow.length >= 2 && narrow.every((v) => v >= 1.1e6 && v <= 1.3e6), `linear ticks inside a narrow span: ${narrow}`);
+  const scatter = scatterChart([{ x: 4e5, y: 0.85 }, { x: 1.2e6, y: 0.91 }], [], { title: 's', xLabel: 'params', yLabel: 'acc', logX: true });
+  assert.ok(scatter.includes('>5.0e+5<') && scatter.includes('>1.0e+6<'), 'x tick labels on a log axis within one decade');
+
+  const marked = lineChart([{ name: 'λ', points: [[1, 0.1], [2, 0.2]] }], { title: 't', xLabel: 'epoch', yLabel: 'λ', marks: [{ x: 2, label: 'a <warning>' }] });
+  assert.equal((marked.match(/class="mark"/g) ?? []).length, 1);
+  assert.ok(marked.includes('a &lt;warning&gt;'));
+
+  const parallel = parallelCoordinates(
+    [{ name: 'op', categories: ['conv', 'pool'] }, { name: 'acc' }],
+    [{ values: [0, 0.9], colour: 1, label: '#0' }, { values: [null, 0.5], colour: 0 }, { values: [1, 0.7], colour: 0.5 }],
+    { title: 'p', colourLabel: 'acc', colourRange: [0.5, 0.9] },
+  );
+  assert.equal((parallel.match(/<path /g) ?? []).length, 3);
+  assert.ok(/<path d="M[\d.]+ [\d.]+"/.test(parallel), 'an inactive value breaks the line: the second row is one point');
+  assert.ok(parallel.includes('>conv<') && parallel.includes('>pool<'), 'categorical axes are labelled with their values');
+
+  const spread = spreadChart([{ name: 'edge', rows: [{ label: 'conv', mean: 0.8, spread: 0.1, note: 'n=2' }, { label: 'pool', mean: 0.6, spread: 0 }] }], { title: 'm', xLabel: 'acc' });
+  assert.equal((spread.match(/class="spread-row"/g) ?? []).length, 2);
+  assert.ok(spread.includes('conv (n=2)') && spread.includes('>0.8<'), 'labels and value-axis ticks');
 });
 
 test('tsnas report NAME writes report.html with the curve, the Pareto scatter and the top cells', () => {

@@ -1,6 +1,7 @@
 // tsnas dashboard [--storage URL] [--port P] [--host H] [--json]: a live web
 // view of the store's experiments, served until Ctrl-C (exit 130).
 import { TsnasError } from '../../errors.js';
+import { isLoopbackHost } from '../../dashboard/access.js';
 import { startDashboard } from '../../dashboard/server.js';
 import { DEFAULT_STORAGE_URL, openStore } from '../../store/index.js';
 import type { Store } from '../../store/types.js';
@@ -23,7 +24,8 @@ export const dashboardCommand = defineCommand({
   flags: {
     storage: { type: 'string', help: 'sqlite:PATH or postgres://...', default: DEFAULT_STORAGE_URL },
     port: { type: 'int', help: 'TCP port (0 = any free port)', default: 8090, min: 0 },
-    host: { type: 'string', help: 'address to listen on (0.0.0.0 to share it on the network)', default: '127.0.0.1' },
+    host: { type: 'string', help: 'address to listen on (0.0.0.0 to share it on the network: then a token is required)', default: '127.0.0.1' },
+    token: { type: 'string', help: 'the token every request must carry (default beyond loopback: a random one, printed in the URL)' },
     poll: { type: 'int', help: 'milliseconds between store reads of a watched page', default: 700, min: 50 },
     json: { type: 'boolean', help: 'print {"url": ...} as the last line of stdout once listening' },
   },
@@ -31,7 +33,15 @@ export const dashboardCommand = defineCommand({
     if ((flags['port'] as number) > 65535) throw new TsnasError('usage', `expected a port from 0 to 65535, got ${flags['port']}`, { where: '--port' });
     const store = await openExistingStore(flags['storage'] as string);
     try {
-      const dashboard = await startDashboard({ store, port: flags['port'] as number, host: flags['host'] as string, pollMs: flags['poll'] as number });
+      const token = flags['token'] as string | undefined;
+      if (token !== undefined && !/^[A-Za-z0-9_.~-]{16,256}$/.test(token)) {
+        throw new TsnasError('usage', 'a token must be 16 to 256 characters of letters, digits and - _ . ~ (it goes in a URL)', { where: '--token' });
+      }
+      const host = flags['host'] as string;
+      const dashboard = await startDashboard({ store, port: flags['port'] as number, host, pollMs: flags['poll'] as number, ...(token !== undefined ? { token } : {}) });
+      if (!isLoopbackHost(host)) {
+        log(`tsnas dashboard: WARNING: listening on ${host}, beyond this machine: anyone who can reach the port and has the token sees every experiment in the store; the traffic is plain HTTP (not encrypted), so share it only on a network you trust`);
+      }
       const stop = stopOnSigint('tsnas dashboard: stopping');
       try {
         log(`tsnas dashboard: serving ${dashboard.url} (Ctrl-C to stop)`);
