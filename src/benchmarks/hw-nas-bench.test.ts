@@ -5,7 +5,7 @@ import { METRIC_DIRECTIONS, metricDirection } from '../estimators/metrics.js';
 import { nb201Space } from '../spaces/nb201.js';
 import { HW_NAS_BENCH_COLUMNS, HW_NAS_BENCH_METRICS, HwNasBenchTable } from './hw-nas-bench.js';
 import { exactFront, hypervolumeRatio, runBenchmarkSearch } from './harness.js';
-import { Nb201Benchmark } from './nb201.js';
+import { Nb201Benchmark, hwNasBenchTable } from './nb201.js';
 
 const best10 = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|';
 /** A cell HW-NAS-Bench has no Edge TPU latency for (-1 in the CSV). */
@@ -14,14 +14,14 @@ const noEdgeTpu = '|nor_conv_3x3~0|+|none~0|none~1|+|avg_pool_3x3~0|nor_conv_3x3
 test('the vendored tables load: every cell once, in the accuracy table\'s order, 4,699 Edge TPU gaps each', () => {
   const cifar10 = new Nb201Benchmark('cifar10');
   for (const dataset of ['cifar10', 'cifar100', 'imagenet16_120'] as const) {
-    const t = HwNasBenchTable.load(dataset);
+    const t = hwNasBenchTable(dataset);
     assert.equal(t.size, 15625);
     assert.deepEqual(t.archs, cifar10.table.archs);
     assert.equal(Array.from(t.values('latency_edgetpu_ms')).filter(Number.isNaN).length, 4699);
     assert.equal(Array.from(t.values('latency_pixel3_ms')).filter(Number.isNaN).length, 0);
   }
   // HW-NAS-Bench's README: cell 0 has a Jetson TX2 latency of 5.807 ms on CIFAR-10.
-  assert.equal(HwNasBenchTable.load('cifar10').values('latency_edgegpu_ms')[0]!.toFixed(3), '5.807');
+  assert.equal(hwNasBenchTable('cifar10').values('latency_edgegpu_ms')[0]!.toFixed(3), '5.807');
 });
 
 test('a query returns the CSV\'s numbers under the documented metric names', () => {

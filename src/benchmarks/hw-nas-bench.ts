@@ -4,11 +4,9 @@
 // columns become metrics named <quantity>_<device>_<unit>, with their
 // directions declared once here.
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { TsnasError, dataError } from '../errors.js';
 import type { MetricDirections } from '../strategies/types.js';
-import type { Nb201Dataset } from './nb201.js';
 
 /** The table's columns, in file order, and the metric each becomes. */
 export const HW_NAS_BENCH_COLUMNS = [
@@ -46,10 +44,6 @@ export const HW_NAS_BENCH_METRICS: Readonly<Record<HwNasBenchMetric, 'min' | 'ma
 /** The file marks a value that was not measured with -1. */
 const NOT_MEASURED = -1;
 
-export function hwNasBenchPath(dataset: Nb201Dataset): string {
-  return fileURLToPath(new URL(`../../data/hw-nas-bench/nb201_${dataset}.csv.gz`, import.meta.url));
-}
-
 export function isHwNasBenchMetric(name: string): name is HwNasBenchMetric {
   return Object.hasOwn(HW_NAS_BENCH_METRICS, name);
 }
@@ -68,8 +62,8 @@ export class HwNasBenchTable {
 
   private static cache = new Map<string, HwNasBenchTable>();
 
-  /** Loads (once per path) and checks a dataset's gzipped CSV. */
-  static load(dataset: Nb201Dataset, path = hwNasBenchPath(dataset)): HwNasBenchTable {
+  /** Loads (once per path) and checks a table, gzipped or not (nb201.ts knows each dataset's file). */
+  static load(path: string): HwNasBenchTable {
     const cached = HwNasBenchTable.cache.get(path);
     if (cached) return cached;
     let text: string;

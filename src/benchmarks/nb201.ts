@@ -17,6 +17,11 @@ export type Nb201Dataset = (typeof NB201_DATASETS)[number];
 
 export const NB201_TABLE_PATH = fileURLToPath(new URL('../../data/nb201/nb201_test_acc_200ep.csv', import.meta.url));
 
+/** HW-NAS-Bench's device costs of each dataset's networks (data/hw-nas-bench, with provenance). */
+export function hwNasBenchTable(dataset: Nb201Dataset): HwNasBenchTable {
+  return HwNasBenchTable.load(fileURLToPath(new URL(`../../data/hw-nas-bench/nb201_${dataset}.csv.gz`, import.meta.url)));
+}
+
 /** The network each dataset's accuracies were measured on: input size and classes. */
 const datasetShapes: Record<Nb201Dataset, { input: readonly [number, number, number]; classes: number }> = {
   cifar10: { input: [3, 32, 32], classes: 10 },
@@ -135,7 +140,7 @@ export class Nb201Benchmark implements Benchmark {
     readonly dataset: Nb201Dataset,
     readonly table: Nb201Table = Nb201Table.load(),
     space: Nb201Space = nb201Space(),
-    readonly hardware: HwNasBenchTable = HwNasBenchTable.load(dataset),
+    readonly hardware: HwNasBenchTable = hwNasBenchTable(dataset),
   ) {
     if (space.name !== 'nb201') throw new TsnasError('usage', `the nb201 benchmark needs the nb201 space, got '${space.name}'`, { where: '--space' });
     if (hardware.size !== table.size) throw dataError(`the HW-NAS-Bench table has ${hardware.size} cells, the accuracy table ${table.size}`, hardware.where);
