@@ -26,6 +26,11 @@ export interface BenchmarkSearchOptions {
   objectives?: readonly string[];
   /** λ of each objective after the first, for scalarised search (default 1 each). */
   lambdas?: readonly number[];
+  /**
+   * Reference point of the hypervolume ratio, one value per objective of the
+   * front (default: the table's worst value of each, see exactFront).
+   */
+  hypervolumeReference?: readonly number[];
   /** Samples asked at once (parallel workers); default 1. */
   batch?: number;
   /** Called after each seed, e.g. for a progress bar. */
@@ -124,7 +129,7 @@ function strategyFor(o: BenchmarkSearchOptions, seed: number): Strategy {
 /** A two-objective table's exact front and its hypervolume from the reference point. */
 export interface ExactFront {
   maximize: boolean[];
-  /** The table's worst value of each objective (its nadir over every cell, not only the front's). */
+  /** By default the table's worst value of each objective (its nadir over every cell, not only the front's). */
   reference: number[];
   /** The non-dominated points. */
   front: number[][];
@@ -133,16 +138,17 @@ export interface ExactFront {
 
 const exactFronts = new WeakMap<readonly (readonly number[])[], Map<string, ExactFront>>();
 
-/** The exact front of every point of a table (cached per table and directions). */
-export function exactFront(all: readonly (readonly number[])[], maximize: readonly boolean[]): ExactFront {
-  const key = maximize.join(',');
+/** The exact front of every point of a table (cached per table, directions and reference). */
+export function exactFront(all: readonly (readonly number[])[], maximize: readonly boolean[], reference?: readonly number[]): ExactFront {
+  const key = `${maximize.join(',')};${reference?.join(',') ?? 'worst'}`;
   let byDirections = exactFronts.get(all);
   if (!byDirections) exactFronts.set(all, (byDirections = new Map()));
   let exact = byDirections.get(key);
   if (!exact) {
-    const reference = [0, 1].map((k) => all.reduce((worst, p) => (maximize[k] ? Math.min(worst, p[k]!) : Math.max(worst, p[k]!)), maximize[k] ? Infinity : -Infinity));
+    const ref = reference ? [...reference] : [0, 1].map((k) => all.reduce((worst, p) => (maximize[k] ? Math.min(worst, p[k]!) : Math.max(worst, p[k]!)), maximize[k] ? Infinity : -Infinity));
     const front = paretoFront2d(all, maximize).map((i) => [...all[i]!]);
-    exact = { maximize: [...maximize], reference, front, volume: hypervolume2d(front, reference, maximize) };
+    exact = { maximize: [...maximize], reference: ref, front, volume: hypervolume2d(front, ref, maximize) };
+    if (!(exact.volume > 0)) throw new TsnasError('usage', `the reference point ${ref.join(',')} is not beaten by any point of the table`, { where: 'hypervolume reference' });
     byDirections.set(key, exact);
   }
   return exact;
@@ -153,8 +159,8 @@ export function exactFront(all: readonly (readonly number[])[], maximize: readon
  * both from the reference point of the table's worst values (exactFront).
  * Default directions: maximise the first objective, minimise the second.
  */
-export function hypervolumeRatio(found: readonly (readonly number[])[], all: readonly (readonly number[])[], maximize: readonly boolean[] = [true, false]): number {
-  const exact = exactFront(all, maximize);
+export function hypervolumeRatio(found: readonly (readonly number[])[], all: readonly (readonly number[])[], maximize: readonly boolean[] = [true, false], reference?: readonly number[]): number {
+  const exact = exactFront(all, maximize, reference);
   return hypervolume2d(found, exact.reference, exact.maximize) / exact.volume;
 }
 
@@ -183,7 +189,7 @@ export function runSeed(o: BenchmarkSearchOptions, seed: number, table?: readonl
     strategy.dispose();
   }
   const run: SeedRun = { seed, curve, final: best, foundOptimum: best >= optimum };
-  if (table) run.hypervolumeRatio = hypervolumeRatio(points, table, directionsOf(objectives, o.benchmark));
+  if (table) run.hypervolumeRatio = hypervolumeRatio(points, table, directionsOf(objectives, o.benchmark), o.hypervolumeReference);
   return run;
 }
 

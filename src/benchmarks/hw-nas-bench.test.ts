@@ -81,6 +81,10 @@ test('hypervolume ratio on a hand-checked example, from the table\'s worst value
   assert.equal(hypervolumeRatio([[2, 2]], all), 6 / 8);
   assert.equal(hypervolumeRatio([[1, 4], [0, 5]], all), 1 / 8);
   assert.equal(hypervolumeRatio(all, all), 1);
+  // A given reference (1, 4): [1,3]x[3,4] (2) and [1,2]x[2,4] (2) overlap in [1,2]x[3,4] (1): 3; (1,4) itself adds nothing.
+  assert.equal(exactFront(all, [true, false], [1, 4]).volume, 3);
+  assert.equal(hypervolumeRatio([[2, 2], [1, 4]], all, [true, false], [1, 4]), 2 / 3);
+  assert.throws(() => exactFront(all, [true, false], [5, 0]), /not beaten by any point/);
   // Both minimised: reference (3, 5), front (1,4) (2,2) (0,5); (0,5) lies on the reference's b and adds nothing.
   // [1,3]x[4,5] (2) and [2,3]x[2,5] (3) overlap in [2,3]x[4,5] (1): 4.
   const min = exactFront(all, [false, false]);
