@@ -156,8 +156,9 @@ export function exactFront(all: readonly (readonly number[])[], maximize: readon
 
 /**
  * Hypervolume of the found points over that of the table's exact front,
- * both from the reference point of the table's worst values (exactFront).
- * Default directions: maximise the first objective, minimise the second.
+ * both from the same reference point (default: the table's worst values,
+ * see exactFront). Default directions: maximise the first objective,
+ * minimise the second.
  */
 export function hypervolumeRatio(found: readonly (readonly number[])[], all: readonly (readonly number[])[], maximize: readonly boolean[] = [true, false], reference?: readonly number[]): number {
   const exact = exactFront(all, maximize, reference);
