@@ -8,38 +8,28 @@ import { gunzipSync } from 'node:zlib';
 import { TsnasError, dataError } from '../errors.js';
 import type { MetricDirections } from '../strategies/types.js';
 
-/** The table's columns, in file order, and the metric each becomes. */
+/**
+ * The table's columns, in file order, the metric each becomes and its
+ * direction: latency and energy are costs; arithmetic intensity (operations
+ * per memory access on the Eyeriss accelerator) is a utilisation, higher is better.
+ */
 export const HW_NAS_BENCH_COLUMNS = [
-  { column: 'edgegpu_latency', metric: 'latency_edgegpu_ms' },
-  { column: 'edgegpu_energy', metric: 'energy_edgegpu_mj' },
-  { column: 'raspi4_latency', metric: 'latency_raspi4_ms' },
-  { column: 'edgetpu_latency', metric: 'latency_edgetpu_ms' },
-  { column: 'pixel3_latency', metric: 'latency_pixel3_ms' },
-  { column: 'eyeriss_latency', metric: 'latency_eyeriss_ms' },
-  { column: 'eyeriss_energy', metric: 'energy_eyeriss_mj' },
-  { column: 'eyeriss_arithmetic_intensity', metric: 'arithmetic_intensity_eyeriss' },
-  { column: 'fpga_latency', metric: 'latency_fpga_ms' },
-  { column: 'fpga_energy', metric: 'energy_fpga_mj' },
+  { column: 'edgegpu_latency', metric: 'latency_edgegpu_ms', direction: 'min' },
+  { column: 'edgegpu_energy', metric: 'energy_edgegpu_mj', direction: 'min' },
+  { column: 'raspi4_latency', metric: 'latency_raspi4_ms', direction: 'min' },
+  { column: 'edgetpu_latency', metric: 'latency_edgetpu_ms', direction: 'min' },
+  { column: 'pixel3_latency', metric: 'latency_pixel3_ms', direction: 'min' },
+  { column: 'eyeriss_latency', metric: 'latency_eyeriss_ms', direction: 'min' },
+  { column: 'eyeriss_energy', metric: 'energy_eyeriss_mj', direction: 'min' },
+  { column: 'eyeriss_arithmetic_intensity', metric: 'arithmetic_intensity_eyeriss', direction: 'max' },
+  { column: 'fpga_latency', metric: 'latency_fpga_ms', direction: 'min' },
+  { column: 'fpga_energy', metric: 'energy_fpga_mj', direction: 'min' },
 ] as const;
 
 export type HwNasBenchMetric = (typeof HW_NAS_BENCH_COLUMNS)[number]['metric'];
 
-/**
- * Latency and energy are costs; arithmetic intensity (operations per memory
- * access on the Eyeriss accelerator) is a utilisation, higher is better.
- */
-export const HW_NAS_BENCH_METRICS: Readonly<Record<HwNasBenchMetric, 'min' | 'max'>> & MetricDirections = {
-  latency_edgegpu_ms: 'min',
-  energy_edgegpu_mj: 'min',
-  latency_raspi4_ms: 'min',
-  latency_edgetpu_ms: 'min',
-  latency_pixel3_ms: 'min',
-  latency_eyeriss_ms: 'min',
-  energy_eyeriss_mj: 'min',
-  arithmetic_intensity_eyeriss: 'max',
-  latency_fpga_ms: 'min',
-  energy_fpga_mj: 'min',
-};
+/** The device metrics with their directions. */
+export const HW_NAS_BENCH_METRICS: MetricDirections = Object.fromEntries(HW_NAS_BENCH_COLUMNS.map((c) => [c.metric, c.direction]));
 
 /** The file marks a value that was not measured with -1. */
 const NOT_MEASURED = -1;
