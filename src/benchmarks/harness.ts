@@ -1,10 +1,11 @@
 // Runs a strategy against a benchmark for many seeds and summarises the
 // runs: the mean best-so-far curve, the final best, how often the optimum
 // was found and, for multi-objective runs, the hypervolume ratio of the
-// found accuracy/params front to the exact one.
+// found front of the first two objectives (accuracy and params, a device's
+// latency, ...) to the table's exact front.
 import { TsnasError } from '../errors.js';
 import { createStrategy, findStrategy, type StrategyName, type StrategyOptionsByName } from '../strategies/index.js';
-import { hypervolume2d } from '../strategies/pareto.js';
+import { hypervolume2d, paretoFront2d } from '../strategies/pareto.js';
 import type { FitnessSpec, ObjectiveSpec, Strategy } from '../strategies/types.js';
 import { mean, std } from '../util/stats.js';
 import type { Benchmark } from './types.js';
@@ -25,6 +26,11 @@ export interface BenchmarkSearchOptions {
   objectives?: readonly string[];
   /** λ of each objective after the first, for scalarised search (default 1 each). */
   lambdas?: readonly number[];
+  /**
+   * Reference point of the hypervolume ratio, one value per objective of the
+   * front (default: the table's worst value of each, see exactFront).
+   */
+  hypervolumeReference?: readonly number[];
   /** Samples asked at once (parallel workers); default 1. */
   batch?: number;
   /** Called after each seed, e.g. for a progress bar. */
@@ -37,7 +43,7 @@ export interface SeedRun {
   curve: number[];
   final: number;
   foundOptimum: boolean;
-  /** For runs with accuracy and params objectives. */
+  /** For multi-objective runs: over the first two objectives. */
   hypervolumeRatio?: number;
 }
 
@@ -51,6 +57,8 @@ export interface SearchSummary {
   final_std: number;
   optimum_rate: number;
   curve_mean: number[];
+  /** The two objectives the hypervolume ratio is over. */
+  hypervolume_objectives?: string[];
   hypervolume_ratio?: number;
   hypervolume_ratio_std?: number;
 }
@@ -85,11 +93,24 @@ export function parseSeeds(text: string, where = '--seeds'): number[] {
   return parts.map(Number);
 }
 
-function strategyFor(o: BenchmarkSearchOptions, seed: number): Strategy {
+/**
+ * The objectives a run searches on: the given ones; a multi-objective
+ * strategy given fewer than two searches accuracy and params.
+ */
+function searchedObjectives(o: BenchmarkSearchOptions): readonly string[] {
   const objectives = o.objectives ?? ['accuracy'];
+  return isMultiObjective(o) && objectives.length < 2 ? ['accuracy', 'params'] : objectives;
+}
+
+function isMultiObjective(o: BenchmarkSearchOptions): boolean {
+  return findStrategy(o.strategy)?.multiObjective === true || (o.objectives ?? []).length > 1;
+}
+
+function strategyFor(o: BenchmarkSearchOptions, seed: number): Strategy {
+  const objectives = searchedObjectives(o);
   const base = { ...(o.strategyOptions ?? {}), seed } as Record<string, unknown>;
   if (findStrategy(o.strategy)?.multiObjective) {
-    base['objectives'] = objectiveSpecs(objectives.length >= 2 ? objectives : ['accuracy', 'params'], o.benchmark);
+    base['objectives'] = objectiveSpecs(objectives, o.benchmark);
   } else if (objectives.length > 1) {
     const lambdas = o.lambdas ?? objectives.slice(1).map(() => 1);
     if (lambdas.length !== objectives.length - 1) {
@@ -105,33 +126,49 @@ function strategyFor(o: BenchmarkSearchOptions, seed: number): Strategy {
   return createStrategy(o.strategy, o.benchmark.space, base as never);
 }
 
-const exactHypervolumes = new WeakMap<readonly (readonly number[])[], { reference: number[]; volume: number }>();
-
-/**
- * Hypervolume of the found accuracy/params points over that of every point
- * of the benchmark (the exact front: dominated points add no volume), both
- * from the reference point (worst accuracy, largest params).
- */
-export function hypervolumeRatio(found: readonly (readonly number[])[], all: readonly (readonly number[])[]): number {
-  const maximize = [true, false];
-  let exact = exactHypervolumes.get(all);
-  if (!exact) {
-    let worstAccuracy = Infinity;
-    let largestParams = -Infinity;
-    for (const [a, p] of all) {
-      if (a! < worstAccuracy) worstAccuracy = a!;
-      if (p! > largestParams) largestParams = p!;
-    }
-    const reference = [worstAccuracy, largestParams];
-    exact = { reference, volume: hypervolume2d(all, reference, maximize) };
-    exactHypervolumes.set(all, exact);
-  }
-  return hypervolume2d(found, exact.reference, maximize) / exact.volume;
+/** A two-objective table's exact front and its hypervolume from the reference point. */
+export interface ExactFront {
+  maximize: boolean[];
+  /** By default the table's worst value of each objective (its nadir over every cell, not only the front's). */
+  reference: number[];
+  /** The non-dominated points. */
+  front: number[][];
+  volume: number;
 }
 
-/** One seed of a strategy on a benchmark. */
-export function runSeed(o: BenchmarkSearchOptions, seed: number, allPoints?: number[][]): SeedRun {
+const exactFronts = new WeakMap<readonly (readonly number[])[], Map<string, ExactFront>>();
+
+/** The exact front of every point of a table (cached per table, directions and reference). */
+export function exactFront(all: readonly (readonly number[])[], maximize: readonly boolean[], reference?: readonly number[]): ExactFront {
+  const key = `${maximize.join(',')};${reference?.join(',') ?? 'worst'}`;
+  let byDirections = exactFronts.get(all);
+  if (!byDirections) exactFronts.set(all, (byDirections = new Map()));
+  let exact = byDirections.get(key);
+  if (!exact) {
+    const ref = reference ? [...reference] : [0, 1].map((k) => all.reduce((worst, p) => (maximize[k] ? Math.min(worst, p[k]!) : Math.max(worst, p[k]!)), maximize[k] ? Infinity : -Infinity));
+    const front = paretoFront2d(all, maximize).map((i) => [...all[i]!]);
+    exact = { maximize: [...maximize], reference: ref, front, volume: hypervolume2d(front, ref, maximize) };
+    if (!(exact.volume > 0)) throw new TsnasError('usage', `the reference point ${ref.join(',')} is not beaten by any point of the table`, { where: 'hypervolume reference' });
+    byDirections.set(key, exact);
+  }
+  return exact;
+}
+
+/**
+ * Hypervolume of the found points over that of the table's exact front,
+ * both from the same reference point (default: the table's worst values,
+ * see exactFront). Default directions: maximise the first objective,
+ * minimise the second.
+ */
+export function hypervolumeRatio(found: readonly (readonly number[])[], all: readonly (readonly number[])[], maximize: readonly boolean[] = [true, false], reference?: readonly number[]): number {
+  const exact = exactFront(all, maximize, reference);
+  return hypervolume2d(found, exact.reference, exact.maximize) / exact.volume;
+}
+
+/** One seed of a strategy on a benchmark; `table` (the first two objectives of every cell) adds the hypervolume ratio. */
+export function runSeed(o: BenchmarkSearchOptions, seed: number, table?: readonly (readonly number[])[]): SeedRun {
   if (!(Number.isInteger(o.budget) && o.budget >= 1)) throw new TsnasError('usage', `budget must be a positive integer, got ${o.budget}`, { where: '--budget' });
+  const objectives = searchedObjectives(o);
   const strategy = strategyFor(o, seed);
   const optimum = o.benchmark.optimum();
   const curve: number[] = [];
@@ -141,41 +178,45 @@ export function runSeed(o: BenchmarkSearchOptions, seed: number, allPoints?: num
     while (curve.length < o.budget) {
       const samples = strategy.ask(Math.min(o.batch ?? 1, o.budget - curve.length));
       for (const s of samples) {
-        const objectives = o.benchmark.evaluate(s);
-        strategy.tell(s, objectives);
-        const accuracy = objectives['accuracy']!;
+        const values = o.benchmark.evaluate(s, objectives);
+        strategy.tell(s, values);
+        const accuracy = values['accuracy']!;
         if (accuracy > best) best = accuracy;
         curve.push(best);
-        if (allPoints) points.push([accuracy, objectives['params']!]);
+        if (table) points.push([values[objectives[0]!]!, values[objectives[1]!]!]);
       }
     }
   } finally {
     strategy.dispose();
   }
   const run: SeedRun = { seed, curve, final: best, foundOptimum: best >= optimum };
-  if (allPoints) run.hypervolumeRatio = hypervolumeRatio(points, allPoints);
+  if (table) run.hypervolumeRatio = hypervolumeRatio(points, table, directionsOf(objectives, o.benchmark), o.hypervolumeReference);
   return run;
 }
 
 /** Every seed, then the summary (the CLI prints it as the last JSON line). */
 export function runBenchmarkSearch(o: BenchmarkSearchOptions): { summary: SearchSummary; runs: SeedRun[] } {
   if (o.seeds.length === 0) throw new TsnasError('usage', 'no seeds to run', { where: '--seeds' });
-  const objectives = o.objectives ?? ['accuracy'];
-  const multiObjective = o.strategy === 'nsga2' || objectives.length > 1;
-  const allPoints = multiObjective ? accuracyParamsOf(o.benchmark) : undefined;
+  const frontObjectives = isMultiObjective(o) ? searchedObjectives(o).slice(0, 2) : undefined;
+  const table = frontObjectives ? tablePoints(o.benchmark, frontObjectives) : undefined;
   const runs: SeedRun[] = [];
   for (const seed of o.seeds) {
-    const run = runSeed(o, seed, allPoints);
+    const run = runSeed(o, seed, table);
     runs.push(run);
     o.onRun?.(run);
   }
-  return { summary: summarise(o.strategy, o.benchmark.dataset, o.budget, runs), runs };
+  const summary = summarise(o.strategy, o.benchmark.dataset, o.budget, runs);
+  if (frontObjectives) summary.hypervolume_objectives = [...frontObjectives];
+  return { summary, runs };
 }
 
-function accuracyParamsOf(b: Benchmark): number[][] {
-  const withTable = b as Benchmark & { accuracyParams?: () => number[][] };
-  if (!withTable.accuracyParams) throw new TsnasError('usage', `benchmark ${b.name} cannot enumerate its cells, so it has no exact Pareto front`, { where: '--benchmark' });
-  return withTable.accuracyParams();
+function directionsOf(objectives: readonly string[], b: Benchmark): boolean[] {
+  return objectiveSpecs(objectives.slice(0, 2), b).map((s) => s.maximize);
+}
+
+function tablePoints(b: Benchmark, objectives: readonly string[]): number[][] {
+  if (!b.points) throw new TsnasError('usage', `benchmark ${b.name} cannot enumerate its cells, so it has no exact Pareto front`, { where: '--benchmark' });
+  return b.points(objectives);
 }
 
 export function summarise(strategy: string, dataset: string, budget: number, runs: readonly SeedRun[]): SearchSummary {

@@ -1,6 +1,7 @@
 // NAS-Bench-201 as a queryable tabular benchmark: the vendored table of
 // 200-epoch test accuracies (data/nb201, with provenance) for CIFAR-10,
-// CIFAR-100 and ImageNet16-120, plus params and FLOPs from the cost model.
+// CIFAR-100 and ImageNet16-120, params and FLOPs from the cost model, and
+// HW-NAS-Bench's device latencies and energies (hw-nas-bench.ts).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { TsnasError, dataError } from '../errors.js';
@@ -8,12 +9,18 @@ import { costOf } from '../kits/index.js';
 import { nb201Space, type Nb201Space } from '../spaces/nb201.js';
 import type { Sample } from '../spaces/types.js';
 import type { Objectives } from '../strategies/types.js';
+import { HW_NAS_BENCH_METRICS, HwNasBenchTable, isHwNasBenchMetric } from './hw-nas-bench.js';
 import type { Benchmark } from './types.js';
 
 export const NB201_DATASETS = ['cifar10', 'cifar100', 'imagenet16_120'] as const;
 export type Nb201Dataset = (typeof NB201_DATASETS)[number];
 
 export const NB201_TABLE_PATH = fileURLToPath(new URL('../../data/nb201/nb201_test_acc_200ep.csv', import.meta.url));
+
+/** HW-NAS-Bench's device costs of each dataset's networks (data/hw-nas-bench, with provenance). */
+export function hwNasBenchTable(dataset: Nb201Dataset): HwNasBenchTable {
+  return HwNasBenchTable.load(fileURLToPath(new URL(`../../data/hw-nas-bench/nb201_${dataset}.csv.gz`, import.meta.url)));
+}
 
 /** The network each dataset's accuracies were measured on: input size and classes. */
 const datasetShapes: Record<Nb201Dataset, { input: readonly [number, number, number]; classes: number }> = {
@@ -118,16 +125,25 @@ export function parseNb201BenchmarkName(spec: string, where = '--benchmark'): Nb
   return dataset;
 }
 
-/** The table as the estimator of a search: accuracy of the dataset, params and FLOPs of the dataset's network. */
+/**
+ * The tables as the estimator of a search: accuracy of the dataset, params
+ * and FLOPs of the dataset's network, and its HW-NAS-Bench device costs.
+ */
 export class Nb201Benchmark implements Benchmark {
   readonly name: string;
   readonly space: Nb201Space;
-  readonly metrics = { accuracy: 'max', params: 'min', flops: 'min' } as const;
+  readonly metrics = { accuracy: 'max', params: 'min', flops: 'min', ...HW_NAS_BENCH_METRICS } as const;
   private readonly costCache = new Map<string, { params: number; flops: number }>();
-  private frontCache: number[][] | undefined;
+  private readonly pointsCache = new Map<string, number[][]>();
 
-  constructor(readonly dataset: Nb201Dataset, readonly table: Nb201Table = Nb201Table.load(), space: Nb201Space = nb201Space()) {
+  constructor(
+    readonly dataset: Nb201Dataset,
+    readonly table: Nb201Table = Nb201Table.load(),
+    space: Nb201Space = nb201Space(),
+    readonly hardware: HwNasBenchTable = hwNasBenchTable(dataset),
+  ) {
     if (space.name !== 'nb201') throw new TsnasError('usage', `the nb201 benchmark needs the nb201 space, got '${space.name}'`, { where: '--space' });
+    if (hardware.size !== table.size) throw dataError(`the HW-NAS-Bench table has ${hardware.size} cells, the accuracy table ${table.size}`, hardware.where);
     this.name = `nb201:${dataset}`;
     this.space = space;
   }
@@ -149,22 +165,53 @@ export class Nb201Benchmark implements Benchmark {
     return c;
   }
 
-  evaluate(query: Sample | string): Objectives {
+  /** The device costs HW-NAS-Bench has for the cell (a metric it did not measure is absent). */
+  deviceCosts(query: Sample | string): Record<string, number> {
+    return this.hardware.metrics(this.arch(query));
+  }
+
+  /** One metric of a cell; an unmeasured device cost is a data error naming the cell and the metric. */
+  metric(query: Sample | string, name: string): number {
     const arch = this.arch(query);
-    return { accuracy: this.table.accuracy(arch, this.dataset), ...this.cost(arch) };
+    if (name === 'accuracy') return this.table.accuracy(arch, this.dataset);
+    if (name === 'params' || name === 'flops') return this.cost(arch)[name];
+    return this.hardware.metric(arch, name);
+  }
+
+  /**
+   * Every metric of a cell. Those in `required` must be there: a device
+   * cost HW-NAS-Bench did not measure for this cell is then an error, not a
+   * record without it.
+   */
+  evaluate(query: Sample | string, required: readonly string[] = []): Objectives {
+    const arch = this.arch(query);
+    const out: Record<string, number> = { accuracy: this.table.accuracy(arch, this.dataset), ...this.cost(arch), ...this.hardware.metrics(arch) };
+    for (const name of required) if (!(name in out)) out[name] = this.metric(arch, name);
+    return out;
   }
 
   optimum(): number {
     return this.table.best(this.dataset).accuracy;
   }
 
-  /** [accuracy, params] of every cell of the table (for exact Pareto fronts). */
-  accuracyParams(): number[][] {
-    if (!this.frontCache) {
-      const acc = this.table.values(this.dataset);
-      this.frontCache = this.table.archs.map((a, i) => [acc[i]!, this.cost(a).params]);
+  /**
+   * The named metrics of every cell, in table order, leaving out cells that
+   * lack a device cost (for exact Pareto fronts).
+   */
+  points(names: readonly string[]): number[][] {
+    const key = names.join(',');
+    let points = this.pointsCache.get(key);
+    if (!points) {
+      for (const name of names) if (!(name in this.metrics)) throw new TsnasError('usage', `benchmark ${this.name} gives ${Object.keys(this.metrics).join(', ')}, not '${name}'`, { where: '--objectives' });
+      points = [];
+      for (const arch of this.table.archs) {
+        const device = this.hardware.metrics(arch);
+        if (names.some((n) => isHwNasBenchMetric(n) && !(n in device))) continue;
+        points.push(names.map((n) => this.metric(arch, n)));
+      }
+      this.pointsCache.set(key, points);
     }
-    return this.frontCache;
+    return points;
   }
 }
 

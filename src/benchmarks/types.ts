@@ -10,8 +10,14 @@ export interface Benchmark {
   readonly space: SearchSpace;
   /** The metrics evaluate returns, with their directions. */
   readonly metrics: MetricDirections;
-  /** Objectives of a sample: at least { accuracy }; tabular benchmarks add params and flops. */
-  evaluate(sample: Sample): Objectives;
+  /**
+   * Objectives of a sample: at least { accuracy }; tabular benchmarks add
+   * params, flops and device costs. A metric in `required` that the
+   * benchmark lacks for this sample is an error instead of an absent key.
+   */
+  evaluate(sample: Sample, required?: readonly string[]): Objectives;
   /** Best accuracy over the whole benchmark (for regret and optimum rates). */
   optimum(): number;
+  /** The named metrics of every cell it can enumerate (tables), for exact Pareto fronts. */
+  points?(names: readonly string[]): number[][];
 }

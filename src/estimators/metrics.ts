@@ -1,6 +1,7 @@
 // The metrics the built-in estimators produce, each with its direction,
 // declared once here: estimators name the groups they produce, and an
 // objective without a direction takes it from this table.
+import { HW_NAS_BENCH_METRICS } from '../benchmarks/hw-nas-bench.js';
 import type { Direction, MetricDirections } from '../strategies/types.js';
 import { NETWORK_PROXIES } from './zero-cost/proxies.js';
 
@@ -22,6 +23,9 @@ export const TRAINING_METRICS: MetricDirections = {
 /** Hardware: latency predicted from a measured table. */
 export const HARDWARE_METRICS: MetricDirections = { latency_ms: 'min' };
 
+/** Device costs of the NAS-Bench-201 benchmark (HW-NAS-Bench): latency_<device>_ms, energy_<device>_mj, ... */
+export { HW_NAS_BENCH_METRICS };
+
 /**
  * Every metric name with a known direction: the built-in estimators' and the
  * conventional names a user's estimator may produce (loss, energy, memory...).
@@ -31,6 +35,7 @@ export const METRIC_DIRECTIONS: MetricDirections = {
   ...PROXY_METRICS,
   ...TRAINING_METRICS,
   ...HARDWARE_METRICS,
+  ...HW_NAS_BENCH_METRICS,
   test_accuracy: 'max',
   supernet_accuracy: 'max',
   loss: 'min',

@@ -608,6 +608,8 @@ strategy:
 estimator:
   kind: benchmark         # benchmark | training | proxies | composed | predictor  (\`type:\` works too)
   benchmark: nb201:cifar10   # tabular (space nb201 only): nb201:cifar10 | nb201:cifar100 | nb201:imagenet16_120
+  #                       # with HW-NAS-Bench's device costs: latency_{edgegpu,raspi4,edgetpu,pixel3,eyeriss,fpga}_ms,
+  #                       # energy_{edgegpu,eyeriss,fpga}_mj (minimised), e.g. objectives [accuracy, latency_pixel3_ms]
   # kind: training        # trains each sample's network on the dataset below (any space):
   # epochs: 2
   # batch: 128

@@ -180,10 +180,12 @@ function baseTrialEstimator(config: ExperimentConfig): BuiltInEstimator {
   switch (e.kind) {
     case 'benchmark': {
       const bench = new Nb201Benchmark(parseNb201BenchmarkName(e.benchmark!, 'estimator.benchmark'));
+      // A device cost the search needs but HW-NAS-Bench lacks for a cell fails that trial, naming both.
+      const required = config.objectives.map((o) => o.name).filter((name) => name in bench.metrics);
       return {
         metrics: bench.metrics,
-        evaluate: (s) => ({ ...bench.evaluate(s) }),
-        cheapMetrics: (s) => ({ ...bench.cost(s) }),
+        evaluate: (s) => ({ ...bench.evaluate(s, required) }),
+        cheapMetrics: (s) => ({ ...bench.cost(s), ...bench.deviceCosts(s) }),
         dispose: () => {},
       };
     }
@@ -246,7 +248,7 @@ export function cheapMetricsFunction(config: ExperimentConfig): (s: Sample) => M
   const e = trialEstimatorConfig(config.estimator);
   if (e.kind === 'benchmark') {
     const bench = new Nb201Benchmark(parseNb201BenchmarkName(e.benchmark!, 'estimator.benchmark'));
-    return (s) => ({ ...bench.cost(s), ...hardware(s) });
+    return (s) => ({ ...bench.cost(s), ...bench.deviceCosts(s), ...hardware(s) });
   }
   // The test split is the smallest read that gives the images' shape and classes.
   const shape = datasetSource(config.dataset.name).load('test');

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Nb201Benchmark } from '../benchmarks/nb201.js';
 import { measureLatencyTable, predictLatency, saveLatencyTable } from '../hardware/latency.js';
 import { latencyModel } from '../kits/index.js';
 import { nb201Space } from '../spaces/nb201.js';
@@ -52,5 +53,37 @@ test('hardware.latencyTable: latency_ms on every trial, as an objective and a co
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('HW-NAS-Bench device costs in a config: NSGA-II on accuracy and Pixel 3 latency, a Raspberry Pi 4 constraint, Edge TPU gaps fail their trial', async () => {
+  const store = await openStore('sqlite::memory:');
+  try {
+    const bench = new Nb201Benchmark('cifar10');
+    const bound = 20;
+    const config = checkConfig({
+      name: 'pixel3', seed: 1, space: { name: 'nb201' }, strategy: { name: 'nsga2', options: { population: 8 } },
+      estimator: { type: 'benchmark', benchmark: 'nb201:cifar10' }, objectives: ['accuracy', 'latency_pixel3_ms'], constraints: [`latency_raspi4_ms <= ${bound}`],
+      budget: { trials: 24 },
+    });
+    assert.equal(config.objectives[1]!.direction, 'min');
+    const r = await runExperiment({ store, config });
+    const trials = await store.listTrials(r.experimentId);
+    assert.equal(trials.length, 24);
+    for (const t of trials) {
+      const arch = nb201Space().format(t.sample as Sample);
+      assert.equal(t.metrics!['latency_pixel3_ms'], bench.metric(arch, 'latency_pixel3_ms'), arch);
+      assert.equal(t.state === 'pruned', bench.metric(arch, 'latency_raspi4_ms') > bound, arch);
+    }
+    assert.ok(trials.some((t) => t.state === 'complete') && trials.some((t) => t.state === 'pruned'));
+
+    const edgeTpu = checkConfig({ ...config, name: 'edgetpu', objectives: ['accuracy', 'latency_edgetpu_ms'], constraints: [], budget: { trials: 30 } });
+    const e = await runExperiment({ store, config: edgeTpu });
+    const failed = (await store.listTrials(e.experimentId)).filter((t) => t.state === 'failed');
+    // About 30% of the cells have no Edge TPU latency: some of 30 random-looking trials hit one.
+    assert.ok(failed.length > 0);
+    for (const t of failed) assert.match(t.error ?? '', /did not measure latency_edgetpu_ms for '\|/);
+  } finally {
+    await store.close();
   }
 });

@@ -426,7 +426,7 @@ function indexOf(t: LatencyTable): EntryIndex {
  * into nodes the output depends on, without `none` edges, except one zero
  * edge into a node whose inputs are all `none` (it gives the zeros' shape).
  */
-function computedNb201Edges(ops: readonly string[]): Set<number> {
+export function computedNb201Edges(ops: readonly string[]): Set<number> {
   const live = [false, false, false, true];
   const computed = new Set<number>();
   for (let j = 3; j >= 1; j--) {

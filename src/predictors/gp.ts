@@ -6,6 +6,7 @@
 import type { DefinedSpace } from '../spaces/space.js';
 import type { EncodingKind, Sample } from '../spaces/types.js';
 import { TsnasError } from '../errors.js';
+import { backwardSolve, cholesky, forwardSolve } from '../util/linalg.js';
 import { Standardizer, type Prediction, type Predictor, type PredictorNeeds } from './types.js';
 
 export interface GpOptions {
@@ -14,43 +15,6 @@ export interface GpOptions {
   lengthScales?: number[];
   /** Candidate noise variances on standardised targets (default 1e-3, 1e-2, 0.1, 0.3). */
   noises?: number[];
-}
-
-function cholesky(a: Float64Array, n: number): Float64Array | null {
-  const l = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = a[i * n + j]!;
-      for (let k = 0; k < j; k++) s -= l[i * n + k]! * l[j * n + k]!;
-      if (i === j) {
-        if (!(s > 0)) return null;
-        l[i * n + i] = Math.sqrt(s);
-      } else {
-        l[i * n + j] = s / l[j * n + j]!;
-      }
-    }
-  }
-  return l;
-}
-
-/** Solves L·x = b (forward) in place. */
-function forwardSolve(l: Float64Array, n: number, b: Float64Array): Float64Array {
-  for (let i = 0; i < n; i++) {
-    let s = b[i]!;
-    for (let k = 0; k < i; k++) s -= l[i * n + k]! * b[k]!;
-    b[i] = s / l[i * n + i]!;
-  }
-  return b;
-}
-
-/** Solves Lᵀ·x = b (backward) in place. */
-function backwardSolve(l: Float64Array, n: number, b: Float64Array): Float64Array {
-  for (let i = n - 1; i >= 0; i--) {
-    let s = b[i]!;
-    for (let k = i + 1; k < n; k++) s -= l[k * n + i]! * b[k]!;
-    b[i] = s / l[i * n + i]!;
-  }
-  return b;
 }
 
 function squaredDistance(a: readonly number[], b: readonly number[]): number {

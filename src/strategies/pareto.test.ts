@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { crowdingDistance, dominates, hypervolume2d, nonDominatedSort } from './pareto.js';
+import { Rng } from '../util/random.js';
+import { crowdingDistance, dominates, hypervolume2d, nonDominatedSort, paretoFront2d } from './pareto.js';
 import { Nsga2 } from './nsga2.js';
 import { ToySpace, toyObjectives } from './testing/toy-space.js';
 
@@ -57,5 +58,19 @@ test('NSGA-II returns a non-dominated front of what it was told', () => {
     for (const t of s.history()) {
       assert.ok(!dominates([t.objectives.accuracy!, t.objectives.params!], [f.objectives.accuracy!, f.objectives.params!], maximize));
     }
+  }
+});
+
+test('paretoFront2d finds the same front as nonDominatedSort, in one sweep', () => {
+  // Hand-checked: maximise a, minimise b.
+  assert.deepEqual(paretoFront2d([[1, 4], [3, 3], [2, 2], [0, 5], [3, 3]], [true, false]), [1, 2]);
+  assert.deepEqual(paretoFront2d([], [true, true]), []);
+  const rng = new Rng(5);
+  for (const maximize of [[true, false], [false, false], [true, true]]) {
+    // Integer coordinates so that ties occur.
+    const points = Array.from({ length: 300 }, () => [rng.int(40), rng.int(40)]);
+    const slow = nonDominatedSort(points, maximize)[0]!;
+    const unique = slow.filter((i) => !slow.some((j) => j < i && points[j]![0] === points[i]![0] && points[j]![1] === points[i]![1]));
+    assert.deepEqual(paretoFront2d(points, maximize), unique);
   }
 });

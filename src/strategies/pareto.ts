@@ -92,3 +92,25 @@ export function hypervolume2d(points: readonly (readonly number[])[], reference:
   }
   return area;
 }
+
+/**
+ * Indices of the non-dominated points of two objectives, in O(n log n) (a
+ * sweep in order of the first objective), for fronts of whole tables where
+ * nonDominatedSort's pairwise comparisons would be too slow. Of duplicate
+ * points only the first is kept.
+ */
+export function paretoFront2d(points: readonly (readonly number[])[], maximize: readonly boolean[]): number[] {
+  const flip = (v: number, k: number) => (maximize[k] ? -v : v);
+  const order = points.map((_, i) => i).sort((a, b) => flip(points[a]![0]!, 0) - flip(points[b]![0]!, 0) || flip(points[a]![1]!, 1) - flip(points[b]![1]!, 1) || a - b);
+  const front: number[] = [];
+  let lowestY = Infinity;
+  for (const i of order) {
+    const y = flip(points[i]![1]!, 1);
+    // Sorted by x then y: a point is dominated unless it strictly improves y on everything before it.
+    if (y < lowestY) {
+      front.push(i);
+      lowestY = y;
+    }
+  }
+  return front.sort((a, b) => a - b);
+}

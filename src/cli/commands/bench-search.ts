@@ -24,7 +24,7 @@ export const benchSearchCommand = defineCommand({
     strategy: { type: 'string', help: `strategy, or a comma list to compare: ${strategyNames.join('|')}`, required: true },
     budget: { type: 'int', help: 'queries per run (at most 15,625, the table\'s size)', default: 100, min: 1, max: 15_625 },
     seeds: { type: 'string', help: 'seeds to run: A-B, N or a comma list (default: --seed)' },
-    objectives: { type: 'string', help: 'comma list, first maximised: accuracy[,params|flops]', default: 'accuracy' },
+    objectives: { type: 'string', help: 'comma list, accuracy first: accuracy[,params|flops|latency_<device>_ms|energy_<device>_mj] (devices: docs/benchmarks.md)', default: 'accuracy' },
     lambda: { type: 'string', help: 'scalarised search: λ of each objective after the first (comma list; default 1 each)' },
     batch: { type: 'int', help: 'samples asked at once (parallel workers)', default: 1, min: 1 },
     options: { type: 'string', help: 'strategy options as JSON, e.g. {"population":20}' },
