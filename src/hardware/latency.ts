@@ -69,7 +69,8 @@ export interface LatencyEntry extends LatencyPosition {
 export interface LatencyTable {
   format: 'tsnas-latency-table';
   version: 1;
-  runtime: { engine: 'libtorch'; threads: number };
+  /** Where it was measured: libtorch in this process, or another runtime (e.g. onnxruntime-web in chromium). */
+  runtime: { engine: string; threads: number };
   network: LatencyNetworkConfig;
   measurement: { warmup: number; repeats: number; backward: boolean; statistic: 'median'; clock: LatencyClock };
   /**
@@ -345,8 +346,15 @@ export function measureNetworkLatency(m: LatencyModel, c: LatencyNetworkConfig, 
   return measureNetworksLatency(m, c, [sample], o)[0]!;
 }
 
-/** Measures a latency table of the model's space on this runtime at the current thread count. */
-export function measureLatencyTable(m: LatencyModel, o: MeasureLatencyOptions = {}): LatencyTable {
+/** What a table measures: the network, how, the edge operations at their positions, and the reference networks. */
+interface LatencyPlan {
+  network: LatencyNetworkConfig;
+  measurement: LatencyTable['measurement'];
+  items: { op: string; position: LatencyPosition }[];
+  references: Sample[];
+}
+
+function planLatencyTable(m: LatencyModel, o: MeasureLatencyOptions): LatencyPlan {
   const network: LatencyNetworkConfig = {
     space: m.space.name,
     channels: o.channels ?? 16,
@@ -362,40 +370,93 @@ export function measureLatencyTable(m: LatencyModel, o: MeasureLatencyOptions = 
   const positions = new Map<string, LatencyPosition>();
   for (const { position } of m.occurrences(network)) positions.set(positionKey('', position), position);
   const items = [...positions.values()].flatMap((p) => m.ops.map((op) => ({ op, position: p })));
-  const modules = items.map(({ op, position }) => ({ module: m.buildOp(op, position), inputShape: [network.batch, position.channels, position.resolution, position.resolution] }));
-  let timings: ModuleTiming[];
-  try {
-    timings = timeModules(modules, measurement);
-  } finally {
-    for (const m of modules) m.module.dispose();
-  }
-  const entries: LatencyEntry[] = items.map(({ op, position }, k) => {
+  return { network, measurement, items, references: m.referenceSamples() };
+}
+
+/** The plan's edge operations as modules with their input shapes; the caller disposes them. */
+function planModules(m: LatencyModel, plan: LatencyPlan): { module: Module; inputShape: number[] }[] {
+  return plan.items.map(({ op, position }) => ({ module: m.buildOp(op, position), inputShape: [plan.network.batch, position.channels, position.resolution, position.resolution] }));
+}
+
+/** The table from the operations' and the reference networks' timings: the fixed part is what the references take beyond their operations. */
+function assembleLatencyTable(m: LatencyModel, plan: LatencyPlan, timings: readonly ModuleTiming[], wholes: readonly ModuleTiming[], runtime: LatencyTable['runtime'], o: MeasureLatencyOptions): LatencyTable {
+  const entries: LatencyEntry[] = plan.items.map(({ op, position }, k) => {
     const t = timings[k]!;
     return { op, ...position, forward_ms: t.forward, ...(t.forwardBackward !== undefined ? { forward_backward_ms: t.forwardBackward } : {}) };
   });
   entries.forEach((e, k) => o.onEntry?.(e, k + 1, entries.length));
-  const partial: LatencyTable = {
+  const table: LatencyTable = {
     format: 'tsnas-latency-table',
     version: 1,
-    runtime: { engine: 'libtorch', threads: getNumThreads() },
-    network,
-    measurement,
+    runtime,
+    network: plan.network,
+    measurement: plan.measurement,
     fixed: { forward_ms: 0, references: [] },
     entries,
   };
-  const references = m.referenceSamples();
-  const wholes = measureNetworksLatency(m, network, references, measurement);
-  const residuals = references.map((sample, k) => {
-    const ops = predictLatencyParts(m, partial, sample);
+  const residuals = plan.references.map((sample, k) => {
+    const ops = predictLatencyParts(m, table, sample);
     const whole = wholes[k]!;
     return { forward: whole.forward - ops.forward, forwardBackward: whole.forwardBackward === undefined ? undefined : whole.forwardBackward - ops.forwardBackward! };
   });
-  partial.fixed = {
+  table.fixed = {
     forward_ms: Math.max(0, median(residuals.map((r) => r.forward))),
-    ...(measurement.backward ? { forward_backward_ms: Math.max(0, median(residuals.map((r) => r.forwardBackward!))) } : {}),
-    references: references.map((s) => m.space.format(s)),
+    ...(plan.measurement.backward ? { forward_backward_ms: Math.max(0, median(residuals.map((r) => r.forwardBackward!))) } : {}),
+    references: plan.references.map((s) => m.space.format(s)),
   };
-  return partial;
+  return table;
+}
+
+/** Measures a latency table of the model's space on this runtime at the current thread count. */
+export function measureLatencyTable(m: LatencyModel, o: MeasureLatencyOptions = {}): LatencyTable {
+  const plan = planLatencyTable(m, o);
+  const modules = planModules(m, plan);
+  let timings: ModuleTiming[];
+  try {
+    timings = timeModules(modules, plan.measurement);
+  } finally {
+    for (const it of modules) it.module.dispose();
+  }
+  const wholes = measureNetworksLatency(m, plan.network, plan.references, plan.measurement);
+  return assembleLatencyTable(m, plan, timings, wholes, { engine: 'libtorch', threads: getNumThreads() }, o);
+}
+
+/**
+ * Another runtime than this process's libtorch that runs tsnas modules
+ * (exported, for example, to ONNX in a browser) and times their forward pass.
+ */
+export interface LatencyRuntime {
+  readonly engine: string;
+  readonly threads: number;
+  /** Median milliseconds of one forward call of each module (eval mode) on inputs of the given shapes, interleaved. */
+  timeForward(items: readonly { module: Module; inputShape: number[] }[], o: { warmup: number; repeats: number }): Promise<number[]>;
+}
+
+async function timeNetworksOn(runtime: LatencyRuntime, m: LatencyModel, c: LatencyNetworkConfig, samples: readonly Sample[], o: { warmup: number; repeats: number }): Promise<number[]> {
+  const nets: Module[] = [];
+  try {
+    for (const s of samples) nets.push(m.network(c, s));
+    return await runtime.timeForward(nets.map((module) => ({ module, inputShape: [c.batch, c.inChannels, c.resolution, c.resolution] })), o);
+  } finally {
+    for (const n of nets) n.dispose();
+  }
+}
+
+/** measureLatencyTable on another runtime (forward times only, wall clock). */
+export async function measureLatencyTableOn(runtime: LatencyRuntime, m: LatencyModel, o: MeasureLatencyOptions = {}): Promise<LatencyTable> {
+  if (o.backward) throw new TsnasError('usage', `${runtime.engine} times forward passes only`, { where: '--backward' });
+  if (o.clock === 'cpu') throw new TsnasError('usage', `${runtime.engine} is timed by the wall clock`, { where: '--clock' });
+  const plan = planLatencyTable(m, o);
+  const modules = planModules(m, plan);
+  let timings: number[];
+  try {
+    timings = await runtime.timeForward(modules, plan.measurement);
+  } finally {
+    for (const it of modules) it.module.dispose();
+  }
+  const wholes = await timeNetworksOn(runtime, m, plan.network, plan.references, plan.measurement);
+  return assembleLatencyTable(m, plan, timings.map((forward) => ({ forward })), wholes.map((forward) => ({ forward })),
+    { engine: runtime.engine, threads: runtime.threads }, o);
 }
 
 /** Indexes a table's entries by op and position. */
@@ -553,25 +614,23 @@ export interface LatencyValidation {
   cells: { arch: string; predicted_ms: number; measured_ms: number }[];
 }
 
-/**
- * Checks a table against the end-to-end latency of `n` uniformly sampled
- * fixed networks of its space, measured the same way (forward, median, the table's clock).
- */
-export function validateLatencyTable(model: LatencyModel, t: LatencyTable, n: number, rng: Rng, o: { warmup?: number; repeats?: number } = {}): LatencyValidation {
+/** n distinct uniformly sampled architectures (fewer if the space has fewer). */
+function validationSamples(model: LatencyModel, n: number, rng: Rng): Sample[] {
   if (!Number.isInteger(n) || n < 3) throw new TsnasError('usage', `expected at least 3 samples, got ${n}`, { where: '--validate' });
-  requireSpace(model, t);
-  const space = model.space;
   const samples: Sample[] = [];
   const seen = new Set<string>();
   for (let tries = 0; samples.length < n && tries < 100 * n; tries++) {
-    const s = space.sample(rng);
-    const arch = space.format(s);
+    const s = model.space.sample(rng);
+    const arch = model.space.format(s);
     if (seen.has(arch)) continue;
     seen.add(arch);
     samples.push(s);
   }
-  const measured = measureNetworksLatency(model, t.network, samples, { warmup: o.warmup ?? t.measurement.warmup, repeats: o.repeats ?? t.measurement.repeats, clock: t.measurement.clock });
-  const cells = samples.map((s, k) => ({ arch: space.format(s), predicted_ms: predictLatency(model, t, s), measured_ms: measured[k]!.forward }));
+  return samples;
+}
+
+function compareLatency(model: LatencyModel, t: LatencyTable, samples: readonly Sample[], measuredMs: readonly number[]): LatencyValidation {
+  const cells = samples.map((s, k) => ({ arch: model.space.format(s), predicted_ms: predictLatency(model, t, s), measured_ms: measuredMs[k]! }));
   const p = cells.map((c) => c.predicted_ms);
   const m = cells.map((c) => c.measured_ms);
   return {
@@ -581,4 +640,23 @@ export function validateLatencyTable(model: LatencyModel, t: LatencyTable, n: nu
     meanRelativeError: cells.reduce((a, c) => a + Math.abs(c.predicted_ms - c.measured_ms) / c.measured_ms, 0) / cells.length,
     cells,
   };
+}
+
+/**
+ * Checks a table against the end-to-end latency of `n` uniformly sampled
+ * fixed networks of its space, measured the same way (forward, median, the table's clock).
+ */
+export function validateLatencyTable(model: LatencyModel, t: LatencyTable, n: number, rng: Rng, o: { warmup?: number; repeats?: number } = {}): LatencyValidation {
+  requireSpace(model, t);
+  const samples = validationSamples(model, n, rng);
+  const measured = measureNetworksLatency(model, t.network, samples, { warmup: o.warmup ?? t.measurement.warmup, repeats: o.repeats ?? t.measurement.repeats, clock: t.measurement.clock });
+  return compareLatency(model, t, samples, measured.map((x) => x.forward));
+}
+
+/** validateLatencyTable with the networks timed on another runtime (the one the table was measured on). */
+export async function validateLatencyTableOn(runtime: LatencyRuntime, model: LatencyModel, t: LatencyTable, n: number, rng: Rng, o: { warmup?: number; repeats?: number } = {}): Promise<LatencyValidation> {
+  requireSpace(model, t);
+  const samples = validationSamples(model, n, rng);
+  const measured = await timeNetworksOn(runtime, model, t.network, samples, { warmup: o.warmup ?? t.measurement.warmup, repeats: o.repeats ?? t.measurement.repeats });
+  return compareLatency(model, t, samples, measured);
 }
