@@ -6,10 +6,12 @@ import {
   METRIC_NAME_PATTERN,
   TRIAL_STATES,
   isFinished,
+  type AcquireLeaseOptions,
   type CheckpointInput,
   type ExperimentStatus,
   type IntermediateValue,
   type Json,
+  type LeaseHolder,
   type ListEpochsOptions,
   type Metrics,
   type Trial,
@@ -240,4 +242,15 @@ export function checkEpochWrite(
 export function checkListEpochsOptions(options: ListEpochsOptions): void {
   if (options.stage !== undefined) checkStage(options.stage, 'stage filter of listEpochs');
   if (options.afterEpoch !== undefined) checkNonNegativeInteger(options.afterEpoch, 'afterEpoch of listEpochs');
+}
+
+// ---- leases ----
+
+export function checkLeaseRequest(holder: LeaseHolder, options: AcquireLeaseOptions): void {
+  if (typeof holder?.owner !== 'string' || holder.owner.length === 0 || typeof holder.host !== 'string' || !Number.isSafeInteger(holder.pid)) {
+    throw new TsnasError('usage', `lease holder must have a non-empty owner, a host and an integer pid, got ${JSON.stringify(holder)}`);
+  }
+  if (typeof options?.expireMs !== 'number' || !(options.expireMs > 0) || !Number.isFinite(options.expireMs)) {
+    throw new TsnasError('usage', `lease expireMs must be a number > 0, got ${options?.expireMs}`);
+  }
 }

@@ -128,18 +128,19 @@ describe('SQLite store specifics', () => {
     await store.close();
   });
 
-  it('adds the epoch and checkpoint tables to a file of schema version 1 when it opens', async () => {
+  it('adds the epoch, checkpoint and lease tables to a file of schema version 1 when it opens', async () => {
     const path = join(root, 'v1.db');
     const old = new SqliteStore(path);
     const e = await old.createExperiment('e', {});
     await old.close();
     // What a store written before the epoch tables existed looks like.
-    execOn(path, 'DROP TABLE tsnas_epochs; DROP TABLE tsnas_checkpoints; PRAGMA user_version = 1;');
+    execOn(path, 'DROP TABLE tsnas_epochs; DROP TABLE tsnas_checkpoints; DROP TABLE tsnas_leases; PRAGMA user_version = 1;');
     const store = new SqliteStore(path);
     try {
       await store.recordEpoch(e.id, 'supernet', 1, { epoch: 1 }, { stage: 'supernet', epoch: 1, state: {}, data: new Uint8Array([7]) });
       assert.deepEqual((await store.listEpochs(e.id)).map((r) => r.record), [{ epoch: 1 }]);
       assert.deepEqual([...(await store.loadCheckpoint(e.id))!.data], [7]);
+      assert.equal((await store.acquireLease(e.id, { owner: 'o', host: 'h', pid: 1 }, { expireMs: 1000 })).acquired, true);
     } finally {
       await store.close();
     }
