@@ -276,6 +276,9 @@ export class SqliteStore implements Store {
     if (code.startsWith('SQLITE_READONLY') || code === 'SQLITE_PERM' || code.startsWith('SQLITE_CANTOPEN')) {
       return new TsnasError('usage', `cannot write to the store ${this.path} (${why}): the file or its directory is read-only for this user; commands that only read (ls, show, report) still work`, options);
     }
+    if (code.startsWith('SQLITE_BUSY')) {
+      return new TsnasError('state', `the store ${this.path} stayed locked by another process for the whole busy timeout (${why}); try again once it is done`, options);
+    }
     if (code.startsWith('SQLITE_IOERR')) {
       return new TsnasError('data', `the file system refused a write to the store ${this.path} (${why}); the store keeps what was written before it`, options);
     }
