@@ -1,7 +1,7 @@
 // The SQLite backend (the default): one file, WAL mode so that readers (a
 // report, `tsnas show`) never block the search, and immediate transactions
 // so that several processes can claim trials from one file safely.
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { TsnasError } from '../errors.js';
@@ -216,6 +216,35 @@ function makeDirectories(dir: string): void {
   }
 }
 
+/**
+ * A read-only connection to a store file. A file in WAL mode (as writers
+ * leave it) cannot be opened in place when its directory is not writable
+ * (a read-only mount, another user's directory): SQLite must create its
+ * shared-memory file beside it. Such a store is read from a copy in memory
+ * instead, with the header's WAL mark cleared (a writer that closed cleanly
+ * left nothing in a WAL file; nobody can be writing to that directory).
+ */
+function openForReading(path: string): Database.Database {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    db.pragma('user_version', { simple: true }); // the first read is what opens the file
+    return db;
+  } catch (error) {
+    // Anything else (not a database at all...) is for checkReadable to name.
+    if ((error as { code?: unknown }).code !== 'SQLITE_CANTOPEN') return db;
+    db.close();
+  }
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw new TsnasError('usage', `cannot read the store ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { where: '--storage', cause: error });
+  }
+  // Bytes 18 and 19: the file format's write and read versions, 2 for WAL, 1 for a rollback journal.
+  if (bytes.length >= 100 && bytes[18] === 2 && bytes[19] === 2) bytes[18] = bytes[19] = 1;
+  return new Database(bytes, { readonly: true });
+}
+
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   /** The database file (':memory:' for an in-memory store). */
@@ -235,7 +264,7 @@ export class SqliteStore implements Store {
     if (readOnly && statSync(this.path).isDirectory()) throw new TsnasError('usage', `${this.path} is a directory, not a store file`, { where: '--storage' });
     if (!readOnly && this.path !== ':memory:') makeDirectories(dirname(this.path));
     try {
-      this.db = new Database(this.path, readOnly ? { readonly: true, fileMustExist: true } : {});
+      this.db = readOnly ? openForReading(this.path) : new Database(this.path);
     } catch (error) {
       const failure = this.failure(error);
       throw failure instanceof TsnasError ? failure : new TsnasError('state', `cannot open SQLite store ${this.path}: ${(error as Error).message}`, { cause: error });
