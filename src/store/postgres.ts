@@ -332,6 +332,9 @@ export class PostgresStore implements Store {
       throw storeFailure(error, this.url);
     }
     let broken = false;
+    // A connection cut between two statements (server restart) must not crash the process: the next statement fails instead.
+    const ignore = () => {};
+    client.on('error', ignore);
     try {
       await client.query('BEGIN');
       const result = await work(client);
@@ -342,6 +345,7 @@ export class PostgresStore implements Store {
       if (!broken) await client.query('ROLLBACK').catch(() => {});
       throw storeFailure(error, this.url);
     } finally {
+      client.off('error', ignore);
       // A broken connection is dropped from the pool rather than handed out again.
       client.release(broken);
     }
