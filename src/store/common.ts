@@ -19,6 +19,13 @@ import {
   type TrialState,
 } from './types.js';
 
+/**
+ * The oldest schema version that commands that only read accept as it is:
+ * version 3 added only the lease table, which they do not use, and a store
+ * on a read-only disk can never be upgraded.
+ */
+export const OLDEST_READABLE_SCHEMA_VERSION = 2;
+
 export function stateError(message: string, where?: string): TsnasError {
   return new TsnasError('state', message, { where });
 }

@@ -22,6 +22,7 @@ import {
   checkNonNegativeInteger,
   checkOutcome,
   checkSampleHash,
+  OLDEST_READABLE_SCHEMA_VERSION,
   checkStates,
   emptyCounts,
   notFound,
@@ -302,8 +303,8 @@ export class PostgresStore implements Store {
     const meta = await this.query<{ t: string | null }>(`SELECT to_regclass('tsnas_meta')::text AS t`);
     const version = meta[0]?.t ? Number((await this.query<{ value: string }>(`SELECT value FROM tsnas_meta WHERE key = 'schema_version'`))[0]?.value ?? 0) : 0;
     if (version === 0) throw new TsnasError('data', `${redact(url)} holds no tsnas store (no tsnas tables in its schema)`, { where: '--storage' });
-    if (version !== MIGRATIONS.length) {
-      throw new TsnasError('data', `${redact(url)} has store schema version ${version}, this tsnas reads version ${MIGRATIONS.length}; ${version < MIGRATIONS.length ? 'a command that writes (tsnas search) upgrades it' : 'upgrade tsnas'}`, { where: '--storage' });
+    if (version < OLDEST_READABLE_SCHEMA_VERSION || version > MIGRATIONS.length) {
+      throw new TsnasError('data', `${redact(url)} has store schema version ${version}, this tsnas reads versions ${OLDEST_READABLE_SCHEMA_VERSION} to ${MIGRATIONS.length}; ${version < MIGRATIONS.length ? 'a command that writes (tsnas search) upgrades it' : 'upgrade tsnas'}`, { where: '--storage' });
     }
   }
 

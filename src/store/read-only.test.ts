@@ -117,6 +117,26 @@ test('a store on a read-only mount (even for root): ls, show and report work; se
   }
 });
 
+test('read-only commands read a store of the previous schema version (2, before leases) as it is', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-readonly-'));
+  try {
+    const path = join(dir, 's.db');
+    finishedStore(path);
+    const db = new Database(path);
+    db.exec('DROP TABLE tsnas_leases; PRAGMA user_version = 2;');
+    db.close();
+    const ls = runTsnas(['ls', '--storage', `sqlite:${path}`]);
+    assert.equal(ls.code, 0, ls.stderr);
+    assert.match(ls.stdout, /^x\s+finished/m);
+    assert.equal(runTsnas(['show', 'x', '--storage', `sqlite:${path}`]).code, 0);
+    const check = new Database(path, { readonly: true });
+    assert.equal(check.pragma('user_version', { simple: true }), 2, 'not upgraded by reading');
+    check.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 const asNobody = process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0;
 
 test('a read-only store file and an unwritable directory (chmod, run as user nobody): reading works; writing exits 2 naming the file', { skip: asNobody ? false : 'needs root and setpriv, to run tsnas as user nobody (root ignores file modes)' }, () => {

@@ -19,6 +19,7 @@ import {
   checkNonNegativeInteger,
   checkOutcome,
   checkSampleHash,
+  OLDEST_READABLE_SCHEMA_VERSION,
   checkStates,
   emptyCounts,
   notFound,
@@ -334,8 +335,8 @@ export class SqliteStore implements Store {
       throw new TsnasError('data', `${this.path} is not an SQLite database (${(error as Error).message})`, { where: '--storage', cause: error });
     }
     if (version === 0 || tables === 0) throw new TsnasError('data', `${this.path} is an SQLite database but not a tsnas store (no tsnas tables)`, { where: '--storage' });
-    if (version !== MIGRATIONS.length) {
-      throw new TsnasError('data', `${this.path} has store schema version ${version}, this tsnas reads version ${MIGRATIONS.length}; ${version < MIGRATIONS.length ? 'a command that writes (tsnas search) upgrades it' : 'upgrade tsnas'}`, { where: '--storage' });
+    if (version < OLDEST_READABLE_SCHEMA_VERSION || version > MIGRATIONS.length) {
+      throw new TsnasError('data', `${this.path} has store schema version ${version}, this tsnas reads versions ${OLDEST_READABLE_SCHEMA_VERSION} to ${MIGRATIONS.length}; ${version < MIGRATIONS.length ? 'a command that writes (tsnas search) upgrades it' : 'upgrade tsnas'}`, { where: '--storage' });
     }
   }
 
