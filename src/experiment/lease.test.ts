@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import { TsnasError } from '../errors.js';
 import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
+import type { TrialEstimator } from '../estimators/types.js';
 import { runTsnas, startTsnas } from '../testing/cli.js';
 import { checkConfig } from './config.js';
 import { runExperiment } from './run.js';
@@ -120,6 +121,40 @@ test('runExperiment: a concurrent second run of the same experiment in one proce
     assert.equal(await store.getLease(result.experimentId), null);
     // Free again: a later run of the finished experiment is accepted.
     assert.equal((await runExperiment({ store, config })).finished, true);
+  } finally {
+    await store.close();
+  }
+});
+
+test('a run whose lease was taken over (it stalled past the expiry) stops before its next write, leaving the trial to the new holder', async () => {
+  const store = await openStore('sqlite::memory:');
+  try {
+    const config = checkConfig({ name: 'stall', seed: 2, objectives: ['score'], strategy: { name: 'random' }, budget: { trials: 3 } });
+    let taken: number | undefined;
+    const estimator: TrialEstimator = {
+      metrics: { score: 'max' },
+      async evaluate() {
+        if (taken === undefined) {
+          // While the first trial runs, another process takes the experiment over (as once this one's lease expired).
+          const e = (await store.getExperiment('stall'))!;
+          const holder = (await store.getLease(e.id))!;
+          const r = await store.acquireLease(e.id, { owner: 'other:1:x', host: 'other', pid: 1 }, { expireMs: 60_000, replacing: holder.owner });
+          assert.ok(r.acquired);
+          taken = (await store.listTrials(e.id, { states: ['running'] }))[0]!.id;
+          // Long enough for this run's next renewal to find the lease gone.
+          await sleep(300);
+        }
+        return { score: 1 };
+      },
+    };
+    await assert.rejects(runExperiment({ store, config, estimator, leaseMs: 200 }), (e: unknown) => {
+      assert.ok(e instanceof TsnasError, String(e));
+      assert.match(e.message, /experiment 'stall': another process took its lease over .*; stopping without writing more/);
+      return true;
+    });
+    const e = (await store.getExperiment('stall'))!;
+    assert.equal((await store.getTrial(taken!))!.state, 'running', 'the trial was not finished by the run that lost the lease');
+    assert.equal((await store.getLease(e.id))!.owner, 'other:1:x', 'and the new holder keeps the lease');
   } finally {
     await store.close();
   }
