@@ -44,6 +44,7 @@ test('hostile inputs: exit 2, the culprit named, no stack trace', () => {
       [['bench', 'search', '--benchmark', 'nb201:cifar10', '--strategy', 'random', '--seeds', '0-1000000000'], /--seeds: 1000000001 seeds, at most 100000 in one run/],
       [['bench', 'search', '--benchmark', 'nb201:cifar10', '--strategy', 'random', '--budget', '100000000000'], /--budget: expected a value <= 15625/],
       [['search', '--budget', '2', '--storage', 'sqlite:/proc/tsnas-x/y.db'], /--storage: cannot create the store's directory \/proc\/tsnas-x/],
+      [['search', '--budget', '2', '--quiet', '--storage', 'sqlite:/proc/tsnas-x.db'], /--storage: cannot write to the store \/proc\/tsnas-x\.db \(SQLITE_CANTOPEN: .*\): the file or its directory is read-only/],
       [['search', '--config', dup, '--check'], /dup\.yaml: the key "budget" appears twice in one mapping \(line 3\)/],
       [['search', '--config', huge, '--check'], /huge\.yaml: is \d+ bytes, more than a config may be/],
       [['search', '--config', bomb, '--check'], /bomb\.yaml: cannot parse: .*alias/i],
@@ -57,5 +58,17 @@ test('hostile inputs: exit 2, the culprit named, no stack trace', () => {
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an unreachable PostgreSQL server: exit 1, the URL named without its password and a hint, no stack trace', () => {
+  for (const url of ['postgresql://me:secret@localhost/db?host=/nonexistent-tsnas-dir&port=5', 'postgresql://me:secret@127.0.0.1:1/db']) {
+    for (const args of [['ls'], ['search', '--budget', '2', '--quiet', '--name', 'x']]) {
+      const r = runTsnas([...args, '--storage', url]);
+      const what = `tsnas ${args.join(' ')} --storage ${url}\n${r.stderr}`;
+      assert.equal(r.code, 1, what);
+      assert.match(r.stderr, /cannot open PostgreSQL store postgresql:\/\/me:\*\*\*@.*: connect (ENOENT|ECONNREFUSED) .* \(is the server running, and is the URL right\?\)/, what);
+      assert.doesNotMatch(r.stderr, /secret|^\s+at |node:internal/m, what);
+    }
   }
 });

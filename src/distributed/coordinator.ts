@@ -168,10 +168,12 @@ export async function queueEvaluator(o: QueueEvaluatorOptions): Promise<Evaluato
       for (const w of waiters.values()) w.resolve(null);
       waiters.clear();
       try {
-        // Jobs nobody fetched yet: a resumed run sends what it needs again.
-        await boss.purgeQueue(queue);
+        // Jobs nobody fetched yet: a resumed run sends what it needs again
+        // (and reuses what is left when the database is gone now: a spare
+        // job is harmless), so a failure here must not hide the run's error.
+        await boss.purgeQueue(queue).catch(() => {});
       } finally {
-        await boss.stop({ graceful: false, wait: true });
+        await boss.stop({ graceful: false, wait: true }).catch(() => {});
       }
     },
   };

@@ -323,4 +323,45 @@ describe('many-machine search over pg-boss', { skip: available ? false : 'no Pos
       await dispose();
     }
   });
+
+  it('PostgreSQL restarted under a coordinator and two worker processes: the workers ride it out, the coordinator rides it out or stops with a clear error; the same command ends with the trials of a local run', async () => {
+    const config = checkConfig({ ...benchmarkConfig('restart', 60), execution: { queue: 'pgboss', inFlight: 4, staleSeconds: 3 } });
+    const { store, url, dispose } = await freshStore();
+    const dir = mkdtempSync(join(tmpdir(), 'tsnas-dist-'));
+    const file = join(dir, 'restart.json');
+    writeFileSync(file, JSON.stringify({ ...config, constraints: [], objectives: ['accuracy'] }));
+    const workers = ['wa', 'wb'].map((id) => startTsnas(['worker', '--storage', url, '--id', id, '--threads', '1', '--once']));
+    const noTrace = (output: string) => assert.doesNotMatch(output, /^\s+at |node:internal|Unhandled/m, output);
+    try {
+      const first = startTsnas(['search', '--config', file, '--storage', url, '--quiet']);
+      const done = await waitFor('8 trials complete', async () => {
+        const e = await store.getExperiment('restart').catch(() => null);
+        const n = e ? (await store.countTrials(e.id)).complete : 0;
+        return n >= 8 && n;
+      });
+      assert.ok(done < 60, 'the run ended before the restart');
+      await pgTest.server().stopServer();
+      await sleep(500);
+      await pgTest.server().startServer();
+      await pgTest.reconnectAdmin();
+      const end = await first.exited;
+      noTrace(first.output());
+      if (end.code !== 0) {
+        assert.equal(end.code, 1, first.output());
+        assert.match(first.stderr(), /lost the connection to the PostgreSQL store .*run the same command to resume/);
+        const second = startTsnas(['search', '--config', file, '--storage', url, '--quiet']);
+        assert.equal((await second.exited).code, 0, second.output());
+      }
+      // The experiment is finished: --once workers exit by themselves, having ridden the restart out.
+      const ends = await Promise.all(workers.map((w) => w.exited));
+      assert.deepEqual(ends.map((e) => e.code), [0, 0], workers.map((w) => w.output()).join('\n'));
+      for (const w of workers) noTrace(w.output());
+      console.log(`# restart after ${done} trials: coordinator exit ${end.code}`);
+      assert.deepEqual(await fingerprint(store, 'restart'), await localRun(config));
+    } finally {
+      for (const w of workers) w.child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+      await dispose();
+    }
+  });
 });

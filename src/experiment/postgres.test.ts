@@ -4,6 +4,11 @@
 // the tests skip only when no PostgreSQL binaries are installed.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { runTsnas, startTsnas } from '../testing/cli.js';
 import { openStore } from '../store/index.js';
 import { findPostgresBinDir, usePostgresForTests } from '../testing/postgres.js';
 import type { Store } from '../store/types.js';
@@ -80,4 +85,49 @@ describe('experiment loop on PostgreSQL', { skip: available ? false : 'no Postgr
       }
     });
   }
+
+  it('PostgreSQL restarted mid-run: the run stops with a clear error (exit 1, no stack trace), and the same command resumes to the trials of an uninterrupted run', async () => {
+    const schema = await pgTest.freshSchema();
+    const dir = mkdtempSync(join(tmpdir(), 'tsnas-pgrestart-'));
+    const args = (storage: string) => ['search', '--name', 'exp', '--storage', storage, '--quiet', '--seed', '3', '--strategy', 'evolution',
+      '--strategy.options', '{population: 10, sampleSize: 3}', '--space', 'nb201', '--benchmark', 'nb201:cifar10', '--budget', '400', '--batch', '2', '--threads', '1'];
+    const trialsOf = async (store: Store) => (await store.listTrials((await store.getExperiment('exp'))!.id)).map((t) => [t.number, t.sampleHash, t.state, t.metrics]);
+    try {
+      const run = startTsnas(args(schema.url));
+      // Stopped once some trials are in: a restart in the middle of the run.
+      for (let done = 0; done < 10 && run.child.exitCode === null; await sleep(20)) {
+        const probe = await openStore(schema.url, { readOnly: true }).catch(() => undefined);
+        const e = await probe?.getExperiment('exp').catch(() => null);
+        if (e) done = (await probe!.countTrials(e.id)).complete;
+        await probe?.close();
+      }
+      await pgTest.server().stopServer();
+      const end = await run.exited;
+      await pgTest.server().startServer();
+      await pgTest.reconnectAdmin();
+      assert.equal(end.code, 1, run.output());
+      assert.match(run.stderr(), /tsnas search: error: lost the connection to the PostgreSQL store postgresql:\/\/.*; what was written before is kept: once the server is back, run the same command to resume/);
+      assert.doesNotMatch(run.stderr(), /^\s+at |node:internal/m);
+
+      const resumed = runTsnas(args(schema.url));
+      assert.equal(resumed.code, 0, resumed.stderr);
+      assert.match(resumed.stderr, /resuming at \d+\/400 trials/);
+      const whole = runTsnas(args(`sqlite:${join(dir, 'whole.db')}`));
+      assert.equal(whole.code, 0, whole.stderr);
+      const a = await openStore(`sqlite:${join(dir, 'whole.db')}`, { readOnly: true });
+      const b = await openStore(schema.url, { readOnly: true });
+      try {
+        const expected = await trialsOf(a);
+        assert.equal(expected.length, 400);
+        assert.deepEqual(await trialsOf(b), expected);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    } finally {
+      await pgTest.server().startServer();
+      rmSync(dir, { recursive: true, force: true });
+      await schema.dispose();
+    }
+  });
 });

@@ -36,6 +36,7 @@ import { createEvaluator, inlineEvaluator } from './pool.js';
 import { findWeightSharingMethod } from '../weight-sharing/methods.js';
 import type { WeightSharingEpoch } from '../weight-sharing/run.js';
 import { runWeightSharingExperiment, type WeightSharingHooks } from './weight-sharing.js';
+import { takeExperimentLease, type ExperimentLease } from './lease.js';
 import { predictorCandidateRanker, proxyCandidateRanker, ScreenedStrategy, type CandidateRanker } from './screen.js';
 
 /** The strategy a config names, with the config's seed, objectives and fitness (its options were checked by checkConfig). */
@@ -145,6 +146,8 @@ export interface RunOptions {
   onWeightSharingStart?: WeightSharingHooks['onStart'];
   /** Weight-sharing strategies: where the found network's files go (default runs/<name>). */
   artifactsDir?: string;
+  /** The experiment's lease expires this long after its last renewal (default DEFAULT_LEASE_MS; see lease.ts). */
+  leaseMs?: number;
 }
 
 export interface RunResult {
@@ -203,7 +206,20 @@ interface Asked {
   outcome?: TrialOutcome;
 }
 
+/**
+ * Runs (or resumes) the experiment, holding its lease (lease.ts) from the
+ * moment it is opened to the end: another process running it is refused.
+ */
 export async function runExperiment(o: RunOptions): Promise<RunResult> {
+  const held: { lease?: ExperimentLease } = {};
+  try {
+    return await runLeased(o, held);
+  } finally {
+    await held.lease?.release();
+  }
+}
+
+async function runLeased(o: RunOptions, held: { lease?: ExperimentLease }): Promise<RunResult> {
   const { store, config } = o;
   const name = o.name ?? config.name;
   if (!name) throw configError('expected an experiment name (config name: or --name)', 'name');
@@ -212,26 +228,41 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
   if (queued && store.kind !== 'postgres') {
     throw configError(`queue pgboss hands trials to workers through PostgreSQL, but the storage is ${store.kind}; use --storage postgres://... or execution.queue local`, 'execution.queue');
   }
-  const openExperiment = async () => {
-    const existing = await store.getExperiment(name);
-    if (existing) {
-      try {
-        checkSameExperiment(existing.config, config, name);
-      } catch (e) {
-        // An experiment that never ran anything may be redefined: nothing of it would be lost.
-        if (!(await neverRan(store, existing.id))) throw e;
-        await store.deleteExperiment(name);
-        return store.createExperiment(name, storedConfig(config) as unknown as Json);
-      }
-      return existing;
-    }
-    return store.createExperiment(name, storedConfig(config) as unknown as Json);
+  const leased = async (experiment: Experiment): Promise<Experiment> => {
+    await held.lease?.release();
+    held.lease = await takeExperimentLease(store, experiment, o.leaseMs);
+    return experiment;
   };
+  const create = async (): Promise<Experiment | null> => {
+    try {
+      return await leased(await store.createExperiment(name, storedConfig(config) as unknown as Json));
+    } catch (e) {
+      // Another process created it a moment ago: it is then opened as an existing one.
+      if (e instanceof TsnasError && e.code === 'state' && (await store.getExperiment(name)) !== null) return null;
+      throw e;
+    }
+  };
+  // The lease is taken before anything is compared or written, so that another process's run is never changed.
+  const openExperiment = async (): Promise<Experiment> => {
+    const existing = await store.getExperiment(name);
+    if (!existing) return (await create()) ?? openExperiment();
+    await leased(existing);
+    try {
+      checkSameExperiment(existing.config, config, name);
+    } catch (e) {
+      // An experiment that never ran anything may be redefined: nothing of it would be lost.
+      if (!(await neverRan(store, existing.id))) throw e;
+      await store.deleteExperiment(name);
+      return (await create()) ?? openExperiment();
+    }
+    return existing;
+  };
+  const checkLease = () => held.lease?.check();
   // A strategy object replaces the config's strategy, weight-sharing methods included.
   const weightSharing = o.strategy ? undefined : findWeightSharingMethod(config.strategy.name);
   if (weightSharing) {
     const outcome = await runWeightSharingExperiment(store, openExperiment, config, weightSharing, {
-      signal: o.signal, onEpoch: o.onEpoch, onPhase: o.onPhase, onFinalEpoch: o.onFinalEpoch, onStart: o.onWeightSharingStart, artifactsDir: o.artifactsDir,
+      signal: o.signal, beforeWrite: checkLease, onEpoch: o.onEpoch, onPhase: o.onPhase, onFinalEpoch: o.onFinalEpoch, onStart: o.onWeightSharingStart, artifactsDir: o.artifactsDir,
     });
     const counts = await store.countTrials(outcome.experiment.id);
     return { experimentId: outcome.experiment.id, name, told: counts.complete + counts.failed + counts.pruned, finished: !outcome.interrupted, interrupted: outcome.interrupted, counts };
@@ -272,7 +303,10 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
   // Serialises every store write of this loop, so states are saved in telling order.
   let chain: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
-    const next = chain.then(fn);
+    const next = chain.then(() => {
+      checkLease();
+      return fn();
+    });
     chain = next.catch(() => {});
     return next;
   };
@@ -371,6 +405,7 @@ export async function runExperiment(o: RunOptions): Promise<RunResult> {
         if (state) await store.saveStrategyState(experimentId, state.state, state.toldCount);
       }
     }
+    checkLease();
     if (aborted()) {
       // Trials in flight were stopped: they run again on resume.
       await chain.catch(() => {});

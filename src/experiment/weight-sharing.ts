@@ -58,6 +58,8 @@ export interface WeightSharingHooks {
   /** config.final: after each epoch of the found architecture's training from scratch. */
   onFinalEpoch?: (epoch: number, epochs: number, testAccuracy: number) => void;
   signal?: AbortSignal;
+  /** Called before each epoch's write and before a stop's: throws when this process may no longer write (its lease was taken over). */
+  beforeWrite?: () => void;
   /** Directory for the found network's files (default runs/<name>). */
   artifactsDir?: string;
 }
@@ -149,15 +151,16 @@ export async function runWeightSharingExperiment(store: Store, openExperiment: (
     await saveState('supernet');
     while (run.epochsDone < run.epochs) {
       await nextTurn();
-      if (signal?.aborted) return { experiment, ...(await stopped(store, id)) };
+      if (signal?.aborted) return { experiment, ...(await stopped(store, id, hooks)) };
       let record: WeightSharingEpoch;
       try {
         record = await run.trainEpoch(signal);
       } catch (e) {
-        if (isAbort(signal, e)) return { experiment, ...(await stopped(store, id)) };
+        if (isAbort(signal, e)) return { experiment, ...(await stopped(store, id, hooks)) };
         throw e;
       }
       const c = run.checkpoint();
+      hooks.beforeWrite?.();
       await store.recordEpoch(id, SUPERNET_STAGE, record.epoch, record as unknown as Json, {
         stage: SUPERNET_STAGE, epoch: record.epoch, state: c.state, data: tensorsToSafetensors(c.tensors),
       });
@@ -169,14 +172,14 @@ export async function runWeightSharingExperiment(store: Store, openExperiment: (
     try {
       result = await run.finish(signal);
     } catch (e) {
-      if (isAbort(signal, e)) return { experiment, ...(await stopped(store, id)) };
+      if (isAbort(signal, e)) return { experiment, ...(await stopped(store, id, hooks)) };
       throw e;
     }
     try {
       hooks.onPhase?.('evaluation', result.arch);
       await saveState('evaluation');
       const trial = await evaluateFound(store, experiment, config, { ...result, metrics: { ...result.metrics, ...rankingMetrics } }, run.epochs, { inputSize: options['resolution'] ?? train.height, inChannels: train.channels, numClasses: train.numClasses }, hooks);
-      if (!trial) return { experiment, ...(await stopped(store, id)) };
+      if (!trial) return { experiment, ...(await stopped(store, id, hooks)) };
       await saveState('done');
       await store.setExperimentStatus(id, 'finished');
       return { experiment, interrupted: false, trial };
@@ -232,7 +235,8 @@ function asConfigError(e: unknown): unknown {
   return new TsnasError(e.code === 'data' ? 'data' : 'config', message, { where: FIELD_OF[where] ?? (/^(strategy|space|constraints|dataset|estimator)\b/.test(where) ? where : 'strategy.options'), cause: e });
 }
 
-async function stopped(store: Store, id: number): Promise<WeightSharingOutcome> {
+async function stopped(store: Store, id: number, hooks: WeightSharingHooks): Promise<WeightSharingOutcome> {
+  hooks.beforeWrite?.();
   await store.requeueRunning(id);
   await store.setExperimentStatus(id, 'stopped');
   return { interrupted: true, trial: null };

@@ -6,16 +6,25 @@ import {
   METRIC_NAME_PATTERN,
   TRIAL_STATES,
   isFinished,
+  type AcquireLeaseOptions,
   type CheckpointInput,
   type ExperimentStatus,
   type IntermediateValue,
   type Json,
+  type LeaseHolder,
   type ListEpochsOptions,
   type Metrics,
   type Trial,
   type TrialOutcome,
   type TrialState,
 } from './types.js';
+
+/**
+ * The oldest schema version that commands that only read accept as it is:
+ * version 3 added only the lease table, which they do not use, and a store
+ * on a read-only disk can never be upgraded.
+ */
+export const OLDEST_READABLE_SCHEMA_VERSION = 2;
 
 export function stateError(message: string, where?: string): TsnasError {
   return new TsnasError('state', message, { where });
@@ -240,4 +249,15 @@ export function checkEpochWrite(
 export function checkListEpochsOptions(options: ListEpochsOptions): void {
   if (options.stage !== undefined) checkStage(options.stage, 'stage filter of listEpochs');
   if (options.afterEpoch !== undefined) checkNonNegativeInteger(options.afterEpoch, 'afterEpoch of listEpochs');
+}
+
+// ---- leases ----
+
+export function checkLeaseRequest(holder: LeaseHolder, options: AcquireLeaseOptions): void {
+  if (typeof holder?.owner !== 'string' || holder.owner.length === 0 || typeof holder.host !== 'string' || !Number.isSafeInteger(holder.pid)) {
+    throw new TsnasError('usage', `lease holder must have a non-empty owner, a host and an integer pid, got ${JSON.stringify(holder)}`);
+  }
+  if (typeof options?.expireMs !== 'number' || !(options.expireMs > 0) || !Number.isFinite(options.expireMs)) {
+    throw new TsnasError('usage', `lease expireMs must be a number > 0, got ${options?.expireMs}`);
+  }
 }

@@ -59,27 +59,28 @@ describe('PostgreSQL store specifics', () => {
     }
   });
 
-  it('adds the epoch and checkpoint tables to a store of schema version 1, in its own schema, when it opens', async () => {
+  it('adds the epoch, checkpoint and lease tables to a store of schema version 1, in its own schema, when it opens', async () => {
     const { url, schema, dispose } = await freshSchema();
     try {
       const old = await openStore(url);
       const e = await old.createExperiment('e', {});
       await old.close();
       // What a store written before the epoch tables existed looks like.
-      await admin().query(`DROP TABLE ${schema}.tsnas_epochs, ${schema}.tsnas_checkpoints; UPDATE ${schema}.tsnas_meta SET value = '1' WHERE key = 'schema_version'`);
+      await admin().query(`DROP TABLE ${schema}.tsnas_epochs, ${schema}.tsnas_checkpoints, ${schema}.tsnas_leases; UPDATE ${schema}.tsnas_meta SET value = '1' WHERE key = 'schema_version'`);
       const store = await openStore(url);
       try {
         await store.recordEpoch(e.id, 'supernet', 1, { epoch: 1 }, { stage: 'supernet', epoch: 1, state: {}, data: new Uint8Array([7]) });
         assert.deepEqual((await store.listEpochs(e.id)).map((r) => r.record), [{ epoch: 1 }]);
         assert.deepEqual([...(await store.loadCheckpoint(e.id))!.data], [7]);
+        assert.equal((await store.acquireLease(e.id, { owner: 'o', host: 'h', pid: 1 }, { expireMs: 1000 })).acquired, true);
       } finally {
         await store.close();
       }
       const tables = await admin().query<{ table_name: string }>(
-        `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name IN ('tsnas_epochs', 'tsnas_checkpoints') ORDER BY 1`,
+        `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name IN ('tsnas_epochs', 'tsnas_checkpoints', 'tsnas_leases') ORDER BY 1`,
         [schema],
       );
-      assert.deepEqual(tables.rows.map((r) => r.table_name), ['tsnas_checkpoints', 'tsnas_epochs'], 'created in the store\'s schema');
+      assert.deepEqual(tables.rows.map((r) => r.table_name), ['tsnas_checkpoints', 'tsnas_epochs', 'tsnas_leases'], 'created in the store\'s schema');
       const version = await admin().query<{ value: string }>(`SELECT value FROM ${schema}.tsnas_meta WHERE key = 'schema_version'`);
       assert.equal(version.rows[0]!.value, String(POSTGRES_SCHEMA_VERSION));
     } finally {

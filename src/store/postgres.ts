@@ -15,6 +15,7 @@ import {
   checkExperimentName,
   checkExperimentStatus,
   checkIntermediate,
+  checkLeaseRequest,
   checkListEpochsOptions,
   checkMetricName,
   checkMutable,
@@ -24,6 +25,7 @@ import {
   checkStates,
   emptyCounts,
   notFound,
+  OLDEST_READABLE_SCHEMA_VERSION,
   outcomeColumns,
   stateError,
   toJsonText,
@@ -32,6 +34,7 @@ import {
   type TrialRow,
 } from './common.js';
 import type {
+  AcquireLeaseOptions,
   Checkpoint,
   CheckpointInput,
   CreateTrialResult,
@@ -41,6 +44,9 @@ import type {
   ExperimentStatus,
   FinishOptions,
   Json,
+  Lease,
+  LeaseHolder,
+  LeaseResult,
   ListEpochsOptions,
   ListTrialsOptions,
   StrategyState,
@@ -147,6 +153,16 @@ const MIGRATIONS: readonly string[] = [
     saved_at BIGINT NOT NULL
   );
   `,
+  `
+  CREATE TABLE tsnas_leases (
+    experiment_id INTEGER PRIMARY KEY REFERENCES tsnas_experiments(id) ON DELETE CASCADE,
+    owner TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    acquired_at BIGINT NOT NULL,
+    heartbeat_at BIGINT NOT NULL
+  );
+  `,
 ];
 
 /** The schema version this code writes; a database with a newer one is refused. */
@@ -156,6 +172,8 @@ export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
 const TRIAL_COLUMNS = `t.*,
   (SELECT json_agg(json_build_array(v.metric, v.step, v.value)) FROM tsnas_trial_values v WHERE v.trial_id = t.id) AS curve_points,
   (SELECT json_agg(json_build_array(a.name, a.path)) FROM tsnas_trial_artifacts a WHERE a.trial_id = t.id) AS artifact_pairs`;
+
+const LEASE_COLUMNS = 'owner, host, pid, acquired_at AS "acquiredAt", heartbeat_at AS "heartbeatAt"';
 
 interface RawTrialRow {
   id: number;
@@ -229,12 +247,35 @@ function redact(url: string): string {
   return url.replace(/(\/\/[^:/@]*):[^@]*@/, '$1:***@');
 }
 
+/** Socket errors and SQLSTATEs that mean the server went away (restart, shutdown, network), not that a query was wrong. */
+const CONNECTION_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const isConnectionLoss = (error: unknown): boolean => {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && (CONNECTION_ERRNOS.has(code) || code.startsWith('08') || code.startsWith('57P'))) return true;
+  return error instanceof Error && /^Connection terminated|connection error and is not queryable|Connection ended/i.test(error.message);
+};
+
+/** A lost server or a full disk as an error naming the store and what to do; other errors as they are. */
+function storeFailure(error: unknown, url: string): unknown {
+  if (error instanceof TsnasError) return error;
+  const why = error instanceof Error ? error.message || String((error as { code?: unknown }).code) : String(error);
+  if (isConnectionLoss(error)) {
+    return new TsnasError('state', `lost the connection to the PostgreSQL store ${redact(url)} (${why}); what was written before is kept: once the server is back, run the same command to resume`, { cause: error });
+  }
+  if ((error as { code?: unknown }).code === '53100') {
+    return new TsnasError('data', `the disk of the PostgreSQL server holding ${redact(url)} is full (${why}); free space there and run the same command to resume`, { where: '--storage', cause: error });
+  }
+  return error;
+}
+
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   private readonly pool: pg.Pool;
+  private readonly url: string;
 
-  private constructor(pool: pg.Pool) {
+  private constructor(pool: pg.Pool, url: string) {
     this.pool = pool;
+    this.url = url;
   }
 
   /** Connects to the database at url (postgres:// or postgresql://) and migrates it. */
@@ -243,14 +284,16 @@ export class PostgresStore implements Store {
     // An idle connection that breaks (server restart) must not crash the
     // process; the next query reports the problem instead.
     pool.on('error', () => {});
-    const store = new PostgresStore(pool);
+    const store = new PostgresStore(pool, url);
     try {
       if (options.readOnly) await store.checkReadable(url);
       else await store.migrate();
     } catch (error) {
       await pool.end();
-      if (error instanceof TsnasError) throw error;
-      throw new TsnasError('state', `cannot open PostgreSQL store ${redact(url)}: ${(error as Error).message}`, { cause: error });
+      if (error instanceof TsnasError && !isConnectionLoss(error.cause)) throw error;
+      const cause = error instanceof TsnasError ? error.cause : error;
+      const why = cause instanceof Error ? cause.message : String(cause);
+      throw new TsnasError('state', `cannot open PostgreSQL store ${redact(url)}: ${why}${isConnectionLoss(cause) ? ' (is the server running, and is the URL right?)' : ''}`, { cause });
     }
     return store;
   }
@@ -260,8 +303,8 @@ export class PostgresStore implements Store {
     const meta = await this.query<{ t: string | null }>(`SELECT to_regclass('tsnas_meta')::text AS t`);
     const version = meta[0]?.t ? Number((await this.query<{ value: string }>(`SELECT value FROM tsnas_meta WHERE key = 'schema_version'`))[0]?.value ?? 0) : 0;
     if (version === 0) throw new TsnasError('data', `${redact(url)} holds no tsnas store (no tsnas tables in its schema)`, { where: '--storage' });
-    if (version !== MIGRATIONS.length) {
-      throw new TsnasError('data', `${redact(url)} has store schema version ${version}, this tsnas reads version ${MIGRATIONS.length}; ${version < MIGRATIONS.length ? 'a command that writes (tsnas search) upgrades it' : 'upgrade tsnas'}`, { where: '--storage' });
+    if (version < OLDEST_READABLE_SCHEMA_VERSION || version > MIGRATIONS.length) {
+      throw new TsnasError('data', `${redact(url)} has store schema version ${version}, this tsnas reads versions ${OLDEST_READABLE_SCHEMA_VERSION} to ${MIGRATIONS.length}; ${version < MIGRATIONS.length ? 'a command that writes (tsnas search) upgrades it' : 'upgrade tsnas'}`, { where: '--storage' });
     }
   }
 
@@ -283,22 +326,42 @@ export class PostgresStore implements Store {
   }
 
   private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw storeFailure(error, this.url);
+    }
+    let broken = false;
+    // A connection cut between two statements (server restart) must not crash the process: the next statement fails instead.
+    const ignore = () => {};
+    client.on('error', ignore);
     try {
       await client.query('BEGIN');
       const result = await work(client);
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
+      broken = isConnectionLoss(error);
+      if (!broken) await client.query('ROLLBACK').catch(() => {});
+      throw storeFailure(error, this.url);
     } finally {
-      client.release();
+      client.off('error', ignore);
+      // A broken connection is dropped from the pool rather than handed out again.
+      client.release(broken);
+    }
+  }
+
+  private async execute<R extends pg.QueryResultRow>(text: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(text, params);
+    } catch (error) {
+      throw storeFailure(error, this.url);
     }
   }
 
   private async query<R extends pg.QueryResultRow>(text: string, params: unknown[] = []): Promise<R[]> {
-    return (await this.pool.query<R>(text, params)).rows;
+    return (await this.execute<R>(text, params)).rows;
   }
 
   // ---- experiments ----
@@ -334,12 +397,12 @@ export class PostgresStore implements Store {
 
   async setExperimentStatus(experimentId: number, status: ExperimentStatus): Promise<void> {
     checkExperimentStatus(status);
-    const result = await this.pool.query('UPDATE tsnas_experiments SET status = $1 WHERE id = $2', [status, experimentId]);
+    const result = await this.execute('UPDATE tsnas_experiments SET status = $1 WHERE id = $2', [status, experimentId]);
     if (result.rowCount === 0) throw notFound('experiment', experimentId);
   }
 
   async deleteExperiment(name: string): Promise<boolean> {
-    const result = await this.pool.query('DELETE FROM tsnas_experiments WHERE name = $1', [name]);
+    const result = await this.execute('DELETE FROM tsnas_experiments WHERE name = $1', [name]);
     return (result.rowCount ?? 0) > 0;
   }
 
@@ -389,7 +452,7 @@ export class PostgresStore implements Store {
   }
 
   async heartbeat(trialId: number, workerId: string): Promise<boolean> {
-    const result = await this.pool.query(
+    const result = await this.execute(
       `UPDATE tsnas_trials SET heartbeat_at = ${NOW_MS} WHERE id = $1 AND state = 'running' AND worker_id = $2`,
       [trialId, workerId],
     );
@@ -533,12 +596,52 @@ export class PostgresStore implements Store {
   }
 
   async releaseTrial(trialId: number, workerId: string): Promise<boolean> {
-    const result = await this.pool.query(
+    const result = await this.execute(
       `UPDATE tsnas_trials SET state = 'pending', worker_id = NULL, heartbeat_at = NULL, started_at = NULL
        WHERE id = $1 AND state = 'running' AND worker_id = $2`,
       [trialId, workerId],
     );
     return (result.rowCount ?? 0) > 0;
+  }
+
+  // ---- leases ----
+
+  async acquireLease(experimentId: number, holder: LeaseHolder, options: AcquireLeaseOptions): Promise<LeaseResult> {
+    checkLeaseRequest(holder, options);
+    return this.transaction(async (client): Promise<LeaseResult> => {
+      // Locking the experiment row serializes acquirers, also when there is no lease row yet to lock.
+      const found = await client.query<{ now: number }>(`SELECT ${NOW_MS} AS now FROM tsnas_experiments WHERE id = $1 FOR UPDATE`, [experimentId]);
+      if (found.rows.length === 0) throw notFound('experiment', experimentId);
+      const now = found.rows[0]!.now;
+      const current = (await client.query<Lease>(`SELECT ${LEASE_COLUMNS} FROM tsnas_leases WHERE experiment_id = $1`, [experimentId])).rows[0] ?? null;
+      const own = current?.owner === holder.owner;
+      if (current && !own && current.owner !== options.replacing && now - current.heartbeatAt < options.expireMs) {
+        return { acquired: false, lease: current, expiresInMs: current.heartbeatAt + options.expireMs - now };
+      }
+      const lease = await client.query<Lease>(
+        `INSERT INTO tsnas_leases (experiment_id, owner, host, pid, acquired_at, heartbeat_at) VALUES ($1, $2, $3, $4, $5, $5)
+         ON CONFLICT (experiment_id) DO UPDATE SET owner = excluded.owner, host = excluded.host, pid = excluded.pid,
+           acquired_at = CASE WHEN tsnas_leases.owner = excluded.owner THEN tsnas_leases.acquired_at ELSE excluded.acquired_at END,
+           heartbeat_at = excluded.heartbeat_at
+         RETURNING ${LEASE_COLUMNS}`,
+        [experimentId, holder.owner, holder.host, holder.pid, now],
+      );
+      return { acquired: true, lease: lease.rows[0]!, previous: own ? null : current };
+    });
+  }
+
+  async renewLease(experimentId: number, owner: string): Promise<boolean> {
+    const result = await this.execute(`UPDATE tsnas_leases SET heartbeat_at = ${NOW_MS} WHERE experiment_id = $1 AND owner = $2`, [experimentId, owner]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async releaseLease(experimentId: number, owner: string): Promise<boolean> {
+    const result = await this.execute('DELETE FROM tsnas_leases WHERE experiment_id = $1 AND owner = $2', [experimentId, owner]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async getLease(experimentId: number): Promise<Lease | null> {
+    return (await this.query<Lease>(`SELECT ${LEASE_COLUMNS} FROM tsnas_leases WHERE experiment_id = $1`, [experimentId]))[0] ?? null;
   }
 
   // ---- strategy state ----

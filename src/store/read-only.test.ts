@@ -3,11 +3,13 @@
 // file that is not a tsnas store is a clear error (exit 2), SQLite and PostgreSQL.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { runTsnas } from '../testing/cli.js';
+import { REPO_ROOT, runTsnas, TSNAS_BIN } from '../testing/cli.js';
+import { bindReadOnly, mountRefusal, unmount } from '../testing/mounts.js';
 import { findPostgresBinDir, usePostgresForTests } from '../testing/postgres.js';
 import { openStore } from './index.js';
 
@@ -65,6 +67,102 @@ test('read-only commands read a real store without changing its file', async () 
     assert.equal(runTsnas(['show', 'x', '--storage', `sqlite:${path}`, '--json']).code, 0);
     assert.deepEqual(readFileSync(path), before);
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** A finished store of 3 trials, experiment x, with its WAL folded into the file (as a clean close leaves it). */
+function finishedStore(path: string): void {
+  const r = runTsnas(['search', '--name', 'x', '--budget', '3', '--storage', `sqlite:${path}`, '--quiet']);
+  assert.equal(r.code, 0, r.stderr);
+}
+
+/** Read-only commands work, and commands that write exit 2 naming the file (no stack trace). */
+function assertReadableNotWritable(run: (args: string[]) => { code: number | null; stdout: string; stderr: string }, path: string, newPath: string): void {
+  for (const [command, args] of READERS) {
+    const r = run([command, ...args, '--storage', `sqlite:${path}`]);
+    assert.equal(r.code, 0, `${command}: ${r.stderr}`);
+  }
+  assert.match(run(['show', 'x', '--storage', `sqlite:${path}`]).stdout, /trials 3: pending 0, running 0, complete 3/);
+  for (const [args, file] of [
+    [['search', '--name', 'x', '--budget', '5', '--quiet'], path],
+    [['rm', 'x', '--yes'], path],
+    [['search', '--name', 'y', '--budget', '2', '--quiet'], newPath],
+  ] as const) {
+    const r = run([...args, '--storage', `sqlite:${file}`]);
+    const what = `${args.join(' ')}: ${r.stderr}`;
+    assert.equal(r.code, 2, what);
+    assert.match(r.stderr, new RegExp(`--storage: cannot write to the store ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(SQLITE_\\w+: .*\\): the file or its directory is read-only for this user; commands that only read \\(ls, show, report\\) still work`), what);
+    assert.doesNotMatch(r.stderr, /^\s+at |node:internal/m, what);
+  }
+}
+
+test('a store on a read-only mount (even for root): ls, show and report work; search and rm exit 2 naming the file', { skip: mountRefusal() ?? false }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-rofs-'));
+  const view = join(dir, 'view');
+  try {
+    mkdirSync(join(dir, 'data'));
+    mkdirSync(view);
+    finishedStore(join(dir, 'data', 's.db'));
+    const before = readFileSync(join(dir, 'data', 's.db'));
+    bindReadOnly(join(dir, 'data'), view);
+    try {
+      assertReadableNotWritable(runTsnas, join(view, 's.db'), join(view, 'new.db'));
+    } finally {
+      unmount(view);
+    }
+    assert.deepEqual(readFileSync(join(dir, 'data', 's.db')), before);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('read-only commands read a store of the previous schema version (2, before leases) as it is', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-readonly-'));
+  try {
+    const path = join(dir, 's.db');
+    finishedStore(path);
+    const db = new Database(path);
+    db.exec('DROP TABLE tsnas_leases; PRAGMA user_version = 2;');
+    db.close();
+    const ls = runTsnas(['ls', '--storage', `sqlite:${path}`]);
+    assert.equal(ls.code, 0, ls.stderr);
+    assert.match(ls.stdout, /^x\s+finished/m);
+    assert.equal(runTsnas(['show', 'x', '--storage', `sqlite:${path}`]).code, 0);
+    const check = new Database(path, { readonly: true });
+    assert.equal(check.pragma('user_version', { simple: true }), 2, 'not upgraded by reading');
+    check.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const asNobody = process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0;
+
+test('a read-only store file and an unwritable directory (chmod, run as user nobody): reading works; writing exits 2 naming the file', { skip: asNobody ? false : 'needs root and setpriv, to run tsnas as user nobody (root ignores file modes)' }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-chmod-'));
+  try {
+    const path = join(dir, 's.db');
+    finishedStore(path);
+    chmodSync(dir, 0o755);
+    chmodSync(path, 0o444);
+    const nobody = Number(spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout.trim());
+    // nobody owns the directory (it may create files there) but the file is read-only.
+    chownSync(dir, nobody, -1);
+    chownSync(path, nobody, -1);
+    const run = (args: string[]) => {
+      const r = spawnSync('setpriv', [`--reuid=${nobody}`, `--regid=${nobody}`, '--clear-groups', '--', process.execPath, TSNAS_BIN, ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
+      return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+    };
+    // The directory is writable here, so only the existing file is refused.
+    const r = run(['search', '--name', 'x', '--budget', '5', '--quiet', '--storage', `sqlite:${path}`]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /cannot write to the store .*s\.db \(SQLITE_READONLY: /);
+    // Now neither the directory nor the file.
+    chmodSync(dir, 0o555);
+    assertReadableNotWritable(run, path, join(dir, 'new.db'));
+  } finally {
+    chmodSync(dir, 0o755);
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { TsnasError } from '../errors.js';
 import { DEFAULT_STORAGE_URL, openStore, parseStorageUrl, SQLITE_SCHEMA_VERSION, SqliteStore } from './index.js';
+import { mountRefusal, mountTmpfs, unmount } from '../testing/mounts.js';
 import { runStoreSuite } from './suite.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tsnas-sqlite-test-'));
@@ -128,18 +129,19 @@ describe('SQLite store specifics', () => {
     await store.close();
   });
 
-  it('adds the epoch and checkpoint tables to a file of schema version 1 when it opens', async () => {
+  it('adds the epoch, checkpoint and lease tables to a file of schema version 1 when it opens', async () => {
     const path = join(root, 'v1.db');
     const old = new SqliteStore(path);
     const e = await old.createExperiment('e', {});
     await old.close();
     // What a store written before the epoch tables existed looks like.
-    execOn(path, 'DROP TABLE tsnas_epochs; DROP TABLE tsnas_checkpoints; PRAGMA user_version = 1;');
+    execOn(path, 'DROP TABLE tsnas_epochs; DROP TABLE tsnas_checkpoints; DROP TABLE tsnas_leases; PRAGMA user_version = 1;');
     const store = new SqliteStore(path);
     try {
       await store.recordEpoch(e.id, 'supernet', 1, { epoch: 1 }, { stage: 'supernet', epoch: 1, state: {}, data: new Uint8Array([7]) });
       assert.deepEqual((await store.listEpochs(e.id)).map((r) => r.record), [{ epoch: 1 }]);
       assert.deepEqual([...(await store.loadCheckpoint(e.id))!.data], [7]);
+      assert.equal((await store.acquireLease(e.id, { owner: 'o', host: 'h', pid: 1 }, { expireMs: 1000 })).acquired, true);
     } finally {
       await store.close();
     }
@@ -172,6 +174,47 @@ describe('SQLite store specifics', () => {
         (e: unknown) => e instanceof TsnasError && e.code === 'usage' && e.message.includes(JSON.stringify(bad)) && /sqlite:PATH/.test(e.message),
         bad,
       );
+    }
+  });
+});
+
+describe('SQLite store on a full disk', { skip: mountRefusal() ?? false }, () => {
+  it('a checkpoint that does not fit is a data error naming the file; the store keeps the previous epoch and takes the write once space is back', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsnas-full-'));
+    // 8 MB: the WAL grows to about 4 MB before SQLite folds it into the file.
+    mountTmpfs(dir, 8 * 1024 * 1024);
+    try {
+      const path = join(dir, 's.db');
+      const store = await openStore(`sqlite:${path}`);
+      const e = await store.createExperiment('ws', {});
+      const small = { stage: 'supernet', epoch: 1, state: { lr: 0.1 }, data: new Uint8Array(64 * 1024).fill(1) };
+      await store.recordEpoch(e.id, 'supernet', 1, { epoch: 1 }, small);
+      // Leave less room than the next checkpoint needs.
+      const { bavail, bsize } = statfsSync(dir);
+      writeFileSync(join(dir, 'filler'), new Uint8Array(bavail * bsize - 256 * 1024));
+      const big = { stage: 'supernet', epoch: 2, state: { lr: 0.05 }, data: new Uint8Array(1024 * 1024).fill(2) };
+      await assert.rejects(store.recordEpoch(e.id, 'supernet', 2, { epoch: 2 }, big), (err: unknown) => {
+        assert.ok(err instanceof TsnasError, String(err));
+        assert.equal(err.exitCode, 2);
+        assert.match(err.message, new RegExp(`^--storage: the disk holding the store ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is full \\(SQLITE_FULL: .*\\); .*run the same command to resume`));
+        return true;
+      });
+      // The failed transaction left nothing: the first epoch and its checkpoint, whole.
+      assert.deepEqual((await store.listEpochs(e.id)).map((r) => r.epoch), [1]);
+      assert.deepEqual((await store.loadCheckpoint(e.id))!.data, Buffer.from(small.data));
+      await store.close();
+      unlinkSync(join(dir, 'filler'));
+      const reopened = await openStore(`sqlite:${path}`);
+      await reopened.recordEpoch(e.id, 'supernet', 2, { epoch: 2 }, big);
+      assert.deepEqual((await reopened.listEpochs(e.id)).map((r) => r.epoch), [1, 2]);
+      assert.equal((await reopened.loadCheckpoint(e.id))!.epoch, 2);
+      await reopened.close();
+      const db = new Database(path, { readonly: true });
+      assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+      db.close();
+    } finally {
+      unmount(dir);
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

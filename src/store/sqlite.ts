@@ -1,7 +1,7 @@
 // The SQLite backend (the default): one file, WAL mode so that readers (a
 // report, `tsnas show`) never block the search, and immediate transactions
 // so that several processes can claim trials from one file safely.
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { TsnasError } from '../errors.js';
@@ -12,6 +12,7 @@ import {
   checkExperimentName,
   checkExperimentStatus,
   checkIntermediate,
+  checkLeaseRequest,
   checkListEpochsOptions,
   checkMetricName,
   checkMutable,
@@ -21,6 +22,7 @@ import {
   checkStates,
   emptyCounts,
   notFound,
+  OLDEST_READABLE_SCHEMA_VERSION,
   outcomeColumns,
   stateError,
   toJsonText,
@@ -29,6 +31,7 @@ import {
   type TrialRow,
 } from './common.js';
 import type {
+  AcquireLeaseOptions,
   Checkpoint,
   CheckpointInput,
   CreateTrialResult,
@@ -38,6 +41,9 @@ import type {
   ExperimentStatus,
   FinishOptions,
   Json,
+  Lease,
+  LeaseHolder,
+  LeaseResult,
   ListEpochsOptions,
   ListTrialsOptions,
   StrategyState,
@@ -127,6 +133,16 @@ const MIGRATIONS: readonly string[] = [
     saved_at INTEGER NOT NULL
   );
   `,
+  `
+  CREATE TABLE tsnas_leases (
+    experiment_id INTEGER PRIMARY KEY REFERENCES tsnas_experiments(id) ON DELETE CASCADE,
+    owner TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    acquired_at INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL
+  );
+  `,
 ];
 
 /** The schema version this code writes; a file with a newer one is refused. */
@@ -201,6 +217,35 @@ function makeDirectories(dir: string): void {
   }
 }
 
+/**
+ * A read-only connection to a store file. A file in WAL mode (as writers
+ * leave it) cannot be opened in place when its directory is not writable
+ * (a read-only mount, another user's directory): SQLite must create its
+ * shared-memory file beside it. Such a store is read from a copy in memory
+ * instead, with the header's WAL mark cleared (a writer that closed cleanly
+ * left nothing in a WAL file; nobody can be writing to that directory).
+ */
+function openForReading(path: string): Database.Database {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    db.pragma('user_version', { simple: true }); // the first read is what opens the file
+    return db;
+  } catch (error) {
+    // Anything else (not a database at all...) is for checkReadable to name.
+    if ((error as { code?: unknown }).code !== 'SQLITE_CANTOPEN') return db;
+    db.close();
+  }
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw new TsnasError('usage', `cannot read the store ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { where: '--storage', cause: error });
+  }
+  // Bytes 18 and 19: the file format's write and read versions, 2 for WAL, 1 for a rollback journal.
+  if (bytes.length >= 100 && bytes[18] === 2 && bytes[19] === 2) bytes[18] = bytes[19] = 1;
+  return new Database(bytes, { readonly: true });
+}
+
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   /** The database file (':memory:' for an in-memory store). */
@@ -220,9 +265,10 @@ export class SqliteStore implements Store {
     if (readOnly && statSync(this.path).isDirectory()) throw new TsnasError('usage', `${this.path} is a directory, not a store file`, { where: '--storage' });
     if (!readOnly && this.path !== ':memory:') makeDirectories(dirname(this.path));
     try {
-      this.db = new Database(this.path, readOnly ? { readonly: true, fileMustExist: true } : {});
+      this.db = readOnly ? openForReading(this.path) : new Database(this.path);
     } catch (error) {
-      throw new TsnasError('state', `cannot open SQLite store ${this.path}: ${(error as Error).message}`, { cause: error });
+      const failure = this.failure(error);
+      throw failure instanceof TsnasError ? failure : new TsnasError('state', `cannot open SQLite store ${this.path}: ${(error as Error).message}`, { cause: error });
     }
     try {
       // Other processes (parallel workers, `tsnas show`) may hold the write
@@ -240,7 +286,41 @@ export class SqliteStore implements Store {
       this.migrate();
     } catch (error) {
       this.db.close();
-      throw error;
+      throw this.failure(error);
+    }
+  }
+
+  /**
+   * What the file system refused, as an error naming the store file: a full
+   * disk, a read-only file or directory, an I/O error. SQLite rolls the
+   * transaction back in each case, so the store stays as it was before it.
+   */
+  private failure(error: unknown): unknown {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (typeof code !== 'string') return error;
+    const why = `${code}: ${(error as Error).message}`;
+    const options = { where: '--storage', cause: error };
+    if (code === 'SQLITE_FULL') {
+      return new TsnasError('data', `the disk holding the store ${this.path} is full (${why}); the store keeps what was written before, so free space and run the same command to resume`, options);
+    }
+    if (code.startsWith('SQLITE_READONLY') || code === 'SQLITE_PERM' || code.startsWith('SQLITE_CANTOPEN')) {
+      return new TsnasError('usage', `cannot write to the store ${this.path} (${why}): the file or its directory is read-only for this user; commands that only read (ls, show, report) still work`, options);
+    }
+    if (code.startsWith('SQLITE_BUSY')) {
+      return new TsnasError('state', `the store ${this.path} stayed locked by another process for the whole busy timeout (${why}); try again once it is done`, options);
+    }
+    if (code.startsWith('SQLITE_IOERR')) {
+      return new TsnasError('data', `the file system refused a write to the store ${this.path} (${why}); the store keeps what was written before it`, options);
+    }
+    return error;
+  }
+
+  /** Runs fn in an immediate (write-locked) transaction, turning file system refusals into errors naming the file. */
+  private write<T>(fn: () => T): T {
+    try {
+      return this.db.transaction(fn).immediate();
+    } catch (error) {
+      throw this.failure(error);
     }
   }
 
@@ -255,8 +335,8 @@ export class SqliteStore implements Store {
       throw new TsnasError('data', `${this.path} is not an SQLite database (${(error as Error).message})`, { where: '--storage', cause: error });
     }
     if (version === 0 || tables === 0) throw new TsnasError('data', `${this.path} is an SQLite database but not a tsnas store (no tsnas tables)`, { where: '--storage' });
-    if (version !== MIGRATIONS.length) {
-      throw new TsnasError('data', `${this.path} has store schema version ${version}, this tsnas reads version ${MIGRATIONS.length}; ${version < MIGRATIONS.length ? 'a command that writes (tsnas search) upgrades it' : 'upgrade tsnas'}`, { where: '--storage' });
+    if (version < OLDEST_READABLE_SCHEMA_VERSION || version > MIGRATIONS.length) {
+      throw new TsnasError('data', `${this.path} has store schema version ${version}, this tsnas reads versions ${OLDEST_READABLE_SCHEMA_VERSION} to ${MIGRATIONS.length}; ${version < MIGRATIONS.length ? 'a command that writes (tsnas search) upgrades it' : 'upgrade tsnas'}`, { where: '--storage' });
     }
   }
 
@@ -292,9 +372,9 @@ export class SqliteStore implements Store {
     checkExperimentName(name);
     const configText = toJsonText(config, `config of experiment "${name}"`);
     try {
-      const row = this.sql(
+      const row = this.write(() => this.sql(
         `INSERT INTO tsnas_experiments (name, config, status, created_at) VALUES (?, ?, 'created', ?) RETURNING *`,
-      ).get(name, configText, Date.now()) as RawExperimentRow;
+      ).get(name, configText, Date.now()) as RawExperimentRow);
       return toExperiment(row);
     } catch (error) {
       if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
@@ -321,12 +401,12 @@ export class SqliteStore implements Store {
 
   async setExperimentStatus(experimentId: number, status: ExperimentStatus): Promise<void> {
     checkExperimentStatus(status);
-    const result = this.sql('UPDATE tsnas_experiments SET status = ? WHERE id = ?').run(status, experimentId);
+    const result = this.write(() => this.sql('UPDATE tsnas_experiments SET status = ? WHERE id = ?').run(status, experimentId));
     if (result.changes === 0) throw notFound('experiment', experimentId);
   }
 
   async deleteExperiment(name: string): Promise<boolean> {
-    return this.sql('DELETE FROM tsnas_experiments WHERE name = ?').run(name).changes > 0;
+    return this.write(() => this.sql('DELETE FROM tsnas_experiments WHERE name = ?').run(name).changes > 0);
   }
 
   // ---- trials: creation and claiming ----
@@ -334,7 +414,7 @@ export class SqliteStore implements Store {
   async createTrial(experimentId: number, sample: Json, sampleHash: string): Promise<CreateTrialResult> {
     checkSampleHash(sampleHash);
     const sampleText = toJsonText(sample, `sample with hash ${sampleHash}`);
-    const create = this.db.transaction((): { id: number; created: boolean } => {
+    const { id, created } = this.write((): { id: number; created: boolean } => {
       const existing = this.sql('SELECT id FROM tsnas_trials WHERE experiment_id = ? AND sample_hash = ?').get(experimentId, sampleHash) as
         | { id: number }
         | undefined;
@@ -349,7 +429,6 @@ export class SqliteStore implements Store {
       ).get(experimentId, next, sampleText, sampleHash, Date.now()) as { id: number };
       return { id: inserted.id, created: true };
     });
-    const { id, created } = create.immediate();
     return { trial: this.loadTrial(id)!, created };
   }
 
@@ -357,18 +436,18 @@ export class SqliteStore implements Store {
     const now = Date.now();
     // One statement is one atomic write in SQLite: no other connection can
     // claim between the SELECT and the UPDATE.
-    const row = this.sql(
+    const row = this.write(() => this.sql(
       `UPDATE tsnas_trials SET state = 'running', worker_id = ?, heartbeat_at = ?, started_at = ?
        WHERE id = (SELECT id FROM tsnas_trials WHERE experiment_id = ? AND state = 'pending' ORDER BY number LIMIT 1)
        RETURNING id`,
-    ).get(workerId, now, now, experimentId) as { id: number } | undefined;
+    ).get(workerId, now, now, experimentId) as { id: number } | undefined);
     return row ? this.loadTrial(row.id) : null;
   }
 
   async heartbeat(trialId: number, workerId: string): Promise<boolean> {
-    const result = this.sql(
+    const result = this.write(() => this.sql(
       `UPDATE tsnas_trials SET heartbeat_at = ? WHERE id = ? AND state = 'running' AND worker_id = ?`,
-    ).run(Date.now(), trialId, workerId);
+    ).run(Date.now(), trialId, workerId));
     return result.changes > 0;
   }
 
@@ -379,7 +458,7 @@ export class SqliteStore implements Store {
     const strategy = options.strategyState;
     if (strategy) checkNonNegativeInteger(strategy.toldCount, 'toldCount');
     const strategyText = strategy ? toJsonText(strategy.state, `strategy state saved with trial ${trialId}`) : null;
-    const finish = this.db.transaction(() => {
+    this.write(() => {
       const row = this.sql('SELECT state, worker_id, experiment_id FROM tsnas_trials WHERE id = ?').get(trialId) as
         | { state: TrialState; worker_id: string | null; experiment_id: number }
         | undefined;
@@ -399,7 +478,6 @@ export class SqliteStore implements Store {
       );
       if (strategy) this.upsertStrategyState(row!.experiment_id, strategyText!, strategy.toldCount, now);
     });
-    finish.immediate();
     return this.loadTrial(trialId)!;
   }
 
@@ -407,26 +485,24 @@ export class SqliteStore implements Store {
 
   async reportIntermediate(trialId: number, metric: string, step: number, value: number): Promise<void> {
     checkIntermediate(trialId, metric, step, value);
-    const report = this.db.transaction(() => {
+    this.write(() => {
       checkMutable(trialId, this.trialState(trialId), `report "${metric}" for`);
       this.sql(
         `INSERT INTO tsnas_trial_values (trial_id, metric, step, value) VALUES (?, ?, ?, ?)
          ON CONFLICT (trial_id, metric, step) DO UPDATE SET value = excluded.value`,
       ).run(trialId, metric, step, value);
     });
-    report.immediate();
   }
 
   async setArtifact(trialId: number, name: string, path: string): Promise<void> {
     checkArtifact(trialId, name, path);
-    const set = this.db.transaction(() => {
+    this.write(() => {
       checkMutable(trialId, this.trialState(trialId), `set artifact "${name}" of`);
       this.sql(
         `INSERT INTO tsnas_trial_artifacts (trial_id, name, path) VALUES (?, ?, ?)
          ON CONFLICT (trial_id, name) DO UPDATE SET path = excluded.path`,
       ).run(trialId, name, path);
     });
-    set.immediate();
   }
 
   private trialState(trialId: number): TrialState | undefined {
@@ -520,27 +596,68 @@ export class SqliteStore implements Store {
     if (typeof olderThanMs !== 'number' || !(olderThanMs >= 0)) {
       throw new TsnasError('usage', `olderThanMs must be a number >= 0, got ${olderThanMs}`);
     }
-    const rows = this.sql(
+    const rows = this.write(() => this.sql(
       `UPDATE tsnas_trials SET state = 'pending', worker_id = NULL, heartbeat_at = NULL, started_at = NULL
        WHERE experiment_id = ? AND state = 'running' AND heartbeat_at < ? RETURNING id`,
-    ).all(experimentId, Date.now() - olderThanMs) as { id: number }[];
+    ).all(experimentId, Date.now() - olderThanMs) as { id: number }[]);
     return rows.map((r) => r.id).sort((a, b) => a - b);
   }
 
   async requeueRunning(experimentId: number): Promise<number[]> {
-    const rows = this.sql(
+    const rows = this.write(() => this.sql(
       `UPDATE tsnas_trials SET state = 'pending', worker_id = NULL, heartbeat_at = NULL, started_at = NULL
        WHERE experiment_id = ? AND state = 'running' RETURNING id`,
-    ).all(experimentId) as { id: number }[];
+    ).all(experimentId) as { id: number }[]);
     return rows.map((r) => r.id).sort((a, b) => a - b);
   }
 
   async releaseTrial(trialId: number, workerId: string): Promise<boolean> {
-    const result = this.sql(
+    const result = this.write(() => this.sql(
       `UPDATE tsnas_trials SET state = 'pending', worker_id = NULL, heartbeat_at = NULL, started_at = NULL
        WHERE id = ? AND state = 'running' AND worker_id = ?`,
-    ).run(trialId, workerId);
+    ).run(trialId, workerId));
     return result.changes > 0;
+  }
+
+  // ---- leases ----
+
+  async acquireLease(experimentId: number, holder: LeaseHolder, options: AcquireLeaseOptions): Promise<LeaseResult> {
+    checkLeaseRequest(holder, options);
+    return this.write((): LeaseResult => {
+      if (!this.sql('SELECT 1 FROM tsnas_experiments WHERE id = ?').get(experimentId)) throw notFound('experiment', experimentId);
+      const now = Date.now();
+      const current = this.readLease(experimentId);
+      const own = current?.owner === holder.owner;
+      if (current && !own && current.owner !== options.replacing && now - current.heartbeatAt < options.expireMs) {
+        return { acquired: false, lease: current, expiresInMs: current.heartbeatAt + options.expireMs - now };
+      }
+      this.sql(
+        `INSERT INTO tsnas_leases (experiment_id, owner, host, pid, acquired_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (experiment_id) DO UPDATE SET owner = excluded.owner, host = excluded.host, pid = excluded.pid,
+           acquired_at = CASE WHEN tsnas_leases.owner = excluded.owner THEN tsnas_leases.acquired_at ELSE excluded.acquired_at END,
+           heartbeat_at = excluded.heartbeat_at`,
+      ).run(experimentId, holder.owner, holder.host, holder.pid, now, now);
+      return { acquired: true, lease: this.readLease(experimentId)!, previous: own ? null : current };
+    });
+  }
+
+  async renewLease(experimentId: number, owner: string): Promise<boolean> {
+    return this.write(() => this.sql('UPDATE tsnas_leases SET heartbeat_at = ? WHERE experiment_id = ? AND owner = ?').run(Date.now(), experimentId, owner).changes > 0);
+  }
+
+  async releaseLease(experimentId: number, owner: string): Promise<boolean> {
+    return this.write(() => this.sql('DELETE FROM tsnas_leases WHERE experiment_id = ? AND owner = ?').run(experimentId, owner).changes > 0);
+  }
+
+  async getLease(experimentId: number): Promise<Lease | null> {
+    return this.readLease(experimentId);
+  }
+
+  private readLease(experimentId: number): Lease | null {
+    const row = this.sql(
+      'SELECT owner, host, pid, acquired_at AS acquiredAt, heartbeat_at AS heartbeatAt FROM tsnas_leases WHERE experiment_id = ?',
+    ).get(experimentId) as Lease | undefined;
+    return row ?? null;
   }
 
   // ---- strategy state ----
@@ -555,11 +672,10 @@ export class SqliteStore implements Store {
   async saveStrategyState(experimentId: number, state: Json, toldCount: number): Promise<void> {
     checkNonNegativeInteger(toldCount, 'toldCount');
     const text = toJsonText(state, `strategy state of experiment ${experimentId}`);
-    const save = this.db.transaction(() => {
+    this.write(() => {
       if (!this.sql('SELECT 1 FROM tsnas_experiments WHERE id = ?').get(experimentId)) throw notFound('experiment', experimentId);
       this.upsertStrategyState(experimentId, text, toldCount, Date.now());
     });
-    save.immediate();
   }
 
   async loadStrategyState(experimentId: number): Promise<StrategyState | null> {
@@ -573,7 +689,7 @@ export class SqliteStore implements Store {
 
   async recordEpoch(experimentId: number, stage: string, epoch: number, record: Json, checkpoint?: CheckpointInput): Promise<void> {
     const write = checkEpochWrite(experimentId, stage, epoch, record, checkpoint);
-    const save = this.db.transaction(() => {
+    this.write(() => {
       if (!this.sql('SELECT 1 FROM tsnas_experiments WHERE id = ?').get(experimentId)) throw notFound('experiment', experimentId);
       const now = Date.now();
       this.sql(
@@ -589,7 +705,6 @@ export class SqliteStore implements Store {
         ).run(experimentId, c.stage, c.epoch, c.stateText, c.data, now);
       }
     });
-    save.immediate();
   }
 
   async listEpochs(experimentId: number, options: ListEpochsOptions = {}): Promise<EpochRecord[]> {

@@ -481,6 +481,74 @@ export function runStoreSuite(name: string, openFreshStorage: () => Promise<Fres
         assert.deepEqual(await store.requeueRunning(experiment.id), []);
       }));
 
+    it('leases: one holder at a time; taken over once expired or when its owner is named', () =>
+      withStore(async (store, connect) => {
+        const { experiment } = await experimentWithTrials(store, 0);
+        const other = await connect();
+        const a = { owner: 'host-a:10:x', host: 'host-a', pid: 10 };
+        const b = { owner: 'host-b:20:y', host: 'host-b', pid: 20 };
+        assert.equal(await store.getLease(experiment.id), null);
+        const first = await store.acquireLease(experiment.id, a, { expireMs: 60_000 });
+        assert.ok(first.acquired);
+        assert.equal(first.previous, null);
+        assert.deepEqual({ ...first.lease, acquiredAt: 0, heartbeatAt: 0 }, { ...a, acquiredAt: 0, heartbeatAt: 0 });
+        assert.deepEqual(await other.getLease(experiment.id), first.lease);
+
+        // A live lease is refused to another process, naming its holder.
+        const refused = await other.acquireLease(experiment.id, b, { expireMs: 60_000 });
+        assert.ok(!refused.acquired);
+        assert.equal(refused.lease.owner, a.owner);
+        assert.equal(refused.lease.pid, 10);
+        assert.ok(refused.expiresInMs > 50_000 && refused.expiresInMs <= 60_000, `expires in ${refused.expiresInMs} ms`);
+        assert.equal(await other.renewLease(experiment.id, b.owner), false);
+        assert.equal(await other.releaseLease(experiment.id, b.owner), false);
+
+        // The holder renews and re-acquires its own lease (acquiredAt kept).
+        await sleep(20);
+        assert.equal(await store.renewLease(experiment.id, a.owner), true);
+        const renewed = (await store.getLease(experiment.id))!;
+        assert.ok(renewed.heartbeatAt > first.lease.heartbeatAt);
+        const again = await store.acquireLease(experiment.id, a, { expireMs: 60_000 });
+        assert.ok(again.acquired && again.previous === null && again.lease.acquiredAt === first.lease.acquiredAt);
+
+        // Expired: not renewed for expireMs, so b takes it, and a's renewals fail from then on.
+        await sleep(250);
+        const taken = await other.acquireLease(experiment.id, b, { expireMs: 200 });
+        assert.ok(taken.acquired);
+        assert.equal(taken.previous?.owner, a.owner);
+        assert.equal(taken.lease.owner, b.owner);
+        assert.equal(await store.renewLease(experiment.id, a.owner), false);
+        assert.equal((await store.getLease(experiment.id))!.owner, b.owner);
+
+        // Named: a live lease whose owner the caller knows is dead.
+        assert.equal((await store.acquireLease(experiment.id, a, { expireMs: 60_000, replacing: 'someone-else' })).acquired, false);
+        const replaced = await store.acquireLease(experiment.id, a, { expireMs: 60_000, replacing: b.owner });
+        assert.ok(replaced.acquired && replaced.previous?.owner === b.owner);
+
+        // Released: free for anyone at once; deleting the experiment removes its lease.
+        assert.equal(await store.releaseLease(experiment.id, a.owner), true);
+        assert.equal(await store.getLease(experiment.id), null);
+        assert.ok((await other.acquireLease(experiment.id, b, { expireMs: 60_000 })).acquired);
+        await rejectsWithCode(store.acquireLease(experiment.id + 1000, a, { expireMs: 1000 }), 'state', /does not exist/);
+        await rejectsWithCode(store.acquireLease(experiment.id, { owner: '', host: 'h', pid: 1 }, { expireMs: 1000 }), 'usage', /owner/);
+        await rejectsWithCode(store.acquireLease(experiment.id, a, { expireMs: 0 }), 'usage', /expireMs/);
+        assert.equal(await store.deleteExperiment('exp'), true);
+        assert.equal(await store.getLease(experiment.id), null);
+      }));
+
+    it('leases: of concurrent acquirers of a free lease exactly one wins', () =>
+      withStore(async (store, connect) => {
+        const { experiment } = await experimentWithTrials(store, 0);
+        const stores = [store, await connect(), await connect()];
+        const results = await Promise.all(
+          Array.from({ length: 6 }, (_, i) => stores[i % 3]!.acquireLease(experiment.id, { owner: `o${i}`, host: 'h', pid: i }, { expireMs: 60_000 })),
+        );
+        const winners = results.filter((r) => r.acquired);
+        assert.equal(winners.length, 1);
+        const owner = winners[0]!.lease.owner;
+        for (const r of results) assert.equal(r.lease.owner, owner);
+      }));
+
     it('saves and loads the strategy state, also atomically with a finished trial', () =>
       withStore(async (store) => {
         const { experiment, trials } = await experimentWithTrials(store, 2);

@@ -30,6 +30,11 @@
 //     that would modify one throws a TsnasError with code 'state'. A resumed
 //     run can therefore trust them as they are.
 //
+// An experiment is run by one process at a time: the one holding its
+// *lease* (acquireLease), which proves it is alive by renewLease. Another
+// process may take the lease only once it expired (no renewal for
+// expireMs) or by naming the holder it replaces (one it knows is dead).
+//
 // Times are milliseconds since the Unix epoch. SQLite uses this machine's
 // clock; PostgreSQL uses the server's clock, so workers on several machines
 // agree on heartbeat ages.
@@ -180,6 +185,34 @@ export interface Checkpoint extends CheckpointInput {
   readonly savedAt: number;
 }
 
+/** Who runs an experiment (see acquireLease). */
+export interface LeaseHolder {
+  /** Unique per run of a process, e.g. HOST:PID:RANDOM. */
+  readonly owner: string;
+  /** Where it runs, for messages and to tell whether it is still alive. */
+  readonly host: string;
+  readonly pid: number;
+}
+
+export interface Lease extends LeaseHolder {
+  readonly acquiredAt: number;
+  /** Last renewal (or the acquisition). */
+  readonly heartbeatAt: number;
+}
+
+export type LeaseResult =
+  /** `previous` is the lease this one replaced (expired or named), null when there was none or it was the caller's own. */
+  | { readonly acquired: true; readonly lease: Lease; readonly previous: Lease | null }
+  /** Another holder's live lease; it expires in expiresInMs (by the store's clock) unless renewed. */
+  | { readonly acquired: false; readonly lease: Lease; readonly expiresInMs: number };
+
+export interface AcquireLeaseOptions {
+  /** A lease not renewed for this long is free to take. */
+  readonly expireMs: number;
+  /** The owner of a lease the caller knows to be dead (e.g. its pid is gone on this host): taken even if not expired. */
+  readonly replacing?: string;
+}
+
 export interface Store {
   /** Which backend this is. */
   readonly kind: 'sqlite' | 'postgres';
@@ -270,6 +303,22 @@ export interface Store {
    * changing nothing, when the trial is not running or another worker holds it.
    */
   releaseTrial(trialId: number, workerId: string): Promise<boolean>;
+
+  // ---- leases: one process runs an experiment ----
+
+  /**
+   * Takes the experiment's lease for holder, atomically: when there is none,
+   * when it is holder's own (then it is renewed), when it was not renewed for
+   * options.expireMs, or when its owner is options.replacing. Otherwise
+   * nothing changes and the live lease is returned. Throws
+   * TsnasError('state') for an unknown experiment.
+   */
+  acquireLease(experimentId: number, holder: LeaseHolder, options: AcquireLeaseOptions): Promise<LeaseResult>;
+  /** Refreshes owner's lease; false (changing nothing) when owner no longer holds it. */
+  renewLease(experimentId: number, owner: string): Promise<boolean>;
+  /** Gives owner's lease up; false when owner did not hold it. */
+  releaseLease(experimentId: number, owner: string): Promise<boolean>;
+  getLease(experimentId: number): Promise<Lease | null>;
 
   // ---- strategy state ----
 

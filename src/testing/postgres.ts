@@ -22,6 +22,13 @@ export interface TestPostgres {
   readonly pid?: number;
   /** Stops the server and removes its directory (a no-op for TSNAS_PG_URL). */
   stop(): Promise<void>;
+  /**
+   * Shuts the server down (fast shutdown: open connections are cut), keeping
+   * its data, as an administrator restarting it would; startServer() brings
+   * it back on the same URL. Only for owned servers.
+   */
+  stopServer(): Promise<void>;
+  startServer(): Promise<void>;
 }
 
 /** The bin dir of the newest installed PostgreSQL (Debian puts them off PATH). */
@@ -58,7 +65,12 @@ function shellQuote(s: string): string {
  */
 export async function startTestPostgres(): Promise<TestPostgres> {
   const external = process.env.TSNAS_PG_URL;
-  if (external) return { url: external, owned: false, stop: async () => {} };
+  if (external) {
+    const notOwned = async () => {
+      throw new TsnasError('state', 'the server at TSNAS_PG_URL is not this process\'s to stop and start');
+    };
+    return { url: external, owned: false, stop: async () => {}, stopServer: notOwned, startServer: notOwned };
+  }
 
   const binDir = findPostgresBinDir();
   if (!binDir) {
@@ -100,55 +112,62 @@ export async function startTestPostgres(): Promise<TestPostgres> {
   // The postmaster is our direct child (setpriv execs, unlike runuser or
   // pg_ctl which fork), so its exit is reaped here and leaves no zombie.
   const [file, ...args] = asServerUser([join(binDir, 'postgres'), ...serverArgs]);
-  const server = spawn(file!, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
-  let log = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => fail('not ready after 30 s'), 30_000);
-    function fail(why: string): void {
-      clearTimeout(timer);
-      server.kill('SIGQUIT');
-      rmSync(dir, { recursive: true, force: true });
-      reject(new TsnasError('state', `test PostgreSQL server ${why}; its log:\n${log.slice(-2000)}`));
-    }
-    server.stderr!.setEncoding('utf8');
-    server.stderr!.on('data', (chunk: string) => {
-      log = (log + chunk).slice(-8000);
-      if (log.includes('ready to accept connections')) {
+  /** Starts the postmaster and waits until it accepts connections; `exited` resolves when it is gone. */
+  const launch = async () => {
+    const server = spawn(file!, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+    let log = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => fail('not ready after 30 s'), 30_000);
+      function fail(why: string): void {
         clearTimeout(timer);
-        resolve();
+        server.kill('SIGQUIT');
+        rmSync(dir, { recursive: true, force: true });
+        reject(new TsnasError('state', `test PostgreSQL server ${why}; its log:\n${log.slice(-2000)}`));
       }
+      server.stderr!.setEncoding('utf8');
+      server.stderr!.on('data', (chunk: string) => {
+        log = (log + chunk).slice(-8000);
+        if (log.includes('ready to accept connections')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      server.once('exit', (code, signal) => fail(`exited early (code ${code}, signal ${signal})`));
+      server.once('error', (error) => fail(`could not be started (${error.message})`));
     });
-    server.once('exit', (code, signal) => fail(`exited early (code ${code}, signal ${signal})`));
-    server.once('error', (error) => fail(`could not be started (${error.message})`));
-  });
-  server.removeAllListeners('exit');
-  server.removeAllListeners('error');
-  const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
-  const serverPid = server.pid!;
+    server.removeAllListeners('exit');
+    server.removeAllListeners('error');
+    const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
+    server.unref();
+    (server.stderr as unknown as { unref?: () => void }).unref?.();
+    return { server, exited };
+  };
+  let current = await launch();
 
   // If this process dies without stop() (e.g. kill -9), the watchdog's read
-  // hits end-of-file and it shuts the server down, waiting for the server to
-  // remove its pid file. It uses only shell builtins, so killing it on a
-  // normal stop orphans nothing.
+  // hits end-of-file and it shuts the server down (whichever postmaster the
+  // pid file names: the server may have been restarted), waiting for the
+  // server to remove its pid file. It uses only shell builtins, so killing
+  // it on a normal stop orphans nothing.
+  const pidFile = shellQuote(join(dataDir, 'postmaster.pid'));
   const watchdog = spawn(
     'sh',
-    ['-c', `read _; kill -QUIT ${serverPid} 2>/dev/null; i=0; while [ -e ${shellQuote(join(dataDir, 'postmaster.pid'))} ] && [ $i -lt 100000 ]; do i=$((i+1)); done; rm -rf ${shellQuote(dir)}`],
+    ['-c', `read _; read pid < ${pidFile} && kill -QUIT "$pid" 2>/dev/null; i=0; while [ -e ${pidFile} ] && [ $i -lt 100000 ]; do i=$((i+1)); done; rm -rf ${shellQuote(dir)}`],
     { detached: true, stdio: ['pipe', 'ignore', 'ignore'] },
   );
   watchdog.unref();
   (watchdog.stdin as unknown as { unref?: () => void }).unref?.();
-  server.unref();
-  (server.stderr as unknown as { unref?: () => void }).unref?.();
 
   let stopped = false;
   const stopNow = (): void => {
     if (stopped) return;
     stopped = true;
     watchdog.kill('SIGKILL');
-    server.kill('SIGQUIT');
+    current.server.kill('SIGQUIT');
     rmSync(dir, { recursive: true, force: true });
   };
   process.once('exit', stopNow);
+  let running = true;
 
   // The host parameter (the socket dir) overrides the nominal localhost, for
   // pg and libpq alike; a real host name keeps it a valid WHATWG URL.
@@ -157,19 +176,34 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     url,
     owned: true,
     dir,
-    pid: serverPid,
+    get pid() {
+      return current.server.pid;
+    },
     stop: async () => {
       process.removeListener('exit', stopNow);
       if (stopped) return;
       stopped = true;
       // Referenced again so that this process stays alive to reap both.
       watchdog.ref();
-      server.ref();
+      current.server.ref();
       const watchdogExited = new Promise<void>((resolve) => watchdog.once('exit', () => resolve()));
       watchdog.kill('SIGKILL');
-      server.kill('SIGQUIT');
-      await Promise.all([exited, watchdogExited]);
+      current.server.kill('SIGQUIT');
+      await Promise.all([current.exited, watchdogExited]);
       rmSync(dir, { recursive: true, force: true });
+    },
+    stopServer: async () => {
+      if (stopped || !running) return;
+      running = false;
+      // SIGINT: fast shutdown (sessions cut, data kept, a clean restart).
+      current.server.ref();
+      current.server.kill('SIGINT');
+      await current.exited;
+    },
+    startServer: async () => {
+      if (stopped || running) return;
+      current = await launch();
+      running = true;
     },
   };
 }
@@ -181,6 +215,10 @@ export async function startTestPostgres(): Promise<TestPostgres> {
  */
 export function usePostgresForTests(prefix: string): {
   admin(): pg.Client;
+  /** The server (to stop and start it: its admin connection is then lost, see reconnectAdmin). */
+  server(): TestPostgres;
+  /** A new admin connection, after the server was restarted. */
+  reconnectAdmin(): Promise<void>;
   freshSchema(): Promise<{ schema: string; url: string; dispose(): Promise<void> }>;
 } {
   let server: TestPostgres | undefined;
@@ -188,6 +226,7 @@ export function usePostgresForTests(prefix: string): {
   before(async () => {
     server = await startTestPostgres();
     admin = new pg.Client({ connectionString: server.url });
+    admin.on('error', () => {});
     await admin.connect();
   });
   after(async () => {
@@ -198,6 +237,14 @@ export function usePostgresForTests(prefix: string): {
   const runId = `${process.pid}_${Date.now().toString(36)}`;
   return {
     admin: () => admin!,
+    server: () => server!,
+    async reconnectAdmin() {
+      await admin?.end().catch(() => {});
+      admin = new pg.Client({ connectionString: server!.url });
+      // A connection cut by a restart must not crash the test process.
+      admin.on('error', () => {});
+      await admin.connect();
+    },
     async freshSchema() {
       const schema = `${prefix}_${runId}_${counter++}`;
       await admin!.query(`CREATE SCHEMA ${schema}`);
