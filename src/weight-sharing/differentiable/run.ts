@@ -1,4 +1,4 @@
-// Differentiable search (DARTS, second-order DARTS, GDAS, PC-DARTS) as a
+// Differentiable search (the DARTS family of search.ts) as a
 // checkpointable WeightSharingRun (../run.ts): epochs of bilevel steps on a
 // seeded train/valid split of the training set, a record of α per epoch,
 // DARTS-ES and a time budget as early stops, and the architecture derived
@@ -201,8 +201,8 @@ export abstract class BilevelRun<E extends WeightSharingEpoch, R extends WeightS
         }
       }
       const every = o.earlyStop ? 1 : o.hessianEvery ?? 0;
-      // GDAS's forward is a random path, so its Hessian would be of a different network each call.
-      if (every > 0 && (epoch + 1) % every === 0 && heldValid && o.method !== 'gdas') {
+      // GDAS's and DrNAS's forwards draw the architecture, so their Hessian would be of a different network each call.
+      if (every > 0 && (epoch + 1) % every === 0 && heldValid && !search.sampled) {
         await yieldToEventLoop();
         signal?.throwIfAborted();
         hessian = search.hessianEigenvalue(heldValid, o.hessianIterations ?? 20);
@@ -213,6 +213,7 @@ export abstract class BilevelRun<E extends WeightSharingEpoch, R extends WeightS
     const weights = search.archWeights();
     const edgeWeights = search.edgeWeights();
     const expectedCost = o.cost ? tidy(() => noGrad(() => search.expectedCost().item())) : null;
+    const coefficients = search.coefficients;
     const seconds = (performance.now() - started) / 1000;
     const record = {
       epoch: epoch + 1,
@@ -230,6 +231,7 @@ export abstract class BilevelRun<E extends WeightSharingEpoch, R extends WeightS
       hessianEigenvalue: hessian,
       tau: search.tau,
       expectedCost,
+      ...(coefficients ? { extra: coefficients } : {}),
     } as E;
     if (sums.validN) this.#lastValidAccuracy = sums.validCorrect / sums.validN;
     this.#epochsTrained = epoch + 1;
