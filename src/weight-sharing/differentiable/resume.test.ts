@@ -127,14 +127,17 @@ for (const [name, o] of cases) {
   });
 }
 
-test('darts on the darts space: resumed after 1 epoch, the run ends exactly as uninterrupted', async () => {
-  const start = memory().numTensors;
-  const o: SearchOptions = { ...base, space: 'darts', cells: 3, epochs: 2 };
-  const whole = await uninterrupted(o);
-  assert.match(whole.result.arch, /^Genotype\(/);
-  assertSame(await resumed(o, 1), whole, 'resumed after 1');
-  assert.equal(memory().numTensors, start);
-});
+for (const method of ['darts', 'gdas', 'beta-darts', 'drnas', 'darts-minus', 'sdarts'] as const) {
+  test(`${method} on the darts space: α moves, a genotype is derived, resumed after 1 epoch the run ends exactly as uninterrupted`, async () => {
+    const start = memory().numTensors;
+    const o: SearchOptions = { ...base, method, space: 'darts', cells: 3, epochs: 2, ...(method === 'darts' ? {} : { stepsPerEpoch: 1 }) };
+    const whole = await uninterrupted(o);
+    assert.match(whole.result.arch, /^Genotype\(/);
+    assert.notDeepEqual(whole.records[1]!.weights, whole.records[0]!.weights);
+    assertSame(await resumed(o, 1), whole, 'resumed after 1');
+    assert.equal(memory().numTensors, start);
+  });
+}
 
 test('DARTS-ES and the time budget stop early, and the stop survives a checkpoint', async () => {
   const start = memory().numTensors;
