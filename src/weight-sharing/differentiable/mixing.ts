@@ -8,7 +8,7 @@
 import { TsnasError } from '../../errors.js';
 import type { AnyModule, HookRemover } from '../../nn/module.js';
 import { DartsMixing, GdasMixing, MixedOp, PcDartsMixing, type AlphaWeighting, type MixingWeights } from '../../spaces/supernet.js';
-import { cat, dropout, maxPool2d, rand, randn, tidy, type Tensor } from '../../tensor/index.js';
+import { cat, dropout, maxPool2d, noGrad, rand, randn, tensor, tidy, type Tensor } from '../../tensor/index.js';
 
 /** True for candidates whose output is identically zero ('none'). */
 export function isZeroOp(m: AnyModule): boolean {
@@ -57,8 +57,10 @@ export class SearchGdasMixing extends GdasMixing {
 
 /**
  * SDARTS's random smoothing (Chen & Hsieh, 2020): while `active` (the
- * weight step), softmax(α) plus noise uniform in [−ε, ε] per candidate. As
- * the reference code, the noise is added to the softmaxed weights.
+ * weight step), softmax(α) plus noise uniform in [−ε, ε] per candidate,
+ * clipped to [0, 1] and renormalised to sum 1, as the reference code (which
+ * perturbs the softmaxed weights, not α). The weight step takes no gradient
+ * w.r.t. α, so the perturbed weights are constants.
  */
 export class RandomSmoothing implements AlphaWeighting {
   epsilon = 0;
@@ -67,7 +69,15 @@ export class RandomSmoothing implements AlphaWeighting {
   forward(alpha: Tensor): Tensor {
     const w = alpha.softmax(0);
     if (!this.active || this.epsilon === 0) return w;
-    return w.add(rand(alpha.shape).mul(2 * this.epsilon).sub(this.epsilon));
+    return noGrad(() => {
+      const perturbed = w.add(rand(alpha.shape).mul(2 * this.epsilon).sub(this.epsilon));
+      const clipped = perturbed.clamp(0, 1);
+      const sum = clipped.sum().item();
+      if (sum > 0) return clipped.div(sum);
+      // Every weight was pushed to 0: the reference keeps the largest alone.
+      const k = perturbed.argmax(0).item();
+      return tensor(Array.from({ length: alpha.size(0) }, (_, i) => (i === k ? 1 : 0)));
+    });
   }
 
   mean(alpha: Tensor): Tensor {

@@ -178,18 +178,24 @@ test('DARTS−: the auxiliary skip adds weight·skip(x) to the mixed output, its
   assert.equal(memory().numTensors, start);
 });
 
-test('SDARTS: in the weight step softmax(α) moves by at most ε per entry, not at all otherwise; ε rises from 0.03 to epsilonMax', () => {
+test('SDARTS: in the weight step softmax(α) gets noise in [−ε, ε], clipped to [0, 1] and renormalised; none otherwise; ε rises from 0.03 to epsilonMax', () => {
   const start = memory().numTensors;
   const smoothing = new RandomSmoothing();
   smoothing.epsilon = 0.1;
   tidy(() => {
-    const alpha = tensor([0.2, -0.4, 1, 0]);
+    const alpha = tensor([0.2, -0.4, 1, -3]);
     const clean = alpha.softmax(0).toArray();
     close(smoothing.forward(alpha).toArray(), clean, 0, 'inactive');
     smoothing.active = true;
+    manualSeed(8);
     const noisy = smoothing.forward(alpha).toArray();
-    const shifts = noisy.map((v, i) => Math.abs(v - clean[i]!));
-    assert.ok(shifts.every((d) => d <= 0.1 + 1e-7) && shifts.some((d) => d > 1e-4), String(shifts));
+    manualSeed(8);
+    const noise = rand([4]).mul(0.2).sub(0.1).toArray();
+    assert.ok(noise.every((d) => Math.abs(d) <= 0.1 + 1e-7));
+    const clipped = clean.map((v, i) => Math.min(1, Math.max(0, v + noise[i]!)));
+    const sum = clipped.reduce((a, b) => a + b, 0);
+    close(noisy, clipped.map((v) => v / sum), 1e-6, 'perturbed');
+    assert.ok(noisy.some((v, i) => Math.abs(v - clean[i]!) > 1e-4));
     close(smoothing.mean(alpha).toArray(), clean, 0, 'mean');
   });
   const search = new BilevelSearch({ space: 'nb201', C: 4, cells: 1, numClasses: 3 }, { method: 'sdarts', epochs: 10, epsilonMax: 0.3 });
