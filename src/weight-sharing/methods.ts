@@ -115,7 +115,12 @@ const METHOD_OPTIONS: Record<DifferentiableMethod, Record<string, Schema>> = {
   },
   drnas: referenceOptions('drnas'),
   'darts-minus': { ...referenceOptions('darts-minus'), auxSkip: num(0, 'weight of the auxiliary skip connection at the first epoch (linear to 0 at the last)', 1) },
-  sdarts: { ...referenceOptions('sdarts'), epsilonMax: num(0, 'the noise bound ε rises linearly from 0.03 towards this', 0.3) },
+  sdarts: {
+    ...referenceOptions('sdarts'),
+    epsilonMax: num(0, 'the perturbation bound ε rises linearly from 0.03 towards this', 0.3),
+    perturbation: { kind: 'string', enum: ['random', 'adversarial'], default: 'random', help: 'SDARTS-RS (uniform noise) or SDARTS-ADV (a PGD attack per step; about attackSteps + 2 times the forward passes)' },
+    attackSteps: int(1, 'SDARTS-ADV: PGD steps', 7),
+  },
 };
 
 /** A diagnostic of one-shot supernets, read by the experiment (it needs the benchmark table). */
@@ -138,7 +143,7 @@ const SUMMARIES: Record<DifferentiableMethod, string> = {
   'beta-darts': 'β-DARTS: DARTS with the β-continuity regulariser (mean logsumexp of α), its weight rising linearly',
   drnas: 'DrNAS: α as Dirichlet concentrations, every forward mixing with a reparameterised sample',
   'darts-minus': 'DARTS−: DARTS with an auxiliary skip connection whose weight decays from 1 to 0',
-  sdarts: 'SDARTS-RS: DARTS with the weights trained under uniform noise on softmax(α)',
+  sdarts: 'SDARTS: DARTS with the weights trained under random (RS) or adversarial (ADV) perturbations of softmax(α)',
 };
 
 function differentiable(name: DifferentiableMethod): WeightSharingMethod {
@@ -193,7 +198,7 @@ function bilevelOptions(method: DifferentiableMethod, c: RunContext, o: Record<s
     decayIdle: o.decayIdle,
     ...(o.tauMax !== undefined ? { tauMax: o.tauMax, tauMin: o.tauMin, tauSchedule: o.tauSchedule, gdasMode: o.mode, gdasGradient: o.gradient } : {}),
     ...(o.betaLambdaMax !== undefined ? { betaLambdaMin: o.betaLambdaMin, betaLambdaMax: o.betaLambdaMax } : {}),
-    ...(o.epsilonMax !== undefined ? { epsilonMax: o.epsilonMax } : {}),
+    ...(o.epsilonMax !== undefined ? { epsilonMax: o.epsilonMax, perturbation: o.perturbation, attackSteps: o.attackSteps } : {}),
     ...(o.auxSkip !== undefined ? { auxSkip: o.auxSkip } : {}),
     hessianEvery: o.hessianEvery,
     hessianIterations: o.hessianIterations,

@@ -55,29 +55,36 @@ export class SearchGdasMixing extends GdasMixing {
   }
 }
 
+/** Clipped to [0, 1] and renormalised to sum 1 (SDARTS's clip); all zero: 1 at perturbed's argmax. */
+function clipToSimplex(perturbed: Tensor): Tensor {
+  const clipped = perturbed.clamp(0, 1);
+  const sum = noGrad(() => clipped.sum().item());
+  if (sum > 0) return clipped.div(sum);
+  const k = noGrad(() => perturbed.argmax(0).item());
+  return tensor(Array.from({ length: perturbed.size(0) }, (_, i) => (i === k ? 1 : 0)));
+}
+
 /**
- * SDARTS's random smoothing (Chen & Hsieh, 2020): while `active` (the
- * weight step), softmax(α) plus noise uniform in [−ε, ε] per candidate,
- * clipped to [0, 1] and renormalised to sum 1, as the reference code (which
- * perturbs the softmaxed weights, not α). The weight step takes no gradient
- * w.r.t. α, so the perturbed weights are constants.
+ * SDARTS (Chen & Hsieh, 2020): while `active` (the weight step), softmax(α)
+ * plus a perturbation, clipped to [0, 1] and renormalised, as the reference
+ * code (which perturbs the softmaxed weights, not α): uniform noise in
+ * [−ε, ε] per candidate (SDARTS-RS), or the perturbation `deltas` holds for
+ * that α (SDARTS-ADV, found by the search's attack; differentiable in δ).
+ * The weight step takes no gradient w.r.t. α, so α enters as a constant.
  */
 export class RandomSmoothing implements AlphaWeighting {
   epsilon = 0;
   active = false;
+  /** Per α, the perturbation to use instead of noise (adversarial mode). */
+  deltas: Map<Tensor, Tensor> | null = null;
 
   forward(alpha: Tensor): Tensor {
-    const w = alpha.softmax(0);
-    if (!this.active || this.epsilon === 0) return w;
-    return noGrad(() => {
-      const perturbed = w.add(rand(alpha.shape).mul(2 * this.epsilon).sub(this.epsilon));
-      const clipped = perturbed.clamp(0, 1);
-      const sum = clipped.sum().item();
-      if (sum > 0) return clipped.div(sum);
-      // Every weight was pushed to 0: the reference keeps the largest alone.
-      const k = perturbed.argmax(0).item();
-      return tensor(Array.from({ length: alpha.size(0) }, (_, i) => (i === k ? 1 : 0)));
-    });
+    if (!this.active) return alpha.softmax(0);
+    const w = alpha.detach().softmax(0);
+    const delta = this.deltas?.get(alpha);
+    if (delta) return clipToSimplex(w.add(delta));
+    if (this.epsilon === 0) return w;
+    return noGrad(() => clipToSimplex(w.add(rand(alpha.shape).mul(2 * this.epsilon).sub(this.epsilon))));
   }
 
   mean(alpha: Tensor): Tensor {

@@ -31,6 +31,7 @@ const cases: [string, SearchOptions][] = [
   ['drnas', { ...base, method: 'drnas' }],
   ['darts-minus', { ...base, method: 'darts-minus' }],
   ['sdarts', { ...base, method: 'sdarts' }],
+  ['sdarts adversarial', { ...base, method: 'sdarts', perturbation: 'adversarial', attackSteps: 2 }],
 ];
 
 interface Outcome {

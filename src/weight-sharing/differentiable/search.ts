@@ -18,7 +18,7 @@ import { DARTS_PRIMITIVES } from '../../nn/ops.js';
 import { NB201_OPS } from '../../spaces/nb201.js';
 import { DartsMixing, GdasMixing } from '../../spaces/supernet.js';
 import type { SpaceSupernet } from '../../supernets/common.js';
-import { crossEntropy, noGrad, stack, tensor, tidy, zerosLike, type Tensor } from '../../tensor/index.js';
+import { crossEntropy, grad, noGrad, rand, stack, tensor, tidy, zerosLike, type Tensor } from '../../tensor/index.js';
 import { deriveArchitecture, type ArchWeights, type DerivedArchitecture, type EdgeWeights } from '../../supernets/genotype.js';
 import { autogradOracle, dominantHessianEigenvalue, firstOrderArchGradient, unrolledArchGradient, type GradientOracle } from './hypergradient.js';
 import { SegmentedTape } from './segmented.js';
@@ -115,8 +115,12 @@ export interface BilevelOptions {
   /** β-DARTS: λ of the β-continuity regulariser, linear from betaLambdaMin at the first epoch towards betaLambdaMax (λ(e) = min + (max − min)·e/epochs; default 0 to 50, the NB201 script's). */
   betaLambdaMin?: number;
   betaLambdaMax?: number;
-  /** SDARTS: the noise bound ε, linear from 0.03 at the first epoch towards epsilonMax (default 0.3, the reference's). */
+  /** SDARTS: the perturbation bound ε, linear from 0.03 at the first epoch towards epsilonMax (default 0.3, the reference's). */
   epsilonMax?: number;
+  /** SDARTS: 'random' (RS: uniform noise; default) or 'adversarial' (ADV: an L∞ PGD attack on the weights of each step's batch). */
+  perturbation?: 'random' | 'adversarial';
+  /** SDARTS-ADV: PGD steps (default 7, the reference's), each of size 2ε/steps. */
+  attackSteps?: number;
   /** DARTS−: the auxiliary skip's weight at the first epoch, decayed linearly to 0 at the last (default 1). */
   auxSkip?: number;
   /** PC-DARTS: 1/k of the channels are mixed (default 4). */
@@ -391,7 +395,10 @@ export class BilevelSearch {
   weightStep(train: LabeledBatch): StepStats {
     return tidy(() => {
       const stats: StepStats = { loss: NaN, correct: 0, n: train.y.size(0) };
-      if (this.smoothing) this.smoothing.active = true;
+      if (this.smoothing) {
+        if (this.o.perturbation === 'adversarial') this.smoothing.deltas = this.adversarialPerturbation(train);
+        this.smoothing.active = true;
+      }
       let grads: (Tensor | null)[];
       try {
         grads = this.gradient(() => {
@@ -402,7 +409,10 @@ export class BilevelSearch {
           return loss;
         }, this.weights);
       } finally {
-        if (this.smoothing) this.smoothing.active = false;
+        if (this.smoothing) {
+          this.smoothing.active = false;
+          this.smoothing.deltas = null;
+        }
       }
       // A weight with a momentum buffer has had a gradient before: under decayIdle it gets a zero one, as torch's zero_grad leaves it.
       const idle = (this.o.decayIdle ?? this.reference.decayIdle) ? this.momentumBuffers() : null;
@@ -416,6 +426,50 @@ export class BilevelSearch {
       this.weightOptimizer.zeroGrad();
       return stats;
     });
+  }
+
+  /**
+   * SDARTS-ADV: the perturbation of softmax(α) within [−ε, ε] that raises
+   * the batch's loss, by PGD from a uniform start (sign steps of 2ε/steps,
+   * the network in eval mode, as the reference); kept only if it raises the
+   * loss above the unperturbed one, else zero. Tensors in the caller's scope.
+   */
+  adversarialPerturbation(batch: LabeledBatch): Map<Tensor, Tensor> {
+    const smoothing = this.smoothing!;
+    const eps = smoothing.epsilon;
+    const steps = this.o.attackSteps ?? 7;
+    const alphas = this.mixing.architectureParameters();
+    const training = this.net.training;
+    const lossWith = (deltas: Tensor[] | null) => {
+      smoothing.deltas = deltas && new Map(alphas.map((a, i) => [a, deltas[i]!]));
+      smoothing.active = deltas !== null;
+      try {
+        return crossEntropy(this.net.call(batch.x), batch.y);
+      } finally {
+        smoothing.active = false;
+        smoothing.deltas = null;
+      }
+    };
+    this.net.eval();
+    try {
+      const before = tidy(() => noGrad(() => lossWith(null).item()));
+      let deltas = noGrad(() => alphas.map((a) => rand(a.shape).mul(2 * eps).sub(eps).toArray()));
+      for (let k = 0; k < steps; k++) {
+        deltas = tidy(() => {
+          const ds = deltas.map((d) => tensor(d).requiresGrad_(true));
+          const grads = grad(lossWith(ds), ds, { allowUnused: true });
+          return deltas.map((d, i) => {
+            const g = grads[i]?.toArray();
+            return d.map((v, j) => Math.min(eps, Math.max(-eps, v + ((2 * eps) / steps) * Math.sign(g?.[j] ?? 0))));
+          });
+        });
+      }
+      const after = tidy(() => noGrad(() => lossWith(deltas.map((d) => tensor(d))).item()));
+      const kept = before > after ? deltas.map((d) => d.map(() => 0)) : deltas;
+      return new Map(alphas.map((a, i) => [a, tensor(kept[i]!)]));
+    } finally {
+      this.net.train(training);
+    }
   }
 
   /** One search step: architecture (when active) and weights, in the step order. */

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { Identity } from '../../nn/layers.js';
 import { Module } from '../../nn/module.js';
 import { ArchitectureChoices, DartsMixing, GdasMixing, MixedOp, type MixingStrategy } from '../../spaces/supernet.js';
-import { grad, manualSeed, memory, noGrad, rand, randn, setNumThreads, tensor, tidy, type Tensor } from '../../tensor/index.js';
+import { crossEntropy, grad, manualSeed, memory, noGrad, rand, randn, setNumThreads, tensor, tidy, type Tensor } from '../../tensor/index.js';
 import { dirichletConcentration, sampleDirichlet } from './dirichlet.js';
 import { auxiliarySkip, mixedOps, RandomSmoothing } from './mixing.js';
 import { BilevelSearch, betaRegularizer } from './search.js';
@@ -230,5 +230,39 @@ test('decayIdle: weights that had a gradient but got none this step keep moving 
   };
   assert.equal(unchangedAfterSteps(true), 0, 'every weight with a momentum buffer moved');
   assert.ok(unchangedAfterSteps(false) > 0, 'weights of the candidates not sampled in the last step stay');
+  assert.equal(memory().numTensors, start);
+});
+
+test('SDARTS-ADV: the attack finds a perturbation within [−ε, ε] that raises the batch loss over the unperturbed weights (or none)', () => {
+  const start = memory().numTensors;
+  manualSeed(9);
+  const search = new BilevelSearch({ space: 'nb201', C: 4, cells: 1, numClasses: 3 }, { method: 'sdarts', epochs: 10, epsilonMax: 0.3, perturbation: 'adversarial', attackSteps: 4 });
+  search.setEpoch(9);
+  const eps = search.smoothing!.epsilon;
+  const batch = { x: randn([8, 3, 8, 8]), y: tensor([0, 1, 2, 0, 1, 2, 0, 1], undefined, { dtype: 'int64' }) };
+  // A few weight steps first, so that the operations differ and the weights matter.
+  for (let k = 0; k < 3; k++) search.weightStep(batch);
+  tidy(() => {
+    const deltas = search.adversarialPerturbation(batch);
+    const values = [...deltas.values()].map((d) => d.toArray());
+    assert.equal(values.length, 6);
+    assert.ok(values.flat().every((v) => Math.abs(v) <= eps + 1e-6), 'within the L∞ ball');
+    assert.ok(values.flat().some((v) => v !== 0), 'the attack raised the loss, so it is kept');
+    const lossWith = (d: Map<Tensor, Tensor> | null) => noGrad(() => {
+      search.net.eval();
+      search.smoothing!.deltas = d;
+      search.smoothing!.active = d !== null;
+      const loss = crossEntropy(search.net.call(batch.x), batch.y).item();
+      search.smoothing!.active = false;
+      search.smoothing!.deltas = null;
+      search.net.train();
+      return loss;
+    });
+    assert.ok(lossWith(deltas) > lossWith(null));
+  });
+  assert.equal(search.net.training, true, 'back in training mode');
+  batch.x.dispose();
+  batch.y.dispose();
+  search.dispose();
   assert.equal(memory().numTensors, start);
 });
