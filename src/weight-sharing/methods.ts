@@ -90,7 +90,7 @@ function referenceOptions(method: DifferentiableMethod): Record<string, Schema> 
   return {
     ...DIFFERENTIABLE_OPTIONS,
     weightDecay: num(0, 'weights: weight decay', r.weightDecay),
-    nesterov: { kind: 'boolean', default: r.nesterov, help: 'weights: Nesterov momentum' },
+    nesterov: { kind: 'boolean', default: r.nesterov, help: 'weights: Nesterov momentum (none at momentum 0)' },
     stepOrder: { kind: 'string', enum: ['arch-first', 'weights-first'], default: r.stepOrder, help: 'which update each step makes first (DARTS\'s code: arch-first; GDAS\'s: weights-first)' },
     decayIdle: { kind: 'boolean', default: r.decayIdle, help: 'keep applying momentum and weight decay to weights without a gradient this step (as torch\'s zero_grad to zeros in the reference codes)' },
   };

@@ -108,7 +108,7 @@ export interface BilevelOptions {
   gdasGradient?: 'all' | 'sampled';
   /** Default: referenceDefaults(method). */
   stepOrder?: ReferenceDefaults['stepOrder'];
-  /** Nesterov momentum for the weights (default: referenceDefaults(method)). */
+  /** Nesterov momentum for the weights (default: referenceDefaults(method); no effect at momentum 0). */
   nesterov?: boolean;
   /** Default: referenceDefaults(method). */
   decayIdle?: boolean;
@@ -220,8 +220,10 @@ export class BilevelSearch {
     this.weights = this.net.weightParameters();
     this.alphas = [...this.mixing.architectureParameters(), ...(this.edgeNorm?.parameters() ?? [])];
     this.reference = referenceDefaults(o.method);
+    const momentum = o.momentum ?? 0.9;
     this.weightOptimizer = new SGD(this.weights, {
-      lr: o.weightLr ?? 0.025, momentum: o.momentum ?? 0.9, weightDecay: this.weightDecay, nesterov: o.nesterov ?? this.reference.nesterov,
+      // Nesterov needs momentum: without it the step is plain SGD either way.
+      lr: o.weightLr ?? 0.025, momentum, weightDecay: this.weightDecay, nesterov: (o.nesterov ?? this.reference.nesterov) && momentum > 0,
     });
     this.scheduler = new LrScheduler(this.weightOptimizer, cosineAnnealing(o.epochs, o.weightLrMin ?? 0.001));
     const [beta1, beta2] = o.archBetas ?? [0.5, 0.999];
