@@ -93,6 +93,7 @@ function referenceOptions(method: DifferentiableMethod): Record<string, Schema> 
     nesterov: { kind: 'boolean', default: r.nesterov, help: 'weights: Nesterov momentum (none at momentum 0)' },
     stepOrder: { kind: 'string', enum: ['arch-first', 'weights-first'], default: r.stepOrder, help: 'which update each step makes first (DARTS\'s code: arch-first; GDAS\'s: weights-first)' },
     decayIdle: { kind: 'boolean', default: r.decayIdle, help: 'keep applying momentum and weight decay to weights without a gradient this step (as torch\'s zero_grad to zeros in the reference codes)' },
+    archBatches: { kind: 'string', enum: ['epoch', 'random'], default: r.archBatches, help: 'α batches: walk the architecture half by epoch, or draw each with replacement (GDAS\'s; the weights then keep their last short batch)' },
   };
 }
 
@@ -196,6 +197,7 @@ function bilevelOptions(method: DifferentiableMethod, c: RunContext, o: Record<s
     nesterov: o.nesterov,
     stepOrder: o.stepOrder,
     decayIdle: o.decayIdle,
+    archBatches: o.archBatches,
     ...(o.tauMax !== undefined ? { tauMax: o.tauMax, tauMin: o.tauMin, tauSchedule: o.tauSchedule, gdasMode: o.mode, gdasGradient: o.gradient } : {}),
     ...(o.betaLambdaMax !== undefined ? { betaLambdaMin: o.betaLambdaMin, betaLambdaMax: o.betaLambdaMax } : {}),
     ...(o.epsilonMax !== undefined ? { epsilonMax: o.epsilonMax, perturbation: o.perturbation, attackSteps: o.attackSteps } : {}),

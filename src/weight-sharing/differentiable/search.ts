@@ -40,18 +40,26 @@ export interface ReferenceDefaults {
   weightDecay: number;
   /** Momentum and weight decay keep moving weights that got no gradient this step (torch's zero_grad to zeros, not to None). */
   decayIdle: boolean;
+  /**
+   * 'epoch': α's batches walk the architecture half in shuffled order, the
+   * last short batch dropped; 'random': each α batch is drawn with
+   * replacement, and the weights' epoch keeps its last short batch.
+   */
+  archBatches: 'epoch' | 'random';
 }
 
 /**
  * GDAS's NB201 search script (XAutoDL) updates the weights first, with
- * Nesterov SGD at weight decay 5e-4, and its zero_grad leaves zero gradients
- * that keep the candidates not sampled decaying; the others follow DARTS's
- * code (α first, plain momentum, 3e-4; every weight has a gradient anyway).
+ * Nesterov SGD at weight decay 5e-4, its zero_grad leaves zero gradients
+ * that keep the candidates not sampled decaying, and it pairs every weight
+ * batch with an α batch drawn with replacement; the others follow tsnas's
+ * DARTS (α first, plain momentum, 3e-4, both halves walked by epoch; every
+ * weight has a gradient anyway).
  */
 export function referenceDefaults(method: DifferentiableMethod): ReferenceDefaults {
   return method === 'gdas'
-    ? { stepOrder: 'weights-first', nesterov: true, weightDecay: 5e-4, decayIdle: true }
-    : { stepOrder: 'arch-first', nesterov: false, weightDecay: 3e-4, decayIdle: false };
+    ? { stepOrder: 'weights-first', nesterov: true, weightDecay: 5e-4, decayIdle: true, archBatches: 'random' }
+    : { stepOrder: 'arch-first', nesterov: false, weightDecay: 3e-4, decayIdle: false, archBatches: 'epoch' };
 }
 
 /** Cost of each operation, e.g. latency in ms or FLOPs, for hardware-aware search. */

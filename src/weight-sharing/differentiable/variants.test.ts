@@ -3,8 +3,9 @@
 // the sampled one's only) and its soft mode, the Dirichlet sampler of DrNAS
 // (moments, pathwise gradient, positive concentrations), β-DARTS's
 // regulariser and its ramp, DARTS−'s auxiliary skip and its decay, SDARTS's
-// bounded noise and its ramp, and idle weights decaying under GDAS's
-// reference optimiser.
+// bounded noise and its ramp and adversarial attack, idle weights decaying
+// under GDAS's reference optimiser, and its α batches drawn with
+// replacement.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Identity } from '../../nn/layers.js';
@@ -14,6 +15,10 @@ import { crossEntropy, grad, manualSeed, memory, noGrad, rand, randn, setNumThre
 import { dirichletConcentration, sampleDirichlet } from './dirichlet.js';
 import { auxiliarySkip, mixedOps, RandomSmoothing } from './mixing.js';
 import { BilevelSearch, betaRegularizer } from './search.js';
+import { createDifferentiableRun, type SearchOptions } from './run.js';
+import { syntheticDataset } from '../../data/synthetic.js';
+import { DataLoader, type LoaderState } from '../../data/loader.js';
+import { Rng } from '../../util/random.js';
 
 setNumThreads(1);
 
@@ -264,5 +269,36 @@ test('SDARTS-ADV: the attack finds a perturbation within [−ε, ε] that raises
   batch.x.dispose();
   batch.y.dispose();
   search.dispose();
+  assert.equal(memory().numTensors, start);
+});
+
+test('archBatches: GDAS draws each α batch with replacement and keeps the weights\' last short batch; DARTS walks both halves and drops it', async () => {
+  const start = memory().numTensors;
+  // 24 + 24 images in batches of 10: 3 weight steps per epoch with the short one, 2 without.
+  const data = syntheticDataset({ n: 48, height: 8, width: 8, numClasses: 3, seed: 5 });
+  const loaderStates = async (o: Partial<SearchOptions>) => {
+    const run = createDifferentiableRun(data, { method: 'darts', space: 'nb201', C: 4, cells: 1, epochs: 2, batchSize: 10, seed: 1, ...o });
+    try {
+      await run.trainEpoch();
+      const state = run.checkpoint().state as unknown as { trainLoader: LoaderState; validLoader: LoaderState };
+      return [state.trainLoader.position, state.validLoader.position];
+    } finally {
+      run.dispose();
+    }
+  };
+  assert.deepEqual(await loaderStates({ method: 'gdas' }), [3, 0], 'gdas: the valid loader is not walked');
+  assert.deepEqual(await loaderStates({ method: 'darts' }), [2, 2]);
+  assert.deepEqual(await loaderStates({ method: 'darts', archBatches: 'random' }), [3, 0]);
+  // With replacement: 30 draws of 24 images must repeat some; the loader's own state is untouched.
+  const loader = new DataLoader(data, { batchSize: 30, indices: Int32Array.from({ length: 24 }, (_, i) => i), seed: 2 });
+  const before = loader.getState();
+  tidy(() => {
+    const a = loader.randomBatch(new Rng(3));
+    const b = loader.randomBatch(new Rng(3));
+    assert.equal(a.x.size(0), 30);
+    assert.ok(new Set(a.indices).size < 30 && [...a.indices].every((i) => i >= 0 && i < 24));
+    assert.deepEqual([...a.indices], [...b.indices], 'the generator alone decides');
+  });
+  assert.deepEqual(loader.getState(), before);
   assert.equal(memory().numTensors, start);
 });
