@@ -201,6 +201,16 @@ export class DataLoader {
   }
 
   /**
+   * batchSize samples drawn uniformly with replacement by `rng`, which also
+   * drives their augmentation; the loader's position and generators are
+   * untouched (for a caller that reseeds `rng` itself, e.g. per epoch).
+   */
+  randomBatch(rng: Rng): Batch {
+    const picked = Int32Array.from({ length: this.batchSize }, () => this.indices[rng.int(this.indices.length)]!);
+    return makeBatch(this.dataset, picked, { transform: this.transform, rng, device: this.device });
+  }
+
+  /**
    * The rest of the current epoch (all of the next one when the current is
    * used up). Leaving the loop early keeps the position, so the next call
    * continues the same epoch.

@@ -18,10 +18,15 @@ import { checkConfig } from './config.js';
 import { runExperiment } from './run.js';
 import { SUPERNET_STAGE } from './weight-sharing.js';
 
-/** Tiny supernets on 240 Fashion-MNIST images at 8×8: a run takes a few seconds. */
+/** Tiny supernets on 240 Fashion-MNIST images at 8×8: a run takes a few seconds. Keyed by method (and mode). */
 const METHODS: Record<string, Record<string, unknown>> = {
   darts: { epochs: 4, channels: 4, cells: 1, resolution: 8, batch: 24, stepsPerEpoch: 3, hessianEvery: 2, hessianIterations: 3 },
   gdas: { epochs: 4, channels: 4, cells: 1, resolution: 8, batch: 24, stepsPerEpoch: 3 },
+  'gdas soft': { epochs: 4, channels: 4, cells: 1, resolution: 8, batch: 24, stepsPerEpoch: 2, mode: 'soft' },
+  'beta-darts': { epochs: 4, channels: 4, cells: 1, resolution: 8, batch: 24, stepsPerEpoch: 2, betaLambdaMax: 5 },
+  drnas: { epochs: 4, channels: 4, cells: 1, resolution: 8, batch: 24, stepsPerEpoch: 2 },
+  'darts-minus': { epochs: 4, channels: 4, cells: 1, resolution: 8, batch: 24, stepsPerEpoch: 2 },
+  sdarts: { epochs: 4, channels: 4, cells: 1, resolution: 8, batch: 24, stepsPerEpoch: 2 },
   spos: { epochs: 4, channels: 4, cells: 1, resolution: 8, batch: 24, stepsPerEpoch: 3, budget: 12, population: 6, calibrationBatches: 1, evalBatches: 1 },
   darts2: { epochs: 4, channels: 4, cells: 1, resolution: 8, batch: 24, stepsPerEpoch: 2 },
   pcdarts: { epochs: 4, channels: 4, cells: 1, resolution: 8, batch: 24, stepsPerEpoch: 2, pcK: 2, archWarmup: 1 },
@@ -42,7 +47,8 @@ function rawConfig(method: string, name = 'ws') {
     seed: 5,
     space: ofa ? { name: 'mobilenet', options: TINY_MOBILENET } : { name: 'nb201' },
     ...(ofa ? { constraints: ['flops <= 5e6'] } : {}),
-    strategy: { name: method, options: METHODS[method] },
+    // 'gdas soft': the method before the space, in a mode of its options.
+    strategy: { name: method.split(' ')[0]!, options: METHODS[method] },
     dataset: { name: 'fashion-mnist', limitTrain: 240 },
     estimator: ofa ? { kind: 'supernet' } : { kind: 'benchmark', benchmark: 'nb201:cifar10' },
     threads: 1,

@@ -15,8 +15,29 @@ import type { Rng } from '../util/random.js';
 import { NB201_EDGES, NB201_OPS, nb201EdgeLabel, nb201Space, type Nb201Space } from './nb201.js';
 import type { Sample, Value } from './types.js';
 
-/** What one forward pass mixes with: all candidates weighted, or a single candidate (optionally scaled, for straight-through gradients). */
-export type MixingWeights = { kind: 'dense'; weights: Tensor } | { kind: 'single'; index: number; scale?: Tensor };
+/**
+ * What one forward pass mixes with: all candidates weighted, or a single
+ * candidate, optionally scaled and shifted for straight-through gradients
+ * (`offset`: a value-0 term that carries the gradient of the candidates not
+ * taken, as GDAS's reference code adds their hard weights).
+ */
+export type MixingWeights = { kind: 'dense'; weights: Tensor } | { kind: 'single'; index: number; scale?: Tensor; offset?: Tensor };
+
+/** A single path's output y times its straight-through scale, plus its offset. */
+export function straightThrough(y: Tensor, w: { scale?: Tensor; offset?: Tensor }): Tensor {
+  const scaled = w.scale ? y.mul(w.scale) : y;
+  return w.offset ? scaled.add(w.offset) : scaled;
+}
+
+/** How α becomes a forward's mixing weights, and the weights it stands for (recorded, derived from). */
+export interface AlphaWeighting {
+  /** This forward's weights (softmax, or a draw such as DrNAS's Dirichlet sample). */
+  forward(alpha: Tensor): Tensor;
+  /** The expected weights: softmax(α), or the Dirichlet mean. */
+  mean(alpha: Tensor): Tensor;
+}
+
+export const SOFTMAX_WEIGHTING: AlphaWeighting = { forward: (a) => a.softmax(0), mean: (a) => a.softmax(0) };
 
 export abstract class MixingStrategy {
   protected readonly labels = new Map<string, readonly Value[]>();
@@ -37,10 +58,7 @@ export abstract class MixingStrategy {
   abstract processWeights(label: string, raw: Tensor | null): MixingWeights;
   /** Combines the candidates of one mixed op for input x. */
   applyWeights(op: MixedOp, x: Tensor, w: MixingWeights): Tensor {
-    if (w.kind === 'single') {
-      const y = op.candidate(w.index).call(x);
-      return w.scale ? y.mul(w.scale) : y;
-    }
+    if (w.kind === 'single') return straightThrough(op.candidate(w.index).call(x), w);
     let sum: Tensor | null = null;
     for (let i = 0; i < op.candidates.length; i++) {
       const y = op.candidate(i).call(x).mul(w.weights.select(0, i));
@@ -61,9 +79,11 @@ export abstract class MixingStrategy {
   dispose(): void {}
 }
 
-/** DARTS: a parameter vector per label (init 1e-3·N(0,1)), softmax mixing, argmax export. */
+/** DARTS: a parameter vector per label (init 1e-3·N(0,1)), softmax mixing (or another weighting), argmax export. */
 export class DartsMixing extends MixingStrategy {
   protected readonly alphas = new Map<string, Tensor>();
+  /** α -> mixing weights; the argmax of α is exported whatever the weighting, so it must be monotone in α. */
+  weighting: AlphaWeighting = SOFTMAX_WEIGHTING;
 
   override setup(label: string, values: readonly Value[]): void {
     super.setup(label, values);
@@ -79,7 +99,7 @@ export class DartsMixing extends MixingStrategy {
     return a;
   }
   processWeights(_label: string, raw: Tensor | null): MixingWeights {
-    return { kind: 'dense', weights: raw!.softmax(0) };
+    return { kind: 'dense', weights: this.weighting.forward(raw!) };
   }
   chosenIndex(label: string): number {
     const a = this.getWeights(label);
@@ -99,22 +119,43 @@ export class DartsMixing extends MixingStrategy {
   }
 }
 
-/** GDAS: one candidate per forward, drawn by hard Gumbel-softmax with a straight-through gradient to the parameters. */
+export interface GdasOptions {
+  /** 'hard' (GDAS: one sampled candidate, straight-through) or 'soft' (the Gumbel-softmax weights mix every candidate). */
+  mode?: 'hard' | 'soft';
+  /**
+   * Hard mode: 'all' (GDAS's reference code: every candidate's hard weight
+   * enters the forward, the ones not taken as a value-0 term, so α's
+   * gradient is ∝ g_a − S rather than ∝ g_a) or 'sampled' (only the taken
+   * candidate is scaled; the others get no gradient). Default 'all'.
+   */
+  gradient?: 'all' | 'sampled';
+}
+
+/** GDAS: Gumbel-softmax over log softmax(α) at temperature τ; hard (one candidate, straight-through) or soft. */
 export class GdasMixing extends DartsMixing {
-  constructor(public tau = 10) {
+  readonly mode: 'hard' | 'soft';
+  readonly gradient: 'all' | 'sampled';
+
+  constructor(public tau = 10, o: GdasOptions = {}) {
     super();
+    this.mode = o.mode ?? 'hard';
+    this.gradient = o.gradient ?? 'all';
   }
   override processWeights(_label: string, raw: Tensor | null): MixingWeights {
     const n = raw!.size(0);
     const u = rand([n]);
     const gumbel = u.add(1e-20).log().neg().add(1e-20).log().neg();
     const soft = raw!.logSoftmax(0).add(gumbel).div(this.tau).softmax(0);
+    if (this.mode === 'soft') return { kind: 'dense', weights: soft };
     const probs = soft.toArray();
     const index = probs.indexOf(Math.max(...probs));
-    // hard - soft.detach() + soft: the forward uses 1 at index, the backward soft's gradient.
-    const pick = soft.select(0, index);
-    const scale = pick.sub(pick.detach()).add(1);
-    return { kind: 'single', index, scale };
+    // hard - soft.detach() + soft: the forward uses 1 at index (0 elsewhere), the backward soft's gradient.
+    const hard = soft.sub(soft.detach());
+    const scale = hard.select(0, index).add(1);
+    if (this.gradient === 'sampled') return { kind: 'single', index, scale };
+    // Σ of the hard weights not taken: 0 in value, so the output is unchanged.
+    const offset = hard.sum().sub(hard.select(0, index));
+    return { kind: 'single', index, scale, offset };
   }
 }
 

@@ -10,7 +10,7 @@ import { Module } from '../nn/module.js';
 import { batchNorm, cat, noGrad, tensor, tidy, zeros, type Tensor } from '../tensor/index.js';
 import type { Rng } from '../util/random.js';
 import type { DefinedSpace } from '../spaces/space.js';
-import { ArchitectureChoices, DartsMixing, SinglePathMixing, type MixingStrategy, type MixingWeights } from '../spaces/supernet.js';
+import { ArchitectureChoices, DartsMixing, SinglePathMixing, straightThrough, type MixingStrategy, type MixingWeights } from '../spaces/supernet.js';
 import type { Sample, Value } from '../spaces/types.js';
 
 /** A supernet of a search space: forward mixes (dense) or follows one path (single), as its mixing strategy says. */
@@ -139,12 +139,9 @@ export function requireFullChannels(mixing: MixingStrategy, widths: readonly num
   }
 }
 
-/** Σ_i coef_i · f(i) over the candidates a forward uses: all of them (dense) or the chosen one, times its straight-through scale. */
+/** Σ_i coef_i · f(i) over the candidates a forward uses: all of them (dense) or the chosen one, with its straight-through scale and offset. */
 export function mixCandidates(w: MixingWeights, f: (index: number) => Tensor, count: number): Tensor {
-  if (w.kind === 'single') {
-    const y = f(w.index);
-    return w.scale ? y.mul(w.scale) : y;
-  }
+  if (w.kind === 'single') return straightThrough(f(w.index), w);
   let sum: Tensor | null = null;
   for (let i = 0; i < count; i++) {
     const y = f(i).mul(w.weights.select(0, i));

@@ -9,7 +9,7 @@ import { getKit, latencyModel } from '../kits/index.js';
 import { latencyCostTables, loadLatencyTable } from '../hardware/latency.js';
 import type { Schema } from '../util/schema.js';
 import type { Sample } from '../spaces/types.js';
-import { DIFFERENTIABLE_METHODS, flopsCostTable, refuseCellOptions, type DifferentiableMethod } from './differentiable/search.js';
+import { DIFFERENTIABLE_METHODS, flopsCostTable, referenceDefaults, refuseCellOptions, type DifferentiableMethod } from './differentiable/search.js';
 import { createDifferentiableRun } from './differentiable/run.js';
 import { createSupernetDifferentiableRun } from './differentiable/generic.js';
 import { DIFFERENTIABLE_SPACES, type DifferentiableSpace } from './differentiable/network.js';
@@ -84,11 +84,44 @@ const DIFFERENTIABLE_OPTIONS: Record<string, Schema> = {
   },
 };
 
+/** The options every differentiable method has whose defaults follow its reference code (referenceDefaults). */
+function referenceOptions(method: DifferentiableMethod): Record<string, Schema> {
+  const r = referenceDefaults(method);
+  return {
+    ...DIFFERENTIABLE_OPTIONS,
+    weightDecay: num(0, 'weights: weight decay', r.weightDecay),
+    nesterov: { kind: 'boolean', default: r.nesterov, help: 'weights: Nesterov momentum (none at momentum 0)' },
+    stepOrder: { kind: 'string', enum: ['arch-first', 'weights-first'], default: r.stepOrder, help: 'which update each step makes first (DARTS\'s code: arch-first; GDAS\'s: weights-first)' },
+    decayIdle: { kind: 'boolean', default: r.decayIdle, help: 'keep applying momentum and weight decay to weights without a gradient this step (as torch\'s zero_grad to zeros in the reference codes)' },
+    archBatches: { kind: 'string', enum: ['epoch', 'random'], default: r.archBatches, help: 'α batches: walk the architecture half by epoch, or draw each with replacement (GDAS\'s; the weights then keep their last short batch)' },
+  };
+}
+
 const METHOD_OPTIONS: Record<DifferentiableMethod, Record<string, Schema>> = {
-  darts: DIFFERENTIABLE_OPTIONS,
-  darts2: { ...DIFFERENTIABLE_OPTIONS, xi: num(0, 'ξ of the unrolled step (default: the weights\' learning rate)') },
-  pcdarts: { ...DIFFERENTIABLE_OPTIONS, pcK: int(1, '1/k of the channels are mixed', 4), edgeNormalization: { kind: 'boolean', default: true, help: 'edge normalisation β' } },
-  gdas: { ...DIFFERENTIABLE_OPTIONS, tauMax: num(0, 'τ at the start', 10), tauMin: num(0, 'τ at the end', 0.1) },
+  darts: referenceOptions('darts'),
+  darts2: { ...referenceOptions('darts2'), xi: num(0, 'ξ of the unrolled step (default: the weights\' learning rate)') },
+  pcdarts: { ...referenceOptions('pcdarts'), pcK: int(1, '1/k of the channels are mixed', 4), edgeNormalization: { kind: 'boolean', default: true, help: 'edge normalisation β' } },
+  gdas: {
+    ...referenceOptions('gdas'),
+    tauMax: num(0, 'τ at the start', 10),
+    tauMin: num(0, 'τ at the end', 0.1),
+    tauSchedule: { kind: 'string', enum: ['linear', 'geometric'], default: 'linear', help: 'τ from tauMax to tauMin per epoch: linear (GDAS\'s) or geometric' },
+    mode: { kind: 'string', enum: ['hard', 'soft'], default: 'hard', help: 'hard: one sampled operation per edge (straight-through); soft: the Gumbel-softmax weights mix all operations' },
+    gradient: { kind: 'string', enum: ['all', 'sampled'], default: 'all', help: 'hard mode: the straight-through gradient reaches every operation\'s logit (the reference code\'s) or only the sampled one\'s' },
+  },
+  'beta-darts': {
+    ...referenceOptions('beta-darts'),
+    betaLambdaMin: num(0, 'λ of the β-continuity regulariser at the first epoch', 0),
+    betaLambdaMax: num(0, 'λ rises linearly towards this (λ = min + (max − min)·epoch/epochs)', 50),
+  },
+  drnas: referenceOptions('drnas'),
+  'darts-minus': { ...referenceOptions('darts-minus'), auxSkip: num(0, 'weight of the auxiliary skip connection at the first epoch (linear to 0 at the last)', 1) },
+  sdarts: {
+    ...referenceOptions('sdarts'),
+    epsilonMax: num(0, 'the perturbation bound ε rises linearly from 0.03 towards this', 0.3),
+    perturbation: { kind: 'string', enum: ['random', 'adversarial'], default: 'random', help: 'SDARTS-RS (uniform noise) or SDARTS-ADV (a PGD attack per step; about attackSteps + 2 times the forward passes)' },
+    attackSteps: int(1, 'SDARTS-ADV: PGD steps', 7),
+  },
 };
 
 /** A diagnostic of one-shot supernets, read by the experiment (it needs the benchmark table). */
@@ -107,7 +140,11 @@ const SUMMARIES: Record<DifferentiableMethod, string> = {
   darts: 'DARTS, first order: α and weights in alternation on the two halves of the data',
   darts2: 'DARTS, second order (unrolled architecture gradient)',
   pcdarts: 'PC-DARTS: partial channels and edge normalisation',
-  gdas: 'GDAS: one Gumbel-sampled operation per edge and step',
+  gdas: 'GDAS: one Gumbel-sampled operation per edge and step (or the soft Gumbel-softmax mixture)',
+  'beta-darts': 'β-DARTS: DARTS with the β-continuity regulariser (mean logsumexp of α), its weight rising linearly',
+  drnas: 'DrNAS: α as Dirichlet concentrations, every forward mixing with a reparameterised sample',
+  'darts-minus': 'DARTS−: DARTS with an auxiliary skip connection whose weight decays from 1 to 0',
+  sdarts: 'SDARTS: DARTS with the weights trained under random (RS) or adversarial (ADV) perturbations of softmax(α)',
 };
 
 function differentiable(name: DifferentiableMethod): WeightSharingMethod {
@@ -157,7 +194,14 @@ function bilevelOptions(method: DifferentiableMethod, c: RunContext, o: Record<s
     ...(o.archWarmup !== undefined ? { archWarmupEpochs: o.archWarmup } : {}),
     fairLambda: o.fairLambda,
     ...(o.xi !== undefined ? { xi: o.xi } : {}),
-    ...(o.tauMax !== undefined ? { tauMax: o.tauMax, tauMin: o.tauMin } : {}),
+    nesterov: o.nesterov,
+    stepOrder: o.stepOrder,
+    decayIdle: o.decayIdle,
+    archBatches: o.archBatches,
+    ...(o.tauMax !== undefined ? { tauMax: o.tauMax, tauMin: o.tauMin, tauSchedule: o.tauSchedule, gdasMode: o.mode, gdasGradient: o.gradient } : {}),
+    ...(o.betaLambdaMax !== undefined ? { betaLambdaMin: o.betaLambdaMin, betaLambdaMax: o.betaLambdaMax } : {}),
+    ...(o.epsilonMax !== undefined ? { epsilonMax: o.epsilonMax, perturbation: o.perturbation, attackSteps: o.attackSteps } : {}),
+    ...(o.auxSkip !== undefined ? { auxSkip: o.auxSkip } : {}),
     hessianEvery: o.hessianEvery,
     hessianIterations: o.hessianIterations,
     ...runData(c, o),

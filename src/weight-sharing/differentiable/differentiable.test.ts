@@ -177,7 +177,7 @@ for (const space of ['nb201', 'darts'] as const) {
   }
 }
 
-test('GDAS computes exactly one candidate per mixed op in a forward pass; τ anneals 10 -> 0.1', () => {
+test('GDAS computes exactly one candidate per mixed op in a forward pass; τ anneals 10 -> 0.1, linearly or geometrically', () => {
   manualSeed(2);
   const start = memory().numTensors;
   const search = new BilevelSearch({ space: 'darts', C: 4, cells: 3, numClasses: 3 }, { method: 'gdas', epochs: 5 });
@@ -193,8 +193,12 @@ test('GDAS computes exactly one candidate per mixed op in a forward pass; τ ann
   search.setEpoch(4);
   assert.ok(Math.abs(search.tau! - 0.1) < 1e-12);
   search.setEpoch(2);
-  assert.ok(Math.abs(search.tau! - 1) < 1e-12);
+  assert.ok(Math.abs(search.tau! - 5.05) < 1e-12, 'linear by default, as the reference code');
   search.dispose();
+  const geometric = new BilevelSearch({ space: 'nb201', C: 4, cells: 1, numClasses: 3 }, { method: 'gdas', epochs: 5, tauSchedule: 'geometric' });
+  geometric.setEpoch(2);
+  assert.ok(Math.abs(geometric.tau! - 1) < 1e-12);
+  geometric.dispose();
   assert.equal(memory().numTensors, start);
 });
 

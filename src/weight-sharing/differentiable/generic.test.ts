@@ -1,5 +1,6 @@
 // Differentiable search on space supernets (generic.ts): DARTS and GDAS on
-// the chain and hierarchical spaces (and second-order DARTS on chain) move
+// the chain and hierarchical spaces (and second-order DARTS, β-DARTS, DrNAS
+// and SDARTS on chain) move
 // α, record softmax(α) per label with the label's values, end with a valid
 // sample of the space, and resume from a stored checkpoint exactly;
 // cell-only options and PC-DARTS are refused by name. Tiny supernets, 1 thread.
@@ -31,7 +32,10 @@ const optionsOf = (space: string, method: DifferentiableMethod): SupernetSearchO
   augment: { crop: { padding: 1 }, flip: true },
 });
 
-const cases: [string, DifferentiableMethod][] = [['chain', 'darts'], ['chain', 'darts2'], ['chain', 'gdas'], ['hierarchical', 'darts'], ['hierarchical', 'gdas']];
+const cases: [string, DifferentiableMethod][] = [
+  ['chain', 'darts'], ['chain', 'darts2'], ['chain', 'gdas'], ['hierarchical', 'darts'], ['hierarchical', 'gdas'],
+  ['chain', 'beta-darts'], ['chain', 'drnas'], ['chain', 'sdarts'],
+];
 
 interface Outcome {
   records: WeightSharingEpoch[];
@@ -129,5 +133,6 @@ test('through the method table: spaces other than nb201 and darts get the supern
   assert.match(whereOf('darts', { cost: { kind: 'flops', lambda: 0.1 } }), /^strategy\.options\.cost: /);
   assert.match(whereOf('darts', { earlyStop: 2 }), /^strategy\.options\.earlyStop: /);
   assert.match(whereOf('pcdarts', { pcK: 2, edgeNormalization: true }), /^strategy\.name: pcdarts .* on chain use darts, darts2 or gdas/);
+  assert.match(whereOf('darts-minus', { auxSkip: 1 }), /darts-minus adds an auxiliary skip connection beside the skip_connect candidates; this supernet has none/);
   assert.equal(memory().numTensors, before, 'no tensor leaked');
 });

@@ -7,8 +7,8 @@
 //   forward hooks on the mixed ops, so they apply to any supernet.
 import { TsnasError } from '../../errors.js';
 import type { AnyModule, HookRemover } from '../../nn/module.js';
-import { DartsMixing, GdasMixing, MixedOp, PcDartsMixing, type MixingWeights } from '../../spaces/supernet.js';
-import { cat, dropout, maxPool2d, randn, tidy, type Tensor } from '../../tensor/index.js';
+import { DartsMixing, GdasMixing, MixedOp, PcDartsMixing, type AlphaWeighting, type MixingWeights } from '../../spaces/supernet.js';
+import { cat, dropout, maxPool2d, noGrad, rand, randn, tensor, tidy, type Tensor } from '../../tensor/index.js';
 
 /** True for candidates whose output is identically zero ('none'). */
 export function isZeroOp(m: AnyModule): boolean {
@@ -48,8 +48,49 @@ export class SearchDartsMixing extends DartsMixing {
   }
 }
 
-/** GDAS mixing; the class exists so the search can tell it apart and set τ. */
-export class SearchGdasMixing extends GdasMixing {}
+/** GDAS mixing (the search tells it apart to set τ); its soft mode does not compute 'none'. */
+export class SearchGdasMixing extends GdasMixing {
+  override applyWeights(op: MixedOp, x: Tensor, w: MixingWeights): Tensor {
+    return w.kind === 'dense' ? weightedSumSkippingNone(op, x, w.weights) : super.applyWeights(op, x, w);
+  }
+}
+
+/** Clipped to [0, 1] and renormalised to sum 1 (SDARTS's clip); all zero: 1 at perturbed's argmax. */
+function clipToSimplex(perturbed: Tensor): Tensor {
+  const clipped = perturbed.clamp(0, 1);
+  const sum = noGrad(() => clipped.sum().item());
+  if (sum > 0) return clipped.div(sum);
+  const k = noGrad(() => perturbed.argmax(0).item());
+  return tensor(Array.from({ length: perturbed.size(0) }, (_, i) => (i === k ? 1 : 0)));
+}
+
+/**
+ * SDARTS (Chen & Hsieh, 2020): while `active` (the weight step), softmax(α)
+ * plus a perturbation, clipped to [0, 1] and renormalised, as the reference
+ * code (which perturbs the softmaxed weights, not α): uniform noise in
+ * [−ε, ε] per candidate (SDARTS-RS), or the perturbation `deltas` holds for
+ * that α (SDARTS-ADV, found by the search's attack; differentiable in δ).
+ * The weight step takes no gradient w.r.t. α, so α enters as a constant.
+ */
+export class RandomSmoothing implements AlphaWeighting {
+  epsilon = 0;
+  active = false;
+  /** Per α, the perturbation to use instead of noise (adversarial mode). */
+  deltas: Map<Tensor, Tensor> | null = null;
+
+  forward(alpha: Tensor): Tensor {
+    if (!this.active) return alpha.softmax(0);
+    const w = alpha.detach().softmax(0);
+    const delta = this.deltas?.get(alpha);
+    if (delta) return clipToSimplex(w.add(delta));
+    if (this.epsilon === 0) return w;
+    return noGrad(() => clipToSimplex(w.add(rand(alpha.shape).mul(2 * this.epsilon).sub(this.epsilon))));
+  }
+
+  mean(alpha: Tensor): Tensor {
+    return alpha.softmax(0);
+  }
+}
 
 /**
  * PC-DARTS: 1/k of the channels go through the mixed op ('none' skipped),
@@ -144,6 +185,27 @@ export class EdgeNormalization {
     for (const b of this.betas.values()) b.dispose();
     this.betas.clear();
   }
+}
+
+/**
+ * DARTS− (Chu et al., 2021): every mixed op with a skip_connect candidate
+ * also adds that candidate's output times `weight()` (an auxiliary skip
+ * connection outside α's softmax, decayed to 0 by the search), so skip need
+ * not win α to carry the gradient. Returns the remover.
+ */
+export function auxiliarySkip(net: AnyModule, weight: () => number): HookRemover {
+  const removers: HookRemover[] = [];
+  for (const op of mixedOps(net)) {
+    const k = op.values.indexOf('skip_connect');
+    if (k < 0) continue;
+    const skip = op.candidate(k);
+    removers.push(op.registerForwardHook((_m, input, output) => {
+      const beta = weight();
+      return beta > 0 ? output.add(skip.call(input[0]).mul(beta)) : output;
+    }));
+  }
+  if (removers.length === 0) throw new TsnasError('config', 'darts-minus adds an auxiliary skip connection beside the skip_connect candidates; this supernet has none');
+  return () => removers.forEach((r) => r());
 }
 
 /** Dropout (probability p, training only) on the output of every skip_connect candidate; returns the remover. */

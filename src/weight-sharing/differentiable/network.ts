@@ -40,12 +40,12 @@ export function buildCellSupernet(cfg: SupernetConfig, mixing: MixingStrategy): 
   throw new TsnasError('usage', `supernet space must be ${DIFFERENTIABLE_SPACES.join(' or ')}, got '${String(cfg.space)}'`, { where: '--space' });
 }
 
-/** softmax(α) of every label of a DARTS-style mixing, as numbers. */
+/** The weights α stands for (softmax(α), or its weighting's mean) of every label of a DARTS-style mixing, as numbers. */
 export function architectureWeights(mixing: MixingStrategy): ArchWeights {
   if (!(mixing instanceof DartsMixing)) throw new TsnasError('internal', `${mixing.constructor.name} has no architecture parameters`);
   return tidy(() => {
     const out: ArchWeights = {};
-    for (const [label, alpha] of mixing.namedArchitectureParameters()) out[label] = alpha.detach().softmax(0).toArray();
+    for (const [label, alpha] of mixing.namedArchitectureParameters()) out[label] = mixing.weighting.mean(alpha.detach()).toArray();
     return out;
   });
 }

@@ -1,7 +1,7 @@
 // Differentiable runs resumed from a checkpoint (tensors through
 // safetensors bytes, state through JSON) end exactly as uninterrupted ones:
 // every number of every epoch record and the final architecture, for each
-// method, after 1 or 2 epochs, after an abort in the middle of an epoch, and
+// method (and GDAS's modes), after 1 or 2 epochs, after an abort in the middle of an epoch, and
 // across DARTS-ES and time-budget stops. Tiny supernets, 1 thread.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,7 +25,13 @@ const cases: [string, SearchOptions][] = [
   ['darts (Hessian, fairness and cost terms)', { ...base, hessianEvery: 1, hessianIterations: 3, fairLambda: 0.1, cost: { table: flopsCostTable('nb201', 4), lambda: 0.01 } }],
   ['darts2 (skip dropout)', { ...base, method: 'darts2', skipDropout: 0.3 }],
   ['pcdarts (warm-up, edge normalisation)', { ...base, method: 'pcdarts', pcK: 2, archWarmupEpochs: 1 }],
-  ['gdas', { ...base, method: 'gdas' }],
+  ['gdas (the reference code\'s defaults)', { ...base, method: 'gdas' }],
+  ['gdas soft (geometric τ, α first, no idle decay)', { ...base, method: 'gdas', gdasMode: 'soft', tauSchedule: 'geometric', stepOrder: 'arch-first', decayIdle: false }],
+  ['beta-darts', { ...base, method: 'beta-darts', betaLambdaMax: 5 }],
+  ['drnas', { ...base, method: 'drnas' }],
+  ['darts-minus', { ...base, method: 'darts-minus' }],
+  ['sdarts', { ...base, method: 'sdarts' }],
+  ['sdarts adversarial', { ...base, method: 'sdarts', perturbation: 'adversarial', attackSteps: 2 }],
 ];
 
 interface Outcome {
@@ -111,6 +117,7 @@ for (const [name, o] of cases) {
     assert.equal(whole.records.every((r) => r.edgeWeights !== undefined), o.method === 'pcdarts');
     assert.equal(whole.records.every((r) => r.tau !== null), o.method === 'gdas');
     assert.equal(whole.records.every((r) => r.hessianEigenvalue !== null), o.hessianEvery === 1);
+    assert.equal(whole.records.every((r) => r.extra !== undefined), ['beta-darts', 'darts-minus', 'sdarts'].includes(o.method), 'the scheduled coefficient is recorded');
     assert.equal(whole.records.every((r) => r.expectedCost !== null), o.cost !== undefined);
     assert.equal(whole.result.arch, whole.records[2]!.arch);
     assert.equal(whole.result.metrics.stopped_early, 0);
@@ -121,14 +128,17 @@ for (const [name, o] of cases) {
   });
 }
 
-test('darts on the darts space: resumed after 1 epoch, the run ends exactly as uninterrupted', async () => {
-  const start = memory().numTensors;
-  const o: SearchOptions = { ...base, space: 'darts', cells: 3, epochs: 2 };
-  const whole = await uninterrupted(o);
-  assert.match(whole.result.arch, /^Genotype\(/);
-  assertSame(await resumed(o, 1), whole, 'resumed after 1');
-  assert.equal(memory().numTensors, start);
-});
+for (const method of ['darts', 'gdas', 'beta-darts', 'drnas', 'darts-minus', 'sdarts'] as const) {
+  test(`${method} on the darts space: α moves, a genotype is derived, resumed after 1 epoch the run ends exactly as uninterrupted`, async () => {
+    const start = memory().numTensors;
+    const o: SearchOptions = { ...base, method, space: 'darts', cells: 3, epochs: 2, ...(method === 'darts' ? {} : { stepsPerEpoch: 1 }) };
+    const whole = await uninterrupted(o);
+    assert.match(whole.result.arch, /^Genotype\(/);
+    assert.notDeepEqual(whole.records[1]!.weights, whole.records[0]!.weights);
+    assertSame(await resumed(o, 1), whole, 'resumed after 1');
+    assert.equal(memory().numTensors, start);
+  });
+}
 
 test('DARTS-ES and the time budget stop early, and the stop survives a checkpoint', async () => {
   const start = memory().numTensors;

@@ -1,4 +1,4 @@
-// Differentiable search (DARTS, second-order DARTS, GDAS, PC-DARTS) as a
+// Differentiable search (the DARTS family of search.ts) as a
 // checkpointable WeightSharingRun (../run.ts): epochs of bilevel steps on a
 // seeded train/valid split of the training set, a record of α per epoch,
 // DARTS-ES and a time budget as early stops, and the architecture derived
@@ -17,7 +17,7 @@ import {
 } from '../checkpoint.js';
 import type { RunDataOptions, WeightSharingCheckpoint, WeightSharingEpoch, WeightSharingResult, WeightSharingRun } from '../run.js';
 import type { SupernetConfig } from './network.js';
-import { BilevelSearch, type BilevelOptions, type DifferentiableMethod } from './search.js';
+import { BilevelSearch, referenceDefaults, type BilevelOptions, type DifferentiableMethod, type ReferenceDefaults } from './search.js';
 
 /** What every bilevel run takes: the search's options, its data and schedule, and its diagnostics. */
 export interface BilevelRunOptions extends BilevelOptions, RunDataOptions {
@@ -31,6 +31,8 @@ export interface BilevelRunOptions extends BilevelOptions, RunDataOptions {
    * epochs earlier.
    */
   earlyStop?: { window: number; ratio?: number };
+  /** How α's batches are drawn (default: referenceDefaults(method)). */
+  archBatches?: ReferenceDefaults['archBatches'];
 }
 
 /** A cell search's options: the bilevel run's and the cell search network's. */
@@ -99,6 +101,8 @@ export abstract class BilevelRun<E extends WeightSharingEpoch, R extends WeightS
   readonly #trainLoader: DataLoader;
   readonly #validLoader: DataLoader;
   readonly #steps: number;
+  /** α batches drawn with replacement (from a generator reseeded per epoch) rather than walked by the valid loader. */
+  readonly #randomArchBatches: boolean;
   readonly #operations: Record<string, string[]>;
   #epochsTrained = 0;
   #stoppedEarly = false;
@@ -120,9 +124,11 @@ export abstract class BilevelRun<E extends WeightSharingEpoch, R extends WeightS
     this.epochs = o.epochs;
     const split = splitIndices(data.n, { validFraction: o.validFraction ?? 0.5, seed: this.#seed, limit: o.limitTrain });
     const batchSize = o.batchSize ?? 64;
-    this.#trainLoader = new DataLoader(data, { batchSize, indices: split.train, augment: o.augment, seed: this.#seed, dropLast: split.train.length >= batchSize });
-    this.#validLoader = new DataLoader(data, { batchSize, indices: split.valid, augment: o.augment, seed: this.#seed + 1, dropLast: split.valid.length >= batchSize });
-    this.#steps = Math.min(this.#trainLoader.batchesPerEpoch, this.#validLoader.batchesPerEpoch, o.stepsPerEpoch ?? Infinity);
+    this.#randomArchBatches = (o.archBatches ?? referenceDefaults(o.method).archBatches) === 'random';
+    const dropLast = (n: number) => !this.#randomArchBatches && n >= batchSize;
+    this.#trainLoader = new DataLoader(data, { batchSize, indices: split.train, augment: o.augment, seed: this.#seed, dropLast: dropLast(split.train.length) });
+    this.#validLoader = new DataLoader(data, { batchSize, indices: split.valid, augment: o.augment, seed: this.#seed + 1, dropLast: dropLast(split.valid.length) });
+    this.#steps = Math.min(this.#trainLoader.batchesPerEpoch, this.#randomArchBatches ? Infinity : this.#validLoader.batchesPerEpoch, o.stepsPerEpoch ?? Infinity);
     // The initial weights, α and β depend on the seed alone, so every run built with these options starts alike.
     manualSeed(this.#seed);
     this.#search = build();
@@ -170,7 +176,7 @@ export abstract class BilevelRun<E extends WeightSharingEpoch, R extends WeightS
     const search = this.#search;
     const epoch = this.#epochsTrained;
     const started = performance.now();
-    reseed(this.#seed, epoch);
+    const epochRng = reseed(this.#seed, epoch);
     search.setEpoch(epoch);
     search.net.train();
     const sums = { trainLoss: 0, trainCorrect: 0, trainN: 0, validLoss: 0, validCorrect: 0, validN: 0 };
@@ -182,7 +188,7 @@ export abstract class BilevelRun<E extends WeightSharingEpoch, R extends WeightS
         await yieldToEventLoop();
         signal?.throwIfAborted();
         const train = this.#trainLoader.next();
-        const valid = this.#validLoader.next();
+        const valid = this.#randomArchBatches ? this.#validLoader.randomBatch(epochRng) : this.#validLoader.next();
         try {
           const r = search.step(train, valid);
           sums.trainLoss += r.train.loss * r.train.n;
@@ -201,8 +207,8 @@ export abstract class BilevelRun<E extends WeightSharingEpoch, R extends WeightS
         }
       }
       const every = o.earlyStop ? 1 : o.hessianEvery ?? 0;
-      // GDAS's forward is a random path, so its Hessian would be of a different network each call.
-      if (every > 0 && (epoch + 1) % every === 0 && heldValid && o.method !== 'gdas') {
+      // GDAS's and DrNAS's forwards draw the architecture, so their Hessian would be of a different network each call.
+      if (every > 0 && (epoch + 1) % every === 0 && heldValid && !search.sampled) {
         await yieldToEventLoop();
         signal?.throwIfAborted();
         hessian = search.hessianEigenvalue(heldValid, o.hessianIterations ?? 20);
@@ -213,6 +219,7 @@ export abstract class BilevelRun<E extends WeightSharingEpoch, R extends WeightS
     const weights = search.archWeights();
     const edgeWeights = search.edgeWeights();
     const expectedCost = o.cost ? tidy(() => noGrad(() => search.expectedCost().item())) : null;
+    const coefficients = search.coefficients;
     const seconds = (performance.now() - started) / 1000;
     const record = {
       epoch: epoch + 1,
@@ -230,6 +237,7 @@ export abstract class BilevelRun<E extends WeightSharingEpoch, R extends WeightS
       hessianEigenvalue: hessian,
       tau: search.tau,
       expectedCost,
+      ...(coefficients ? { extra: coefficients } : {}),
     } as E;
     if (sums.validN) this.#lastValidAccuracy = sums.validCorrect / sums.validN;
     this.#epochsTrained = epoch + 1;

@@ -1,30 +1,66 @@
 // Differentiable architecture search: DARTS (first and second order),
-// GDAS and PC-DARTS, with FairNAS-style and hardware-cost regularisers and
-// collapse diagnostics, on the cell search network of nb201 or darts, or on
-// any space's supernet that mixes densely (a SupernetBuilder; generic.ts).
+// GDAS (hard or soft), PC-DARTS and the collapse-resistant variants β-DARTS,
+// DrNAS, DARTS− and SDARTS, with FairNAS-style and hardware-cost
+// regularisers and collapse diagnostics, on the cell search network of nb201
+// or darts, or on any space's supernet that mixes densely (a
+// SupernetBuilder; generic.ts).
 //
-// Bilevel optimisation on a train/validation split: each step first updates
-// the architecture parameters on a validation batch (Adam, betas (0.5,
-// 0.999), lr 3e-4, wd 1e-3), then the weights on a training batch (SGD,
-// momentum 0.9, wd 3e-4, cosine 0.025 -> 0.001, gradient clip 5).
+// Bilevel optimisation on a train/validation split: each step updates the
+// architecture parameters on a validation batch (Adam, betas (0.5, 0.999),
+// lr 3e-4, wd 1e-3) and the weights on a training batch (SGD, momentum 0.9,
+// wd 3e-4, cosine 0.025 -> 0.001, gradient clip 5); α first as DARTS's
+// code, weights first as GDAS's (referenceDefaults).
 import { TsnasError, configError } from '../../errors.js';
 import type { HookRemover } from '../../nn/module.js';
 import { Adam, SGD } from '../../nn/optim.js';
 import { LrScheduler, clipGradNorm, cosineAnnealing } from '../../nn/schedule.js';
 import { DARTS_PRIMITIVES } from '../../nn/ops.js';
 import { NB201_OPS } from '../../spaces/nb201.js';
-import { DartsMixing } from '../../spaces/supernet.js';
+import { DartsMixing, GdasMixing } from '../../spaces/supernet.js';
 import type { SpaceSupernet } from '../../supernets/common.js';
-import { crossEntropy, noGrad, stack, tensor, tidy, type Tensor } from '../../tensor/index.js';
+import { crossEntropy, grad, noGrad, rand, stack, tensor, tidy, zerosLike, type Tensor } from '../../tensor/index.js';
 import { deriveArchitecture, type ArchWeights, type DerivedArchitecture, type EdgeWeights } from '../../supernets/genotype.js';
 import { autogradOracle, dominantHessianEigenvalue, firstOrderArchGradient, unrolledArchGradient, type GradientOracle } from './hypergradient.js';
 import { SegmentedTape } from './segmented.js';
 import { DartsSupernet } from '../../supernets/darts.js';
-import { EdgeNormalization, SearchDartsMixing, SearchGdasMixing, SearchPcDartsMixing, dropSkipConnections, mixedOps } from './mixing.js';
+import { DIRICHLET_WEIGHTING } from './dirichlet.js';
+import {
+  EdgeNormalization, RandomSmoothing, SearchDartsMixing, SearchGdasMixing, SearchPcDartsMixing, auxiliarySkip, dropSkipConnections, mixedOps,
+} from './mixing.js';
 import { architectureWeights, buildCellSupernet, DIFFERENTIABLE_SPACES, type Supernet, type SupernetConfig } from './network.js';
 
-export const DIFFERENTIABLE_METHODS = ['darts', 'darts2', 'gdas', 'pcdarts'] as const;
+export const DIFFERENTIABLE_METHODS = ['darts', 'darts2', 'gdas', 'pcdarts', 'beta-darts', 'drnas', 'darts-minus', 'sdarts'] as const;
 export type DifferentiableMethod = (typeof DIFFERENTIABLE_METHODS)[number];
+
+/** Where the reference codes differ from DARTS's: the defaults of a method. */
+export interface ReferenceDefaults {
+  /** 'arch-first' (DARTS's code) or 'weights-first'. */
+  stepOrder: 'arch-first' | 'weights-first';
+  nesterov: boolean;
+  weightDecay: number;
+  /** Momentum and weight decay keep moving weights that got no gradient this step (torch's zero_grad to zeros, not to None). */
+  decayIdle: boolean;
+  /**
+   * 'epoch': α's batches walk the architecture half in shuffled order, the
+   * last short batch dropped; 'random': each α batch is drawn with
+   * replacement, and the weights' epoch keeps its last short batch.
+   */
+  archBatches: 'epoch' | 'random';
+}
+
+/**
+ * GDAS's NB201 search script (XAutoDL) updates the weights first, with
+ * Nesterov SGD at weight decay 5e-4, its zero_grad leaves zero gradients
+ * that keep the candidates not sampled decaying, and it pairs every weight
+ * batch with an α batch drawn with replacement; the others follow tsnas's
+ * DARTS (α first, plain momentum, 3e-4, both halves walked by epoch; every
+ * weight has a gradient anyway).
+ */
+export function referenceDefaults(method: DifferentiableMethod): ReferenceDefaults {
+  return method === 'gdas'
+    ? { stepOrder: 'weights-first', nesterov: true, weightDecay: 5e-4, decayIdle: true, archBatches: 'random' }
+    : { stepOrder: 'arch-first', nesterov: false, weightDecay: 3e-4, decayIdle: false, archBatches: 'epoch' };
+}
 
 /** Cost of each operation, e.g. latency in ms or FLOPs, for hardware-aware search. */
 export type OpCostTable = Record<string, number>;
@@ -69,9 +105,32 @@ export interface BilevelOptions {
   archWeightDecay?: number;
   /** ξ of the unrolled step (default: the weights' current learning rate, as DARTS). */
   xi?: number;
-  /** GDAS: τ from tauMax down to tauMin, geometrically over the epochs. */
+  /** GDAS: τ from tauMax down to tauMin over the epochs (tauSchedule). */
   tauMax?: number;
   tauMin?: number;
+  /** GDAS: τ linear per epoch (the reference code's; default) or geometric. */
+  tauSchedule?: 'linear' | 'geometric';
+  /** GDAS: 'hard' (one Gumbel-sampled candidate per edge; default) or 'soft' (the Gumbel-softmax weights mix every candidate). */
+  gdasMode?: 'hard' | 'soft';
+  /** GDAS hard mode: the straight-through gradient reaches every candidate's logit (the reference code's; default) or the sampled one's only. */
+  gdasGradient?: 'all' | 'sampled';
+  /** Default: referenceDefaults(method). */
+  stepOrder?: ReferenceDefaults['stepOrder'];
+  /** Nesterov momentum for the weights (default: referenceDefaults(method); no effect at momentum 0). */
+  nesterov?: boolean;
+  /** Default: referenceDefaults(method). */
+  decayIdle?: boolean;
+  /** β-DARTS: λ of the β-continuity regulariser, linear from betaLambdaMin at the first epoch towards betaLambdaMax (λ(e) = min + (max − min)·e/epochs; default 0 to 50, the NB201 script's). */
+  betaLambdaMin?: number;
+  betaLambdaMax?: number;
+  /** SDARTS: the perturbation bound ε, linear from 0.03 at the first epoch towards epsilonMax (default 0.3, the reference's). */
+  epsilonMax?: number;
+  /** SDARTS: 'random' (RS: uniform noise; default) or 'adversarial' (ADV: an L∞ PGD attack on the weights of each step's batch). */
+  perturbation?: 'random' | 'adversarial';
+  /** SDARTS-ADV: PGD steps (default 7, the reference's), each of size 2ε/steps. */
+  attackSteps?: number;
+  /** DARTS−: the auxiliary skip's weight at the first epoch, decayed linearly to 0 at the last (default 1). */
+  auxSkip?: number;
   /** PC-DARTS: 1/k of the channels are mixed (default 4). */
   pcK?: number;
   /** PC-DARTS edge normalisation β (default on for pcdarts, off otherwise). */
@@ -125,6 +184,12 @@ export class BilevelSearch {
   #costs: Map<string, Tensor> | null = null;
   readonly tape: SegmentedTape | null = null;
   readonly gradient: GradientOracle;
+  readonly reference: ReferenceDefaults;
+  /** SDARTS's smoothing (active during weight steps); null for other methods. */
+  readonly smoothing: RandomSmoothing | null = null;
+  #removeAuxSkip: HookRemover | null = null;
+  #auxSkipWeight = 0;
+  #betaLambda = 0;
 
   /** `network`: a cell space's search network, or a builder of a space supernet (no PC-DARTS, no cell-only options). */
   constructor(network: SupernetConfig | SupernetBuilder, readonly o: BilevelOptions) {
@@ -140,15 +205,34 @@ export class BilevelSearch {
     this.space = config?.space ?? null;
     // A space supernet's candidates may read other labels' weights lazily, inside the
     // candidate's own scope that SearchDartsMixing frees at once: it mixes with plain DARTS.
-    this.mixing = o.method === 'gdas' ? new SearchGdasMixing(o.tauMax ?? 10)
+    const gdas = { mode: o.gdasMode, gradient: o.gdasGradient };
+    this.mixing = o.method === 'gdas' ? (config ? new SearchGdasMixing(o.tauMax ?? 10, gdas) : new GdasMixing(o.tauMax ?? 10, gdas))
       : o.method === 'pcdarts' ? new SearchPcDartsMixing(o.pcK ?? 4)
         : config ? new SearchDartsMixing() : new DartsMixing();
+    if (o.method === 'drnas') this.mixing.weighting = DIRICHLET_WEIGHTING;
+    if (o.method === 'sdarts') {
+      this.smoothing = new RandomSmoothing();
+      this.mixing.weighting = this.smoothing;
+    }
     this.net = config ? buildCellSupernet(config, this.mixing) : (network as SupernetBuilder)(this.mixing);
+    if (o.method === 'darts-minus') {
+      try {
+        this.#removeAuxSkip = auxiliarySkip(this.net, () => this.#auxSkipWeight);
+      } catch (e) {
+        this.net.dispose();
+        throw e;
+      }
+    }
     const useEdgeNorm = o.edgeNormalization ?? o.method === 'pcdarts';
     this.edgeNorm = useEdgeNorm ? new EdgeNormalization(this.net as Supernet) : null;
     this.weights = this.net.weightParameters();
     this.alphas = [...this.mixing.architectureParameters(), ...(this.edgeNorm?.parameters() ?? [])];
-    this.weightOptimizer = new SGD(this.weights, { lr: o.weightLr ?? 0.025, momentum: o.momentum ?? 0.9, weightDecay: o.weightDecay ?? 3e-4 });
+    this.reference = referenceDefaults(o.method);
+    const momentum = o.momentum ?? 0.9;
+    this.weightOptimizer = new SGD(this.weights, {
+      // Nesterov needs momentum: without it the step is plain SGD either way.
+      lr: o.weightLr ?? 0.025, momentum, weightDecay: this.weightDecay, nesterov: (o.nesterov ?? this.reference.nesterov) && momentum > 0,
+    });
     this.scheduler = new LrScheduler(this.weightOptimizer, cosineAnnealing(o.epochs, o.weightLrMin ?? 0.001));
     const [beta1, beta2] = o.archBetas ?? [0.5, 0.999];
     this.archOptimizer = new Adam(this.alphas, { lr: o.archLr ?? 3e-4, beta1, beta2, weightDecay: o.archWeightDecay ?? 1e-3 });
@@ -198,6 +282,15 @@ export class BilevelSearch {
     return this.#epoch;
   }
 
+  get weightDecay(): number {
+    return this.o.weightDecay ?? this.reference.weightDecay;
+  }
+
+  /** Whether a forward pass draws its architecture (GDAS, DrNAS): a Hessian w.r.t. α would be of a different network each call. */
+  get sampled(): boolean {
+    return this.o.method === 'gdas' || this.o.method === 'drnas';
+  }
+
   /** The weights' learning rate now. */
   get lr(): number {
     return this.weightOptimizer.lrs[0]!;
@@ -205,19 +298,42 @@ export class BilevelSearch {
 
   /** GDAS's τ now (null for other methods). */
   get tau(): number | null {
-    return this.mixing instanceof SearchGdasMixing ? this.mixing.tau : null;
+    return this.mixing instanceof GdasMixing ? this.mixing.tau : null;
   }
 
-  /** Moves to an epoch: the cosine learning rate and GDAS's τ(t) = τmax·(τmin/τmax)^progress. */
+  /** The method's scheduled coefficients now (β-DARTS λ, SDARTS ε, DARTS− skip weight), for the epoch's record; null for methods without. */
+  get coefficients(): Record<string, number> | null {
+    switch (this.o.method) {
+      case 'beta-darts': return { betaLambda: this.#betaLambda };
+      case 'sdarts': return { epsilon: this.smoothing!.epsilon };
+      case 'darts-minus': return { auxSkip: this.#auxSkipWeight };
+      default: return null;
+    }
+  }
+
+  /**
+   * Moves to an epoch: the cosine learning rate, GDAS's τ (linear:
+   * τmax − (τmax − τmin)·progress; geometric: τmax·(τmin/τmax)^progress,
+   * progress = epoch/(epochs − 1)) and the schedules of β-DARTS, SDARTS and
+   * DARTS− (see BilevelOptions).
+   */
   setEpoch(epoch: number): void {
+    const o = this.o;
     this.#epoch = epoch;
     this.scheduler.loadStateDict({ epoch });
-    if (this.mixing instanceof SearchGdasMixing) {
-      const tauMax = this.o.tauMax ?? 10;
-      const tauMin = this.o.tauMin ?? 0.1;
-      const progress = this.o.epochs > 1 ? epoch / (this.o.epochs - 1) : 0;
-      this.mixing.tau = tauMax * (tauMin / tauMax) ** Math.min(1, progress);
+    const progress = o.epochs > 1 ? Math.min(1, epoch / (o.epochs - 1)) : 0;
+    if (this.mixing instanceof GdasMixing) {
+      const tauMax = o.tauMax ?? 10;
+      const tauMin = o.tauMin ?? 0.1;
+      this.mixing.tau = (o.tauSchedule ?? 'linear') === 'linear' ? tauMax - (tauMax - tauMin) * progress : tauMax * (tauMin / tauMax) ** progress;
     }
+    const min = o.betaLambdaMin ?? 0;
+    this.#betaLambda = min + ((o.betaLambdaMax ?? 50) - min) * (epoch / o.epochs);
+    if (this.smoothing) {
+      const max = o.epsilonMax ?? 0.3;
+      this.smoothing.epsilon = Math.min(0.03, max) + (max - Math.min(0.03, max)) * (epoch / o.epochs);
+    }
+    this.#auxSkipWeight = (o.auxSkip ?? 1) * (1 - progress);
   }
 
   /** Whether α is trained at the current epoch (PC-DARTS freezes it at first). */
@@ -225,12 +341,13 @@ export class BilevelSearch {
     return this.#epoch >= this.warmupEpochs;
   }
 
-  /** The α-only terms of the architecture loss: FairNAS variance penalty and expected cost. */
+  /** The α-only terms of the architecture loss: FairNAS variance penalty, β-DARTS's β-continuity term and expected cost. */
   regularizer(): Tensor | null {
     const terms: Tensor[] = [];
     const named = this.mixing.namedArchitectureParameters();
     const fair = this.o.fairLambda ?? 0;
-    if (fair > 0) terms.push(stack(named.map(([, a]) => a.softmax(0).var(null, false))).sum().mul(fair));
+    if (fair > 0) terms.push(stack(named.map(([, a]) => this.mixing.weighting.mean(a).var(null, false))).sum().mul(fair));
+    if (this.o.method === 'beta-darts' && this.#betaLambda > 0) terms.push(betaRegularizer(named.map(([, a]) => a)).mul(this.#betaLambda));
     if (this.#costs && this.o.cost!.lambda !== 0) terms.push(this.expectedCost().mul(this.o.cost!.lambda));
     if (terms.length === 0) return null;
     return terms.length === 1 ? terms[0]! : stack(terms).sum();
@@ -239,7 +356,7 @@ export class BilevelSearch {
   /** Σ_edges Σ_o softmax(α_e)_o·T(o), differentiable. */
   expectedCost(): Tensor {
     if (!this.#costs) throw new TsnasError('usage', 'no cost table was given', { where: 'cost' });
-    return stack(this.mixing.namedArchitectureParameters().map(([label, a]) => a.softmax(0).mul(this.#costs!.get(label)!).sum())).sum();
+    return stack(this.mixing.namedArchitectureParameters().map(([label, a]) => this.mixing.weighting.mean(a).mul(this.#costs!.get(label)!).sum())).sum();
   }
 
   private validObjective(batch: LabeledBatch, stats: StepStats): () => Tensor {
@@ -265,7 +382,7 @@ export class BilevelSearch {
         trainLoss: () => crossEntropy(this.net.call(train.x), train.y),
         validLoss,
         xi: this.o.xi ?? this.lr,
-        weightDecay: this.o.weightDecay ?? 3e-4,
+        weightDecay: this.weightDecay,
         momentum: this.o.momentum ?? 0.9,
         momentumBuffers: this.momentumBuffers(),
         gradient: this.gradient,
@@ -284,20 +401,35 @@ export class BilevelSearch {
     return this.weights.map((_, i) => (state[String(i)]?.['momentumBuffer'] as Tensor | undefined) ?? null);
   }
 
-  /** One weight update on a training batch (gradients of the weights only). */
+  /** One weight update on a training batch (gradients of the weights only; SDARTS smooths α meanwhile). */
   weightStep(train: LabeledBatch): StepStats {
     return tidy(() => {
       const stats: StepStats = { loss: NaN, correct: 0, n: train.y.size(0) };
-      const grads = this.gradient(() => {
-        const logits = this.net.call(train.x);
-        const loss = crossEntropy(logits, train.y);
-        stats.loss = loss.item();
-        stats.correct = noGrad(() => logits.argmax(1).eq(train.y).sum().item());
-        return loss;
-      }, this.weights);
+      if (this.smoothing) {
+        if (this.o.perturbation === 'adversarial') this.smoothing.deltas = this.adversarialPerturbation(train);
+        this.smoothing.active = true;
+      }
+      let grads: (Tensor | null)[];
+      try {
+        grads = this.gradient(() => {
+          const logits = this.net.call(train.x);
+          const loss = crossEntropy(logits, train.y);
+          stats.loss = loss.item();
+          stats.correct = noGrad(() => logits.argmax(1).eq(train.y).sum().item());
+          return loss;
+        }, this.weights);
+      } finally {
+        if (this.smoothing) {
+          this.smoothing.active = false;
+          this.smoothing.deltas = null;
+        }
+      }
+      // A weight with a momentum buffer has had a gradient before: under decayIdle it gets a zero one, as torch's zero_grad leaves it.
+      const idle = (this.o.decayIdle ?? this.reference.decayIdle) ? this.momentumBuffers() : null;
       this.weightOptimizer.zeroGrad();
       this.weights.forEach((w, i) => {
         if (grads[i]) w.grad = grads[i]!;
+        else if (idle?.[i]) w.grad = zerosLike(w);
       });
       if ((this.o.gradClip ?? 5) > 0) clipGradNorm(this.weights, this.o.gradClip ?? 5);
       this.weightOptimizer.step();
@@ -306,8 +438,56 @@ export class BilevelSearch {
     });
   }
 
-  /** One search step: architecture (when active), then weights. */
+  /**
+   * SDARTS-ADV: the perturbation of softmax(α) within [−ε, ε] that raises
+   * the batch's loss, by PGD from a uniform start (sign steps of 2ε/steps,
+   * the network in eval mode, as the reference); kept only if it raises the
+   * loss above the unperturbed one, else zero. Tensors in the caller's scope.
+   */
+  adversarialPerturbation(batch: LabeledBatch): Map<Tensor, Tensor> {
+    const smoothing = this.smoothing!;
+    const eps = smoothing.epsilon;
+    const steps = this.o.attackSteps ?? 7;
+    const alphas = this.mixing.architectureParameters();
+    const training = this.net.training;
+    const lossWith = (deltas: Tensor[] | null) => {
+      smoothing.deltas = deltas && new Map(alphas.map((a, i) => [a, deltas[i]!]));
+      smoothing.active = deltas !== null;
+      try {
+        return crossEntropy(this.net.call(batch.x), batch.y);
+      } finally {
+        smoothing.active = false;
+        smoothing.deltas = null;
+      }
+    };
+    this.net.eval();
+    try {
+      const before = tidy(() => noGrad(() => lossWith(null).item()));
+      let deltas = noGrad(() => alphas.map((a) => rand(a.shape).mul(2 * eps).sub(eps).toArray()));
+      for (let k = 0; k < steps; k++) {
+        deltas = tidy(() => {
+          const ds = deltas.map((d) => tensor(d).requiresGrad_(true));
+          const grads = grad(lossWith(ds), ds, { allowUnused: true });
+          return deltas.map((d, i) => {
+            const g = grads[i]?.toArray();
+            return d.map((v, j) => Math.min(eps, Math.max(-eps, v + ((2 * eps) / steps) * Math.sign(g?.[j] ?? 0))));
+          });
+        });
+      }
+      const after = tidy(() => noGrad(() => lossWith(deltas.map((d) => tensor(d))).item()));
+      const kept = before > after ? deltas.map((d) => d.map(() => 0)) : deltas;
+      return new Map(alphas.map((a, i) => [a, tensor(kept[i]!)]));
+    } finally {
+      this.net.train(training);
+    }
+  }
+
+  /** One search step: architecture (when active) and weights, in the step order. */
   step(train: LabeledBatch, valid: LabeledBatch): { train: StepStats; valid: StepStats | null } {
+    if ((this.o.stepOrder ?? this.reference.stepOrder) === 'weights-first') {
+      const trainStats = this.weightStep(train);
+      return { train: trainStats, valid: this.archActive ? this.archStep(train, valid) : null };
+    }
     const validStats = this.archActive ? this.archStep(train, valid) : null;
     return { train: this.weightStep(train), valid: validStats };
   }
@@ -341,10 +521,16 @@ export class BilevelSearch {
   dispose(): void {
     this.tape?.dispose();
     this.#removeSkipDropout?.();
+    this.#removeAuxSkip?.();
     this.edgeNorm?.dispose();
     for (const c of this.#costs?.values() ?? []) c.dispose();
     this.weightOptimizer.dispose();
     this.archOptimizer.dispose();
     this.net.dispose();
   }
+}
+
+/** β-DARTS's β-continuity regulariser: the mean over edges of logsumexp(α_e). */
+export function betaRegularizer(alphas: Tensor[]): Tensor {
+  return stack(alphas.map((a) => a.logsumexp(0))).mean();
 }
