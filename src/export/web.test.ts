@@ -10,7 +10,8 @@ import { extname, join, normalize } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { chromium, type Browser } from 'playwright-core';
 import { decodePng, encodePng } from '../data/index.js';
-import { buildNetwork, getSpace } from '../kits/index.js';
+import { measureLatencyTable, loadLatencyTable, predictLatency } from '../hardware/latency.js';
+import { buildNetwork, getSpace, latencyModel } from '../kits/index.js';
 import { lastJson, runTsnas } from '../testing/cli.js';
 import { manualSeed } from '../tensor/index.js';
 import { Rng } from '../util/random.js';
@@ -132,4 +133,22 @@ describe('tsnas export --web', { skip: existsSync(CHROMIUM) ? false : `no browse
     assert.equal(std.code, 2);
     assert.match(std.stderr, /--std/);
   });
+
+  test('tsnas bench latency --runtime browser: a latency table timed in onnxruntime-web, usable like any other', () => {
+    const out = join(dir, 'browser-lut.json');
+    const r = runTsnas(['bench', 'latency', '--space', 'nb201', '--channels', '4', '--cells', '1', '--resolution', '8', '--warmup', '1', '--repeats', '3',
+      '--runtime', 'browser', '--validate', '3', '--out', out, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const table = loadLatencyTable(out);
+    assert.match(table.runtime.engine, /onnxruntime-web/);
+    const local = measureLatencyTable(latencyModel('nb201'), { channels: 4, cells: 1, resolution: 8, warmup: 0, repeats: 1 });
+    assert.deepEqual(table.entries.map((e) => `${e.op}@${e.channels}x${e.resolution}/${e.stride}`), local.entries.map((e) => `${e.op}@${e.channels}x${e.resolution}/${e.stride}`));
+    for (const e of table.entries) assert.ok(Number.isFinite(e.forward_ms) && e.forward_ms >= 0, `${e.op}: ${e.forward_ms}`);
+    assert.ok(predictLatency(latencyModel('nb201'), table, getSpace('nb201').parseArch(ARCH)) > 0);
+    assert.equal(lastJson(r.stdout).validation.samples, 3);
+    const backward = runTsnas(['bench', 'latency', '--space', 'nb201', '--channels', '4', '--cells', '1', '--resolution', '8', '--runtime', 'browser', '--backward', '--out', join(dir, 'x.json')]);
+    assert.equal(backward.code, 2);
+    assert.match(backward.stderr, /--backward.*forward passes only/);
+  });
 });
+

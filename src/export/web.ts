@@ -25,7 +25,7 @@ const PAGE_FILES = ['index.html', 'app.mjs'];
 const ORT_FILES = ['ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'];
 
 /** onnxruntime-web's dist folder; an optional peer dependency, so a missing one says how to add it. */
-function ortDistDir(): string {
+export function ortDistDir(): string {
   const require = createRequire(import.meta.url);
   let main: string;
   try {

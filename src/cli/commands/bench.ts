@@ -6,7 +6,11 @@ import { computeFlags } from '../args.js';
 import { emitJson, log } from '../output.js';
 import { configureCompute } from '../../train/setup.js';
 import { timeSteps, workload, WORKLOADS } from '../../workloads/step.js';
-import { measureLatencyTable, saveLatencyTable, validateLatencyTable, type LatencyClock } from '../../hardware/latency.js';
+import {
+  measureLatencyTable, measureLatencyTableOn, saveLatencyTable, validateLatencyTable, validateLatencyTableOn,
+  type LatencyClock, type LatencyTable, type LatencyValidation, type MeasureLatencyOptions,
+} from '../../hardware/latency.js';
+import { DEFAULT_CHROMIUM } from '../../export/browser-runtime.js';
 import { kitNames, latencyModel } from '../../kits/index.js';
 import { Rng } from '../../util/random.js';
 
@@ -55,6 +59,8 @@ export const benchLatencyCommand = defineCommand({
     repeats: { type: 'int', help: 'timed repeats (the median is kept)', default: 15, min: 1 },
     backward: { type: 'boolean', help: 'also time forward + backward' },
     clock: { type: 'string', help: 'wall: elapsed time; cpu: this process\'s CPU time, which leaves out other processes on a shared machine (one thread only)', default: 'wall', choices: ['wall', 'cpu'] },
+    runtime: { type: 'string', help: 'libtorch: this process; browser: onnxruntime-web (wasm) in headless chromium, forward only, so that a search can target latency in a web page', default: 'libtorch', choices: ['libtorch', 'browser'] },
+    browser: { type: 'string', help: `with --runtime browser: the chromium executable (default ${DEFAULT_CHROMIUM})` },
     out: { type: 'string', help: 'write the table (JSON) to this file', required: true },
     validate: { type: 'int', help: 'then compare predicted with measured end-to-end latency of this many sampled networks (Spearman, Kendall, mean relative error)', default: 0, min: 0 },
     ...computeFlags,
@@ -64,7 +70,7 @@ export const benchLatencyCommand = defineCommand({
     if (flags.clock === 'cpu' && threads > 1) throw usageError(`CPU time adds up the threads' time: use --threads 1 with it, got ${threads} threads`, '--clock');
     const start = performance.now();
     const model = latencyModel(flags.space as string);
-    const table = measureLatencyTable(model, {
+    const options: MeasureLatencyOptions = {
       channels: flags.channels as number,
       cells: flags.cells as number | undefined,
       resolution: flags.resolution as number,
@@ -75,10 +81,27 @@ export const benchLatencyCommand = defineCommand({
       clock: flags.clock as LatencyClock,
       onEntry: (e, done, total) => log(`${done}/${total} ${e.op} at ${e.channels}x${e.resolution}x${e.resolution}, stride ${e.stride}: ${e.forward_ms.toFixed(4)} ms` +
         (e.forward_backward_ms !== undefined ? ` (forward+backward ${e.forward_backward_ms.toFixed(4)} ms)` : '')),
-    });
-    saveLatencyTable(flags.out as string, table);
+    };
     const n = flags.validate as number;
-    const validation = n > 0 ? validateLatencyTable(model, table, n, new Rng(flags.seed as number)) : null;
+    if (flags.browser !== undefined && flags.runtime !== 'browser') throw usageError('only the browser runtime uses it: add --runtime browser', '--browser');
+    let table: LatencyTable;
+    let validation: LatencyValidation | null = null;
+    if (flags.runtime === 'browser') {
+      const { openBrowserRuntime } = await import('../../export/browser-runtime.js');
+      const runtime = await openBrowserRuntime(flags.browser === undefined ? {} : { chromium: flags.browser as string });
+      try {
+        log(`bench latency: timing in ${runtime.engine}`);
+        table = await measureLatencyTableOn(runtime, model, options);
+        saveLatencyTable(flags.out as string, table);
+        if (n > 0) validation = await validateLatencyTableOn(runtime, model, table, n, new Rng(flags.seed as number));
+      } finally {
+        await runtime.close();
+      }
+    } else {
+      table = measureLatencyTable(model, options);
+      saveLatencyTable(flags.out as string, table);
+      if (n > 0) validation = validateLatencyTable(model, table, n, new Rng(flags.seed as number));
+    }
     if (validation) {
       log(`validation over ${validation.samples} sampled networks: Spearman ${validation.spearman.toFixed(3)}, Kendall ${validation.kendallTau.toFixed(3)}, ` +
         `mean relative error ${(100 * validation.meanRelativeError).toFixed(1)}%`);
@@ -92,7 +115,8 @@ export const benchLatencyCommand = defineCommand({
       fixed_ms: table.fixed.forward_ms,
       ...(table.fixed.forward_backward_ms !== undefined ? { fixed_forward_backward_ms: table.fixed.forward_backward_ms } : {}),
       ...(validation ? { validation: { samples: validation.samples, spearman: validation.spearman, kendall_tau: validation.kendallTau, mean_relative_error: validation.meanRelativeError, cells: validation.cells } } : {}),
-      threads,
+      threads: table.runtime.threads,
+      runtime: table.runtime.engine,
       seconds,
     };
     if (flags.json) emitJson(summary);
