@@ -82,12 +82,16 @@ export interface FitOptions {
   progress: boolean;
   log: (line: string) => void;
   signal?: AbortSignal;
+  /** When the limit's clock started, in performance.now() time (default: now; the CLI gives 0, its process's start). */
+  startedAt?: number;
   /** Spelling of the flags in messages (the CLI's). */
   flags?: { timeLimit?: string; maxParams?: string; targetLatency?: string; skipBad?: string };
 }
 
 export interface FitResult extends MainJobResult {
   plan: FitPlan;
+  /** Seconds from startedAt to the end, in this run. */
+  wallSeconds: number;
 }
 
 const space = nb201Space();
@@ -190,12 +194,12 @@ function secondsPerProxyCell(train: Dataset, augment: AugmentOptions, net: { cha
 /** Checks the data, measures this machine and plans the phases to fit the limit (a usage error naming the flag when it is too short). */
 export function planFit(request: FitRequest, o: Pick<FitOptions, 'threads' | 'log' | 'flags'>, started = performance.now()): { plan: FitPlan; train: Dataset } {
   const limitFlag = o.flags?.timeLimit ?? '--time-limit';
-  if (request.timeLimitSeconds < MIN_TIME_LIMIT_SECONDS) {
-    throw usageError(`a time limit of ${request.timeLimitSeconds} s is too short to do anything; give at least ${MIN_TIME_LIMIT_SECONDS} s`, limitFlag);
-  }
   const spec = parseDatasetSpec(request.dataset, 'dataset');
   const checked = spec.kind === 'folder' ? checkFitFolder(spec.dir, request.skipBadImages, o.flags?.skipBad) : { dataset: request.dataset, notes: [] };
   for (const n of checked.notes) o.log(`fit: ${n}`);
+  if (request.timeLimitSeconds < MIN_TIME_LIMIT_SECONDS) {
+    throw usageError(`a time limit of ${request.timeLimitSeconds} s is too short to do anything; give at least ${MIN_TIME_LIMIT_SECONDS} s`, limitFlag);
+  }
   const source = datasetSource(checked.dataset);
   const t0 = performance.now();
   const train = source.load('train');
@@ -274,7 +278,7 @@ function describePlan(p: FitPlan): string {
 
 /** Runs (or resumes) a fit; a stop by the signal throws MainJobInterrupted after noting the time spent. */
 export async function runFit(o: FitOptions): Promise<FitResult> {
-  const started = performance.now();
+  const started = o.startedAt ?? performance.now();
   mkdirSync(o.outDir, { recursive: true });
   const planPath = join(o.outDir, 'plan.json');
   let plan: FitPlan;
@@ -329,7 +333,7 @@ export async function runFit(o: FitOptions): Promise<FitResult> {
         ...plan.notes,
       ],
     });
-    return { ...result, plan };
+    return { ...result, plan, wallSeconds: (performance.now() - started) / 1000 };
   } catch (e) {
     if (o.signal?.aborted) writeFileSync(planPath, `${JSON.stringify({ ...plan, spentSeconds: plan.spentSeconds + (performance.now() - started) / 1000 }, null, 2)}\n`);
     throw e;

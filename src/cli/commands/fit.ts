@@ -49,15 +49,17 @@ export const fitCommand = defineCommand({
           ...(maxParams !== undefined ? { maxParams } : {}), ...(targetLatencyMs !== undefined ? { targetLatencyMs } : {}),
         },
         name, store, outDir, threads, progress: !flags['quiet'], log, signal: interrupt.signal,
+        // The limit counts from this process's start, as a user's clock does.
+        startedAt: 0,
       });
       const accuracy = [
         ...(r.testAccuracy !== undefined ? [`test accuracy ${r.testAccuracy.toFixed(4)}`] : []),
         ...(r.validAccuracy !== undefined ? [`validation accuracy ${r.validAccuracy.toFixed(4)}`] : []),
       ].join(', ');
       if (flags['json']) {
-        emitJson({ test_accuracy: r.testAccuracy ?? null, valid_accuracy: r.validAccuracy ?? null, arch: r.arch, params: r.params, seconds: r.seconds, model: outDir, report: r.report, screened: r.screened, classes: r.plan.classes });
+        emitJson({ test_accuracy: r.testAccuracy ?? null, valid_accuracy: r.validAccuracy ?? null, arch: r.arch, params: r.params, seconds: r.wallSeconds, model: outDir, report: r.report, screened: r.screened, classes: r.plan.classes });
       } else {
-        process.stdout.write(`fit: ${accuracy} with ${r.arch} (${r.params} params), ${r.seconds.toFixed(0)} s; model in ${outDir} (tsnas predict --model ${outDir} IMAGE...), report ${r.report}\n`);
+        process.stdout.write(`fit: ${accuracy} with ${r.arch} (${r.params} params), ${r.wallSeconds.toFixed(0)} s; model in ${outDir} (tsnas predict --model ${outDir} IMAGE...), report ${r.report}\n`);
       }
       return 0;
     } catch (e) {
