@@ -85,10 +85,9 @@ export function finalTraining(o: FinalTrainingOptions, onEpoch: (e: FinalEpoch) 
   const winner = space.parse(o.arch);
   const source = datasetSource(o.dataset);
   const fullTrain = source.load('train');
-  const all = Array.from({ length: fullTrain.n }, (_, i) => i);
   const split = o.validFraction !== undefined ? splitIndices(fullTrain.n, { validFraction: o.validFraction, seed: o.seed }) : undefined;
-  const trainIndices = split ? Array.from(split.train) : all;
-  const train = o.limitTrain || split ? subsetDataset(fullTrain, o.limitTrain ? limitIndices(trainIndices, o.limitTrain, o.seed) : Int32Array.from(trainIndices)) : fullTrain;
+  const trainIndices = split ? split.train : Int32Array.from({ length: fullTrain.n }, (_, i) => i);
+  const train = o.limitTrain || split ? subsetDataset(fullTrain, limitIndices(trainIndices, o.limitTrain, o.seed)) : fullTrain;
   const valid = split ? subsetDataset(fullTrain, split.valid) : undefined;
   const testOnce = () => {
     const fullTest = source.load('test');

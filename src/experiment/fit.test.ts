@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { encodePng } from '../data/synthetic.js';
 import { Rng } from '../util/random.js';
 import { openStore } from '../store/index.js';
+import { memory, setNumThreads } from '../tensor/index.js';
 import { lastJson, runTsnas, startTsnas } from '../testing/cli.js';
+import { planFit } from './fit.js';
 
 const CLASSES = ['bars', 'dots', 'plain'];
 
@@ -37,7 +39,33 @@ function writeFolder(root: string, perClass = 16, classes = CLASSES): void {
   });
 }
 
-const FIT = ['--time-limit', '30s', '--threads', '1', '--quiet', '--json'];
+const FIT = ['--time-limit', '40s', '--threads', '1', '--quiet', '--json'];
+
+test('planFit: the data decided, a longer limit screens and trains more, no tensor left behind', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-fit-plan-'));
+  try {
+    writeFolder(dir);
+    setNumThreads(1);
+    const before = memory().numTensors;
+    const lines: string[] = [];
+    const plan = (seconds: number) => planFit({ dataset: `folder:${dir}`, timeLimitSeconds: seconds, skipBadImages: false, seed: 0 }, { threads: 1, log: (l) => lines.push(l) }).plan;
+    const short = plan(30);
+    const long = plan(3600);
+    assert.equal(memory().numTensors, before);
+    assert.equal(short.dataset, `folder:${dir}?size=12`);
+    assert.deepEqual(short.classes, CLASSES);
+    assert.equal(short.trainImages, 48);
+    assert.equal(short.hasTest, false);
+    assert.deepEqual(short.final, { channels: 16, cells: 1, resolution: 12, validFraction: 0.2 });
+    assert.equal(short.search.resolution, 8);
+    assert.ok(short.candidates >= 8 && short.halving.candidates <= short.candidates);
+    assert.ok(long.candidates > short.candidates, `${long.candidates} cells in an hour, ${short.candidates} in 30 s`);
+    assert.ok(long.halving.candidates >= short.halving.candidates);
+    assert.ok(lines.some((l) => /every image is resized to 12x12/.test(l)), lines.join('\n'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('tsnas fit: killed and resumed, the model files, predict, a finished fit rerun', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsnas-fit-'));

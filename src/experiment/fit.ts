@@ -224,7 +224,8 @@ export function planFit(request: FitRequest, o: Pick<FitOptions, 'threads' | 'lo
   const valid = Math.max(2, Math.min(1000, Math.round(0.2 * n)));
   const trainPool = Math.max(1, n - valid);
   const cellEpoch = (images: number) => images * searchImage.train + valid * searchImage.eval;
-  const minimum = planning + 3 * phaseStart + FINISH_SECONDS + (8 * proxyCell) / screenParallel + 3 * cellEpoch(Math.min(trainPool, 100)) + n * searchImage.train * 4;
+  // The final network (twice the width, up to twice the side) is guessed at 8 times the search network's cost per image.
+  const minimum = planning + 3 * phaseStart + FINISH_SECONDS + (8 * proxyCell) / screenParallel + 3 * cellEpoch(Math.min(trainPool, 100)) + Math.min(n, 100) * searchImage.train * 8;
   if (minimum > request.timeLimitSeconds) {
     throw usageError(`a time limit of ${request.timeLimitSeconds} s is too short for ${request.dataset} on this machine: the smallest search (8 cells screened, 3 trained for an epoch, one final epoch) needs about ${Math.ceil(minimum)} s`, limitFlag);
   }
@@ -255,24 +256,30 @@ export function planFit(request: FitRequest, o: Pick<FitOptions, 'threads' | 'lo
   return { plan, train };
 }
 
-/** The final training's epochs: as many as fill the time left, measured on the winner's network now. */
-function finalEpochs(plan: FitPlan, train: Dataset, winner: Sample, deadline: number, threads: number): number {
+/**
+ * The final training's epochs and images: as many epochs as fill the time
+ * left, measured on the winner's network now; when not even one epoch of
+ * the whole training split fits, one epoch of as many images as do.
+ */
+function finalTrainingSize(plan: FitPlan, train: Dataset, winner: Sample, deadline: number, threads: number): { epochs: number; limitTrain?: number } {
   const source = datasetSource(plan.dataset);
   const augment = standardAugment(source, train, plan.final.resolution);
   setNumThreads(threads);
   const w = secondsPerImage(train, augment, winner, plan.final, { batch: plan.batch, seed: plan.request.seed });
   const valid = Math.round(plan.trainImages * plan.final.validFraction);
-  const epoch = (plan.trainImages - valid) * w.train + valid * w.eval;
+  const trainImages = plan.trainImages - valid;
   const testImages = plan.hasTest ? plan.trainImages / 5 : 0;
-  const left = (deadline - performance.now()) / 1000 - WORKER_START_SECONDS - plan.timing.load - testImages * w.eval - FINISH_SECONDS;
-  return Math.max(1, Math.min(100, Math.floor(left / epoch)));
+  const left = (deadline - performance.now()) / 1000 - WORKER_START_SECONDS - plan.timing.load - testImages * w.eval - FINISH_SECONDS - valid * w.eval;
+  const epochs = Math.floor(left / (trainImages * w.train + valid * w.eval));
+  if (epochs >= 1) return { epochs: Math.min(100, epochs) };
+  return { epochs: 1, limitTrain: Math.max(Math.min(trainImages, 100), Math.floor(left / w.train)) };
 }
 
 function describePlan(p: FitPlan): string {
   return [
     `${p.candidates} cells screened by ${PROXIES.join(' + ')} (C=${p.search.channels} N=${p.search.cells} at ${p.search.resolution}x${p.search.resolution}, ${p.screenParallel} at once)`,
     `successive halving of ${p.halving.candidates} (eta ${p.halving.eta}, ${Math.round(Math.log(p.halving.candidates) / Math.log(p.halving.eta))} rung(s), ${p.halving.train} training and ${p.halving.valid} held-out images)`,
-    `a final training of C=${p.final.channels} N=${p.final.cells} at ${p.final.resolution}x${p.final.resolution} on ${1 - p.final.validFraction} of ${p.trainImages} images (the rest held out${p.hasTest ? ', the test split used once at the end' : '; no test split'}), as many epochs as fill the time left`,
+    `a final training of C=${p.final.channels} N=${p.final.cells} at ${p.final.resolution}x${p.final.resolution} on ${1 - p.final.validFraction} of ${p.trainImages} images (the rest held out${p.hasTest ? ', the test split used once at the end' : '; no test split'}), as many epochs as fill the time left (or part of an epoch)`,
   ].join('; ');
 }
 
@@ -299,15 +306,23 @@ export async function runFit(o: FitOptions): Promise<FitResult> {
   // A resumed run loads the training split only if a constraint or the final planning needs it.
   const trainSet = () => (train ??= datasetSource(plan.dataset).load('train'));
   const shape = () => ({ ...finalShape, inChannels: trainSet().channels });
+  // Measured latencies are kept, so that a resumed run picks the same cells for successive halving.
+  const latencyPath = join(o.outDir, 'latency.json');
+  const latencies: Record<string, number> = existsSync(latencyPath) ? JSON.parse(readFileSync(latencyPath, 'utf8')) as Record<string, number> : {};
+  const latencyMs = (s: Sample): number => {
+    const arch = space.format(s);
+    if (latencies[arch] === undefined) {
+      const sh = shape();
+      latencies[arch] = measureNetworkLatency(latencyModel('nb201'), { space: 'nb201', channels: sh.channels, cells: sh.cells, resolution: sh.inputSize, batch: 1, inChannels: sh.inChannels, numClasses: sh.numClasses }, s).forward;
+      writeFileSync(latencyPath, `${JSON.stringify(latencies, null, 2)}\n`);
+    }
+    return latencies[arch]!;
+  };
   const constraint = o.request.maxParams !== undefined
     ? { accepts: (s: Sample) => costOf(space, s, costOptionsFor(shape())).params <= o.request.maxParams!, text: `params <= ${o.request.maxParams} (the final network's)`, where: o.flags?.maxParams ?? '--max-params' }
     : o.request.targetLatencyMs !== undefined
       ? {
-        accepts: (s: Sample) => {
-          const sh = shape();
-          const ms = measureNetworkLatency(latencyModel('nb201'), { space: 'nb201', channels: sh.channels, cells: sh.cells, resolution: sh.inputSize, batch: 1, inChannels: sh.inChannels, numClasses: sh.numClasses }, s).forward;
-          return ms <= o.request.targetLatencyMs!;
-        },
+        accepts: (s: Sample) => latencyMs(s) <= o.request.targetLatencyMs!,
         text: `a latency <= ${o.request.targetLatencyMs} ms (the final network at batch 1, measured here)`,
         where: o.flags?.targetLatency ?? '--target-latency-ms',
       }
@@ -319,10 +334,10 @@ export async function runFit(o: FitOptions): Promise<FitResult> {
       searchChannels: plan.search.channels, searchCells: plan.search.cells, resolution: plan.search.resolution,
       halvingCandidates: plan.halving.candidates, eta: plan.halving.eta, halvingEpochs: plan.halving.epochs, halvingTrain: plan.halving.train, halvingValid: plan.halving.valid,
       finalChannels: plan.final.channels, finalCells: plan.final.cells, finalResolution: plan.final.resolution, finalEpochs: 1,
-      planFinalEpochs: (winner) => {
-        const epochs = finalEpochs(plan, trainSet(), winner, deadline, o.threads);
-        o.log(`fit: ${Math.max(0, (deadline - performance.now()) / 1000).toFixed(0)} s left: ${epochs} final epoch(s)`);
-        return epochs;
+      planFinal: (winner) => {
+        const size = finalTrainingSize(plan, trainSet(), winner, deadline, o.threads);
+        o.log(`fit: ${Math.max(0, (deadline - performance.now()) / 1000).toFixed(0)} s left: ${size.epochs} final epoch(s)${size.limitTrain ? ` on ${size.limitTrain} images` : ''}`);
+        return size;
       },
       finalValidFraction: plan.final.validFraction,
       constraint,

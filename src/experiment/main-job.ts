@@ -63,10 +63,11 @@ export interface MainJobOptions {
   finalResolution: number;
   finalEpochs: number;
   /**
-   * Decides the final training's epochs when its phase starts (tsnas fit:
-   * from the time left); a resumed final phase keeps the epochs it started with.
+   * Decides the final training's epochs and training images when its phase
+   * starts (tsnas fit: from the time left); a resumed final phase keeps what
+   * it started with.
    */
-  planFinalEpochs?: (winner: Sample) => number;
+  planFinal?: (winner: Sample) => { epochs: number; limitTrain?: number };
   /** Hold out this share of the training set in the final training (evaluated each epoch); the test set, if any, is then used once at the end. */
   finalValidFraction?: number;
   /** A constraint on the final network (tsnas fit's --max-params, --target-latency-ms): cells breaking it never enter successive halving. */
@@ -245,13 +246,15 @@ export async function runMainJob(o: MainJobOptions): Promise<MainJobResult> {
 
   // ---- phase 3: final training and test ----
   const finalName = `${o.name}.final`;
-  const started = (await o.store.getExperiment(finalName))?.config as { epochs?: number } | undefined;
-  const finalEpochs = started?.epochs ?? o.planFinalEpochs?.(winner) ?? o.finalEpochs;
-  const heldOut = o.finalValidFraction !== undefined ? `, ${o.finalValidFraction} of them held out` : '';
-  o.log(`main: phase 3/3, final training of ${arch} (C=${o.finalChannels} N=${o.finalCells} at ${o.finalResolution}x${o.finalResolution}, ${finalEpochs} epoch(s) on ${o.finalLimitTrain ?? 'all'} training images${heldOut})`);
+  const stored = (await o.store.getExperiment(finalName))?.config as { epochs: number; limitTrain: number | null } | undefined;
+  const planned = stored ? { epochs: stored.epochs, limitTrain: stored.limitTrain ?? undefined } : o.planFinal?.(winner) ?? { epochs: o.finalEpochs, limitTrain: o.finalLimitTrain };
+  const finalEpochs = planned.epochs;
+  const finalLimitTrain = planned.limitTrain;
+  const heldOut = o.finalValidFraction !== undefined ? ` (less ${o.finalValidFraction} held out)` : '';
+  o.log(`main: phase 3/3, final training of ${arch} (C=${o.finalChannels} N=${o.finalCells} at ${o.finalResolution}x${o.finalResolution}, ${finalEpochs} epoch(s) on ${finalLimitTrain ?? 'all'} training images${heldOut})`);
   const finalConfig = {
     name: finalName, seed: o.seed, arch, dataset: o.dataset, channels: o.finalChannels, cells: o.finalCells, resolution: o.finalResolution, epochs: finalEpochs, batch: o.batch, lr: o.lr,
-    limitTrain: o.finalLimitTrain ?? null, limitTest: o.limitTest ?? null, ...(o.finalValidFraction !== undefined ? { validFraction: o.finalValidFraction } : {}),
+    limitTrain: finalLimitTrain ?? null, limitTest: o.limitTest ?? null, ...(o.finalValidFraction !== undefined ? { validFraction: o.finalValidFraction } : {}),
   };
   const objective = o.finalValidFraction !== undefined ? 'valid_accuracy' : 'test_accuracy';
   const finalExp = await openPhase(o.store, finalName, { ...finalConfig, objectives: [objective], space: { name: 'nb201' } } as unknown as Json);
@@ -265,7 +268,7 @@ export async function runMainJob(o: MainJobOptions): Promise<MainJobResult> {
     const writes: Promise<void>[] = [];
     const metrics = await finalTrainingInWorker({
       space: { name: 'nb201', options: {} }, arch, seed: o.seed, dataset: o.dataset, channels: o.finalChannels, cells: o.finalCells, resolution: o.finalResolution,
-      epochs: finalEpochs, batch: o.batch, lr: o.lr, limitTrain: o.finalLimitTrain, limitTest: o.limitTest, validFraction: o.finalValidFraction,
+      epochs: finalEpochs, batch: o.batch, lr: o.lr, limitTrain: finalLimitTrain, limitTest: o.limitTest, validFraction: o.finalValidFraction,
       weightsPath, threads: o.threads ?? getNumThreads(), progress: o.progress,
     }, (r) => {
       const [metric, accuracy] = r.validAccuracy !== undefined ? ['valid_accuracy', r.validAccuracy] as const : ['test_accuracy', r.testAccuracy!] as const;
