@@ -227,7 +227,7 @@ export function planFit(request: FitRequest, o: Pick<FitOptions, 'threads' | 'lo
   // The final network (twice the width, up to twice the side) is guessed at 8 times the search network's cost per image.
   const minimum = planning + 3 * phaseStart + FINISH_SECONDS + (8 * proxyCell) / screenParallel + 3 * cellEpoch(Math.min(trainPool, 100)) + Math.min(n, 100) * searchImage.train * 8;
   if (minimum > request.timeLimitSeconds) {
-    throw usageError(`a time limit of ${request.timeLimitSeconds} s is too short for ${request.dataset} on this machine: the smallest search (8 cells screened, 3 trained for an epoch, one final epoch) needs about ${Math.ceil(minimum)} s`, limitFlag);
+    throw usageError(`a time limit of ${request.timeLimitSeconds} s is too short for ${request.dataset} on this machine: the smallest search (8 cells screened, 3 trained for an epoch, a final epoch on 100 images) needs about ${Math.ceil(minimum)} s`, limitFlag);
   }
   // Aim a little under the limit: the final training absorbs what is left when it starts.
   const available = 0.95 * request.timeLimitSeconds - planning - FINISH_SECONDS;
