@@ -149,7 +149,7 @@ export function checkFitFolder(dir: string, skipBad: boolean, flag = '--skip-bad
   return { dataset: formatDatasetSpec({ kind: 'folder', dir, ...(size !== undefined ? { size } : {}), ...(bad.length > 0 ? { skipBad: true } : {}) }), notes };
 }
 
-/** Seconds per image to train and to evaluate a sample's network, measured on up to 128 images after a warm-up epoch. */
+/** Seconds per image to train and to evaluate a sample's network, measured on up to 128 images after a warm-up epoch (and evaluation). */
 function secondsPerImage(train: Dataset, augment: AugmentOptions, sample: Sample, net: { channels: number; cells: number; resolution: number }, o: { batch: number; seed: number }): { train: number; eval: number } {
   const subset = subsetDataset(train, limitIndices(Array.from({ length: train.n }, (_, i) => i), 128, o.seed));
   const aug = { ...augment, resize: net.resolution === train.height ? undefined : net.resolution };
@@ -158,6 +158,7 @@ function secondsPerImage(train: Dataset, augment: AugmentOptions, sample: Sample
   try {
     // The first epoch pays one-time costs (allocations, kernel selection) that later epochs do not.
     const trained = trainModel(model, subset, { epochs: 2, batchSize: o.batch, lr: 0.01, augment: aug, seed: o.seed });
+    evaluate(model, subset, { augment: aug });
     const t0 = performance.now();
     evaluate(model, subset, { augment: aug });
     return { train: trained.history.at(-1)!.seconds / subset.n, eval: (performance.now() - t0) / 1000 / subset.n };
@@ -210,7 +211,8 @@ export function planFit(request: FitRequest, o: Pick<FitOptions, 'threads' | 'lo
   const finalRes = Math.min(32, roundTo4(train.height));
   const searchRes = Math.min(finalRes, roundTo4(finalRes / 2));
   const search = { channels: 8, cells: 1, resolution: searchRes };
-  const final = { channels: 16, cells: 1, resolution: finalRes, validFraction: n >= 1000 ? 0.1 : 0.2 };
+  // The final training's held-out split is evaluated every epoch: at most 2,000 images.
+  const final = { channels: 16, cells: 1, resolution: finalRes, validFraction: n >= 1000 ? Math.min(0.1, Math.round(2e5 / n) / 100) : 0.2 };
   const batch = Math.min(128, Math.max(8, 2 ** Math.floor(Math.log2(Math.max(8, n / 8)))));
   const proxyBatchSize = Math.max(2, Math.min(16, Math.floor(0.9 * n) - 1));
   const augment = standardAugment(source, train, searchRes);
