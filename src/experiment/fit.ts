@@ -8,7 +8,7 @@
 // The final training holds out a validation split; the test split, where
 // there is one, is evaluated once at the end. The plan is kept in
 // OUT/plan.json: a rerun (after Ctrl-C or kill -9) resumes with it.
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { configError, dataError, usageError } from '../errors.js';
 import type { AugmentOptions } from '../data/augment.js';
@@ -107,6 +107,12 @@ const WORKER_START_SECONDS = 1.5;
 const FINISH_SECONDS = 3;
 
 const roundTo4 = (v: number) => Math.max(8, 4 * Math.round(v / 4));
+
+/** Written whole or not at all: a kill -9 mid-write leaves the previous file. */
+function writeJson(path: string, value: unknown): void {
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(value, null, 2)}\n`);
+  renameSync(`${path}.tmp`, path);
+}
 
 /**
  * Checks an image folder for fit: every image decodes (or the bad ones are
@@ -300,7 +306,7 @@ export async function runFit(o: FitOptions): Promise<FitResult> {
     o.log(`fit: resuming the plan in ${planPath} (${Math.round(plan.spentSeconds)} s of the limit spent before)`);
   } else {
     ({ plan, train } = planFit(o.request, o, started));
-    writeFileSync(planPath, `${JSON.stringify(plan, null, 2)}\n`);
+    writeJson(planPath, plan);
   }
   o.log(`fit: ${plan.classes.length} classes, ${plan.trainImages} training images; plan for ${o.request.timeLimitSeconds} s: ${describePlan(plan)}`);
   const deadline = started + (o.request.timeLimitSeconds - plan.spentSeconds) * 1000;
@@ -316,7 +322,7 @@ export async function runFit(o: FitOptions): Promise<FitResult> {
     if (latencies[arch] === undefined) {
       const sh = shape();
       latencies[arch] = measureNetworkLatency(latencyModel('nb201'), { space: 'nb201', channels: sh.channels, cells: sh.cells, resolution: sh.inputSize, batch: 1, inChannels: sh.inChannels, numClasses: sh.numClasses }, s).forward;
-      writeFileSync(latencyPath, `${JSON.stringify(latencies, null, 2)}\n`);
+      writeJson(latencyPath, latencies);
     }
     return latencies[arch]!;
   };
@@ -352,7 +358,7 @@ export async function runFit(o: FitOptions): Promise<FitResult> {
     });
     return { ...result, plan, wallSeconds: (performance.now() - started) / 1000 };
   } catch (e) {
-    if (o.signal?.aborted) writeFileSync(planPath, `${JSON.stringify({ ...plan, spentSeconds: plan.spentSeconds + (performance.now() - started) / 1000 }, null, 2)}\n`);
+    if (o.signal?.aborted) writeJson(planPath, { ...plan, spentSeconds: plan.spentSeconds + (performance.now() - started) / 1000 });
     throw e;
   }
 }
