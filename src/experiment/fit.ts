@@ -249,7 +249,9 @@ export function planFit(request: FitRequest, o: Pick<FitOptions, 'threads' | 'lo
     const perCellEpoch = (budget - rungs * phaseStart) / (rungs * cells);
     const images = Math.min(trainPool, Math.floor((perCellEpoch - valid * searchImage.eval) / searchImage.train));
     if (images >= Math.min(trainPool, 1000) || cells === 3) {
-      halving = { candidates: Math.min(cells, candidates), eta: 3, epochs: 1, train: Math.max(Math.min(trainPool, 50), images), valid };
+      const train = Math.max(Math.min(trainPool, 50), images);
+      // No more held-out images than training ones (a rung holds out at most half of what it reads).
+      halving = { candidates: Math.min(cells, candidates), eta: 3, epochs: 1, train, valid: Math.min(valid, train) };
       break;
     }
   }
