@@ -232,8 +232,8 @@ export function planFit(request: FitRequest, o: Pick<FitOptions, 'threads' | 'lo
   const valid = Math.max(2, Math.min(1000, Math.round(0.2 * n)));
   const trainPool = Math.max(1, n - valid);
   const cellEpoch = (images: number) => images * searchImage.train + valid * searchImage.eval;
-  // The final network (twice the width, up to twice the side) is guessed at 8 times the search network's cost per image.
-  const minimum = planning + 3 * phaseStart + FINISH_SECONDS + (8 * proxyCell) / screenParallel + 3 * cellEpoch(Math.min(trainPool, 100)) + Math.min(n, 100) * searchImage.train * 8;
+  // A guard against limits that cannot work, not a promise: the final network (twice the width, up to twice the side) is guessed at 4 times the search network's cost per image.
+  const minimum = planning + 3 * phaseStart + FINISH_SECONDS + (8 * proxyCell) / screenParallel + 3 * cellEpoch(Math.min(trainPool, 100)) + Math.min(n, 100) * searchImage.train * 4;
   if (minimum > request.timeLimitSeconds) {
     throw usageError(`a time limit of ${request.timeLimitSeconds} s is too short for ${request.dataset} on this machine: the smallest search (8 cells screened, 3 trained for an epoch, a final epoch on 100 images) needs about ${Math.ceil(minimum)} s`, limitFlag);
   }
