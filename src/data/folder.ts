@@ -3,13 +3,15 @@
 // val/) folders gives both splits; a root of class folders is a train split.
 import { readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { dataError } from '../errors.js';
+import { dataError, TsnasError } from '../errors.js';
 import { resizePlanes } from './augment.js';
 import { labelArray, validateDataset, type Dataset, type Split } from './dataset.js';
 import { decodeImage, type DecodedImage } from './image.js';
 import { requireDirectory } from './files.js';
 
 export const IMAGE_EXTENSIONS = ['.png', '.pgm', '.ppm', '.pnm'];
+/** Image files that are found but not decoded (no JPEG decoder yet): named as bad images instead of passed over in silence. */
+export const UNDECODED_EXTENSIONS = ['.jpg', '.jpeg'];
 const SPLIT_DIRS = ['train', 'test', 'val', 'valid', 'validation'];
 
 export interface FolderOptions {
@@ -17,6 +19,8 @@ export interface FolderOptions {
   split?: Split;
   /** Area-resize every image to size×size; without it all images must share one size. */
   size?: number;
+  /** Skip the image files that cannot be decoded instead of failing on the first (scanImageFolder lists them). */
+  skipBad?: boolean;
 }
 
 function subdirectories(dir: string): string[] {
@@ -43,8 +47,14 @@ export function folderClasses(splitDir: string): string[] {
   return classes;
 }
 
-/** Reads a folder dataset split; files lists every image read. */
-export function loadImageFolder(options: FolderOptions): Dataset {
+interface SplitFiles {
+  classes: string[];
+  files: string[];
+  labels: number[];
+}
+
+/** The image files of a split, with their class indices (from the train split, so both splits agree). */
+function splitFiles(options: FolderOptions, extensions: readonly string[]): SplitFiles {
   const split = options.split ?? 'train';
   const dirs = folderSplitDirs(options.dir);
   const splitDir = split === 'train' ? dirs.train : dirs.test;
@@ -63,22 +73,76 @@ export function loadImageFolder(options: FolderOptions): Dataset {
   }
 
   const files: string[] = [];
-  const labelsOf: number[] = [];
+  const labels: number[] = [];
   for (const name of present) {
     const classDir = join(splitDir, name);
     const images = readdirSync(classDir)
-      .filter((f) => !f.startsWith('.') && IMAGE_EXTENSIONS.includes(extname(f).toLowerCase()))
+      .filter((f) => !f.startsWith('.') && extensions.includes(extname(f).toLowerCase()))
       .sort();
     for (const f of images) {
       files.push(join(classDir, f));
-      labelsOf.push(classes.indexOf(name));
+      labels.push(classes.indexOf(name));
     }
   }
   if (files.length === 0) {
-    throw dataError(`expected image files (${IMAGE_EXTENSIONS.join(', ')}) in the class folders, found none`, splitDir);
+    throw dataError(`expected image files (${extensions.join(', ')}) in the class folders, found none`, splitDir);
   }
+  return { classes, files, labels };
+}
 
-  const decoded: DecodedImage[] = files.map((f) => decodeImage(readFileSync(f), f));
+/** Decodes a file, or gives the reason it cannot be. */
+function tryDecode(file: string): DecodedImage | { error: string } {
+  if (UNDECODED_EXTENSIONS.includes(extname(file).toLowerCase())) return { error: 'JPEG images are not decoded yet; convert them to PNG' };
+  try {
+    return decodeImage(readFileSync(file), file);
+  } catch (e) {
+    if (e instanceof TsnasError || (e as NodeJS.ErrnoException).code !== undefined) return { error: (e as Error).message };
+    throw e;
+  }
+}
+
+export interface FolderScan {
+  classes: string[];
+  /** Images per class, by class index. */
+  counts: number[];
+  /** Decodable images: their size and channels (1 gray, 2 gray+alpha, 3 RGB, 4 RGBA). */
+  images: { file: string; width: number; height: number; channels: number }[];
+  /** Files that cannot be read or decoded, with the reason. */
+  bad: { file: string; reason: string }[];
+}
+
+/** Decodes every image of a split (JPEGs included, as bad images) without keeping the pixels: what a dataset check needs. */
+export function scanImageFolder(options: FolderOptions): FolderScan {
+  const { classes, files, labels } = splitFiles(options, [...IMAGE_EXTENSIONS, ...UNDECODED_EXTENSIONS]);
+  const scan: FolderScan = { classes, counts: classes.map(() => 0), images: [], bad: [] };
+  files.forEach((file, i) => {
+    const d = tryDecode(file);
+    if ('error' in d) {
+      scan.bad.push({ file, reason: d.error });
+    } else {
+      scan.images.push({ file, width: d.width, height: d.height, channels: d.channels });
+      scan.counts[labels[i]!]!++;
+    }
+  });
+  return scan;
+}
+
+/** Reads a folder dataset split; files lists every image read. */
+export function loadImageFolder(options: FolderOptions): Dataset {
+  const split = options.split ?? 'train';
+  const listed = splitFiles(options, IMAGE_EXTENSIONS);
+  const { classes } = listed;
+  const files: string[] = [];
+  const labelsOf: number[] = [];
+  const decoded: DecodedImage[] = [];
+  listed.files.forEach((file, i) => {
+    const d = options.skipBad ? tryDecode(file) : decodeImage(readFileSync(file), file);
+    if ('error' in d) return;
+    files.push(file);
+    labelsOf.push(listed.labels[i]!);
+    decoded.push(d);
+  });
+  if (files.length === 0) throw dataError('every image file in the class folders is unreadable', options.dir);
   // Colour if any image is; gray images are then repeated over R, G, B.
   const channels = decoded.some((d) => d.channels >= 3) ? 3 : 1;
   const height = options.size ?? decoded[0]!.height;
@@ -110,8 +174,8 @@ export function loadImageFolder(options: FolderOptions): Dataset {
   });
 }
 
-/** Interleaved H×W×C (alpha dropped) to C×H×W planes of the wanted channels and size. */
-function toPlanes(img: DecodedImage, channels: number, height: number, width: number): Uint8Array {
+/** Interleaved H×W×C (alpha dropped) to C×H×W planes of the wanted channels and size (what a model trained on a folder reads). */
+export function toPlanes(img: DecodedImage, channels: number, height: number, width: number): Uint8Array {
   const colour = img.channels >= 3;
   const plane = img.height * img.width;
   const planes = new Float32Array(channels * plane);

@@ -250,8 +250,9 @@ export function cheapMetricsFunction(config: ExperimentConfig): (s: Sample) => M
     const bench = new Nb201Benchmark(parseNb201BenchmarkName(e.benchmark!, 'estimator.benchmark'));
     return (s) => ({ ...bench.cost(s), ...bench.deviceCosts(s), ...hardware(s) });
   }
-  // The test split is the smallest read that gives the images' shape and classes.
-  const shape = datasetSource(config.dataset.name).load('test');
+  // The test split is the smallest read that gives the images' shape and classes (only its shape is used); a folder may have none.
+  const source = datasetSource(config.dataset.name);
+  const shape = source.load(source.hasTest() ? 'test' : 'train');
   const cost = networkPlan(configSpace(config), e, shape).cost;
   return (s) => ({ ...cost(s), ...hardware(s) });
 }

@@ -2,14 +2,19 @@
 // weight-sharing search's cell), as the published protocols do it: its
 // network trained from scratch on the training set (or a seeded subset),
 // evaluated on the test set after every epoch (recorded only, never used
-// for a choice), and saved as safetensors. Any registered space whose kit
+// for a choice), and saved as safetensors. With a validation fraction (tsnas
+// fit) it trains on the rest of the training set, evaluates the held-out
+// split after every epoch and the test set, where there is one, once at the
+// end. The weights carry in their metadata what a prediction needs: the
+// space, the architecture, the network's size, the class names and the
+// input's size and normalisation. Any registered space whose kit
 // is known in a worker thread (the built-ins).
 // It runs in a worker thread (final-worker.ts) so that the main thread stays
 // free to see Ctrl-C.
 import { Worker } from 'node:worker_threads';
 import type { AugmentOptions } from '../data/augment.js';
 import { subsetDataset } from '../data/dataset.js';
-import { limitIndices } from '../data/loader.js';
+import { limitIndices, splitIndices } from '../data/loader.js';
 import { datasetSource } from '../data/spec.js';
 import { saveSafetensors } from '../export/safetensors.js';
 import { buildNetwork, getSpace } from '../kits/index.js';
@@ -34,6 +39,8 @@ export interface FinalTrainingOptions {
   lr: number;
   limitTrain?: number;
   limitTest?: number;
+  /** Hold out this share of the training set (seeded) as the per-epoch validation split; the test set is then used once, at the end. */
+  validFraction?: number;
   weightsPath: string;
   /** libtorch threads of the training. */
   threads: number;
@@ -44,10 +51,32 @@ export interface FinalEpoch {
   epoch: number;
   trainLoss: number;
   trainAccuracy: number;
-  testAccuracy: number;
+  /** Without a validation fraction: the test accuracy (recorded, never used for a choice). */
+  testAccuracy?: number;
+  /** With a validation fraction: the held-out split's accuracy. */
+  validAccuracy?: number;
 }
 
-export type FinalMetrics = Record<'test_accuracy' | 'test_loss' | 'params' | 'train_seconds' | 'test_images', number>;
+/** test_* where the test set was evaluated (always without a validation fraction), valid_* with one. */
+export type FinalMetrics = Record<'params' | 'train_seconds', number> &
+  Partial<Record<'test_accuracy' | 'test_loss' | 'test_images' | 'valid_accuracy' | 'valid_loss' | 'valid_images', number>>;
+
+/** The metadata keys of the final weights that describe the network and its input. */
+export interface FinalWeightsMetadata {
+  arch: string;
+  space: string;
+  resolution: string;
+  C?: string;
+  N?: string;
+  /** JSON: the class names by index. */
+  classes: string;
+  in_channels: string;
+  /** The side images were stored at before the resize to `resolution` (folders resize to a common size first). */
+  image_size: string;
+  /** JSON: per-channel mean and std of pixels scaled to [0, 1]. */
+  mean: string;
+  std: string;
+}
 
 /** Trains and tests the winner in this thread; returns its final metrics. */
 export function finalTraining(o: FinalTrainingOptions, onEpoch: (e: FinalEpoch) => void): FinalMetrics {
@@ -56,10 +85,17 @@ export function finalTraining(o: FinalTrainingOptions, onEpoch: (e: FinalEpoch) 
   const winner = space.parse(o.arch);
   const source = datasetSource(o.dataset);
   const fullTrain = source.load('train');
-  const train = o.limitTrain ? subsetDataset(fullTrain, limitIndices(Array.from({ length: fullTrain.n }, (_, i) => i), o.limitTrain, o.seed)) : fullTrain;
-  const fullTest = source.load('test');
-  const test = o.limitTest ? subsetDataset(fullTest, limitIndices(Array.from({ length: fullTest.n }, (_, i) => i), o.limitTest, o.seed)) : fullTest;
-  const augment: AugmentOptions = { resize: o.resolution === fullTrain.height ? undefined : o.resolution, normalize: source.normalization(fullTrain) };
+  const split = o.validFraction !== undefined ? splitIndices(fullTrain.n, { validFraction: o.validFraction, seed: o.seed }) : undefined;
+  const trainIndices = split ? split.train : Int32Array.from({ length: fullTrain.n }, (_, i) => i);
+  const train = o.limitTrain || split ? subsetDataset(fullTrain, limitIndices(trainIndices, o.limitTrain, o.seed)) : fullTrain;
+  const valid = split ? subsetDataset(fullTrain, split.valid) : undefined;
+  const testOnce = () => {
+    const fullTest = source.load('test');
+    return o.limitTest ? subsetDataset(fullTest, limitIndices(Array.from({ length: fullTest.n }, (_, i) => i), o.limitTest, o.seed)) : fullTest;
+  };
+  const test = valid ? undefined : testOnce();
+  const normalize = source.normalization(fullTrain);
+  const augment: AugmentOptions = { resize: o.resolution === fullTrain.height ? undefined : o.resolution, normalize };
   const seed = trialSeed(o.seed, space.hash(winner));
   manualSeed(seed);
   const net = buildNetwork(space, winner, {
@@ -75,16 +111,33 @@ export function finalTraining(o: FinalTrainingOptions, onEpoch: (e: FinalEpoch) 
       seed,
       progress: o.progress ? 'final' : false,
       onEpoch: (r) => {
-        const t = evaluate(net, test, { augment });
-        onEpoch({ epoch: r.epoch, trainLoss: r.trainLoss, trainAccuracy: r.trainAccuracy, testAccuracy: t.accuracy });
+        if (valid) onEpoch({ epoch: r.epoch, trainLoss: r.trainLoss, trainAccuracy: r.trainAccuracy, validAccuracy: evaluate(net, valid, { augment }).accuracy });
+        else onEpoch({ epoch: r.epoch, trainLoss: r.trainLoss, trainAccuracy: r.trainAccuracy, testAccuracy: evaluate(net, test!, { augment }).accuracy });
       },
     });
-    const testResult = evaluate(net, test, { augment });
-    saveSafetensors(o.weightsPath, net.stateDict(), {
-      arch: o.arch, space: o.space.name, resolution: String(o.resolution), test_accuracy: String(testResult.accuracy),
+    const metrics: FinalMetrics = { params: net.numParameters(), train_seconds: result.seconds };
+    if (valid) {
+      const v = evaluate(net, valid, { augment });
+      Object.assign(metrics, { valid_accuracy: v.accuracy, valid_loss: v.loss, valid_images: v.n });
+    }
+    const testSet = test ?? (source.hasTest() ? testOnce() : undefined);
+    if (testSet) {
+      const t = evaluate(net, testSet, { augment });
+      Object.assign(metrics, { test_accuracy: t.accuracy, test_loss: t.loss, test_images: t.n });
+    }
+    const described: FinalWeightsMetadata = {
+      arch: o.arch, space: o.space.name, resolution: String(o.resolution),
       ...(o.channels !== undefined ? { C: String(o.channels) } : {}), ...(o.cells !== undefined ? { N: String(o.cells) } : {}),
+      classes: JSON.stringify(fullTrain.classNames ?? Array.from({ length: fullTrain.numClasses }, (_, i) => String(i))),
+      in_channels: String(fullTrain.channels), image_size: String(fullTrain.height),
+      mean: JSON.stringify(normalize.mean), std: JSON.stringify(normalize.std),
+    };
+    saveSafetensors(o.weightsPath, net.stateDict(), {
+      ...described,
+      ...(metrics.test_accuracy !== undefined ? { test_accuracy: String(metrics.test_accuracy) } : {}),
+      ...(metrics.valid_accuracy !== undefined ? { valid_accuracy: String(metrics.valid_accuracy) } : {}),
     });
-    return { test_accuracy: testResult.accuracy, test_loss: testResult.loss, params: net.numParameters(), train_seconds: result.seconds, test_images: testResult.n };
+    return metrics;
   } finally {
     net.dispose();
   }

@@ -62,6 +62,19 @@ export interface MainJobOptions {
   finalCells: number;
   finalResolution: number;
   finalEpochs: number;
+  /**
+   * Decides the final training's epochs and training images when its phase
+   * starts (tsnas fit: from the time left); a resumed final phase keeps what
+   * it started with.
+   */
+  planFinal?: (winner: Sample) => { epochs: number; limitTrain?: number };
+  /** Hold out this share of the training set in the final training (evaluated each epoch); the test set, if any, is then used once at the end. */
+  finalValidFraction?: number;
+  /** A constraint on the final network (tsnas fit's --max-params, --target-latency-ms): cells breaking it never enter successive halving. */
+  constraint?: { accepts(s: Sample): boolean; text: string; where: string };
+  /** The report's title and its first lines (default: the main job's). */
+  title?: string;
+  intro?: string[];
   /** Use at most this many training images in the final training, and test images in the evaluation (shortened runs). */
   finalLimitTrain?: number;
   limitTest?: number;
@@ -91,7 +104,9 @@ async function stopPhase(store: Store, experiment: Experiment): Promise<never> {
 
 export interface MainJobResult {
   arch: string;
-  testAccuracy: number;
+  /** Absent where the dataset has no test split (a folder without one, with finalValidFraction). */
+  testAccuracy?: number;
+  validAccuracy?: number;
   params: number;
   seconds: number;
   report: string;
@@ -201,7 +216,13 @@ export async function runMainJob(o: MainJobOptions): Promise<MainJobResult> {
   if (ranked.length === 0) throw new TsnasError('state', `no screened cell has finite ${proxies.join(' and ')} scores`);
 
   // ---- phase 2: successive halving ----
-  let survivors = ranked.slice(0, o.halvingCandidates).map((t) => t.sample as unknown as Sample);
+  let survivors: Sample[] = [];
+  for (const t of ranked) {
+    if (survivors.length === o.halvingCandidates) break;
+    const s = t.sample as unknown as Sample;
+    if (!o.constraint || o.constraint.accepts(s)) survivors.push(s);
+  }
+  if (survivors.length === 0) throw configError(`none of the ${ranked.length} screened cells meets ${o.constraint!.text}`, o.constraint!.where);
   const rungs: { name: string; trials: Trial[] }[] = [];
   for (let rung = 0, epochs = o.halvingEpochs; survivors.length > 1; rung++, epochs *= o.eta) {
     const rungConfig = checkConfig({
@@ -224,10 +245,19 @@ export async function runMainJob(o: MainJobOptions): Promise<MainJobResult> {
   const arch = space.format(winner);
 
   // ---- phase 3: final training and test ----
-  o.log(`main: phase 3/3, final training of ${arch} (C=${o.finalChannels} N=${o.finalCells} at ${o.finalResolution}x${o.finalResolution}, ${o.finalEpochs} epoch(s) on ${o.finalLimitTrain ?? 'all'} training images)`);
   const finalName = `${o.name}.final`;
-  const finalConfig = { name: finalName, seed: o.seed, arch, dataset: o.dataset, channels: o.finalChannels, cells: o.finalCells, resolution: o.finalResolution, epochs: o.finalEpochs, batch: o.batch, lr: o.lr, limitTrain: o.finalLimitTrain ?? null, limitTest: o.limitTest ?? null };
-  const finalExp = await openPhase(o.store, finalName, { ...finalConfig, objectives: ['test_accuracy'], space: { name: 'nb201' } } as unknown as Json);
+  const stored = (await o.store.getExperiment(finalName))?.config as { epochs: number; limitTrain: number | null } | undefined;
+  const planned = stored ? { epochs: stored.epochs, limitTrain: stored.limitTrain ?? undefined } : o.planFinal?.(winner) ?? { epochs: o.finalEpochs, limitTrain: o.finalLimitTrain };
+  const finalEpochs = planned.epochs;
+  const finalLimitTrain = planned.limitTrain;
+  const heldOut = o.finalValidFraction !== undefined ? ` (less ${o.finalValidFraction} held out)` : '';
+  o.log(`main: phase 3/3, final training of ${arch} (C=${o.finalChannels} N=${o.finalCells} at ${o.finalResolution}x${o.finalResolution}, ${finalEpochs} epoch(s) on ${finalLimitTrain ?? 'all'} training images${heldOut})`);
+  const finalConfig = {
+    name: finalName, seed: o.seed, arch, dataset: o.dataset, channels: o.finalChannels, cells: o.finalCells, resolution: o.finalResolution, epochs: finalEpochs, batch: o.batch, lr: o.lr,
+    limitTrain: finalLimitTrain ?? null, limitTest: o.limitTest ?? null, ...(o.finalValidFraction !== undefined ? { validFraction: o.finalValidFraction } : {}),
+  };
+  const objective = o.finalValidFraction !== undefined ? 'valid_accuracy' : 'test_accuracy';
+  const finalExp = await openPhase(o.store, finalName, { ...finalConfig, objectives: [objective], space: { name: 'nb201' } } as unknown as Json);
   await o.store.requeueRunning(finalExp.id);
   let finalTrial = (await o.store.createTrial(finalExp.id, winner as unknown as Json, space.hash(winner))).trial;
   const weightsPath = join(o.outDir, 'best.safetensors');
@@ -238,12 +268,13 @@ export async function runMainJob(o: MainJobOptions): Promise<MainJobResult> {
     const writes: Promise<void>[] = [];
     const metrics = await finalTrainingInWorker({
       space: { name: 'nb201', options: {} }, arch, seed: o.seed, dataset: o.dataset, channels: o.finalChannels, cells: o.finalCells, resolution: o.finalResolution,
-      epochs: o.finalEpochs, batch: o.batch, lr: o.lr, limitTrain: o.finalLimitTrain, limitTest: o.limitTest,
+      epochs: finalEpochs, batch: o.batch, lr: o.lr, limitTrain: finalLimitTrain, limitTest: o.limitTest, validFraction: o.finalValidFraction,
       weightsPath, threads: o.threads ?? getNumThreads(), progress: o.progress,
     }, (r) => {
-      writes.push(o.store.reportIntermediate(finalTrial.id, 'test_accuracy', r.epoch, r.testAccuracy));
+      const [metric, accuracy] = r.validAccuracy !== undefined ? ['valid_accuracy', r.validAccuracy] as const : ['test_accuracy', r.testAccuracy!] as const;
+      writes.push(o.store.reportIntermediate(finalTrial.id, metric, r.epoch, accuracy));
       writes.push(o.store.reportIntermediate(finalTrial.id, 'train_loss', r.epoch, r.trainLoss));
-      o.log(`final: epoch ${r.epoch}/${o.finalEpochs} train loss ${r.trainLoss.toFixed(4)}, train accuracy ${r.trainAccuracy.toFixed(4)}, test accuracy ${r.testAccuracy.toFixed(4)}`);
+      o.log(`final: epoch ${r.epoch}/${finalEpochs} train loss ${r.trainLoss.toFixed(4)}, train accuracy ${r.trainAccuracy.toFixed(4)}, ${metric.replace('_', ' ')} ${accuracy.toFixed(4)}`);
     }, o.signal);
     await Promise.all(writes);
     if (!metrics) await stopPhase(o.store, finalExp);
@@ -265,8 +296,8 @@ export async function runMainJob(o: MainJobOptions): Promise<MainJobResult> {
   sections.push({
     title: 'Result',
     html: `<div class="cell">${sampleToSvg(space, winner, { title: 'winning cell' })}</div>` +
-      table(['test accuracy', 'params', 'architecture', 'weights', 'onnx'], [[metrics['test_accuracy'], metrics['params'], arch, weightsPath, onnxPath]]) +
-      (learningCurves([finalTrial], 'test_accuracy', 'final training: test accuracy by epoch') ?? ''),
+      table(['test accuracy', 'validation accuracy', 'params', 'architecture', 'weights', 'onnx'], [[metrics['test_accuracy'] ?? 'no test split', metrics['valid_accuracy'] ?? 'none held out', metrics['params'], arch, weightsPath, onnxPath]]) +
+      (learningCurves([finalTrial], objective, `final training: ${objective.replace('_', ' ')} by epoch`) ?? ''),
   });
   // Search progress: the screening's proxies against params, with the Pareto front of (synflow max, params min).
   const scored = screened.filter((t) => t.state === 'complete' && t.metrics?.['synflow'] !== undefined && t.metrics['synflow'] > 0);
@@ -284,9 +315,14 @@ export async function runMainJob(o: MainJobOptions): Promise<MainJobResult> {
     ].join('\n')}</div>`,
   });
   for (const r of rungs) sections.push(...(await experimentSections(o.store, r.name, { label: r.name })));
-  writeHtml(reportPath, renderReport(`tsnas main job: ${o.name}`, [
-    `Fashion-MNIST search: ${screened.length} cells screened by zero-cost proxies, successive halving over ${rungs.length} rung(s), final training of the winner and a test-set evaluation.`,
-    `Winner ${arch}: test accuracy ${metrics['test_accuracy']!.toFixed(4)} on ${metrics['test_images']} test images, ${metrics['params']} parameters; ${seconds.toFixed(0)} s in this run.`,
+  const scores = [
+    ...(metrics['test_accuracy'] !== undefined ? [`test accuracy ${metrics['test_accuracy'].toFixed(4)} on ${metrics['test_images']} test images`] : []),
+    ...(metrics['valid_accuracy'] !== undefined ? [`validation accuracy ${metrics['valid_accuracy'].toFixed(4)} on ${metrics['valid_images']} held-out images`] : []),
+  ];
+  writeHtml(reportPath, renderReport(o.title ?? `tsnas main job: ${o.name}`, [
+    ...(o.intro ?? []),
+    `${o.dataset} search: ${screened.length} cells screened by zero-cost proxies, successive halving over ${rungs.length} rung(s), final training of the winner and ${metrics['test_accuracy'] !== undefined ? 'a test-set evaluation' : 'an evaluation on the held-out images (the dataset has no test split)'}.`,
+    `Winner ${arch}: ${scores.join(', ')}, ${metrics['params']} parameters; ${seconds.toFixed(0)} s in this run.`,
   ], sections));
-  return { arch, testAccuracy: metrics['test_accuracy']!, params: metrics['params']!, seconds, report: reportPath, weights: weightsPath, screened: screened.length };
+  return { arch, testAccuracy: metrics['test_accuracy'], validAccuracy: metrics['valid_accuracy'], params: metrics['params']!, seconds, report: reportPath, weights: weightsPath, screened: screened.length };
 }

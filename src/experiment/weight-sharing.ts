@@ -311,15 +311,16 @@ async function trainFinal(store: Store, experiment: Experiment, config: Experime
     epochs: f.epochs, batch: f.batch, lr: f.lr, ...(f.limitTrain !== undefined ? { limitTrain: f.limitTrain } : {}), ...(f.limitTest !== undefined ? { limitTest: f.limitTest } : {}),
     weightsPath, threads: config.threads ?? getNumThreads(), progress: false,
   }, (e) => {
-    void store.reportIntermediate(trial.id, 'final_test_accuracy', e.epoch, e.testAccuracy).catch(() => {});
-    hooks.onFinalEpoch?.(e.epoch, f.epochs, e.testAccuracy);
+    // Without a validation fraction every epoch is tested.
+    void store.reportIntermediate(trial.id, 'final_test_accuracy', e.epoch, e.testAccuracy!).catch(() => {});
+    hooks.onFinalEpoch?.(e.epoch, f.epochs, e.testAccuracy!);
   }, hooks.signal);
   if (!metrics) return undefined;
   await store.setArtifact(trial.id, 'final_weights', weightsPath);
   const onnxPath = join(dir, 'final.onnx');
   exportWeightsToOnnx({ space: configSpace(config), sample: result.sample, weightsPath, onnxPath, network: { ...size, inputSize: resolution } }).net.dispose();
   await store.setArtifact(trial.id, 'final_onnx', onnxPath);
-  return { test_accuracy: metrics.test_accuracy, test_loss: metrics.test_loss, final_params: metrics.params, final_train_seconds: metrics.train_seconds };
+  return { test_accuracy: metrics.test_accuracy!, test_loss: metrics.test_loss!, final_params: metrics.params, final_train_seconds: metrics.train_seconds };
 }
 
 /** The data's shape, for rebuilding the found network from its inherited weights. */

@@ -92,13 +92,13 @@ export function trainModel(model: AnyModule, train: Dataset, o: TrainOptions): T
   const clip = o.gradClip ?? 5;
   const history: EpochRecord[] = [];
   let stoppedEarly = false;
+  const steps = loader.batchesPerEpoch;
+  // One bar over all epochs: a log gets a line per 10% of the training, not per 10% of each epoch.
+  const bar = o.progress ? new ProgressBar(typeof o.progress === 'string' ? o.progress : 'train', o.epochs * steps) : undefined;
   try {
     for (let epoch = 0; epoch < o.epochs; epoch++) {
       const epochStart = performance.now();
       model.train();
-      const steps = loader.batchesPerEpoch;
-      const label = typeof o.progress === 'string' ? o.progress : 'train';
-      const bar = o.progress ? new ProgressBar(`${label} epoch ${epoch + 1}/${o.epochs}`, steps) : undefined;
       let lossSum = 0;
       let correct = 0;
       let seen = 0;
@@ -121,7 +121,7 @@ export function trainModel(model: AnyModule, train: Dataset, o: TrainOptions): T
         lossSum += loss * n;
         correct += right;
         seen += n;
-        bar?.tick(1, `loss ${(lossSum / seen).toFixed(3)} acc ${(correct / seen).toFixed(3)}`);
+        bar?.tick(1, `epoch ${epoch + 1}/${o.epochs} loss ${(lossSum / seen).toFixed(3)} acc ${(correct / seen).toFixed(3)}`);
       }
       const record: EpochRecord = {
         epoch: epoch + 1,

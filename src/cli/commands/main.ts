@@ -84,7 +84,8 @@ export const mainCommand = defineCommand({
         progress: !flags['quiet'],
         log,
       });
-      const line = `main: test accuracy ${r.testAccuracy.toFixed(4)} with ${r.arch} (${r.params} params), ${r.screened} cells screened, ${r.seconds.toFixed(0)} s; report ${r.report}, weights ${r.weights}`;
+      // Without a held-out share the final training always tests.
+      const line = `main: test accuracy ${r.testAccuracy!.toFixed(4)} with ${r.arch} (${r.params} params), ${r.screened} cells screened, ${r.seconds.toFixed(0)} s; report ${r.report}, weights ${r.weights}`;
       if (flags['json']) emitJson({ test_accuracy: r.testAccuracy, arch: r.arch, params: r.params, seconds: r.seconds, report: r.report, weights: r.weights, screened: r.screened, threads });
       else process.stdout.write(`${line}\n`);
       return 0;
