@@ -1,5 +1,5 @@
 // Image folders for tsnas fit: the scan lists every image and every file
-// that cannot be decoded (JPEGs named), the loader skips them when asked,
+// that cannot be decoded (named with the reason), the loader skips them when asked,
 // and folder specs carry those options (?size=N&skip-bad).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -27,7 +27,7 @@ test('scanImageFolder lists sizes, channels and bad files; loadImageFolder skips
     assert.deepEqual(scan.counts, [2, 1]);
     assert.deepEqual(scan.images.map((i) => [i.width, i.channels]), [[8, 3], [12, 1], [8, 3]]);
     assert.deepEqual(scan.bad.map((b) => b.file), [join(root, 'a', 'cut.png'), join(root, 'b', 'x.jpeg')]);
-    assert.match(scan.bad[1]!.reason, /JPEG images are not decoded yet/);
+    assert.match(scan.bad[1]!.reason, /expected a PNG, JPEG or binary PGM\/PPM image/);
 
     assert.throws(() => loadImageFolder({ dir: root, size: 8 }), /cut\.png/);
     const d = loadImageFolder({ dir: root, size: 8, skipBad: true });

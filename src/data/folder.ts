@@ -9,9 +9,7 @@ import { labelArray, validateDataset, type Dataset, type Split } from './dataset
 import { decodeImage, type DecodedImage } from './image.js';
 import { requireDirectory } from './files.js';
 
-export const IMAGE_EXTENSIONS = ['.png', '.pgm', '.ppm', '.pnm'];
-/** Image files that are found but not decoded (no JPEG decoder yet): named as bad images instead of passed over in silence. */
-export const UNDECODED_EXTENSIONS = ['.jpg', '.jpeg'];
+export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.pgm', '.ppm', '.pnm'];
 const SPLIT_DIRS = ['train', 'test', 'val', 'valid', 'validation'];
 
 export interface FolderOptions {
@@ -92,7 +90,6 @@ function splitFiles(options: FolderOptions, extensions: readonly string[]): Spli
 
 /** Decodes a file, or gives the reason it cannot be. */
 function tryDecode(file: string): DecodedImage | { error: string } {
-  if (UNDECODED_EXTENSIONS.includes(extname(file).toLowerCase())) return { error: 'JPEG images are not decoded yet; convert them to PNG' };
   try {
     return decodeImage(readFileSync(file), file);
   } catch (e) {
@@ -111,9 +108,9 @@ export interface FolderScan {
   bad: { file: string; reason: string }[];
 }
 
-/** Decodes every image of a split (JPEGs included, as bad images) without keeping the pixels: what a dataset check needs. */
+/** Decodes every image of a split without keeping the pixels: what a dataset check needs. */
 export function scanImageFolder(options: FolderOptions): FolderScan {
-  const { classes, files, labels } = splitFiles(options, [...IMAGE_EXTENSIONS, ...UNDECODED_EXTENSIONS]);
+  const { classes, files, labels } = splitFiles(options, IMAGE_EXTENSIONS);
   const scan: FolderScan = { classes, counts: classes.map(() => 0), images: [], bad: [] };
   files.forEach((file, i) => {
     const d = tryDecode(file);

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import jpeg from 'jpeg-js';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -63,7 +64,31 @@ test('unsupported and broken PNGs give clear errors', () => {
   const good = encodePng(img);
   assertDataError(() => decodePng(good.subarray(0, 40), 't.png'), 't.png', 'truncated PNG');
   assertDataError(() => decodePng(Buffer.from('GIF89a....'), 'x.gif'), 'expected the PNG signature');
-  assertDataError(() => decodeImage(Buffer.from('GIF89a....'), 'x.gif'), 'x.gif', 'expected a PNG or binary PGM/PPM image');
+  assertDataError(() => decodeImage(Buffer.from('GIF89a....'), 'x.gif'), 'x.gif', 'expected a PNG, JPEG or binary PGM/PPM image');
+});
+
+test('JPEGs decode to RGB close to what was encoded; a corrupt or oversized one is a data error naming the file', () => {
+  // A smooth image survives JPEG at quality 100 within a few levels.
+  const width = 24;
+  const height = 16;
+  const rgba = new Uint8Array(width * height * 4);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) rgba.set([10 * x, 15 * y, 128, 255], 4 * (y * width + x));
+  }
+  const bytes = jpeg.encode({ width, height, data: rgba }, 100).data;
+  const back = decodeImage(bytes, 'smooth.jpg');
+  assert.deepEqual([back.width, back.height, back.channels], [width, height, 3]);
+  let worst = 0;
+  for (let i = 0; i < width * height; i++) for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(back.data[3 * i + c]! - rgba[4 * i + c]!));
+  assert.ok(worst <= 6, `largest difference ${worst}`);
+  assertDataError(() => decodeImage(bytes.subarray(0, 60), 'cut.jpg'), 'cut.jpg', 'corrupt or unsupported JPEG');
+  assertDataError(() => decodeImage(Buffer.from([0xff, 0xd8, 0xff, 0xe0]), 'stub.jpg'), 'stub.jpg', 'corrupt or unsupported JPEG');
+  // A header claiming 60000×60000 pixels is refused before any allocation.
+  const huge = Buffer.from(bytes);
+  const sof = huge.indexOf(Buffer.from([0xff, 0xc0]));
+  huge.writeUInt16BE(60000, sof + 5);
+  huge.writeUInt16BE(60000, sof + 7);
+  assertDataError(() => decodeImage(huge, 'huge.jpg'), 'huge.jpg', 'corrupt or unsupported JPEG');
 });
 
 test('binary PGM and PPM decode, with comments and maxval scaling', () => {
@@ -142,7 +167,7 @@ test('an image folder with train/ and test/ splits, resizing and size errors', (
 
   const empty = join(tmp, 'empty');
   mkdirSync(join(empty, 'cls'), { recursive: true });
-  assertDataError(() => loadImageFolder({ dir: empty }), 'expected image files (.png, .pgm, .ppm, .pnm) in the class folders, found none');
+  assertDataError(() => loadImageFolder({ dir: empty }), 'expected image files (.png, .jpg, .jpeg, .pgm, .ppm, .pnm) in the class folders, found none');
   assertDataError(() => loadImageFolder({ dir: join(tmp, 'absent') }), 'image folder directory not found');
 
   const source = datasetSource(`folder:${join(tmp, 'flat')}`);

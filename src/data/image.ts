@@ -1,6 +1,8 @@
 // Decoders for the image files of folder datasets: PNG (8-bit, not
-// interlaced) through node:zlib, and binary PGM/PPM (P5/P6).
+// interlaced) through node:zlib, binary PGM/PPM (P5/P6), and JPEG through
+// jpeg-js (baseline and progressive; decoded to RGB).
 import { inflateSync } from 'node:zlib';
+import jpeg from 'jpeg-js';
 import { dataError, TsnasError } from '../errors.js';
 
 /** A decoded image: height×width×channels bytes, interleaved. */
@@ -177,9 +179,31 @@ export function decodePnm(bytes: Uint8Array, file: string): DecodedImage {
   return { width, height, channels, data };
 }
 
-/** Decodes a PNG or binary PGM/PPM by its leading bytes. */
+export function isJpeg(bytes: Uint8Array): boolean {
+  return bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
+}
+
+/** Bounds on what one JPEG may decode to, so that a crafted header cannot exhaust memory. */
+const JPEG_MAX_MEGAPIXELS = 100;
+const JPEG_MAX_MEMORY_MB = 1024;
+
+/** A JPEG as RGB (gray JPEGs too: the decoder expands them). */
+export function decodeJpeg(bytes: Uint8Array, file: string): DecodedImage {
+  let decoded: { width: number; height: number; data: Uint8Array };
+  try {
+    decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: JPEG_MAX_MEGAPIXELS, maxMemoryUsageInMB: JPEG_MAX_MEMORY_MB });
+  } catch (e) {
+    throw dataError(`corrupt or unsupported JPEG: ${(e as Error).message ?? String(e)}`, file);
+  }
+  const { width, height, data } = decoded;
+  if (!(width > 0 && height > 0) || data.length !== width * height * 3) throw dataError(`corrupt JPEG: ${width}x${height} with ${data.length} pixel bytes`, file);
+  return { width, height, channels: 3, data };
+}
+
+/** Decodes a PNG, JPEG or binary PGM/PPM by its leading bytes. */
 export function decodeImage(bytes: Uint8Array, file: string): DecodedImage {
   if (isPng(bytes)) return decodePng(bytes, file);
+  if (isJpeg(bytes)) return decodeJpeg(bytes, file);
   if (bytes.length >= 2 && bytes[0] === 0x50 && bytes[1]! >= 0x31 && bytes[1]! <= 0x37) return decodePnm(bytes, file);
-  throw dataError('expected a PNG or binary PGM/PPM image, found neither signature', file);
+  throw dataError('expected a PNG, JPEG or binary PGM/PPM image, found none of their signatures', file);
 }

@@ -130,6 +130,18 @@ test('tsnas fit: killed and resumed, the model files, predict, a finished fit re
     assert.equal(refused.code, 2, refused.stderr);
     assert.match(refused.stderr, /broken\.png: truncated PNG/);
 
+    // The model as a web page: classes, input and normalisation come from the model.
+    const web = join(dir, 'web');
+    const exported = runTsnas(['export', '--model', out, '--web', web, '--json', '--threads', '1']);
+    assert.equal(exported.code, 0, exported.stderr);
+    const meta = JSON.parse(readFileSync(join(web, 'meta.json'), 'utf8')) as { labels: string[]; inputShape: number[]; mean: number[]; std: number[] };
+    assert.deepEqual(meta.labels, CLASSES);
+    assert.equal(meta.inputShape.length, 3);
+    assert.equal(meta.mean.length, meta.inputShape[0]);
+    const mixed = runTsnas(['export', '--model', out, '--web', web, '--labels', 'a,b,c']);
+    assert.equal(mixed.code, 2);
+    assert.match(mixed.stderr, /--labels: --model gives it/);
+
     // A finished fit run again: same answer, the final training not redone; other flags are refused.
     const store = await openStore(db);
     const finishedAt = async () => (await store.listTrials((await store.getExperiment('fit.final'))!.id))[0]!.finishedAt;
@@ -170,13 +182,13 @@ test('tsnas fit and predict: bad inputs exit 2 naming the file or the flag', () 
     writeFolder(one, 4, ['only']);
     expectError(fit(one), /one: expected at least two class folders to tell apart, found one \(only\)/);
 
-    // A truncated PNG and a JPEG: listed, and skipped only with --skip-bad-images.
+    // A truncated PNG and a corrupt JPEG: listed, and skipped only with --skip-bad-images.
     const bad = join(dir, 'bad');
     writeFolder(bad, 6, ['a', 'b']);
     const good = readFileSync(join(bad, 'a', '0.png'));
     writeFileSync(join(bad, 'a', 'broken.png'), good.subarray(0, 40));
     writeFileSync(join(bad, 'b', 'photo.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xe0]));
-    expectError(fit(bad), /a\/broken\.png: 2 image file\(s\) cannot be decoded; give --skip-bad-images to skip them:\n.*broken\.png: truncated PNG[\s\S]*photo\.jpg: JPEG images are not decoded yet/);
+    expectError(fit(bad), /a\/broken\.png: 2 image file\(s\) cannot be decoded; give --skip-bad-images to skip them:\n.*broken\.png: truncated PNG[\s\S]*photo\.jpg: corrupt or unsupported JPEG/);
     // Skipped (the data is checked first), then a limit too short to do anything: both said.
     const skipped = runTsnas(['fit', `folder:${bad}`, '--out', join(dir, 'out-skip'), '--threads', '1', '--time-limit', '5s', '--skip-bad-images']);
     expectError(skipped, /--time-limit: a time limit of 5 s is too short to do anything; give at least 10 s/);

@@ -6,7 +6,9 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { TsnasError, usageError } from '../../errors.js';
-import { checkOnnxAgainstModule, onnxRuntimeAvailable } from '../../export/onnx/index.js';
+import { checkOnnxAgainstModule, exportToOnnx, onnxRuntimeAvailable, writeFileAtomic, type OnnxExport } from '../../export/onnx/index.js';
+import { loadTrainedModel } from '../../experiment/predict.js';
+import type { Module } from '../../nn/module.js';
 import { writeWebApp } from '../../export/web.js';
 import { exportWeightsToOnnx, getKit, getSpace, kitNames } from '../../kits/index.js';
 import { parseSpaceOptions } from '../space-options.js';
@@ -65,10 +67,11 @@ export const exportCommand = defineCommand({
   name: 'export',
   summary: "write a sample's trained fixed network as ONNX (dynamic batch), checked in onnxruntime, and optionally a web page running it",
   flags: {
-    space: { type: 'string', help: 'built-in search space', required: true, choices: kitNames() },
-    arch: { type: 'string', help: "the architecture: the space's text form or a JSON sample", required: true },
+    model: { type: 'string', help: 'a model of tsnas fit (its --out directory): space, architecture, weights, classes and normalisation come from it' },
+    space: { type: 'string', help: 'built-in search space (required without --model)', choices: kitNames() },
+    arch: { type: 'string', help: "the architecture: the space's text form or a JSON sample (required without --model)" },
     'space-options': { type: 'string', help: 'chain, mobilenet, hierarchical, transformer: the space\'s configuration as JSON' },
-    weights: { type: 'string', help: 'trained weights (.safetensors, tensor names as the network\'s state dict)', required: true },
+    weights: { type: 'string', help: 'trained weights (.safetensors, tensor names as the network\'s state dict; required without --model)' },
     onnx: { type: 'string', help: 'the ONNX file to write (required unless --web is given)' },
     web: { type: 'string', help: 'also write a web page classifying images with the model in onnxruntime-web, into this folder (model.onnx in it)' },
     labels: { type: 'string', help: 'with --web: class names, comma-separated, or @FILE with one per line' },
@@ -82,15 +85,12 @@ export const exportCommand = defineCommand({
     ...computeFlags,
   },
   async run({ flags }) {
-    const spaceName = flags['space'] as string;
-    const space: DefinedSpace = getSpace(spaceName, parseSpaceOptions(flags['space-options'] as string | undefined, spaceName));
-    const sample = parseArch(space, flags['arch'] as string);
-    const input = flags['input'] === undefined ? undefined : parseChannelsHeightWidth(flags['input'] as string);
-    // A sample that fixes its image side (mobilenet's resolution) takes no other.
-    const side = getKit(spaceName).inputSize?.(space, sample);
-    if (input && side !== undefined) {
-      const [, h, w] = input;
-      if (h !== side || w !== side) throw usageError(`${spaceName} networks take the sample's resolution ${side}x${side}, got ${h}x${w}`, '--input');
+    const fromModel = flags['model'] as string | undefined;
+    const own = ['space', 'arch', 'weights', 'space-options', 'classes', 'input', 'channels', 'cells'];
+    if (fromModel !== undefined) {
+      for (const f of [...own, 'labels', 'mean', 'std']) if (flags[f] !== undefined) throw usageError(`--model gives it: leave out --${f}`, `--${f}`);
+    } else {
+      for (const f of ['space', 'arch', 'weights']) if (flags[f] === undefined) throw usageError('required (or give --model DIR, a model of tsnas fit)', `--${f}`);
     }
     if (flags['threads'] !== undefined) setNumThreads(flags['threads'] as number);
     manualSeed(flags['seed'] as number);
@@ -98,20 +98,53 @@ export const exportCommand = defineCommand({
     const web = flags['web'] as string | undefined;
     if (flags['onnx'] === undefined && web === undefined) throw usageError('give --onnx FILE, --web DIR or both', '--onnx');
     for (const f of ['labels', 'mean', 'std']) if (flags[f] !== undefined && web === undefined) throw usageError('only the web page uses it: add --web DIR', `--${f}`);
-    const labels = flags['labels'] === undefined ? undefined : parseLabels(flags['labels'] as string);
-    const mean = flags['mean'] === undefined ? undefined : parseNumbers(flags['mean'] as string, '--mean');
-    const std = flags['std'] === undefined ? undefined : parseNumbers(flags['std'] as string, '--std');
-    if (web !== undefined) mkdirSync(web, { recursive: true });
+    let labels = flags['labels'] === undefined ? undefined : parseLabels(flags['labels'] as string);
+    let mean = flags['mean'] === undefined ? undefined : parseNumbers(flags['mean'] as string, '--mean');
+    let std = flags['std'] === undefined ? undefined : parseNumbers(flags['std'] as string, '--std');
     const onnxPath = (flags['onnx'] as string | undefined) ?? join(web!, 'model.onnx');
-    const { exported, net, inputShape } = exportWeightsToOnnx({
-      space, sample, weightsPath: flags['weights'] as string, onnxPath,
-      network: {
-        ...(flags['classes'] !== undefined ? { numClasses: flags['classes'] as number } : {}),
-        ...(flags['channels'] !== undefined ? { channels: flags['channels'] as number } : {}),
-        ...(flags['cells'] !== undefined ? { cells: flags['cells'] as number } : {}),
-      },
-      ...(input ? { inputShape: input } : {}),
-    });
+    let exported: OnnxExport;
+    let net: Module;
+    let inputShape: [number, number, number];
+    let title: string;
+    if (fromModel !== undefined) {
+      const model = loadTrainedModel(fromModel);
+      net = model.net;
+      const side = model.augment.resize ?? model.imageSize;
+      inputShape = [model.inChannels, side, side];
+      try {
+        exported = exportToOnnx(net, inputShape);
+      } catch (e) {
+        net.dispose();
+        throw e;
+      }
+      ({ mean, std } = model.augment.normalize ?? {});
+      labels = model.classes;
+      title = model.arch;
+      if (web !== undefined) mkdirSync(web, { recursive: true });
+      writeFileAtomic(onnxPath, exported.bytes);
+    } else {
+      const spaceName = flags['space'] as string;
+      const space: DefinedSpace = getSpace(spaceName, parseSpaceOptions(flags['space-options'] as string | undefined, spaceName));
+      const sample = parseArch(space, flags['arch'] as string);
+      const input = flags['input'] === undefined ? undefined : parseChannelsHeightWidth(flags['input'] as string);
+      // A sample that fixes its image side (mobilenet's resolution) takes no other.
+      const side = getKit(spaceName).inputSize?.(space, sample);
+      if (input && side !== undefined) {
+        const [, h, w] = input;
+        if (h !== side || w !== side) throw usageError(`${spaceName} networks take the sample's resolution ${side}x${side}, got ${h}x${w}`, '--input');
+      }
+      if (web !== undefined) mkdirSync(web, { recursive: true });
+      ({ exported, net, inputShape } = exportWeightsToOnnx({
+        space, sample, weightsPath: flags['weights'] as string, onnxPath,
+        network: {
+          ...(flags['classes'] !== undefined ? { numClasses: flags['classes'] as number } : {}),
+          ...(flags['channels'] !== undefined ? { channels: flags['channels'] as number } : {}),
+          ...(flags['cells'] !== undefined ? { cells: flags['cells'] as number } : {}),
+        },
+        ...(input ? { inputShape: input } : {}),
+      }));
+      title = `${spaceName} ${space.format(sample)}`;
+    }
     try {
       const exportSeconds = (performance.now() - started) / 1000;
       log(`export: wrote ${onnxPath} (${exported.bytes.length} bytes, ${exported.nodeCount} nodes, opset ${exported.opset}) in ${exportSeconds.toFixed(2)} s`);
@@ -129,7 +162,7 @@ export const exportCommand = defineCommand({
       }
       if (web !== undefined) {
         if (labels && exported.outputShape.at(-1) !== labels.length) throw usageError(`the model has ${exported.outputShape.at(-1)} classes, got ${labels.length} labels`, '--labels');
-        writeWebApp(web, exported.bytes, { inputShape, ...(mean ? { mean } : {}), ...(std ? { std } : {}), ...(labels ? { labels } : {}), title: `${spaceName} ${space.format(sample)}` });
+        writeWebApp(web, exported.bytes, { inputShape, ...(mean ? { mean } : {}), ...(std ? { std } : {}), ...(labels ? { labels } : {}), title });
         process.stdout.write(`${web}: a web page classifying images in onnxruntime-web; serve the folder with any static server (e.g. \`python3 -m http.server -d ${web}\`) and open index.html\n`);
       }
       if (flags['json']) emitJson({ onnx: onnxPath, bytes: exported.bytes.length, ...(check ? { max_abs_diff: check.maxAbsDiff } : {}), opset: exported.opset, checked: check !== null, ...(web !== undefined ? { web } : {}) });

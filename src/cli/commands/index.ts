@@ -18,7 +18,7 @@ async function spaceCommand(name: string): Promise<Command> {
 export const commands: readonly CommandEntry[] = [
   { name: 'main', summary: 'the main job (npm start): search Fashion-MNIST (proxies, successive halving, final training), report and weights', load: async () => (await import('./main.js')).mainCommand },
   { name: 'fit', summary: 'search and train an image classifier on a dataset within a time limit (folder:dir, fashion-mnist, cifar10:dir); writes the model for predict', load: async () => (await import('./fit.js')).fitCommand },
-  { name: 'predict', summary: 'the top classes of image files (PNG, PGM/PPM) by a model of tsnas fit', load: async () => (await import('./predict.js')).predictCommand },
+  { name: 'predict', summary: 'the top classes of image files (PNG, JPEG, PGM/PPM) by a model of tsnas fit', load: async () => (await import('./predict.js')).predictCommand },
   { name: 'train', summary: 'train one architecture of a space and report its test accuracy', load: async () => (await import('./train.js')).trainCommand },
   { name: 'bench step', summary: 'time one step of a workload (median after 2 warm-up steps)', load: async () => (await import('./bench.js')).benchStepCommand },
   { name: 'bench latency', summary: 'measure a latency lookup table of a space\'s edge operations on this runtime (for --cost latency:<file>)', load: async () => (await import('./bench.js')).benchLatencyCommand },

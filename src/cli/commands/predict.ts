@@ -9,7 +9,7 @@ import { configureCompute } from '../../train/setup.js';
 
 export const predictCommand = defineCommand({
   name: 'predict',
-  summary: 'the top classes of image files (PNG, PGM/PPM) by a model of tsnas fit',
+  summary: 'the top classes of image files (PNG, JPEG, PGM/PPM) by a model of tsnas fit',
   positional: { name: 'IMAGE', min: 1, max: 100_000 },
   flags: {
     model: { type: 'string', help: 'the directory tsnas fit wrote (--out), or its best.safetensors', required: true },
