@@ -3,6 +3,12 @@
 // for every dataset column, from the JSON lines of
 //   tsnas proxies --archs N --json ... > scores.jsonl
 // Usage: node bench/proxies_correlation.mjs scores.jsonl [more.jsonl ...] [--subsets K --size N]
+//          [--valid nb201_cifar10_valid_acc.csv] [--ensemble a,b,c]
+// Population proxies (az_nas, te_nas, ensemble) are aggregated over all the
+// cells of the files, when the files hold their components: so scores of
+// components computed in several runs are ranked as one population.
+// --valid adds the CSV's column (arch,<name>) as one more truth, named after it;
+// --ensemble sets the ensemble's members (default: DEFAULT_ENSEMBLE); it may be repeated.
 // With --subsets, it also reports the mean, standard deviation and range of
 // Spearman's ρ over K random subsets of N cells (seeded): how much a
 // correlation measured on N random cells varies with the draw.
@@ -10,6 +16,8 @@ import { readFileSync } from 'node:fs';
 import { Nb201Table, NB201_DATASETS } from '../dist/benchmarks/nb201.js';
 import { rankQuality } from '../dist/estimators/rank.js';
 import { Rng } from '../dist/util/random.js';
+import { DEFAULT_ENSEMBLE, POPULATION_PROXIES, checkEnsemble, parseProxyList, populationComponents } from '../dist/estimators/zero-cost/proxies.js';
+import { populationScores } from '../dist/estimators/zero-cost/population.js';
 
 const args = process.argv.slice(2);
 const option = (name) => {
@@ -18,18 +26,48 @@ const option = (name) => {
   const [value] = args.splice(i, 2).slice(1);
   return Number(value);
 };
+const text = (name) => {
+  const i = args.indexOf(name);
+  if (i < 0) return undefined;
+  return args.splice(i, 2)[1];
+};
+const validFile = text('--valid');
+const ensembles = [];
+for (let e = text('--ensemble'); e !== undefined; e = text('--ensemble')) ensembles.push(checkEnsemble(parseProxyList(e)));
+if (ensembles.length === 0) ensembles.push([...DEFAULT_ENSEMBLE]);
 const subsets = option('--subsets') ?? 0;
 const size = option('--size') ?? 1000;
 const cells = args.flatMap((file) => readFileSync(file, 'utf8').split('\n'))
   .filter((l) => l.trim() !== '').map((l) => JSON.parse(l)).filter((r) => r.arch && r.scores);
 const table = Nb201Table.load();
 const proxies = Object.keys(cells[0].scores);
+// Population proxies over every cell, when the components are there.
+const rows = cells.map((c) => c.scores);
+const has = (names) => names.every((n) => POPULATION_PROXIES.includes(n) ? has(populationComponents(n)) : n in cells[0].scores);
+for (const p of ['az_nas', 'te_nas']) {
+  if (!has(populationComponents(p))) continue;
+  populationScores(rows, p).forEach((v, i) => (cells[i].scores[p] = v));
+  proxies.push(p);
+}
+for (const members of ensembles) {
+  if (!has(members)) continue;
+  const name = `ensemble(${members.join('+')})`;
+  populationScores(rows, 'ensemble', members).forEach((v, i) => (cells[i].scores[name] = v));
+  proxies.push(name);
+}
+const truths = NB201_DATASETS.map((d) => [d, (arch) => table.accuracy(arch, d)]);
+if (validFile) {
+  const lines = readFileSync(validFile, 'utf8').trim().split(/\r?\n/);
+  const column = lines[0].split(',')[1];
+  const valid = new Map(lines.slice(1).map((l) => { const i = l.lastIndexOf(','); return [l.slice(0, i), Number(l.slice(i + 1))]; }));
+  truths.push([column, (arch) => valid.get(arch) ?? Number.NaN]);
+}
 const out = { n: cells.length, seconds_per_arch: cells.reduce((s, c) => s + c.seconds, 0) / cells.length, datasets: {} };
 const rng = new Rng(0);
 const draws = Array.from({ length: subsets }, () => rng.sample(cells, Math.min(size, cells.length)));
-for (const d of NB201_DATASETS) {
+for (const [d, truth] of truths) {
   out.datasets[d] = Object.fromEntries(proxies.map((p) => {
-    const quality = (set) => rankQuality(set.map((c) => c.scores[p]), set.map((c) => table.accuracy(c.arch, d)));
+    const quality = (set) => rankQuality(set.map((c) => c.scores[p] ?? Number.NaN), set.map((c) => truth(c.arch)));
     const q = quality(cells);
     const entry = { spearman: q.spearman, kendall: q.kendall, n: q.n };
     if (draws.length > 0) {

@@ -14,6 +14,8 @@ Each proxy runs in its own passes, as the reference implementations do
 - jacob_cov: -sum log(l + 1e-5) + 1/(l + 1e-5), l the eigenvalues of corrcoef of the
              per-sample input Jacobians of the summed logits
 - nwot:      log|det K|, K = sum over ReLUs of c c^T + (1-c)(1-c)^T, c = (ReLU input > 0)
+and the proxies of 2021-2024 (zico, meco, meco_opt, swap, swap_reg, zen, the az_* and te_* components),
+each defined in its function below.
 
 Benchmark: python3 bench/pytorch_proxies.py [--threads T] [--steps S] [--batch 64]
 times synflow, snip, grad_norm and nwot (each in its own passes) for the NAS-Bench-201
@@ -111,7 +113,9 @@ class ResNetBasicblock(nn.Module):
         self.downsample = nn.Sequential(nn.AvgPool2d(2, 2, 0), nn.Conv2d(cin, cout, 1, 1, 0, bias=False))
 
     def forward(self, x):
-        return self.downsample(x) + self.conv_b(self.conv_a(x))
+        # The order tsnas runs them in (hooks fire in this order; meco_opt's draws follow it).
+        block = self.conv_b(self.conv_a(x))
+        return self.downsample(x) + block
 
 
 class Network(nn.Module):
@@ -271,6 +275,234 @@ def all_proxies(net, x, y):
                      ('nwot', lambda: nwot(net, x))]:
         out[name] = fn()
         net.load_state_dict(state)
+    return out
+
+
+# ---------------------------------------------------------------- proxies of 2021-2024 (src/estimators/zero-cost/recent.ts)
+
+class Draws:
+    """The random draws of zen, az_* and meco_opt, recorded so that the TypeScript test can replay them."""
+
+    def __init__(self, seed):
+        self.gen = torch.Generator().manual_seed(seed)
+        self.normals, self.rademachers, self.choices = [], [], []
+
+    def normal(self, shape):
+        t = torch.randn(list(shape), generator=self.gen)
+        self.normals.append(t)
+        return t
+
+    def rademacher(self, shape):
+        t = torch.randint(0, 2, list(shape), generator=self.gen).float() * 2 - 1
+        self.rademachers.append(t)
+        return t
+
+    def choose(self, n, k):
+        idx = torch.randperm(n, generator=self.gen)[:k].tolist()
+        self.choices.append(idx)
+        return idx
+
+
+def zico(net, x, y, splits=2):
+    """ZiCo (Li et al., ICLR 2023): per conv/linear layer log sum mean|g| / std(g) over the gradients of `splits` parts of the batch."""
+    net.train()
+    layers = weight_layers(net)
+    per_split = []
+    n = x.shape[0]
+    for s in range(splits):
+        st, en = s * n // splits, (s + 1) * n // splits
+        net.zero_grad()
+        F.cross_entropy(net(x[st:en]), y[st:en]).backward()
+        per_split.append([m.weight.grad.detach().reshape(-1).clone() if m.weight.grad is not None else None for m in layers])
+    net.zero_grad()
+    total = 0.0
+    for i in range(len(layers)):
+        gs = [p[i] for p in per_split]
+        if any(g is None for g in gs):
+            continue
+        g = torch.stack(gs)
+        std = g.std(0, unbiased=False)
+        mean = g.abs().mean(0)
+        nz = std != 0
+        ratio = float((mean[nz] / std[nz]).sum())
+        if ratio != 0:
+            total += float(np.log(ratio))
+    return total
+
+
+def meco(net, x, opt_channels=None, draws=None):
+    """MeCo (Jiang et al., NeurIPS 2023): the first image; for every module with a 4-d output, the smallest
+    eigenvalue of the Pearson correlation of its channels (NaN/inf entries zeroed); summed. meco_opt: `opt_channels`
+    channels drawn per map, the eigenvalue times C / opt_channels."""
+    net.train()
+    total = [0.0]
+
+    def hook(_m, _inp, out):
+        if not torch.is_tensor(out) or out.dim() != 4 or out.shape[2] * out.shape[3] < 2:
+            return
+        c = out.shape[1]
+        rows = out.detach()[0].reshape(c, -1)
+        scale = 1.0
+        if opt_channels is not None:
+            idx = list(range(c)) if c <= opt_channels else draws.choose(c, opt_channels)
+            rows = rows[idx]
+            scale = c / opt_channels
+        corr = torch.corrcoef(rows.double())
+        corr[torch.isnan(corr)] = 0
+        corr[torch.isinf(corr)] = 0
+        v = float(torch.linalg.eigvalsh(corr).min())
+        if np.isfinite(v):
+            total[0] += v * scale
+
+    handles = [m.register_forward_hook(hook) for m in net.modules()]
+    try:
+        with torch.no_grad():
+            net(x[:1])
+    finally:
+        for h in handles:
+            h.remove()
+    return total[0]
+
+
+def relu_codes(net, x):
+    """(input > 0) of every ReLU with a 4-d input, each [batch, units], in a train-mode forward without gradients."""
+    codes = []
+
+    def hook(_m, inp, _out):
+        if inp[0].dim() == 4:
+            codes.append((inp[0].detach() > 0).reshape(inp[0].shape[0], -1))
+
+    handles = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, nn.ReLU)]
+    try:
+        net.train()
+        with torch.no_grad():
+            net(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return torch.cat(codes, 1)
+
+
+def swap(net, x, samples=16):
+    """SWAP (Peng et al., ICLR 2024): distinct sign patterns of the units over the first `samples` images."""
+    codes = relu_codes(net, x[:samples])
+    return int(torch.unique(codes.t(), dim=0).shape[0])
+
+
+def swap_regularizer(net, mu, sigma):
+    params = sum(p.numel() for p in net.parameters()) / 1e3
+    return float(np.exp(-((params - mu) ** 2) / sigma))
+
+
+def zen(net, x_shape, draws, mixup=0.01):
+    """Zen-score (Lin et al., ICCV 2021) with N(0,1) conv/linear weights (biases 0, BN scale 1 and shift 0), Gaussian
+    inputs x and x + 0.01 eps: log E_n sum |f(x) - f(x + 0.01 eps)| + sum_BN log sqrt(mean_c batch var_c) in the pass of x,
+    f the input of the global average pooling."""
+    state = {k: v.clone() for k, v in net.state_dict().items()}
+    net.train()
+    try:
+        with torch.no_grad():
+            for m in weight_layers(net):
+                m.weight.copy_(draws.normal(m.weight.shape))
+                if m.bias is not None:
+                    m.bias.zero_()
+            for m in net.modules():
+                if isinstance(m, nn.BatchNorm2d) and m.affine:
+                    m.weight.fill_(1)
+                    m.bias.zero_()
+            x = draws.normal(x_shape)
+            mixed = x + mixup * draws.normal(x_shape)
+            logs, feats = [], []
+            pool = net.global_pooling.register_forward_pre_hook(lambda _m, inp: feats.append(inp[0]))
+            bns = [m.register_forward_pre_hook(lambda _m, inp: logs.append(0.5 * float(torch.log(inp[0].var(dim=[0, 2, 3], unbiased=False).mean()))))
+                   for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
+            net(x)
+            for h in bns:
+                h.remove()
+            net(mixed)
+            pool.remove()
+            diff = float((feats[0] - feats[1]).abs().sum(dim=[1, 2, 3]).mean())
+            return float(np.log(diff)) + sum(logs)
+    finally:
+        net.load_state_dict(state)
+
+
+def az_components(net, x, draws):
+    """AZ-NAS (Lee & Ham, CVPR 2024): expressivity, progressivity and trainability from the stem's and the cells' outputs."""
+    net.train()
+    feats = []
+    handles = [m.register_forward_hook(lambda _m, _i, out: feats.append(out)) for m in [net.stem, *net.cells]]
+    try:
+        net(x)
+    finally:
+        for h in handles:
+            h.remove()
+
+    def isotropy(f):
+        f = f.detach().double()
+        c = f.shape[1]
+        f = f.permute(0, 2, 3, 1).reshape(-1, c)
+        f = f - f.mean(0, keepdim=True)
+        s = torch.linalg.eigvalsh(f.t() @ f / f.shape[0])
+        p = s / s.sum()
+        return float((-p * torch.log(p + 1e-8)).sum())
+
+    iso = [isotropy(f) for f in feats]
+    scores = []
+    for i in reversed(range(1, len(feats))):
+        g_out = draws.rademacher(feats[i].shape)
+        g_in = torch.autograd.grad(feats[i], feats[i - 1], g_out, retain_graph=True)[0]
+        if g_in.shape == g_out.shape and torch.equal(g_in, g_out):
+            scores.append(-np.inf)
+            continue
+        if g_in.shape[2] != g_out.shape[2]:
+            g_in = F.pixel_unshuffle(g_in, g_in.shape[2] // g_out.shape[2])
+        b, co, ho, wo = g_out.shape
+        gi = g_in.permute(0, 2, 3, 1).reshape(b * ho * wo, -1)
+        go = g_out.permute(0, 2, 3, 1).reshape(b * ho * wo, co)
+        sigma = float(torch.linalg.svdvals((gi.t() @ go / (b * ho * wo)).double()).max())
+        scores.append(-sigma - 1 / (sigma + 1e-6) + 2)
+    return {'az_expressivity': float(np.sum(iso)), 'az_progressivity': float(np.min(np.diff(iso))),
+            'az_trainability': float(np.mean(scores))}
+
+
+def te_ntk(net, x):
+    """TE-NAS (Chen et al., ICLR 2021): -cond(G G^T), G the per-sample gradients of the summed logits w.r.t. every weight."""
+    net.train()
+    weights = [p for name, p in net.named_parameters() if name.split('.')[-1] == 'weight']
+    logits = net(x)
+    rows = []
+    for i in range(x.shape[0]):
+        gs = torch.autograd.grad(logits[i].sum(), weights, retain_graph=True, allow_unused=True)
+        rows.append(torch.cat([(g if g is not None else torch.zeros_like(w)).reshape(-1) for g, w in zip(gs, weights)]))
+    g = torch.stack(rows)
+    eig = torch.linalg.eigvalsh((g @ g.t()).double())
+    cond = float(eig.max() / eig.min())
+    return -(1e5 if np.isnan(cond) else cond)
+
+
+def te_linear_regions(net, x):
+    """TE-NAS: distinct activation patterns of the batch's samples."""
+    return int(torch.unique(relu_codes(net, x), dim=0).shape[0])
+
+
+def recent_proxies(net, x, y, draws, swap_mu=1000, swap_sigma=500000):
+    """Every proxy of recent.ts on the same weights and batch, drawing in the order the TypeScript code does."""
+    state = {k: v.clone() for k, v in net.state_dict().items()}
+    out = {}
+    steps = [('zico', lambda: zico(net, x, y)), ('meco', lambda: meco(net, x)),
+             ('meco_opt', lambda: meco(net, x, 8, draws)), ('swap', lambda: swap(net, x)),
+             ('zen', lambda: zen(net, x.shape, draws)), ('az', lambda: az_components(net, x, draws)),
+             ('te_ntk', lambda: te_ntk(net, x)), ('te_linear_regions', lambda: te_linear_regions(net, x))]
+    for name, fn in steps:
+        v = fn()
+        if isinstance(v, dict):
+            out.update(v)
+        else:
+            out[name] = v
+        net.load_state_dict(state)
+        net.zero_grad()
+    out['swap_reg'] = out['swap'] * swap_regularizer(net, swap_mu, swap_sigma)
     return out
 
 

@@ -114,6 +114,23 @@ test('composed: zero-cost screening of many candidates, then the tabular benchma
   assert.ok(meanAccuracy(screened.trials) > meanAccuracy(plain.trials) + 1, `screened ${meanAccuracy(screened.trials)} vs random ${meanAccuracy(plain.trials)}`);
 });
 
+test('composed: population proxies (az_nas, an ensemble) rank each round\'s candidates together; resumable', async () => {
+  const start = memory().numTensors;
+  const config = checkConfig({
+    name: 'screen-population', seed: 3, strategy: { name: 'random' },
+    dataset: { name: 'fashion-mnist', limitTrain: 400 }, budget: { trials: 4 },
+    estimator: {
+      type: 'composed', topK: 2, then: { type: 'benchmark' },
+      screen: { proxies: ['az_nas', 'ensemble'], ensemble: ['meco', 'swap'], candidates: 6, proxyBatch: 8, channels: 4, resolution: 8 },
+    },
+  });
+  const screened = await wholeAndInterrupted(config, 1);
+  assert.equal(memory().numTensors, start);
+  assert.equal(screened.trials.length, 4);
+  assert.deepEqual(screened.screen, { screenedOut: 2 * 4, rounds: 2 });
+  assert.throws(() => checkConfig({ ...config, estimator: { ...config.estimator, screen: { ...config.estimator.screen!, ensemble: ['meco', 'ensemble'] } } }), /ensemble/);
+});
+
 test('predictor-guided: a GP fitted on the results so far picks the candidates after warm-up; resumable', async () => {
   const config = checkConfig({
     name: 'guided', seed: 4, strategy: { name: 'random' },

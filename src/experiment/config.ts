@@ -9,6 +9,8 @@ import { TsnasError, configError } from '../errors.js';
 import { findStrategy, strategyNames } from '../strategies/index.js';
 import { getKit, getSpace, kitNames, type SpaceKit, type SpaceOptions } from '../kits/index.js';
 import { PROXY_NAMES } from '../estimators/zero-cost/proxies.js';
+
+const ENSEMBLE_MEMBERS = PROXY_NAMES.filter((p) => p !== 'ensemble');
 import { PREDICTOR_NAMES } from '../predictors/index.js';
 import { metricDirection } from '../estimators/metrics.js';
 import { leafPaths, showValue, validate, type Schema } from '../util/schema.js';
@@ -60,6 +62,8 @@ export interface EstimatorConfig {
   /** proxies: which proxies to compute (the first objective names the one searched on), batch of images. */
   proxies?: string[];
   proxyBatch?: number;
+  /** proxies/screen: members of the ensemble proxy (default DEFAULT_ENSEMBLE). */
+  ensemble?: string[];
   /** composed: the zero-cost screen (proxies summed by rank, candidates per round, its networks). */
   screen?: ScreenConfig;
   /** predictor: the learned model, trained results before it ranks, UCB weight of its std. */
@@ -76,6 +80,7 @@ export interface EstimatorConfig {
 
 export interface ScreenConfig {
   proxies: string[];
+  ensemble?: string[];
   candidates: number;
   proxyBatch: number;
   channels?: number;
@@ -165,6 +170,7 @@ const BASE_FIELDS: Record<string, Schema> = {
   resolution: { kind: 'number', integer: true, min: 4, help: 'training/proxies: resize images to this size (mobilenet: the sample decides)' },
   proxies: { kind: 'array', items: { kind: 'string', enum: PROXY_NAMES }, minItems: 1, help: 'proxies: which to compute' },
   proxyBatch: { kind: 'number', integer: true, min: 2, help: 'proxies: images in the scoring batch' },
+  ensemble: { kind: 'array', items: { kind: 'string', enum: ENSEMBLE_MEMBERS }, minItems: 2, help: 'proxies: members of the ensemble proxy (rank-aggregated)' },
 };
 
 /** The estimator's schema; `then` (the estimator of a composition's chosen candidates) takes a base kind only. */
@@ -185,6 +191,7 @@ function estimatorSchema(top: boolean): Schema {
         optional: true,
         fields: {
           proxies: { kind: 'array', items: { kind: 'string', enum: PROXY_NAMES }, minItems: 1, help: 'composed: proxies ranking the candidates (ranks summed)' },
+          ensemble: BASE_FIELDS['ensemble']!,
           candidates: { kind: 'number', integer: true, min: 1, help: 'composed: candidates asked from the strategy and screened per round' },
           proxyBatch: { kind: 'number', integer: true, min: 2, help: 'composed: images the proxies see' },
           channels: BASE_FIELDS['channels']!,
@@ -286,7 +293,7 @@ export const CONFIG_SCHEMA: Schema = {
 const ESTIMATOR_FIELDS: Record<EstimatorKind, readonly string[]> = {
   benchmark: ['benchmark'],
   training: ['epochs', 'batch', 'lr', 'channels', 'cells', 'resolution'],
-  proxies: ['proxies', 'proxyBatch', 'channels', 'cells', 'resolution'],
+  proxies: ['proxies', 'proxyBatch', 'ensemble', 'channels', 'cells', 'resolution'],
   composed: ['screen', 'topK', 'then'],
   predictor: ['model', 'warmup', 'kappa', 'candidates', 'topK', 'then'],
   supernet: [],

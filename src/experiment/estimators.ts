@@ -16,7 +16,7 @@ import type { Sample } from '../spaces/types.js';
 import { manualSeed } from '../tensor/index.js';
 import { trainModel } from '../train/trainer.js';
 import { proxyBatch } from '../estimators/zero-cost/score.js';
-import { computeProxies, type ProxyBatch, type ProxyName } from '../estimators/zero-cost/proxies.js';
+import { computeProxies, perNetworkProxies, type ProxyBatch, type ProxyName } from '../estimators/zero-cost/proxies.js';
 import { COST_METRICS, HARDWARE_METRICS, PROXY_METRICS, TRAINING_METRICS } from '../estimators/metrics.js';
 import type { Metrics, TrialContext, TrialEstimator } from '../estimators/types.js';
 import { spaceOptionsOf, trialEstimatorConfig, type ConstraintConfig, type EstimatorConfig, type ExperimentConfig } from './config.js';
@@ -95,7 +95,8 @@ export interface ProxyScorer {
   dispose(): void;
 }
 
-export function proxyScorer(config: ExperimentConfig, e: Pick<EstimatorConfig, 'channels' | 'cells' | 'resolution' | 'proxyBatch'>, data?: DataSplit): ProxyScorer {
+export function proxyScorer(config: ExperimentConfig, e: Pick<EstimatorConfig, 'channels' | 'cells' | 'resolution' | 'proxyBatch' | 'ensemble'>, data?: DataSplit): ProxyScorer {
+  const ensemble = e.ensemble as ProxyName[] | undefined;
   const space = configSpace(config);
   const split = data ?? loadSplit(config, e.resolution);
   const plan = networkPlan(space, e, split.train);
@@ -116,21 +117,23 @@ export function proxyScorer(config: ExperimentConfig, e: Pick<EstimatorConfig, '
   return {
     cost: plan.cost,
     score(s, proxies) {
-      const network = proxies.filter((p) => p !== 'params' && p !== 'flops');
+      // Population proxies (population.ts) are scored per network by their components.
+      const needed = perNetworkProxies(proxies, ensemble);
+      const network = needed.filter((p) => p !== 'params' && p !== 'flops');
       const out: Record<string, number | undefined> = {};
       if (network.length > 0) {
         // Seeded before building: a sample's scores never depend on what was scored before it.
         manualSeed(config.seed);
         const net = buildNetwork(space, s, plan.options(s));
         try {
-          Object.assign(out, computeProxies(net, batchFor(plan.inputSize(s)), network));
+          Object.assign(out, computeProxies(net, batchFor(plan.inputSize(s)), network, { ensemble }));
         } finally {
           net.dispose();
         }
       }
       const cost = plan.cost(s);
-      if (proxies.includes('params')) out['params'] = cost['params'];
-      if (proxies.includes('flops')) out['flops'] = cost['flops'];
+      if (needed.includes('params')) out['params'] = cost['params'];
+      if (needed.includes('flops')) out['flops'] = cost['flops'];
       return finite(out);
     },
     dispose() {

@@ -34,6 +34,8 @@ import { experimentSections } from './report.js';
 import { lineChart, scatterChart } from '../report/charts.js';
 import { paretoIndices } from './summary.js';
 import { sampleToSvg } from '../viz/index.js';
+import { isPopulationProxy, perNetworkProxies, type ProxyName } from '../estimators/zero-cost/proxies.js';
+import { withPopulationScores } from '../estimators/zero-cost/population.js';
 
 export interface MainJobOptions {
   name: string;
@@ -45,6 +47,8 @@ export interface MainJobOptions {
   /** Phase 1: random cells scored by zero-cost proxies. */
   candidates: number;
   proxyBatch: number;
+  /** The proxies whose summed ranks order the screened cells (default synflow, nwot). */
+  proxies?: readonly ProxyName[];
   /** Screening trials at once (worker threads, one libtorch thread each). */
   screenParallel: number;
   /** Network of the search phases: C, N and input resolution. */
@@ -126,12 +130,19 @@ async function openPhase(store: Store, name: string, config: Json): Promise<Expe
   return existing;
 }
 
-/** The combined proxy rank: the sum over proxies of each cell's rank (0 = best), ties broken by trial number. */
-export function rankByProxies(trials: readonly Trial[], proxies: readonly string[]): Trial[] {
-  const usable = trials.filter((t) => t.state === 'complete' && proxies.every((p) => Number.isFinite(t.metrics?.[p])));
+/**
+ * The combined proxy rank: the sum over proxies of each cell's rank (0 =
+ * best), ties broken by trial number. Cells lacking a finite per-network
+ * proxy are left out; population proxies are aggregated over the cells kept.
+ */
+export function rankByProxies(trials: readonly Trial[], proxies: readonly ProxyName[]): Trial[] {
+  const usable = trials.filter((t) => t.state === 'complete' && proxies.every((p) => isPopulationProxy(p) || Number.isFinite(t.metrics?.[p])));
+  const scores = withPopulationScores(usable.map((t) => t.metrics ?? {}), proxies);
+  const index = new Map(usable.map((t, i) => [t.id, i]));
   const total = new Map<number, number>();
   for (const p of proxies) {
-    const order = [...usable].sort((a, b) => b.metrics![p]! - a.metrics![p]! || a.number - b.number);
+    const value = (t: Trial) => scores[index.get(t.id)!]![p] ?? -Infinity;
+    const order = [...usable].sort((a, b) => value(b) - value(a) || a.number - b.number);
     order.forEach((t, rank) => total.set(t.id, (total.get(t.id) ?? 0) + rank));
   }
   return [...usable].sort((a, b) => total.get(a.id)! - total.get(b.id)! || a.number - b.number);
@@ -180,7 +191,7 @@ async function runFixedTrials(store: Store, config: ExperimentConfig, samples: r
 
 export async function runMainJob(o: MainJobOptions): Promise<MainJobResult> {
   const start = performance.now();
-  const proxies = ['synflow', 'nwot'];
+  const proxies = o.proxies ?? ['synflow', 'nwot'];
   mkdirSync(o.outDir, { recursive: true });
 
   // ---- phase 1: zero-cost screening ----
@@ -190,7 +201,8 @@ export async function runMainJob(o: MainJobOptions): Promise<MainJobResult> {
     strategy: { name: 'random' },
     estimator: { kind: 'proxies', proxies, proxyBatch: o.proxyBatch, channels: o.searchChannels, cells: o.searchCells, resolution: o.resolution },
     dataset: { name: o.dataset, validFraction: 0.1 },
-    objectives: ['synflow'],
+    // The search objective does not matter to random search: any metric the proxies give.
+    objectives: [perNetworkProxies(proxies)[0]!],
     budget: { trials: o.candidates },
     // Proxies of small networks are dominated by per-op overhead: one trial per core beats threads inside one.
     parallel: o.screenParallel,

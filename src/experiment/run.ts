@@ -71,7 +71,7 @@ export function buildSearchStrategy(config: ExperimentConfig, space: DefinedSpac
   let ranker: CandidateRanker;
   try {
     ranker = e.kind === 'composed'
-      ? proxyCandidateRanker(proxyScorer(config, e.screen!), e.screen!.proxies as ProxyName[])
+      ? proxyCandidateRanker(proxyScorer(config, e.screen!), e.screen!.proxies as ProxyName[], e.screen!.ensemble as ProxyName[] | undefined)
       : predictorCandidateRanker({ model: e.model!, space, warmup: e.warmup!, kappa: e.kappa ?? 0, primary: config.objectives[0]!, seed: config.seed });
   } catch (err) {
     inner.dispose();

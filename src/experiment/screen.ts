@@ -25,6 +25,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createPredictor, type Predictor } from '../predictors/index.js';
 import type { ProxyName } from '../estimators/zero-cost/proxies.js';
+import { withPopulationScores } from '../estimators/zero-cost/population.js';
 import { TsnasError } from '../errors.js';
 import type { DefinedSpace } from '../spaces/space.js';
 import type { Sample } from '../spaces/types.js';
@@ -47,8 +48,12 @@ export interface CandidateRanker {
   dispose(): void;
 }
 
-/** Ranks by zero-cost proxies: the sum over proxies of each candidate's rank (non-finite scores rank lowest). */
-export function proxyCandidateRanker(scorer: ProxyScorer, proxies: readonly ProxyName[]): CandidateRanker {
+/**
+ * Ranks by zero-cost proxies: the sum over proxies of each candidate's rank
+ * (non-finite scores rank lowest); population proxies (az_nas, te_nas,
+ * ensemble) are aggregated over the round's candidates first.
+ */
+export function proxyCandidateRanker(scorer: ProxyScorer, proxies: readonly ProxyName[], ensemble?: readonly ProxyName[]): CandidateRanker {
   return {
     name: `proxies(${proxies.join('+')})`,
     ready: () => true,
@@ -59,7 +64,7 @@ export function proxyCandidateRanker(scorer: ProxyScorer, proxies: readonly Prox
         scores.push(scorer.score(c, proxies));
         await nextTurn();
       }
-      return { score: sumOfRanks(scores, proxies) };
+      return { score: sumOfRanks(withPopulationScores(scores, proxies, ensemble), proxies) };
     },
     dispose: () => scorer.dispose(),
   };

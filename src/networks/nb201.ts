@@ -148,6 +148,11 @@ export class NB201Network extends Module {
     return { features, logits: this.classifier.call(features) };
   }
 
+  /** The blocks whose outputs are the network's successive feature maps: the stem, then every cell (AZ-NAS reads them). */
+  featureBlocks(): Module[] {
+    return [this.stem, ...this.cells];
+  }
+
   /** Logits [batch, numClasses]. */
   forward(x: Tensor): Tensor {
     return this.forwardWithFeatures(x).logits;

@@ -9,6 +9,7 @@ import { emitJson, log, stopOnSigint } from '../output.js';
 import { MainJobInterrupted, runMainJob } from '../../experiment/main-job.js';
 import { openStore } from '../../store/index.js';
 import { configureCompute } from '../../train/setup.js';
+import { parseProxyList } from '../../estimators/zero-cost/proxies.js';
 
 export const mainCommand = defineCommand({
   name: 'main',
@@ -20,6 +21,7 @@ export const mainCommand = defineCommand({
     dataset: { type: 'string', help: 'fashion-mnist[:dir]', default: 'fashion-mnist' },
     candidates: { type: 'int', help: 'cells screened by zero-cost proxies', default: 1000, min: 1 },
     'proxy-batch': { type: 'int', help: 'images the proxies see', default: 16, min: 2 },
+    proxies: { type: 'string', help: 'proxies whose summed ranks order the screened cells, comma-separated', default: 'synflow,nwot' },
     'screen-parallel': { type: 'int', help: 'cells scored at once in worker threads (default: the libtorch threads, at most 8)', min: 1 },
     'search-channels': { type: 'int', help: 'C of the search network', default: 8, min: 1 },
     'search-cells': { type: 'int', help: 'N of the search network', default: 1, min: 1 },
@@ -63,6 +65,7 @@ export const mainCommand = defineCommand({
         dataset: flags['dataset'] as string,
         candidates: flags['candidates'] as number,
         proxyBatch: flags['proxy-batch'] as number,
+        proxies: parseProxyList(flags['proxies'] as string),
         screenParallel: Math.max(1, Math.min(flags['screen-parallel'] as number | undefined ?? threads, 8)),
         searchChannels: flags['search-channels'] as number,
         searchCells: flags['search-cells'] as number,

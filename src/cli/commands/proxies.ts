@@ -8,7 +8,10 @@ import { datasetSource, standardAugment } from '../../data/spec.js';
 import { configureCompute } from '../../train/setup.js';
 import { nb201Space } from '../../spaces/nb201.js';
 import { Nb201Table, parseNb201BenchmarkName } from '../../benchmarks/nb201.js';
-import { parseProxyList, type ProxyName } from '../../estimators/zero-cost/proxies.js';
+import {
+  DEFAULT_ENSEMBLE, checkEnsemble, isPopulationProxy, parseProxyList, type ProxyName,
+} from '../../estimators/zero-cost/proxies.js';
+import { withPopulationScores } from '../../estimators/zero-cost/population.js';
 import { PROXY_NETWORKS, proxyBatch, scoreNb201, type ProxyNetwork, type ProxyResult } from '../../estimators/zero-cost/score.js';
 import { rankQuality } from '../../estimators/rank.js';
 import { Rng } from '../../util/random.js';
@@ -45,7 +48,8 @@ export const proxiesCommand = defineCommand({
     dataset: { type: 'string', help: 'fashion-mnist | cifar10:<dir> | cifar100:<dir> | folder:<dir>', default: 'fashion-mnist' },
     archs: { type: 'string', help: 'a number of random cells, or a file of arch strings', required: true },
     batch: { type: 'int', help: 'images in the scoring batch', default: 64, min: 2 },
-    proxies: { type: 'string', help: "'all' or a comma-separated list", default: 'all' },
+    proxies: { type: 'string', help: "'all' or a comma-separated list (az_nas, te_nas and ensemble rank the cells of this run together)", default: 'all' },
+    ensemble: { type: 'string', help: `members of the ensemble proxy, comma-separated (default ${DEFAULT_ENSEMBLE.join(',')})` },
     benchmark: { type: 'string', help: 'nb201:cifar10 | nb201:cifar100 | nb201:imagenet16_120: correlate with the table' },
     channels: { type: 'int', help: 'channels of the first stage (C)', default: 16, min: 1 },
     cells: { type: 'int', help: 'cells per stage (N)', default: 5, min: 1 },
@@ -64,6 +68,9 @@ export const proxiesCommand = defineCommand({
     const seed = flags.seed as number;
     const threads = configureCompute({ threads: flags.threads as number | undefined, seed });
     const proxies: ProxyName[] = parseProxyList(flags.proxies as string);
+    const ensemble = flags.ensemble === undefined ? undefined : checkEnsemble(parseProxyList(flags.ensemble as string, '--ensemble'), '--ensemble');
+    // Population proxies need every cell's components first: the cells are printed at the end.
+    const population = proxies.some(isPopulationProxy);
     const dataset = flags.benchmark ? parseNb201BenchmarkName(flags.benchmark as string) : undefined;
     const table = dataset ? Nb201Table.load() : undefined;
     const archs = resolveArchs(flags.archs as string, seed);
@@ -82,7 +89,11 @@ export const proxiesCommand = defineCommand({
     const cellSeeds = new Rng(seed);
     log(`proxies: ${archs.length} cells, ${proxies.join(', ')}; ${freshDraws ? 'a batch per cell' : 'one batch'} of ${flags.batch} ${source.name} images; ${threads} threads`);
     const json = flags.json === true;
-    const results: ProxyResult[] = [];
+    let results: ProxyResult[] = [];
+    const print = (r: ProxyResult) => {
+      if (json) emitJson({ arch: r.arch, scores: r.scores, seconds: r.seconds });
+      else process.stdout.write(`${r.arch}  ${Object.entries(r.scores).map(([p, v]) => `${p}=${fmt(v!)}`).join(' ')}  ${r.seconds.toFixed(2)}s\n`);
+    };
     const bar = new ProgressBar('proxies', archs.length, !json || process.stderr.isTTY === true);
     try {
       for (const arch of archs) {
@@ -92,22 +103,26 @@ export const proxiesCommand = defineCommand({
         try {
           r = scoreNb201(arch, {
             proxies, batch, numClasses: train.numClasses, C: flags.channels as number, N: flags.cells as number, seed: cellSeed,
-            network: flags.network as ProxyNetwork,
+            network: flags.network as ProxyNetwork, ensemble,
           });
         } finally {
           if (!shared) dispose([batch.x, batch.y]);
         }
         results.push(r);
-        if (json) emitJson({ arch: r.arch, scores: r.scores, seconds: r.seconds });
-        else process.stdout.write(`${r.arch}  ${proxies.map((p) => `${p}=${fmt(r.scores[p]!)}`).join(' ')}  ${r.seconds.toFixed(2)}s\n`);
+        if (!population) print(r);
         bar.tick();
       }
     } finally {
       if (shared) dispose([shared.x, shared.y]);
     }
+    if (population) {
+      const scores = withPopulationScores(results.map((r) => r.scores), proxies, ensemble);
+      results = results.map((r, i) => ({ ...r, scores: scores[i]! }));
+      results.forEach(print);
+    }
     const secondsPerArch = results.reduce((s, r) => s + r.seconds, 0) / Math.max(1, results.length);
     const summary: Record<string, unknown> = {
-      n: results.length, seconds_per_arch: secondsPerArch, proxies, seed, threads, network: flags.network, augment: augment !== undefined, fresh_draws: freshDraws,
+      n: results.length, seconds_per_arch: secondsPerArch, proxies, ...(ensemble ? { ensemble } : {}), seed, threads, network: flags.network, augment: augment !== undefined, fresh_draws: freshDraws,
     };
     if (table && dataset) {
       const truth = results.map((r) => table.accuracy(r.arch, dataset));

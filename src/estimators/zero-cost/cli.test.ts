@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { syntheticDataset, writeCifar10Dir } from '../../data/synthetic.js';
 import { proxiesCommand } from '../../cli/commands/proxies.js';
 import { memory } from '../../tensor/index.js';
+import { populationScores } from './population.js';
 
 async function run(argv: string[]): Promise<{ code: number; lines: string[] }> {
   const out: string[] = [];
@@ -78,6 +79,18 @@ test('tsnas proxies scores cells and correlates them with the table', async () =
     const [s1, s2] = await fresh();
     assert.equal(s1.scores.snip, s2.scores.snip);
     assert.equal(memory().numTensors, before);
+    // Population proxies: the cells are printed once all are scored, with their components and the aggregate.
+    const pop = await run([...common, '--archs', '3', '--proxies', 'az_nas,ensemble', '--ensemble', 'meco,swap', '--json']);
+    const popCells = pop.lines.slice(0, 3).map((l) => JSON.parse(l));
+    for (const c of popCells) {
+      assert.deepEqual(Object.keys(c.scores).sort(), ['az_expressivity', 'az_nas', 'az_progressivity', 'az_trainability', 'ensemble', 'flops', 'meco', 'swap']);
+      assert.ok(c.scores.az_nas <= 0 && c.scores.ensemble <= 0, 'sums of log(rank / L)');
+    }
+    // The aggregate is that of the printed components over the cells of the run.
+    assert.deepEqual(populationScores(popCells.map((c) => c.scores), 'az_nas'), popCells.map((c) => c.scores.az_nas));
+    assert.deepEqual(JSON.parse(pop.lines[3]!).ensemble, ['meco', 'swap']);
+    assert.equal(memory().numTensors, before);
+    await assert.rejects(run([...common, '--archs', '2', '--ensemble', 'meco']), /at least two/);
     await assert.rejects(run([...common, '--archs', '2', '--network', 'pytorch']), /--network/);
     await assert.rejects(run([...common, '--archs', '2', '--proxies', 'bogus']), /unknown proxy 'bogus'/);
     await assert.rejects(run([...common, '--archs', '2', '--benchmark', 'nb201:mnist']), /nb201:<dataset>/);

@@ -9,6 +9,7 @@ import { manualSeed, memory, randn, tensor, type Tensor } from '../../tensor/ind
 import { Activation, AdaptiveAvgPool2d, Conv2d, Flatten, Linear, ReLU, Sequential } from '../../nn/layers.js';
 import type { Module } from '../../nn/module.js';
 import { NETWORK_PROXIES, computeProxies, parseProxyList, PROXY_NAMES, type ProxyName } from './proxies.js';
+import type { ProxyRandom } from './recent.js';
 
 const dir = new URL('../../../test/fixtures/proxies/', import.meta.url);
 
@@ -21,6 +22,13 @@ interface Case {
   tensors: { name: string; shape: number[]; offset: number }[];
   labels: number[];
   values: Record<string, number>;
+  /** The reference's random draws (zen, az_*, meco_opt), replayed in order. */
+  draws: {
+    file: string;
+    normal: { shape: number[]; offset: number }[];
+    rademacher: { shape: number[]; offset: number }[];
+    choices: number[][];
+  };
 }
 const manifest = JSON.parse(readFileSync(new URL('cases.json', dir), 'utf8')) as {
   C: number; N: number; numClasses: number; inputShape: number[]; batch: number; cases: Case[];
@@ -53,10 +61,38 @@ function close(actual: number, expected: number, rel: number, what: string): voi
   assert.ok(err <= rel, `${what}: ${actual} vs PyTorch ${expected} (relative error ${err.toExponential(2)} > ${rel})`);
 }
 
+/** A ProxyRandom that hands out the reference's draws in order, and checks each one's shape. */
+function replay(c: Case): ProxyRandom & { left(): number } {
+  const bytes = readFileSync(new URL(c.draws.file, dir));
+  const floats = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  const queues = { normal: [...c.draws.normal], rademacher: [...c.draws.rademacher] };
+  const choices = [...c.draws.choices];
+  const next = (kind: 'normal' | 'rademacher', shape: number[]) => {
+    const d = queues[kind].shift();
+    assert.ok(d, `no ${kind} draw left`);
+    assert.deepEqual(shape, d.shape, `${kind} draw shape`);
+    return tensor(floats.subarray(d.offset, d.offset + shape.reduce((a, b) => a * b, 1)), shape);
+  };
+  return {
+    normal: (shape) => next('normal', shape),
+    rademacher: (shape) => next('rademacher', shape),
+    choose: (n, k) => {
+      const idx = choices.shift();
+      assert.ok(idx && idx.length === k && idx.every((i) => i < n), `channel choice ${k} of ${n}`);
+      return idx;
+    },
+    left: () => queues.normal.length + queues.rademacher.length + choices.length,
+  };
+}
+
 // Relative tolerances: float32 sums of a few thousand terms; grasp is a
-// signed sum with cancellation, the logdets are O(10-100) in magnitude.
+// signed sum with cancellation, the logdets are O(10-100) in magnitude;
+// zico sums logs of ratios of float32 gradient statistics; the NTK's
+// condition number comes from float32 gradients.
 const tolerance: Record<string, number> = {
   grad_norm: 1e-4, snip: 1e-4, grasp: 1e-3, fisher: 1e-4, synflow: 1e-6, jacob_cov: 1e-4, nwot: 1e-6,
+  zico: 1e-4, meco: 1e-6, meco_opt: 1e-6, swap: 0, swap_reg: 1e-9, zen: 1e-4,
+  az_expressivity: 1e-6, az_progressivity: 1e-4, az_trainability: 1e-4, te_ntk: 1e-3, te_linear_regions: 0,
 };
 
 for (const c of manifest.cases) {
@@ -65,7 +101,9 @@ for (const c of manifest.cases) {
     const { net, x, y } = load(c);
     const paramsBefore = net.parameters().map((p) => p.toArray());
     const buffersBefore = net.buffers().map((b) => b.toArray());
-    const scores = computeProxies(net, { x, y }, NETWORK_PROXIES);
+    const random = replay(c);
+    const scores = computeProxies(net, { x, y }, NETWORK_PROXIES, { random });
+    assert.equal(random.left(), 0, 'every reference draw is used');
     for (const name of NETWORK_PROXIES) {
       assert.ok(Number.isFinite(scores[name]!), `${name} is ${scores[name]}`);
       close(scores[name]!, c.values[name]!, tolerance[name]!, `${c.name} ${name}`);
@@ -75,7 +113,7 @@ for (const c of manifest.cases) {
     assert.deepEqual(net.buffers().map((b) => b.toArray()), buffersBefore);
     assert.ok(net.parameters().every((p) => p.grad === null));
     // Each proxy alone gives the value it gives in the shared pass.
-    for (const name of ['fisher', 'grasp', 'nwot', 'jacob_cov'] as const) {
+    for (const name of ['fisher', 'grasp', 'nwot', 'jacob_cov', 'zico', 'meco', 'te_ntk'] as const) {
       const alone = computeProxies(net, { x, y }, [name]);
       close(alone[name]!, scores[name]!, 1e-9, `${name} alone`);
     }

@@ -13,6 +13,8 @@
 // (fisher); grasp adds one Hessian-gradient product, jacob_cov one backward
 // pass of the summed logits to the input, and nwot reads the ReLU codes of the
 // same forward pass. synflow needs its own pass (|weights|, ones, float64).
+// The proxies of 2021-2024 (zico, meco, swap, zen, the AZ-NAS and TE-NAS
+// components) are in recent.ts, their population aggregations in population.ts.
 import {
   Tensor, crossEntropy, dispose, grad, noGrad, ones, onesLike, slogdet, eigvalsh, corrcoef, stack, tidy, zeros,
 } from '../../tensor/index.js';
@@ -20,19 +22,77 @@ import { Activation, BatchNorm2d, Conv2d, Linear, ReLU } from '../../nn/layers.j
 import type { AnyModule } from '../../nn/module.js';
 import { ResNetBasicblock } from '../../nn/ops.js';
 import { usageError } from '../../errors.js';
+import {
+  azComponents, defaultProxyRandom, meco, swap, swapRegularizer, teLinearRegions, teNtk, weightLayers, zen, zico, type ProxyRandom,
+} from './recent.js';
 
-/** Proxies computed from the network's tensors. */
-export const NETWORK_PROXIES = ['grad_norm', 'snip', 'grasp', 'fisher', 'synflow', 'jacob_cov', 'nwot'] as const;
+/** Proxies computed from the network's tensors, one network at a time. */
+export const NETWORK_PROXIES = [
+  'grad_norm', 'snip', 'grasp', 'fisher', 'synflow', 'jacob_cov', 'nwot',
+  'zico', 'meco', 'meco_opt', 'swap', 'swap_reg', 'zen',
+  'az_expressivity', 'az_progressivity', 'az_trainability', 'te_ntk', 'te_linear_regions',
+] as const;
 /** Proxies from the space's cost model (no tensors). */
 export const COST_PROXIES = ['params', 'flops'] as const;
-export const PROXY_NAMES = [...NETWORK_PROXIES, ...COST_PROXIES] as const;
+/**
+ * Proxies defined on a population: each network gets per-network components,
+ * and the score is a rank aggregation of the components over the networks
+ * being ranked together (population.ts).
+ */
+export const POPULATION_PROXIES = ['az_nas', 'te_nas', 'ensemble'] as const;
+export const PROXY_NAMES = [...NETWORK_PROXIES, ...COST_PROXIES, ...POPULATION_PROXIES] as const;
 export type NetworkProxy = (typeof NETWORK_PROXIES)[number];
 export type CostProxy = (typeof COST_PROXIES)[number];
+export type PopulationProxy = (typeof POPULATION_PROXIES)[number];
+export type PerNetworkProxy = NetworkProxy | CostProxy;
 export type ProxyName = (typeof PROXY_NAMES)[number];
 export type ProxyScores = Partial<Record<ProxyName, number>>;
 
+/**
+ * The default members of `ensemble`: label-free proxies with the best rank
+ * correlations measured on NAS-Bench-201 (docs/benchmarks.md).
+ */
+export const DEFAULT_ENSEMBLE: readonly ProxyName[] = ['az_nas', 'meco', 'nwot', 'synflow'];
+
 export function isProxyName(name: string): name is ProxyName {
   return (PROXY_NAMES as readonly string[]).includes(name);
+}
+
+export function isPopulationProxy(name: string): name is PopulationProxy {
+  return (POPULATION_PROXIES as readonly string[]).includes(name);
+}
+
+/** The components of a population proxy: per-network proxies, or (ensemble) any proxies but ensemble. */
+export function populationComponents(p: PopulationProxy, ensemble: readonly ProxyName[] = DEFAULT_ENSEMBLE): readonly ProxyName[] {
+  switch (p) {
+    case 'az_nas':
+      return ['az_expressivity', 'az_progressivity', 'az_trainability', 'flops'];
+    case 'te_nas':
+      return ['te_ntk', 'te_linear_regions'];
+    case 'ensemble':
+      return ensemble.filter((m) => m !== 'ensemble');
+  }
+}
+
+/** The per-network proxies that `proxies` need (population proxies replaced by their components), without duplicates. */
+export function perNetworkProxies(proxies: readonly ProxyName[], ensemble?: readonly ProxyName[]): PerNetworkProxy[] {
+  const out = new Set<PerNetworkProxy>();
+  const add = (p: ProxyName): void => {
+    if (isPopulationProxy(p)) populationComponents(p, ensemble).forEach(add);
+    else out.add(p);
+  };
+  proxies.forEach(add);
+  return [...out];
+}
+
+/** Ensemble members: known proxies other than ensemble itself, at least two. */
+export function checkEnsemble(members: readonly string[], where = 'ensemble'): ProxyName[] {
+  for (const m of members) {
+    if (!isProxyName(m) || m === 'ensemble') throw usageError(`ensemble members are proxies other than ensemble; '${m}' is not`, where);
+  }
+  const unique = [...new Set(members)] as ProxyName[];
+  if (unique.length < 2) throw usageError(`an ensemble needs at least two distinct members, got ${members.join(', ') || 'none'}`, where);
+  return unique;
 }
 
 /** 'all' or a comma-separated list of proxy names (order kept, duplicates dropped). */
@@ -60,13 +120,29 @@ export interface ProxyOptions {
    * blocks keep theirs. 'none' drops every batch norm.
    */
   synflowBatchNorm?: 'reference' | 'none';
+  /** ZiCo: parts the batch is cut into, each giving one gradient (default 2). */
+  zicoSplits?: number;
+  /** meco_opt: channels sampled per feature map (default 8). */
+  mecoChannels?: number;
+  /** SWAP: images whose activation patterns are compared (default 16, at most 62). */
+  swapSamples?: number;
+  /** swap_reg: centre μ and width σ of the parameter regulariser, parameters in thousands (defaults in SWAP_REGULARIZER). */
+  swapMu?: number;
+  swapSigma?: number;
+  /** Members of `ensemble` (default DEFAULT_ENSEMBLE). */
+  ensemble?: readonly ProxyName[];
+  /** The random draws of zen, az_* and meco_opt (default: libtorch's generator, and an Rng seeded 0 for channel choices). */
+  random?: ProxyRandom;
 }
+
+/**
+ * swap_reg's default regulariser (μ, σ in thousands of parameters, as the
+ * reference counts them): a guess for NAS-Bench-201 at C=16, N=5 (0.07 to
+ * 1.5 million parameters), set before measuring and not tuned.
+ */
+export const SWAP_REGULARIZER = { mu: 1000, sigma: 500_000 };
 
 type WeightLayer = Conv2d | Linear;
-
-function weightLayers(model: AnyModule): WeightLayer[] {
-  return model.modules().filter((m): m is WeightLayer => m instanceof Conv2d || m instanceof Linear);
-}
 
 /** Weights per output channel of a layer: prod(weight.shape[1:]). */
 function perChannelSize(layer: WeightLayer): number {
@@ -84,7 +160,7 @@ export function computeProxies(
   proxies: readonly ProxyName[],
   options: ProxyOptions = {},
 ): ProxyScores {
-  const want = new Set(proxies);
+  const want = new Set<ProxyName>(perNetworkProxies(proxies, options.ensemble));
   const out: ProxyScores = {};
   const wasTraining = model.training;
   // Train-mode forwards update running statistics: put them back afterwards.
@@ -95,11 +171,37 @@ export function computeProxies(
     const shared = (['grad_norm', 'snip', 'grasp', 'fisher', 'jacob_cov', 'nwot'] as const).filter((p) => want.has(p));
     if (shared.length > 0) Object.assign(out, sharedPassProxies(model, batch, new Set(shared)));
     if (want.has('synflow')) out.synflow = synflow(model, batch.x.shape, options.synflowBatchNorm ?? 'reference');
+    Object.assign(out, recentProxies(model, batch, want, options));
   } finally {
     noGrad(() => buffers.forEach((b, i) => b.copy_(saved[i]!)));
     for (const s of saved) s.dispose();
     model.train(wasTraining);
   }
+  return out;
+}
+
+/** The proxies of recent.ts that `want` asks for, each from its own passes. */
+function recentProxies(model: AnyModule, batch: ProxyBatch, want: Set<ProxyName>, o: ProxyOptions): ProxyScores {
+  const out: ProxyScores = {};
+  const random = o.random ?? defaultProxyRandom();
+  const { x, y } = batch;
+  if (want.has('zico')) out.zico = zico(model, x, y, o.zicoSplits ?? 2);
+  if (want.has('meco')) out.meco = meco(model, x);
+  if (want.has('meco_opt')) out.meco_opt = meco(model, x, { optChannels: o.mecoChannels ?? 8, random });
+  if (want.has('swap') || want.has('swap_reg')) {
+    const s = swap(model, x, o.swapSamples ?? 16);
+    if (want.has('swap')) out.swap = s;
+    if (want.has('swap_reg')) {
+      out.swap_reg = s * swapRegularizer(model.numParameters(), o.swapMu ?? SWAP_REGULARIZER.mu, o.swapSigma ?? SWAP_REGULARIZER.sigma);
+    }
+  }
+  if (want.has('zen')) out.zen = zen(model, x.shape, random);
+  if (want.has('az_expressivity') || want.has('az_progressivity') || want.has('az_trainability')) {
+    const az = azComponents(model, x, random);
+    for (const k of ['az_expressivity', 'az_progressivity', 'az_trainability'] as const) if (want.has(k)) out[k] = az[k];
+  }
+  if (want.has('te_ntk')) out.te_ntk = teNtk(model, x);
+  if (want.has('te_linear_regions')) out.te_linear_regions = teLinearRegions(model, x);
   return out;
 }
 

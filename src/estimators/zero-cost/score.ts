@@ -10,7 +10,9 @@ import { parseNb201Ops, formatNb201Ops } from '../../spaces/nb201.js';
 import { manualSeed, randint, randn, tidy, synchronize } from '../../tensor/index.js';
 import { Rng } from '../../util/random.js';
 import { configError } from '../../errors.js';
-import { computeProxies, type ProxyBatch, type ProxyName, type ProxyOptions, type ProxyScores } from './proxies.js';
+import {
+  computeProxies, perNetworkProxies, type ProxyBatch, type ProxyName, type ProxyOptions, type ProxyScores,
+} from './proxies.js';
 
 export interface Nb201ProxyOptions extends ProxyOptions {
   proxies: readonly ProxyName[];
@@ -43,7 +45,11 @@ export interface ProxyResult {
   seconds: number;
 }
 
-/** All proxies of one cell (a NAS-Bench-201 string or its six ops); params and flops from the cost model. */
+/**
+ * The per-network proxies of one cell (a NAS-Bench-201 string or its six
+ * ops): those asked for and the components of the population proxies asked
+ * for (population.ts combines them over cells); params and flops from the cost model.
+ */
 export function scoreNb201(arch: string | readonly string[], o: Nb201ProxyOptions): ProxyResult {
   const ops = typeof arch === 'string' ? parseNb201Ops(arch) : [...arch];
   const C = o.C ?? 16;
@@ -51,27 +57,28 @@ export function scoreNb201(arch: string | readonly string[], o: Nb201ProxyOption
   const [, channels, height, width] = o.batch.x.shape as [number, number, number, number];
   const start = performance.now();
   const scores: ProxyScores = {};
-  if (o.proxies.some((p) => p !== 'params' && p !== 'flops')) {
+  const needed = perNetworkProxies(o.proxies, o.ensemble);
+  if (needed.some((p) => p !== 'params' && p !== 'flops')) {
     manualSeed(o.seed ?? 0);
     const cellAffine = (o.network ?? 'benchmark') === 'benchmark';
     const net = new NB201Network({
       ops, C, N, numClasses: o.numClasses, inChannels: channels, affine: cellAffine, trackRunningStats: cellAffine,
     });
     try {
-      Object.assign(scores, computeProxies(net, o.batch, o.proxies, o));
+      Object.assign(scores, computeProxies(net, o.batch, needed, o));
     } finally {
       net.dispose();
     }
   }
-  if (o.proxies.includes('params') || o.proxies.includes('flops')) {
+  if (needed.includes('params') || needed.includes('flops')) {
     const cost = nb201Cost(ops, { input: [channels, height, width], classes: o.numClasses, channels: C, cells: N });
-    if (o.proxies.includes('params')) scores.params = cost.params;
-    if (o.proxies.includes('flops')) scores.flops = cost.flops;
+    if (needed.includes('params')) scores.params = cost.params;
+    if (needed.includes('flops')) scores.flops = cost.flops;
   }
   synchronize();
   // Report in the order asked for.
   const ordered: ProxyScores = {};
-  for (const p of o.proxies) ordered[p] = scores[p];
+  for (const p of needed) ordered[p] = scores[p];
   return { arch: formatNb201Ops(ops), scores: ordered, seconds: (performance.now() - start) / 1000 };
 }
 
