@@ -131,8 +131,9 @@ export interface Widening {
   readonly fractions: readonly number[];
 }
 
+/** The widening of `from` units to `to` (equal: every unit keeps its place and its whole share). */
 export function widening(from: number, to: number, rng: Rng): Widening {
-  if (!(Number.isInteger(from) && Number.isInteger(to) && from >= 1 && to > from)) throw new TsnasError('usage', `cannot widen ${from} units to ${to}`);
+  if (!(Number.isInteger(from) && Number.isInteger(to) && from >= 1 && to >= from)) throw new TsnasError('usage', `cannot widen ${from} units to ${to}`);
   const mapping = Array.from({ length: to }, (_, u) => (u < from ? u : rng.int(from)));
   const raw = mapping.map(() => 0.5 + rng.next());
   const total = new Array<number>(from).fill(0);
