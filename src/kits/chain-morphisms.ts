@@ -72,7 +72,7 @@ export function chainMorphisms(space: ChainSpace, s: Sample, rng: Rng): Morphism
     const before = poolsPerGap(layers.length, cfg.poolAfter);
     for (let j = 1; j <= layers.length; j++) {
       const prev = layers[j - 1]!;
-      if (!CONV_LIKE.includes(prev.op) || prev.activation !== 'relu' || !cfg.filters.includes(prev.filters)) continue;
+      if (!CONV_LIKE.includes(prev.op) || prev.activation !== 'relu') continue;
       if (poolsPerGap(layers.length, cfg.poolAfter, j).some((n, g) => n !== before[g])) continue;
       const inserted: ChainLayer = { op: 'conv', kernel: smallestKernel, filters: prev.filters, activation: 'relu' };
       make('deepen', `insert an identity conv:${smallestKernel}:${prev.filters}:relu after layer ${j - 1}`,
@@ -95,7 +95,6 @@ export function chainMorphisms(space: ChainSpace, s: Sample, rng: Rng): Morphism
       // A pool or identity next keeps its function only if it projects (1×1 conv) both before and after.
       if (next && !CONV_LIKE.includes(next.op) && next.op !== 'zero' && (next.filters === layer.filters || next.filters === f)) continue;
       const w = widening(layer.filters, f, rng);
-      const childLayers = layers.map((l, c) => (c === i ? { ...l, filters: f } : l));
       const ownConv = Number(mixingConvOf(layer));
       const nextConv = next ? mixingConvOf(next) : null;
       make('widen', `layer ${i}: ${layer.filters} → ${f} filters (channels duplicated)`, layers.map((l, c) => (c === i ? { ...l, filters: f } : l)), (c) => c,
