@@ -42,12 +42,12 @@ if (mode === 'inherit') {
   log({ what: 'parent', arch: space.format(start), epochs: 4, ...fit(parent, 4, seed) });
   for (let c = 0; c < 6; c++) {
     const child = morphNetwork(space, { sample: start, net: parent }, 2, rng, network);
-    const inherited = { epochs: 0, ...fitAt0(child.net) };
+    const inheritedAt0 = evaluate(child.net, valid).accuracy;
     const trainSeed = rng.int(2 ** 31);
     const withParent = fit(child.net, k, trainSeed);
     const scratchNet = buildNetwork(space, child.sample, network);
     const scratch = fit(scratchNet, k, trainSeed);
-    log({ what: 'child', arch: space.format(child.sample), morphisms: child.morphisms, k, inheritedAt0: inherited.accuracy, inherited: withParent, scratch });
+    log({ what: 'child', arch: space.format(child.sample), morphisms: child.morphisms, k, inheritedAt0, inherited: withParent, scratch });
     child.net.dispose();
     scratchNet.dispose();
   }
@@ -76,6 +76,3 @@ if (mode === 'inherit') {
   evolution.dispose();
 }
 
-function fitAt0(net: Parameters<typeof evaluate>[0]) {
-  return { accuracy: evaluate(net, valid).accuracy };
-}

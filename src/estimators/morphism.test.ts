@@ -58,5 +58,5 @@ test('hillClimbMorphisms names a bad setting', () => {
   const d = syntheticDataset({ n: 4, channels: 1, numClasses: 3 });
   assert.throws(() => hillClimbMorphisms({
     space, start, network, train: d, valid: d, steps: 1, children: 0, morphismsPerChild: 1, startEpochs: 0, childEpochs: 1, training: { batchSize: 2, lr: 0.1 },
-  }), /children must be a positive integer, got 0/);
+  }), /children must be an integer >= 1, got 0/);
 });

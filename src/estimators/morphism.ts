@@ -93,7 +93,8 @@ export interface ClimbRecord {
 /** NASH hill climbing; returns every trained network's record and the best one (the last parent). */
 export function hillClimbMorphisms(o: HillClimbOptions): { best: ClimbRecord; history: ClimbRecord[] } {
   for (const key of ['steps', 'children', 'morphismsPerChild', 'startEpochs', 'childEpochs'] as const) {
-    if (!(Number.isInteger(o[key]) && o[key] >= (key === 'startEpochs' || key === 'steps' ? 0 : 1))) throw new TsnasError('config', `morphism search ${key} must be a positive integer, got ${o[key]}`);
+    const least = key === 'startEpochs' || key === 'steps' ? 0 : 1;
+    if (!(Number.isInteger(o[key]) && o[key] >= least)) throw new TsnasError('config', `morphism search ${key} must be an integer >= ${least}, got ${o[key]}`);
   }
   const rng = new Rng(o.seed ?? 0);
   const history: ClimbRecord[] = [];
