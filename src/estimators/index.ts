@@ -8,3 +8,4 @@ export * from './rank.js';
 export * from './curves.js';
 export * from './zero-cost/proxies.js';
 export * from './zero-cost/score.js';
+export * from './morphism.js';

@@ -6,11 +6,13 @@ import { TsnasError } from '../errors.js';
 import type { Cost, CostOptions } from '../hardware/cost.js';
 import type { LatencyModel, LatencyTable } from '../hardware/latency.js';
 import type { BuildNetworkOptions } from '../networks/index.js';
+import type { Morphism } from '../networks/morphism.js';
 import type { Module } from '../nn/module.js';
 import type { DefinedSpace } from '../spaces/space.js';
 import { SinglePathMixing } from '../spaces/supernet.js';
 import type { Sample } from '../spaces/types.js';
 import type { SpaceSupernet, SupernetOptions } from '../supernets/index.js';
+import type { Rng } from '../util/random.js';
 import { getKit, getSpace, kitNames, type SpaceKit, type SpaceOptions } from './registry.js';
 
 /** Options of a network of a space given by name: its options come along. */
@@ -50,6 +52,16 @@ export function buildNetwork(space: DefinedSpace | string, s: Sample, o: Network
 export function costOf(space: DefinedSpace, s: Sample, o: CostOptions = {}): Cost {
   space.validate(s);
   return getKit(space.name).cost(space, s, o);
+}
+
+/** The function-preserving morphisms of a sample (children with weight inheritance); a space without them is a usage error. */
+export function morphismsOf(space: DefinedSpace, s: Sample, rng: Rng): Morphism[] {
+  const kit = getKit(space.name);
+  if (!kit.morphisms) {
+    throw new TsnasError('usage', `no network morphisms for space '${space.name}' (spaces with them: ${kitNames((k) => k.morphisms).join(', ')})`, { where: 'space' });
+  }
+  space.validate(s);
+  return kit.morphisms(space, s, rng);
 }
 
 /** The supernet of a registered space (single path unless o.mixing says otherwise); a space without one is a usage error. */

@@ -5,6 +5,7 @@ import { chainCost } from '../hardware/cost.js';
 import { ChainNetwork } from '../networks/chain.js';
 import { chainSpace, type ChainConfig, type ChainSpace } from '../spaces/chain.js';
 import { ChainSupernet, commonSupernetOptions } from '../supernets/index.js';
+import { chainMorphisms } from './chain-morphisms.js';
 import { registerSpace, type SpaceKit } from './registry.js';
 
 export const CHAIN_KIT: SpaceKit<ChainSpace> = {
@@ -13,10 +14,11 @@ export const CHAIN_KIT: SpaceKit<ChainSpace> = {
   space: (options) => chainSpace(options as ChainConfig | undefined),
   network: (space, s, o) => new ChainNetwork({ layers: space.layersOf(s), poolAfter: space.config.poolAfter, numClasses: o.numClasses, inChannels: o.inChannels ?? 3 }),
   cost: (space, s, o) => chainCost(space.layersOf(s), space.config.poolAfter, o),
+  morphisms: chainMorphisms,
   supernet: (space, o) => new ChainSupernet(space, commonSupernetOptions(o)),
   extracts: true,
   onnx: CHAIN_ONNX,
-  testing: { spaceOptions: { maxDepth: 4, filters: [4, 8, 16] }, network: { numClasses: 5, inputSize: 16 } },
+  testing: { spaceOptions: { maxDepth: 4, filters: [4, 8, 16] }, network: { numClasses: 5, inputSize: 16 }, morphismKinds: ['deepen', 'widen', 'kernel'] },
 };
 
 registerSpace(CHAIN_KIT, { module: import.meta.url });

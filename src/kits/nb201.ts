@@ -6,6 +6,7 @@ import { NB201_LATENCY } from '../hardware/latency.js';
 import { NB201Network } from '../networks/nb201.js';
 import { cellOps, nb201Space, type Nb201Space } from '../spaces/nb201.js';
 import { nb201SpaceSupernet } from '../supernets/index.js';
+import { nb201Morphisms } from './nb201-morphisms.js';
 import { registerSpace, type SpaceKit } from './registry.js';
 
 export const NB201_KIT: SpaceKit<Nb201Space> = {
@@ -15,10 +16,11 @@ export const NB201_KIT: SpaceKit<Nb201Space> = {
   sized: { channels: 8, cells: 1 },
   network: (_space, s, o) => new NB201Network({ ops: cellOps(s), C: o.channels ?? 16, N: o.cells ?? 5, numClasses: o.numClasses, inChannels: o.inChannels ?? 3 }),
   cost: (_space, s, o) => nb201Cost(cellOps(s), o),
+  morphisms: (space, s) => nb201Morphisms(space, s),
   supernet: nb201SpaceSupernet,
   latency: NB201_LATENCY,
   onnx: NB201_ONNX,
-  testing: { network: { numClasses: 5, channels: 4, cells: 1, inputSize: 16 } },
+  testing: { network: { numClasses: 5, channels: 4, cells: 1, inputSize: 16 }, morphismKinds: ['skip', 'kernel'] },
 };
 
 registerSpace(NB201_KIT, { module: import.meta.url });

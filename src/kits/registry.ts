@@ -11,11 +11,13 @@ import { registerOnnxExporter, type OnnxExporterEntry } from '../export/onnx/exp
 import type { Cost, CostOptions } from '../hardware/cost.js';
 import type { LatencyEdges } from '../hardware/latency.js';
 import type { BuildNetworkOptions } from '../networks/index.js';
+import type { Morphism, MorphismKind } from '../networks/morphism.js';
 import type { Module } from '../nn/module.js';
 import type { DefinedSpace } from '../spaces/space.js';
 import type { Sample } from '../spaces/types.js';
 import type { MixingStrategy } from '../spaces/supernet.js';
 import type { SpaceSupernet, SupernetOptions } from '../supernets/index.js';
+import type { Rng } from '../util/random.js';
 
 /** A space's options by space name, as configs (`space.options`) and --space-options give them: `{chain: {maxDepth: 4}}`. */
 export type SpaceOptions = Readonly<Record<string, object | undefined>>;
@@ -48,6 +50,13 @@ export interface SpaceKit<S extends DefinedSpace = DefinedSpace> {
   network(space: S, s: Sample, o: BuildNetworkOptions): Module;
   /** Parameters and FLOPs of a validated sample's network, without building it. */
   cost(space: S, s: Sample, o: CostOptions): Cost;
+  /**
+   * The function-preserving morphisms of a validated sample (deepen, widen,
+   * add a skip, enlarge a kernel; src/networks/morphism.ts): each child sample
+   * with how its network inherits the parent's weights. rng draws what is
+   * random (which channels a widening copies). Absent: no morphism search.
+   */
+  morphisms?(space: S, s: Sample, rng: Rng): Morphism[];
   /** The weight-sharing supernet (SPOS, ENAS; DARTS-style mixing where it supports dense mixing); absent: no one-shot search. */
   supernet?(space: S, o: KitSupernetOptions): SpaceSupernet;
   /** Whether the supernet's extract(sample) gives the sample's fixed network with copies of its weights (one-shot --export). */
@@ -59,7 +68,12 @@ export interface SpaceKit<S extends DefinedSpace = DefinedSpace> {
   /** ONNX exporters of the module classes the kit's networks add to the shared layers (registered with the kit). */
   readonly onnx?: readonly OnnxExporterEntry[];
   /** Small settings that build a fixed network in milliseconds: what the tests of every kit use. */
-  readonly testing: { readonly spaceOptions?: object; readonly network: BuildNetworkOptions };
+  readonly testing: {
+    readonly spaceOptions?: object;
+    readonly network: BuildNetworkOptions;
+    /** The morphism kinds the morphism test must meet among random samples of the test space. */
+    readonly morphismKinds?: readonly MorphismKind[];
+  };
 }
 
 export interface RegisterOptions {

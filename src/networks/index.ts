@@ -26,3 +26,4 @@ export interface BuildNetworkOptions {
   /** darts: reduction cell indices (default layers/3 and 2·layers/3; the cost model assumes the default). */
   reductionCells?: readonly number[];
 }
+export * from './morphism.js';
