@@ -15,7 +15,7 @@
 // threads, so an abort stops it at once; the phase's running trial goes back
 // to pending, its experiment is marked 'stopped', and runMainJob throws
 // MainJobInterrupted.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TsnasError, configError } from '../errors.js';
 import { nb201Space } from '../spaces/nb201.js';
@@ -34,6 +34,7 @@ import { experimentSections } from './report.js';
 import { lineChart, scatterChart } from '../report/charts.js';
 import { paretoIndices } from './summary.js';
 import { sampleToSvg } from '../viz/index.js';
+import { writeFileAtomic } from '../util/files.js';
 
 export interface MainJobOptions {
   name: string;
@@ -254,8 +255,8 @@ export async function runMainJob(o: MainJobOptions): Promise<MainJobResult> {
   // The winner as ONNX too (eval mode, dynamic batch), for onnxruntime users.
   const onnxPath = join(o.outDir, 'best.onnx');
   exportWeightsToOnnx({ space, sample: winner, weightsPath, onnxPath, network: { channels: o.finalChannels, cells: o.finalCells, inputSize: o.finalResolution } }).net.dispose();
-  writeFileSync(join(o.outDir, 'best.json'), `${JSON.stringify({ ...finalConfig, sample: winner, metrics: finalTrial.metrics, weights: weightsPath, onnx: onnxPath }, null, 2)}\n`);
-  writeFileSync(join(o.outDir, 'best-cell.svg'), sampleToSvg(space, winner, { title: arch }));
+  writeFileAtomic(join(o.outDir, 'best.json'), `${JSON.stringify({ ...finalConfig, sample: winner, metrics: finalTrial.metrics, weights: weightsPath, onnx: onnxPath }, null, 2)}\n`);
+  writeFileAtomic(join(o.outDir, 'best-cell.svg'), sampleToSvg(space, winner, { title: arch }));
 
   // ---- report ----
   const seconds = (performance.now() - start) / 1000;

@@ -10,7 +10,7 @@
 // where they run) is its LatencyEdges, which its kit (src/kits) carries; the
 // functions here take a LatencyModel, those edges with the space and its
 // fixed networks (latencyModel(name) in src/kits).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { TsnasError } from '../errors.js';
 import type { Module } from '../nn/module.js';
 import { DARTS_OPS, DARTS_PRIMITIVES, nb201Op } from '../nn/ops.js';
@@ -19,6 +19,7 @@ import { NB201_EDGES, NB201_OPS, cellOps, nb201EdgeLabel, nb201Space } from '../
 import type { DefinedSpace } from '../spaces/space.js';
 import type { Sample } from '../spaces/types.js';
 import { getNumThreads, grad, noGrad, randn, tidy, type Tensor } from '../tensor/index.js';
+import { writeFileAtomic } from '../util/files.js';
 import type { Rng } from '../util/random.js';
 import { kendallTau, spearman } from '../util/stats.js';
 
@@ -498,12 +499,9 @@ export function latencyMetric(m: LatencyModel, t: LatencyTable, o: { backward?: 
   return (sample) => predictLatency(m, t, sample, o);
 }
 
-export function saveLatencyTable(path: string, t: LatencyTable): void {
-  try {
-    writeFileSync(path, `${JSON.stringify(t, null, 1)}\n`);
-  } catch (e) {
-    throw new TsnasError('usage', `cannot write the latency table to ${path}: ${(e as Error).message}`, { where: '--out' });
-  }
+/** Writes the table as JSON, atomically; errors name `where` (default: the path). */
+export function saveLatencyTable(path: string, t: LatencyTable, where = path): void {
+  writeFileAtomic(path, `${JSON.stringify(t, null, 1)}\n`, where);
 }
 
 /** Reads and checks a latency table; errors name the file and the field. */

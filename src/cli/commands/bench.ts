@@ -8,6 +8,7 @@ import { configureCompute } from '../../train/setup.js';
 import { timeSteps, workload, WORKLOADS } from '../../workloads/step.js';
 import { measureLatencyTable, saveLatencyTable, validateLatencyTable, type LatencyClock } from '../../hardware/latency.js';
 import { kitNames, latencyModel } from '../../kits/index.js';
+import { checkOutputFile } from '../../util/files.js';
 import { Rng } from '../../util/random.js';
 
 export const benchStepCommand = defineCommand({
@@ -62,6 +63,7 @@ export const benchLatencyCommand = defineCommand({
   async run({ flags }) {
     const threads = configureCompute({ threads: flags.threads as number | undefined, seed: flags.seed as number });
     if (flags.clock === 'cpu' && threads > 1) throw usageError(`CPU time adds up the threads' time: use --threads 1 with it, got ${threads} threads`, '--clock');
+    checkOutputFile(flags.out as string, '--out');
     const start = performance.now();
     const model = latencyModel(flags.space as string);
     const table = measureLatencyTable(model, {
@@ -76,7 +78,7 @@ export const benchLatencyCommand = defineCommand({
       onEntry: (e, done, total) => log(`${done}/${total} ${e.op} at ${e.channels}x${e.resolution}x${e.resolution}, stride ${e.stride}: ${e.forward_ms.toFixed(4)} ms` +
         (e.forward_backward_ms !== undefined ? ` (forward+backward ${e.forward_backward_ms.toFixed(4)} ms)` : '')),
     });
-    saveLatencyTable(flags.out as string, table);
+    saveLatencyTable(flags.out as string, table, '--out');
     const n = flags.validate as number;
     const validation = n > 0 ? validateLatencyTable(model, table, n, new Rng(flags.seed as number)) : null;
     if (validation) {

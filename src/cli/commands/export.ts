@@ -10,6 +10,7 @@ import { parseSpaceOptions } from '../space-options.js';
 import type { DefinedSpace } from '../../spaces/space.js';
 import type { Sample } from '../../spaces/types.js';
 import { manualSeed, setNumThreads } from '../../tensor/index.js';
+import { checkOutputFile } from '../../util/files.js';
 import { computeFlags } from '../args.js';
 import { defineCommand } from '../command.js';
 import { emitJson, log } from '../output.js';
@@ -65,10 +66,11 @@ export const exportCommand = defineCommand({
       const [, h, w] = input;
       if (h !== side || w !== side) throw usageError(`${spaceName} networks take the sample's resolution ${side}x${side}, got ${h}x${w}`, '--input');
     }
+    const onnxPath = flags['onnx'] as string;
+    checkOutputFile(onnxPath, '--onnx');
     if (flags['threads'] !== undefined) setNumThreads(flags['threads'] as number);
     manualSeed(flags['seed'] as number);
     const started = performance.now();
-    const onnxPath = flags['onnx'] as string;
     const { exported, net, inputShape } = exportWeightsToOnnx({
       space, sample, weightsPath: flags['weights'] as string, onnxPath,
       network: {
