@@ -9,11 +9,12 @@ import { splitIndices } from '../data/loader.js';
 import type { AugmentOptions } from '../data/augment.js';
 import { configError } from '../errors.js';
 import { loadLatencyTable, predictLatency, type LatencyTable } from '../hardware/latency.js';
-import { buildNetwork, costOf, costOptionsFor, getSpace, latencyModel, networkInputShape } from '../kits/index.js';
+import { buildNetwork, checkNetworkInput, costOf, costOptionsFor, getKit, getSpace, latencyModel, networkInputShape } from '../kits/index.js';
 import type { BuildNetworkOptions } from '../networks/index.js';
 import type { DefinedSpace } from '../spaces/space.js';
 import type { Sample } from '../spaces/types.js';
 import { manualSeed } from '../tensor/index.js';
+import { Rng } from '../util/random.js';
 import { trainModel } from '../train/trainer.js';
 import { proxyBatch } from '../estimators/zero-cost/score.js';
 import { computeProxies, type ProxyBatch, type ProxyName } from '../estimators/zero-cost/proxies.js';
@@ -53,7 +54,12 @@ export function loadSplit(config: ExperimentConfig, resolution?: number): DataSp
   const source = datasetSource(config.dataset.name);
   const full = source.load('train');
   const { train, valid } = splitIndices(full.n, { validFraction: config.dataset.validFraction, seed: config.seed, limit: config.dataset.limitTrain });
-  if (valid.length === 0) throw configError(`expected a fraction that leaves validation images, found ${config.dataset.validFraction}`, 'dataset.validFraction');
+  for (const [part, indices] of [['training', train], ['validation', valid]] as const) {
+    if (indices.length === 0) {
+      throw configError(`leaves no ${part} image: ${config.dataset.name} has ${full.n} training images, validFraction ${config.dataset.validFraction}` +
+        `${config.dataset.limitTrain !== undefined ? `, limitTrain ${config.dataset.limitTrain}` : ''}`, 'dataset');
+    }
+  }
   return {
     train: subsetDataset(full, train, `${source.name}/train-split`),
     valid: subsetDataset(full, valid, `${source.name}/valid-split`),
@@ -88,6 +94,22 @@ export function networkPlan(space: DefinedSpace, e: Pick<EstimatorConfig, 'chann
   };
 }
 
+/**
+ * Checks before any trial that the space's networks take the plan's images:
+ * one sample's network (the cheapest where the kit knows it), so a size
+ * that no network of the space takes is a config error, not failed trials.
+ */
+function checkPlanInput(space: DefinedSpace, plan: NetworkPlan, channels: number, seed: number): void {
+  const s = getKit(space.name).cheapest?.(space) ?? space.sample(new Rng(seed));
+  const side = plan.inputSize(s);
+  const net = buildNetwork(space, s, plan.options(s));
+  try {
+    checkNetworkInput(net, [channels, side, side], 'estimator.resolution');
+  } finally {
+    net.dispose();
+  }
+}
+
 /** Proxy scores of any registered space's samples: a seeded network per sample, one batch per input size. */
 export interface ProxyScorer {
   score(s: Sample, proxies: readonly ProxyName[]): Metrics;
@@ -99,6 +121,7 @@ export function proxyScorer(config: ExperimentConfig, e: Pick<EstimatorConfig, '
   const space = configSpace(config);
   const split = data ?? loadSplit(config, e.resolution);
   const plan = networkPlan(space, e, split.train);
+  checkPlanInput(space, plan, split.train.channels, config.seed);
   const batches = new Map<number, ProxyBatch>();
   const batchFor = (size: number): ProxyBatch => {
     let b = batches.get(size);
@@ -191,6 +214,7 @@ function baseTrialEstimator(config: ExperimentConfig): BuiltInEstimator {
       const space = configSpace(config);
       const data = loadSplit(config, e.resolution);
       const plan = networkPlan(space, e, data.train);
+      checkPlanInput(space, plan, data.train.channels, config.seed);
       return {
         metrics: { ...TRAINING_METRICS, ...COST_METRICS },
         cheapMetrics: (s) => plan.cost(s),
