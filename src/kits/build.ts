@@ -58,7 +58,9 @@ export function checkNetworkInput(net: Module, shape: readonly [number, number, 
   const wasTraining = net.training;
   net.eval();
   try {
-    tidy(() => noGrad(() => net.call(zeros([1, ...shape]))));
+    tidy(() => {
+      noGrad(() => net.call(zeros([1, ...shape])));
+    });
   } catch (e) {
     if (e instanceof TsnasError) throw e;
     const [c, h, w] = shape;
