@@ -14,6 +14,12 @@ import { encodeCifarRecords, encodeIdx, encodePng, encodePnm, syntheticDataset, 
 import { IDX_IMAGES_MAGIC } from '../data/idx.js';
 import { runTsnasRows, type CliResult } from '../testing/cli.js';
 import { rawSafetensors } from '../testing/fixtures.js';
+import { saveSafetensors } from '../export/safetensors.js';
+import { buildNetwork } from '../kits/index.js';
+import { nb201Space } from '../spaces/nb201.js';
+import { memory } from '../tensor/index.js';
+
+const NB201_ARCH = '|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|avg_pool_3x3~2|';
 
 interface Row {
   args: string[];
@@ -47,6 +53,7 @@ function idxDir(root: string, n: number, replace: Record<string, Uint8Array | st
 }
 
 test('hostile inputs: exit 2, the culprit named, no stack trace, no stray file', { timeout: 600_000 }, async () => {
+  const tensorsBefore = memory().numTensors;
   const dir = mkdtempSync(join(tmpdir(), 'tsnas-hostile-'));
   const stores = mkdtempSync(join(tmpdir(), 'tsnas-hostile-stores-'));
   try {
@@ -93,6 +100,10 @@ test('hostile inputs: exit 2, the culprit named, no stack trace, no stray file',
       ['tiny.safetensors', 'abc', /tiny\.safetensors: expected at least 8 bytes/],
     ];
     const exportArgs = (w: string, onnx = join(fx, 'out.onnx')) => ['export', '--space', 'chain', '--arch', 'conv:3:16:relu', '--weights', w, '--onnx', onnx];
+    const nb201Weights = join(fx, 'nb201.safetensors');
+    const net = buildNetwork('nb201', nb201Space().parse(NB201_ARCH), { numClasses: 3, inChannels: 1, channels: 4, cells: 1 });
+    saveSafetensors(nb201Weights, net.stateDict());
+    net.dispose();
     const aDirectory = join(fx, 'a-directory');
     mkdirSync(aDirectory);
     const missing = join(fx, 'no', 'such');
@@ -136,7 +147,7 @@ test('hostile inputs: exit 2, the culprit named, no stack trace, no stray file',
       [`fashion-mnist:${join(fx, 'absent')}`, /absent: Fashion-MNIST directory not found/],
       [`folder:${aFile}`, /a-file\.txt: expected a image folder directory, found a file|a-file\.txt: /],
     ];
-    const nb201 = '|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|avg_pool_3x3~2|';
+    const nb201 = NB201_ARCH;
     const train = (dataset: string, ...more: string[]) => ['train', '--arch', nb201, '--channels', '4', '--cells', '1', '--epochs', '0', '--threads', '1', '--dataset', dataset, ...more];
     const trainingConfig = (name: string, dataset: string, resolution: number) => file(`${name}.yaml`, [
       `name: ${name}`, 'space: {name: nb201}', 'strategy: {name: random}',
@@ -214,6 +225,7 @@ test('hostile inputs: exit 2, the culprit named, no stack trace, no stray file',
       { args: ['init', aDirectory], message: /a-directory: is a directory; expected a file name/ },
       { args: exportArgs('w.safetensors', join(missing, 'x.onnx')), message: /--onnx: directory .*no\/such does not exist/ },
       { args: exportArgs('w.safetensors', aDirectory), message: /--onnx: .*a-directory is a directory; expected a file name/ },
+      { args: ['export', '--space', 'nb201', '--arch', nb201, '--channels', '4', '--cells', '1', '--weights', nb201Weights, '--onnx', join(fx, 'n.onnx'), '--input', '1,5,5'], message: /input: the network cannot take 1x5x5 images/ },
       { args: ['space', 'draw', '--space', 'nb201', '--arch', nb201, '--out', join(missing, 'x.svg')], message: /--out: directory .*no\/such does not exist/ },
       { args: ['bench', 'search', '--benchmark', 'nb201:cifar10', '--strategy', 'random', '--plot', join(missing, 'x.svg')], message: /--plot: directory .*no\/such does not exist/ },
       { args: ['bench', 'latency', '--space', 'nb201', '--threads', '1', '--out', join(missing, 't.json')], message: /--out: directory .*no\/such does not exist/ },
@@ -254,4 +266,5 @@ test('hostile inputs: exit 2, the culprit named, no stack trace, no stray file',
     rmSync(dir, { recursive: true, force: true });
     rmSync(stores, { recursive: true, force: true });
   }
+  assert.equal(memory().numTensors, tensorsBefore);
 });

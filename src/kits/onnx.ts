@@ -9,7 +9,7 @@ import type { BuildNetworkOptions } from '../networks/index.js';
 import type { Module } from '../nn/module.js';
 import type { DefinedSpace } from '../spaces/space.js';
 import type { Sample } from '../spaces/types.js';
-import { buildNetwork, networkInputShape } from './build.js';
+import { buildNetwork, checkNetworkInput, networkInputShape } from './build.js';
 
 export interface WeightsToOnnxOptions {
   space: DefinedSpace;
@@ -42,6 +42,7 @@ export function exportWeightsToOnnx(o: WeightsToOnnxOptions): { exported: OnnxEx
     const inputShape = o.inputShape ? [...o.inputShape] as [number, number, number] : networkInputShape(o.space, o.sample, buildOptions);
     net = buildNetwork(o.space, o.sample, buildOptions);
     loadWeightsInto(net, tensors, o.weightsPath);
+    checkNetworkInput(net, inputShape, 'input');
     const exported = exportToOnnx(net, inputShape);
     writeFileAtomic(o.onnxPath, exported.bytes);
     return { exported, net, inputShape };
