@@ -30,6 +30,7 @@ test('output paths: a missing directory, a file as directory, a directory as fil
     mkdirSync(join(dir, 'sub'));
     fails(() => checkOutputFile(join(dir, 'no', 'x.onnx'), '--onnx'), 'usage', /^--onnx: directory .*no does not exist/);
     fails(() => checkOutputFile(join(file, 'x.onnx'), '--onnx'), 'usage', /^--onnx: .*f is not a directory/);
+    fails(() => checkOutputFile(join(file, 'x', 'y.onnx'), '--onnx'), 'usage', /^--onnx: directory .*f\/x does not exist/);
     fails(() => checkOutputFile(join(dir, 'sub'), '--out'), 'usage', /^--out: .*sub is a directory; expected a file name/);
     fails(() => writeFileAtomic(join(dir, 'sub'), 'x'), 'usage', /sub: is a directory/);
     fails(() => writeFileAtomic(join(dir, 'no', 'x'), 'x', '--plot'), 'usage', /^--plot: directory/);

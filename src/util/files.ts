@@ -3,7 +3,7 @@
 // so a crash or a kill never leaves half a model or report behind. A file
 // the user names goes into an existing directory: tsnas creates no
 // directories for it (a typo in a path is then an error, not a new tree).
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { TsnasError, dataError, usageError } from '../errors.js';
 
@@ -25,11 +25,21 @@ export function readFileChecked(path: string): Buffer {
  */
 export function checkOutputFile(path: string, where: string): void {
   const dir = dirname(path);
-  const dirStat = statSync(dir, { throwIfNoEntry: false });
+  const dirStat = statOrUndefined(dir, where);
   if (!dirStat) throw usageError(`directory ${dir} does not exist (create it first)`, where);
   if (!dirStat.isDirectory()) throw usageError(`${dir} is not a directory`, where);
-  if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
+  if (statOrUndefined(path, where)?.isDirectory()) {
     throw usageError(`${where === path ? '' : `${path} `}is a directory; expected a file name`, where);
+  }
+}
+
+/** The file's status; undefined when it or a directory on its way is missing (ENOTDIR: a file in the middle of the path). */
+function statOrUndefined(path: string, where: string): Stats | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw usageError(`cannot look at ${path}: ${(e as Error).message}`, where);
   }
 }
 
