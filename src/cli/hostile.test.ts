@@ -33,9 +33,9 @@ function listing(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((p) => relative(dir, join(dir, p))).sort();
 }
 
-/** Writes a folder dataset root/{a,b}/ with one good image in b and the given file in a. */
-function folderWith(root: string, name: string, bytes: Uint8Array | string): string {
-  const good = encodePng({ width: 8, height: 8, channels: 1, data: new Uint8Array(64) });
+/** Writes a folder dataset root/{a,b}/ with one good side x side image in b and the given file in a. */
+function folderWith(root: string, name: string, bytes: Uint8Array | string, side = 8): string {
+  const good = encodePng({ width: side, height: side, channels: 1, data: new Uint8Array(side * side) });
   mkdirSync(join(root, 'a'), { recursive: true });
   mkdirSync(join(root, 'b'), { recursive: true });
   writeFileSync(join(root, 'b', 'good.png'), good);
@@ -113,6 +113,7 @@ test('hostile inputs: exit 2, the culprit named, no stack trace, no stray file',
     const fm = idxDir(join(fx, 'fm'), 6);
     const fmEmpty = idxDir(join(fx, 'fm-empty'), 0);
     const fmOne = idxDir(join(fx, 'fm-one'), 1);
+    const odd = folderWith(join(fx, 'odd'), 'x.png', encodePng({ width: 5, height: 5, channels: 1, data: new Uint8Array(25) }), 5);
     const idxImages = 'train-images-idx3-ubyte';
     const pgm = (header: string, pixels: number) => Buffer.concat([Buffer.from(header, 'latin1'), Buffer.alloc(pixels)]);
     const png = Buffer.from(encodePng({ width: 8, height: 8, channels: 1, data: new Uint8Array(64) }));
@@ -232,6 +233,8 @@ test('hostile inputs: exit 2, the culprit named, no stack trace, no stray file',
       { args: ['report', 'x', '--storage', store, '--out', join(missing, 'r.html')], message: /--out: directory .*no\/such does not exist/ },
       // Too small for the network or the split, and broken data files.
       { args: train(fm, '--resolution', '5'), message: /--resolution: the network cannot take 1x5x5 images/ },
+      { args: ['proxies', '--dataset', odd, '--archs', '1', '--batch', '2', '--channels', '4', '--cells', '1', '--threads', '1'], message: /--dataset: the network cannot take 1x5x5 images/ },
+      { args: ['bench', 'latency', '--space', 'nb201', '--resolution', '5', '--channels', '4', '--cells', '1', '--threads', '1', '--out', join(fx, 'lut.json')], message: /--resolution: the network cannot take 3x5x5 images/ },
       { args: train(fmEmpty), message: /fm-empty\/train-images-idx3-ubyte: the dataset fashion-mnist\/train has no images/ },
       { args: ['search', '--config', trainingConfig('one-image', fmOne, 8), '--storage', `sqlite:${join(stores, 'a.db')}`], message: /dataset: leaves no validation image: fashion-mnist:.*fm-one has 1 training images/ },
       { args: ['search', '--config', trainingConfig('odd-size', fm, 5), '--storage', `sqlite:${join(stores, 'b.db')}`], message: /estimator\.resolution: the network cannot take 1x5x5 images/ },

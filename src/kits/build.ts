@@ -11,7 +11,6 @@ import type { DefinedSpace } from '../spaces/space.js';
 import { SinglePathMixing } from '../spaces/supernet.js';
 import type { Sample } from '../spaces/types.js';
 import type { SpaceSupernet, SupernetOptions } from '../supernets/index.js';
-import { noGrad, tidy, zeros } from '../tensor/index.js';
 import { getKit, getSpace, kitNames, type SpaceKit, type SpaceOptions } from './registry.js';
 
 /** Options of a network of a space given by name: its options come along. */
@@ -45,29 +44,6 @@ export function buildNetwork(space: DefinedSpace | string, s: Sample, o: Network
   const { space: sp, kit } = resolve(space, o.spaceOptions);
   sp.validate(s);
   return kit.network(sp, s, o);
-}
-
-/**
- * Throws a usage error naming `where` unless the network takes images of
- * [channels, height, width]: one forward pass on a zero image, in eval mode
- * without gradients. A network that downsamples fails on images too small
- * or of the wrong parity only deep inside (a shortcut that no longer
- * matches its branch); this finds it before any training.
- */
-export function checkNetworkInput(net: Module, shape: readonly [number, number, number], where: string): void {
-  const wasTraining = net.training;
-  net.eval();
-  try {
-    tidy(() => {
-      noGrad(() => net.call(zeros([1, ...shape])));
-    });
-  } catch (e) {
-    if (e instanceof TsnasError) throw e;
-    const [c, h, w] = shape;
-    throw new TsnasError('usage', `the network cannot take ${c}x${h}x${w} images (${(e as Error).message.split('\n')[0]}); use a larger size, or one its downsampling divides`, { where, cause: e });
-  } finally {
-    net.train(wasTraining);
-  }
 }
 
 /** Params and FLOPs of a sample of a registered space. */

@@ -6,10 +6,10 @@ import { exportToOnnx, inferClassesAndChannels, loadWeightsInto, type OnnxExport
 import { loadSafetensors } from '../export/safetensors.js';
 import { writeFileAtomic } from '../util/files.js';
 import type { BuildNetworkOptions } from '../networks/index.js';
-import type { Module } from '../nn/module.js';
+import { checkNetworkInput, type Module } from '../nn/module.js';
 import type { DefinedSpace } from '../spaces/space.js';
 import type { Sample } from '../spaces/types.js';
-import { buildNetwork, checkNetworkInput, networkInputShape } from './build.js';
+import { buildNetwork, networkInputShape } from './build.js';
 
 export interface WeightsToOnnxOptions {
   space: DefinedSpace;

@@ -8,7 +8,7 @@ import { parseNb201Ops } from '../../spaces/nb201.js';
 import { NB201Network } from '../../networks/nb201.js';
 import { trainModel, evaluate } from '../../train/trainer.js';
 import { configureCompute } from '../../train/setup.js';
-import { checkNetworkInput } from '../../kits/index.js';
+import { checkNetworkInput } from '../../nn/module.js';
 
 export const trainCommand = defineCommand({
   name: 'train',
