@@ -155,6 +155,11 @@ test('hostile inputs: exit 2, the culprit named, no stack trace, no stray file',
       `estimator: {kind: training, epochs: 1, batch: 4, channels: 4, cells: 1, resolution: ${resolution}}`,
       `dataset: {name: "${dataset}", validFraction: 0.2}`, 'objectives: [accuracy]', 'constraints: []', 'budget: {trials: 1}', 'threads: 1',
     ].join('\n'));
+    const weightSharingConfig = (name: string, resolution: number, finalResolution: number) => file(`${name}.yaml`, [
+      `name: ${name}`, 'space: {name: nb201}', 'estimator: {kind: supernet}', `dataset: {name: "${fm}"}`, 'threads: 1',
+      `strategy: {name: spos, options: {epochs: 1, channels: 4, cells: 1, resolution: ${resolution}, batch: 4, stepsPerEpoch: 1, budget: 2, population: 2}}`,
+      `final: {epochs: 1, batch: 4, channels: 4, cells: 1, resolution: ${finalResolution}}`,
+    ].join('\n'));
     const darts = "Genotype(normal=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('sep_conv_5x5', 0), ('dil_conv_5x5', 1), ('dil_conv_3x3', 0), ('sep_conv_3x3', 3), ('sep_conv_3x3', 1), ('dil_conv_5x5', 9)], normal_concat=range(2, 6), reduce=[('avg_pool_3x3', 0), ('dil_conv_5x5', 1), ('sep_conv_5x5', 1), ('max_pool_3x3', 2), ('avg_pool_3x3', 1), ('skip_connect', 3), ('dil_conv_5x5', 2), ('avg_pool_3x3', 4)], reduce_concat=range(2, 6))";
     const arch: [string, string, RegExp][] = [
       ['chain', 'conv:3:17:relu', /--arch: at position 8: found '17', expected a filter count/],
@@ -238,6 +243,8 @@ test('hostile inputs: exit 2, the culprit named, no stack trace, no stray file',
       { args: train(fmEmpty), message: /fm-empty\/train-images-idx3-ubyte: the dataset fashion-mnist\/train has no images/ },
       { args: ['search', '--config', trainingConfig('one-image', fmOne, 8), '--storage', `sqlite:${join(stores, 'a.db')}`], message: /dataset: leaves no validation image: fashion-mnist:.*fm-one has 1 training images/ },
       { args: ['search', '--config', trainingConfig('odd-size', fm, 5), '--storage', `sqlite:${join(stores, 'b.db')}`], message: /estimator\.resolution: the network cannot take 1x5x5 images/ },
+      { args: ['search', '--config', weightSharingConfig('ws-odd', 5, 8), '--storage', `sqlite:${join(stores, 'c.db')}`], message: /strategy\.options\.resolution: the network cannot take 1x5x5 images/ },
+      { args: ['search', '--config', weightSharingConfig('ws-final-odd', 8, 5), '--storage', `sqlite:${join(stores, 'd.db')}`], message: /final\.resolution: the network cannot take 1x5x5 images/ },
       ...broken.map(([dataset, message]) => ({ args: train(dataset), message })),
       // Architectures that are wrong for each built-in space.
       ...arch.map(([space, a, message]) => ({ args: ['space', 'cost', '--space', space, '--arch', a], message })),

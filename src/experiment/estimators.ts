@@ -9,13 +9,11 @@ import { splitIndices } from '../data/loader.js';
 import type { AugmentOptions } from '../data/augment.js';
 import { configError } from '../errors.js';
 import { loadLatencyTable, predictLatency, type LatencyTable } from '../hardware/latency.js';
-import { buildNetwork, costOf, costOptionsFor, getKit, getSpace, latencyModel, networkInputShape } from '../kits/index.js';
+import { buildNetwork, checkSpaceInput, costOf, costOptionsFor, getSpace, latencyModel, networkInputShape } from '../kits/index.js';
 import type { BuildNetworkOptions } from '../networks/index.js';
-import { checkNetworkInput } from '../nn/module.js';
 import type { DefinedSpace } from '../spaces/space.js';
 import type { Sample } from '../spaces/types.js';
 import { manualSeed } from '../tensor/index.js';
-import { Rng } from '../util/random.js';
 import { trainModel } from '../train/trainer.js';
 import { proxyBatch } from '../estimators/zero-cost/score.js';
 import { computeProxies, type ProxyBatch, type ProxyName } from '../estimators/zero-cost/proxies.js';
@@ -71,6 +69,8 @@ export function loadSplit(config: ExperimentConfig, resolution?: number): DataSp
 /** A sample's network for a dataset shape, its input size and its cost (the cost model counts the same network). */
 export interface NetworkPlan {
   space: DefinedSpace;
+  /** The options every sample's network shares (options(s) adds its input size). */
+  base: BuildNetworkOptions;
   options(s: Sample): BuildNetworkOptions;
   /** Image size the sample's network reads (mobilenet: the sample's resolution). */
   inputSize(s: Sample): number;
@@ -89,26 +89,11 @@ export function networkPlan(space: DefinedSpace, e: Pick<EstimatorConfig, 'chann
   const options = (s: Sample): BuildNetworkOptions => ({ ...base, inputSize: inputSize(s) });
   return {
     space,
+    base,
     options,
     inputSize,
     cost: (s) => ({ ...costOf(space, s, costOptionsFor(options(s))) }),
   };
-}
-
-/**
- * Checks before any trial that the space's networks take the plan's images:
- * one sample's network (the cheapest where the kit knows it), so a size
- * that no network of the space takes is a config error, not failed trials.
- */
-function checkPlanInput(space: DefinedSpace, plan: NetworkPlan, channels: number, seed: number): void {
-  const s = getKit(space.name).cheapest?.(space) ?? space.sample(new Rng(seed));
-  const side = plan.inputSize(s);
-  const net = buildNetwork(space, s, plan.options(s));
-  try {
-    checkNetworkInput(net, [channels, side, side], 'estimator.resolution');
-  } finally {
-    net.dispose();
-  }
 }
 
 /** Proxy scores of any registered space's samples: a seeded network per sample, one batch per input size. */
@@ -122,7 +107,7 @@ export function proxyScorer(config: ExperimentConfig, e: Pick<EstimatorConfig, '
   const space = configSpace(config);
   const split = data ?? loadSplit(config, e.resolution);
   const plan = networkPlan(space, e, split.train);
-  checkPlanInput(space, plan, split.train.channels, config.seed);
+  checkSpaceInput(space, plan.base, 'estimator.resolution', config.seed);
   const batches = new Map<number, ProxyBatch>();
   const batchFor = (size: number): ProxyBatch => {
     let b = batches.get(size);
@@ -215,7 +200,7 @@ function baseTrialEstimator(config: ExperimentConfig): BuiltInEstimator {
       const space = configSpace(config);
       const data = loadSplit(config, e.resolution);
       const plan = networkPlan(space, e, data.train);
-      checkPlanInput(space, plan, data.train.channels, config.seed);
+      checkSpaceInput(space, plan.base, 'estimator.resolution', config.seed);
       return {
         metrics: { ...TRAINING_METRICS, ...COST_METRICS },
         cheapMetrics: (s) => plan.cost(s),
