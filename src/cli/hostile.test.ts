@@ -245,6 +245,7 @@ test('hostile inputs: exit 2, the culprit named, no stack trace, no stray file',
       { args: ['search', '--config', trainingConfig('odd-size', fm, 5), '--storage', `sqlite:${join(stores, 'b.db')}`], message: /estimator\.resolution: the network cannot take 1x5x5 images/ },
       { args: ['search', '--config', weightSharingConfig('ws-odd', 5, 8), '--storage', `sqlite:${join(stores, 'c.db')}`], message: /strategy\.options\.resolution: the network cannot take 1x5x5 images/ },
       { args: ['search', '--config', weightSharingConfig('ws-final-odd', 8, 5), '--storage', `sqlite:${join(stores, 'd.db')}`], message: /final\.resolution: the network cannot take 1x5x5 images/ },
+      { args: ['main', '--name', 'm', '--out-dir', join(stores, 'main'), '--dataset', fm, '--final-resolution', '7', '--threads', '1', '--quiet'], message: /--final-resolution: the network cannot take 1x7x7 images/ },
       ...broken.map(([dataset, message]) => ({ args: train(dataset), message })),
       // Architectures that are wrong for each built-in space.
       ...arch.map(([space, a, message]) => ({ args: ['space', 'cost', '--space', space, '--arch', a], message })),

@@ -26,7 +26,8 @@ import { getNumThreads } from '../tensor/index.js';
 import { ProgressBar } from '../util/progress.js';
 import { checkConfig, type ExperimentConfig } from './config.js';
 import { finalTrainingInWorker } from './final.js';
-import { exportWeightsToOnnx } from '../kits/index.js';
+import { checkSpaceInput, exportWeightsToOnnx } from '../kits/index.js';
+import { datasetSource } from '../data/spec.js';
 import { workerEvaluator } from './pool.js';
 import { runExperiment } from './run.js';
 import { renderReport, table, writeHtml, learningCurves, type Section } from '../report/html.js';
@@ -167,6 +168,11 @@ async function runFixedTrials(store: Store, config: ExperimentConfig, samples: r
 export async function runMainJob(o: MainJobOptions): Promise<MainJobResult> {
   const start = performance.now();
   const proxies = ['synflow', 'nwot'];
+  // Sizes the networks cannot take fail now, named by their flags, not in a phase's workers.
+  const images = datasetSource(o.dataset).load('test');
+  const shape = { numClasses: images.numClasses, inChannels: images.channels };
+  checkSpaceInput(nb201Space(), { ...shape, channels: o.searchChannels, cells: o.searchCells, inputSize: o.resolution }, '--resolution');
+  checkSpaceInput(nb201Space(), { ...shape, channels: o.finalChannels, cells: o.finalCells, inputSize: o.finalResolution }, '--final-resolution');
   mkdirSync(o.outDir, { recursive: true });
 
   // ---- phase 1: zero-cost screening ----
