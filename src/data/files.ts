@@ -32,5 +32,5 @@ export function firstExisting(paths: string[]): string | undefined {
 /** Throws a data error unless dir is an existing directory. */
 export function requireDirectory(dir: string, what: string): void {
   if (!existsSync(dir)) throw dataError(`${what} directory not found`, dir);
-  if (!statSync(dir).isDirectory()) throw dataError(`expected a ${what} directory, found a file`, dir);
+  if (!statSync(dir).isDirectory()) throw dataError(`expected the ${what} directory, found a file`, dir);
 }

@@ -67,6 +67,6 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, where =
     } catch {
       // Never created, or already renamed.
     }
-    throw dataError(`cannot write ${path}: ${(e as Error).message}`, where);
+    throw dataError(`cannot write${where === path ? '' : ` ${path}`}: ${(e as Error).message}`, where);
   }
 }
