@@ -83,6 +83,10 @@ test('hostile headers are data errors naming the source and the tensor, and crea
     assert.throws(() => safetensorsToTensors(bytes, 'w.safetensors'), (e: unknown) => e instanceof TsnasError && e.code === 'data' && /^w\.safetensors: /.test(e.message) && message.test(e.message), String(message));
   }
   assert.equal(memory().numTensors, before);
+  // A tensor named __proto__ is a tensor like any other.
+  const proto = safetensorsToTensors(rawSafetensors(JSON.parse('{"__proto__": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}'), 4));
+  assert.ok(Object.hasOwn(proto.tensors, '__proto__'));
+  proto.tensors['__proto__']!.dispose();
   // Empty tensors are fine, whatever their other dimensions.
   const { tensors } = safetensorsToTensors(rawSafetensors({ e: f32([2 ** 50, 0], [0, 0]) }, 0));
   assert.deepEqual(tensors['e']!.shape, [2 ** 50, 0]);

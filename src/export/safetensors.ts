@@ -121,8 +121,8 @@ export function decodeSafetensors(bytes: Uint8Array, where = 'safetensors'): { t
     expected = e.end;
   }
   if (expected !== dataBytes) throw dataError(`${dataBytes - expected} bytes after the last tensor`, where);
-  const tensors: Record<string, RawTensor> = {};
-  for (const e of entries) tensors[e.name] = { dtype: e.dtype, shape: e.shape, data: bytes.slice(start + e.begin, start + e.end) };
+  // fromEntries defines each name as an own property: a tensor named "__proto__" stays a tensor.
+  const tensors = Object.fromEntries(entries.map((e) => [e.name, { dtype: e.dtype, shape: e.shape, data: bytes.slice(start + e.begin, start + e.end) }]));
   return { tensors, metadata: metadata as Record<string, string> };
 }
 
@@ -142,8 +142,7 @@ export function tensorsToSafetensors(tensors: Record<string, Tensor>, metadata: 
 /** Decodes safetensors bytes into new tensors (the caller owns them) and their metadata; `where` names the source in errors. */
 export function safetensorsToTensors(bytes: Uint8Array, where = 'safetensors'): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
   const { tensors, metadata } = decodeSafetensors(bytes, where);
-  const out: Record<string, Tensor> = {};
-  for (const [name, raw] of Object.entries(tensors)) {
+  const toTensor = (raw: RawTensor): Tensor => {
     const { dtype } = FROM_NAMES[raw.dtype]!;
     const buf = raw.data.buffer.slice(raw.data.byteOffset, raw.data.byteOffset + raw.data.byteLength);
     const typed =
@@ -152,8 +151,9 @@ export function safetensorsToTensors(bytes: Uint8Array, where = 'safetensors'): 
       : dtype === 'int64' ? new BigInt64Array(buf)
       : dtype === 'int32' ? new Int32Array(buf)
       : new Uint8Array(buf);
-    out[name] = tensor(typed as never, raw.shape, { dtype });
-  }
+    return tensor(typed as never, raw.shape, { dtype });
+  };
+  const out = Object.fromEntries(Object.entries(tensors).map(([name, raw]) => [name, toTensor(raw)]));
   return { tensors: out, metadata };
 }
 
