@@ -1,7 +1,8 @@
 // Reading data files that may or may not be gzipped.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { dataError, TsnasError } from '../errors.js';
+import { readFileChecked } from '../util/files.js';
 
 /** True when the bytes start with the gzip magic 1f 8b. */
 export function isGzip(bytes: Uint8Array): boolean {
@@ -13,14 +14,7 @@ export function isGzip(bytes: Uint8Array): boolean {
  * (whatever its name). Missing, unreadable or corrupt files are data errors.
  */
 export function readDataFile(path: string): Uint8Array {
-  let raw: Buffer;
-  try {
-    raw = readFileSync(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'expected a file, found a directory' : String((e as Error).message);
-    throw new TsnasError('data', why, { where: path, cause: e });
-  }
+  const raw = readFileChecked(path);
   if (!isGzip(raw)) return new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
   try {
     const out = gunzipSync(raw);
@@ -38,5 +32,5 @@ export function firstExisting(paths: string[]): string | undefined {
 /** Throws a data error unless dir is an existing directory. */
 export function requireDirectory(dir: string, what: string): void {
   if (!existsSync(dir)) throw dataError(`${what} directory not found`, dir);
-  if (!statSync(dir).isDirectory()) throw dataError(`expected a ${what} directory, found a file`, dir);
+  if (!statSync(dir).isDirectory()) throw dataError(`expected the ${what} directory, found a file`, dir);
 }

@@ -3,7 +3,7 @@
 // Ownership: each Batch's x and y are fresh tensors owned by the caller.
 // Dispose them after the step (batch.x.dispose(); batch.y.dispose()), or
 // fetch and consume the batch inside tidy(() => ...) so the scope frees them.
-import { configError } from '../errors.js';
+import { configError, dataError } from '../errors.js';
 import { tensor, type Tensor } from '../tensor/index.js';
 import { Rng, type RngState } from '../util/random.js';
 import { buildTransform, gatherImages, type AugmentOptions, type BatchTransform, type ImageBatch } from './augment.js';
@@ -150,6 +150,7 @@ export class DataLoader {
         throw configError(`index ${i} at position ${k} is outside the dataset's 0..${dataset.n - 1}`, 'indices');
       }
     }
+    if (dataset.n === 0) throw dataError(`the dataset ${dataset.name} has no images`, dataset.files[0] ?? dataset.name);
     this.indices = limitIndices(base, options.limit, limitSeed);
     if (this.indices.length === 0) throw configError('expected at least one sample, found none', 'indices');
     if (this.dropLast && this.indices.length < this.batchSize) {

@@ -9,7 +9,7 @@ import { splitIndices } from '../data/loader.js';
 import type { AugmentOptions } from '../data/augment.js';
 import { configError } from '../errors.js';
 import { loadLatencyTable, predictLatency, type LatencyTable } from '../hardware/latency.js';
-import { buildNetwork, costOf, costOptionsFor, getSpace, latencyModel, networkInputShape } from '../kits/index.js';
+import { buildNetwork, checkSpaceInput, costOf, costOptionsFor, getSpace, latencyModel, networkInputShape } from '../kits/index.js';
 import type { BuildNetworkOptions } from '../networks/index.js';
 import type { DefinedSpace } from '../spaces/space.js';
 import type { Sample } from '../spaces/types.js';
@@ -53,7 +53,12 @@ export function loadSplit(config: ExperimentConfig, resolution?: number): DataSp
   const source = datasetSource(config.dataset.name);
   const full = source.load('train');
   const { train, valid } = splitIndices(full.n, { validFraction: config.dataset.validFraction, seed: config.seed, limit: config.dataset.limitTrain });
-  if (valid.length === 0) throw configError(`expected a fraction that leaves validation images, found ${config.dataset.validFraction}`, 'dataset.validFraction');
+  for (const [part, indices] of [['training', train], ['validation', valid]] as const) {
+    if (indices.length === 0) {
+      throw configError(`leaves no ${part} image: ${config.dataset.name} has ${full.n} training images, validFraction ${config.dataset.validFraction}` +
+        `${config.dataset.limitTrain !== undefined ? `, limitTrain ${config.dataset.limitTrain}` : ''}`, 'dataset');
+    }
+  }
   return {
     train: subsetDataset(full, train, `${source.name}/train-split`),
     valid: subsetDataset(full, valid, `${source.name}/valid-split`),
@@ -64,6 +69,8 @@ export function loadSplit(config: ExperimentConfig, resolution?: number): DataSp
 /** A sample's network for a dataset shape, its input size and its cost (the cost model counts the same network). */
 export interface NetworkPlan {
   space: DefinedSpace;
+  /** The options every sample's network shares (options(s) adds its input size). */
+  base: BuildNetworkOptions;
   options(s: Sample): BuildNetworkOptions;
   /** Image size the sample's network reads (mobilenet: the sample's resolution). */
   inputSize(s: Sample): number;
@@ -82,6 +89,7 @@ export function networkPlan(space: DefinedSpace, e: Pick<EstimatorConfig, 'chann
   const options = (s: Sample): BuildNetworkOptions => ({ ...base, inputSize: inputSize(s) });
   return {
     space,
+    base,
     options,
     inputSize,
     cost: (s) => ({ ...costOf(space, s, costOptionsFor(options(s))) }),
@@ -100,6 +108,7 @@ export function proxyScorer(config: ExperimentConfig, e: Pick<EstimatorConfig, '
   const space = configSpace(config);
   const split = data ?? loadSplit(config, e.resolution);
   const plan = networkPlan(space, e, split.train);
+  checkSpaceInput(space, plan.base, 'estimator.resolution', config.seed);
   const batches = new Map<number, ProxyBatch>();
   const batchFor = (size: number): ProxyBatch => {
     let b = batches.get(size);
@@ -196,6 +205,7 @@ function baseTrialEstimator(config: ExperimentConfig): BuiltInEstimator {
       const space = configSpace(config);
       const data = loadSplit(config, e.resolution);
       const plan = networkPlan(space, e, data.train);
+      checkSpaceInput(space, plan.base, 'estimator.resolution', config.seed);
       return {
         metrics: { ...TRAINING_METRICS, ...COST_METRICS },
         cheapMetrics: (s) => plan.cost(s),

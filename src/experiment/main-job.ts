@@ -15,7 +15,7 @@
 // threads, so an abort stops it at once; the phase's running trial goes back
 // to pending, its experiment is marked 'stopped', and runMainJob throws
 // MainJobInterrupted.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TsnasError, configError } from '../errors.js';
 import { nb201Space } from '../spaces/nb201.js';
@@ -26,7 +26,8 @@ import { getNumThreads } from '../tensor/index.js';
 import { ProgressBar } from '../util/progress.js';
 import { checkConfig, type ExperimentConfig } from './config.js';
 import { finalTrainingInWorker } from './final.js';
-import { exportWeightsToOnnx } from '../kits/index.js';
+import { checkSpaceInput, exportWeightsToOnnx } from '../kits/index.js';
+import { datasetSource } from '../data/spec.js';
 import { workerEvaluator } from './pool.js';
 import { runExperiment } from './run.js';
 import { renderReport, table, writeHtml, learningCurves, type Section } from '../report/html.js';
@@ -36,6 +37,7 @@ import { paretoIndices } from './summary.js';
 import { sampleToSvg } from '../viz/index.js';
 import { isPopulationProxy, perNetworkProxies, type ProxyName } from '../estimators/zero-cost/proxies.js';
 import { withPopulationScores } from '../estimators/zero-cost/population.js';
+import { writeFileAtomic } from '../util/files.js';
 
 export interface MainJobOptions {
   name: string;
@@ -192,6 +194,12 @@ async function runFixedTrials(store: Store, config: ExperimentConfig, samples: r
 export async function runMainJob(o: MainJobOptions): Promise<MainJobResult> {
   const start = performance.now();
   const proxies = o.proxies ?? ['synflow', 'nwot'];
+  // Sizes the networks cannot take fail now, named by their flags, not in a phase's workers.
+  const source = datasetSource(o.dataset);
+  const images = source.load(source.hasTest() ? 'test' : 'train');
+  const shape = { numClasses: images.numClasses, inChannels: images.channels };
+  checkSpaceInput(nb201Space(), { ...shape, channels: o.searchChannels, cells: o.searchCells, inputSize: o.resolution }, '--resolution');
+  checkSpaceInput(nb201Space(), { ...shape, channels: o.finalChannels, cells: o.finalCells, inputSize: o.finalResolution }, '--final-resolution');
   mkdirSync(o.outDir, { recursive: true });
 
   // ---- phase 1: zero-cost screening ----
@@ -297,8 +305,8 @@ export async function runMainJob(o: MainJobOptions): Promise<MainJobResult> {
   // The winner as ONNX too (eval mode, dynamic batch), for onnxruntime users.
   const onnxPath = join(o.outDir, 'best.onnx');
   exportWeightsToOnnx({ space, sample: winner, weightsPath, onnxPath, network: { channels: o.finalChannels, cells: o.finalCells, inputSize: o.finalResolution } }).net.dispose();
-  writeFileSync(join(o.outDir, 'best.json'), `${JSON.stringify({ ...finalConfig, sample: winner, metrics: finalTrial.metrics, weights: weightsPath, onnx: onnxPath }, null, 2)}\n`);
-  writeFileSync(join(o.outDir, 'best-cell.svg'), sampleToSvg(space, winner, { title: arch }));
+  writeFileAtomic(join(o.outDir, 'best.json'), `${JSON.stringify({ ...finalConfig, sample: winner, metrics: finalTrial.metrics, weights: weightsPath, onnx: onnxPath }, null, 2)}\n`);
+  writeFileAtomic(join(o.outDir, 'best-cell.svg'), sampleToSvg(space, winner, { title: arch }));
 
   // ---- report ----
   const seconds = (performance.now() - start) / 1000;

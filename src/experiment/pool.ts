@@ -2,6 +2,7 @@
 // threads, each with its own estimator and an equal share of the libtorch
 // threads (never k × all cores).
 import { Worker } from 'node:worker_threads';
+import { TsnasError, type ErrorCode } from '../errors.js';
 import { kitModules } from '../kits/index.js';
 import { defaultThreads, getNumThreads, setNumThreads } from '../tensor/index.js';
 import type { Sample } from '../spaces/types.js';
@@ -59,7 +60,7 @@ export type FromWorker =
   | { type: 'ready' }
   | { type: 'intermediate'; trialId: number; metric: string; step: number; value: number }
   | { type: 'done'; trialId: number; outcome: EvalOutcome }
-  | { type: 'fatal'; error: string };
+  | { type: 'fatal'; error: string; code?: ErrorCode };
 
 interface Slot {
   worker: Worker;
@@ -85,7 +86,7 @@ export async function workerEvaluator(config: ExperimentConfig, parallel: number
     slot.ready = new Promise((resolve, reject) => {
       worker.on('message', (m: FromWorker) => {
         if (m.type === 'ready') resolve();
-        else if (m.type === 'fatal') reject(new Error(m.error));
+        else if (m.type === 'fatal') reject(m.code ? new TsnasError(m.code, m.error) : new Error(m.error));
         else if (m.type === 'intermediate') slot.current?.sink(m.metric, m.step, m.value);
         else if (m.type === 'done' && slot.current) {
           const { resolve: done } = slot.current;

@@ -2,6 +2,8 @@
 // main job's report): best-so-far curve, objective scatter with the Pareto
 // front, learning curves, a weight-sharing run's supernet curves and α
 // heatmaps, and drawn cells of the top trials.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Sample } from '../spaces/types.js';
 import type { Store } from '../store/types.js';
 import { bestSoFar, heatmap, lineChart, scatterChart, type Series } from '../report/charts.js';
@@ -101,12 +103,14 @@ export function weightSharingSections(w: WeightSharingSummary, label: string): S
   return sections;
 }
 
-/** `tsnas report NAME`: the experiment's report.html. */
-export async function writeExperimentReport(store: Store, name: string, path: string): Promise<void> {
+/** `tsnas report NAME`: the experiment's report.html; createDirectory makes path's directory (tsnas's own runs/NAME), where names path in errors. */
+export async function writeExperimentReport(store: Store, name: string, path: string, o: { createDirectory?: boolean; where?: string } = {}): Promise<void> {
   const summary = await summarizeExperiment(store, name);
   const intro = [
     `Experiment ${name} (${summary.status}), created ${summary.createdAt}.`,
     summary.bestArchitecture ? `Best architecture: ${summary.bestArchitecture.arch}` : 'No complete trial yet.',
   ];
-  writeHtml(path, renderReport(`tsnas report: ${name}`, intro, await experimentSections(store, name)));
+  const html = renderReport(`tsnas report: ${name}`, intro, await experimentSections(store, name));
+  if (o.createDirectory) mkdirSync(dirname(path), { recursive: true });
+  writeHtml(path, html, o.where);
 }

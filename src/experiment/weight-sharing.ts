@@ -33,7 +33,7 @@ import { SUPERNET_ESTIMATOR_KIND, spaceOptionsOf } from './config.js';
 import { configSpace, type Metrics } from './estimators.js';
 import { createEvaluator } from './pool.js';
 import { finalTrainingInWorker } from './final.js';
-import { getKit } from '../kits/index.js';
+import { checkSpaceInput, getKit } from '../kits/index.js';
 import { getNumThreads } from '../tensor/index.js';
 
 /** The stage name of supernet-training epochs in the store. */
@@ -110,6 +110,14 @@ export async function runWeightSharingExperiment(store: Store, openExperiment: (
     }
     : undefined;
   if (afterSearch) tableOf(config);
+  // Image sizes the space's networks cannot take fail here, not inside the supernet's training or after the whole search.
+  const sized = getKit(config.space.name).sized;
+  const checkSize = (o: { channels?: number; cells?: number; resolution?: number }, where: string) => checkSpaceInput(configSpace(config), {
+    numClasses: train.numClasses, inChannels: train.channels, inputSize: o.resolution ?? train.height,
+    ...(sized ? { channels: o.channels ?? sized.channels, cells: o.cells ?? sized.cells } : {}),
+  }, where, config.seed);
+  checkSize(options, 'strategy.options.resolution');
+  if (config.final) checkSize(config.final, 'final.resolution');
   let run;
   try {
     run = method.create(train, { ...runContext(config), augment, ...(afterSearch ? { afterSearch } : {}) }, options);

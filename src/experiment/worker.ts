@@ -4,6 +4,7 @@
 // jobs one at a time and reports learning curves and outcomes to the pool
 // (pool.ts).
 import { parentPort, workerData } from 'node:worker_threads';
+import { TsnasError } from '../errors.js';
 import { setNumThreads } from '../tensor/index.js';
 import type { ExperimentConfig } from './config.js';
 import { createTrialEstimator } from './estimators.js';
@@ -30,5 +31,6 @@ try {
   });
   post({ type: 'ready' });
 } catch (e) {
-  post({ type: 'fatal', error: e instanceof Error ? e.message : String(e) });
+  // A user's mistake (a dataset too small for the split) stays one across the thread boundary.
+  post({ type: 'fatal', error: e instanceof Error ? e.message : String(e), ...(e instanceof TsnasError ? { code: e.code } : {}) });
 }

@@ -3,10 +3,10 @@
 // {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {str: str}},
 // then the raw little-endian tensor bytes, offsets relative to the end of
 // the header. Keys are written sorted, data packed in that order.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dataError } from '../errors.js';
 import { tensor, type Tensor } from '../tensor/index.js';
 import type { DType } from '../tensor/native.js';
+import { readFileChecked, writeFileAtomic } from '../util/files.js';
 
 /** safetensors dtype names of the dtypes we write. */
 const DTYPE_NAMES: Partial<Record<DType, string>> = { float32: 'F32', float64: 'F64', int64: 'I64', int32: 'I32', uint8: 'U8', bool: 'BOOL' };
@@ -52,42 +52,78 @@ export function encodeSafetensors(tensors: Record<string, RawTensor>, metadata: 
   return out;
 }
 
-/** Decodes safetensors bytes; checks the header length, offsets (contiguous, in bounds) and sizes. */
+/** Where one tensor's bytes are, once its header entry is checked. */
+interface Entry {
+  name: string;
+  dtype: string;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+const isNatural = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/** One header entry, checked against the data's length: dtype, shape and offsets that agree. */
+function checkEntry(name: string, info: unknown, dataBytes: number, where: string): Entry {
+  const fail = (why: string) => dataError(`tensor "${name}": ${why}`, where);
+  if (typeof info !== 'object' || info === null || Array.isArray(info)) throw fail(`expected {dtype, shape, data_offsets}, found ${JSON.stringify(info)}`);
+  const { dtype, shape, data_offsets: offsets } = info as Record<string, unknown>;
+  const kind = typeof dtype === 'string' ? FROM_NAMES[dtype] : undefined;
+  if (!kind) throw fail(`unsupported dtype ${JSON.stringify(dtype)}; expected one of ${Object.keys(FROM_NAMES).join(', ')}`);
+  if (!Array.isArray(shape) || !shape.every(isNatural)) throw fail(`shape must be a list of integers >= 0, found ${JSON.stringify(shape)}`);
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNatural)) {
+    throw fail(`data_offsets must be [begin, end] with integers >= 0, found ${JSON.stringify(offsets)}`);
+  }
+  const [begin, end] = offsets as [number, number];
+  if (begin > end || end > dataBytes) throw fail(`data_offsets [${begin}, ${end}] are outside the ${dataBytes} data bytes`);
+  // Multiplying in order, stopping once past the data, keeps huge shapes from overflowing.
+  let count = shape.includes(0) ? 0 : 1;
+  for (const d of count === 0 ? [] : shape) {
+    count *= d;
+    if (count * kind.bytes > dataBytes) throw fail(`shape [${shape}] of ${dtype} needs more than the ${dataBytes} data bytes of the file`);
+  }
+  if (end - begin !== count * kind.bytes) throw fail(`shape [${shape}] of ${dtype} needs ${count * kind.bytes} bytes, data_offsets [${begin}, ${end}] give ${end - begin}`);
+  return { name, dtype: dtype as string, shape: shape as number[], begin, end };
+}
+
+/**
+ * Decodes safetensors bytes. The whole header is checked before any data is
+ * copied: a JSON object of entries with known dtypes, shapes of integers,
+ * offsets that match dtype x shape and pack the data without gaps, overlaps
+ * or trailing bytes, and string metadata. Anything else is a data error
+ * naming `where`.
+ */
 export function decodeSafetensors(bytes: Uint8Array, where = 'safetensors'): { tensors: Record<string, RawTensor>; metadata: Record<string, string> } {
-  if (bytes.byteLength < 8) throw dataError(`expected at least 8 bytes, found ${bytes.byteLength}`, where);
-  const n = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
-  if (8 + n > bytes.byteLength) throw dataError(`header length ${n} runs past the end of the ${bytes.byteLength}-byte file`, where);
-  let header: Record<string, any>;
+  if (bytes.byteLength < 8) throw dataError(`expected at least 8 bytes (the header length), found ${bytes.byteLength}; truncated or not a safetensors file`, where);
+  const n = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
+  if (n > BigInt(bytes.byteLength - 8)) throw dataError(`header length ${n} runs past the end of the ${bytes.byteLength}-byte file; truncated or not a safetensors file`, where);
+  const start = 8 + Number(n);
+  let header: unknown;
   try {
-    header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, n).toString('utf8'));
+    header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, start - 8).toString('utf8'));
   } catch (e) {
     throw dataError(`header is not JSON: ${(e as Error).message}`, where);
   }
-  const start = 8 + n;
-  const tensors: Record<string, RawTensor> = {};
-  const spans: [number, number, string][] = [];
-  for (const [name, info] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
-    const kind = FROM_NAMES[info?.dtype];
-    if (!kind) throw dataError(`tensor "${name}": unsupported dtype ${JSON.stringify(info?.dtype)}; expected one of ${Object.keys(FROM_NAMES).join(', ')}`, where);
-    const [begin, end] = info.data_offsets as [number, number];
-    const shape = info.shape as number[];
-    const count = shape.reduce((a, b) => a * b, 1);
-    if (!(Number.isInteger(begin) && Number.isInteger(end) && begin >= 0 && end >= begin && start + end <= bytes.byteLength)) {
-      throw dataError(`tensor "${name}": data_offsets [${begin}, ${end}] are outside the ${bytes.byteLength - start} data bytes`, where);
-    }
-    if (end - begin !== count * kind.bytes) throw dataError(`tensor "${name}": shape [${shape}] of ${info.dtype} needs ${count * kind.bytes} bytes, offsets give ${end - begin}`, where);
-    tensors[name] = { dtype: info.dtype, shape, data: bytes.slice(start + begin, start + end) };
-    spans.push([begin, end, name]);
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) {
+    throw dataError(`header must be a JSON object of tensors, found ${header === null ? 'null' : Array.isArray(header) ? 'an array' : typeof header}`, where);
   }
-  spans.sort((a, b) => a[0] - b[0]);
+  const { __metadata__: metadata = {}, ...infos } = header as Record<string, unknown>;
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata) || !Object.values(metadata).every((v) => typeof v === 'string')) {
+    throw dataError('__metadata__ must be an object of strings', where);
+  }
+  const dataBytes = bytes.byteLength - start;
+  const entries = Object.entries(infos).map(([name, info]) => checkEntry(name, info, dataBytes, where));
+  const byOffset = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let expected = 0;
-  for (const [begin, end, name] of spans) {
-    if (begin !== expected) throw dataError(`tensor "${name}" starts at ${begin}, expected ${expected} (data must be contiguous)`, where);
-    expected = end;
+  for (const e of byOffset) {
+    if (e.begin < expected) throw dataError(`tensor "${e.name}" at [${e.begin}, ${e.end}] overlaps the tensor before it, which ends at ${expected}`, where);
+    if (e.begin > expected) throw dataError(`tensor "${e.name}" starts at ${e.begin}, expected ${expected} (data must be packed without gaps)`, where);
+    expected = e.end;
   }
-  if (start + expected !== bytes.byteLength) throw dataError(`${bytes.byteLength - start - expected} bytes after the last tensor`, where);
-  return { tensors, metadata: (header['__metadata__'] as Record<string, string>) ?? {} };
+  if (expected !== dataBytes) throw dataError(`${dataBytes - expected} bytes after the last tensor`, where);
+  // fromEntries defines each name as an own property: a tensor named "__proto__" stays a tensor.
+  const tensors = Object.fromEntries(entries.map((e) => [e.name, { dtype: e.dtype, shape: e.shape, data: bytes.slice(start + e.begin, start + e.end) }]));
+  return { tensors, metadata: metadata as Record<string, string> };
 }
 
 function rawOf(t: Tensor): RawTensor {
@@ -106,8 +142,7 @@ export function tensorsToSafetensors(tensors: Record<string, Tensor>, metadata: 
 /** Decodes safetensors bytes into new tensors (the caller owns them) and their metadata; `where` names the source in errors. */
 export function safetensorsToTensors(bytes: Uint8Array, where = 'safetensors'): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
   const { tensors, metadata } = decodeSafetensors(bytes, where);
-  const out: Record<string, Tensor> = {};
-  for (const [name, raw] of Object.entries(tensors)) {
+  const toTensor = (raw: RawTensor): Tensor => {
     const { dtype } = FROM_NAMES[raw.dtype]!;
     const buf = raw.data.buffer.slice(raw.data.byteOffset, raw.data.byteOffset + raw.data.byteLength);
     const typed =
@@ -116,19 +151,18 @@ export function safetensorsToTensors(bytes: Uint8Array, where = 'safetensors'): 
       : dtype === 'int64' ? new BigInt64Array(buf)
       : dtype === 'int32' ? new Int32Array(buf)
       : new Uint8Array(buf);
-    out[name] = tensor(typed as never, raw.shape, { dtype });
-  }
+    return tensor(typed as never, raw.shape, { dtype });
+  };
+  const out = Object.fromEntries(Object.entries(tensors).map(([name, raw]) => [name, toTensor(raw)]));
   return { tensors: out, metadata };
 }
 
 /** Writes tensors (e.g. a module's stateDict()) to a .safetensors file, atomically (temp file, then rename). */
 export function saveSafetensors(path: string, tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, tensorsToSafetensors(tensors, metadata));
-  renameSync(tmp, path);
+  writeFileAtomic(path, tensorsToSafetensors(tensors, metadata));
 }
 
 /** Reads a .safetensors file into new tensors (the caller owns them) and its metadata. */
 export function loadSafetensors(path: string): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
-  return safetensorsToTensors(readFileSync(path), path);
+  return safetensorsToTensors(readFileChecked(path), path);
 }

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { usageError } from '../errors.js';
-import { writeFileAtomic } from './onnx/file.js';
+import { writeFileAtomic } from '../util/files.js';
 
 /** What the page needs to know of the model beside its bytes. */
 export interface WebModelMeta {

@@ -10,16 +10,17 @@
 // where they run) is its LatencyEdges, which its kit (src/kits) carries; the
 // functions here take a LatencyModel, those edges with the space and its
 // fixed networks (latencyModel(name) in src/kits).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { TsnasError } from '../errors.js';
-import type { Module } from '../nn/module.js';
+import { checkNetworkInput, type Module } from '../nn/module.js';
 import { DARTS_OPS, DARTS_PRIMITIVES, nb201Op } from '../nn/ops.js';
 import { DARTS_NODES, genotypeToSample, sampleToGenotype, type Genotype, type GenotypeEdge } from '../spaces/darts.js';
 import { NB201_EDGES, NB201_OPS, cellOps, nb201EdgeLabel, nb201Space } from '../spaces/nb201.js';
 import type { DefinedSpace } from '../spaces/space.js';
 import type { Sample } from '../spaces/types.js';
 import { getNumThreads, grad, noGrad, randn, tidy, type Tensor } from '../tensor/index.js';
-import type { Rng } from '../util/random.js';
+import { writeFileAtomic } from '../util/files.js';
+import { Rng } from '../util/random.js';
 import { kendallTau, spearman } from '../util/stats.js';
 
 /**
@@ -152,6 +153,13 @@ function checkConfig(m: LatencyModel, c: LatencyNetworkConfig): void {
     if (!Number.isInteger(v) || v < 1) throw new TsnasError('usage', `expected a positive integer, got ${v}`, { where: `--${name}` });
   }
   m.check?.(c);
+  // A resolution the space's networks cannot take (odd sides where they halve) fails here, not in the middle of the timings.
+  const net = m.network(c, m.space.sample(new Rng(0)));
+  try {
+    checkNetworkInput(net, [c.inChannels, c.resolution, c.resolution], '--resolution');
+  } finally {
+    net.dispose();
+  }
 }
 
 /** A table belongs to one space: using it with another space's model is a data error. */
@@ -559,12 +567,9 @@ export function latencyMetric(m: LatencyModel, t: LatencyTable, o: { backward?: 
   return (sample) => predictLatency(m, t, sample, o);
 }
 
-export function saveLatencyTable(path: string, t: LatencyTable): void {
-  try {
-    writeFileSync(path, `${JSON.stringify(t, null, 1)}\n`);
-  } catch (e) {
-    throw new TsnasError('usage', `cannot write the latency table to ${path}: ${(e as Error).message}`, { where: '--out' });
-  }
+/** Writes the table as JSON, atomically; errors name `where` (default: the path). */
+export function saveLatencyTable(path: string, t: LatencyTable, where = path): void {
+  writeFileAtomic(path, `${JSON.stringify(t, null, 1)}\n`, where);
 }
 
 /** Reads and checks a latency table; errors name the file and the field. */

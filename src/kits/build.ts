@@ -7,12 +7,12 @@ import type { Cost, CostOptions } from '../hardware/cost.js';
 import type { LatencyModel, LatencyTable } from '../hardware/latency.js';
 import type { BuildNetworkOptions } from '../networks/index.js';
 import type { Morphism } from '../networks/morphism.js';
-import type { Module } from '../nn/module.js';
+import { checkNetworkInput, type Module } from '../nn/module.js';
 import type { DefinedSpace } from '../spaces/space.js';
 import { SinglePathMixing } from '../spaces/supernet.js';
 import type { Sample } from '../spaces/types.js';
 import type { SpaceSupernet, SupernetOptions } from '../supernets/index.js';
-import type { Rng } from '../util/random.js';
+import { Rng } from '../util/random.js';
 import { getKit, getSpace, kitNames, type SpaceKit, type SpaceOptions } from './registry.js';
 
 /** Options of a network of a space given by name: its options come along. */
@@ -46,6 +46,23 @@ export function buildNetwork(space: DefinedSpace | string, s: Sample, o: Network
   const { space: sp, kit } = resolve(space, o.spaceOptions);
   sp.validate(s);
   return kit.network(sp, s, o);
+}
+
+/**
+ * Throws a usage error naming `where` unless the space's networks built
+ * with these options take their images: one sample's network (the kit's
+ * cheapest, else a seeded random sample) is probed with checkNetworkInput.
+ * What a search would otherwise learn from failed trials, or after hours.
+ */
+export function checkSpaceInput(space: DefinedSpace, o: BuildNetworkOptions, where: string, seed = 0): void {
+  const s = getKit(space.name).cheapest?.(space) ?? space.sample(new Rng(seed));
+  const shape = networkInputShape(space, s, o);
+  const net = buildNetwork(space, s, { ...o, inputSize: shape[1] });
+  try {
+    checkNetworkInput(net, shape, where);
+  } finally {
+    net.dispose();
+  }
 }
 
 /** Params and FLOPs of a sample of a registered space. */

@@ -1,12 +1,12 @@
 // From a sample of any registered space and its safetensors weights to a
 // .onnx file: what the CLI (`tsnas export`) and the main job use. The
 // network comes from the space's kit, whose exporters know its modules.
-import { existsSync } from 'node:fs';
 import { TsnasError } from '../errors.js';
-import { exportToOnnx, inferClassesAndChannels, loadWeightsInto, writeFileAtomic, type OnnxExport } from '../export/onnx/index.js';
+import { exportToOnnx, inferClassesAndChannels, loadWeightsInto, type OnnxExport } from '../export/onnx/index.js';
 import { loadSafetensors } from '../export/safetensors.js';
+import { writeFileAtomic } from '../util/files.js';
 import type { BuildNetworkOptions } from '../networks/index.js';
-import type { Module } from '../nn/module.js';
+import { checkNetworkInput, type Module } from '../nn/module.js';
 import type { DefinedSpace } from '../spaces/space.js';
 import type { Sample } from '../spaces/types.js';
 import { buildNetwork, networkInputShape } from './build.js';
@@ -27,7 +27,6 @@ export interface WeightsToOnnxOptions {
  * onnxPath. Returns the export and the network (the caller disposes it).
  */
 export function exportWeightsToOnnx(o: WeightsToOnnxOptions): { exported: OnnxExport; net: Module; inputShape: [number, number, number] } {
-  if (!existsSync(o.weightsPath)) throw new TsnasError('usage', `weights file ${o.weightsPath} does not exist`, { where: 'weights' });
   const { tensors } = loadSafetensors(o.weightsPath);
   let net: Module | null = null;
   try {
@@ -43,6 +42,7 @@ export function exportWeightsToOnnx(o: WeightsToOnnxOptions): { exported: OnnxEx
     const inputShape = o.inputShape ? [...o.inputShape] as [number, number, number] : networkInputShape(o.space, o.sample, buildOptions);
     net = buildNetwork(o.space, o.sample, buildOptions);
     loadWeightsInto(net, tensors, o.weightsPath);
+    checkNetworkInput(net, inputShape, 'input');
     const exported = exportToOnnx(net, inputShape);
     writeFileAtomic(o.onnxPath, exported.bytes);
     return { exported, net, inputShape };

@@ -3,7 +3,7 @@
 // A module owns its parameters and buffers: they are kept out of every scope
 // (tidy) and freed by dispose(). Calling a module goes through call(), which
 // runs the forward pre-hooks, forward() and the forward hooks, in that order.
-import { Tensor, noGrad } from '../tensor/index.js';
+import { Tensor, noGrad, tidy, zeros } from '../tensor/index.js';
 import { TsnasError } from '../errors.js';
 
 /** Runs after forward(); returning a tensor (or output) replaces the output. */
@@ -346,5 +346,28 @@ export abstract class Module<I extends unknown[] = [Tensor], O = Tensor> {
   /** Extra text for toString(), e.g. layer sizes. */
   extraRepr(): string {
     return '';
+  }
+}
+
+/**
+ * Throws a usage error naming `where` unless the network takes images of
+ * [channels, height, width]: one forward pass on a zero image, in eval mode
+ * without gradients. A network that downsamples fails on images too small
+ * or of the wrong parity only deep inside (a shortcut that no longer
+ * matches its branch); this finds it before any training.
+ */
+export function checkNetworkInput(net: Module, shape: readonly [number, number, number], where: string): void {
+  const wasTraining = net.training;
+  net.eval();
+  try {
+    tidy(() => {
+      noGrad(() => net.call(zeros([1, ...shape])));
+    });
+  } catch (e) {
+    if (e instanceof TsnasError) throw e;
+    const [c, h, w] = shape;
+    throw new TsnasError('usage', `the network cannot take ${c}x${h}x${w} images (${(e as Error).message.split('\n')[0]}); use a larger size, or one its downsampling divides`, { where, cause: e });
+  } finally {
+    net.train(wasTraining);
   }
 }

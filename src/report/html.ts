@@ -1,9 +1,8 @@
 // HTML reports: one self-contained page (inline SVG, inline CSS, no
 // scripts, nothing fetched) of titled sections. What an experiment's report
 // shows is in src/experiment/report.ts (this layer sits below experiments).
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Trial } from '../store/types.js';
+import { writeFileAtomic } from '../util/files.js';
 import { escapeXml } from '../viz/svg.js';
 import { lineChart, type Series } from './charts.js';
 
@@ -46,7 +45,7 @@ export function learningCurves(trials: readonly Trial[], metric: string, title: 
   return lineChart(series, { title, xLabel: 'step (epoch)', yLabel: metric });
 }
 
-export function writeHtml(path: string, html: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, html);
+/** Writes a page atomically; its directory must exist. */
+export function writeHtml(path: string, html: string, where = path): void {
+  writeFileAtomic(path, html, where);
 }

@@ -15,3 +15,12 @@ export function loadNnFixture<T = any>(name: string): T { // eslint-disable-line
 export function decode(e: Encoded, dtype: DType = 'float32'): Tensor {
   return tensor(e.data, e.shape, { dtype });
 }
+
+/** A safetensors file of any header (hostile ones included): its u64 length, the header as JSON, then dataBytes zero bytes. */
+export function rawSafetensors(header: unknown, dataBytes: number): Uint8Array {
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const out = new Uint8Array(8 + json.length + dataBytes);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  return out;
+}

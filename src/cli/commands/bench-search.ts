@@ -2,7 +2,6 @@
 // seeds (nothing stored); the summary is the last JSON line. The logic
 // lives in src/benchmarks/harness.ts; this file parses and prints.
 // `tsnas search` runs one stored experiment (search.ts).
-import { writeFileSync } from 'node:fs';
 import { TsnasError, usageError } from '../../errors.js';
 import { runBenchmarkSearch, parseSeeds, type SearchSummary } from '../../benchmarks/harness.js';
 import { Nb201Benchmark, expectedBestCurve, parseNb201BenchmarkName } from '../../benchmarks/nb201.js';
@@ -11,6 +10,7 @@ import { getSpace } from '../../kits/index.js';
 import type { Nb201Space } from '../../spaces/nb201.js';
 import { isStrategyName, strategyNames, type StrategyName } from '../../strategies/index.js';
 import { setNumThreads } from '../../tensor/index.js';
+import { checkOutputFile, writeFileAtomic } from '../../util/files.js';
 import { computeFlags } from '../args.js';
 import { defineCommand } from '../command.js';
 import { emitJson, log, ProgressBar } from '../output.js';
@@ -38,6 +38,7 @@ export const benchSearchCommand = defineCommand({
     for (const s of strategies) {
       if (!isStrategyName(s)) throw usageError(`expected one of ${strategyNames.join(', ')}, got '${s}'`, '--strategy');
     }
+    if (flags['plot'] !== undefined) checkOutputFile(String(flags['plot']), '--plot');
     const dataset = parseNb201BenchmarkName(String(flags['benchmark']));
     const space = getSpace(String(flags['space']));
     if (space.name !== 'nb201') throw usageError(`the nb201 benchmark covers only the nb201 space, got '${space.name}'`, '--space');
@@ -82,11 +83,7 @@ export const benchSearchCommand = defineCommand({
       const series: RegretSeries[] = summaries.map((s) => ({ label: s.strategy, curve: s.curve_mean }));
       series.push({ label: 'random (exact)', curve: expectedBestCurve(benchmark.table.values(dataset), budget), dashed: true });
       const svg = regretPlotSvg(series, { title: `NAS-Bench-201 ${dataset}: mean regret over ${seeds.length} seeds`, optimum: benchmark.optimum() });
-      try {
-        writeFileSync(String(flags['plot']), svg);
-      } catch (e) {
-        throw new TsnasError('usage', `cannot write the plot: ${(e as Error).message}`, { where: '--plot' });
-      }
+      writeFileAtomic(String(flags['plot']), svg, '--plot');
     }
 
     if (flags['json']) {

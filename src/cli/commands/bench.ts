@@ -12,6 +12,7 @@ import {
 } from '../../hardware/latency.js';
 import { DEFAULT_CHROMIUM } from '../../export/browser-runtime.js';
 import { kitNames, latencyModel } from '../../kits/index.js';
+import { checkOutputFile } from '../../util/files.js';
 import { Rng } from '../../util/random.js';
 
 export const benchStepCommand = defineCommand({
@@ -68,6 +69,7 @@ export const benchLatencyCommand = defineCommand({
   async run({ flags }) {
     const threads = configureCompute({ threads: flags.threads as number | undefined, seed: flags.seed as number });
     if (flags.clock === 'cpu' && threads > 1) throw usageError(`CPU time adds up the threads' time: use --threads 1 with it, got ${threads} threads`, '--clock');
+    checkOutputFile(flags.out as string, '--out');
     const start = performance.now();
     const model = latencyModel(flags.space as string);
     const options: MeasureLatencyOptions = {
@@ -92,14 +94,14 @@ export const benchLatencyCommand = defineCommand({
       try {
         log(`bench latency: timing in ${runtime.engine}`);
         table = await measureLatencyTableOn(runtime, model, options);
-        saveLatencyTable(flags.out as string, table);
+        saveLatencyTable(flags.out as string, table, '--out');
         if (n > 0) validation = await validateLatencyTableOn(runtime, model, table, n, new Rng(flags.seed as number));
       } finally {
         await runtime.close();
       }
     } else {
       table = measureLatencyTable(model, options);
-      saveLatencyTable(flags.out as string, table);
+      saveLatencyTable(flags.out as string, table, '--out');
       if (n > 0) validation = validateLatencyTable(model, table, n, new Rng(flags.seed as number));
     }
     if (validation) {

@@ -1,6 +1,7 @@
 // tsnas init [FILE]: writes the commented example experiment config.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { TsnasError } from '../../errors.js';
+import { checkOutputFile, writeFileAtomic } from '../../util/files.js';
 import { EXAMPLE_CONFIG } from '../../experiment/config.js';
 import { defineCommand } from '../command.js';
 import { log } from '../output.js';
@@ -14,8 +15,9 @@ export const initCommand = defineCommand({
   },
   async run({ flags, positional }) {
     const file = positional[0] ?? 'exp.yaml';
+    checkOutputFile(file, file);
     if (existsSync(file) && !flags['force']) throw new TsnasError('usage', 'exists; pass --force to overwrite it', { where: file });
-    writeFileSync(file, EXAMPLE_CONFIG);
+    writeFileAtomic(file, EXAMPLE_CONFIG);
     log(`wrote ${file}; run it with: tsnas search --config ${file}`);
     return 0;
   },

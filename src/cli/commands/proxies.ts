@@ -6,7 +6,9 @@ import { computeFlags } from '../args.js';
 import { emitJson, log, ProgressBar } from '../output.js';
 import { datasetSource, standardAugment } from '../../data/spec.js';
 import { configureCompute } from '../../train/setup.js';
-import { nb201Space } from '../../spaces/nb201.js';
+import { nb201Space, parseNb201Ops } from '../../spaces/nb201.js';
+import { NB201Network } from '../../networks/nb201.js';
+import { checkNetworkInput } from '../../nn/module.js';
 import { Nb201Table, parseNb201BenchmarkName } from '../../benchmarks/nb201.js';
 import {
   DEFAULT_ENSEMBLE, checkEnsemble, isPopulationProxy, parseProxyList, type ProxyName,
@@ -81,6 +83,13 @@ export const proxiesCommand = defineCommand({
     const source = datasetSource(flags.dataset as string);
     const train = source.load('train');
     const augment = flags.augment === true ? standardAugment(source, train) : undefined;
+    // Images too small for the network fail here, not deep inside the first score.
+    const probe = new NB201Network({ ops: parseNb201Ops(archs[0]!), C: flags.channels as number, N: flags.cells as number, numClasses: train.numClasses, inChannels: train.channels });
+    try {
+      checkNetworkInput(probe, [train.channels, train.height, train.width], '--dataset');
+    } finally {
+      probe.dispose();
+    }
     const freshDraws = flags['fresh-draws'] === true;
     const drawBatch = (batchSeed: number) => proxyBatch(train, {
       size: flags.batch as number, seed: batchSeed, normalize: source.normalization(train), augment,

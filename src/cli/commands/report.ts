@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { TsnasError, usageError } from '../../errors.js';
 import { writeExperimentReport } from '../../experiment/report.js';
 import { DEFAULT_STORAGE_URL, openStore } from '../../store/index.js';
+import { checkOutputFile } from '../../util/files.js';
 import { defineCommand } from '../command.js';
 import { log } from '../output.js';
 
@@ -26,13 +27,15 @@ export const reportCommand = defineCommand({
   },
   async run({ flags, positional }) {
     const name = positional[0]!;
-    const out = (flags['out'] as string | undefined) ?? `runs/${name.replace(/[^A-Za-z0-9_.-]/g, '_')}/report.html`;
+    const named = flags['out'] as string | undefined;
+    const out = named ?? `runs/${name.replace(/[^A-Za-z0-9_.-]/g, '_')}/report.html`;
+    if (named !== undefined) checkOutputFile(named, '--out');
     if (flags['png'] && !findChromium()) {
       throw new TsnasError('usage', 'needs a headless Chromium (apt install chromium), which is not installed; the HTML report has the same charts as SVG', { where: '--png' });
     }
     const store = await openStore(flags['storage'] as string, { readOnly: true });
     try {
-      await writeExperimentReport(store, name, out);
+      await writeExperimentReport(store, name, out, named === undefined ? { createDirectory: true } : { where: '--out' });
     } finally {
       await store.close();
     }

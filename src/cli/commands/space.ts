@@ -1,7 +1,6 @@
 // tsnas space info|sample|cost|draw: a built-in space's dimensions and exact
 // size, random samples with their costs, the cost of one architecture, and
 // its picture. Results go to stdout; with --json, one JSON object on the last line.
-import { writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { defineCommand } from '../command.js';
 import type { FlagSpecs, ParsedFlags } from '../args.js';
@@ -11,6 +10,7 @@ import type { CostOptions } from '../../hardware/cost.js';
 import { costOf, getSpace, kitNames } from '../../kits/index.js';
 import type { DefinedSpace } from '../../spaces/space.js';
 import type { Sample } from '../../spaces/types.js';
+import { checkOutputFile, writeFileAtomic } from '../../util/files.js';
 import { Rng } from '../../util/random.js';
 import { sampleToDot, sampleToSvg } from '../../viz/index.js';
 
@@ -166,14 +166,11 @@ export const spaceDrawCommand = defineCommand({
     if (!['.svg', '.dot', '.gv'].includes(ext)) {
       throw usageError(`expected a file ending in .svg, .dot or .gv, got '${out}'`, '--out');
     }
+    checkOutputFile(out, '--out');
     const format = ext === '.svg' ? 'svg' : 'dot';
     const options = { showNone: Boolean(flags['show-none']), ...(flags.title !== undefined ? { title: flags.title as string } : {}) };
     const text = format === 'svg' ? sampleToSvg(space, s, options) : sampleToDot(space, s, options);
-    try {
-      writeFileSync(out, text);
-    } catch (e) {
-      throw new TsnasError('usage', `cannot write the picture: ${(e as Error).message}`, { where: '--out', cause: e });
-    }
+    writeFileAtomic(out, text, '--out');
     if (flags.json) emitJson({ out, format, bytes: Buffer.byteLength(text) });
     else log(`wrote ${out} (${format})`);
     return 0;

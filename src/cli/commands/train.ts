@@ -8,6 +8,7 @@ import { parseNb201Ops } from '../../spaces/nb201.js';
 import { NB201Network } from '../../networks/nb201.js';
 import { trainModel, evaluate } from '../../train/trainer.js';
 import { configureCompute } from '../../train/setup.js';
+import { checkNetworkInput } from '../../nn/module.js';
 
 export const trainCommand = defineCommand({
   name: 'train',
@@ -41,6 +42,8 @@ export const trainCommand = defineCommand({
       inChannels: train.channels,
     });
     try {
+      const side = (flags.resolution as number | undefined) ?? train.height;
+      checkNetworkInput(net, [train.channels, side, side], '--resolution');
       const result = trainModel(net, train, {
         epochs: flags.epochs as number,
         batchSize: flags.batch as number,

@@ -1,7 +1,6 @@
 // Trained weights for an ONNX export: what the weights say of the network,
-// loading them with clear errors, and writing the model atomically
-// (exportWeightsToOnnx in src/kits builds the sample's network with them).
-import { renameSync, writeFileSync } from 'node:fs';
+// loading them with clear errors (exportWeightsToOnnx in src/kits builds
+// the sample's network with them).
 import { TsnasError } from '../../errors.js';
 import type { Module } from '../../nn/module.js';
 import type { Tensor } from '../../tensor/index.js';
@@ -24,11 +23,4 @@ export function loadWeightsInto(net: Module, weights: Record<string, Tensor>, fi
     if (e instanceof TsnasError) throw new TsnasError('data', `${e.message} (weights from ${file})`, { where: 'weights', cause: e });
     throw e;
   }
-}
-
-/** Writes bytes to path through a temporary file, so a reader never sees half a model. */
-export function writeFileAtomic(path: string, bytes: Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, bytes);
-  renameSync(tmp, path);
 }

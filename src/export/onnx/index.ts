@@ -9,4 +9,4 @@ export {
 } from './export.js';
 export { exportActivation, expectRank, flatten as flattenValue } from './exporters.js';
 export { checkOnnxAgainstModule, onnxRuntimeAvailable, type OnnxCheck } from './verify.js';
-export { inferClassesAndChannels, loadWeightsInto, writeFileAtomic } from './file.js';
+export { inferClassesAndChannels, loadWeightsInto } from './file.js';
