@@ -308,8 +308,10 @@ const ONE_SHOT: WeightSharingMethod[] = [
     name: 'spos',
     summary: 'SPOS: one uniformly sampled path per step, then evolutionary search with inherited weights',
     presets: cpuPreset({ epochs: 60, calibrationBatches: 8, evalBatches: 8 }),
-    options: { ...COMMON, ...SEARCH_OPTIONS, ...RANKING, sampling: { kind: 'string', enum: ['uniform', 'strict-fair'], default: 'uniform', help: 'path sampling (strict-fair: as fairnas)' } },
-    create: (data, c, o) => createSposRun(data, { ...oneShotCommon(c, o), limits: c.limits, sampling: o.sampling, evolution: evolutionOf(o) } as never),
+    options: { ...COMMON, ...SEARCH_OPTIONS, ...RANKING, sampling: { kind: 'string', enum: ['uniform', 'strict-fair'], default: 'uniform', help: 'path sampling (strict-fair: as fairnas)' },
+      sandwich: int(0, 'elastic spaces (mobilenet, chain, transformer): per step the largest and smallest paths and this many random ones (the sandwich rule; 0: off)', 0),
+    },
+    create: (data, c, o) => createSposRun(data, { ...oneShotCommon(c, o), limits: c.limits, sampling: o.sampling, sandwich: o.sandwich, evolution: evolutionOf(o) } as never),
   },
   {
     name: 'fairnas',
