@@ -14,7 +14,7 @@ const ENSEMBLE_MEMBERS = PROXY_NAMES.filter((p) => p !== 'ensemble');
 import { PREDICTOR_NAMES } from '../predictors/index.js';
 import { metricDirection } from '../estimators/metrics.js';
 import { leafPaths, showValue, validate, type Schema } from '../util/schema.js';
-import { findWeightSharingMethod, WEIGHT_SHARING_METHOD_NAMES } from '../weight-sharing/methods.js';
+import { findWeightSharingMethod, PRESET_NAMES, presetOf, WEIGHT_SHARING_METHOD_NAMES } from '../weight-sharing/methods.js';
 
 /** Estimators that evaluate one sample by themselves. */
 export const BASE_ESTIMATOR_KINDS = ['benchmark', 'training', 'proxies'] as const;
@@ -101,6 +101,8 @@ export interface ExperimentConfig {
   seed: number;
   space: { name: string; options: Record<string, unknown> };
   strategy: { name: string; options: Record<string, unknown> };
+  /** A weight-sharing method's named setting (methods.ts), already applied to strategy.options and dataset.limitTrain. */
+  preset?: string;
   estimator: EstimatorConfig;
   dataset: DatasetConfig;
   objectives: ObjectiveConfig[];
@@ -228,6 +230,7 @@ export const CONFIG_SCHEMA: Schema = {
         options: { kind: 'object', open: true, fields: {}, default: {}, help: "the strategy's own options (population, sample, ...)" },
       },
     },
+    preset: { kind: 'string', enum: [...PRESET_NAMES], help: "weight-sharing: a named setting of the method (cpu: a search in at most 15 minutes at 1 thread); it fills strategy.options and dataset.limitTrain where they are unset (docs/weight-sharing.md)" },
     estimator: estimatorSchema(true),
     dataset: {
       kind: 'object',
@@ -453,18 +456,30 @@ export function checkConfig(raw: unknown): ExperimentConfig {
 /**
  * Defaults that differ for weight-sharing strategies, filled in the raw
  * config before the schema's: the data split 50/50 into weights and
- * architecture halves (as the references do), and the found architecture
- * looked up in the table on nb201, else kept with the search's numbers.
+ * architecture halves (as the references do), the found architecture
+ * looked up in the table on nb201, else kept with the search's numbers, and
+ * the method's preset, if the config names one.
  */
 function withWeightSharingDefaults(raw: unknown): unknown {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
   const r = raw as Record<string, any>;
   const strategy = r['strategy'];
   const name = typeof strategy === 'object' && strategy !== null ? strategy['name'] : undefined;
-  if (typeof name !== 'string' || !findWeightSharingMethod(name)) return raw;
+  const method = typeof name === 'string' ? findWeightSharingMethod(name) : undefined;
+  if (!method) {
+    if (r['preset'] !== undefined) throw configError(`presets are settings of the weight-sharing methods (${WEIGHT_SHARING_METHOD_NAMES.join(', ')}), but the strategy is ${typeof name === 'string' ? name : 'the default multi-trial one'}`, 'preset');
+    return raw;
+  }
   const out: Record<string, any> = { ...r };
   const dataset = typeof r['dataset'] === 'object' && r['dataset'] !== null ? r['dataset'] : {};
-  if (dataset['validFraction'] === undefined) out['dataset'] = { ...dataset, validFraction: 0.5 };
+  out['dataset'] = { validFraction: 0.5, ...dataset };
+  if (typeof r['preset'] === 'string') {
+    // The preset fills what the config leaves unset: explicit fields (and flags, which set them) win.
+    const preset = presetOf(method, r['preset']);
+    out['dataset'] = { limitTrain: preset.limitTrain, ...out['dataset'] };
+    const options = typeof strategy['options'] === 'object' && strategy['options'] !== null ? strategy['options'] : {};
+    out['strategy'] = { ...strategy, options: { ...preset.options, ...options } };
+  }
   const space = typeof r['space'] === 'object' && r['space'] !== null ? r['space']['name'] ?? 'nb201' : 'nb201';
   if (r['estimator'] === undefined) out['estimator'] = space === 'nb201' ? { kind: 'benchmark' } : { kind: SUPERNET_ESTIMATOR_KIND };
   return out;

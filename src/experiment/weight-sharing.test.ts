@@ -27,6 +27,7 @@ const METHODS: Record<string, Record<string, unknown>> = {
   drnas: { epochs: 4, channels: 4, cells: 1, resolution: 8, batch: 24, stepsPerEpoch: 2 },
   'darts-minus': { epochs: 4, channels: 4, cells: 1, resolution: 8, batch: 24, stepsPerEpoch: 2 },
   sdarts: { epochs: 4, channels: 4, cells: 1, resolution: 8, batch: 24, stepsPerEpoch: 2 },
+  proxyless: { epochs: 4, channels: 4, cells: 1, resolution: 8, batch: 24, stepsPerEpoch: 2 },
   spos: { epochs: 4, channels: 4, cells: 1, resolution: 8, batch: 24, stepsPerEpoch: 3, budget: 12, population: 6, calibrationBatches: 1, evalBatches: 1 },
   darts2: { epochs: 4, channels: 4, cells: 1, resolution: 8, batch: 24, stepsPerEpoch: 2 },
   pcdarts: { epochs: 4, channels: 4, cells: 1, resolution: 8, batch: 24, stepsPerEpoch: 2, pcK: 2, archWarmup: 1 },

@@ -34,11 +34,26 @@ export interface RunContext {
   afterSearch?: (evaluate: (s: Sample) => number) => void;
 }
 
+/**
+ * A named setting of a method (e.g. `cpu`): values of its options, and how
+ * many training images it uses (dataset.limitTrain). A config's `preset`
+ * fills these where the config leaves them unset, so explicit fields win.
+ */
+export interface MethodPreset {
+  options: Record<string, unknown>;
+  limitTrain: number;
+}
+
+/** The preset names every method declares. */
+export const PRESET_NAMES = ['cpu'] as const;
+export type PresetName = (typeof PRESET_NAMES)[number];
+
 export interface WeightSharingMethod {
   readonly name: string;
   readonly summary: string;
   /** The schema of strategy.options (defaults filled in by the config check). */
   readonly options: Record<string, Schema>;
+  readonly presets: Readonly<Record<PresetName, MethodPreset>>;
   /** Builds the run; options are checked against `options` already. */
   create(data: Dataset, context: RunContext, options: Record<string, any>): WeightSharingRun;
 }
@@ -122,6 +137,7 @@ const METHOD_OPTIONS: Record<DifferentiableMethod, Record<string, Schema>> = {
     perturbation: { kind: 'string', enum: ['random', 'adversarial'], default: 'random', help: 'SDARTS-RS (uniform noise) or SDARTS-ADV (a PGD attack per step; about attackSteps + 2 times the forward passes)' },
     attackSteps: int(1, 'SDARTS-ADV: PGD steps', 7),
   },
+  proxyless: referenceOptions('proxyless'),
 };
 
 /** A diagnostic of one-shot supernets, read by the experiment (it needs the benchmark table). */
@@ -136,6 +152,32 @@ const SEARCH_OPTIONS: Record<string, Schema> = {
   evalBatches: int(1, 'validation batches each candidate is scored on', 4),
 };
 
+/**
+ * `cpu`: one search in at most 15 minutes at 1 thread on a 2-core machine
+ * shared with one other run (docs/weight-sharing.md, "The cpu preset"):
+ * 20,000 CIFAR-10 training images halved into weight and architecture data,
+ * 16×16 images, C = 16, one cell per stage (nb201; 5 cells on darts), batch
+ * 64, epochs per method from its measured step time, α at 10× DARTS's
+ * learning rate (α barely moves in this many steps at 3e-4), and a time
+ * budget of 14 minutes that ends training early on a slower machine.
+ */
+const CPU_DATA = { limitTrain: 20_000 };
+const CPU_COMMON = { resolution: 16, channels: 16, batch: 64, timeBudgetSeconds: 840 };
+const cpuPreset = (options: Record<string, unknown>): Record<PresetName, MethodPreset> => ({ cpu: { ...CPU_DATA, options: { ...CPU_COMMON, ...options } } });
+const CPU_ALPHA = { archLr: 3e-3 };
+
+const PRESETS: Record<DifferentiableMethod, Record<PresetName, MethodPreset>> = {
+  darts: cpuPreset({ ...CPU_ALPHA, epochs: 30 }),
+  darts2: cpuPreset({ ...CPU_ALPHA, epochs: 12 }),
+  pcdarts: cpuPreset({ ...CPU_ALPHA, epochs: 40, archWarmup: 10 }),
+  gdas: cpuPreset({ ...CPU_ALPHA, epochs: 60 }),
+  'beta-darts': cpuPreset({ ...CPU_ALPHA, epochs: 30 }),
+  drnas: cpuPreset({ ...CPU_ALPHA, epochs: 30 }),
+  'darts-minus': cpuPreset({ ...CPU_ALPHA, epochs: 30 }),
+  sdarts: cpuPreset({ ...CPU_ALPHA, epochs: 30 }),
+  proxyless: cpuPreset({ ...CPU_ALPHA, epochs: 60 }),
+};
+
 const SUMMARIES: Record<DifferentiableMethod, string> = {
   darts: 'DARTS, first order: α and weights in alternation on the two halves of the data',
   darts2: 'DARTS, second order (unrolled architecture gradient)',
@@ -145,6 +187,7 @@ const SUMMARIES: Record<DifferentiableMethod, string> = {
   drnas: 'DrNAS: α as Dirichlet concentrations, every forward mixing with a reparameterised sample',
   'darts-minus': 'DARTS−: DARTS with an auxiliary skip connection whose weight decays from 1 to 0',
   sdarts: 'SDARTS: DARTS with the weights trained under random (RS) or adversarial (ADV) perturbations of softmax(α)',
+  proxyless: 'ProxylessNAS: binarised paths (one sampled path per weight step, two per α step, with the binary-gate gradient); λ·expected latency from a table with cost',
 };
 
 function differentiable(name: DifferentiableMethod): WeightSharingMethod {
@@ -152,6 +195,7 @@ function differentiable(name: DifferentiableMethod): WeightSharingMethod {
     name,
     summary: SUMMARIES[name],
     options: METHOD_OPTIONS[name],
+    presets: PRESETS[name],
     create(data, c, o) {
       if (!(DIFFERENTIABLE_SPACES as readonly string[]).includes(c.space)) return supernetRun(name, data, c, o);
       let cost: { table: Record<string, number>; perLabel?: Record<string, Record<string, number>>; lambda: number } | undefined;
@@ -263,18 +307,23 @@ const ONE_SHOT: WeightSharingMethod[] = [
   {
     name: 'spos',
     summary: 'SPOS: one uniformly sampled path per step, then evolutionary search with inherited weights',
-    options: { ...COMMON, ...SEARCH_OPTIONS, ...RANKING, sampling: { kind: 'string', enum: ['uniform', 'strict-fair'], default: 'uniform', help: 'path sampling (strict-fair: as fairnas)' } },
-    create: (data, c, o) => createSposRun(data, { ...oneShotCommon(c, o), limits: c.limits, sampling: o.sampling, evolution: evolutionOf(o) } as never),
+    presets: cpuPreset({ epochs: 60, calibrationBatches: 8, evalBatches: 8 }),
+    options: { ...COMMON, ...SEARCH_OPTIONS, ...RANKING, sampling: { kind: 'string', enum: ['uniform', 'strict-fair'], default: 'uniform', help: 'path sampling (strict-fair: as fairnas)' },
+      sandwich: int(0, 'elastic spaces (mobilenet, chain, transformer): per step the largest and smallest paths and this many random ones (the sandwich rule; 0: off)', 0),
+    },
+    create: (data, c, o) => createSposRun(data, { ...oneShotCommon(c, o), limits: c.limits, sampling: o.sampling, sandwich: o.sandwich, evolution: evolutionOf(o) } as never),
   },
   {
     name: 'fairnas',
     summary: 'FairNAS: SPOS with strict fairness (every candidate of every edge once per group of steps)',
+    presets: cpuPreset({ epochs: 60, calibrationBatches: 8, evalBatches: 8 }),
     options: { ...COMMON, ...SEARCH_OPTIONS, ...RANKING },
     create: (data, c, o) => createFairnasRun(data, { ...oneShotCommon(c, o), limits: c.limits, evolution: evolutionOf(o) } as never),
   },
   {
     name: 'enas',
     summary: 'ENAS: shared weights trained on controller samples; an LSTM controller trained by REINFORCE',
+    presets: cpuPreset({ epochs: 60 }),
     options: {
       ...COMMON,
       calibrationBatches: SEARCH_OPTIONS['calibrationBatches']!,
@@ -297,6 +346,8 @@ const ONE_SHOT: WeightSharingMethod[] = [
   {
     name: 'ofa',
     summary: 'Once-for-All: progressive shrinking (full, kernel, depth, expand) with distillation, then evolutionary search',
+    // The elastic MobileNet's width comes from its space options, not `channels`.
+    presets: { cpu: { ...CPU_DATA, options: { resolution: 16, batch: 64, timeBudgetSeconds: 840, epochs: 20 } } },
     options: {
       ...COMMON,
       ...SEARCH_OPTIONS,
@@ -323,6 +374,16 @@ export const WEIGHT_SHARING_METHOD_NAMES: readonly string[] = [...METHODS.keys()
 /** The method of this name, or undefined when it is not a weight-sharing method. */
 export function findWeightSharingMethod(name: string): WeightSharingMethod | undefined {
   return METHODS.get(name);
+}
+
+/**
+ * A method's preset: its options and training-image limit. Throws a config
+ * error naming `preset` for a name the method does not declare.
+ */
+export function presetOf(method: WeightSharingMethod, name: string): MethodPreset {
+  const preset = (method.presets as Record<string, MethodPreset>)[name];
+  if (!preset) throw configError(`unknown preset '${name}' of ${method.name}, expected one of ${Object.keys(method.presets).join(', ')}`, 'preset');
+  return preset;
 }
 
 export function getWeightSharingMethod(name: string): WeightSharingMethod {

@@ -25,6 +25,9 @@ const data = syntheticDataset({ n: 48, height: 8, width: 8, numClasses: 3, seed:
 const SPACE_OPTIONS: Record<string, Record<string, object>> = {
   chain: { chain: getKit('chain').testing.spaceOptions! },
   hierarchical: { hierarchical: { stageCounts: [1, 2], cellsPerStage: [1, 2], channels: [4, 8] } },
+  mobilenet: {
+    mobilenet: { resolutions: [8], widths: [8, 16], strides: [2, 2], activations: ['relu', 'relu'], squeezeExcite: [false, false], depths: [1, 2], kernels: [3, 5], expandRatios: [2, 3] },
+  },
 };
 
 const optionsOf = (space: string, method: DifferentiableMethod): SupernetSearchOptions => ({
@@ -34,7 +37,7 @@ const optionsOf = (space: string, method: DifferentiableMethod): SupernetSearchO
 
 const cases: [string, DifferentiableMethod][] = [
   ['chain', 'darts'], ['chain', 'darts2'], ['chain', 'gdas'], ['hierarchical', 'darts'], ['hierarchical', 'gdas'],
-  ['chain', 'beta-darts'], ['chain', 'drnas'], ['chain', 'sdarts'],
+  ['chain', 'beta-darts'], ['chain', 'drnas'], ['chain', 'sdarts'], ['chain', 'proxyless'], ['mobilenet', 'proxyless'],
 ];
 
 interface Outcome {

@@ -8,7 +8,7 @@
 import { TsnasError } from '../../errors.js';
 import type { AnyModule, HookRemover } from '../../nn/module.js';
 import { DartsMixing, GdasMixing, MixedOp, PcDartsMixing, type AlphaWeighting, type MixingWeights } from '../../spaces/supernet.js';
-import { cat, dropout, maxPool2d, noGrad, rand, randn, tensor, tidy, type Tensor } from '../../tensor/index.js';
+import { cat, dropout, maxPool2d, noGrad, rand, randn, scalar, stack, tensor, tidy, type Tensor } from '../../tensor/index.js';
 
 /** True for candidates whose output is identically zero ('none'). */
 export function isZeroOp(m: AnyModule): boolean {
@@ -220,4 +220,89 @@ export function dropSkipConnections(net: AnyModule, p: number): HookRemover {
     });
   }
   return () => removers.forEach((r) => r());
+}
+
+/** Index of a draw from the distribution `probs` (sums to 1) with uniform u in [0, 1). */
+function drawIndex(probs: number[], u: number): number {
+  let acc = 0;
+  for (let i = 0; i < probs.length; i++) {
+    acc += probs[i]!;
+    if (u < acc) return i;
+  }
+  return probs.length - 1;
+}
+
+/** One uniform number from libtorch's generator (so that a run's reseeding makes the draws reproducible). */
+const uniform = () => noGrad(() => tidy(() => rand([1]).item()));
+
+/**
+ * ProxylessNAS (Cai et al., 2019) path binarisation. What a forward computes
+ * depends on `phase`, which the search sets around its steps:
+ * - 'weights': one path per edge drawn from softmax(α); only it runs;
+ * - 'arch': two paths drawn from softmax(α) without replacement, one of them
+ *   active as a binary gate drawn from the softmax over the pair's α, the
+ *   other computed with gate value 0. The gates carry the restricted
+ *   softmax's gradient straight through, so autograd gives the paper's
+ *   estimator ∂L/∂α_k = Σ_m ∂L/∂g_m·p_m(δ_mk − p_k) over the pair, and the
+ *   other α get none; after the update `rescale` shifts the pair's α so
+ *   that their total probability is unchanged (the unsampled paths' stay);
+ * - 'argmax' (default; evaluation): the path of each edge's largest α.
+ * Only the sampled candidates run (in the arch phase the dense weights are
+ * zero without gradient elsewhere, for supernets that mix densely).
+ */
+export class ProxylessMixing extends DartsMixing {
+  phase: 'weights' | 'arch' | 'argmax' = 'argmax';
+  /** The arch phase's pairs since the last rescale: label -> the indices and α's values at the draw. */
+  #pairs = new Map<string, { indices: [number, number]; before: [number, number] }>();
+
+  override processWeights(label: string, raw: Tensor | null): MixingWeights {
+    const alpha = raw!;
+    if (this.phase === 'argmax') return { kind: 'single', index: this.chosenIndex(label) };
+    const probs = noGrad(() => tidy(() => alpha.softmax(0).toArray()));
+    const first = drawIndex(probs, uniform());
+    if (this.phase === 'weights') return { kind: 'single', index: first };
+    const rest = probs.map((p, i) => (i === first ? 0 : p));
+    const restSum = rest.reduce((a, b) => a + b, 0);
+    const second = restSum > 0 ? drawIndex(rest.map((p) => p / restSum), uniform()) : (first + 1) % probs.length;
+    const pair: [number, number] = [first, second];
+    const values = alpha.toArray();
+    this.#pairs.set(label, { indices: pair, before: [values[first]!, values[second]!] });
+    const pairProbs = stack([alpha.select(0, first), alpha.select(0, second)]).softmax(0);
+    const active = drawIndex(pairProbs.toArray(), uniform());
+    // Value: 1 for the active path, 0 for the other; gradient: the pair's softmax's.
+    const gates = pairProbs.sub(pairProbs.detach()).add(tensor(active === 0 ? [1, 0] : [0, 1]));
+    const zero = scalar(0);
+    return { kind: 'dense', weights: stack(probs.map((_, k) => (k === first ? gates.select(0, 0) : k === second ? gates.select(0, 1) : zero))) };
+  }
+
+  /** The candidates the current forward runs on an edge: its pair in the arch phase, else all (dense weights come from nowhere else). */
+  sampledIndices(label: string): readonly number[] | null {
+    return this.phase === 'arch' ? this.#pairs.get(label)?.indices ?? null : null;
+  }
+
+  override applyWeights(op: MixedOp, x: Tensor, w: MixingWeights): Tensor {
+    const indices = w.kind === 'dense' ? this.sampledIndices(op.label) : null;
+    if (!indices || w.kind !== 'dense') return super.applyWeights(op, x, w);
+    const [a, b] = indices.map((k) => op.candidate(k).call(x).mul(w.weights.select(0, k)));
+    return a!.add(b!);
+  }
+
+  /** After an architecture update: shifts each sampled pair's α so that the pair's Σ exp(α) is what it was at the draw. */
+  rescale(): void {
+    noGrad(() => tidy(() => {
+      for (const [label, { indices: [i, j], before }] of this.#pairs) {
+        const alpha = this.getWeights(label);
+        const after = alpha.toArray();
+        const offset = logSumExp(before) - logSumExp([after[i]!, after[j]!]);
+        const shift = after.map((_, k) => (k === i || k === j ? offset : 0));
+        alpha.add_(tensor(shift));
+      }
+    }));
+    this.#pairs.clear();
+  }
+}
+
+function logSumExp(xs: number[]): number {
+  const m = Math.max(...xs);
+  return m + Math.log(xs.reduce((s, x) => s + Math.exp(x - m), 0));
 }

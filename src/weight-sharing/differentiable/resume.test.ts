@@ -32,6 +32,7 @@ const cases: [string, SearchOptions][] = [
   ['darts-minus', { ...base, method: 'darts-minus' }],
   ['sdarts', { ...base, method: 'sdarts' }],
   ['sdarts adversarial', { ...base, method: 'sdarts', perturbation: 'adversarial', attackSteps: 2 }],
+  ['proxyless', { ...base, method: 'proxyless' }],
 ];
 
 interface Outcome {
@@ -128,7 +129,7 @@ for (const [name, o] of cases) {
   });
 }
 
-for (const method of ['darts', 'gdas', 'beta-darts', 'drnas', 'darts-minus', 'sdarts'] as const) {
+for (const method of ['darts', 'gdas', 'beta-darts', 'drnas', 'darts-minus', 'sdarts', 'proxyless'] as const) {
   test(`${method} on the darts space: α moves, a genotype is derived, resumed after 1 epoch the run ends exactly as uninterrupted`, async () => {
     const start = memory().numTensors;
     const o: SearchOptions = { ...base, method, space: 'darts', cells: 3, epochs: 2, ...(method === 'darts' ? {} : { stepsPerEpoch: 1 }) };

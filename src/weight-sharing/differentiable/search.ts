@@ -25,11 +25,11 @@ import { SegmentedTape } from './segmented.js';
 import { DartsSupernet } from '../../supernets/darts.js';
 import { DIRICHLET_WEIGHTING } from './dirichlet.js';
 import {
-  EdgeNormalization, RandomSmoothing, SearchDartsMixing, SearchGdasMixing, SearchPcDartsMixing, auxiliarySkip, dropSkipConnections, mixedOps,
+  EdgeNormalization, ProxylessMixing, RandomSmoothing, SearchDartsMixing, SearchGdasMixing, SearchPcDartsMixing, auxiliarySkip, dropSkipConnections, mixedOps,
 } from './mixing.js';
 import { architectureWeights, buildCellSupernet, DIFFERENTIABLE_SPACES, type Supernet, type SupernetConfig } from './network.js';
 
-export const DIFFERENTIABLE_METHODS = ['darts', 'darts2', 'gdas', 'pcdarts', 'beta-darts', 'drnas', 'darts-minus', 'sdarts'] as const;
+export const DIFFERENTIABLE_METHODS = ['darts', 'darts2', 'gdas', 'pcdarts', 'beta-darts', 'drnas', 'darts-minus', 'sdarts', 'proxyless'] as const;
 export type DifferentiableMethod = (typeof DIFFERENTIABLE_METHODS)[number];
 
 /** Where the reference codes differ from DARTS's: the defaults of a method. */
@@ -208,7 +208,8 @@ export class BilevelSearch {
     const gdas = { mode: o.gdasMode, gradient: o.gdasGradient };
     this.mixing = o.method === 'gdas' ? (config ? new SearchGdasMixing(o.tauMax ?? 10, gdas) : new GdasMixing(o.tauMax ?? 10, gdas))
       : o.method === 'pcdarts' ? new SearchPcDartsMixing(o.pcK ?? 4)
-        : config ? new SearchDartsMixing() : new DartsMixing();
+        : o.method === 'proxyless' ? new ProxylessMixing()
+          : config ? new SearchDartsMixing() : new DartsMixing();
     if (o.method === 'drnas') this.mixing.weighting = DIRICHLET_WEIGHTING;
     if (o.method === 'sdarts') {
       this.smoothing = new RandomSmoothing();
@@ -286,9 +287,9 @@ export class BilevelSearch {
     return this.o.weightDecay ?? this.reference.weightDecay;
   }
 
-  /** Whether a forward pass draws its architecture (GDAS, DrNAS): a Hessian w.r.t. α would be of a different network each call. */
+  /** Whether a forward pass draws its architecture (GDAS, DrNAS, ProxylessNAS): a Hessian w.r.t. α would be of a different network each call. */
   get sampled(): boolean {
-    return this.o.method === 'gdas' || this.o.method === 'drnas';
+    return this.o.method === 'gdas' || this.o.method === 'drnas' || this.o.method === 'proxyless';
   }
 
   /** The weights' learning rate now. */
@@ -375,7 +376,7 @@ export class BilevelSearch {
   archStep(train: LabeledBatch, valid: LabeledBatch): StepStats {
     const stats: StepStats = { loss: NaN, correct: 0, n: 0 };
     const validLoss = this.validObjective(valid, stats);
-    const result = this.o.method === 'darts2'
+    const result = this.#inProxylessPhase('arch', () => (this.o.method === 'darts2'
       ? unrolledArchGradient({
         weights: this.weights,
         alphas: this.alphas,
@@ -387,13 +388,25 @@ export class BilevelSearch {
         momentumBuffers: this.momentumBuffers(),
         gradient: this.gradient,
       })
-      : firstOrderArchGradient(this.alphas, validLoss, this.gradient);
+      : firstOrderArchGradient(this.alphas, validLoss, this.gradient)));
     this.archOptimizer.zeroGrad();
     this.alphas.forEach((a, i) => (a.grad = result.grads[i]!));
     for (const g of result.grads) g.dispose();
     this.archOptimizer.step();
     this.archOptimizer.zeroGrad();
+    if (this.mixing instanceof ProxylessMixing) this.mixing.rescale();
     return stats;
+  }
+
+  /** Runs f with ProxylessNAS's mixing in a step's phase (other mixings: just f); evaluation forwards take the argmax path. */
+  #inProxylessPhase<T>(phase: ProxylessMixing['phase'], f: () => T): T {
+    if (!(this.mixing instanceof ProxylessMixing)) return f();
+    this.mixing.phase = phase;
+    try {
+      return f();
+    } finally {
+      this.mixing.phase = 'argmax';
+    }
   }
 
   private momentumBuffers(): (Tensor | null)[] {
@@ -411,13 +424,13 @@ export class BilevelSearch {
       }
       let grads: (Tensor | null)[];
       try {
-        grads = this.gradient(() => {
+        grads = this.#inProxylessPhase('weights', () => this.gradient(() => {
           const logits = this.net.call(train.x);
           const loss = crossEntropy(logits, train.y);
           stats.loss = loss.item();
           stats.correct = noGrad(() => logits.argmax(1).eq(train.y).sum().item());
           return loss;
-        }, this.weights);
+        }, this.weights));
       } finally {
         if (this.smoothing) {
           this.smoothing.active = false;

@@ -2,6 +2,7 @@
 // space becomes a path through the supernet (one candidate per mixed op),
 // how paths are sampled during supernet training, and how a path is
 // evaluated with inherited weights after batch-norm recalibration.
+import { configError } from '../../errors.js';
 import { BatchNorm2d } from '../../nn/layers.js';
 import type { Module } from '../../nn/module.js';
 import type { SinglePathMixing } from '../../spaces/supernet.js';
@@ -55,6 +56,25 @@ export function strictFairPaths(labels: ReadonlyMap<string, readonly Value[]>, r
     order.forEach((k, step) => (paths[step]![label] = values[k]!));
   }
   return paths;
+}
+
+/**
+ * The sandwich rule (BigNAS, Yu et al. 2020): the largest path, the smallest
+ * and `random` random ones. Largest and smallest take each elastic (numeric)
+ * label's largest or smallest value (depth, width, kernel, expansion); other
+ * labels (e.g. an activation) keep the first random path's value. Throws a
+ * config error naming `sandwich` when no label is numeric (no size to span).
+ */
+export function sandwichPaths(labels: ReadonlyMap<string, readonly Value[]>, randomPaths: readonly Sample[]): Sample[] {
+  const numeric = [...labels].filter(([, values]) => values.every((v) => typeof v === 'number'));
+  if (numeric.length === 0) throw configError('the sandwich rule spans the sizes of elastic spaces (numeric choices such as depth, width, kernel); this supernet has none', 'strategy.options.sandwich');
+  const base = randomPaths[0]!;
+  const extreme = (pick: (xs: number[]) => number): Sample => {
+    const path: Record<string, Value> = { ...base };
+    for (const [label, values] of numeric) path[label] = pick(values as number[]);
+    return path;
+  };
+  return [extreme((xs) => Math.max(...xs)), extreme((xs) => Math.min(...xs)), ...randomPaths];
 }
 
 /**

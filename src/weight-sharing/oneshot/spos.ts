@@ -4,7 +4,7 @@
 // gradients accumulated over the group) — then search its sub-networks with
 // an evolutionary algorithm, each evaluated with the inherited weights after
 // batch-norm recalibration.
-import { TsnasError } from '../../errors.js';
+import { TsnasError, configError } from '../../errors.js';
 import type { Dataset } from '../../data/dataset.js';
 import type { Batch } from '../../data/loader.js';
 import type { Sample, Value } from '../../spaces/types.js';
@@ -12,13 +12,15 @@ import type { Rng } from '../../util/random.js';
 import { reseed } from '../checkpoint.js';
 import type { WeightSharingEpoch, WeightSharingResult } from '../run.js';
 import type { EvolutionOptions } from './evolution.js';
-import { strictFairPaths } from './paths.js';
+import { currentPath, sandwichPaths, strictFairPaths } from './paths.js';
 import { OneShotRun, runToEnd, type OneShotOptions, type OneShotResult, type StepResult } from './training.js';
 
 export type PathSampling = 'uniform' | 'strict-fair';
 
 export interface SposOptions extends OneShotOptions {
   sampling?: PathSampling;
+  /** Uniform sampling: train per step the largest path, the smallest and this many random ones (the sandwich rule; 0, the default: one random path). */
+  sandwich?: number;
   evolution?: EvolutionOptions;
 }
 
@@ -28,12 +30,22 @@ class SposRun extends OneShotRun {
   constructor(method: string, data: Dataset, readonly o: SposOptions & { sampling: PathSampling }) {
     super(method, data, o, o.epochs);
     this.#labels = this.supernet.net.labels();
+    if (o.sandwich) {
+      try {
+        sandwichPaths(this.#labels, [currentPath(this.supernet.net)]);
+      } catch (e) {
+        this.dispose();
+        throw e;
+      }
+    }
   }
 
   protected step(batch: Batch, _epoch: number, rng: Rng): StepResult {
     const { shot } = this;
     // Strict fairness trains all n paths of a group on each batch (FairNAS accumulates their gradients).
-    const paths: Sample[] = this.o.sampling === 'uniform' ? [shot.pathOf(shot.space.sample(rng))] : strictFairPaths(this.#labels, rng);
+    if (this.o.sampling !== 'uniform') return this.supernet.trainStep(batch, strictFairPaths(this.#labels, rng));
+    const random = Array.from({ length: Math.max(1, this.o.sandwich ?? 0) }, () => shot.pathOf(shot.space.sample(rng)));
+    const paths = this.o.sandwich ? sandwichPaths(this.#labels, random) : random;
     return this.supernet.trainStep(batch, paths);
   }
 
@@ -46,6 +58,7 @@ class SposRun extends OneShotRun {
 export function createSposRun(data: Dataset, o: SposOptions): OneShotRun {
   const sampling = o.sampling ?? 'uniform';
   if (sampling !== 'uniform' && sampling !== 'strict-fair') throw new TsnasError('usage', `sampling must be uniform or strict-fair, got '${String(sampling)}'`, { where: 'sampling' });
+  if (o.sandwich && sampling !== 'uniform') throw configError('the sandwich rule adds the largest and smallest paths to random ones; strict-fair sampling has its own groups of paths', 'strategy.options.sandwich');
   return new SposRun(sampling === 'uniform' ? 'spos' : 'fairnas', data, { ...o, sampling });
 }
 
