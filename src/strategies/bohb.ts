@@ -44,7 +44,7 @@ export function hyperbandBudgets(min: number, max: number, eta: number): number[
   if (!(min > 0 && max >= min && eta > 1)) throw new TsnasError('usage', `hyperband budgets need 0 < min <= max and eta > 1, got min ${min}, max ${max}, eta ${eta}`);
   // The epsilon keeps exact powers (R/r = η^k) from losing a level to rounding.
   const sMax = Math.floor(Math.log(max / min) / Math.log(eta) + 1e-9);
-  return Array.from({ length: sMax + 1 }, (_, i) => max * eta ** (i - sMax));
+  return Array.from({ length: sMax + 1 }, (_, i) => max / eta ** (sMax - i));
 }
 
 /** One rung of a bracket: how many configurations run at which budget index. */
@@ -186,8 +186,8 @@ export class Bohb extends BaseStrategy {
   private newConfiguration(budget: number | undefined): Sample {
     const model = this.rng.next() < this.randomFraction ? undefined : this.model();
     if (model) {
-      const s = this.atBudget(model.propose(this.rng), budget);
-      if (!this.isSeen(s)) return s;
+      const s = model.propose(this.rng, (x) => this.isSeen(this.atBudget(x, budget)));
+      if (s) return this.atBudget(s, budget);
     }
     if (!this.fidelity) return this.freshRandom();
     for (let i = 0; i < NEW_SAMPLE_TRIES; i++) {
@@ -248,19 +248,24 @@ export class DensityModel {
     this.badBandwidth = bandwidth(bad.length);
   }
 
-  /** The best of `candidates` draws from the widened good density, by l/g. */
-  propose(rng: Rng): Sample {
+  /**
+   * The best of `candidates` draws from the widened good density, by l/g,
+   * leaving out draws `excluded` says were asked already (the argmax is
+   * otherwise often a good trial itself); undefined when every draw was.
+   */
+  propose(rng: Rng, excluded: (s: Sample) => boolean = () => false): Sample | undefined {
     let best: Sample | undefined;
     let bestScore = -Infinity;
     for (let i = 0; i < this.candidates; i++) {
       const s = this.draw(rng);
+      if (excluded(s)) continue;
       const score = this.ratio(s);
       if (score > bestScore) {
         best = s;
         bestScore = score;
       }
     }
-    return best!;
+    return best;
   }
 
   /** log l(x) − log g(x). */

@@ -32,7 +32,7 @@ export interface NaoModelOptions {
 }
 
 export interface NaoFitOptions {
-  /** Full-batch Adam steps (default 200). */
+  /** Full-batch Adam steps (default 100). */
   epochs?: number;
   learningRate?: number;
   /** Weight of the prediction loss; the reconstruction loss gets 1 − tradeOff (default 0.8, as in NAO). */
@@ -164,7 +164,7 @@ export class NaoModel extends Module<[Tensor], Tensor> {
     const y = tensor(targets, [targets.length, 1]).keep();
     try {
       this.train();
-      for (let epoch = 0; epoch < (o.epochs ?? 200); epoch++) {
+      for (let epoch = 0; epoch < (o.epochs ?? 100); epoch++) {
         tidy(() => {
           const z = this.call(tokens);
           const loss = mseLoss(this.predict(z), y).mul(tradeOff).add(this.reconstructionLoss(z, samples).mul(1 - tradeOff));
@@ -195,7 +195,7 @@ export class NaoModel extends Module<[Tensor], Tensor> {
 export interface NaoOptions extends BaseOptions, NaoModelOptions, NaoFitOptions {
   /** Uniform samples before the model is used (default 10). */
   initial?: number;
-  /** New samples per model fit (default 5). */
+  /** New samples per model fit (default 10). */
   batch?: number;
   /** How many of the best trials are moved in the embedding space (default 10). */
   parents?: number;
@@ -220,12 +220,12 @@ export class Nao extends BaseStrategy {
   constructor(space: SearchSpace, options: NaoOptions = {}) {
     super(space, options);
     this.initial = options.initial ?? 10;
-    this.batch = options.batch ?? 5;
+    this.batch = options.batch ?? 10;
     this.parents = options.parents ?? 10;
     this.stepSize = options.stepSize ?? 1;
     this.maxSteps = options.maxSteps ?? 20;
     this.model = { embedding: options.embedding ?? 16, hidden: options.hidden ?? 32 };
-    this.training = { epochs: options.epochs ?? 200, learningRate: options.learningRate ?? 0.005, tradeOff: options.tradeOff ?? 0.8 };
+    this.training = { epochs: options.epochs ?? 100, learningRate: options.learningRate ?? 0.005, tradeOff: options.tradeOff ?? 0.8 };
     if (!(this.initial >= 2)) throw new TsnasError('config', `nao initial must be >= 2, got ${this.initial}`);
     if (!(this.stepSize > 0)) throw new TsnasError('config', `nao stepSize must be > 0, got ${this.stepSize}`);
   }
@@ -308,11 +308,11 @@ export const naoKind: StrategyKind = {
   multiObjective: false,
   options: optionsSchema({
     initial: integerAtLeast(2, 'uniform samples before the model is used (default 10)'),
-    batch: integerAtLeast(1, 'new samples per model fit (default 5)'),
+    batch: integerAtLeast(1, 'new samples per model fit (default 10)'),
     parents: integerAtLeast(1, 'how many of the best trials are moved in the embedding space (default 10)'),
     embedding: integerAtLeast(1, 'token embedding size (default 16)'),
     hidden: integerAtLeast(1, 'LSTM hidden size = architecture embedding size (default 32)'),
-    epochs: integerAtLeast(1, 'full-batch Adam steps per fit (default 200)'),
+    epochs: integerAtLeast(1, 'full-batch Adam steps per fit (default 100)'),
     learningRate: { kind: 'number', min: 0, exclusiveMin: true, help: 'Adam learning rate (default 0.005)' },
     tradeOff: probability('weight of the prediction loss against the reconstruction loss (default 0.8)'),
     stepSize: { kind: 'number', min: 0, exclusiveMin: true, help: 'gradient ascent step size in the embedding space (default 1)' },
