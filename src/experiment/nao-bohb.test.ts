@@ -47,3 +47,28 @@ for (const [name, options] of Object.entries(strategies)) {
     }
   });
 }
+
+test('bohb with an epochs dimension (training hyperparameters) in a stored training experiment: the budgets of Hyperband reach the trainer', async () => {
+  const config = checkConfig({
+    name: 'exp',
+    seed: 1,
+    space: { name: 'chain', options: { maxDepth: 2, filters: [4, 8], hyperparameters: { epochs: [1, 3] } } },
+    strategy: { name: 'bohb', options: { fidelity: 'epochs' } },
+    estimator: { kind: 'training', batch: 16, resolution: 8 },
+    dataset: { limitTrain: 40, validFraction: 0.25 },
+    budget: { trials: 6 },
+  });
+  const store = await openStore('sqlite::memory:');
+  try {
+    await runExperiment({ store, config });
+    const e = (await store.getExperiment('exp'))!;
+    const trials = await store.listTrials(e.id);
+    // s_max = 1: bracket 1 is 3 configurations at 1 epoch and the best at 3; bracket 0 is 2 at 3.
+    assert.deepEqual(trials.map((t) => (t.sample as Record<string, unknown>)['epochs']), [1, 1, 1, 3, 3, 3]);
+    assert.ok(trials.every((t) => t.state === 'complete'));
+    // Each trial's learning curve has as many epochs as its sample says.
+    for (const t of trials) assert.equal(t.intermediate['valid_accuracy']?.length, (t.sample as Record<string, number>)['epochs']);
+  } finally {
+    await store.close();
+  }
+});

@@ -91,6 +91,19 @@ test('bohb: the fidelity must be a numeric dimension holding every Hyperband bud
   assert.throws(() => new Bohb(space, { fidelity: 'depth' }), /has no dimension 'depth'/);
   assert.throws(() => new Bohb(space, { fidelity: 'op0' }), /positive numeric values/);
   assert.throws(() => new Bohb(space, { fidelity: 'epochs', eta: 2 }), /needs budget 1\.125 .* not a value of 'epochs'/);
+  assert.throws(() => new Bohb(space, { fidelity: 'epochs', bracket: 3 }), /bracket must be an integer from 0 to 2/);
+});
+
+test('bohb with bracket = s_max and randomFraction 1 is successive halving of uniform samples', () => {
+  const sh = new Bohb(space, { seed: 1, fidelity: 'epochs', bracket: 2, randomFraction: 1 });
+  const budgets: unknown[] = [];
+  for (let i = 0; i < 26; i++) {
+    const [s] = sh.ask(1);
+    budgets.push(s!['epochs']);
+    sh.tell(s!, objective(s!));
+  }
+  const round = [...Array(9).fill(1), 3, 3, 3, 9];
+  assert.deepEqual(budgets, [...round, ...round]);
 });
 
 test('tpe densities: proposals concentrate on the good region of a toy objective', () => {

@@ -37,6 +37,12 @@ export interface BohbOptions extends BaseOptions {
   bandwidthFactor?: number;
   /** Trials per density below which a budget has no model (default: dimensions + 1). */
   minPoints?: number;
+  /**
+   * Run only Hyperband's bracket s, over and over (s = the number of budgets − 1 is plain
+   * successive halving; with randomFraction 1, successive halving of uniform samples).
+   * Default: Hyperband's cycle through every bracket.
+   */
+  bracket?: number;
 }
 
 /** Hyperband's budgets R·η^-s for s = s_max..0 (ascending), s_max = ⌊log_η(R/r)⌋. */
@@ -85,6 +91,7 @@ export class Bohb extends BaseStrategy {
   private readonly candidateCount: number;
   private readonly bandwidthFactor: number;
   private readonly minPoints: number;
+  private readonly onlyBracket: number | undefined;
   /** The dimensions the density model covers (all but the fidelity). */
   private readonly modelled: readonly Dimension[];
   private brackets: Bracket[] = [];
@@ -122,6 +129,10 @@ export class Bohb extends BaseStrategy {
     }
     this.modelled = dims.filter((d) => d !== this.fidelity);
     this.minPoints = options.minPoints ?? this.modelled.length + 1;
+    this.onlyBracket = options.bracket;
+    if (this.onlyBracket !== undefined && !(Number.isInteger(this.onlyBracket) && this.onlyBracket >= 0 && this.onlyBracket <= this.sMax)) {
+      throw new TsnasError('config', `bohb bracket must be an integer from 0 to ${this.sMax} (the number of budgets − 1), got ${this.onlyBracket}`, { where: 'strategy.options.bracket' });
+    }
   }
 
   private get sMax(): number {
@@ -135,7 +146,7 @@ export class Bohb extends BaseStrategy {
         if (s) return s;
       }
       this.brackets = this.brackets.filter((b) => !this.finished(b));
-      const s = this.sMax - (this.opened % (this.sMax + 1));
+      const s = this.onlyBracket ?? this.sMax - (this.opened % (this.sMax + 1));
       this.opened++;
       this.brackets.push({ s, rung: 0, samples: [], handed: 0 });
     }
@@ -336,6 +347,7 @@ export const bohbKind: StrategyKind = {
     candidates: integerAtLeast(1, 'draws from the good density per new configuration (default 64)'),
     bandwidthFactor: { kind: 'number', min: 1, help: 'how much wider the kernels are when drawing (default 3)' },
     minPoints: integerAtLeast(1, 'trials per density below which a budget has no model (default: dimensions + 1)'),
+    bracket: integerAtLeast(0, "run only this Hyperband bracket (the number of budgets - 1: successive halving); default: every bracket in turn"),
   }),
   create: (space, options) => new Bohb(space, options),
 };
