@@ -422,6 +422,9 @@ export function checkConfig(raw: unknown): ExperimentConfig {
     names.add(o.name);
   });
   const measured = trialEstimatorConfig(estimator);
+  if (spaceOptions['hyperparameters'] !== undefined && (weightSharing || measured.kind !== 'training')) {
+    throw configError(`training hyperparameters are searched by multi-trial strategies with the training estimator, not ${weightSharing ? `the weight-sharing method ${v.strategy.name}` : `estimator kind '${measured.kind}'`}`, 'space.options.hyperparameters');
+  }
   if (measured.kind === 'proxies') {
     const first = objectives[0]!.name;
     const known = new Set([...(measured.proxies ?? []), 'params', 'flops']);

@@ -51,7 +51,12 @@ test('bad hyperparameters are config errors naming the field', () => {
   check({ lr: { log: [0.1, 0.01], count: 3 } }, /hyperparameters\.lr\.log$/);
   check({ epochs: [1.5] }, /hyperparameters\.epochs$/);
   check({ augment: ['yes'] }, /hyperparameters\.augment$/);
-  assert.throws(() => checkConfig({ space: { name: 'chain', options: { hyperparameters: { batch: [0] } } } }), (e: unknown) => e instanceof TsnasError && e.where === 'space.options.hyperparameters.batch');
+  const training = { kind: 'training' };
+  assert.throws(() => checkConfig({ space: { name: 'chain', options: { hyperparameters: { batch: [0] } } }, estimator: training }), (e: unknown) => e instanceof TsnasError && e.where === 'space.options.hyperparameters.batch');
+  // The table and the proxies never train, and weight-sharing methods search architectures only.
+  for (const raw of [{ estimator: { kind: 'benchmark' } }, { strategy: { name: 'spos' }, estimator: training }]) {
+    assert.throws(() => checkConfig({ space: { name: 'nb201', options: { hyperparameters: { epochs: [1, 3] } } }, ...raw }), (e: unknown) => e instanceof TsnasError && e.where === 'space.options.hyperparameters');
+  }
 });
 
 test('getSpace with the hyperparameters option: networks and costs are those of the architecture part', () => {
