@@ -93,11 +93,6 @@ export class NaoModel extends Module<[Tensor], Tensor> {
     return this.predictor2.call(this.predictor1.call(z).relu());
   }
 
-  /** One decoder step: its input is the previous token's embedding and z. */
-  private step(input: Tensor, state: [Tensor, Tensor]): [Tensor, Tensor] {
-    return this.decoder.call(input, state);
-  }
-
   /**
    * Teacher-forced cross-entropy of decoding `samples` from z, averaged over
    * active decisions. All steps share one output layer and one loss call: at
@@ -113,7 +108,7 @@ export class NaoModel extends Module<[Tensor], Tensor> {
     let state: [Tensor, Tensor] = [z, zeros([b, this.hidden])];
     const hs: Tensor[] = [];
     for (let k = 0; k < L; k++) {
-      state = this.step(inputs.select(1, k), state);
+      state = this.decoder.call(inputs.select(1, k), state);
       hs.push(state[0]);
     }
     const logits = this.out.call(stack(hs, 1)).add(this.outsideMask()).reshape(b * L, this.tokens.vocabulary);
@@ -143,7 +138,7 @@ export class NaoModel extends Module<[Tensor], Tensor> {
         let state: [Tensor, Tensor] = [z, zeros([b, this.hidden])];
         let previous = new Array<number>(b).fill(this.tokens.vocabulary);
         this.space.dimensions().forEach((d, k) => {
-          state = this.step(cat([this.embed.call(tensor(previous, [b], { dtype: 'int64' })), z], 1), state);
+          state = this.decoder.call(cat([this.embed.call(tensor(previous, [b], { dtype: 'int64' })), z], 1), state);
           const choice = this.out.call(state[0]).narrow(1, this.offsets[k]!, d.values.length).argmax(1).toArray() as number[];
           previous = out.map((o, r) => {
             if (d.condition && !d.condition(o)) return 0;
