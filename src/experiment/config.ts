@@ -402,15 +402,16 @@ export function checkConfig(raw: unknown): ExperimentConfig {
   if (!kitNames().includes(spaceName)) throw configError(`unknown space ${JSON.stringify(spaceName)}, expected one of ${kitNames().join(', ')}`, 'space.name');
   const kit = getKit(spaceName);
   for (const key of Object.keys(spaceOptions)) {
+    if (key === 'hyperparameters') continue;
     const known = kit.optionKeys;
     if (!known.includes(key)) {
-      throw configError(`unknown option of space ${spaceName} (value ${showValue(spaceOptions[key])}); expected ${known.length ? `one of ${known.join(', ')}` : 'none'}`, `space.options.${key}`);
+      throw configError(`unknown option of space ${spaceName} (value ${showValue(spaceOptions[key])}); expected ${known.length ? `one of ${known.join(', ')} or hyperparameters` : 'hyperparameters (every space takes it)'}`, `space.options.${key}`);
     }
   }
   try {
     getSpace(spaceName, spaceOptionsOf(spaceName, spaceOptions));
   } catch (e) {
-    if (e instanceof TsnasError) throw configError(e.where ? e.message.slice(e.where.length + 2) : e.message, 'space.options');
+    if (e instanceof TsnasError) throw configError(e.where ? e.message.slice(e.where.length + 2) : e.message, e.where?.startsWith('space.options.') ? e.where : 'space.options');
     throw e;
   }
   const estimator = v.estimator as EstimatorConfig;
@@ -431,6 +432,9 @@ export function checkConfig(raw: unknown): ExperimentConfig {
     names.add(o.name);
   });
   const measured = trialEstimatorConfig(estimator);
+  if (spaceOptions['hyperparameters'] !== undefined && (weightSharing || measured.kind !== 'training')) {
+    throw configError(`training hyperparameters are searched by multi-trial strategies with the training estimator, not ${weightSharing ? `the weight-sharing method ${v.strategy.name}` : `estimator kind '${measured.kind}'`}`, 'space.options.hyperparameters');
+  }
   if (measured.kind === 'proxies') {
     const first = objectives[0]!.name;
     const known = new Set([...(measured.proxies ?? []), 'params', 'flops']);

@@ -12,6 +12,7 @@ import { loadLatencyTable, predictLatency, type LatencyTable } from '../hardware
 import { buildNetwork, checkSpaceInput, costOf, costOptionsFor, getSpace, latencyModel, networkInputShape } from '../kits/index.js';
 import type { BuildNetworkOptions } from '../networks/index.js';
 import type { DefinedSpace } from '../spaces/space.js';
+import { isHyperparameterSpace } from '../spaces/hyperparameters.js';
 import type { Sample } from '../spaces/types.js';
 import { manualSeed } from '../tensor/index.js';
 import { trainModel } from '../train/trainer.js';
@@ -214,13 +215,17 @@ function baseTrialEstimator(config: ExperimentConfig): BuiltInEstimator {
           manualSeed(seed);
           const size = plan.inputSize(s);
           const net = buildNetwork(space, s, plan.options(s));
+          // A space with training hyperparameters overrides the estimator's settings per sample.
+          const hp = isHyperparameterSpace(space) ? space.split(s).hyperparameters : {};
+          const resize = size === data.train.height ? undefined : size;
           try {
             const result = trainModel(net, data.train, {
-              epochs: e.epochs!,
-              batchSize: e.batch!,
-              lr: e.lr!,
+              epochs: hp.epochs ?? e.epochs!,
+              batchSize: hp.batch ?? e.batch!,
+              lr: hp.lr ?? e.lr!,
+              ...(hp.weightDecay !== undefined ? { weightDecay: hp.weightDecay } : {}),
               // mobilenet samples choose their own resolution.
-              augment: { ...data.augment, resize: size === data.train.height ? undefined : size },
+              augment: hp.augment === 'none' ? { normalize: data.augment.normalize, resize } : { ...data.augment, resize },
               seed,
               valid: data.valid,
               onEpoch: (r) => {

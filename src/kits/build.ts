@@ -9,6 +9,7 @@ import type { BuildNetworkOptions } from '../networks/index.js';
 import type { Morphism } from '../networks/morphism.js';
 import { checkNetworkInput, type Module } from '../nn/module.js';
 import type { DefinedSpace } from '../spaces/space.js';
+import { isHyperparameterSpace } from '../spaces/hyperparameters.js';
 import { SinglePathMixing } from '../spaces/supernet.js';
 import type { Sample } from '../spaces/types.js';
 import type { SpaceSupernet, SupernetOptions } from '../supernets/index.js';
@@ -20,6 +21,11 @@ export type NetworkOptions = BuildNetworkOptions & { spaceOptions?: SpaceOptions
 
 const resolve = (space: DefinedSpace | string, options?: SpaceOptions): { space: DefinedSpace; kit: SpaceKit } =>
   typeof space === 'string' ? { space: getSpace(space, options), kit: getKit(space) } : { space, kit: getKit(space.name) };
+
+/** The architecture part of a space with training hyperparameters (the network is the architecture's); other spaces as they are. */
+function architectureOf(space: DefinedSpace, s: Sample): { space: DefinedSpace; sample: Sample } {
+  return isHyperparameterSpace(space) ? { space: space.architecture, sample: space.split(s).architecture } : { space, sample: s };
+}
 
 /** The cost-model options that describe the same network (costOf(space, s, costOptionsFor(o)).params = numParameters()). */
 export function costOptionsFor(o: BuildNetworkOptions): CostOptions {
@@ -35,17 +41,19 @@ export function costOptionsFor(o: BuildNetworkOptions): CostOptions {
 
 /** The [channels, height, width] of one input image of the sample's network (mobilenet: the sample's resolution). */
 export function networkInputShape(space: DefinedSpace | string, s: Sample, o: Pick<NetworkOptions, 'inChannels' | 'inputSize' | 'spaceOptions'> = {}): [number, number, number] {
-  const { space: sp, kit } = resolve(space, o.spaceOptions);
-  sp.validate(s);
-  const side = kit.inputSize?.(sp, s) ?? o.inputSize ?? 32;
+  const resolved = resolve(space, o.spaceOptions);
+  const { space: sp, sample } = architectureOf(resolved.space, s);
+  sp.validate(sample);
+  const side = resolved.kit.inputSize?.(sp, sample) ?? o.inputSize ?? 32;
   return [o.inChannels ?? 3, side, side];
 }
 
 /** The fixed network of a sample of a registered space (by name, or as getSpace or the space's constructor gives it). */
 export function buildNetwork(space: DefinedSpace | string, s: Sample, o: NetworkOptions): Module {
-  const { space: sp, kit } = resolve(space, o.spaceOptions);
-  sp.validate(s);
-  return kit.network(sp, s, o);
+  const resolved = resolve(space, o.spaceOptions);
+  const { space: sp, sample } = architectureOf(resolved.space, s);
+  sp.validate(sample);
+  return resolved.kit.network(sp, sample, o);
 }
 
 /**
@@ -67,8 +75,9 @@ export function checkSpaceInput(space: DefinedSpace, o: BuildNetworkOptions, whe
 
 /** Params and FLOPs of a sample of a registered space. */
 export function costOf(space: DefinedSpace, s: Sample, o: CostOptions = {}): Cost {
-  space.validate(s);
-  return getKit(space.name).cost(space, s, o);
+  const { space: sp, sample } = architectureOf(space, s);
+  sp.validate(sample);
+  return getKit(sp.name).cost(sp, sample, o);
 }
 
 /** The function-preserving morphisms of a sample (children with weight inheritance); a space without them is a usage error. */

@@ -7,6 +7,7 @@
 //
 // Import lookups from src/kits/index.ts: it registers the built-in kits first.
 import { TsnasError } from '../errors.js';
+import { withHyperparameters } from '../spaces/hyperparameters.js';
 import { registerOnnxExporter, type OnnxExporterEntry } from '../export/onnx/export.js';
 import type { Cost, CostOptions } from '../hardware/cost.js';
 import type { LatencyEdges } from '../hardware/latency.js';
@@ -130,9 +131,16 @@ export function kitOf(space: DefinedSpace): SpaceKit {
   return getKit(space.name);
 }
 
-/** A registered space with its options (options[name], as configs give them). */
+/**
+ * A registered space with its options (options[name], as configs give them).
+ * The option `hyperparameters`, which every space takes, adds training
+ * hyperparameters as dimensions (src/spaces/hyperparameters.ts).
+ */
 export function getSpace(name: string, options: SpaceOptions = {}): DefinedSpace {
-  return getKit(name).space(options[name]);
+  const own = options[name] as Record<string, unknown> | undefined;
+  if (own?.['hyperparameters'] === undefined) return getKit(name).space(own);
+  const { hyperparameters, ...rest } = own;
+  return withHyperparameters(getKit(name).space(Object.keys(rest).length > 0 ? rest : undefined), hyperparameters);
 }
 
 /**

@@ -1,6 +1,6 @@
 // What predictors read of a sample: encodings, token sequences, graphs.
 import type { DefinedSpace } from '../spaces/space.js';
-import type { EncodingKind, Sample } from '../spaces/types.js';
+import type { EncodingKind, Sample, SearchSpace } from '../spaces/types.js';
 import { TsnasError } from '../errors.js';
 
 /** Rows of space.encode(s, kind), flattened row-major into one Float32Array. */
@@ -16,7 +16,7 @@ export function encodingMatrix(space: DefinedSpace, samples: readonly Sample[], 
  * dimension) + (index of the value); 0 marks an inactive dimension. So two
  * dimensions never share a token, and the sequence length is fixed.
  */
-export function tokenizer(space: DefinedSpace): { vocabulary: number; length: number; tokens(s: Sample): number[] } {
+export function tokenizer(space: Pick<SearchSpace, 'dimensions'>): { vocabulary: number; length: number; offsets: readonly number[]; tokens(s: Sample): number[] } {
   const dims = space.dimensions();
   const offsets: number[] = [];
   let next = 1;
@@ -27,6 +27,7 @@ export function tokenizer(space: DefinedSpace): { vocabulary: number; length: nu
   return {
     vocabulary: next,
     length: dims.length,
+    offsets,
     tokens: (s) => dims.map((d, k) => {
       if (!(d.label in s)) return 0;
       const i = d.values.indexOf(s[d.label]!);

@@ -10,3 +10,4 @@ export * from './mobilenet.js';
 export * from './hierarchical.js';
 export * from './transformer.js';
 export * from './supernet.js';
+export * from './hyperparameters.js';

@@ -9,6 +9,8 @@ import type { BaseOptions } from './base.js';
 import { evolutionKind, type EvolutionOptions } from './evolution.js';
 import { geneticKind, type GeneticOptions } from './genetic.js';
 import { localKind, type LocalSearchOptions } from './local.js';
+import { naoKind, type NaoOptions } from './nao.js';
+import { bohbKind, type BohbOptions } from './bohb.js';
 import { nsga2Kind, type Nsga2Options } from './nsga2.js';
 import { ppoKind, reinforceKind, type PolicyGradientOptions, type PpoOptions } from './policy-gradient.js';
 import { randomKind } from './random.js';
@@ -24,12 +26,14 @@ export { Bananas, type BananasOptions, type Acquisition } from './bananas.js';
 export { Controller, type ControllerOptions, type ControllerState } from './controller.js';
 export { Reinforce, Ppo, type PolicyGradientOptions, type PpoOptions } from './policy-gradient.js';
 export { Nsga2, type Nsga2Options } from './nsga2.js';
+export { Bohb, DensityModel, hyperbandBudgets, hyperbandBracket, type BohbOptions, type Rung } from './bohb.js';
+export { Nao, NaoModel, type NaoOptions, type NaoModelOptions, type NaoFitOptions } from './nao.js';
 export { dominates, nonDominatedSort, crowdingDistance, hypervolume2d } from './pareto.js';
 
 /** The built-in multi-trial strategies, each with its options schema and whether it is multi-objective. */
-export const strategyKinds: readonly StrategyKind[] = [randomKind, evolutionKind, geneticKind, localKind, reinforceKind, ppoKind, bananasKind, nsga2Kind];
+export const strategyKinds: readonly StrategyKind[] = [randomKind, evolutionKind, geneticKind, localKind, reinforceKind, ppoKind, bananasKind, nsga2Kind, naoKind, bohbKind];
 
-export const strategyNames = ['random', 'evolution', 'ga', 'local', 'reinforce', 'ppo', 'bo', 'nsga2'] as const;
+export const strategyNames = ['random', 'evolution', 'ga', 'local', 'reinforce', 'ppo', 'bo', 'nsga2', 'nao', 'bohb'] as const;
 export type StrategyName = (typeof strategyNames)[number];
 
 export interface StrategyOptionsByName {
@@ -41,6 +45,8 @@ export interface StrategyOptionsByName {
   ppo: PpoOptions;
   bo: BananasOptions;
   nsga2: Nsga2Options;
+  nao: NaoOptions;
+  bohb: BohbOptions;
 }
 
 export function isStrategyName(name: string): name is StrategyName {

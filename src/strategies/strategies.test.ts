@@ -29,6 +29,8 @@ const options: Record<StrategyName, object> = {
   ppo: { batch: 5, controller: { hidden: 8, learningRate: 0.05 } },
   bo: { initial: 5, batch: 3, ensemble: 3, mutationCandidates: 30, randomCandidates: 10, mlp: { hidden: 8, epochs: 30 } },
   nsga2: { population: 8 },
+  nao: { initial: 8, batch: 13, hidden: 8, embedding: 4, epochs: 15, parents: 5, maxSteps: 5 },
+  bohb: {},
 };
 
 function make(name: StrategyName, seed: number): Strategy {
