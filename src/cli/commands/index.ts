@@ -18,6 +18,7 @@ async function spaceCommand(name: string): Promise<Command> {
 export const commands: readonly CommandEntry[] = [
   { name: 'main', summary: 'the main job (npm start): search Fashion-MNIST (proxies, successive halving, final training), report and weights', load: async () => (await import('./main.js')).mainCommand },
   { name: 'train', summary: 'train one architecture of a space and report its test accuracy', load: async () => (await import('./train.js')).trainCommand },
+  { name: 'scale', summary: 'EfficientNet compound scaling of an architecture: grid search of depth, width and resolution multipliers, then the trained family φ = 0…3', load: async () => (await import('./scale.js')).scaleCommand },
   { name: 'bench step', summary: 'time one step of a workload (median after 2 warm-up steps)', load: async () => (await import('./bench.js')).benchStepCommand },
   { name: 'bench latency', summary: 'measure a latency lookup table of a space\'s edge operations on this runtime (for --cost latency:<file>)', load: async () => (await import('./bench.js')).benchLatencyCommand },
   { name: 'bench search', summary: 'compare multi-trial strategies on a tabular benchmark over many seeds (JSON summary; nothing stored)', load: async () => (await import('./bench-search.js')).benchSearchCommand },
