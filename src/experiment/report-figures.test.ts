@@ -2,7 +2,8 @@
 // into a temporary SQLite store: every scalar series a weight-sharing run
 // records (GDAS's τ, extra fields), α per edge as lines, each proxy against
 // accuracy with its ρ, and several experiments' accuracy against search
-// cost (also through `tsnas report --compare`). Each is well-formed SVG
+// cost (also through `tsnas report --compare`), and bars (the memory
+// figure of bench/differentiable_memory.mjs). Each is well-formed SVG
 // with its axis labels.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +15,7 @@ import { SqliteStore } from '../store/sqlite.js';
 import type { Json, Store } from '../store/types.js';
 import { runTsnas } from '../testing/cli.js';
 import { assertBalancedXml } from '../testing/xml.js';
+import { barChart } from '../report/charts.js';
 import { comparisonSections, experimentSections } from './report.js';
 
 const nb201 = getSpace('nb201', {});
@@ -124,4 +126,13 @@ test('experiments compared: best accuracy against search cost, in the library an
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('bars (the memory figure): one labelled bar per row, lengths in proportion, value axis labelled', () => {
+  const svg = barChart([{ label: 'DARTS', value: 80, note: '1.00× DARTS' }, { label: 'PC-DARTS K = 4', value: 40 }, { label: 'GDAS & co', value: 20 }], { title: 'memory', xLabel: 'MiB' });
+  assertBalancedXml(svg);
+  const widths = [...svg.matchAll(/<rect x="150" y="[\d.]+" width="([\d.]+)"/g)].map((m) => Number(m[1]));
+  assert.equal(widths.length, 3);
+  assert.ok(Math.abs(widths[0]! / widths[1]! - 2) < 0.01 && Math.abs(widths[1]! / widths[2]! - 2) < 0.01, `${widths}`);
+  assert.ok(svg.includes('>MiB<') && svg.includes('>GDAS &amp; co<') && svg.includes('80 (1.00× DARTS)'));
 });
