@@ -11,7 +11,7 @@ import { scaledDepth, scaledSize, withValues } from './scale.js';
 
 /**
  * Compound scaling of a chain: the layers between pools form stages; each
- * stage of n layers gets n·α (rounded) (copies of its last layer added), every
+ * stage of n layers gets round(n·α), the new ones copies of its last; every
  * layer's filters are multiplied by β, and the input side by γ. The pools
  * move with their stages; depth and filter lists widen to hold the result.
  */

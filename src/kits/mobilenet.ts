@@ -11,8 +11,8 @@ import { registerSpace, type ScaledSample, type ScaleMultipliers, type SpaceKit 
 import { scaledDepth, scaledSize, withValues } from './scale.js';
 
 /**
- * Compound scaling of a mobilenet: each stage of n layers gets n·α (rounded)
- * (copies of its last layer added), each stage's width is multiplied by β
+ * Compound scaling of a mobilenet: each stage of n layers gets round(n·α)
+ * (the new ones copies of its last), each stage's width is multiplied by β
  * (the fixed stem and head stay), and the sample's resolution by γ; the
  * depth, width and resolution lists widen to hold the result.
  */
@@ -38,7 +38,7 @@ export const MOBILENET_KIT: SpaceKit<MobilenetSpace> = {
   cost: (space, s, o) => mobilenetCost(space.archOf(s), space.config, o),
   supernet: (space, o) => new MobilenetSupernet(space, { ...commonSupernetOptions(o), ...(o.kernelTransform !== undefined ? { kernelTransform: o.kernelTransform } : {}) }),
   extracts: true,
-  scale: (space, s, m) => scaleMobilenet(space, s, m),
+  scale: scaleMobilenet,
   // Smallest kernel, depth, expand ratio and resolution: the least FLOPs and params.
   cheapest: smallestSubnet,
   onnx: MOBILENET_ONNX,
