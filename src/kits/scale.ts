@@ -9,7 +9,7 @@ import type { Cost } from '../hardware/cost.js';
 import type { DefinedSpace } from '../spaces/space.js';
 import type { Sample } from '../spaces/types.js';
 import { costOf, costOptionsFor } from './build.js';
-import { getKit, kitNames, type ScaleMultipliers, type ScaledSample } from './registry.js';
+import { getKit, kitNames, type ScaleMultipliers, type ScaledSample, type SpaceKit } from './registry.js';
 
 /** One network of a scaled family. */
 export interface ScaledMember extends ScaledSample {
@@ -64,15 +64,21 @@ export function spreadPoints<T>(points: readonly T[], k: number): T[] {
 /** The multipliers of step φ: (α^φ, β^φ, γ^φ). */
 export const multipliersAt = (m: ScaleMultipliers, phi: number): ScaleMultipliers => ({ depth: m.depth ** phi, width: m.width ** phi, resolution: m.resolution ** phi });
 
-/** The sample scaled by the space's kit; a space whose kit cannot scale is a usage error naming those that can. */
+/** The scale function of a space's kit; a space whose kit has none is a usage error naming those that can scale. */
+export function kitScale(name: string): NonNullable<SpaceKit['scale']> {
+  const kit = getKit(name);
+  if (!kit.scale) throw new TsnasError('usage', `space '${name}' cannot be scaled (spaces that can: ${kitNames((k) => k.scale).join(', ')})`, { where: '--space' });
+  return kit.scale.bind(kit);
+}
+
+/** The sample scaled by the space's kit (see kitScale). */
 export function scaleSample(space: DefinedSpace, s: Sample, m: ScaleMultipliers, inputSize: number): ScaledSample {
-  const kit = getKit(space.name);
-  if (!kit.scale) throw new TsnasError('usage', `space '${space.name}' cannot be scaled (spaces that can: ${kitNames((k) => k.scale).join(', ')})`, { where: '--space' });
+  const scale = kitScale(space.name);
   for (const [name, v] of Object.entries(m)) {
     if (!(Number.isFinite(v) && v >= 1)) throw new TsnasError('usage', `expected a ${name} multiplier >= 1, found ${v}`, { where: name });
   }
   space.validate(s);
-  return kit.scale(space, s, m, inputSize);
+  return scale(space, s, m, inputSize);
 }
 
 /** The family of a base sample for each φ, with each member's space, text form and cost (for images of `inChannels` channels and `numClasses` classes). */

@@ -13,7 +13,7 @@ import { usageError } from '../../errors.js';
 import { datasetSource, standardAugment } from '../../data/spec.js';
 import type { Dataset } from '../../data/dataset.js';
 import type { AugmentOptions } from '../../data/augment.js';
-import { buildNetwork, compoundGrid, getKit, getSpace, kitNames, scaledFamily, spreadPoints, type ScaledMember, type ScaleMultipliers } from '../../kits/index.js';
+import { buildNetwork, compoundGrid, getSpace, kitScale, scaledFamily, spreadPoints, type ScaledMember, type ScaleMultipliers } from '../../kits/index.js';
 import { lineChart } from '../../report/charts.js';
 import { manualSeed } from '../../tensor/index.js';
 import { evaluate, trainModel } from '../../train/trainer.js';
@@ -78,7 +78,7 @@ export const scaleCommand = defineCommand({
   },
   async run({ flags }) {
     const name = flags.space as string;
-    if (!getKit(name).scale) throw usageError(`space '${name}' cannot be scaled (spaces that can: ${kitNames((k) => k.scale).join(', ')})`, '--space');
+    kitScale(name);
     const space = getSpace(name, parseSpaceOptions(flags['space-options'] as string | undefined, name) ?? {});
     let base;
     try {
