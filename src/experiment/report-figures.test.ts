@@ -7,7 +7,7 @@
 // with its axis labels.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getSpace } from '../kits/index.js';
@@ -117,9 +117,16 @@ test('experiments compared: best accuracy against search cost, in the library an
       await store.close();
     }
     const out = join(dir, 'compare.html');
-    const r = runTsnas(['report', '--compare', 'fair-0,random', '--storage', `sqlite:${path}`, '--out', out]);
+    const r = runTsnas(['report', '--compare', 'fair-0,random', '--storage', `sqlite:${path}`, '--out', out, '--figures']);
     assert.equal(r.code, 0, r.stderr);
-    assert.ok(readFileSync(out, 'utf8').includes('best accuracy found against search cost'));
+    const html = readFileSync(out, 'utf8');
+    assert.ok(html.includes('best accuracy found against search cost'));
+    // --figures: every chart of the page also as its own SVG file.
+    const files = readdirSync(join(dir, 'figures')).sort();
+    assert.equal(files.length, svgsOf(html).length);
+    assert.equal(files[0], '01-best-accuracy-found-against-search-cost.svg');
+    assert.ok(files.some((f) => /^\d+-fair-0-temperature-over-the-epochs\.svg$/.test(f)), files.join(' '));
+    assertBalancedXml(readFileSync(join(dir, 'figures', files[0]!), 'utf8'));
     const bad = runTsnas(['report', '--compare', 'fair-0', '--storage', `sqlite:${path}`]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--compare/);

@@ -10,7 +10,7 @@ import type { Sample } from '../spaces/types.js';
 import type { Store, Trial } from '../store/types.js';
 import { spearman } from '../util/stats.js';
 import { bestSoFar, heatmap, lineChart, scatterChart, type Series } from '../report/charts.js';
-import { formatValue, learningCurves, renderReport, table, writeHtml, type Section } from '../report/html.js';
+import { formatValue, learningCurves, renderReport, table, writeFigures, writeHtml, type Section } from '../report/html.js';
 import { sampleToSvg } from '../viz/index.js';
 import { escapeXml } from '../viz/svg.js';
 import { objectivesOf, paretoIndices, paretoObjectives, requireExperiment, spaceOf, summarizeExperiment, viewOf, type WeightSharingSummary } from './summary.js';
@@ -208,18 +208,22 @@ export async function comparisonSections(store: Store, names: readonly string[])
   return sections;
 }
 
-/** `tsnas report --compare a,b,c`: one report.html comparing the experiments. */
-export async function writeComparisonReport(store: Store, names: readonly string[], path: string): Promise<void> {
+/** `tsnas report --compare a,b,c`: one report.html comparing the experiments (and each chart as an SVG file in figuresDir when given). */
+export async function writeComparisonReport(store: Store, names: readonly string[], path: string, figuresDir?: string): Promise<void> {
   const intro = [`Experiments ${names.join(', ')}: search cost is the supernet epochs' seconds plus each complete trial's training seconds (its run time when it reports none).`];
-  writeHtml(path, renderReport(`tsnas report: ${names.join(' vs ')}`, intro, await comparisonSections(store, names)));
+  const sections = await comparisonSections(store, names);
+  writeHtml(path, renderReport(`tsnas report: ${names.join(' vs ')}`, intro, sections));
+  if (figuresDir !== undefined) writeFigures(figuresDir, sections);
 }
 
-/** `tsnas report NAME`: the experiment's report.html. */
-export async function writeExperimentReport(store: Store, name: string, path: string): Promise<void> {
+/** `tsnas report NAME`: the experiment's report.html (and each chart as an SVG file in figuresDir when given). */
+export async function writeExperimentReport(store: Store, name: string, path: string, figuresDir?: string): Promise<void> {
   const summary = await summarizeExperiment(store, name);
   const intro = [
     `Experiment ${name} (${summary.status}), created ${summary.createdAt}.`,
     summary.bestArchitecture ? `Best architecture: ${summary.bestArchitecture.arch}` : 'No complete trial yet.',
   ];
-  writeHtml(path, renderReport(`tsnas report: ${name}`, intro, await experimentSections(store, name)));
+  const sections = await experimentSections(store, name);
+  writeHtml(path, renderReport(`tsnas report: ${name}`, intro, sections));
+  if (figuresDir !== undefined) writeFigures(figuresDir, sections);
 }

@@ -4,7 +4,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { TsnasError, usageError } from '../../errors.js';
 import { writeComparisonReport, writeExperimentReport } from '../../experiment/report.js';
 import { DEFAULT_STORAGE_URL, openStore } from '../../store/index.js';
@@ -24,6 +24,7 @@ export const reportCommand = defineCommand({
     storage: { type: 'string', help: 'sqlite:PATH or postgres://...', default: DEFAULT_STORAGE_URL },
     out: { type: 'string', help: 'output file (default runs/NAME/report.html)' },
     png: { type: 'boolean', help: 'also write report.png via a headless Chromium (Debian chromium package)' },
+    figures: { type: 'boolean', help: 'also write each chart as an SVG file in figures/ next to the report' },
     compare: { type: 'string', help: 'experiments to compare on one page instead of NAME, comma-separated: best accuracy against search cost, then each one\'s charts' },
   },
   async run({ flags, positional }) {
@@ -38,8 +39,9 @@ export const reportCommand = defineCommand({
     }
     const store = await openStore(flags['storage'] as string, { readOnly: true });
     try {
-      if (compare) await writeComparisonReport(store, compare, out);
-      else await writeExperimentReport(store, name, out);
+      const figures = flags['figures'] ? join(dirname(out), 'figures') : undefined;
+      if (compare) await writeComparisonReport(store, compare, out, figures);
+      else await writeExperimentReport(store, name, out, figures);
     } finally {
       await store.close();
     }
