@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTsnas } from '../testing/cli.js';
 import { DARTS_V2_TEXT } from '../spaces/darts.js';
+import { assertBalancedXml } from '../testing/xml.js';
 
 const ALL_CONV = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|';
 
@@ -123,17 +124,3 @@ test('bad architectures and flags: errors point at the bad token, exit code 2', 
   const help = tsnas('--help');
   for (const name of ['space info', 'space sample', 'space cost', 'space draw']) assert.ok(help.stdout.includes(name), name);
 });
-
-/** Every start tag is closed in order (a small well-formedness check without an XML library). */
-function assertBalancedXml(text: string): void {
-  const body = text.replace(/<\?xml[^>]*\?>/, '').replace(/<!--[\s\S]*?-->/g, '');
-  const stack: string[] = [];
-  for (const m of body.matchAll(/<(\/?)([A-Za-z][\w:-]*)((?:\s+[\w:-]+="[^"]*")*)\s*(\/?)>/g)) {
-    const [, close, name, , selfClosing] = m;
-    if (selfClosing) continue;
-    if (close) assert.equal(stack.pop(), name, `</${name}> closes the open element`);
-    else stack.push(name!);
-  }
-  assert.deepEqual(stack, [], 'every element is closed');
-  assert.ok(!/&(?!(amp|lt|gt|quot|apos|#\d+);)/.test(body), 'no bare ampersands');
-}

@@ -7,3 +7,4 @@ import './builtin.js';
 export * from './registry.js';
 export * from './build.js';
 export * from './onnx.js';
+export * from './scale.js';

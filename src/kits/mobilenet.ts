@@ -7,7 +7,28 @@ import { MobilenetNetwork } from '../networks/mobilenet.js';
 import { mobilenetSpace, smallestSubnet, type MobilenetConfig, type MobilenetSpace } from '../spaces/mobilenet.js';
 import { commonSupernetOptions, MobilenetSupernet } from '../supernets/index.js';
 import { mobilenetMorphisms } from './mobilenet-morphisms.js';
-import { registerSpace, type SpaceKit } from './registry.js';
+import type { Sample } from '../spaces/types.js';
+import { registerSpace, type ScaledSample, type ScaleMultipliers, type SpaceKit } from './registry.js';
+import { scaledDepth, scaledSize, withValues } from './scale.js';
+
+/**
+ * Compound scaling of a mobilenet: each stage of n layers gets round(n·α)
+ * (the new ones copies of its last), each stage's width is multiplied by β
+ * (the fixed stem and head stay), and the sample's resolution by γ; the
+ * depth, width and resolution lists widen to hold the result.
+ */
+function scaleMobilenet(space: MobilenetSpace, s: Sample, m: ScaleMultipliers): ScaledSample {
+  const arch = space.archOf(s);
+  const stages = arch.stages.map((layers) => Array.from({ length: scaledDepth(layers.length, m.depth) }, (_, i) => ({ ...layers[Math.min(i, layers.length - 1)]! })));
+  const resolution = scaledSize(arch.resolution, m.resolution);
+  const options: Required<MobilenetConfig> = {
+    ...space.config,
+    depths: withValues(space.config.depths, stages.map((l) => l.length)),
+    widths: space.config.widths.map((w) => scaledSize(w, m.width)),
+    resolutions: withValues(space.config.resolutions, [resolution]),
+  };
+  return { options, sample: mobilenetSpace(options).fromArch({ resolution, stages }), inputSize: resolution };
+}
 
 export const MOBILENET_KIT: SpaceKit<MobilenetSpace> = {
   name: 'mobilenet',
@@ -19,6 +40,7 @@ export const MOBILENET_KIT: SpaceKit<MobilenetSpace> = {
   morphisms: mobilenetMorphisms,
   supernet: (space, o) => new MobilenetSupernet(space, { ...commonSupernetOptions(o), ...(o.kernelTransform !== undefined ? { kernelTransform: o.kernelTransform } : {}) }),
   extracts: true,
+  scale: scaleMobilenet,
   // Smallest kernel, depth, expand ratio and resolution: the least FLOPs and params.
   cheapest: smallestSubnet,
   onnx: MOBILENET_ONNX,

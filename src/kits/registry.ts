@@ -20,6 +20,20 @@ import type { MixingStrategy } from '../spaces/supernet.js';
 import type { SpaceSupernet, SupernetOptions } from '../supernets/index.js';
 import type { Rng } from '../util/random.js';
 
+/** EfficientNet's depth (α), width (β) and resolution (γ) multipliers, each at least 1. */
+export interface ScaleMultipliers {
+  readonly depth: number;
+  readonly width: number;
+  readonly resolution: number;
+}
+
+/** A scaled sample: it belongs to `kit.space(options)` (the space's options widened to hold it), and its network reads images of side `inputSize`. */
+export interface ScaledSample {
+  readonly options: object;
+  readonly sample: Sample;
+  readonly inputSize: number;
+}
+
 /** A space's options by space name, as configs (`space.options`) and --space-options give them: `{chain: {maxDepth: 4}}`. */
 export type SpaceOptions = Readonly<Record<string, object | undefined>>;
 
@@ -64,6 +78,13 @@ export interface SpaceKit<S extends DefinedSpace = DefinedSpace> {
   readonly extracts?: boolean;
   /** The cheapest sample when the space knows it: resource limits are then checked exactly instead of by random draws. */
   cheapest?(space: S): Sample;
+  /**
+   * Compound scaling (EfficientNet): the sample's network with its depth,
+   * width and input side multiplied (`inputSize`: the side the caller's
+   * network takes when the sample does not fix it). Absent: the space cannot
+   * be scaled (`tsnas scale` refuses it).
+   */
+  scale?(space: S, s: Sample, m: ScaleMultipliers, inputSize: number): ScaledSample;
   /** The cell edges a latency lookup table measures (cell spaces only). */
   readonly latency?: LatencyEdges;
   /** ONNX exporters of the module classes the kit's networks add to the shared layers (registered with the kit). */

@@ -344,3 +344,40 @@ export function spreadChart(groups: readonly { name: string; rows: readonly Spre
   }
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${height}" viewBox="0 0 ${w} ${height}" font-family="sans-serif">${parts.join('')}</svg>`;
 }
+
+export interface Bar {
+  label: string;
+  value: number;
+  /** Shown after the value, e.g. "0.55× DARTS". */
+  note?: string;
+}
+
+/** Horizontal bars from zero, one per row, each labelled and with its value written at its end. */
+export function barChart(bars: readonly Bar[], o: { title: string; xLabel: string; width?: number }): string {
+  const rowH = 24;
+  const labelW = 150;
+  const w = o.width ?? 620;
+  const top = 34;
+  const right = w - 130;
+  const bottom = top + bars.length * rowH + 6;
+  const h = bottom + 40;
+  const hi = Math.max(...bars.map((b) => b.value).filter(Number.isFinite), 0) || 1;
+  const ticks = niceTicks(0, hi, 4);
+  const max = Math.max(hi, ticks.at(-1)!);
+  const xOf = (v: number) => (labelW + (Math.max(0, v) / max) * (right - labelW)).toFixed(1);
+  const parts: string[] = [`<text x="${w / 2}" y="18" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(o.title)}</text>`];
+  for (const t of ticks) {
+    parts.push(`<line x1="${xOf(t)}" x2="${xOf(t)}" y1="${top}" y2="${bottom}" stroke="#eee"/>`);
+    parts.push(`<text x="${xOf(t)}" y="${bottom + 14}" text-anchor="middle" font-size="11">${tickText(t)}</text>`);
+  }
+  bars.forEach((b, i) => {
+    const y = top + i * rowH + 3;
+    const text = `${tickText(b.value)}${b.note ? ` (${b.note})` : ''}`;
+    parts.push(`<g class="bar"><text x="${labelW - 6}" y="${y + 9}" text-anchor="end" dominant-baseline="middle" font-size="11">${escapeXml(b.label)}</text>`);
+    parts.push(`<rect x="${labelW}" y="${y}" width="${(Number(xOf(b.value)) - labelW).toFixed(1)}" height="${rowH - 6}" fill="${PALETTE[i % PALETTE.length]}"><title>${escapeXml(`${b.label}: ${text}`)}</title></rect>`);
+    parts.push(`<text x="${Number(xOf(b.value)) + 4}" y="${y + 9}" dominant-baseline="middle" font-size="10">${escapeXml(text)}</text></g>`);
+  });
+  parts.push(`<line x1="${labelW}" x2="${labelW}" y1="${top}" y2="${bottom}" stroke="#444"/>`);
+  parts.push(`<text x="${(labelW + right) / 2}" y="${h - 8}" text-anchor="middle" font-size="12">${escapeXml(o.xLabel)}</text>`);
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="sans-serif">${parts.join('')}</svg>`;
+}

@@ -1,6 +1,8 @@
 // HTML reports: one self-contained page (inline SVG, inline CSS, no
 // scripts, nothing fetched) of titled sections. What an experiment's report
 // shows is in src/experiment/report.ts (this layer sits below experiments).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Trial } from '../store/types.js';
 import { writeFileAtomic } from '../util/files.js';
 import { escapeXml } from '../viz/svg.js';
@@ -43,6 +45,24 @@ export function learningCurves(trials: readonly Trial[], metric: string, title: 
     .map((t) => ({ name: `#${t.number}`, points: t.intermediate[metric]!.map((p) => [p.step, p.value] as [number, number]) }));
   if (series.length === 0) return undefined;
   return lineChart(series, { title, xLabel: 'step (epoch)', yLabel: metric });
+}
+
+/**
+ * Each SVG chart of the sections as its own file in dir, named by its
+ * order and title (e.g. 03-gdas-temperature-over-the-epochs.svg); returns
+ * the paths. The inline SVG is standalone (xmlns, no external parts).
+ */
+export function writeFigures(dir: string, sections: readonly Section[]): string[] {
+  mkdirSync(dir, { recursive: true });
+  const svgs = sections.flatMap((s) => (s.html.match(/<svg[\s\S]*?<\/svg>/g) ?? []).map((svg) => ({ svg, section: s.title })));
+  const width = String(svgs.length).length;
+  return svgs.map(({ svg, section }, i) => {
+    const title = /font-weight="bold">([^<]+)</.exec(svg)?.[1] ?? section;
+    const slug = title.replace(/&[a-z]+;/g, ' ').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'figure';
+    const path = join(dir, `${String(i + 1).padStart(Math.max(2, width), '0')}-${slug}.svg`);
+    writeFileSync(path, svg);
+    return path;
+  });
 }
 
 /** Writes a page atomically; its directory must exist. */

@@ -20,6 +20,7 @@ export const commands: readonly CommandEntry[] = [
   { name: 'fit', summary: 'search and train an image classifier on a dataset within a time limit (folder:dir, fashion-mnist, cifar10:dir); writes the model for predict', load: async () => (await import('./fit.js')).fitCommand },
   { name: 'predict', summary: 'the top classes of image files (PNG, JPEG, PGM/PPM) by a model of tsnas fit', load: async () => (await import('./predict.js')).predictCommand },
   { name: 'train', summary: 'train one architecture of a space and report its test accuracy', load: async () => (await import('./train.js')).trainCommand },
+  { name: 'scale', summary: 'EfficientNet compound scaling of an architecture: grid search of depth, width and resolution multipliers, then the trained family φ = 0…3', load: async () => (await import('./scale.js')).scaleCommand },
   { name: 'bench step', summary: 'time one step of a workload (median after 2 warm-up steps)', load: async () => (await import('./bench.js')).benchStepCommand },
   { name: 'bench latency', summary: 'measure a latency lookup table of a space\'s edge operations on this runtime (for --cost latency:<file>)', load: async () => (await import('./bench.js')).benchLatencyCommand },
   { name: 'bench search', summary: 'compare multi-trial strategies on a tabular benchmark over many seeds (JSON summary; nothing stored)', load: async () => (await import('./bench-search.js')).benchSearchCommand },

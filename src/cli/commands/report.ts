@@ -1,11 +1,12 @@
 // tsnas report NAME [--storage URL] [--out FILE] [--png]: writes the
-// experiment's report.html (static inline SVG charts, nothing fetched).
+// experiment's report.html (static inline SVG charts, nothing fetched);
+// tsnas report --compare a,b,c: one page comparing several experiments.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { TsnasError, usageError } from '../../errors.js';
-import { writeExperimentReport } from '../../experiment/report.js';
+import { writeComparisonReport, writeExperimentReport } from '../../experiment/report.js';
 import { DEFAULT_STORAGE_URL, openStore } from '../../store/index.js';
 import { checkOutputFile } from '../../util/files.js';
 import { defineCommand } from '../command.js';
@@ -19,14 +20,20 @@ export function findChromium(): string | undefined {
 export const reportCommand = defineCommand({
   name: 'report',
   summary: 'write an experiment report (report.html with SVG charts; --png needs chromium)',
-  positional: { name: 'NAME', min: 1, max: 1 },
+  positional: { name: 'NAME', min: 0, max: 1 },
   flags: {
     storage: { type: 'string', help: 'sqlite:PATH or postgres://...', default: DEFAULT_STORAGE_URL },
     out: { type: 'string', help: 'output file (default runs/NAME/report.html)' },
     png: { type: 'boolean', help: 'also write report.png via a headless Chromium (Debian chromium package)' },
+    figures: { type: 'boolean', help: 'also write each chart as an SVG file in figures/ next to the report' },
+    compare: { type: 'string', help: 'experiments to compare on one page instead of NAME, comma-separated: best accuracy against search cost, then each one\'s charts' },
   },
   async run({ flags, positional }) {
-    const name = positional[0]!;
+    const compare = (flags['compare'] as string | undefined)?.split(',').map((n) => n.trim()).filter((n) => n !== '');
+    if (compare !== undefined && positional.length > 0) throw usageError('give either NAME or --compare, not both', '--compare');
+    if (compare !== undefined && compare.length < 2) throw usageError(`expected two or more experiment names separated by commas, got '${flags['compare'] as string}'`, '--compare');
+    if (compare === undefined && positional.length === 0) throw usageError('expected one NAME (or --compare a,b,...)', 'NAME');
+    const name = compare ? compare.join('-vs-') : positional[0]!;
     const named = flags['out'] as string | undefined;
     const out = named ?? `runs/${name.replace(/[^A-Za-z0-9_.-]/g, '_')}/report.html`;
     if (named !== undefined) checkOutputFile(named, '--out');
@@ -35,7 +42,12 @@ export const reportCommand = defineCommand({
     }
     const store = await openStore(flags['storage'] as string, { readOnly: true });
     try {
-      await writeExperimentReport(store, name, out, named === undefined ? { createDirectory: true } : { where: '--out' });
+      const output = {
+        ...(named === undefined ? { createDirectory: true } : { where: '--out' }),
+        ...(flags['figures'] ? { figuresDir: join(dirname(out), 'figures') } : {}),
+      };
+      if (compare) await writeComparisonReport(store, compare, out, output);
+      else await writeExperimentReport(store, name, out, output);
     } finally {
       await store.close();
     }
