@@ -37,7 +37,7 @@ export const commands: readonly CommandEntry[] = [
   { name: 'space cost', summary: 'an architecture\'s parameters and FLOPs (multiply-adds of conv and linear layers), without training', load: async () => spaceCommand('space cost') },
   { name: 'space draw', summary: 'draw an architecture\'s cells as SVG, or Graphviz DOT when --out ends in .dot or .gv', load: async () => spaceCommand('space draw') },
   { name: 'dashboard', summary: 'serve a live web dashboard of the experiments in a store (until Ctrl-C)', load: async () => (await import('./dashboard.js')).dashboardCommand },
-  { name: 'export', summary: 'write a sample\'s trained fixed network as ONNX (dynamic batch) and check it in onnxruntime', load: async () => (await import('./export.js')).exportCommand },
+  { name: 'export', summary: "write a sample's trained fixed network as ONNX (dynamic batch), checked in onnxruntime, and optionally a web page running it", load: async () => (await import('./export.js')).exportCommand },
   { name: 'worker', summary: 'run trials of pgboss-queued experiments (tsnas search with execution.queue pgboss) from a PostgreSQL store', load: async () => (await import('./worker.js')).workerCommand },
 
 ];
