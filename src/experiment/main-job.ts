@@ -38,6 +38,7 @@ import { sampleToSvg } from '../viz/index.js';
 import { isPopulationProxy, perNetworkProxies, type ProxyName } from '../estimators/zero-cost/proxies.js';
 import { withPopulationScores } from '../estimators/zero-cost/population.js';
 import { writeFileAtomic } from '../util/files.js';
+import { takeExperimentLease, type ExperimentLease } from './lease.js';
 
 export interface MainJobOptions {
   name: string;
@@ -123,13 +124,15 @@ export interface MainJobResult {
 const space = nb201Space();
 
 /** A phase's experiment: created, or resumed when its stored config is the same (else a config error: results would mix). */
-async function openPhase(store: Store, name: string, config: Json): Promise<Experiment> {
+async function openPhase(store: Store, name: string, config: Json, held: ExperimentLease[]): Promise<Experiment> {
   const existing = await store.getExperiment(name);
-  if (!existing) return store.createExperiment(name, config);
-  if (canonicalJson(existing.config) !== canonicalJson(config)) {
+  if (existing && canonicalJson(existing.config) !== canonicalJson(config)) {
     throw configError(`phase '${name}' exists with other settings (stored ${canonicalJson(existing.config).slice(0, 300)}); rerun with the same flags to resume, or pick another --name`, '--name');
   }
-  return existing;
+  const experiment = existing ?? await store.createExperiment(name, config);
+  // Held until the job ends: a second process running the same job is refused instead of taking back this one's running trials.
+  held.push(await takeExperimentLease(store, experiment));
+  return experiment;
 }
 
 /**
@@ -154,8 +157,8 @@ export function rankByProxies(trials: readonly Trial[], proxies: readonly ProxyN
  * Evaluates a fixed list of samples as the trials of one experiment
  * (created once, in list order); finished ones are kept on a rerun.
  */
-async function runFixedTrials(store: Store, config: ExperimentConfig, samples: readonly Sample[], label: string, o: MainJobOptions): Promise<Trial[]> {
-  const experiment = await openPhase(store, config.name!, config as unknown as Json);
+async function runFixedTrials(store: Store, config: ExperimentConfig, samples: readonly Sample[], label: string, o: MainJobOptions, held: ExperimentLease[]): Promise<Trial[]> {
+  const experiment = await openPhase(store, config.name!, config as unknown as Json, held);
   await store.requeueRunning(experiment.id);
   await store.setExperimentStatus(experiment.id, 'running');
   const trials: Trial[] = [];
@@ -192,6 +195,15 @@ async function runFixedTrials(store: Store, config: ExperimentConfig, samples: r
 }
 
 export async function runMainJob(o: MainJobOptions): Promise<MainJobResult> {
+  const held: ExperimentLease[] = [];
+  try {
+    return await runMainJobLeased(o, held);
+  } finally {
+    for (const lease of held) await lease.release();
+  }
+}
+
+async function runMainJobLeased(o: MainJobOptions, held: ExperimentLease[]): Promise<MainJobResult> {
   const start = performance.now();
   const proxies = o.proxies ?? ['synflow', 'nwot'];
   // Sizes the networks cannot take fail now, named by their flags, not in a phase's workers.
@@ -255,7 +267,7 @@ export async function runMainJob(o: MainJobOptions): Promise<MainJobResult> {
       budget: { trials: survivors.length },
     });
     o.log(`main: phase 2/3, successive halving rung ${rung}: ${survivors.length} cell(s), ${epochs} epoch(s) on ${o.halvingTrain} images, scored on ${o.halvingValid} held-out`);
-    const trials = await runFixedTrials(o.store, rungConfig, survivors, `rung ${rung}`, o);
+    const trials = await runFixedTrials(o.store, rungConfig, survivors, `rung ${rung}`, o, held);
     rungs.push({ name: rungConfig.name!, trials });
     const order = trials.filter((t) => t.state === 'complete').sort((a, b) => b.metrics!['accuracy']! - a.metrics!['accuracy']! || a.number - b.number);
     if (order.length === 0) throw new TsnasError('state', `every cell of rung ${rung} failed: ${trials.map((t) => t.error).join('; ')}`);
@@ -277,7 +289,7 @@ export async function runMainJob(o: MainJobOptions): Promise<MainJobResult> {
     limitTrain: finalLimitTrain ?? null, limitTest: o.limitTest ?? null, ...(o.finalValidFraction !== undefined ? { validFraction: o.finalValidFraction } : {}),
   };
   const objective = o.finalValidFraction !== undefined ? 'valid_accuracy' : 'test_accuracy';
-  const finalExp = await openPhase(o.store, finalName, { ...finalConfig, objectives: [objective], space: { name: 'nb201' } } as unknown as Json);
+  const finalExp = await openPhase(o.store, finalName, { ...finalConfig, objectives: [objective], space: { name: 'nb201' } } as unknown as Json, held);
   await o.store.requeueRunning(finalExp.id);
   let finalTrial = (await o.store.createTrial(finalExp.id, winner as unknown as Json, space.hash(winner))).trial;
   const weightsPath = join(o.outDir, 'best.safetensors');
