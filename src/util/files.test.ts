@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TsnasError } from '../errors.js';
@@ -17,6 +18,23 @@ test('writeFileAtomic replaces the file whole and leaves no temporary file', () 
     writeFileAtomic(path, new Uint8Array([104, 105]));
     assert.equal(readFileSync(path, 'utf8'), 'hi');
     assert.deepEqual(readdirSync(dir), ['out.txt']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('writeFileAtomic writes into a pipe or device in place instead of renaming a file over it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-files-'));
+  try {
+    const fifo = join(dir, 'pipe');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    const reader = spawn('sh', ['-c', `cat "${fifo}" > "${join(dir, 'got.txt')}"`]);
+    const done = new Promise((resolve) => reader.on('exit', resolve));
+    writeFileAtomic(fifo, 'through the pipe');
+    await done;
+    assert.ok(statSync(fifo).isFIFO());
+    assert.equal(readFileSync(join(dir, 'got.txt'), 'utf8'), 'through the pipe');
+    assert.deepEqual(readdirSync(dir).sort(), ['got.txt', 'pipe']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -3,7 +3,7 @@
 // so a crash or a kill never leaves half a model or report behind. A file
 // the user names goes into an existing directory: tsnas creates no
 // directories for it (a typo in a path is then an error, not a new tree).
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { TsnasError, dataError, usageError } from '../errors.js';
 
@@ -50,6 +50,16 @@ function statOrUndefined(path: string, where: string): Stats | undefined {
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array, where = path): void {
   checkOutputFile(path, where);
+  // A device or pipe (/dev/null, /dev/stdout, a FIFO) is written in place: renaming over it would replace it by a file.
+  const existing = statOrUndefined(path, where);
+  if (existing && !existing.isFile()) {
+    try {
+      writeFileSync(path, data);
+    } catch (e) {
+      throw dataError(`cannot write${where === path ? '' : ` ${path}`}: ${(e as Error).message}`, where);
+    }
+    return;
+  }
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
   let fd: number | undefined;
   try {
