@@ -102,11 +102,11 @@ export function graphFeaturizer(space: DefinedSpace, example: Sample): { feature
  * An op named 'none' is no edge (as in the adjacency encoding): it breaks
  * paths and is only counted.
  */
-export function graphFeatureNames(space: DefinedSpace, example: Sample): string[] {
+export function graphFeatureNames(space: Pick<DefinedSpace, 'graphs'>, example: Sample): string[] {
   return space.graphs(example).flatMap((g) => cellGraphFeatures(g).map(([name]) => `${g.name}.${name}`));
 }
 
-export function graphFeatures(space: DefinedSpace, s: Sample): number[] {
+export function graphFeatures(space: Pick<DefinedSpace, 'graphs'>, s: Sample): number[] {
   return space.graphs(s).flatMap((g) => cellGraphFeatures(g).map(([, v]) => v));
 }
 

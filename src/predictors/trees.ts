@@ -5,7 +5,7 @@
 // binary and count features, and fit a few hundred samples in milliseconds.
 // Squared loss; each tree sees a row subsample and a column subsample.
 import type { DefinedSpace } from '../spaces/space.js';
-import type { EncodingKind, Sample } from '../spaces/types.js';
+import type { EncodingKind, Sample, SearchSpace } from '../spaces/types.js';
 import { TsnasError } from '../errors.js';
 import { Rng } from '../util/random.js';
 import { graphFeatureNames, graphFeatures, proxyFeatureRows, type ProxyFeatureSource } from './features.js';
@@ -15,7 +15,7 @@ import { Standardizer, type Prediction, type Predictor, type PredictorNeeds } fr
 export interface TabularFeatureOptions {
   /** The space's encoding as features (default 'onehot'); false for none. */
   encoding?: EncodingKind | false;
-  /** Graph features of the cells (default: when the space has cell graphs). */
+  /** Graph features of the cells (default true; only spaces with cell graphs have them). */
   graphFeatures?: boolean;
   /** Proxy scores as features. */
   proxies?: ProxyFeatureSource;
@@ -26,13 +26,15 @@ export interface TabularFeatures {
   rows(samples: readonly Sample[]): number[][];
 }
 
-export function tabularFeatures(space: DefinedSpace, o: TabularFeatureOptions = {}): TabularFeatures {
+/** Tabular features of any space: its encoding, graph features when it has cell graphs (a DefinedSpace), proxy scores when given. */
+export function tabularFeatures(space: SearchSpace & Partial<Pick<DefinedSpace, 'graphs'>>, o: TabularFeatureOptions = {}): TabularFeatures {
   const encoding = o.encoding ?? 'onehot';
   const example = space.sample(new Rng(0));
-  const graphs = o.graphFeatures ?? space.graphs(example).length > 0;
+  const graphSpace = typeof space.graphs === 'function' ? (space as Pick<DefinedSpace, 'graphs'>) : undefined;
+  const graphs = (o.graphFeatures ?? true) && graphSpace !== undefined && graphSpace.graphs(example).length > 0;
   const names: string[] = [];
-  if (encoding !== false) for (let i = 0; i < space.encodingLength(encoding); i++) names.push(`${encoding}[${i}]`);
-  if (graphs) names.push(...graphFeatureNames(space, example));
+  if (encoding !== false) names.push(...space.encode(example, encoding).map((_, i) => `${encoding}[${i}]`));
+  if (graphs) names.push(...graphFeatureNames(graphSpace!, example));
   if (o.proxies) names.push(...o.proxies.names.map((n) => `proxy.${n}`));
   if (names.length === 0) throw new TsnasError('usage', 'tabular features: no features chosen (encoding false, no graph features, no proxies)');
   return {
@@ -41,7 +43,7 @@ export function tabularFeatures(space: DefinedSpace, o: TabularFeatureOptions = 
       const proxyRows = o.proxies ? proxyFeatureRows(o.proxies, samples) : undefined;
       return samples.map((s, i) => [
         ...(encoding !== false ? space.encode(s, encoding) : []),
-        ...(graphs ? graphFeatures(space, s) : []),
+        ...(graphs ? graphFeatures(graphSpace!, s) : []),
         ...(proxyRows ? proxyRows[i]! : []),
       ]);
     },
@@ -81,15 +83,12 @@ function predictTree(t: Tree, x: readonly number[]): number {
   return t.value[k]!;
 }
 
-export class BoostedTreesPredictor implements Predictor {
-  readonly name = 'gbt';
-  readonly needs: PredictorNeeds;
-  private readonly features: TabularFeatures;
+/** Boosted regression trees on feature rows (the model behind 'gbt'; strategies use it on rows they computed once). */
+export class BoostedTrees {
   private readonly o: Required<Omit<BoostedTreesOptions, keyof TabularFeatureOptions>>;
   private fitted: { trees: Tree[]; scaler: Standardizer } | undefined;
 
-  constructor(space: DefinedSpace, options: BoostedTreesOptions = {}) {
-    this.features = tabularFeatures(space, options);
+  constructor(options: BoostedTreesOptions = {}) {
     this.o = {
       trees: options.trees ?? 300, depth: options.depth ?? 4, learningRate: options.learningRate ?? 0.05, rowSample: options.rowSample ?? 0.8,
       columnSample: options.columnSample ?? 0.5, minLeaf: options.minLeaf ?? 3, lambda: options.lambda ?? 1, seed: options.seed ?? 0,
@@ -104,18 +103,18 @@ export class BoostedTreesPredictor implements Predictor {
     check(this.o.columnSample > 0 && this.o.columnSample <= 1, 'columnSample', this.o.columnSample);
     check(Number.isInteger(this.o.minLeaf) && this.o.minLeaf >= 1, 'minLeaf', this.o.minLeaf);
     check(this.o.lambda >= 0, 'lambda', this.o.lambda);
-    this.needs = { input: 'encoding', encoding: options.encoding === false ? undefined : options.encoding ?? 'onehot', partialCurves: false, minTrainingSamples: 10, uncertainty: false };
   }
 
-  /** The feature names, in column order. */
-  get featureNames(): readonly string[] {
-    return this.features.names;
+  fit(x: readonly (readonly number[])[], values: readonly number[]): void {
+    if (x.length !== values.length) throw new TsnasError('usage', `fit got ${x.length} rows but ${values.length} values`);
+    if (x.length < 2) throw new TsnasError('usage', `gbt needs at least 2 training samples, got ${x.length}`);
+    this.fitted = this.fitRows(x, values);
   }
 
-  fit(samples: readonly Sample[], values: readonly number[]): void {
-    if (samples.length !== values.length) throw new TsnasError('usage', `fit got ${samples.length} samples but ${values.length} values`);
-    if (samples.length < 2) throw new TsnasError('usage', `gbt needs at least 2 training samples, got ${samples.length}`);
-    this.fitted = this.fitRows(this.features.rows(samples), values);
+  predict(x: readonly (readonly number[])[]): number[] {
+    const f = this.fitted;
+    if (!f) throw new TsnasError('state', 'gbt.query before fit');
+    return f.scaler.inverse(x.map((row) => f.trees.reduce((s, t) => s + predictTree(t, row), 0)));
   }
 
   private fitRows(x: readonly (readonly number[])[], values: readonly number[]): { trees: Tree[]; scaler: Standardizer } {
@@ -214,14 +213,34 @@ export class BoostedTreesPredictor implements Predictor {
     return best;
   }
 
-  query(samples: readonly Sample[]): Prediction {
-    const f = this.fitted;
-    if (!f) throw new TsnasError('state', 'gbt.query before fit');
-    const mean = this.features.rows(samples).map((x) => f.trees.reduce((s, t) => s + predictTree(t, x), 0));
-    return { mean: f.scaler.inverse(mean), std: mean.map(() => 0) };
+}
+
+export class BoostedTreesPredictor implements Predictor {
+  readonly name = 'gbt';
+  readonly needs: PredictorNeeds;
+  private readonly features: TabularFeatures;
+  private model: BoostedTrees;
+
+  constructor(space: DefinedSpace, options: BoostedTreesOptions = {}) {
+    this.features = tabularFeatures(space, options);
+    this.model = new BoostedTrees(options);
+    this.needs = { input: 'encoding', encoding: options.encoding === false ? undefined : options.encoding ?? 'onehot', partialCurves: false, minTrainingSamples: 10, uncertainty: false };
   }
 
-  dispose(): void {
-    this.fitted = undefined;
+  /** The feature names, in column order. */
+  get featureNames(): readonly string[] {
+    return this.features.names;
   }
+
+  fit(samples: readonly Sample[], values: readonly number[]): void {
+    if (samples.length !== values.length) throw new TsnasError('usage', `fit got ${samples.length} samples but ${values.length} values`);
+    this.model.fit(this.features.rows(samples), values);
+  }
+
+  query(samples: readonly Sample[]): Prediction {
+    const mean = this.model.predict(this.features.rows(samples));
+    return { mean, std: mean.map(() => 0) };
+  }
+
+  dispose(): void {}
 }

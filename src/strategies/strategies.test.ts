@@ -29,6 +29,7 @@ const options: Record<StrategyName, object> = {
   ppo: { batch: 5, controller: { hidden: 8, learningRate: 0.05 } },
   bo: { initial: 5, batch: 3, ensemble: 3, mutationCandidates: 30, randomCandidates: 10, mlp: { hidden: 8, epochs: 30 } },
   nsga2: { population: 8 },
+  'proxy-bo': { pool: 150, initial: 3, ensemble: 3, trees: 30, proxies: ['width'], proxyScores: { score: (ss: readonly Sample[]) => ss.map((x) => ({ width: Number(x['width'] ?? 4) })) } },
 };
 
 function make(name: StrategyName, seed: number): Strategy {
