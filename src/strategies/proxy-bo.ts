@@ -20,17 +20,17 @@ export interface ProxyBoOptions extends BaseOptions {
   proxies?: string[];
   /** Candidates drawn once and scored (default 1000; capped at the space's size). */
   pool?: number;
-  /** Queries chosen by the label-free proxy ranking before the model is used (default 3). */
+  /** Queries chosen by the label-free proxy ranking before the model is used (default 5). */
   initial?: number;
-  /** Boosted-tree models in the ensemble, whose spread is the uncertainty (default 5). */
+  /** Boosted-tree models in the ensemble, whose spread is the uncertainty (default 3). */
   ensemble?: number;
-  /** Trees per model (default 100). */
+  /** Trees per model (default 50). */
   trees?: number;
   /** Samples chosen per model fit (default 1). */
   batch?: number;
-  /** The best trials whose neighbours join the candidates (default 5). */
+  /** The best trials whose neighbours join the candidates (default 1). */
   parents?: number;
-  /** Scale of the ensemble's spread in the Thompson draw; 0 picks by the mean (default 1). */
+  /** Scale of the ensemble's spread in the Thompson draw; 0 picks by the mean (default 0). */
   explore?: number;
   /** The scores; required (the experiment layer and the benchmark harness pass one). */
   proxyScores?: ProxyScoreSource;
@@ -63,12 +63,12 @@ export class ProxyBo extends BaseStrategy {
     super(space, options);
     this.proxies = options.proxies ?? DEFAULT_PROXIES;
     this.poolSize = options.pool ?? 1000;
-    this.initial = options.initial ?? 3;
-    this.ensembleSize = options.ensemble ?? 5;
-    this.trees = options.trees ?? 100;
+    this.initial = options.initial ?? 5;
+    this.ensembleSize = options.ensemble ?? 3;
+    this.trees = options.trees ?? 50;
     this.batch = options.batch ?? 1;
-    this.parents = options.parents ?? 5;
-    this.explore = options.explore ?? 1;
+    this.parents = options.parents ?? 1;
+    this.explore = options.explore ?? 0;
     this.poolSeed = (options.seed ?? 0) + POOL_SEED_OFFSET;
     if (!options.proxyScores) throw new TsnasError('config', 'proxy-bo needs proxy scores: run it in an experiment (the zero-cost proxies score its pool) or give `tsnas bench search` a --proxy-scores file');
     if (this.proxies.length === 0) throw new TsnasError('config', 'proxy-bo needs at least one proxy name', { where: 'proxies' });
@@ -197,12 +197,12 @@ export const proxyBoKind: StrategyKind = {
   options: optionsSchema({
     proxies: { kind: 'array', items: { kind: 'string' }, help: 'proxy names the scores come from (default synflow, snip, grad_norm, params)' },
     pool: integerAtLeast(1, 'candidates drawn once and scored by the proxies (default 1000)'),
-    initial: integerAtLeast(1, 'queries chosen by the label-free proxy ranking before the model (default 3)'),
-    ensemble: integerAtLeast(2, 'boosted-tree models, whose spread is the uncertainty (default 5)'),
-    trees: integerAtLeast(1, 'trees per model (default 100)'),
+    initial: integerAtLeast(1, 'queries chosen by the label-free proxy ranking before the model (default 5)'),
+    ensemble: integerAtLeast(2, 'boosted-tree models, whose spread is the uncertainty (default 3)'),
+    trees: integerAtLeast(1, 'trees per model (default 50)'),
     batch: integerAtLeast(1, 'samples chosen per model fit (default 1)'),
-    explore: { kind: 'number', min: 0, help: "scale of the ensemble's spread in the Thompson draw; 0 picks by the mean (default 1)" },
-    parents: integerAtLeast(0, 'the best trials whose neighbours join the candidates (default 5)'),
+    explore: { kind: 'number', min: 0, help: "scale of the ensemble's spread in the Thompson draw; 0 picks by the mean (default 0)" },
+    parents: integerAtLeast(0, 'the best trials whose neighbours join the candidates (default 1)'),
   }),
   create: (space, options) => new ProxyBo(space, options),
 };
