@@ -13,7 +13,7 @@ import { Rng } from '../util/random.js';
 import { BoostedTrees, tabularFeatures, type TabularFeatures } from '../predictors/trees.js';
 import { BaseStrategy, integerAtLeast, optionsSchema, type BaseOptions } from './base.js';
 import { targets } from './bananas.js';
-import type { ProxyScoreSource, StrategyKind } from './types.js';
+import type { ProxyScoreSource, StrategyKind, StrategySetup } from './types.js';
 
 export interface ProxyBoOptions extends BaseOptions {
   /** Proxy names the source scores (default synflow, snip, grad_norm, params). */
@@ -32,8 +32,6 @@ export interface ProxyBoOptions extends BaseOptions {
   parents?: number;
   /** Scale of the ensemble's spread in the Thompson draw; 0 picks by the mean (default 0). */
   explore?: number;
-  /** The scores; required (the experiment layer and the benchmark harness pass one). */
-  proxyScores?: ProxyScoreSource;
 }
 
 const DEFAULT_PROXIES = ['synflow', 'snip', 'grad_norm', 'params'];
@@ -59,7 +57,8 @@ export class ProxyBo extends BaseStrategy {
   /** hash -> feature row (proxy scores included), so each sample is scored once. */
   private readonly rowCache = new Map<string, number[]>();
 
-  constructor(space: SearchSpace, options: ProxyBoOptions = {}) {
+  /** proxyScores is required: the experiment layer and the benchmark harness pass one. */
+  constructor(space: SearchSpace, options: ProxyBoOptions & Pick<StrategySetup, 'proxyScores'> = {}) {
     super(space, options);
     this.proxies = options.proxies ?? DEFAULT_PROXIES;
     this.poolSize = options.pool ?? 1000;
