@@ -51,7 +51,7 @@ export class ProxyBo extends BaseStrategy {
   private readonly source: ProxyScoreSource;
   private readonly features: TabularFeatures;
   private poolSeed: number;
-  /** The scored pool, built on first use: samples, their feature rows and label-free prior (sum of proxy ranks). */
+  /** The scored pool, built on first use: samples, hashes and label-free prior (sum of proxy ranks); rows are in rowCache. */
   private pool: { samples: Sample[]; hashes: string[]; prior: number[] } | undefined;
   private queue: Sample[] = [];
   /** hash -> feature row (proxy scores included), so each sample is scored once. */
