@@ -15,7 +15,7 @@ export * from './features.js';
 export { MlpPredictor, LstmPredictor, GcnPredictor } from './neural.js';
 export type { MlpPredictorOptions, LstmPredictorOptions, GcnPredictorOptions, RegressionOptions } from './neural.js';
 export { GaussianProcessPredictor, type GpOptions } from './gp.js';
-export { BoostedTrees, BoostedTreesPredictor, tabularFeatures, type BoostedTreesOptions, type TabularFeatureOptions, type TabularFeatures } from './trees.js';
+export { BoostedTrees, BoostedTreesPredictor, tabularFeatures, type BoostedTreesOptions, type TreeOptions, type TabularFeatureOptions, type TabularFeatures } from './trees.js';
 export { SparseMlpEnsemble, type SparseMlpEnsembleOptions, type MlpOptions } from './sparse-mlp.js';
 
 /**

@@ -50,7 +50,8 @@ export function tabularFeatures(space: SearchSpace & Partial<Pick<DefinedSpace, 
   };
 }
 
-export interface BoostedTreesOptions extends TabularFeatureOptions {
+/** The trees' settings. */
+export interface TreeOptions {
   /** Trees (default 300). */
   trees?: number;
   /** Depth of each tree (default 4). */
@@ -67,6 +68,8 @@ export interface BoostedTreesOptions extends TabularFeatureOptions {
   lambda?: number;
   seed?: number;
 }
+
+export interface BoostedTreesOptions extends TreeOptions, TabularFeatureOptions {}
 
 /** A regression tree as flat arrays: node k splits on feature[k] at threshold[k] (left: value ≤ threshold), or is a leaf (feature −1). */
 interface Tree {
@@ -85,10 +88,10 @@ function predictTree(t: Tree, x: readonly number[]): number {
 
 /** Boosted regression trees on feature rows (the model behind 'gbt'; strategies use it on rows they computed once). */
 export class BoostedTrees {
-  private readonly o: Required<Omit<BoostedTreesOptions, keyof TabularFeatureOptions>>;
+  private readonly o: Required<TreeOptions>;
   private fitted: { trees: Tree[]; scaler: Standardizer } | undefined;
 
-  constructor(options: BoostedTreesOptions = {}) {
+  constructor(options: TreeOptions = {}) {
     this.o = {
       trees: options.trees ?? 300, depth: options.depth ?? 4, learningRate: options.learningRate ?? 0.05, rowSample: options.rowSample ?? 0.8,
       columnSample: options.columnSample ?? 0.5, minLeaf: options.minLeaf ?? 3, lambda: options.lambda ?? 1, seed: options.seed ?? 0,
@@ -113,7 +116,7 @@ export class BoostedTrees {
 
   predict(x: readonly (readonly number[])[]): number[] {
     const f = this.fitted;
-    if (!f) throw new TsnasError('state', 'gbt.query before fit');
+    if (!f) throw new TsnasError('state', 'gbt: predict before fit');
     return f.scaler.inverse(x.map((row) => f.trees.reduce((s, t) => s + predictTree(t, row), 0)));
   }
 
