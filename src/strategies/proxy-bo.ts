@@ -22,9 +22,9 @@ export interface ProxyBoOptions extends BaseOptions {
   pool?: number;
   /** Queries chosen by the label-free proxy ranking before the model is used (default 5). */
   initial?: number;
-  /** Boosted-tree models in the ensemble, whose spread is the uncertainty (default 3). */
+  /** Boosted-tree models in the ensemble, whose spread is the uncertainty (default 5). */
   ensemble?: number;
-  /** Trees per model (default 50). */
+  /** Trees per model (default 100). */
   trees?: number;
   /** Samples chosen per model fit (default 1). */
   batch?: number;
@@ -63,8 +63,8 @@ export class ProxyBo extends BaseStrategy {
     this.proxies = options.proxies ?? DEFAULT_PROXIES;
     this.poolSize = options.pool ?? 1000;
     this.initial = options.initial ?? 5;
-    this.ensembleSize = options.ensemble ?? 3;
-    this.trees = options.trees ?? 50;
+    this.ensembleSize = options.ensemble ?? 5;
+    this.trees = options.trees ?? 100;
     this.batch = options.batch ?? 1;
     this.parents = options.parents ?? 1;
     this.explore = options.explore ?? 0;
@@ -197,8 +197,8 @@ export const proxyBoKind: StrategyKind = {
     proxies: { kind: 'array', items: { kind: 'string' }, help: 'proxy names the scores come from (default synflow, snip, grad_norm, params)' },
     pool: integerAtLeast(1, 'candidates drawn once and scored by the proxies (default 1000)'),
     initial: integerAtLeast(1, 'queries chosen by the label-free proxy ranking before the model (default 5)'),
-    ensemble: integerAtLeast(2, 'boosted-tree models, whose spread is the uncertainty (default 3)'),
-    trees: integerAtLeast(1, 'trees per model (default 50)'),
+    ensemble: integerAtLeast(2, 'boosted-tree models, whose spread is the uncertainty (default 5)'),
+    trees: integerAtLeast(1, 'trees per model (default 100)'),
     batch: integerAtLeast(1, 'samples chosen per model fit (default 1)'),
     explore: { kind: 'number', min: 0, help: "scale of the ensemble's spread in the Thompson draw; 0 picks by the mean (default 0)" },
     parents: integerAtLeast(0, 'the best trials whose neighbours join the candidates (default 1)'),
