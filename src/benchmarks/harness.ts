@@ -6,7 +6,7 @@
 import { TsnasError } from '../errors.js';
 import { createStrategy, findStrategy, type StrategyName, type StrategyOptionsByName } from '../strategies/index.js';
 import { hypervolume2d, paretoFront2d } from '../strategies/pareto.js';
-import type { FitnessSpec, ObjectiveSpec, Strategy } from '../strategies/types.js';
+import type { FitnessSpec, ObjectiveSpec, ProxyScoreSource, Strategy } from '../strategies/types.js';
 import { mean, std } from '../util/stats.js';
 import type { Benchmark } from './types.js';
 
@@ -33,6 +33,8 @@ export interface BenchmarkSearchOptions {
   hypervolumeReference?: readonly number[];
   /** Samples asked at once (parallel workers); default 1. */
   batch?: number;
+  /** Proxy scores for strategies that use them (proxy-bo), e.g. loadProxyScoreFile: free, not counted as queries. */
+  proxyScores?: ProxyScoreSource;
   /** Called after each seed, e.g. for a progress bar. */
   onRun?: (run: SeedRun) => void;
 }
@@ -109,6 +111,7 @@ function isMultiObjective(o: BenchmarkSearchOptions): boolean {
 function strategyFor(o: BenchmarkSearchOptions, seed: number): Strategy {
   const objectives = searchedObjectives(o);
   const base = { ...(o.strategyOptions ?? {}), seed } as Record<string, unknown>;
+  if (o.proxyScores) base['proxyScores'] = o.proxyScores;
   if (findStrategy(o.strategy)?.multiObjective) {
     base['objectives'] = objectiveSpecs(objectives, o.benchmark);
   } else if (objectives.length > 1) {

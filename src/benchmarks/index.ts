@@ -3,4 +3,5 @@ export * from './types.js';
 export * from './nb201.js';
 export * from './hw-nas-bench.js';
 export * from './harness.js';
+export * from './proxy-scores.js';
 export * from './plot.js';

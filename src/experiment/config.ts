@@ -303,7 +303,7 @@ const ESTIMATOR_FIELDS: Record<EstimatorKind, readonly string[]> = {
 };
 
 const TRAINING_DEFAULTS = { epochs: 2, batch: 128, lr: 0.1 };
-const PROXY_DEFAULTS = { proxies: ['synflow'], proxyBatch: 64 };
+export const PROXY_DEFAULTS = { proxies: ['synflow'], proxyBatch: 64 };
 const SCREEN_DEFAULTS = { proxies: ['synflow', 'nwot'], candidates: 1000, proxyBatch: 64 };
 const PREDICTOR_DEFAULTS = { model: 'mlp', warmup: 20, candidates: 100, kappa: 0 };
 const TOP_K_DEFAULT = 10;

@@ -25,12 +25,12 @@ import { configError, TsnasError } from '../errors.js';
 import type { DefinedSpace } from '../spaces/index.js';
 import type { Sample } from '../spaces/types.js';
 import { findStrategy, strategyNames } from '../strategies/index.js';
-import type { Objectives, Strategy, StrategyState as StrategyJson } from '../strategies/types.js';
+import type { Objectives, ProxyScoreSource, Strategy, StrategyState as StrategyJson } from '../strategies/types.js';
 import type { Experiment, Json, Store, Trial, TrialOutcome } from '../store/types.js';
 import { canonicalJson } from '../spaces/space.js';
-import type { ProxyName } from '../estimators/zero-cost/proxies.js';
-import type { ExperimentConfig } from './config.js';
-import { brokenConstraint, cheapMetricsFunction, configSpace, proxyScorer, type Metrics, type TrialEstimator } from './estimators.js';
+import { isProxyName, PROXY_NAMES, type ProxyName } from '../estimators/zero-cost/proxies.js';
+import { PROXY_DEFAULTS, type ExperimentConfig } from './config.js';
+import { brokenConstraint, cheapMetricsFunction, configSpace, proxyScorer, type Metrics, type ProxyScorer, type TrialEstimator } from './estimators.js';
 import type { EvalOutcome, Evaluator, QueueEvaluatorFactory } from './evaluator.js';
 import { createEvaluator, inlineEvaluator } from './pool.js';
 import { findWeightSharingMethod } from '../weight-sharing/methods.js';
@@ -51,12 +51,35 @@ export function buildStrategy(config: ExperimentConfig, space: DefinedSpace): St
     const penalties = Object.fromEntries(rest.filter((o) => (o.weight ?? 0) > 0).map((o) => [o.name, o.direction === 'min' ? o.weight! : -o.weight!]));
     options['fitness'] = { objective: primary!.name, maximize: primary!.direction === 'max', penalties };
   }
+  options['proxyScores'] = lazyProxyScores(config);
   try {
     return kind.create(space, options);
   } catch (e) {
     if (e instanceof TsnasError) throw configError(e.message, 'strategy.options');
     throw e;
   }
+}
+
+/**
+ * Zero-cost proxy scores for strategies that use them (proxy-bo), by the
+ * screening's machinery, on the networks the estimator builds (the screen's
+ * for a composed estimator). Built on the first call: other strategies never
+ * load the batch.
+ */
+function lazyProxyScores(config: ExperimentConfig): ProxyScoreSource {
+  let scorer: ProxyScorer | undefined;
+  return {
+    score(samples, names) {
+      for (const n of names) if (!isProxyName(n)) throw configError(`unknown proxy '${n}'; expected one of ${PROXY_NAMES.join(', ')}`, 'strategy.options.proxies');
+      const e = config.estimator.kind === 'composed' ? config.estimator.screen! : config.estimator;
+      scorer ??= proxyScorer(config, { channels: e.channels, cells: e.cells, resolution: e.resolution, proxyBatch: e.proxyBatch ?? PROXY_DEFAULTS.proxyBatch });
+      return samples.map((s) => scorer!.score(s, names as ProxyName[]));
+    },
+    dispose() {
+      scorer?.dispose();
+      scorer = undefined;
+    },
+  };
 }
 
 /**

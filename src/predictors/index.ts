@@ -6,6 +6,8 @@ import { GaussianProcessPredictor, type GpOptions } from './gp.js';
 import {
   GcnPredictor, LstmPredictor, MlpPredictor, type GcnPredictorOptions, type LstmPredictorOptions, type MlpPredictorOptions,
 } from './neural.js';
+import { BoostedTreesPredictor, type BoostedTreesOptions } from './trees.js';
+import type { ProxyFeatureSource } from './features.js';
 import type { Prediction, Predictor, PredictorNeeds } from './types.js';
 
 export * from './types.js';
@@ -13,6 +15,7 @@ export * from './features.js';
 export { MlpPredictor, LstmPredictor, GcnPredictor } from './neural.js';
 export type { MlpPredictorOptions, LstmPredictorOptions, GcnPredictorOptions, RegressionOptions } from './neural.js';
 export { GaussianProcessPredictor, type GpOptions } from './gp.js';
+export { BoostedTrees, BoostedTreesPredictor, tabularFeatures, type BoostedTreesOptions, type TreeOptions, type TabularFeatureOptions, type TabularFeatures } from './trees.js';
 export { SparseMlpEnsemble, type SparseMlpEnsembleOptions, type MlpOptions } from './sparse-mlp.js';
 
 /**
@@ -50,7 +53,7 @@ export class EnsemblePredictor implements Predictor {
   }
 }
 
-export const PREDICTOR_NAMES = ['mlp', 'lstm', 'gcn', 'ensemble', 'gp'] as const;
+export const PREDICTOR_NAMES = ['mlp', 'lstm', 'gcn', 'ensemble', 'gp', 'gbt'] as const;
 export type PredictorName = (typeof PREDICTOR_NAMES)[number];
 
 export interface PredictorConfig {
@@ -58,12 +61,15 @@ export interface PredictorConfig {
   lstm?: LstmPredictorOptions;
   gcn?: GcnPredictorOptions;
   gp?: GpOptions;
+  gbt?: BoostedTreesOptions;
+  /** Proxy scores as extra features of 'gbt' (any proxy names). */
+  proxies?: ProxyFeatureSource;
   /** Members of 'ensemble' (MLPs with the mlp options; default 5). */
   ensembleSize?: number;
   seed?: number;
 }
 
-/** A predictor by name; 'ensemble' is a deep ensemble of MLPs. */
+/** A predictor by name; 'ensemble' is a deep ensemble of MLPs; 'gbt' gradient-boosted trees on encoding, graph and proxy features. */
 export function createPredictor(name: string, space: DefinedSpace, config: PredictorConfig = {}): Predictor {
   const seed = config.seed ?? 0;
   switch (name) {
@@ -77,6 +83,8 @@ export function createPredictor(name: string, space: DefinedSpace, config: Predi
       return new EnsemblePredictor((s) => new MlpPredictor(space, { ...config.mlp, seed: s }), config.ensembleSize ?? 5, seed);
     case 'gp':
       return new GaussianProcessPredictor(space, config.gp);
+    case 'gbt':
+      return new BoostedTreesPredictor(space, { seed, proxies: config.proxies, ...config.gbt });
     default:
       throw usageError(`unknown predictor '${name}'; expected one of ${PREDICTOR_NAMES.join(', ')}`, '--predictor');
   }

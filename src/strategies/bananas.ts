@@ -145,7 +145,7 @@ export class Bananas extends BaseStrategy {
  * raised to it first: the predictor only needs to rank the good region, and
  * a few failed networks (e.g. 10% accuracy) would otherwise dominate the fit.
  */
-function targets(fitness: number[]): { values: number[] } {
+export function targets(fitness: number[]): { values: number[] } {
   const sorted = [...fitness].sort((a, b) => a - b);
   const floor = sorted[Math.floor((sorted.length - 1) * 0.25)]!;
   const clipped = fitness.map((f) => Math.max(f, floor));

@@ -14,6 +14,7 @@ import { bohbKind, type BohbOptions } from './bohb.js';
 import { nsga2Kind, type Nsga2Options } from './nsga2.js';
 import { ppoKind, reinforceKind, type PolicyGradientOptions, type PpoOptions } from './policy-gradient.js';
 import { randomKind } from './random.js';
+import { proxyBoKind, type ProxyBoOptions } from './proxy-bo.js';
 import type { Strategy, StrategyKind, StrategySetup } from './types.js';
 
 export * from './types.js';
@@ -28,12 +29,13 @@ export { Reinforce, Ppo, type PolicyGradientOptions, type PpoOptions } from './p
 export { Nsga2, type Nsga2Options } from './nsga2.js';
 export { Bohb, DensityModel, hyperbandBudgets, hyperbandBracket, type BohbOptions, type Rung } from './bohb.js';
 export { Nao, NaoModel, type NaoOptions, type NaoModelOptions, type NaoFitOptions } from './nao.js';
+export { ProxyBo, type ProxyBoOptions } from './proxy-bo.js';
 export { dominates, nonDominatedSort, crowdingDistance, hypervolume2d } from './pareto.js';
 
 /** The built-in multi-trial strategies, each with its options schema and whether it is multi-objective. */
-export const strategyKinds: readonly StrategyKind[] = [randomKind, evolutionKind, geneticKind, localKind, reinforceKind, ppoKind, bananasKind, nsga2Kind, naoKind, bohbKind];
+export const strategyKinds: readonly StrategyKind[] = [randomKind, evolutionKind, geneticKind, localKind, reinforceKind, ppoKind, bananasKind, nsga2Kind, naoKind, bohbKind, proxyBoKind];
 
-export const strategyNames = ['random', 'evolution', 'ga', 'local', 'reinforce', 'ppo', 'bo', 'nsga2', 'nao', 'bohb'] as const;
+export const strategyNames = ['random', 'evolution', 'ga', 'local', 'reinforce', 'ppo', 'bo', 'nsga2', 'nao', 'bohb', 'proxy-bo'] as const;
 export type StrategyName = (typeof strategyNames)[number];
 
 export interface StrategyOptionsByName {
@@ -47,6 +49,7 @@ export interface StrategyOptionsByName {
   nsga2: Nsga2Options;
   nao: NaoOptions;
   bohb: BohbOptions;
+  'proxy-bo': ProxyBoOptions;
 }
 
 export function isStrategyName(name: string): name is StrategyName {
@@ -58,11 +61,11 @@ export function findStrategy(name: string): StrategyKind | undefined {
   return strategyKinds.find((k) => k.name === name);
 }
 
-const SETUP_KEYS = new Set(['seed', 'fitness', 'objectives']);
+const SETUP_KEYS = new Set(['seed', 'fitness', 'objectives', 'proxyScores']);
 
 /**
  * A strategy's own options checked against its schema (errors name
- * `where`.KEY); seed, fitness and objectives pass through unchecked.
+ * `where`.KEY); seed, fitness, objectives and proxyScores pass through unchecked.
  */
 export function checkStrategyOptions(kind: StrategyKind, options: Readonly<Record<string, unknown>>, where = 'options'): Record<string, unknown> {
   const own = Object.fromEntries(Object.entries(options).filter(([k]) => !SETUP_KEYS.has(k)));
@@ -70,7 +73,7 @@ export function checkStrategyOptions(kind: StrategyKind, options: Readonly<Recor
   return { ...(validate(kind.options, own, where) as Record<string, unknown>), ...setup };
 }
 
-/** Builds a strategy by name; options are the strategy's own (checked by its schema) plus seed, fitness or objectives. */
+/** Builds a strategy by name; options are the strategy's own (checked by its schema) plus seed, fitness, objectives or proxyScores. */
 export function createStrategy<N extends StrategyName>(name: N, space: SearchSpace, options: StrategyOptionsByName[N] & StrategySetup = {}): Strategy {
   const kind = findStrategy(name);
   if (!kind) throw new TsnasError('usage', `unknown strategy '${String(name)}'; expected one of ${strategyNames.join(', ')}`);

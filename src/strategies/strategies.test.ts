@@ -31,6 +31,7 @@ const options: Record<StrategyName, object> = {
   nsga2: { population: 8 },
   nao: { initial: 8, batch: 13, hidden: 8, embedding: 4, epochs: 15, parents: 5, maxSteps: 5 },
   bohb: {},
+  'proxy-bo': { pool: 150, initial: 3, ensemble: 3, trees: 30, proxies: ['width'], proxyScores: { score: (ss: readonly Sample[]) => ss.map((x) => ({ width: Number(x['width'] ?? 4) })) } },
 };
 
 function make(name: StrategyName, seed: number): Strategy {

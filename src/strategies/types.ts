@@ -76,6 +76,18 @@ export interface MultiObjectiveStrategy extends Strategy {
   paretoFront(): Trial[];
 }
 
+/**
+ * Training-free scores of samples by name (zero-cost proxies, params...),
+ * computed by the caller (a strategy never evaluates anything): the
+ * experiment's zero-cost machinery, or a precomputed score file. A missing
+ * or non-finite score counts as the worst.
+ */
+export interface ProxyScoreSource {
+  score(samples: readonly Sample[], names: readonly string[]): readonly Readonly<Record<string, number | undefined>>[];
+  /** Frees what scoring holds (networks, batches); called by the strategy's dispose. */
+  dispose?(): void;
+}
+
 /** What every strategy is built with besides its own options; a caller sets them from its objectives. */
 export interface StrategySetup {
   seed?: number;
@@ -83,6 +95,8 @@ export interface StrategySetup {
   fitness?: FitnessSpec;
   /** Multi-objective strategies: the objectives and their directions. */
   objectives?: readonly ObjectiveSpec[];
+  /** Proxy scores for strategies that use them (proxy-bo); the others ignore it. */
+  proxyScores?: ProxyScoreSource;
 }
 
 /**

@@ -4,6 +4,7 @@
 // `tsnas search` runs one stored experiment (search.ts).
 import { TsnasError, usageError } from '../../errors.js';
 import { runBenchmarkSearch, parseSeeds, type SearchSummary } from '../../benchmarks/harness.js';
+import { loadProxyScoreFile } from '../../benchmarks/proxy-scores.js';
 import { Nb201Benchmark, expectedBestCurve, parseNb201BenchmarkName } from '../../benchmarks/nb201.js';
 import { regretPlotSvg, type RegretSeries } from '../../benchmarks/plot.js';
 import { getSpace } from '../../kits/index.js';
@@ -28,6 +29,7 @@ export const benchSearchCommand = defineCommand({
     lambda: { type: 'string', help: 'scalarised search: λ of each objective after the first (comma list; default 1 each)' },
     batch: { type: 'int', help: 'samples asked at once (parallel workers)', default: 1, min: 1 },
     options: { type: 'string', help: 'strategy options as JSON, e.g. {"population":20}' },
+    'proxy-scores': { type: 'string', help: 'precomputed proxy scores of every cell (JSON lines, e.g. bench/results/proxies_nb201_all_scores.jsonl.gz) for proxy-bo' },
     plot: { type: 'string', help: 'write regret curves (SVG) to this file' },
     quiet: { type: 'boolean', help: 'no progress bar' },
     ...computeFlags,
@@ -65,13 +67,15 @@ export const benchSearchCommand = defineCommand({
       if (typeof strategyOptions !== 'object' || strategyOptions === null || Array.isArray(strategyOptions)) throw usageError('expected a JSON object', '--options');
     }
 
+    const proxyScores = flags['proxy-scores'] === undefined ? undefined : loadProxyScoreFile(String(flags['proxy-scores']), (s) => space.format(s));
+
     const progress = new ProgressBar('search', strategies.length * seeds.length, !flags['quiet']);
     const summaries: SearchSummary[] = [];
     for (const name of strategies as StrategyName[]) {
       const start = Date.now();
       const { summary } = runBenchmarkSearch({
         benchmark, strategy: name, budget, seeds, objectives, lambdas, batch: flags['batch'] as number,
-        strategyOptions: strategyOptions as never,
+        strategyOptions: strategyOptions as never, proxyScores,
         onRun: () => progress.tick(1, name),
       });
       summaries.push(summary);
