@@ -61,7 +61,7 @@ test('config errors name the field path, the value and what was expected', () =>
   e = configError({ estimator: { type: 'composed', then: { type: 'composed' } } });
   assert.match(e.message, /^estimator\.then\.kind: expected one of benchmark, training, proxies, found "composed"/);
   e = configError({ estimator: { type: 'predictor', model: 'forest', then: { type: 'benchmark' } } });
-  assert.match(e.message, /^estimator\.model: expected one of mlp, lstm, gcn, ensemble, gp, found "forest"/);
+  assert.match(e.message, /^estimator\.model: expected one of mlp, lstm, gcn, ensemble, gp, gbt, found "forest"/);
   e = configError({ estimator: { type: 'predictor', kind: 'composed', then: {} } });
   assert.match(e.message, /^estimator\.type: gives both kind "composed" and type "predictor"/);
   e = configError({ estimator: { kind: 'composed', screen: { candidates: 5 }, topK: 6, then: { kind: 'benchmark' } } });
