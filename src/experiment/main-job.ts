@@ -203,8 +203,10 @@ export async function runMainJob(o: MainJobOptions): Promise<MainJobResult> {
   }
 }
 
-async function runMainJobLeased(o: MainJobOptions, held: ExperimentLease[]): Promise<MainJobResult> {
+async function runMainJobLeased(given: MainJobOptions, held: ExperimentLease[]): Promise<MainJobResult> {
   const start = performance.now();
+  // Read now: the screening's worker pool leaves this thread with one libtorch thread.
+  const o = { ...given, threads: given.threads ?? getNumThreads() };
   const proxies = o.proxies ?? ['synflow', 'nwot'];
   // Sizes the networks cannot take fail now, named by their flags, not in a phase's workers.
   const source = datasetSource(o.dataset);
