@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Sample } from '../spaces/types.js';
 import { TsnasError } from '../errors.js';
 import { createStrategy } from './index.js';
-import { ToySpace, toyObjectives } from './testing/toy-space.js';
+import { ToySpace, allToySamples, toyObjectives } from './testing/toy-space.js';
 import type { ProxyScoreSource, Strategy } from './types.js';
 
 const space = new ToySpace();
@@ -31,15 +31,7 @@ function run(s: Strategy, budget: number): number[] {
   return curve;
 }
 
-function enumerate(): Sample[] {
-  const out: Sample[] = [];
-  for (const a of ['a', 'b', 'c', 'd']) for (const b of ['a', 'b', 'c', 'd']) for (const c of ['a', 'b', 'c', 'd']) {
-    out.push({ op0: a, op1: b, op2: c, depth: 1 });
-    for (const depth of [2, 3]) for (const width of [8, 16]) out.push({ op0: a, op1: b, op2: c, depth, width });
-  }
-  return out;
-}
-const optimum = Math.max(...enumerate().map(accuracy));
+const optimum = Math.max(...allToySamples().map(accuracy));
 const mean = (v: number[]) => v.reduce((x, y) => x + y, 0) / v.length;
 
 test('proxy-bo: a proxy equal to the objective leads straight to the optimum; the pool is scored, not queried', () => {

@@ -4,20 +4,12 @@ import type { Sample } from '../spaces/types.js';
 import { memory } from '../tensor/index.js';
 import { TsnasError } from '../errors.js';
 import { checkStrategyOptions, createStrategy, findStrategy, strategyKinds, strategyNames, type StrategyName, type Strategy, type Trial } from './index.js';
-import { ToySpace, toyObjectives } from './testing/toy-space.js';
+import { ToySpace, allToySamples, toyObjectives } from './testing/toy-space.js';
 import { Bananas } from './bananas.js';
 
 const space = new ToySpace();
-const optimum = Math.max(...enumerate().map((s) => toyObjectives(s).accuracy!));
+const optimum = Math.max(...allToySamples().map((s) => toyObjectives(s).accuracy!));
 
-function enumerate(): Sample[] {
-  const out: Sample[] = [];
-  for (const a of ['a', 'b', 'c', 'd']) for (const b of ['a', 'b', 'c', 'd']) for (const c of ['a', 'b', 'c', 'd']) {
-    out.push({ op0: a, op1: b, op2: c, depth: 1 });
-    for (const depth of [2, 3]) for (const width of [8, 16]) out.push({ op0: a, op1: b, op2: c, depth, width });
-  }
-  return out;
-}
 
 // Small settings so every strategy gets past its warm-up within the budget.
 const options: Record<StrategyName, object> = {

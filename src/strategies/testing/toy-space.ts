@@ -116,3 +116,13 @@ export function toyObjectives(s: Sample): Objectives {
   const params = depth * width * 1000 + (s['op0'] === 'c' ? 500 : 0) + 100;
   return { accuracy, params, flops: params * 10 };
 }
+
+/** Every sample of the toy space (4³ op triples at depth 1, and at depths 2 and 3 with each width). */
+export function allToySamples(): Sample[] {
+  const out: Sample[] = [];
+  for (const a of ['a', 'b', 'c', 'd']) for (const b of ['a', 'b', 'c', 'd']) for (const c of ['a', 'b', 'c', 'd']) {
+    out.push({ op0: a, op1: b, op2: c, depth: 1 });
+    for (const depth of [2, 3]) for (const width of [8, 16]) out.push({ op0: a, op1: b, op2: c, depth, width });
+  }
+  return out;
+}
