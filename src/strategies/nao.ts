@@ -21,7 +21,6 @@ import type { Sample, SearchSpace, Value } from '../spaces/types.js';
 import {
   cat, crossEntropy, grad, manualSeed, mseLoss, noGrad, stack, tensor, tidy, zeros, type Tensor,
 } from '../tensor/index.js';
-import { z } from 'zod';
 import { BaseStrategy, integerAtLeast, optionsSchema, probability, numberAbove, type BaseOptions } from './base.js';
 import { defineStrategy } from './types.js';
 

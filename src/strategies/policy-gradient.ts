@@ -8,7 +8,6 @@ import { TsnasError } from '../errors.js';
 import type { Sample, SearchSpace } from '../spaces/types.js';
 import { tensor, type Tensor } from '../tensor/index.js';
 import { BaseStrategy, integerAtLeast, optionsSchema, probability, numberAbove, numberAtLeast, type BaseOptions } from './base.js';
-import { z } from 'zod';
 import { defineStrategy } from './types.js';
 import { Controller, type ControllerOptions, type ControllerState } from './controller.js';
 
