@@ -6,10 +6,9 @@ import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { isScalar, parse as parseYaml, parseDocument, visit, type Document } from 'yaml';
 import { TsnasError, configError } from '../errors.js';
-import { findStrategy, strategyNames } from '../strategies/index.js';
+import { findStrategy, strategyKinds, strategyNames } from '../strategies/index.js';
 import { getKit, getSpace, kitNames, type SpaceKit, type SpaceOptions } from '../kits/index.js';
 import { PROXY_NAMES } from '../estimators/zero-cost/proxies.js';
-
 import { PREDICTOR_NAMES } from '../predictors/index.js';
 import { metricDirection } from '../estimators/metrics.js';
 import { z } from 'zod';
@@ -529,6 +528,26 @@ export function configFieldPaths(): { path: string; help: string }[] {
 }
 
 /**
+ * The JSON Schema (draft-07) of an experiment config file, for editors
+ * (`# yaml-language-server: $schema=...`): the fields of CONFIG_SCHEMA with
+ * their help as descriptions, and strategy.options checked by the options
+ * of the strategy or weight-sharing method that strategy.name names.
+ */
+export function configJsonSchema(): Record<string, unknown> {
+  const nameHelp = helpOf(CONFIG_SCHEMA.shape.strategy.unwrap().shape.name);
+  const optionsOf = (name: string) => (findStrategy(name)?.options ?? findWeightSharingMethod(name)!.options).optional();
+  const choice = (name: string) => z.strictObject({ name: z.literal(name).describe(nameHelp), options: optionsOf(name) });
+  // strategy.name may be left out: then it is the default strategy, with its options.
+  const defaultName = CONFIG_SCHEMA.shape.strategy.unwrap().shape.name.parse(undefined);
+  const byName = [...strategyKinds.map((k) => k.name), ...WEIGHT_SHARING_METHOD_NAMES].map(choice);
+  const strategy = z
+    .union([z.strictObject({ options: optionsOf(defaultName) }), ...byName])
+    .describe('the search strategy (a multi-trial one, or a weight-sharing method) and its own options');
+  const schema = z.toJSONSchema(CONFIG_SCHEMA.extend({ strategy: strategy.optional() }), { target: 'draft-07', io: 'input', unrepresentable: 'any' });
+  return { ...schema, title: 'tsnas experiment config', description: 'tsnas search --config FILE (YAML or JSON); `tsnas schema` writes this schema' };
+}
+
+/**
  * Sets `path` (dotted, e.g. budget.trials or strategy.options.population)
  * in a raw config to a flag's text, read as a YAML scalar or flow list
  * ("5" is 5, "[a, b]" a list). Paths are checked when the config is.
@@ -564,7 +583,11 @@ export function setConfigPath(config: Record<string, unknown>, path: string, tex
 }
 
 /** The commented example `tsnas init` writes: runs in seconds on the vendored NAS-Bench-201 table. */
-export const EXAMPLE_CONFIG = `# tsnas experiment config (YAML; JSON works too).
+export const EXAMPLE_CONFIG = `# yaml-language-server: $schema=./tsnas.schema.json
+# tsnas experiment config (YAML; JSON works too).
+# The line above lets editors (VS Code's YAML extension, any yaml-language-server)
+# complete and check this file; make the schema it names with:
+#             tsnas schema --out tsnas.schema.json
 # Run it:     tsnas search --config exp.yaml [--storage sqlite:runs/exp.db] [--name NAME]
 # Read it:    tsnas show exp ; tsnas report exp
 # Any field can be given as a flag too, e.g. --budget.trials 200 --strategy.name bo
