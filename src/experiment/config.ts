@@ -335,21 +335,20 @@ export function trialEstimatorConfig(e: EstimatorConfig): EstimatorConfig {
   return e.kind === 'composed' || e.kind === 'predictor' ? e.then! : e;
 }
 
-function normaliseObjective(o: unknown): ObjectiveConfig {
+function normaliseObjective(o: z.output<typeof objectiveSchema>): ObjectiveConfig {
   if (typeof o === 'string') {
     const [name, dir] = o.split(':') as [string, string | undefined];
     return { name, direction: (dir as 'max' | 'min' | undefined) ?? metricDirection(name) };
   }
-  const obj = o as { name: string; direction?: 'max' | 'min'; weight?: number };
-  return { name: obj.name, direction: obj.direction ?? metricDirection(obj.name), ...(obj.weight !== undefined ? { weight: obj.weight } : {}) };
+  return { name: o.name, direction: o.direction ?? metricDirection(o.name), ...(o.weight !== undefined ? { weight: o.weight } : {}) };
 }
 
 /** Validates a parsed config (any JSON) and returns it normalised, with defaults. */
 export function checkConfig(raw: unknown): ExperimentConfig {
   if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) kindAlias((raw as Record<string, unknown>)['estimator'], 'estimator');
-  const v = checkWith(CONFIG_SCHEMA, withWeightSharingDefaults(raw)) as Record<string, any>;
-  const spaceName = v.space.name as string;
-  const spaceOptions = v.space.options as Record<string, unknown>;
+  const v = checkWith(CONFIG_SCHEMA, withWeightSharingDefaults(raw));
+  const spaceName = v.space.name;
+  const spaceOptions = v.space.options;
   if (!kitNames().includes(spaceName)) throw configError(`unknown space ${JSON.stringify(spaceName)}, expected one of ${kitNames().join(', ')}`, 'space.name');
   const kit = getKit(spaceName);
   for (const key of Object.keys(spaceOptions)) {
@@ -376,7 +375,7 @@ export function checkConfig(raw: unknown): ExperimentConfig {
     throw configError(`estimator kind 'supernet' keeps a weight-sharing search's own numbers, but strategy ${v.strategy.name} is multi-trial; use benchmark, training or proxies`, 'estimator.kind');
   }
   checkEstimator(estimator, 'estimator', kit);
-  const objectives = (v.objectives as unknown[]).map(normaliseObjective);
+  const objectives = v.objectives.map(normaliseObjective);
   const names = new Set<string>();
   objectives.forEach((o, i) => {
     if (names.has(o.name)) throw configError(`objective ${JSON.stringify(o.name)} is listed twice`, `objectives[${i}]`);
@@ -393,7 +392,7 @@ export function checkConfig(raw: unknown): ExperimentConfig {
       throw configError(`expected one of the computed proxies (${[...known].join(', ')}) with estimator kind 'proxies', found ${JSON.stringify(first)}`, 'objectives[0]');
     }
   }
-  const constraints = (v.constraints as string[]).map((text, i): ConstraintConfig => {
+  const constraints = v.constraints.map((text, i): ConstraintConfig => {
     const m = CONSTRAINT_PATTERN.exec(text)!;
     const value = Number(m[3]);
     if (!Number.isFinite(value)) throw configError(`expected a number after ${m[2]}, found ${JSON.stringify(m[3])}`, `constraints[${i}]`);
@@ -401,7 +400,7 @@ export function checkConfig(raw: unknown): ExperimentConfig {
   });
   const strategy = findStrategy(v.strategy.name);
   // seed, fitness and objectives come from the config, so the strategy's own schema rejects them here.
-  if (strategy) v.strategy.options = checkWith(strategy.options, v.strategy.options, 'strategy.options');
+  if (strategy) v.strategy.options = checkWith(strategy.options, v.strategy.options, 'strategy.options') as Record<string, unknown>;
   if (strategy?.multiObjective && objectives.length < 2) {
     throw configError(`expected at least 2 objectives for strategy ${strategy.name} (multi-objective), found ${objectives.length} (${objectives.map((o) => o.name).join(', ')})`, 'objectives');
   }
@@ -441,16 +440,16 @@ function withWeightSharingDefaults(raw: unknown): unknown {
 }
 
 /** What a weight-sharing experiment cannot take: several objectives to search, queues, parallel trials, limits other than flops and params. */
-function checkWeightSharing(v: Record<string, any>): void {
-  const name = v.strategy.name as string;
+function checkWeightSharing(v: CheckedFields): void {
+  const name = v.strategy.name;
   if (v.execution?.queue === 'pgboss') throw configError(`a weight-sharing run (${name}) trains one supernet in one process; use execution.queue local`, 'execution.queue');
   if (v.parallel !== 1) throw configError(`a weight-sharing run (${name}) trains one supernet; expected parallel 1, found ${v.parallel}`, 'parallel');
   if (v.final && !getKit(v.space.name).sized) {
     for (const k of ['channels', 'cells'] as const) if (v.final[k] !== undefined) throw configError(`is not used with space ${v.space.name}, whose samples fix their own widths and depth (value ${v.final[k]})`, `final.${k}`);
   }
-  const kind = v.estimator.kind as string;
+  const kind = v.estimator.kind;
   if (kind === 'composed' || kind === 'predictor') throw configError(`estimator kind '${kind}' screens many candidates; a weight-sharing run (${name}) evaluates the one architecture it finds with benchmark, training, proxies or supernet`, 'estimator.kind');
-  (v.constraints as string[]).forEach((text, i) => {
+  v.constraints.forEach((text, i) => {
     const m = CONSTRAINT_PATTERN.exec(text);
     if (m && !(['flops', 'params'].includes(m[1]!) && (m[2] === '<=' || m[2] === '<'))) {
       throw configError(`a weight-sharing run limits its search with "flops <= N" and "params <= N" only, found ${JSON.stringify(text)}`, `constraints[${i}]`);

@@ -114,6 +114,13 @@ function hasShapeOf(schema: AnySchema, value: unknown): boolean {
   return typeof value === type;
 }
 
+/** The option of a union schema that a value's shape selects (the schema itself when it is no union or none fits). */
+function optionFor(schema: AnySchema, value: unknown): AnySchema {
+  const def = defOf(unwrap(schema));
+  if (def.type !== 'union') return schema;
+  return (def['options'] as AnySchema[]).find((o) => hasShapeOf(o, value)) ?? schema;
+}
+
 function errorOf(schema: AnySchema, value: unknown, issues: readonly z.core.$ZodIssue[], where: string): TsnasError {
   // Unknown keys first, as a reader fixes a misspelt key before its value.
   const issue = issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0]!;
@@ -121,10 +128,12 @@ function errorOf(schema: AnySchema, value: unknown, issues: readonly z.core.$Zod
   let found = value;
   let path = where;
   for (const key of issue.path) {
-    at = at && child(at, key);
+    at = at && child(optionFor(at, found), key);
     found = typeof found === 'object' && found !== null ? (found as Record<PropertyKey, unknown>)[key] : undefined;
     path = joinPath(path, key);
   }
+  // zod reports the issue of a union's only option of the value's shape as that option's.
+  if (at && issue.code !== 'invalid_union') at = optionFor(at, found);
   const fail = (message: string, fieldPath = path) => configError(message, fieldPath || '(config)');
   if (!at) return fail(`${issue.message}, found ${showValue(found)}`);
   switch (issue.code) {
