@@ -27,6 +27,7 @@ test('the schema checks strategy.options by strategy.name, as checkConfig does',
     { strategy: { name: 'ga', options: { crossoverKind: 'cell' } } },
     { strategy: { name: 'pcdarts', options: { pcK: 2 } } },
     { objectives: ['accuracy', { name: 'params', direction: 'min', weight: 0.1 }], constraints: ['params <= 1e6'] },
+    { estimator: { type: 'composed', then: { type: 'training', epochs: 1 } } },
   ];
   const refused = [
     { strategy: { name: 'evolution', options: { population: 0 } } },
@@ -37,6 +38,7 @@ test('the schema checks strategy.options by strategy.name, as checkConfig does',
     { objectives: ['a b'] },
     { constraints: ['params =< 1e6'] },
     { parallel: 0 },
+    { estimator: { type: 'guess' } },
   ];
   for (const config of accepted) {
     assert.ok(editorCheck.safeParse(config).success, `schema takes ${JSON.stringify(config)}`);

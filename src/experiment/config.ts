@@ -542,7 +542,11 @@ export function configJsonSchema(): Record<string, unknown> {
   const strategy = z
     .union([z.strictObject({ options: optionsOf(defaultName) }), ...byName])
     .describe('the search strategy (a multi-trial one, or a weight-sharing method) and its own options');
-  const schema = z.toJSONSchema(CONFIG_SCHEMA.extend({ strategy: strategy.optional() }), { target: 'draft-07', io: 'input', unrepresentable: 'any' });
+  // checkConfig reads an estimator's `type` as its `kind` (kindAlias); the file may use either.
+  const withTypeAlias = <Shape extends { kind: z.ZodType }>(estimator: z.ZodObject<Shape>) => estimator.extend({ type: estimator.shape.kind.optional() });
+  const estimatorShape = CONFIG_SCHEMA.shape.estimator.unwrap();
+  const estimator = withTypeAlias(estimatorShape.extend({ then: withTypeAlias(estimatorShape.shape.then.unwrap()).optional() })).optional();
+  const schema = z.toJSONSchema(CONFIG_SCHEMA.extend({ strategy: strategy.optional(), estimator }), { target: 'draft-07', io: 'input', unrepresentable: 'any' });
   return { ...schema, title: 'tsnas experiment config', description: 'tsnas search --config FILE (YAML or JSON); `tsnas schema` writes this schema' };
 }
 
