@@ -24,7 +24,7 @@ export { runSpos, type SposOptions } from './weight-sharing/oneshot/spos.js';
 export { createSupernetDifferentiableRun, type SupernetSearchOptions } from './weight-sharing/differentiable/generic.js';
 export type { OneShotResult } from './weight-sharing/oneshot/training.js';
 export { runExperiment } from './experiment/run.js';
-export { readConfigFile, checkConfig, type ExperimentConfig } from './experiment/config.js';
+export { readConfigFile, checkConfig, configJsonSchema, type ExperimentConfig } from './experiment/config.js';
 export { saveSafetensors, loadSafetensors } from './export/safetensors.js';
 export { trainModel, evaluate, type TrainOptions, type TrainResult, type EpochRecord } from './train/trainer.js';
 export { TsnasError, type ErrorCode } from './errors.js';

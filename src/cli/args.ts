@@ -24,17 +24,31 @@ const DECIMAL = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/;
 export type FlagSpecs = Record<string, FlagSpec>;
 export type ParsedFlags = Record<string, string | number | boolean | undefined>;
 
-export interface Parsed {
-  flags: ParsedFlags;
+/** The value a flag of this spec parses to: its choices, a string, a number or a boolean. */
+type FlagValue<S extends FlagSpec> = S['type'] extends 'boolean'
+  ? boolean
+  : S['type'] extends 'string'
+    ? S['choices'] extends readonly (infer C extends string)[]
+      ? C
+      : string
+    : number;
+
+/** Parsed flags typed by their specs (declared `as const` or inline): a required flag or one with a default is always there. */
+export type FlagsOf<Specs extends FlagSpecs> = {
+  [K in keyof Specs]: Specs[K] extends { required: true } | { default: string | number | boolean } ? FlagValue<Specs[K]> : FlagValue<Specs[K]> | undefined;
+};
+
+export interface Parsed<Specs extends FlagSpecs = FlagSpecs> {
+  flags: FlagsOf<Specs>;
   positional: string[];
 }
 
 /** Flags every compute command takes. */
-export const computeFlags: FlagSpecs = {
+export const computeFlags = {
   threads: { type: 'int', help: 'libtorch threads', min: 1 },
   seed: { type: 'int', help: 'random seed', default: 0, min: 0, max: MAX_SEED },
   json: { type: 'boolean', help: 'print one JSON object on the last line of stdout' },
-};
+} as const satisfies FlagSpecs;
 
 function convert(name: string, spec: FlagSpec, raw: string): string | number | boolean {
   switch (spec.type) {
@@ -64,7 +78,7 @@ function convert(name: string, spec: FlagSpec, raw: string): string | number | b
   }
 }
 
-export function parseArgs(argv: readonly string[], specs: FlagSpecs): Parsed {
+export function parseArgs<const Specs extends FlagSpecs>(argv: readonly string[], specs: Specs): Parsed<Specs> {
   const flags: ParsedFlags = {};
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -97,7 +111,8 @@ export function parseArgs(argv: readonly string[], specs: FlagSpecs): Parsed {
       if (spec.default !== undefined) flags[name] = spec.default;
     }
   }
-  return { flags, positional };
+  // Every flag was converted by its spec's type, and required or defaulted ones are set: what FlagsOf says.
+  return { flags: flags as FlagsOf<Specs>, positional };
 }
 
 export function usage(command: string, summary: string, specs: FlagSpecs): string {

@@ -19,12 +19,12 @@ export interface PositionalSpec {
 }
 
 /** A command with declared flags and positional words: --help prints them, and parsing is strict. */
-export function defineCommand(def: {
+export function defineCommand<const Specs extends FlagSpecs>(def: {
   name: string;
   summary: string;
-  flags: FlagSpecs;
+  flags: Specs;
   positional?: PositionalSpec;
-  run(parsed: Parsed): Promise<number>;
+  run(parsed: Parsed<Specs>): Promise<number>;
 }): Command {
   return {
     name: def.name,

@@ -94,7 +94,7 @@ const OWN_FLAGS: Record<string, { boolean: boolean; help: string }> = {
   help: { boolean: true, help: 'this text' },
 };
 
-const TOP_LEVEL_FIELDS = Object.keys((CONFIG_SCHEMA as { fields: Record<string, unknown> }).fields);
+const TOP_LEVEL_FIELDS = Object.keys(CONFIG_SCHEMA.shape);
 
 /** Whether `where` (e.g. budget.trials or constraints[0]) is a config field path. */
 function isConfigPath(where: string): boolean {

@@ -6,14 +6,13 @@ import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { isScalar, parse as parseYaml, parseDocument, visit, type Document } from 'yaml';
 import { TsnasError, configError } from '../errors.js';
-import { findStrategy, strategyNames } from '../strategies/index.js';
+import { findStrategy, strategyKinds, strategyNames } from '../strategies/index.js';
 import { getKit, getSpace, kitNames, type SpaceKit, type SpaceOptions } from '../kits/index.js';
 import { PROXY_NAMES } from '../estimators/zero-cost/proxies.js';
-
-const ENSEMBLE_MEMBERS = PROXY_NAMES.filter((p) => p !== 'ensemble');
 import { PREDICTOR_NAMES } from '../predictors/index.js';
 import { metricDirection } from '../estimators/metrics.js';
-import { leafPaths, showValue, validate, type Schema } from '../util/schema.js';
+import { z } from 'zod';
+import { checkWith, expecting, helpOf, leafPaths, showValue } from '../util/zod-check.js';
 import { findWeightSharingMethod, PRESET_NAMES, presetOf, WEIGHT_SHARING_METHOD_NAMES } from '../weight-sharing/methods.js';
 
 /** Estimators that evaluate one sample by themselves. */
@@ -88,209 +87,161 @@ export interface ScreenConfig {
   resolution?: number;
 }
 
-export interface DatasetConfig {
-  name: string;
-  /** Share of the training set held out for validation (training estimator). */
-  validFraction: number;
-  /** Use at most this many training images. */
-  limitTrain?: number;
-}
-
-export interface ExperimentConfig {
-  name?: string;
-  seed: number;
-  space: { name: string; options: Record<string, unknown> };
-  strategy: { name: string; options: Record<string, unknown> };
-  /** A weight-sharing method's named setting (methods.ts), already applied to strategy.options and dataset.limitTrain. */
-  preset?: string;
-  estimator: EstimatorConfig;
-  dataset: DatasetConfig;
-  objectives: ObjectiveConfig[];
-  constraints: ConstraintConfig[];
-  budget: { trials: number; minutes?: number };
-  /** Hardware metrics every trial gets: `latency_ms`, predicted from a table of `tsnas bench latency`. */
-  hardware?: { latencyTable?: string };
-  /** Trials run at once (worker threads). */
-  parallel: number;
-  /** Samples asked from the strategy at once (default: parallel); results do not depend on `parallel` for a fixed batch. */
-  batch?: number;
-  /** libtorch threads in all, split between parallel trials (default: all cores). */
-  threads?: number;
-  storage?: string;
-  /** Where trials run: here (local, the default) or on `tsnas worker` processes fed by a pg-boss queue (src/distributed). */
-  execution?: ExecutionConfig;
-  /** Weight-sharing strategies: train the found architecture from scratch and test it (the published protocols' last step). */
-  final?: FinalConfig;
-}
-
-export interface FinalConfig {
-  epochs: number;
-  batch: number;
-  lr: number;
-  channels?: number;
-  cells?: number;
-  resolution?: number;
-  limitTrain?: number;
-  limitTest?: number;
-}
-
-export interface ExecutionConfig {
-  queue: 'local' | 'pgboss';
-  /** pgboss: trials handed to workers at once. */
-  inFlight: number;
-  /** pgboss: a running trial whose worker gave no sign of life for this long goes back to pending and runs elsewhere. */
-  staleSeconds: number;
-}
-
+const ENSEMBLE_MEMBERS = PROXY_NAMES.filter((p) => p !== 'ensemble');
 const CONSTRAINT_PATTERN = /^\s*([A-Za-z0-9_.\/:-]+)\s*(<=|<|>=|>)\s*([-+0-9.eE]+)\s*$/;
 const OBJECTIVE_TEXT = /^[A-Za-z0-9_.\/:-]+(:(max|min))?$/;
 
-const objectiveSchema: Schema = {
-  kind: 'oneOf',
-  describe: 'an objective name such as "accuracy" or "params:min", or {name, direction: max|min, weight}',
-  options: [
-    { kind: 'string', pattern: OBJECTIVE_TEXT, patternHelp: 'NAME or NAME:max or NAME:min' },
-    {
-      kind: 'object',
-      required: ['name'],
-      fields: {
-        name: { kind: 'string', pattern: /^[A-Za-z0-9_.\/:-]+$/, patternHelp: 'a metric name' },
-        direction: { kind: 'string', enum: ['max', 'min'] },
-        weight: { kind: 'number', min: 0 },
-      },
-    },
-  ],
+const metricName = expecting(z.string().regex(/^[A-Za-z0-9_.\/:-]+$/), 'a metric name');
+const objectiveSchema = expecting(
+  z.union([
+    expecting(z.string().regex(OBJECTIVE_TEXT), 'NAME or NAME:max or NAME:min'),
+    z.strictObject({ name: metricName, direction: z.enum(['max', 'min']).optional(), weight: z.number().min(0).optional() }),
+  ]),
+  'an objective name such as "accuracy" or "params:min", or {name, direction: max|min, weight}',
+);
+
+const int = (min: number, help: string) => z.number().int().min(min).describe(help);
+const positive = (help: string) => z.number().gt(0).describe(help);
+const proxyList = (help: string) => z.array(z.enum(PROXY_NAMES)).min(1).describe(help);
+
+const sizeFields = {
+  channels: int(1, 'training/proxies: channels C of the first stage (nb201, darts)').optional(),
+  cells: int(1, 'training/proxies: cells per stage N (nb201), cells in all (darts)').optional(),
+  resolution: int(4, 'training/proxies: resize images to this size (mobilenet: the sample decides)').optional(),
+};
+const ensembleField = z.array(z.enum(ENSEMBLE_MEMBERS as [string, ...string[]])).min(2).describe('proxies: members of the ensemble proxy (rank-aggregated)').optional();
+
+const baseFields = {
+  benchmark: expecting(z.string().regex(/^nb201:(cifar10|cifar100|imagenet16_120)$/), 'nb201:cifar10, nb201:cifar100 or nb201:imagenet16_120').describe('benchmark: the table (nb201 space only)').optional(),
+  epochs: int(1, 'training: epochs per trial').optional(),
+  batch: int(1, 'training: batch size').optional(),
+  lr: positive('training: initial learning rate').optional(),
+  ...sizeFields,
+  proxies: proxyList('proxies: which to compute').optional(),
+  proxyBatch: int(2, 'proxies: images in the scoring batch').optional(),
+  ensemble: ensembleField,
 };
 
-const BASE_FIELDS: Record<string, Schema> = {
-  benchmark: { kind: 'string', pattern: /^nb201:(cifar10|cifar100|imagenet16_120)$/, patternHelp: 'nb201:cifar10, nb201:cifar100 or nb201:imagenet16_120', help: 'benchmark: the table (nb201 space only)' },
-  epochs: { kind: 'number', integer: true, min: 1, help: 'training: epochs per trial' },
-  batch: { kind: 'number', integer: true, min: 1, help: 'training: batch size' },
-  lr: { kind: 'number', min: 0, exclusiveMin: true, help: 'training: initial learning rate' },
-  channels: { kind: 'number', integer: true, min: 1, help: 'training/proxies: channels C of the first stage (nb201, darts)' },
-  cells: { kind: 'number', integer: true, min: 1, help: 'training/proxies: cells per stage N (nb201), cells in all (darts)' },
-  resolution: { kind: 'number', integer: true, min: 4, help: 'training/proxies: resize images to this size (mobilenet: the sample decides)' },
-  proxies: { kind: 'array', items: { kind: 'string', enum: PROXY_NAMES }, minItems: 1, help: 'proxies: which to compute' },
-  proxyBatch: { kind: 'number', integer: true, min: 2, help: 'proxies: images in the scoring batch' },
-  ensemble: { kind: 'array', items: { kind: 'string', enum: ENSEMBLE_MEMBERS }, minItems: 2, help: 'proxies: members of the ensemble proxy (rank-aggregated)' },
-};
+/** The estimator of a composition's chosen candidates: a base kind only. */
+const thenEstimatorSchema = z
+  .strictObject({ kind: z.enum(BASE_ESTIMATOR_KINDS).default('training').describe('what evaluates the chosen candidates (alias: type)'), ...baseFields })
+  .optional();
 
-/** The estimator's schema; `then` (the estimator of a composition's chosen candidates) takes a base kind only. */
-function estimatorSchema(top: boolean): Schema {
-  const fields: Record<string, Schema> = {
-    kind: top
-      ? { kind: 'string', enum: ESTIMATOR_KINDS, default: 'benchmark', help: 'how a trial is evaluated (alias: type)' }
-      : { kind: 'string', enum: BASE_ESTIMATOR_KINDS, default: 'training', help: 'what evaluates the chosen candidates (alias: type)' },
-    ...BASE_FIELDS,
-  };
-  if (!top) return { kind: 'object', fields, optional: true };
-  return {
-    kind: 'object',
-    fields: {
-      ...fields,
-      screen: {
-        kind: 'object',
-        optional: true,
-        fields: {
-          proxies: { kind: 'array', items: { kind: 'string', enum: PROXY_NAMES }, minItems: 1, help: 'composed: proxies ranking the candidates (ranks summed)' },
-          ensemble: BASE_FIELDS['ensemble']!,
-          candidates: { kind: 'number', integer: true, min: 1, help: 'composed: candidates asked from the strategy and screened per round' },
-          proxyBatch: { kind: 'number', integer: true, min: 2, help: 'composed: images the proxies see' },
-          channels: BASE_FIELDS['channels']!,
-          cells: BASE_FIELDS['cells']!,
-          resolution: BASE_FIELDS['resolution']!,
-        },
-      },
-      model: { kind: 'string', enum: PREDICTOR_NAMES, help: 'predictor: the learned model ranking candidates' },
-      warmup: { kind: 'number', integer: true, min: 2, help: 'predictor: results evaluated by `then` before the model ranks' },
-      kappa: { kind: 'number', min: 0, help: 'predictor: rank by mean + kappa * std (ensemble, gp)' },
-      candidates: { kind: 'number', integer: true, min: 1, help: 'predictor: candidates asked from the strategy per round' },
-      topK: { kind: 'number', integer: true, min: 1, help: 'composed/predictor: candidates of each round that `then` evaluates' },
-      then: estimatorSchema(false),
-    },
-  };
-}
+const estimatorSchema = z
+  .strictObject({
+    kind: z.enum(ESTIMATOR_KINDS).default('benchmark').describe('how a trial is evaluated (alias: type)'),
+    ...baseFields,
+    screen: z
+      .strictObject({
+        proxies: proxyList('composed: proxies ranking the candidates (ranks summed)').optional(),
+        ensemble: ensembleField,
+        candidates: int(1, 'composed: candidates asked from the strategy and screened per round').optional(),
+        proxyBatch: int(2, 'composed: images the proxies see').optional(),
+        ...sizeFields,
+      })
+      .optional(),
+    model: z.enum(PREDICTOR_NAMES).describe('predictor: the learned model ranking candidates').optional(),
+    warmup: int(2, 'predictor: results evaluated by `then` before the model ranks').optional(),
+    kappa: z.number().min(0).describe('predictor: rank by mean + kappa * std (ensemble, gp)').optional(),
+    candidates: int(1, 'predictor: candidates asked from the strategy per round').optional(),
+    topK: int(1, 'composed/predictor: candidates of each round that `then` evaluates').optional(),
+    then: thenEstimatorSchema,
+  })
+  .prefault({});
 
-export const CONFIG_SCHEMA: Schema = {
-  kind: 'object',
-  fields: {
-    name: { kind: 'string', pattern: /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, patternHelp: 'a name of letters, digits, _ . - starting with a letter or digit (at most 64; it names a folder)', help: 'experiment name in the store' },
-    seed: { kind: 'number', integer: true, min: 0, max: 2 ** 32 - 1, default: 0, help: 'seed of the strategy, the data splits and the weights (32-bit)' },
-    space: {
-      kind: 'object',
-      fields: {
-        name: { kind: 'string', default: 'nb201', help: 'search space: a registered name (nb201, darts, chain, mobilenet, hierarchical, transformer, or one registered with registerSpace)' },
-        options: { kind: 'object', open: true, fields: {}, default: {}, help: "the space's own options, e.g. {maxDepth: 4} for chain (chain/mobilenet/hierarchical)" },
-      },
-    },
-    strategy: {
-      kind: 'object',
-      fields: {
-        name: { kind: 'string', enum: [...strategyNames, ...WEIGHT_SHARING_METHOD_NAMES], default: 'evolution', help: 'search strategy: multi-trial, or a weight-sharing method (a stored supernet run; see docs/weight-sharing.md)' },
-        options: { kind: 'object', open: true, fields: {}, default: {}, help: "the strategy's own options (population, sample, ...)" },
-      },
-    },
-    preset: { kind: 'string', enum: [...PRESET_NAMES], help: "weight-sharing: a named setting of the method (cpu: a search in at most 15 minutes at 1 thread); it fills strategy.options and dataset.limitTrain where they are unset (docs/weight-sharing.md)" },
-    estimator: estimatorSchema(true),
-    dataset: {
-      kind: 'object',
-      fields: {
-        name: { kind: 'string', default: 'fashion-mnist', help: 'fashion-mnist[:dir], cifar10:dir, cifar100:dir or folder:dir' },
-        validFraction: { kind: 'number', min: 0, max: 0.9, default: 0.1, help: 'share of the training set held out for validation' },
-        limitTrain: { kind: 'number', integer: true, min: 1, help: 'use at most this many training images' },
-      },
-    },
-    objectives: { kind: 'array', items: objectiveSchema, minItems: 1, default: ['accuracy'], help: 'the first is searched on; more make it multi-objective' },
-    constraints: {
-      kind: 'array',
-      items: { kind: 'string', pattern: CONSTRAINT_PATTERN, patternHelp: 'METRIC OP NUMBER with OP one of <=, <, >=, > (e.g. "params <= 1e6")' },
-      default: [],
-      help: 'trials breaking one are pruned',
-    },
-    hardware: {
-      kind: 'object',
-      optional: true,
-      fields: {
-        latencyTable: { kind: 'string', help: 'a table of `tsnas bench latency` (same space): every trial gets latency_ms, usable in objectives and constraints' },
-      },
-    },
-    budget: {
-      kind: 'object',
-      fields: {
-        trials: { kind: 'number', integer: true, min: 1, max: 10_000_000, default: 50, help: 'finished trials to run (at most 10 million)' },
-        minutes: { kind: 'number', min: 0, exclusiveMin: true, help: 'wall-clock limit, summed over resumes' },
-      },
-    },
-    parallel: { kind: 'number', integer: true, min: 1, max: 64, default: 1, help: 'trials run at once (worker threads)' },
-    batch: { kind: 'number', integer: true, min: 1, help: 'samples asked at once (default: parallel)' },
-    threads: { kind: 'number', integer: true, min: 1, help: 'libtorch threads in all, split between parallel trials' },
-    storage: { kind: 'string', help: 'storage URL (sqlite:PATH or postgres://...)' },
-    final: {
-      kind: 'object',
-      optional: true,
-      help: 'weight-sharing strategies: the found architecture trained from scratch on the training set and tested; weights as final.safetensors and final.onnx',
-      fields: {
-        epochs: { kind: 'number', integer: true, min: 1, default: 10, help: 'final: training epochs' },
-        batch: { kind: 'number', integer: true, min: 1, default: 128, help: 'final: batch size' },
-        lr: { kind: 'number', min: 0, exclusiveMin: true, default: 0.1, help: 'final: initial learning rate (cosine)' },
-        channels: { kind: 'number', integer: true, min: 1, help: 'final: C of the network (nb201, darts; default the estimator\'s)' },
-        cells: { kind: 'number', integer: true, min: 1, help: 'final: cells (nb201 per stage, darts in all)' },
-        resolution: { kind: 'number', integer: true, min: 4, help: 'final: image side (default the dataset\'s)' },
-        limitTrain: { kind: 'number', integer: true, min: 1, help: 'final: at most this many training images' },
-        limitTest: { kind: 'number', integer: true, min: 1, help: 'final: at most this many test images' },
-      },
-    },
-    execution: {
-      kind: 'object',
-      optional: true,
-      fields: {
-        queue: { kind: 'string', enum: ['local', 'pgboss'], default: 'local', help: 'local: trials run in this process; pgboss: on `tsnas worker` processes (postgres storage)' },
-        inFlight: { kind: 'number', integer: true, min: 1, max: 1024, default: 4, help: 'pgboss: trials handed to workers at once' },
-        staleSeconds: { kind: 'number', min: 1, default: 60, help: 'pgboss: a trial whose worker is silent this long runs again elsewhere' },
-      },
-    },
-  },
+const datasetSchema = z
+  .strictObject({
+    name: z.string().default('fashion-mnist').describe('fashion-mnist[:dir], cifar10:dir, cifar100:dir or folder:dir'),
+    validFraction: z.number().min(0).max(0.9).default(0.1).describe('share of the training set held out for validation'),
+    limitTrain: int(1, 'use at most this many training images').optional(),
+  })
+  .prefault({});
+
+const finalSchema = z
+  .strictObject({
+    epochs: int(1, 'final: training epochs').default(10),
+    batch: int(1, 'final: batch size').default(128),
+    lr: positive('final: initial learning rate (cosine)').default(0.1),
+    channels: int(1, "final: C of the network (nb201, darts; default the estimator's)").optional(),
+    cells: int(1, 'final: cells (nb201 per stage, darts in all)').optional(),
+    resolution: int(4, "final: image side (default the dataset's)").optional(),
+    limitTrain: int(1, 'final: at most this many training images').optional(),
+    limitTest: int(1, 'final: at most this many test images').optional(),
+  })
+  .describe('weight-sharing strategies: the found architecture trained from scratch on the training set and tested; weights as final.safetensors and final.onnx')
+  .optional();
+
+const executionSchema = z
+  .strictObject({
+    queue: z.enum(['local', 'pgboss']).default('local').describe('local: trials run in this process; pgboss: on `tsnas worker` processes (postgres storage)'),
+    inFlight: int(1, 'pgboss: trials handed to workers at once').max(1024).default(4),
+    staleSeconds: z.number().min(1).default(60).describe('pgboss: a trial whose worker is silent this long runs again elsewhere'),
+  })
+  .optional();
+
+const openOptions = (help: string) => z.record(z.string(), z.unknown()).default(() => ({})).describe(help);
+
+/** The experiment config's fields, types and defaults (checkConfig adds the checks across fields). */
+export const CONFIG_SCHEMA = z.strictObject({
+  name: expecting(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/), 'a name of letters, digits, _ . - starting with a letter or digit (at most 64; it names a folder)').describe('experiment name in the store').optional(),
+  seed: z.number().int().min(0).max(2 ** 32 - 1).default(0).describe('seed of the strategy, the data splits and the weights (32-bit)'),
+  space: z
+    .strictObject({
+      name: z.string().default('nb201').describe('search space: a registered name (nb201, darts, chain, mobilenet, hierarchical, transformer, or one registered with registerSpace)'),
+      options: openOptions("the space's own options, e.g. {maxDepth: 4} for chain (chain/mobilenet/hierarchical)"),
+    })
+    .prefault({}),
+  strategy: z
+    .strictObject({
+      name: z
+        .enum([...strategyNames, ...WEIGHT_SHARING_METHOD_NAMES] as [string, ...string[]])
+        .default('evolution')
+        .describe('search strategy: multi-trial, or a weight-sharing method (a stored supernet run; see docs/weight-sharing.md)'),
+      options: openOptions("the strategy's own options (population, sample, ...)"),
+    })
+    .prefault({}),
+  preset: z
+    .enum(PRESET_NAMES)
+    .describe('weight-sharing: a named setting of the method (cpu: a search in at most 15 minutes at 1 thread); it fills strategy.options and dataset.limitTrain where they are unset (docs/weight-sharing.md)')
+    .optional(),
+  estimator: estimatorSchema,
+  dataset: datasetSchema,
+  objectives: z.array(objectiveSchema).min(1).default(() => ['accuracy']).describe('the first is searched on; more make it multi-objective'),
+  constraints: z
+    .array(expecting(z.string().regex(CONSTRAINT_PATTERN), 'METRIC OP NUMBER with OP one of <=, <, >=, > (e.g. "params <= 1e6")'))
+    .default(() => [])
+    .describe('trials breaking one are pruned'),
+  hardware: z
+    .strictObject({
+      latencyTable: z.string().describe('a table of `tsnas bench latency` (same space): every trial gets latency_ms, usable in objectives and constraints').optional(),
+    })
+    .optional(),
+  budget: z
+    .strictObject({
+      trials: int(1, 'finished trials to run (at most 10 million)').max(10_000_000).default(50),
+      minutes: positive('wall-clock limit, summed over resumes').optional(),
+    })
+    .prefault({}),
+  parallel: int(1, 'trials run at once (worker threads)').max(64).default(1),
+  batch: int(1, 'samples asked at once (default: parallel)').optional(),
+  threads: int(1, 'libtorch threads in all, split between parallel trials').optional(),
+  storage: z.string().describe('storage URL (sqlite:PATH or postgres://...)').optional(),
+  final: finalSchema,
+  execution: executionSchema,
+});
+
+/** A config as its schema returns it (before the checks across fields and the estimator's defaults). */
+type CheckedFields = z.output<typeof CONFIG_SCHEMA>;
+
+/** A checked config: the schema's fields, with objectives and constraints parsed and the estimator's defaults filled in. */
+export type ExperimentConfig = Omit<CheckedFields, 'estimator' | 'objectives' | 'constraints'> & {
+  estimator: EstimatorConfig;
+  objectives: ObjectiveConfig[];
+  constraints: ConstraintConfig[];
 };
+export type DatasetConfig = ExperimentConfig['dataset'];
+export type FinalConfig = NonNullable<ExperimentConfig['final']>;
+export type ExecutionConfig = NonNullable<ExperimentConfig['execution']>;
 
 /** Fields each estimator kind reads; setting another kind's field is an error. */
 const ESTIMATOR_FIELDS: Record<EstimatorKind, readonly string[]> = {
@@ -384,21 +335,20 @@ export function trialEstimatorConfig(e: EstimatorConfig): EstimatorConfig {
   return e.kind === 'composed' || e.kind === 'predictor' ? e.then! : e;
 }
 
-function normaliseObjective(o: unknown): ObjectiveConfig {
+function normaliseObjective(o: z.output<typeof objectiveSchema>): ObjectiveConfig {
   if (typeof o === 'string') {
     const [name, dir] = o.split(':') as [string, string | undefined];
     return { name, direction: (dir as 'max' | 'min' | undefined) ?? metricDirection(name) };
   }
-  const obj = o as { name: string; direction?: 'max' | 'min'; weight?: number };
-  return { name: obj.name, direction: obj.direction ?? metricDirection(obj.name), ...(obj.weight !== undefined ? { weight: obj.weight } : {}) };
+  return { name: o.name, direction: o.direction ?? metricDirection(o.name), ...(o.weight !== undefined ? { weight: o.weight } : {}) };
 }
 
 /** Validates a parsed config (any JSON) and returns it normalised, with defaults. */
 export function checkConfig(raw: unknown): ExperimentConfig {
   if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) kindAlias((raw as Record<string, unknown>)['estimator'], 'estimator');
-  const v = validate(CONFIG_SCHEMA, withWeightSharingDefaults(raw)) as Record<string, any>;
-  const spaceName = v.space.name as string;
-  const spaceOptions = v.space.options as Record<string, unknown>;
+  const v = checkWith(CONFIG_SCHEMA, withWeightSharingDefaults(raw));
+  const spaceName = v.space.name;
+  const spaceOptions = v.space.options;
   if (!kitNames().includes(spaceName)) throw configError(`unknown space ${JSON.stringify(spaceName)}, expected one of ${kitNames().join(', ')}`, 'space.name');
   const kit = getKit(spaceName);
   for (const key of Object.keys(spaceOptions)) {
@@ -417,7 +367,7 @@ export function checkConfig(raw: unknown): ExperimentConfig {
   const estimator = v.estimator as EstimatorConfig;
   const weightSharing = findWeightSharingMethod(v.strategy.name);
   if (weightSharing) {
-    v.strategy.options = validate({ kind: 'object', fields: weightSharing.options }, v.strategy.options, 'strategy.options');
+    v.strategy.options = checkWith(weightSharing.options, v.strategy.options, 'strategy.options');
     checkWeightSharing(v);
   } else if (v.final) {
     throw configError(`trains the found architecture of a weight-sharing search; strategy ${v.strategy.name} is multi-trial (train its best with tsnas train, or use tsnas main)`, 'final');
@@ -425,7 +375,7 @@ export function checkConfig(raw: unknown): ExperimentConfig {
     throw configError(`estimator kind 'supernet' keeps a weight-sharing search's own numbers, but strategy ${v.strategy.name} is multi-trial; use benchmark, training or proxies`, 'estimator.kind');
   }
   checkEstimator(estimator, 'estimator', kit);
-  const objectives = (v.objectives as unknown[]).map(normaliseObjective);
+  const objectives = v.objectives.map(normaliseObjective);
   const names = new Set<string>();
   objectives.forEach((o, i) => {
     if (names.has(o.name)) throw configError(`objective ${JSON.stringify(o.name)} is listed twice`, `objectives[${i}]`);
@@ -442,7 +392,7 @@ export function checkConfig(raw: unknown): ExperimentConfig {
       throw configError(`expected one of the computed proxies (${[...known].join(', ')}) with estimator kind 'proxies', found ${JSON.stringify(first)}`, 'objectives[0]');
     }
   }
-  const constraints = (v.constraints as string[]).map((text, i): ConstraintConfig => {
+  const constraints = v.constraints.map((text, i): ConstraintConfig => {
     const m = CONSTRAINT_PATTERN.exec(text)!;
     const value = Number(m[3]);
     if (!Number.isFinite(value)) throw configError(`expected a number after ${m[2]}, found ${JSON.stringify(m[3])}`, `constraints[${i}]`);
@@ -450,7 +400,7 @@ export function checkConfig(raw: unknown): ExperimentConfig {
   });
   const strategy = findStrategy(v.strategy.name);
   // seed, fitness and objectives come from the config, so the strategy's own schema rejects them here.
-  if (strategy) v.strategy.options = validate(strategy.options, v.strategy.options, 'strategy.options');
+  if (strategy) v.strategy.options = checkWith(strategy.options, v.strategy.options, 'strategy.options') as Record<string, unknown>;
   if (strategy?.multiObjective && objectives.length < 2) {
     throw configError(`expected at least 2 objectives for strategy ${strategy.name} (multi-objective), found ${objectives.length} (${objectives.map((o) => o.name).join(', ')})`, 'objectives');
   }
@@ -490,16 +440,16 @@ function withWeightSharingDefaults(raw: unknown): unknown {
 }
 
 /** What a weight-sharing experiment cannot take: several objectives to search, queues, parallel trials, limits other than flops and params. */
-function checkWeightSharing(v: Record<string, any>): void {
-  const name = v.strategy.name as string;
+function checkWeightSharing(v: CheckedFields): void {
+  const name = v.strategy.name;
   if (v.execution?.queue === 'pgboss') throw configError(`a weight-sharing run (${name}) trains one supernet in one process; use execution.queue local`, 'execution.queue');
   if (v.parallel !== 1) throw configError(`a weight-sharing run (${name}) trains one supernet; expected parallel 1, found ${v.parallel}`, 'parallel');
   if (v.final && !getKit(v.space.name).sized) {
     for (const k of ['channels', 'cells'] as const) if (v.final[k] !== undefined) throw configError(`is not used with space ${v.space.name}, whose samples fix their own widths and depth (value ${v.final[k]})`, `final.${k}`);
   }
-  const kind = v.estimator.kind as string;
+  const kind = v.estimator.kind;
   if (kind === 'composed' || kind === 'predictor') throw configError(`estimator kind '${kind}' screens many candidates; a weight-sharing run (${name}) evaluates the one architecture it finds with benchmark, training, proxies or supernet`, 'estimator.kind');
-  (v.constraints as string[]).forEach((text, i) => {
+  v.constraints.forEach((text, i) => {
     const m = CONSTRAINT_PATTERN.exec(text);
     if (m && !(['flops', 'params'].includes(m[1]!) && (m[2] === '<=' || m[2] === '<'))) {
       throw configError(`a weight-sharing run limits its search with "flops <= N" and "params <= N" only, found ${JSON.stringify(text)}`, `constraints[${i}]`);
@@ -573,7 +523,31 @@ export function readConfigFile(path: string): Record<string, unknown> {
 
 /** Every settable field path, for `--path value` flags and their help. */
 export function configFieldPaths(): { path: string; help: string }[] {
-  return leafPaths(CONFIG_SCHEMA).map(({ path, schema }) => ({ path, help: schema.help ?? '' }));
+  return leafPaths(CONFIG_SCHEMA).map(({ path, schema }) => ({ path, help: helpOf(schema) }));
+}
+
+/**
+ * The JSON Schema (draft-07) of an experiment config file, for editors
+ * (`# yaml-language-server: $schema=...`): the fields of CONFIG_SCHEMA with
+ * their help as descriptions, and strategy.options checked by the options
+ * of the strategy or weight-sharing method that strategy.name names.
+ */
+export function configJsonSchema(): Record<string, unknown> {
+  const nameHelp = helpOf(CONFIG_SCHEMA.shape.strategy.unwrap().shape.name);
+  const optionsOf = (name: string) => (findStrategy(name)?.options ?? findWeightSharingMethod(name)!.options).optional();
+  const choice = (name: string) => z.strictObject({ name: z.literal(name).describe(nameHelp), options: optionsOf(name) });
+  // strategy.name may be left out: then it is the default strategy, with its options.
+  const defaultName = CONFIG_SCHEMA.shape.strategy.unwrap().shape.name.parse(undefined);
+  const byName = [...strategyKinds.map((k) => k.name), ...WEIGHT_SHARING_METHOD_NAMES].map(choice);
+  const strategy = z
+    .union([z.strictObject({ options: optionsOf(defaultName) }), ...byName])
+    .describe('the search strategy (a multi-trial one, or a weight-sharing method) and its own options');
+  // checkConfig reads an estimator's `type` as its `kind` (kindAlias); the file may use either.
+  const withTypeAlias = <Shape extends { kind: z.ZodType }>(estimator: z.ZodObject<Shape>) => estimator.extend({ type: estimator.shape.kind.optional() });
+  const estimatorShape = CONFIG_SCHEMA.shape.estimator.unwrap();
+  const estimator = withTypeAlias(estimatorShape.extend({ then: withTypeAlias(estimatorShape.shape.then.unwrap()).optional() })).optional();
+  const schema = z.toJSONSchema(CONFIG_SCHEMA.extend({ strategy: strategy.optional(), estimator }), { target: 'draft-07', io: 'input', unrepresentable: 'any' });
+  return { ...schema, title: 'tsnas experiment config', description: 'tsnas search --config FILE (YAML or JSON); `tsnas schema` writes this schema' };
 }
 
 /**
@@ -612,7 +586,11 @@ export function setConfigPath(config: Record<string, unknown>, path: string, tex
 }
 
 /** The commented example `tsnas init` writes: runs in seconds on the vendored NAS-Bench-201 table. */
-export const EXAMPLE_CONFIG = `# tsnas experiment config (YAML; JSON works too).
+export const EXAMPLE_CONFIG = `# yaml-language-server: $schema=./tsnas.schema.json
+# tsnas experiment config (YAML; JSON works too).
+# The line above lets editors (VS Code's YAML extension, any yaml-language-server)
+# complete and check this file; make the schema it names with:
+#             tsnas schema --out tsnas.schema.json
 # Run it:     tsnas search --config exp.yaml [--storage sqlite:runs/exp.db] [--name NAME]
 # Read it:    tsnas show exp ; tsnas report exp
 # Any field can be given as a flag too, e.g. --budget.trials 200 --strategy.name bo

@@ -6,8 +6,9 @@
 // expected improvement) picks the next batch.
 import { TsnasError } from '../errors.js';
 import type { EncodingKind, Sample, SearchSpace } from '../spaces/types.js';
-import { BaseStrategy, integerAtLeast, optionsSchema, type BaseOptions } from './base.js';
-import type { StrategyKind } from './types.js';
+import { BaseStrategy, integerAtLeast, optionsSchema, numberAbove, numberAtLeast, type BaseOptions } from './base.js';
+import { z } from 'zod';
+import { defineStrategy } from './types.js';
 import type { Predictor } from '../predictors/types.js';
 import { SparseMlpEnsemble, type MlpOptions } from '../predictors/sparse-mlp.js';
 
@@ -168,7 +169,7 @@ function normalCdf(z: number): number {
   return z >= 0 ? 1 - erfc / 2 : erfc / 2;
 }
 
-export const bananasKind: StrategyKind = {
+export const bananasKind = defineStrategy({
   name: 'bo',
   multiObjective: false,
   options: optionsSchema({
@@ -178,19 +179,16 @@ export const bananasKind: StrategyKind = {
     mutationCandidates: integerAtLeast(0, 'candidates made by mutating the best trials (default 100)'),
     parents: integerAtLeast(1, 'how many of the best trials are mutated (default 10)'),
     randomCandidates: integerAtLeast(0, 'uniform candidates (default 20)'),
-    acquisition: { kind: 'string', enum: ['its', 'ei'], help: 'independent Thompson sampling or expected improvement (default its)' },
-    encoding: { kind: 'string', enum: ['onehot', 'adjacency', 'path'], help: "the space's encoding the predictor reads (default path)" },
-    mlp: {
-      kind: 'object',
-      optional: true,
-      help: "each ensemble member's settings",
-      fields: {
-        hidden: integerAtLeast(1, 'units of each of the two hidden layers (default 32)'),
-        epochs: integerAtLeast(1, 'full-batch Adam steps (default 100)'),
-        learningRate: { kind: 'number', min: 0, exclusiveMin: true, help: 'Adam learning rate (default 0.01)' },
-        weightDecay: { kind: 'number', min: 0, help: 'L2 penalty on weights (default 0)' },
-      },
-    },
+    acquisition: z.enum(['its', 'ei']).describe('independent Thompson sampling or expected improvement (default its)').optional(),
+    encoding: z.enum(['onehot', 'adjacency', 'path']).describe("the space's encoding the predictor reads (default path)").optional(),
+    mlp: optionsSchema({
+      hidden: integerAtLeast(1, 'units of each of the two hidden layers (default 32)'),
+      epochs: integerAtLeast(1, 'full-batch Adam steps (default 100)'),
+      learningRate: numberAbove(0, 'Adam learning rate (default 0.01)'),
+      weightDecay: numberAtLeast(0, 'L2 penalty on weights (default 0)'),
+    })
+      .describe("each ensemble member's settings")
+      .optional(),
   }),
   create: (space, options) => new Bananas(space, options),
-};
+});

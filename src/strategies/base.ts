@@ -4,14 +4,17 @@
 import { TsnasError } from '../errors.js';
 import type { Sample, SearchSpace } from '../spaces/types.js';
 import { Rng } from '../util/random.js';
-import type { Schema } from '../util/schema.js';
+import { z } from 'zod';
 import type { FitnessSpec, Objectives, Strategy, StrategyState, Trial } from './types.js';
 
-/** Schema pieces the strategies' option schemas share. */
-export const integerAtLeast = (min: number, help: string): Schema => ({ kind: 'number', integer: true, min, help });
-export const probability = (help: string): Schema => ({ kind: 'number', min: 0, max: 1, help });
-export const crossoverKindSchema: Schema = { kind: 'string', enum: ['uniform', 'single-point', 'cell'], help: "the space's crossover (default uniform)" };
-export const optionsSchema = (fields: Record<string, Schema>): Schema => ({ kind: 'object', fields });
+/** Schema pieces the strategies' option schemas share; every option is optional (the strategy's constructor has its default). */
+export const integerAtLeast = (min: number, help: string) => z.number().int().min(min).describe(help).optional();
+export const numberAbove = (min: number, help: string) => z.number().gt(min).describe(help).optional();
+export const numberAtLeast = (min: number, help: string) => z.number().min(min).describe(help).optional();
+export const probability = (help: string) => z.number().min(0).max(1).describe(help).optional();
+export const crossoverKindSchema = z.enum(['uniform', 'single-point', 'cell']).describe("the space's crossover (default uniform)").optional();
+/** A strategy's options: unknown keys are errors (seed, fitness and objectives come from the caller's setup, not here). */
+export const optionsSchema = <Shape extends z.ZodRawShape>(shape: Shape) => z.strictObject(shape);
 
 export interface BaseOptions {
   /** Seed of the strategy's own RNG (default 0). */

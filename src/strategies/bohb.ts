@@ -19,8 +19,9 @@
 import { TsnasError } from '../errors.js';
 import type { Dimension, Sample, SearchSpace, Value } from '../spaces/types.js';
 import type { Rng } from '../util/random.js';
-import { BaseStrategy, integerAtLeast, optionsSchema, probability, type BaseOptions } from './base.js';
-import type { StrategyKind } from './types.js';
+import { z } from 'zod';
+import { BaseStrategy, integerAtLeast, optionsSchema, probability, numberAbove, numberAtLeast, type BaseOptions } from './base.js';
+import { defineStrategy } from './types.js';
 
 export interface BohbOptions extends BaseOptions {
   /** Label of the numeric dimension that holds the budget (absent: one budget). */
@@ -336,18 +337,18 @@ function drawKernel(d: Dimension, c: number, lambda: number, rng: Rng): number {
   return n - 1;
 }
 
-export const bohbKind: StrategyKind = {
+export const bohbKind = defineStrategy({
   name: 'bohb',
   multiObjective: false,
   options: optionsSchema({
-    fidelity: { kind: 'string', help: 'label of the numeric dimension that holds the budget, e.g. epochs (default: none, one budget)' },
-    eta: { kind: 'number', min: 1, exclusiveMin: true, help: "Hyperband's η: each rung keeps 1/η at η times the budget (default 3)" },
+    fidelity: z.string().describe('label of the numeric dimension that holds the budget, e.g. epochs (default: none, one budget)').optional(),
+    eta: numberAbove(1, "Hyperband's η: each rung keeps 1/η at η times the budget (default 3)"),
     randomFraction: probability('fraction of new configurations drawn uniformly (default 1/3)'),
-    topPercent: { kind: 'number', min: 0, max: 99, exclusiveMin: true, help: "percentage of a budget's trials in the good density (default 15)" },
+    topPercent: z.number().gt(0).max(99).describe("percentage of a budget's trials in the good density (default 15)").optional(),
     candidates: integerAtLeast(1, 'draws from the good density per new configuration (default 64)'),
-    bandwidthFactor: { kind: 'number', min: 1, help: 'how much wider the kernels are when drawing (default 3)' },
+    bandwidthFactor: numberAtLeast(1, 'how much wider the kernels are when drawing (default 3)'),
     minPoints: integerAtLeast(1, 'trials per density below which a budget has no model (default: dimensions + 1)'),
     bracket: integerAtLeast(0, "run only this Hyperband bracket (the number of budgets - 1: successive halving); default: every bracket in turn"),
   }),
   create: (space, options) => new Bohb(space, options),
-};
+});

@@ -4,7 +4,7 @@
 import { TsnasError } from '../errors.js';
 import type { Sample, SearchSpace } from '../spaces/types.js';
 import { BaseStrategy, integerAtLeast, optionsSchema, type BaseOptions } from './base.js';
-import type { StrategyKind } from './types.js';
+import { defineStrategy } from './types.js';
 
 export interface EvolutionOptions extends BaseOptions {
   /** Population size P (default 10). */
@@ -52,7 +52,7 @@ export class RegularizedEvolution extends BaseStrategy {
   }
 }
 
-export const evolutionKind: StrategyKind = {
+export const evolutionKind = defineStrategy({
   name: 'evolution',
   multiObjective: false,
   options: optionsSchema({
@@ -60,4 +60,4 @@ export const evolutionKind: StrategyKind = {
     sampleSize: integerAtLeast(1, 'tournament sample size S, at most P (default 3)'),
   }),
   create: (space, options) => new RegularizedEvolution(space, options),
-};
+});

@@ -4,7 +4,7 @@
 import { TsnasError } from '../errors.js';
 import type { CrossoverKind, Sample, SearchSpace } from '../spaces/types.js';
 import { BaseStrategy, crossoverKindSchema, integerAtLeast, optionsSchema, probability, type BaseOptions } from './base.js';
-import type { StrategyKind } from './types.js';
+import { defineStrategy } from './types.js';
 
 export interface GeneticOptions extends BaseOptions {
   /** Population size N (default 20). */
@@ -91,7 +91,7 @@ export class GeneticAlgorithm extends BaseStrategy {
   }
 }
 
-export const geneticKind: StrategyKind = {
+export const geneticKind = defineStrategy({
   name: 'ga',
   multiObjective: false,
   options: optionsSchema({
@@ -103,4 +103,4 @@ export const geneticKind: StrategyKind = {
     crossoverKind: crossoverKindSchema,
   }),
   create: (space, options) => new GeneticAlgorithm(space, options),
-};
+});

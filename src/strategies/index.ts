@@ -3,7 +3,7 @@
 // multi-objective or not).
 import { TsnasError } from '../errors.js';
 import type { SearchSpace } from '../spaces/types.js';
-import { validate } from '../util/schema.js';
+import { checkWith } from '../util/zod-check.js';
 import { bananasKind, type BananasOptions } from './bananas.js';
 import type { BaseOptions } from './base.js';
 import { evolutionKind, type EvolutionOptions } from './evolution.js';
@@ -70,7 +70,7 @@ const SETUP_KEYS = new Set(['seed', 'fitness', 'objectives', 'proxyScores']);
 export function checkStrategyOptions(kind: StrategyKind, options: Readonly<Record<string, unknown>>, where = 'options'): Record<string, unknown> {
   const own = Object.fromEntries(Object.entries(options).filter(([k]) => !SETUP_KEYS.has(k)));
   const setup = Object.fromEntries(Object.entries(options).filter(([k]) => SETUP_KEYS.has(k)));
-  return { ...(validate(kind.options, own, where) as Record<string, unknown>), ...setup };
+  return { ...(checkWith(kind.options, own, where) as Record<string, unknown>), ...setup };
 }
 
 /** Builds a strategy by name; options are the strategy's own (checked by its schema) plus seed, fitness, objectives or proxyScores. */

@@ -4,8 +4,9 @@
 // sample at a local optimum. Values of neighbours evaluated earlier are
 // reused, never re-asked.
 import type { Sample, SearchSpace } from '../spaces/types.js';
+import { z } from 'zod';
 import { BaseStrategy, optionsSchema, type BaseOptions } from './base.js';
-import type { StrategyKind } from './types.js';
+import { defineStrategy } from './types.js';
 
 export interface LocalSearchOptions extends BaseOptions {
   /** Move as soon as one neighbour beats the centre, instead of after the whole neighbourhood (default false). */
@@ -102,11 +103,11 @@ export class LocalSearch extends BaseStrategy {
   }
 }
 
-export const localKind: StrategyKind = {
+export const localKind = defineStrategy({
   name: 'local',
   multiObjective: false,
   options: optionsSchema({
-    firstImprovement: { kind: 'boolean', help: 'move as soon as one neighbour beats the centre (default false)' },
+    firstImprovement: z.boolean().describe('move as soon as one neighbour beats the centre (default false)').optional(),
   }),
   create: (space, options) => new LocalSearch(space, options),
-};
+});

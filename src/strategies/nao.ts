@@ -21,8 +21,8 @@ import type { Sample, SearchSpace, Value } from '../spaces/types.js';
 import {
   cat, crossEntropy, grad, manualSeed, mseLoss, noGrad, stack, tensor, tidy, zeros, type Tensor,
 } from '../tensor/index.js';
-import { BaseStrategy, integerAtLeast, optionsSchema, probability, type BaseOptions } from './base.js';
-import type { StrategyKind } from './types.js';
+import { BaseStrategy, integerAtLeast, optionsSchema, probability, numberAbove, type BaseOptions } from './base.js';
+import { defineStrategy } from './types.js';
 
 export interface NaoModelOptions {
   /** Token embedding size (default 16). */
@@ -298,7 +298,7 @@ export class Nao extends BaseStrategy {
   }
 }
 
-export const naoKind: StrategyKind = {
+export const naoKind = defineStrategy({
   name: 'nao',
   multiObjective: false,
   options: optionsSchema({
@@ -308,10 +308,10 @@ export const naoKind: StrategyKind = {
     embedding: integerAtLeast(1, 'token embedding size (default 16)'),
     hidden: integerAtLeast(1, 'LSTM hidden size = architecture embedding size (default 32)'),
     epochs: integerAtLeast(1, 'full-batch Adam steps per fit (default 100)'),
-    learningRate: { kind: 'number', min: 0, exclusiveMin: true, help: 'Adam learning rate (default 0.005)' },
+    learningRate: numberAbove(0, 'Adam learning rate (default 0.005)'),
     tradeOff: probability('weight of the prediction loss against the reconstruction loss (default 0.8)'),
-    stepSize: { kind: 'number', min: 0, exclusiveMin: true, help: 'gradient ascent step size in the embedding space (default 1)' },
+    stepSize: numberAbove(0, 'gradient ascent step size in the embedding space (default 1)'),
     maxSteps: integerAtLeast(1, 'ascent steps per parent before it is given up (default 20)'),
   }),
   create: (space, options) => new Nao(space, options),
-};
+});

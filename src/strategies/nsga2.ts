@@ -5,7 +5,7 @@ import { TsnasError } from '../errors.js';
 import type { CrossoverKind, Sample, SearchSpace } from '../spaces/types.js';
 import { BaseStrategy, crossoverKindSchema, integerAtLeast, optionsSchema, probability, type BaseOptions } from './base.js';
 import { crowdingDistance, nonDominatedSort } from './pareto.js';
-import type { MultiObjectiveStrategy, ObjectiveSpec, StrategyKind, Trial } from './types.js';
+import { defineStrategy, type MultiObjectiveStrategy, type ObjectiveSpec, type Trial } from './types.js';
 
 export interface Nsga2Options extends BaseOptions {
   /** Objectives and directions (default: maximise accuracy, minimise params). */
@@ -131,7 +131,7 @@ export class Nsga2 extends BaseStrategy implements MultiObjectiveStrategy {
   }
 }
 
-export const nsga2Kind: StrategyKind = {
+export const nsga2Kind = defineStrategy({
   name: 'nsga2',
   multiObjective: true,
   options: optionsSchema({
@@ -140,4 +140,4 @@ export const nsga2Kind: StrategyKind = {
     crossoverKind: crossoverKindSchema,
   }),
   create: (space, options) => new Nsga2(space, options),
-};
+});

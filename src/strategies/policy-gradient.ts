@@ -7,9 +7,8 @@
 import { TsnasError } from '../errors.js';
 import type { Sample, SearchSpace } from '../spaces/types.js';
 import { tensor, type Tensor } from '../tensor/index.js';
-import type { Schema } from '../util/schema.js';
-import { BaseStrategy, integerAtLeast, optionsSchema, probability, type BaseOptions } from './base.js';
-import type { StrategyKind } from './types.js';
+import { BaseStrategy, integerAtLeast, optionsSchema, probability, numberAbove, numberAtLeast, type BaseOptions } from './base.js';
+import { defineStrategy } from './types.js';
 import { Controller, type ControllerOptions, type ControllerState } from './controller.js';
 
 export interface PolicyGradientOptions extends BaseOptions {
@@ -180,40 +179,37 @@ export class Ppo extends PolicyGradientStrategy {
   }
 }
 
-const controllerSchema: Schema = {
-  kind: 'object',
-  optional: true,
-  help: "the LSTM controller's settings",
-  fields: {
-    hidden: integerAtLeast(1, 'LSTM hidden size, also the embedding size (default 32)'),
-    learningRate: { kind: 'number', min: 0, exclusiveMin: true, help: "the controller's Adam learning rate" },
-    clipNorm: { kind: 'number', min: 0, exclusiveMin: true, help: 'global gradient-norm clip (default 5)' },
-    temperature: { kind: 'number', min: 0, exclusiveMin: true, help: 'softmax temperature when sampling (default 1)' },
-    tanhConstant: { kind: 'number', min: 0, help: 'squash logits to c·tanh(logits/c) when > 0 (default 0, off)' },
-  },
-};
+const controllerSchema = optionsSchema({
+  hidden: integerAtLeast(1, 'LSTM hidden size, also the embedding size (default 32)'),
+  learningRate: numberAbove(0, "the controller's Adam learning rate"),
+  clipNorm: numberAbove(0, 'global gradient-norm clip (default 5)'),
+  temperature: numberAbove(0, 'softmax temperature when sampling (default 1)'),
+  tanhConstant: numberAtLeast(0, 'squash logits to c·tanh(logits/c) when > 0 (default 0, off)'),
+})
+  .describe("the LSTM controller's settings")
+  .optional();
 
-const policyGradientFields: Record<string, Schema> = {
+const policyGradientFields = {
   controller: controllerSchema,
   batch: integerAtLeast(1, 'told trials per policy update'),
-  entropyWeight: { kind: 'number', min: 0, help: 'weight of the entropy bonus (default 0.001)' },
+  entropyWeight: numberAtLeast(0, 'weight of the entropy bonus (default 0.001)'),
   baselineDecay: probability('decay of the moving-average reward baseline (default 0.9)'),
 };
 
-export const reinforceKind: StrategyKind = {
+export const reinforceKind = defineStrategy({
   name: 'reinforce',
   multiObjective: false,
   options: optionsSchema(policyGradientFields),
   create: (space, options) => new Reinforce(space, options),
-};
+});
 
-export const ppoKind: StrategyKind = {
+export const ppoKind = defineStrategy({
   name: 'ppo',
   multiObjective: false,
   options: optionsSchema({
     ...policyGradientFields,
     epochs: integerAtLeast(1, 'passes over each batch (default 4)'),
-    clip: { kind: 'number', min: 0, exclusiveMin: true, help: 'clip range of the probability ratio (default 0.2)' },
+    clip: numberAbove(0, 'clip range of the probability ratio (default 0.2)'),
   }),
   create: (space, options) => new Ppo(space, options),
-};
+});

@@ -11,9 +11,10 @@ import { TsnasError } from '../errors.js';
 import type { Sample, SearchSpace } from '../spaces/types.js';
 import { Rng } from '../util/random.js';
 import { BoostedTrees, tabularFeatures, type TabularFeatures } from '../predictors/trees.js';
-import { BaseStrategy, integerAtLeast, optionsSchema, type BaseOptions } from './base.js';
+import { BaseStrategy, integerAtLeast, optionsSchema, numberAtLeast, type BaseOptions } from './base.js';
+import { z } from 'zod';
 import { targets } from './bananas.js';
-import type { ProxyScoreSource, StrategyKind, StrategySetup } from './types.js';
+import { defineStrategy, type ProxyScoreSource, type StrategySetup } from './types.js';
 
 export interface ProxyBoOptions extends BaseOptions {
   /** Proxy names the source scores (default synflow, snip, grad_norm, params). */
@@ -190,18 +191,18 @@ export class ProxyBo extends BaseStrategy {
   }
 }
 
-export const proxyBoKind: StrategyKind = {
+export const proxyBoKind = defineStrategy({
   name: 'proxy-bo',
   multiObjective: false,
   options: optionsSchema({
-    proxies: { kind: 'array', items: { kind: 'string' }, help: 'proxy names the scores come from (default synflow, snip, grad_norm, params)' },
+    proxies: z.array(z.string()).describe('proxy names the scores come from (default synflow, snip, grad_norm, params)').optional(),
     pool: integerAtLeast(1, 'candidates drawn once and scored by the proxies (default 1000)'),
     initial: integerAtLeast(1, 'queries chosen by the label-free proxy ranking before the model (default 5)'),
     ensemble: integerAtLeast(2, 'boosted-tree models, whose spread is the uncertainty (default 5)'),
     trees: integerAtLeast(1, 'trees per model (default 100)'),
     batch: integerAtLeast(1, 'samples chosen per model fit (default 1)'),
-    explore: { kind: 'number', min: 0, help: "scale of the ensemble's spread in the Thompson draw; 0 picks by the mean (default 0)" },
+    explore: numberAtLeast(0, "scale of the ensemble's spread in the Thompson draw; 0 picks by the mean (default 0)"),
     parents: integerAtLeast(0, 'the best trials whose neighbours join the candidates (default 1)'),
   }),
   create: (space, options) => new ProxyBo(space, options),
-};
+});

@@ -1,7 +1,7 @@
 // Random search: uniform samples of the space, never the same one twice.
 import type { Sample, SearchSpace } from '../spaces/types.js';
 import { BaseStrategy, optionsSchema, type BaseOptions } from './base.js';
-import type { StrategyKind } from './types.js';
+import { defineStrategy } from './types.js';
 
 export class RandomSearch extends BaseStrategy {
   readonly name = 'random';
@@ -15,9 +15,9 @@ export class RandomSearch extends BaseStrategy {
   }
 }
 
-export const randomKind: StrategyKind = {
+export const randomKind = defineStrategy({
   name: 'random',
   multiObjective: false,
   options: optionsSchema({}),
   create: (space, options) => new RandomSearch(space, options),
-};
+});

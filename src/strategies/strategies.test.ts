@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Sample } from '../spaces/types.js';
@@ -122,7 +123,7 @@ test('registry: every built-in strategy declares its options schema and whether 
   assert.deepEqual(strategyKinds.filter((k) => k.multiObjective).map((k) => k.name), ['nsga2']);
   assert.equal(findStrategy('darts'), undefined);
   for (const kind of strategyKinds) {
-    assert.equal(kind.options.kind, 'object', kind.name);
+    assert.ok(kind.options instanceof z.ZodObject, kind.name);
     // The options of the tests above are valid; an unknown one is named in the error.
     assert.doesNotThrow(() => checkStrategyOptions(kind, options[kind.name as StrategyName] as Record<string, unknown>));
     assert.throws(() => checkStrategyOptions(kind, { nonsense: 1 }, 'strategy.options'), /strategy\.options\.nonsense/);

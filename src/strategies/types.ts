@@ -3,7 +3,7 @@
 // evaluates anything itself, so the same code drives a tabular benchmark and
 // real training with parallel workers.
 import type { Sample, SearchSpace } from '../spaces/types.js';
-import type { Schema } from '../util/schema.js';
+import type { z } from 'zod';
 import type { RngState } from '../util/random.js';
 
 /** What one evaluation measured, e.g. { accuracy: 94.1, params: 1.2e6 }. */
@@ -105,9 +105,13 @@ export interface StrategySetup {
  * and whether it optimises several objectives (then it is built with
  * `objectives` and needs at least two) or one scalar fitness.
  */
-export interface StrategyKind {
+export interface StrategyKind<Options extends z.ZodType = z.ZodType> {
   readonly name: string;
   readonly multiObjective: boolean;
-  readonly options: Schema;
-  create(space: SearchSpace, options: Readonly<Record<string, unknown>> & StrategySetup): Strategy;
+  readonly options: Options;
+  /** Options are checked against `options` already (its output type). */
+  create(space: SearchSpace, options: z.output<Options> & StrategySetup): Strategy;
 }
+
+/** Declares a strategy kind, typing create()'s options from its schema. */
+export const defineStrategy = <Options extends z.ZodType>(kind: StrategyKind<Options>): StrategyKind<Options> => kind;

@@ -7,7 +7,7 @@ import type { AugmentOptions } from '../data/augment.js';
 import type { Dataset } from '../data/dataset.js';
 import { getKit, latencyModel } from '../kits/index.js';
 import { latencyCostTables, loadLatencyTable } from '../hardware/latency.js';
-import type { Schema } from '../util/schema.js';
+import { z } from 'zod';
 import type { Sample } from '../spaces/types.js';
 import { DIFFERENTIABLE_METHODS, flopsCostTable, referenceDefaults, refuseCellOptions, type DifferentiableMethod } from './differentiable/search.js';
 import { createDifferentiableRun } from './differentiable/run.js';
@@ -52,17 +52,22 @@ export interface WeightSharingMethod {
   readonly name: string;
   readonly summary: string;
   /** The schema of strategy.options (defaults filled in by the config check). */
-  readonly options: Record<string, Schema>;
+  readonly options: z.ZodObject;
   readonly presets: Readonly<Record<PresetName, MethodPreset>>;
   /** Builds the run; options are checked against `options` already. */
   create(data: Dataset, context: RunContext, options: Record<string, any>): WeightSharingRun;
 }
 
-const int = (min: number, help: string, def?: number): Schema => ({ kind: 'number', integer: true, min, help, ...(def !== undefined ? { default: def } : {}) });
-const num = (min: number, help: string, def?: number): Schema => ({ kind: 'number', min, help, ...(def !== undefined ? { default: def } : {}) });
+/** An option with a default, or an optional one without. */
+const withDefault = <T>(schema: z.ZodType<T>, def: T | undefined) => (def === undefined ? schema.optional() : schema.default(def as never));
+const int = (min: number, help: string, def?: number) => withDefault(z.number().int().min(min).describe(help), def);
+const num = (min: number, help: string, def?: number) => withDefault(z.number().min(min).describe(help), def);
+const bool = (help: string, def: boolean) => z.boolean().default(def).describe(help);
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T, help: string, def: T[number]) => z.enum(values).default(def as never).describe(help);
+type Shape = z.ZodRawShape;
 
 /** Options every method has: the supernet's size, its training, its data. */
-const COMMON: Record<string, Schema> = {
+const COMMON: Shape = {
   epochs: int(1, 'supernet training epochs', 10),
   batch: int(1, 'batch size', 64),
   channels: int(1, 'cell spaces (nb201, darts): initial channels C of the supernet'),
@@ -77,7 +82,7 @@ const COMMON: Record<string, Schema> = {
   timeBudgetSeconds: num(0, 'stop training after the epoch that passes this many seconds (summed over resumes)'),
 };
 
-const DIFFERENTIABLE_OPTIONS: Record<string, Schema> = {
+const DIFFERENTIABLE_OPTIONS: Shape = {
   ...COMMON,
   archLr: num(0, 'α: Adam learning rate', 3e-4),
   archWeightDecay: num(0, 'α: weight decay', 1e-3),
@@ -87,42 +92,40 @@ const DIFFERENTIABLE_OPTIONS: Record<string, Schema> = {
   hessianEvery: int(0, 'dominant Hessian eigenvalue of the validation loss w.r.t. α every N epochs (0: off)', 0),
   hessianIterations: int(1, 'power iterations of the Hessian eigenvalue', 20),
   earlyStop: int(0, 'DARTS-ES window k (eigenvalue every epoch; 0: off)', 0),
-  cost: {
-    kind: 'object',
-    optional: true,
-    help: 'hardware-aware: λ·expected cost added to the architecture loss',
-    fields: {
-      kind: { kind: 'string', enum: ['flops', 'latency'], default: 'flops', help: 'flops (multiply-adds per output element) or latency (a table of tsnas bench latency)' },
-      table: { kind: 'string', help: 'latency: the table file' },
+  cost: z
+    .strictObject({
+      kind: oneOf(['flops', 'latency'], 'flops (multiply-adds per output element) or latency (a table of tsnas bench latency)', 'flops'),
+      table: z.string().describe('latency: the table file').optional(),
       lambda: num(0, 'λ of the expected cost (0: only recorded)', 0),
-    },
-  },
+    })
+    .describe('hardware-aware: λ·expected cost added to the architecture loss')
+    .optional(),
 };
 
 /** The options every differentiable method has whose defaults follow its reference code (referenceDefaults). */
-function referenceOptions(method: DifferentiableMethod): Record<string, Schema> {
+function referenceOptions(method: DifferentiableMethod): Shape {
   const r = referenceDefaults(method);
   return {
     ...DIFFERENTIABLE_OPTIONS,
     weightDecay: num(0, 'weights: weight decay', r.weightDecay),
-    nesterov: { kind: 'boolean', default: r.nesterov, help: 'weights: Nesterov momentum (none at momentum 0)' },
-    stepOrder: { kind: 'string', enum: ['arch-first', 'weights-first'], default: r.stepOrder, help: 'which update each step makes first (DARTS\'s code: arch-first; GDAS\'s: weights-first)' },
-    decayIdle: { kind: 'boolean', default: r.decayIdle, help: 'keep applying momentum and weight decay to weights without a gradient this step (as torch\'s zero_grad to zeros in the reference codes)' },
-    archBatches: { kind: 'string', enum: ['epoch', 'random'], default: r.archBatches, help: 'α batches: walk the architecture half by epoch, or draw each with replacement (GDAS\'s; the weights then keep their last short batch)' },
+    nesterov: bool('weights: Nesterov momentum (none at momentum 0)', r.nesterov),
+    stepOrder: oneOf(['arch-first', 'weights-first'], 'which update each step makes first (DARTS\'s code: arch-first; GDAS\'s: weights-first)', r.stepOrder),
+    decayIdle: bool('keep applying momentum and weight decay to weights without a gradient this step (as torch\'s zero_grad to zeros in the reference codes)', r.decayIdle),
+    archBatches: oneOf(['epoch', 'random'], 'α batches: walk the architecture half by epoch, or draw each with replacement (GDAS\'s; the weights then keep their last short batch)', r.archBatches),
   };
 }
 
-const METHOD_OPTIONS: Record<DifferentiableMethod, Record<string, Schema>> = {
+const METHOD_OPTIONS: Record<DifferentiableMethod, Shape> = {
   darts: referenceOptions('darts'),
   darts2: { ...referenceOptions('darts2'), xi: num(0, 'ξ of the unrolled step (default: the weights\' learning rate)') },
-  pcdarts: { ...referenceOptions('pcdarts'), pcK: int(1, '1/k of the channels are mixed', 4), edgeNormalization: { kind: 'boolean', default: true, help: 'edge normalisation β' } },
+  pcdarts: { ...referenceOptions('pcdarts'), pcK: int(1, '1/k of the channels are mixed', 4), edgeNormalization: bool('edge normalisation β', true) },
   gdas: {
     ...referenceOptions('gdas'),
     tauMax: num(0, 'τ at the start', 10),
     tauMin: num(0, 'τ at the end', 0.1),
-    tauSchedule: { kind: 'string', enum: ['linear', 'geometric'], default: 'linear', help: 'τ from tauMax to tauMin per epoch: linear (GDAS\'s) or geometric' },
-    mode: { kind: 'string', enum: ['hard', 'soft'], default: 'hard', help: 'hard: one sampled operation per edge (straight-through); soft: the Gumbel-softmax weights mix all operations' },
-    gradient: { kind: 'string', enum: ['all', 'sampled'], default: 'all', help: 'hard mode: the straight-through gradient reaches every operation\'s logit (the reference code\'s) or only the sampled one\'s' },
+    tauSchedule: oneOf(['linear', 'geometric'], 'τ from tauMax to tauMin per epoch: linear (GDAS\'s) or geometric', 'linear'),
+    mode: oneOf(['hard', 'soft'], 'hard: one sampled operation per edge (straight-through); soft: the Gumbel-softmax weights mix all operations', 'hard'),
+    gradient: oneOf(['all', 'sampled'], 'hard mode: the straight-through gradient reaches every operation\'s logit (the reference code\'s) or only the sampled one\'s', 'all'),
   },
   'beta-darts': {
     ...referenceOptions('beta-darts'),
@@ -134,18 +137,18 @@ const METHOD_OPTIONS: Record<DifferentiableMethod, Record<string, Schema>> = {
   sdarts: {
     ...referenceOptions('sdarts'),
     epsilonMax: num(0, 'the perturbation bound ε rises linearly from 0.03 towards this', 0.3),
-    perturbation: { kind: 'string', enum: ['random', 'adversarial'], default: 'random', help: 'SDARTS-RS (uniform noise) or SDARTS-ADV (a PGD attack per step; about attackSteps + 2 times the forward passes)' },
+    perturbation: oneOf(['random', 'adversarial'], 'SDARTS-RS (uniform noise) or SDARTS-ADV (a PGD attack per step; about attackSteps + 2 times the forward passes)', 'random'),
     attackSteps: int(1, 'SDARTS-ADV: PGD steps', 7),
   },
   proxyless: referenceOptions('proxyless'),
 };
 
 /** A diagnostic of one-shot supernets, read by the experiment (it needs the benchmark table). */
-const RANKING: Record<string, Schema> = {
+const RANKING: Shape = {
   ranking: int(2, 'with the nb201 benchmark estimator: Kendall τ and Spearman ρ of inherited-weight accuracy against the table over this many random cells'),
 };
 
-const SEARCH_OPTIONS: Record<string, Schema> = {
+const SEARCH_OPTIONS = {
   budget: int(1, 'evaluations of the evolutionary search with inherited weights', 100),
   population: int(1, 'population of the evolutionary search', 20),
   calibrationBatches: int(1, 'batches that recalibrate batch norm per candidate', 4),
@@ -194,7 +197,7 @@ function differentiable(name: DifferentiableMethod): WeightSharingMethod {
   return {
     name,
     summary: SUMMARIES[name],
-    options: METHOD_OPTIONS[name],
+    options: z.strictObject(METHOD_OPTIONS[name]),
     presets: PRESETS[name],
     create(data, c, o) {
       if (!(DIFFERENTIABLE_SPACES as readonly string[]).includes(c.space)) return supernetRun(name, data, c, o);
@@ -308,31 +311,31 @@ const ONE_SHOT: WeightSharingMethod[] = [
     name: 'spos',
     summary: 'SPOS: one uniformly sampled path per step, then evolutionary search with inherited weights',
     presets: cpuPreset({ epochs: 60, calibrationBatches: 8, evalBatches: 8 }),
-    options: { ...COMMON, ...SEARCH_OPTIONS, ...RANKING, sampling: { kind: 'string', enum: ['uniform', 'strict-fair'], default: 'uniform', help: 'path sampling (strict-fair: as fairnas)' },
+    options: z.strictObject({ ...COMMON, ...SEARCH_OPTIONS, ...RANKING, sampling: oneOf(['uniform', 'strict-fair'], 'path sampling (strict-fair: as fairnas)', 'uniform'),
       sandwich: int(0, 'elastic spaces (mobilenet, chain, transformer): per step the largest and smallest paths and this many random ones (the sandwich rule; 0: off)', 0),
-    },
+    }),
     create: (data, c, o) => createSposRun(data, { ...oneShotCommon(c, o), limits: c.limits, sampling: o.sampling, sandwich: o.sandwich, evolution: evolutionOf(o) } as never),
   },
   {
     name: 'fairnas',
     summary: 'FairNAS: SPOS with strict fairness (every candidate of every edge once per group of steps)',
     presets: cpuPreset({ epochs: 60, calibrationBatches: 8, evalBatches: 8 }),
-    options: { ...COMMON, ...SEARCH_OPTIONS, ...RANKING },
+    options: z.strictObject({ ...COMMON, ...SEARCH_OPTIONS, ...RANKING }),
     create: (data, c, o) => createFairnasRun(data, { ...oneShotCommon(c, o), limits: c.limits, evolution: evolutionOf(o) } as never),
   },
   {
     name: 'enas',
     summary: 'ENAS: shared weights trained on controller samples; an LSTM controller trained by REINFORCE',
     presets: cpuPreset({ epochs: 60 }),
-    options: {
+    options: z.strictObject({
       ...COMMON,
-      calibrationBatches: SEARCH_OPTIONS['calibrationBatches']!,
-      evalBatches: SEARCH_OPTIONS['evalBatches']!,
+      calibrationBatches: SEARCH_OPTIONS.calibrationBatches,
+      evalBatches: SEARCH_OPTIONS.evalBatches,
       ...RANKING,
       controllerSteps: int(1, 'controller updates after each epoch', 20),
       controllerLr: num(0, 'controller learning rate'),
       entropyWeight: num(0, 'entropy bonus of the controller'),
-    },
+    }),
     create: (data, c, o) => {
       if (c.limits.maxFlops !== undefined || c.limits.maxParams !== undefined) throw configError('ENAS samples from its controller and takes no resource limit; use spos, fairnas or ofa', 'constraints');
       return createEnasRun(data, {
@@ -348,13 +351,17 @@ const ONE_SHOT: WeightSharingMethod[] = [
     summary: 'Once-for-All: progressive shrinking (full, kernel, depth, expand) with distillation, then evolutionary search',
     // The elastic MobileNet's width comes from its space options, not `channels`.
     presets: { cpu: { ...CPU_DATA, options: { resolution: 16, batch: 64, timeBudgetSeconds: 840, epochs: 20 } } },
-    options: {
+    options: z.strictObject({
       ...COMMON,
       ...SEARCH_OPTIONS,
-      phaseSplit: { kind: 'array', items: { kind: 'number', min: 0 }, minItems: 4, default: [...DEFAULT_PHASE_SPLIT], help: 'shares of the epochs for the phases full, kernel, depth, expand (0 skips a phase)' },
+      phaseSplit: z
+        .array(z.number().min(0))
+        .min(4)
+        .default(() => [...DEFAULT_PHASE_SPLIT])
+        .describe('shares of the epochs for the phases full, kernel, depth, expand (0 skips a phase)'),
       kdWeight: num(0, 'weight of the distillation loss from the largest network', 1),
       subnetsPerStep: int(1, 'sub-networks per batch in the shrinking phases', 1),
-    },
+    }),
     create: (data, c, o) => createOfaRun(data, {
       ...oneShotCommon(c, o),
       limits: c.limits,

@@ -35,46 +35,46 @@ export const benchSearchCommand = defineCommand({
     ...computeFlags,
   },
   async run({ flags }) {
-    if (flags['threads'] !== undefined) setNumThreads(flags['threads'] as number);
-    const strategies = String(flags['strategy']).split(',').map((s) => s.trim());
+    if (flags.threads !== undefined) setNumThreads(flags.threads);
+    const strategies = flags.strategy.split(',').map((s) => s.trim());
     for (const s of strategies) {
       if (!isStrategyName(s)) throw usageError(`expected one of ${strategyNames.join(', ')}, got '${s}'`, '--strategy');
     }
-    if (flags['plot'] !== undefined) checkOutputFile(String(flags['plot']), '--plot');
-    const dataset = parseNb201BenchmarkName(String(flags['benchmark']));
-    const space = getSpace(String(flags['space']));
+    if (flags.plot !== undefined) checkOutputFile(flags.plot, '--plot');
+    const dataset = parseNb201BenchmarkName(flags.benchmark);
+    const space = getSpace(flags.space);
     if (space.name !== 'nb201') throw usageError(`the nb201 benchmark covers only the nb201 space, got '${space.name}'`, '--space');
     const benchmark = new Nb201Benchmark(dataset, undefined, space as Nb201Space);
 
-    const seeds = flags['seeds'] !== undefined ? parseSeeds(String(flags['seeds'])) : [flags['seed'] as number];
-    const budget = flags['budget'] as number;
-    const objectives = String(flags['objectives']).split(',').map((s) => s.trim());
+    const seeds = flags.seeds !== undefined ? parseSeeds(flags.seeds) : [flags.seed];
+    const budget = flags.budget;
+    const objectives = flags.objectives.split(',').map((s) => s.trim());
     const known = Object.keys(benchmark.metrics);
     for (const o of objectives) if (!known.includes(o)) throw usageError(`the nb201 benchmark measures ${known.join(', ')}, got '${o}'`, '--objectives');
     if (objectives[0] !== 'accuracy') throw usageError(`the first objective must be accuracy, got '${objectives[0]}'`, '--objectives');
-    const lambdas = flags['lambda'] === undefined ? undefined : String(flags['lambda']).split(',').map((v) => {
+    const lambdas = flags.lambda === undefined ? undefined : flags.lambda.split(',').map((v) => {
       const n = Number(v);
       if (v.trim() === '' || !Number.isFinite(n)) throw usageError(`expected numbers, got '${v}'`, '--lambda');
       return n;
     });
     let strategyOptions: object | undefined;
-    if (flags['options'] !== undefined) {
+    if (flags.options !== undefined) {
       try {
-        strategyOptions = JSON.parse(String(flags['options'])) as object;
+        strategyOptions = JSON.parse(flags.options) as object;
       } catch (e) {
         throw new TsnasError('usage', `expected a JSON object: ${(e as Error).message}`, { where: '--options' });
       }
       if (typeof strategyOptions !== 'object' || strategyOptions === null || Array.isArray(strategyOptions)) throw usageError('expected a JSON object', '--options');
     }
 
-    const proxyScores = flags['proxy-scores'] === undefined ? undefined : loadProxyScoreFile(String(flags['proxy-scores']), (s) => space.format(s));
+    const proxyScores = flags['proxy-scores'] === undefined ? undefined : loadProxyScoreFile(flags['proxy-scores'], (s) => space.format(s));
 
-    const progress = new ProgressBar('search', strategies.length * seeds.length, !flags['quiet']);
+    const progress = new ProgressBar('search', strategies.length * seeds.length, !flags.quiet);
     const summaries: SearchSummary[] = [];
     for (const name of strategies as StrategyName[]) {
       const start = Date.now();
       const { summary } = runBenchmarkSearch({
-        benchmark, strategy: name, budget, seeds, objectives, lambdas, batch: flags['batch'] as number,
+        benchmark, strategy: name, budget, seeds, objectives, lambdas, batch: flags.batch,
         strategyOptions: strategyOptions as never, proxyScores,
         onRun: () => progress.tick(1, name),
       });
@@ -83,14 +83,14 @@ export const benchSearchCommand = defineCommand({
       log(`${name}: best after ${budget} queries ${summary.final_mean.toFixed(3)} ± ${summary.final_std.toFixed(3)} over ${seeds.length} seeds, optimum found in ${(100 * summary.optimum_rate).toFixed(0)}%${hv} (${((Date.now() - start) / 1000).toFixed(1)} s)`);
     }
 
-    if (flags['plot'] !== undefined) {
+    if (flags.plot !== undefined) {
       const series: RegretSeries[] = summaries.map((s) => ({ label: s.strategy, curve: s.curve_mean }));
       series.push({ label: 'random (exact)', curve: expectedBestCurve(benchmark.table.values(dataset), budget), dashed: true });
       const svg = regretPlotSvg(series, { title: `NAS-Bench-201 ${dataset}: mean regret over ${seeds.length} seeds`, optimum: benchmark.optimum() });
-      writeFileAtomic(String(flags['plot']), svg, '--plot');
+      writeFileAtomic(flags.plot, svg, '--plot');
     }
 
-    if (flags['json']) {
+    if (flags.json) {
       if (summaries.length === 1) emitJson(summaries[0]);
       else emitJson({ dataset, budget, seeds: seeds.length, strategies: summaries });
     } else {

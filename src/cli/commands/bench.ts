@@ -8,7 +8,7 @@ import { configureCompute } from '../../train/setup.js';
 import { timeSteps, workload, WORKLOADS } from '../../workloads/step.js';
 import {
   measureLatencyTable, measureLatencyTableOn, saveLatencyTable, validateLatencyTable, validateLatencyTableOn,
-  type LatencyClock, type LatencyTable, type LatencyValidation, type MeasureLatencyOptions,
+  type LatencyTable, type LatencyValidation, type MeasureLatencyOptions,
 } from '../../hardware/latency.js';
 import { DEFAULT_CHROMIUM } from '../../export/browser-runtime.js';
 import { kitNames, latencyModel } from '../../kits/index.js';
@@ -25,11 +25,11 @@ export const benchStepCommand = defineCommand({
     ...computeFlags,
   },
   async run({ flags }) {
-    const make = workload(flags.workload as string);
-    const threads = configureCompute({ threads: flags.threads as number | undefined, seed: flags.seed as number });
-    const w = make({ batch: flags.batch as number });
+    const make = workload(flags.workload);
+    const threads = configureCompute({ threads: flags.threads, seed: flags.seed });
+    const w = make({ batch: flags.batch });
     try {
-      const { median, times } = timeSteps(w, flags.steps as number);
+      const { median, times } = timeSteps(w, flags.steps);
       const result = {
         workload: flags.workload,
         ms_per_step: median,
@@ -67,42 +67,42 @@ export const benchLatencyCommand = defineCommand({
     ...computeFlags,
   },
   async run({ flags }) {
-    const threads = configureCompute({ threads: flags.threads as number | undefined, seed: flags.seed as number });
+    const threads = configureCompute({ threads: flags.threads, seed: flags.seed });
     if (flags.clock === 'cpu' && threads > 1) throw usageError(`CPU time adds up the threads' time: use --threads 1 with it, got ${threads} threads`, '--clock');
-    checkOutputFile(flags.out as string, '--out');
+    checkOutputFile(flags.out, '--out');
     const start = performance.now();
-    const model = latencyModel(flags.space as string);
+    const model = latencyModel(flags.space);
     const options: MeasureLatencyOptions = {
-      channels: flags.channels as number,
-      cells: flags.cells as number | undefined,
-      resolution: flags.resolution as number,
-      batch: flags.batch as number,
-      warmup: flags.warmup as number,
-      repeats: flags.repeats as number,
+      channels: flags.channels,
+      cells: flags.cells,
+      resolution: flags.resolution,
+      batch: flags.batch,
+      warmup: flags.warmup,
+      repeats: flags.repeats,
       backward: flags.backward === true,
-      clock: flags.clock as LatencyClock,
+      clock: flags.clock,
       onEntry: (e, done, total) => log(`${done}/${total} ${e.op} at ${e.channels}x${e.resolution}x${e.resolution}, stride ${e.stride}: ${e.forward_ms.toFixed(4)} ms` +
         (e.forward_backward_ms !== undefined ? ` (forward+backward ${e.forward_backward_ms.toFixed(4)} ms)` : '')),
     };
-    const n = flags.validate as number;
+    const n = flags.validate;
     if (flags.browser !== undefined && flags.runtime !== 'browser') throw usageError('only the browser runtime uses it: add --runtime browser', '--browser');
     let table: LatencyTable;
     let validation: LatencyValidation | null = null;
     if (flags.runtime === 'browser') {
       const { openBrowserRuntime } = await import('../../export/browser-runtime.js');
-      const runtime = await openBrowserRuntime(flags.browser === undefined ? {} : { chromium: flags.browser as string });
+      const runtime = await openBrowserRuntime(flags.browser === undefined ? {} : { chromium: flags.browser });
       try {
         log(`bench latency: timing in ${runtime.engine}`);
         table = await measureLatencyTableOn(runtime, model, options);
-        saveLatencyTable(flags.out as string, table, '--out');
-        if (n > 0) validation = await validateLatencyTableOn(runtime, model, table, n, new Rng(flags.seed as number));
+        saveLatencyTable(flags.out, table, '--out');
+        if (n > 0) validation = await validateLatencyTableOn(runtime, model, table, n, new Rng(flags.seed));
       } finally {
         await runtime.close();
       }
     } else {
       table = measureLatencyTable(model, options);
-      saveLatencyTable(flags.out as string, table, '--out');
-      if (n > 0) validation = validateLatencyTable(model, table, n, new Rng(flags.seed as number));
+      saveLatencyTable(flags.out, table, '--out');
+      if (n > 0) validation = validateLatencyTable(model, table, n, new Rng(flags.seed));
     }
     if (validation) {
       log(`validation over ${validation.samples} sampled networks: Spearman ${validation.spearman.toFixed(3)}, Kendall ${validation.kendallTau.toFixed(3)}, ` +

@@ -30,22 +30,22 @@ export const dashboardCommand = defineCommand({
     json: { type: 'boolean', help: 'print {"url": ...} as the last line of stdout once listening' },
   },
   async run({ flags }) {
-    if ((flags['port'] as number) > 65535) throw new TsnasError('usage', `expected a port from 0 to 65535, got ${flags['port']}`, { where: '--port' });
-    const store = await openExistingStore(flags['storage'] as string);
+    if (flags.port > 65535) throw new TsnasError('usage', `expected a port from 0 to 65535, got ${flags.port}`, { where: '--port' });
+    const store = await openExistingStore(flags.storage);
     try {
-      const token = flags['token'] as string | undefined;
+      const token = flags.token;
       if (token !== undefined && !/^[A-Za-z0-9_.~-]{16,256}$/.test(token)) {
         throw new TsnasError('usage', 'a token must be 16 to 256 characters of letters, digits and - _ . ~ (it goes in a URL)', { where: '--token' });
       }
-      const host = flags['host'] as string;
-      const dashboard = await startDashboard({ store, port: flags['port'] as number, host, pollMs: flags['poll'] as number, ...(token !== undefined ? { token } : {}) });
+      const host = flags.host;
+      const dashboard = await startDashboard({ store, port: flags.port, host, pollMs: flags.poll, ...(token !== undefined ? { token } : {}) });
       if (!isLoopbackHost(host)) {
         log(`tsnas dashboard: WARNING: listening on ${host}, beyond this machine: anyone who can reach the port and has the token sees every experiment in the store; the traffic is plain HTTP (not encrypted), so share it only on a network you trust`);
       }
       const stop = stopOnSigint('tsnas dashboard: stopping');
       try {
         log(`tsnas dashboard: serving ${dashboard.url} (Ctrl-C to stop)`);
-        if (flags['json']) emitJson({ url: dashboard.url });
+        if (flags.json) emitJson({ url: dashboard.url });
         await new Promise<void>((done) => stop.signal.addEventListener('abort', () => done(), { once: true }));
       } finally {
         stop.release();

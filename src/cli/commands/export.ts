@@ -86,30 +86,36 @@ export const exportCommand = defineCommand({
     ...computeFlags,
   },
   async run({ flags }) {
-    const fromModel = flags['model'] as string | undefined;
-    const own = ['space', 'arch', 'weights', 'space-options', 'classes', 'input', 'channels', 'cells'];
+    const fromModel = flags.model;
+    const own = ['space', 'arch', 'weights', 'space-options', 'classes', 'input', 'channels', 'cells'] as const;
+    const required = (f: 'space' | 'arch' | 'weights'): string => {
+      const value = flags[f];
+      if (value === undefined) throw usageError('required (or give --model DIR, a model of tsnas fit)', `--${f}`);
+      return value;
+    };
+    let fromFlags: { space: string; arch: string; weights: string } | undefined;
     if (fromModel !== undefined) {
-      for (const f of [...own, 'labels', 'mean', 'std']) if (flags[f] !== undefined) throw usageError(`--model gives it: leave out --${f}`, `--${f}`);
+      for (const f of [...own, 'labels', 'mean', 'std'] as const) if (flags[f] !== undefined) throw usageError(`--model gives it: leave out --${f}`, `--${f}`);
     } else {
-      for (const f of ['space', 'arch', 'weights']) if (flags[f] === undefined) throw usageError('required (or give --model DIR, a model of tsnas fit)', `--${f}`);
+      fromFlags = { space: required('space'), arch: required('arch'), weights: required('weights') };
     }
-    if (flags['threads'] !== undefined) setNumThreads(flags['threads'] as number);
-    manualSeed(flags['seed'] as number);
+    if (flags.threads !== undefined) setNumThreads(flags.threads);
+    manualSeed(flags.seed);
     const started = performance.now();
-    const web = flags['web'] as string | undefined;
-    if (flags['onnx'] === undefined && web === undefined) throw usageError('give --onnx FILE, --web DIR or both', '--onnx');
-    for (const f of ['labels', 'mean', 'std']) if (flags[f] !== undefined && web === undefined) throw usageError('only the web page uses it: add --web DIR', `--${f}`);
-    let labels = flags['labels'] === undefined ? undefined : parseLabels(flags['labels'] as string);
-    let mean = flags['mean'] === undefined ? undefined : parseNumbers(flags['mean'] as string, '--mean');
-    let std = flags['std'] === undefined ? undefined : parseNumbers(flags['std'] as string, '--std');
-    const onnxPath = (flags['onnx'] as string | undefined) ?? join(web!, 'model.onnx');
-    if (flags['onnx'] !== undefined) checkOutputFile(onnxPath, '--onnx');
+    const web = flags.web;
+    if (flags.onnx === undefined && web === undefined) throw usageError('give --onnx FILE, --web DIR or both', '--onnx');
+    for (const f of ['labels', 'mean', 'std'] as const) if (flags[f] !== undefined && web === undefined) throw usageError('only the web page uses it: add --web DIR', `--${f}`);
+    let labels = flags.labels === undefined ? undefined : parseLabels(flags.labels);
+    let mean = flags.mean === undefined ? undefined : parseNumbers(flags.mean, '--mean');
+    let std = flags.std === undefined ? undefined : parseNumbers(flags.std, '--std');
+    const onnxPath = flags.onnx ?? join(web!, 'model.onnx');
+    if (flags.onnx !== undefined) checkOutputFile(onnxPath, '--onnx');
     let exported: OnnxExport;
     let net: Module;
     let inputShape: [number, number, number];
     let title: string;
-    if (fromModel !== undefined) {
-      const model = loadTrainedModel(fromModel);
+    if (!fromFlags) {
+      const model = loadTrainedModel(fromModel!);
       net = model.net;
       const side = model.augment.resize ?? model.imageSize;
       inputShape = [model.inChannels, side, side];
@@ -125,10 +131,10 @@ export const exportCommand = defineCommand({
       if (web !== undefined) mkdirSync(web, { recursive: true });
       writeFileAtomic(onnxPath, exported.bytes);
     } else {
-      const spaceName = flags['space'] as string;
-      const space: DefinedSpace = getSpace(spaceName, parseSpaceOptions(flags['space-options'] as string | undefined, spaceName));
-      const sample = parseArch(space, flags['arch'] as string);
-      const input = flags['input'] === undefined ? undefined : parseChannelsHeightWidth(flags['input'] as string);
+      const spaceName = fromFlags.space;
+      const space: DefinedSpace = getSpace(spaceName, parseSpaceOptions(flags['space-options'], spaceName));
+      const sample = parseArch(space, fromFlags.arch);
+      const input = flags.input === undefined ? undefined : parseChannelsHeightWidth(flags.input);
       // A sample that fixes its image side (mobilenet's resolution) takes no other.
       const side = getKit(spaceName).inputSize?.(space, sample);
       if (input && side !== undefined) {
@@ -137,11 +143,11 @@ export const exportCommand = defineCommand({
       }
       if (web !== undefined) mkdirSync(web, { recursive: true });
       ({ exported, net, inputShape } = exportWeightsToOnnx({
-        space, sample, weightsPath: flags['weights'] as string, onnxPath,
+        space, sample, weightsPath: fromFlags.weights, onnxPath,
         network: {
-          ...(flags['classes'] !== undefined ? { numClasses: flags['classes'] as number } : {}),
-          ...(flags['channels'] !== undefined ? { channels: flags['channels'] as number } : {}),
-          ...(flags['cells'] !== undefined ? { cells: flags['cells'] as number } : {}),
+          ...(flags.classes !== undefined ? { numClasses: flags.classes } : {}),
+          ...(flags.channels !== undefined ? { channels: flags.channels } : {}),
+          ...(flags.cells !== undefined ? { cells: flags.cells } : {}),
         },
         ...(input ? { inputShape: input } : {}),
       }));
@@ -151,7 +157,7 @@ export const exportCommand = defineCommand({
       const exportSeconds = (performance.now() - started) / 1000;
       log(`export: wrote ${onnxPath} (${exported.bytes.length} bytes, ${exported.nodeCount} nodes, opset ${exported.opset}) in ${exportSeconds.toFixed(2)} s`);
       // onnxruntime-node is an optional peer: without it the file is written unchecked, and says so.
-      const check = await onnxRuntimeAvailable() ? await checkOnnxAgainstModule(exported.bytes, net, inputShape, { batch: flags['check-batch'] as number }) : null;
+      const check = await onnxRuntimeAvailable() ? await checkOnnxAgainstModule(exported.bytes, net, inputShape, { batch: flags['check-batch'] }) : null;
       if (check) {
         const summary = `onnxruntime vs tsnas on a random [${[check.batch, ...inputShape].join(', ')}] input: max abs difference ${check.maxAbsDiff.toExponential(3)} ` +
           `(relative ${check.maxRelDiff.toExponential(3)}), output [${check.outputShape.join(', ')}]`;
@@ -167,7 +173,7 @@ export const exportCommand = defineCommand({
         writeWebApp(web, exported.bytes, { inputShape, ...(mean ? { mean } : {}), ...(std ? { std } : {}), ...(labels ? { labels } : {}), title });
         process.stdout.write(`${web}: a web page classifying images in onnxruntime-web; serve the folder with any static server (e.g. \`python3 -m http.server -d ${web}\`) and open index.html\n`);
       }
-      if (flags['json']) emitJson({ onnx: onnxPath, bytes: exported.bytes.length, ...(check ? { max_abs_diff: check.maxAbsDiff } : {}), opset: exported.opset, checked: check !== null, ...(web !== undefined ? { web } : {}) });
+      if (flags.json) emitJson({ onnx: onnxPath, bytes: exported.bytes.length, ...(check ? { max_abs_diff: check.maxAbsDiff } : {}), opset: exported.opset, checked: check !== null, ...(web !== undefined ? { web } : {}) });
       return 0;
     } finally {
       net.dispose();

@@ -30,25 +30,25 @@ export const fitCommand = defineCommand({
     ...computeFlags,
   },
   async run({ flags, positional }) {
-    const timeLimitSeconds = parseDuration(flags['time-limit'] as string, '--time-limit');
-    const maxParams = flags['max-params'] as number | undefined;
-    const targetLatencyMs = flags['target-latency-ms'] as number | undefined;
+    const timeLimitSeconds = parseDuration(flags['time-limit'], '--time-limit');
+    const maxParams = flags['max-params'];
+    const targetLatencyMs = flags['target-latency-ms'];
     if (maxParams !== undefined && targetLatencyMs !== undefined) throw usageError('give --max-params or --target-latency-ms, not both', '--target-latency-ms');
     if (targetLatencyMs !== undefined && !(targetLatencyMs > 0)) throw usageError(`expected a latency above zero, found ${targetLatencyMs}`, '--target-latency-ms');
-    const name = flags['name'] as string;
-    const threads = configureCompute({ threads: flags['threads'] as number | undefined, seed: flags['seed'] as number });
-    const outDir = (flags['out'] as string | undefined) ?? `runs/${name}`;
-    const storage = (flags['storage'] as string | undefined) ?? `sqlite:${outDir}/tsnas.db`;
+    const name = flags.name;
+    const threads = configureCompute({ threads: flags.threads, seed: flags.seed });
+    const outDir = flags.out ?? `runs/${name}`;
+    const storage = flags.storage ?? `sqlite:${outDir}/tsnas.db`;
     mkdirSync(outDir, { recursive: true });
     const store = await openStore(storage);
     const interrupt = stopOnSigint('fit: interrupted, stopping (the running trial goes back to pending; Ctrl-C again to quit at once)');
     try {
       const r = await runFit({
         request: {
-          dataset: positional[0]!, timeLimitSeconds, seed: flags['seed'] as number, skipBadImages: flags['skip-bad-images'] === true,
+          dataset: positional[0]!, timeLimitSeconds, seed: flags.seed, skipBadImages: flags['skip-bad-images'] === true,
           ...(maxParams !== undefined ? { maxParams } : {}), ...(targetLatencyMs !== undefined ? { targetLatencyMs } : {}),
         },
-        name, store, outDir, threads, progress: !flags['quiet'], log, signal: interrupt.signal,
+        name, store, outDir, threads, progress: !flags.quiet, log, signal: interrupt.signal,
         // The limit counts from this process's start, as a user's clock does.
         startedAt: 0,
       });
@@ -56,7 +56,7 @@ export const fitCommand = defineCommand({
         ...(r.testAccuracy !== undefined ? [`test accuracy ${r.testAccuracy.toFixed(4)}`] : []),
         ...(r.validAccuracy !== undefined ? [`validation accuracy ${r.validAccuracy.toFixed(4)}`] : []),
       ].join(', ');
-      if (flags['json']) {
+      if (flags.json) {
         emitJson({ test_accuracy: r.testAccuracy ?? null, valid_accuracy: r.validAccuracy ?? null, arch: r.arch, params: r.params, seconds: r.wallSeconds, model: outDir, report: r.report, screened: r.screened, classes: r.plan.classes });
       } else {
         process.stdout.write(`fit: ${accuracy} with ${r.arch} (${r.params} params), ${r.wallSeconds.toFixed(0)} s; model in ${outDir} (tsnas predict --model ${outDir} IMAGE...), report ${r.report}\n`);

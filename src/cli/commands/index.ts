@@ -27,6 +27,7 @@ export const commands: readonly CommandEntry[] = [
   { name: 'search', summary: 'run or resume a stored experiment (flags, --config exp.yaml, or both)', load: async () => (await import('./search.js')).searchCommand },
   { name: 'proxies', summary: 'zero-cost proxy scores of NAS-Bench-201 cells (and their rank correlation with the benchmark)', load: async () => (await import('./proxies.js')).proxiesCommand },
   { name: 'init', summary: 'write a commented example experiment config (default exp.yaml)', load: async () => (await import('./init.js')).initCommand },
+  { name: 'schema', summary: 'write the JSON Schema of experiment configs (stdout, or --out tsnas.schema.json) for editors to complete and check exp.yaml', load: async () => (await import('./schema.js')).schemaCommand },
   { name: 'ls', summary: 'list the experiments of a store', load: async () => (await import('./ls.js')).lsCommand },
   { name: 'show', summary: 'show one experiment: counts by state, best trials, Pareto front, best architecture', load: async () => (await import('./show.js')).showCommand },
   { name: 'rm', summary: 'delete an experiment from a store (with --yes)', load: async () => (await import('./rm.js')).rmCommand },

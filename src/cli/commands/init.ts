@@ -16,7 +16,7 @@ export const initCommand = defineCommand({
   async run({ flags, positional }) {
     const file = positional[0] ?? 'exp.yaml';
     checkOutputFile(file, file);
-    if (existsSync(file) && !flags['force']) throw new TsnasError('usage', 'exists; pass --force to overwrite it', { where: file });
+    if (existsSync(file) && !flags.force) throw new TsnasError('usage', 'exists; pass --force to overwrite it', { where: file });
     writeFileAtomic(file, EXAMPLE_CONFIG);
     log(`wrote ${file}; run it with: tsnas search --config ${file}`);
     return 0;

@@ -12,7 +12,7 @@ export const lsCommand = defineCommand({
     json: { type: 'boolean', help: 'print one JSON object on the last line of stdout' },
   },
   async run({ flags }) {
-    const store = await openStore(flags['storage'] as string, { readOnly: true });
+    const store = await openStore(flags.storage, { readOnly: true });
     try {
       const rows = [];
       for (const e of await store.listExperiments()) {
@@ -21,8 +21,8 @@ export const lsCommand = defineCommand({
         const [best] = await store.bestTrials(e.id, primary.name, primary.direction, 1);
         rows.push({ name: e.name, status: e.status, createdAt: new Date(e.createdAt).toISOString(), counts, objective: primary.name, best: best?.metrics?.[primary.name] ?? null });
       }
-      if (flags['json']) emitJson({ experiments: rows });
-      else if (rows.length === 0) process.stdout.write(`no experiments in ${flags['storage']}\n`);
+      if (flags.json) emitJson({ experiments: rows });
+      else if (rows.length === 0) process.stdout.write(`no experiments in ${flags.storage}\n`);
       else {
         const width = Math.max(4, ...rows.map((r) => r.name.length));
         process.stdout.write(`${'name'.padEnd(width)}  ${'status'.padEnd(8)}  ${'trials'.padStart(6)}  ${'complete'.padStart(8)}  ${'best'.padStart(10)}  created\n`);

@@ -43,10 +43,10 @@ export const mainCommand = defineCommand({
     ...computeFlags,
   },
   async run({ flags }) {
-    const name = flags['name'] as string;
-    const threads = configureCompute({ threads: flags['threads'] as number | undefined, seed: flags['seed'] as number });
-    const outDir = (flags['out-dir'] as string | undefined) ?? `runs/${name}`;
-    const storage = (flags['storage'] as string | undefined) ?? `sqlite:${outDir}/tsnas.db`;
+    const name = flags.name;
+    const threads = configureCompute({ threads: flags.threads, seed: flags.seed });
+    const outDir = flags['out-dir'] ?? `runs/${name}`;
+    const storage = flags.storage ?? `sqlite:${outDir}/tsnas.db`;
     if (storage.startsWith('sqlite:')) {
       const { mkdirSync } = await import('node:fs');
       mkdirSync(outDir, { recursive: true });
@@ -61,35 +61,35 @@ export const mainCommand = defineCommand({
         name,
         store,
         outDir,
-        seed: flags['seed'] as number,
-        dataset: flags['dataset'] as string,
-        candidates: flags['candidates'] as number,
-        proxyBatch: flags['proxy-batch'] as number,
-        proxies: parseProxyList(flags['proxies'] as string),
-        screenParallel: Math.max(1, Math.min(flags['screen-parallel'] as number | undefined ?? threads, 8)),
-        searchChannels: flags['search-channels'] as number,
-        searchCells: flags['search-cells'] as number,
-        resolution: flags['resolution'] as number,
-        halvingCandidates: flags['halving-candidates'] as number,
-        eta: flags['eta'] as number,
-        halvingEpochs: flags['halving-epochs'] as number,
-        halvingTrain: flags['halving-train'] as number,
-        halvingValid: flags['halving-valid'] as number,
-        finalChannels: flags['final-channels'] as number,
-        finalCells: flags['final-cells'] as number,
-        finalResolution: flags['final-resolution'] as number,
-        finalEpochs: flags['final-epochs'] as number,
-        finalLimitTrain: flags['final-limit-train'] as number | undefined,
-        limitTest: flags['limit-test'] as number | undefined,
-        batch: flags['batch'] as number,
-        lr: flags['lr'] as number,
-        threads: flags['threads'] as number | undefined,
-        progress: !flags['quiet'],
+        seed: flags.seed,
+        dataset: flags.dataset,
+        candidates: flags.candidates,
+        proxyBatch: flags['proxy-batch'],
+        proxies: parseProxyList(flags.proxies),
+        screenParallel: Math.max(1, Math.min(flags['screen-parallel'] ?? threads, 8)),
+        searchChannels: flags['search-channels'],
+        searchCells: flags['search-cells'],
+        resolution: flags.resolution,
+        halvingCandidates: flags['halving-candidates'],
+        eta: flags.eta,
+        halvingEpochs: flags['halving-epochs'],
+        halvingTrain: flags['halving-train'],
+        halvingValid: flags['halving-valid'],
+        finalChannels: flags['final-channels'],
+        finalCells: flags['final-cells'],
+        finalResolution: flags['final-resolution'],
+        finalEpochs: flags['final-epochs'],
+        finalLimitTrain: flags['final-limit-train'],
+        limitTest: flags['limit-test'],
+        batch: flags.batch,
+        lr: flags.lr,
+        threads: flags.threads,
+        progress: !flags.quiet,
         log,
       });
       // Without a held-out share the final training always tests.
       const line = `main: test accuracy ${r.testAccuracy!.toFixed(4)} with ${r.arch} (${r.params} params), ${r.screened} cells screened, ${r.seconds.toFixed(0)} s; report ${r.report}, weights ${r.weights}`;
-      if (flags['json']) emitJson({ test_accuracy: r.testAccuracy, arch: r.arch, params: r.params, seconds: r.seconds, report: r.report, weights: r.weights, screened: r.screened, threads });
+      if (flags.json) emitJson({ test_accuracy: r.testAccuracy, arch: r.arch, params: r.params, seconds: r.seconds, report: r.report, weights: r.weights, screened: r.screened, threads });
       else process.stdout.write(`${line}\n`);
       return 0;
     } catch (e) {

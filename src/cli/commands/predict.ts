@@ -17,11 +17,11 @@ export const predictCommand = defineCommand({
     ...computeFlags,
   },
   async run({ flags, positional }) {
-    configureCompute({ threads: flags['threads'] as number | undefined, seed: flags['seed'] as number });
-    const model = loadTrainedModel(flags['model'] as string);
+    configureCompute({ threads: flags.threads, seed: flags.seed });
+    const model = loadTrainedModel(flags.model);
     try {
-      const predictions = predictImages(model, positional, flags['top'] as number);
-      if (flags['json']) {
+      const predictions = predictImages(model, positional, flags.top);
+      if (flags.json) {
         emitJson(predictions);
       } else {
         for (const p of predictions) process.stdout.write(`${p.file}: ${p.top.map((t) => `${t.label} ${(100 * t.probability).toFixed(1)}%`).join(', ')}\n`);

@@ -14,7 +14,7 @@ import {
   DEFAULT_ENSEMBLE, checkEnsemble, isPopulationProxy, parseProxyList, type ProxyName,
 } from '../../estimators/zero-cost/proxies.js';
 import { withPopulationScores } from '../../estimators/zero-cost/population.js';
-import { PROXY_NETWORKS, proxyBatch, scoreNb201, type ProxyNetwork, type ProxyResult } from '../../estimators/zero-cost/score.js';
+import { PROXY_NETWORKS, proxyBatch, scoreNb201, type ProxyResult } from '../../estimators/zero-cost/score.js';
 import { rankQuality } from '../../estimators/rank.js';
 import { Rng } from '../../util/random.js';
 import { dispose } from '../../tensor/index.js';
@@ -67,24 +67,24 @@ export const proxiesCommand = defineCommand({
     ...computeFlags,
   },
   async run({ flags }) {
-    const seed = flags.seed as number;
-    const threads = configureCompute({ threads: flags.threads as number | undefined, seed });
-    const proxies: ProxyName[] = parseProxyList(flags.proxies as string);
-    const ensemble = flags.ensemble === undefined ? undefined : checkEnsemble(parseProxyList(flags.ensemble as string, '--ensemble'), '--ensemble');
+    const seed = flags.seed;
+    const threads = configureCompute({ threads: flags.threads, seed });
+    const proxies: ProxyName[] = parseProxyList(flags.proxies);
+    const ensemble = flags.ensemble === undefined ? undefined : checkEnsemble(parseProxyList(flags.ensemble, '--ensemble'), '--ensemble');
     // Population proxies need every cell's components first: the cells are printed at the end.
     const population = proxies.some(isPopulationProxy);
-    const dataset = flags.benchmark ? parseNb201BenchmarkName(flags.benchmark as string) : undefined;
+    const dataset = flags.benchmark ? parseNb201BenchmarkName(flags.benchmark) : undefined;
     const table = dataset ? Nb201Table.load() : undefined;
-    const archs = resolveArchs(flags.archs as string, seed);
+    const archs = resolveArchs(flags.archs, seed);
     if (table) {
       const unknown = archs.find((a) => !table.has(a));
       if (unknown) throw usageError(`'${unknown}' is not in the NAS-Bench-201 table`, '--archs');
     }
-    const source = datasetSource(flags.dataset as string);
+    const source = datasetSource(flags.dataset);
     const train = source.load('train');
     const augment = flags.augment === true ? standardAugment(source, train) : undefined;
     // Images too small for the network fail here, not deep inside the first score.
-    const probe = new NB201Network({ ops: parseNb201Ops(archs[0]!), C: flags.channels as number, N: flags.cells as number, numClasses: train.numClasses, inChannels: train.channels });
+    const probe = new NB201Network({ ops: parseNb201Ops(archs[0]!), C: flags.channels, N: flags.cells, numClasses: train.numClasses, inChannels: train.channels });
     try {
       checkNetworkInput(probe, [train.channels, train.height, train.width], '--dataset');
     } finally {
@@ -92,7 +92,7 @@ export const proxiesCommand = defineCommand({
     }
     const freshDraws = flags['fresh-draws'] === true;
     const drawBatch = (batchSeed: number) => proxyBatch(train, {
-      size: flags.batch as number, seed: batchSeed, normalize: source.normalization(train), augment,
+      size: flags.batch, seed: batchSeed, normalize: source.normalization(train), augment,
     });
     const shared = freshDraws ? undefined : drawBatch(seed);
     const cellSeeds = new Rng(seed);
@@ -111,8 +111,8 @@ export const proxiesCommand = defineCommand({
         let r: ProxyResult;
         try {
           r = scoreNb201(arch, {
-            proxies, batch, numClasses: train.numClasses, C: flags.channels as number, N: flags.cells as number, seed: cellSeed,
-            network: flags.network as ProxyNetwork, ensemble,
+            proxies, batch, numClasses: train.numClasses, C: flags.channels, N: flags.cells, seed: cellSeed,
+            network: flags.network, ensemble,
           });
         } finally {
           if (!shared) dispose([batch.x, batch.y]);

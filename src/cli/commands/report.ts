@@ -29,22 +29,22 @@ export const reportCommand = defineCommand({
     compare: { type: 'string', help: 'experiments to compare on one page instead of NAME, comma-separated: best accuracy against search cost, then each one\'s charts' },
   },
   async run({ flags, positional }) {
-    const compare = (flags['compare'] as string | undefined)?.split(',').map((n) => n.trim()).filter((n) => n !== '');
+    const compare = flags.compare?.split(',').map((n) => n.trim()).filter((n) => n !== '');
     if (compare !== undefined && positional.length > 0) throw usageError('give either NAME or --compare, not both', '--compare');
-    if (compare !== undefined && compare.length < 2) throw usageError(`expected two or more experiment names separated by commas, got '${flags['compare'] as string}'`, '--compare');
+    if (compare !== undefined && compare.length < 2) throw usageError(`expected two or more experiment names separated by commas, got '${flags.compare}'`, '--compare');
     if (compare === undefined && positional.length === 0) throw usageError('expected one NAME (or --compare a,b,...)', 'NAME');
     const name = compare ? compare.join('-vs-') : positional[0]!;
-    const named = flags['out'] as string | undefined;
+    const named = flags.out;
     const out = named ?? `runs/${name.replace(/[^A-Za-z0-9_.-]/g, '_')}/report.html`;
     if (named !== undefined) checkOutputFile(named, '--out');
-    if (flags['png'] && !findChromium()) {
+    if (flags.png && !findChromium()) {
       throw new TsnasError('usage', 'needs a headless Chromium (apt install chromium), which is not installed; the HTML report has the same charts as SVG', { where: '--png' });
     }
-    const store = await openStore(flags['storage'] as string, { readOnly: true });
+    const store = await openStore(flags.storage, { readOnly: true });
     try {
       const output = {
         ...(named === undefined ? { createDirectory: true } : { where: '--out' }),
-        ...(flags['figures'] ? { figuresDir: join(dirname(out), 'figures') } : {}),
+        ...(flags.figures ? { figuresDir: join(dirname(out), 'figures') } : {}),
       };
       if (compare) await writeComparisonReport(store, compare, out, output);
       else await writeExperimentReport(store, name, out, output);
@@ -52,7 +52,7 @@ export const reportCommand = defineCommand({
       await store.close();
     }
     log(`wrote ${out}`);
-    if (flags['png']) {
+    if (flags.png) {
       const png = out.replace(/\.html?$/, '') + '.png';
       // A fresh profile and no background services: the page is local, and a
       // machine without network must not make Chromium wait on one.

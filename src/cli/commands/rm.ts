@@ -17,13 +17,13 @@ export const rmCommand = defineCommand({
   async run({ flags, positional }) {
     const name = positional[0]!;
     // A store that does not exist is an error, not a new empty store.
-    await (await openStore(flags['storage'] as string, { readOnly: true })).close();
-    const store = await openStore(flags['storage'] as string);
+    await (await openStore(flags.storage, { readOnly: true })).close();
+    const store = await openStore(flags.storage);
     try {
       const experiment = await requireExperiment(store, name);
       const counts = await store.countTrials(experiment.id);
       const trials = Object.values(counts).reduce((a, b) => a + b, 0);
-      if (flags['yes'] !== true) throw usageError(`would delete experiment '${name}' (${experiment.status}, ${trials} trials) from ${flags['storage']}; add --yes to delete it`, '--yes');
+      if (flags.yes !== true) throw usageError(`would delete experiment '${name}' (${experiment.status}, ${trials} trials) from ${flags.storage}; add --yes to delete it`, '--yes');
       await store.deleteExperiment(name);
       log(`rm: deleted experiment '${name}' (${trials} trials)`);
       return 0;

@@ -77,36 +77,36 @@ export const scaleCommand = defineCommand({
     ...computeFlags,
   },
   async run({ flags }) {
-    const name = flags.space as string;
+    const name = flags.space;
     kitScale(name);
-    const space = getSpace(name, parseSpaceOptions(flags['space-options'] as string | undefined, name) ?? {});
+    const space = getSpace(name, parseSpaceOptions(flags['space-options'], name) ?? {});
     let base;
     try {
-      base = space.parse(flags.arch as string);
+      base = space.parse(flags.arch);
     } catch (e) {
       throw usageError((e as Error).message, '--arch');
     }
-    const threads = configureCompute({ threads: flags.threads as number | undefined, seed: flags.seed as number });
-    const source = datasetSource(flags.dataset as string);
+    const threads = configureCompute({ threads: flags.threads, seed: flags.seed });
+    const source = datasetSource(flags.dataset);
     const train = source.load('train');
     const budget: Budget = {
       train, test: source.load('test'), augment: standardAugment(source, train),
-      epochs: flags.epochs as number, batch: flags.batch as number, lr: flags.lr as number, seed: flags.seed as number,
-      ...(flags['limit-train'] !== undefined ? { limitTrain: flags['limit-train'] as number } : {}),
-      ...(flags['limit-test'] !== undefined ? { limitTest: flags['limit-test'] as number } : {}),
+      epochs: flags.epochs, batch: flags.batch, lr: flags.lr, seed: flags.seed,
+      ...(flags['limit-train'] !== undefined ? { limitTrain: flags['limit-train'] } : {}),
+      ...(flags['limit-test'] !== undefined ? { limitTest: flags['limit-test'] } : {}),
     };
-    const shape = { inputSize: (flags.resolution as number | undefined) ?? train.height, inChannels: train.channels, numClasses: train.numClasses };
+    const shape = { inputSize: flags.resolution ?? train.height, inChannels: train.channels, numClasses: train.numClasses };
     log(`scale: ${name} ${flags.arch} on ${source.name}, ${threads} thread(s)`);
 
     let chosen: ScaleMultipliers;
     const grid: { multipliers: ScaleMultipliers; flops: number; accuracy: number }[] = [];
     if (flags.multipliers !== undefined) {
-      chosen = parseMultipliers(flags.multipliers as string);
+      chosen = parseMultipliers(flags.multipliers);
     } else {
-      const points = compoundGrid({ step: flags['grid-step'] as number, tolerance: flags.tolerance as number });
+      const points = compoundGrid({ step: flags['grid-step'], tolerance: flags.tolerance });
       // Spread over the grid in a fixed order (depth-heavy to resolution-heavy), not nearest-first.
       const ordered = [...points].sort((a, b) => b.depth - a.depth || b.width - a.width);
-      for (const m of spreadPoints(ordered, flags.candidates as number)) {
+      for (const m of spreadPoints(ordered, flags.candidates)) {
         const [member] = scaledFamily(space, base, m, [1], shape);
         const accuracy = accuracyOf(member!, budget);
         grid.push({ multipliers: m, flops: member!.cost.flops, accuracy });
@@ -116,7 +116,7 @@ export const scaleCommand = defineCommand({
       log(`  chosen α ${chosen.depth} β ${chosen.width} γ ${chosen.resolution} (of ${points.length} grid points, ${grid.length} trained)`);
     }
 
-    const phis = Array.from({ length: (flags['phi-max'] as number) + 1 }, (_, i) => i);
+    const phis = Array.from({ length: flags['phi-max'] + 1 }, (_, i) => i);
     const family = scaledFamily(space, base, chosen, phis, shape).map((member) => {
       const accuracy = accuracyOf(member, budget);
       log(`  φ ${member.phi}: depth ×${member.multipliers.depth.toFixed(3)} width ×${member.multipliers.width.toFixed(3)} resolution ×${member.multipliers.resolution.toFixed(3)}, ${member.cost.params} params, ${member.cost.flops} FLOPs, ${(100 * accuracy).toFixed(2)}%  ${member.arch} at ${member.inputSize}px`);
@@ -126,8 +126,8 @@ export const scaleCommand = defineCommand({
       const svg = lineChart([{ name: `α ${chosen.depth} β ${chosen.width} γ ${chosen.resolution}`, points: family.map((m) => [m.flops, m.accuracy] as [number, number]) }], {
         title: `compound scaling of ${name} on ${source.name} (φ = 0…${phis.at(-1)})`, xLabel: 'FLOPs (multiply-adds)', yLabel: 'test accuracy', logX: true,
       });
-      writeFileSync(flags.out as string, svg);
-      log(`  wrote ${flags.out as string}`);
+      writeFileSync(flags.out, svg);
+      log(`  wrote ${flags.out}`);
     }
     if (flags.json) {
       emitJson({

@@ -16,10 +16,10 @@ export const showCommand = defineCommand({
     json: { type: 'boolean', help: 'print one JSON object on the last line of stdout' },
   },
   async run({ flags, positional }) {
-    const store = await openStore(flags['storage'] as string, { readOnly: true });
+    const store = await openStore(flags.storage, { readOnly: true });
     try {
-      const summary = await summarizeExperiment(store, positional[0]!, { top: flags['top'] as number });
-      if (flags['json']) emitJson(summary);
+      const summary = await summarizeExperiment(store, positional[0]!, { top: flags.top });
+      if (flags.json) emitJson(summary);
       else process.stdout.write(`${formatSummary(summary)}\n`);
       return 0;
     } finally {

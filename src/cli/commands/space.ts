@@ -3,7 +3,7 @@
 // its picture. Results go to stdout; with --json, one JSON object on the last line.
 import { extname } from 'node:path';
 import { defineCommand } from '../command.js';
-import type { FlagSpecs, ParsedFlags } from '../args.js';
+import type { FlagSpecs, FlagsOf } from '../args.js';
 import { emitJson, log } from '../output.js';
 import { TsnasError, usageError } from '../../errors.js';
 import type { CostOptions } from '../../hardware/cost.js';
@@ -14,22 +14,22 @@ import { checkOutputFile, writeFileAtomic } from '../../util/files.js';
 import { Rng } from '../../util/random.js';
 import { sampleToDot, sampleToSvg } from '../../viz/index.js';
 
-const spaceFlag: FlagSpecs = {
+const spaceFlag = {
   space: { type: 'string', help: 'built-in search space', required: true, choices: kitNames() },
-};
-const archFlag: FlagSpecs = {
+} as const satisfies FlagSpecs;
+const archFlag = {
   arch: { type: 'string', help: "the architecture: the space's text form or a JSON sample", required: true },
-};
-const costFlags: FlagSpecs = {
+} as const satisfies FlagSpecs;
+const costFlags = {
   classes: { type: 'int', help: 'number of classes', default: 10, min: 1 },
   input: { type: 'string', help: 'input as CxHxW (mobilenet takes H and W from the sample resolution)', default: '3x32x32' },
   channels: { type: 'int', help: 'initial channels C (nb201 default 16, darts 36; the other spaces take widths from the sample)', min: 1 },
   cells: { type: 'int', help: 'nb201: cells per stage N (default 5); darts: number of cells (default 20)', min: 1 },
   auxiliary: { type: 'boolean', help: "darts: count the auxiliary head's parameters too" },
-};
-const jsonFlag: FlagSpecs = {
+} as const satisfies FlagSpecs;
+const jsonFlag = {
   json: { type: 'boolean', help: 'print one JSON object on the last line of stdout' },
-};
+} as const satisfies FlagSpecs;
 
 /** "3x32x32" as [channels, height, width]. */
 export function parseInputShape(text: string): [number, number, number] {
@@ -40,13 +40,13 @@ export function parseInputShape(text: string): [number, number, number] {
   return parts.map(Number) as [number, number, number];
 }
 
-function costOptions(flags: ParsedFlags): CostOptions {
+function costOptions(flags: FlagsOf<typeof costFlags>): CostOptions {
   return {
-    input: parseInputShape(flags.input as string),
-    classes: flags.classes as number,
-    ...(flags.channels !== undefined ? { channels: flags.channels as number } : {}),
-    ...(flags.cells !== undefined ? { cells: flags.cells as number } : {}),
-    auxiliary: Boolean(flags.auxiliary),
+    input: parseInputShape(flags.input),
+    classes: flags.classes,
+    ...(flags.channels !== undefined ? { channels: flags.channels } : {}),
+    ...(flags.cells !== undefined ? { cells: flags.cells } : {}),
+    auxiliary: flags.auxiliary ?? false,
   };
 }
 
@@ -85,7 +85,7 @@ export const spaceInfoCommand = defineCommand({
   summary: "a space's dimensions, exact size and the formula that gives it",
   flags: { ...spaceFlag, ...jsonFlag },
   async run({ flags }) {
-    const space = getSpace(flags.space as string);
+    const space = getSpace(flags.space);
     const dimensions = describeDimensions(space);
     const size = space.size().toString();
     const formula = space.sizeFormula();
@@ -116,10 +116,10 @@ export const spaceSampleCommand = defineCommand({
     ...jsonFlag,
   },
   async run({ flags }) {
-    const space = getSpace(flags.space as string);
+    const space = getSpace(flags.space);
     const options = costOptions(flags);
-    const rng = new Rng(flags.seed as number);
-    const samples = Array.from({ length: flags.n as number }, () => {
+    const rng = new Rng(flags.seed);
+    const samples = Array.from({ length: flags.n }, () => {
       const s = flags.uniform ? space.sampleUniform(rng) : space.sample(rng);
       const cost = costOf(space, s, options);
       return { arch: space.format(s), hash: space.hash(s), params: cost.params, flops: cost.flops, sample: s };
@@ -138,8 +138,8 @@ export const spaceCostCommand = defineCommand({
   summary: "an architecture's parameters and FLOPs (multiply-adds of conv and linear layers), without training",
   flags: { ...spaceFlag, ...archFlag, ...costFlags, ...jsonFlag },
   async run({ flags }) {
-    const space = getSpace(flags.space as string);
-    const s = parseArchFlag(space, flags.arch as string);
+    const space = getSpace(flags.space);
+    const s = parseArchFlag(space, flags.arch);
     const { params, flops } = costOf(space, s, costOptions(flags));
     if (flags.json) emitJson({ params, flops });
     else write(`${params} parameters, ${flops} FLOPs (${(flops / 1e6).toFixed(2)}M)`);
@@ -159,16 +159,16 @@ export const spaceDrawCommand = defineCommand({
     ...jsonFlag,
   },
   async run({ flags }) {
-    const space = getSpace(flags.space as string);
-    const s = parseArchFlag(space, flags.arch as string);
-    const out = flags.out as string;
+    const space = getSpace(flags.space);
+    const s = parseArchFlag(space, flags.arch);
+    const out = flags.out;
     const ext = extname(out).toLowerCase();
     if (!['.svg', '.dot', '.gv'].includes(ext)) {
       throw usageError(`expected a file ending in .svg, .dot or .gv, got '${out}'`, '--out');
     }
     checkOutputFile(out, '--out');
     const format = ext === '.svg' ? 'svg' : 'dot';
-    const options = { showNone: Boolean(flags['show-none']), ...(flags.title !== undefined ? { title: flags.title as string } : {}) };
+    const options = { showNone: flags['show-none'] ?? false, ...(flags.title !== undefined ? { title: flags.title } : {}) };
     const text = format === 'svg' ? sampleToSvg(space, s, options) : sampleToDot(space, s, options);
     writeFileAtomic(out, text, '--out');
     if (flags.json) emitJson({ out, format, bytes: Buffer.byteLength(text) });

@@ -27,30 +27,30 @@ export const trainCommand = defineCommand({
     ...computeFlags,
   },
   async run({ flags }) {
-    const threads = configureCompute({ threads: flags.threads as number | undefined, seed: flags.seed as number });
-    const ops = parseNb201Ops(flags.arch as string, '--arch');
-    const source = datasetSource(flags.dataset as string);
+    const threads = configureCompute({ threads: flags.threads, seed: flags.seed });
+    const ops = parseNb201Ops(flags.arch, '--arch');
+    const source = datasetSource(flags.dataset);
     const train = source.load('train');
     const test = source.load('test');
     log(`train: ${source.name}, ${train.n} training and ${test.n} test images (${train.channels}x${train.height}x${train.width}), ${threads} threads`);
-    const augment = standardAugment(source, train, flags.resolution as number | undefined);
+    const augment = standardAugment(source, train, flags.resolution);
     const net = new NB201Network({
       ops,
-      C: flags.channels as number,
-      N: flags.cells as number,
+      C: flags.channels,
+      N: flags.cells,
       numClasses: train.numClasses,
       inChannels: train.channels,
     });
     try {
-      const side = (flags.resolution as number | undefined) ?? train.height;
+      const side = flags.resolution ?? train.height;
       checkNetworkInput(net, [train.channels, side, side], '--resolution');
       const result = trainModel(net, train, {
-        epochs: flags.epochs as number,
-        batchSize: flags.batch as number,
-        lr: flags.lr as number,
+        epochs: flags.epochs,
+        batchSize: flags.batch,
+        lr: flags.lr,
         augment,
-        limitTrain: flags['limit-train'] as number | undefined,
-        seed: flags.seed as number,
+        limitTrain: flags['limit-train'],
+        seed: flags.seed,
         progress: 'train',
       });
       const testResult = evaluate(net, test, { augment });

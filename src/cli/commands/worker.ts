@@ -22,17 +22,17 @@ export const workerCommand = defineCommand({
     const interrupt = stopOnSigint('worker: interrupted, stopping (running trials go back to pending and run elsewhere; Ctrl-C again to quit at once)');
     try {
       const result = await runWorker({
-        storageUrl: flags['storage'] as string,
-        concurrency: flags['concurrency'] as number,
-        ...(flags['threads'] !== undefined ? { threads: flags['threads'] as number } : {}),
-        ...(flags['experiment'] !== undefined ? { experiment: flags['experiment'] as string } : {}),
-        ...(flags['id'] !== undefined ? { workerId: flags['id'] as string } : {}),
-        once: flags['once'] === true,
+        storageUrl: flags.storage,
+        concurrency: flags.concurrency,
+        ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
+        ...(flags.experiment !== undefined ? { experiment: flags.experiment } : {}),
+        ...(flags.id !== undefined ? { workerId: flags.id } : {}),
+        once: flags.once === true,
         signal: interrupt.signal,
         log,
       });
       log(`worker: ${result.finished} trial(s) finished${result.released.length ? `, ${result.released.length} put back to pending` : ''}`);
-      if (flags['json']) emitJson(result);
+      if (flags.json) emitJson(result);
       return result.interrupted ? 130 : 0;
     } finally {
       interrupt.release();
