@@ -8,6 +8,8 @@ import { isScalar, parse as parseYaml, parseDocument, visit, type Document } fro
 import { TsnasError, configError } from '../errors.js';
 import { findStrategy, strategyNames } from '../strategies/index.js';
 import { getKit, getSpace, kitNames, type SpaceKit, type SpaceOptions } from '../kits/index.js';
+import { NB201_OPS, type Nb201Space } from '../spaces/nb201.js';
+import type { DefinedSpace } from '../spaces/space.js';
 import { PROXY_NAMES } from '../estimators/zero-cost/proxies.js';
 
 const ENSEMBLE_MEMBERS = PROXY_NAMES.filter((p) => p !== 'ensemble');
@@ -321,7 +323,7 @@ function kindAlias(node: unknown, path: string): void {
 }
 
 /** Checks one estimator's fields against its kind and fills its defaults. */
-function checkEstimator(e: EstimatorConfig, path: string, kit: SpaceKit): void {
+function checkEstimator(e: EstimatorConfig, path: string, kit: SpaceKit, definedSpace: DefinedSpace): void {
   const space = kit.name;
   const kind = e.kind;
   for (const key of Object.keys(e)) {
@@ -347,6 +349,11 @@ function checkEstimator(e: EstimatorConfig, path: string, kit: SpaceKit): void {
       if (space !== 'nb201') {
         throw configError(`estimator kind 'benchmark' (${e.benchmark}) is a NAS-Bench-201 table and covers only space nb201, found space ${JSON.stringify(space)}; use kind training or proxies for other spaces`, `${path}.kind`);
       }
+      if ((definedSpace as Partial<Nb201Space>).isBenchmarkCell === false) {
+        const { nodes, ops } = (definedSpace as Nb201Space).config;
+        throw configError(`estimator kind 'benchmark' (${e.benchmark}) is the NAS-Bench-201 table, which covers only its own cell (3 nodes, ops ${NB201_OPS.join(', ')}), ` +
+          `not ${nodes} nodes with ops ${ops.join(', ')}; drop these options or use kind training or proxies`, 'space.options');
+      }
       break;
     case 'training':
       Object.assign(e, { ...TRAINING_DEFAULTS, ...e });
@@ -361,7 +368,7 @@ function checkEstimator(e: EstimatorConfig, path: string, kit: SpaceKit): void {
     case 'composed':
     case 'predictor': {
       if (e.then === undefined) throw configError(`is required by estimator kind '${kind}': expected the estimator of the chosen candidates, e.g. {kind: training, epochs: 2}`, `${path}.then`);
-      checkEstimator(e.then, `${path}.then`, kit);
+      checkEstimator(e.then, `${path}.then`, kit, definedSpace);
       e.topK ??= TOP_K_DEFAULT;
       if (kind === 'composed') {
         const screen = { ...SCREEN_DEFAULTS, ...(e.screen ?? {}) } as ScreenConfig;
@@ -408,8 +415,9 @@ export function checkConfig(raw: unknown): ExperimentConfig {
       throw configError(`unknown option of space ${spaceName} (value ${showValue(spaceOptions[key])}); expected ${known.length ? `one of ${known.join(', ')} or hyperparameters` : 'hyperparameters (every space takes it)'}`, `space.options.${key}`);
     }
   }
+  let definedSpace: DefinedSpace;
   try {
-    getSpace(spaceName, spaceOptionsOf(spaceName, spaceOptions));
+    definedSpace = getSpace(spaceName, spaceOptionsOf(spaceName, spaceOptions));
   } catch (e) {
     if (e instanceof TsnasError) throw configError(e.where ? e.message.slice(e.where.length + 2) : e.message, e.where?.startsWith('space.options.') ? e.where : 'space.options');
     throw e;
@@ -424,7 +432,7 @@ export function checkConfig(raw: unknown): ExperimentConfig {
   } else if (estimator.kind === SUPERNET_ESTIMATOR_KIND) {
     throw configError(`estimator kind 'supernet' keeps a weight-sharing search's own numbers, but strategy ${v.strategy.name} is multi-trial; use benchmark, training or proxies`, 'estimator.kind');
   }
-  checkEstimator(estimator, 'estimator', kit);
+  checkEstimator(estimator, 'estimator', kit, definedSpace);
   const objectives = (v.objectives as unknown[]).map(normaliseObjective);
   const names = new Set<string>();
   objectives.forEach((o, i) => {
