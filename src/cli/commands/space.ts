@@ -11,12 +11,17 @@ import { costOf, getSpace, kitNames } from '../../kits/index.js';
 import type { DefinedSpace } from '../../spaces/space.js';
 import type { Sample } from '../../spaces/types.js';
 import { checkOutputFile, writeFileAtomic } from '../../util/files.js';
+import { parseSpaceOptions } from '../space-options.js';
 import { Rng } from '../../util/random.js';
 import { sampleToDot, sampleToSvg } from '../../viz/index.js';
 
 const spaceFlag: FlagSpecs = {
   space: { type: 'string', help: 'built-in search space', required: true, choices: kitNames() },
+  'space-options': { type: 'string', help: `the space's options as JSON, as space.options in a config (${kitNames((k) => k.optionKeys.length > 0).join(', ')}), e.g. {"nodes":4}` },
 };
+
+/** The space that --space and --space-options name. */
+const spaceOf = (flags: ParsedFlags): DefinedSpace => getSpace(flags.space as string, parseSpaceOptions(flags['space-options'] as string | undefined, flags.space as string));
 const archFlag: FlagSpecs = {
   arch: { type: 'string', help: "the architecture: the space's text form or a JSON sample", required: true },
 };
@@ -85,7 +90,7 @@ export const spaceInfoCommand = defineCommand({
   summary: "a space's dimensions, exact size and the formula that gives it",
   flags: { ...spaceFlag, ...jsonFlag },
   async run({ flags }) {
-    const space = getSpace(flags.space as string);
+    const space = spaceOf(flags);
     const dimensions = describeDimensions(space);
     const size = space.size().toString();
     const formula = space.sizeFormula();
@@ -116,7 +121,7 @@ export const spaceSampleCommand = defineCommand({
     ...jsonFlag,
   },
   async run({ flags }) {
-    const space = getSpace(flags.space as string);
+    const space = spaceOf(flags);
     const options = costOptions(flags);
     const rng = new Rng(flags.seed as number);
     const samples = Array.from({ length: flags.n as number }, () => {
@@ -138,7 +143,7 @@ export const spaceCostCommand = defineCommand({
   summary: "an architecture's parameters and FLOPs (multiply-adds of conv and linear layers), without training",
   flags: { ...spaceFlag, ...archFlag, ...costFlags, ...jsonFlag },
   async run({ flags }) {
-    const space = getSpace(flags.space as string);
+    const space = spaceOf(flags);
     const s = parseArchFlag(space, flags.arch as string);
     const { params, flops } = costOf(space, s, costOptions(flags));
     if (flags.json) emitJson({ params, flops });
@@ -159,7 +164,7 @@ export const spaceDrawCommand = defineCommand({
     ...jsonFlag,
   },
   async run({ flags }) {
-    const space = getSpace(flags.space as string);
+    const space = spaceOf(flags);
     const s = parseArchFlag(space, flags.arch as string);
     const out = flags.out as string;
     const ext = extname(out).toLowerCase();
