@@ -632,6 +632,7 @@ seed: 0                   # seeds the strategy, data splits and initial weights
 space:
   name: nb201             # nb201 | darts | chain | mobilenet | hierarchical | transformer
   options: {}             # the space's own options, e.g. {maxDepth: 4, filters: [16, 32]} for chain
+  #                       # or {nodes: 4, ops: [..., max_pool_3x3]} for nb201's cell (not with the benchmark estimator)
 
 strategy:
   name: evolution         # random | evolution | ga | local | reinforce | ppo | bo | nsga2

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { syntheticDataset, writeCifar10Dir } from '../data/synthetic.js';
 import { getSpace } from '../kits/index.js';
 import { NB201_CELL_OP_CATALOGUE } from '../spaces/nb201.js';
@@ -15,7 +16,7 @@ import type { Sample } from '../spaces/types.js';
 import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import { memory, setNumThreads } from '../tensor/index.js';
-import { checkConfig } from './config.js';
+import { checkConfig, readConfigFile } from './config.js';
 import { runExperiment } from './run.js';
 
 setNumThreads(1);
@@ -103,3 +104,9 @@ test('DARTS on the 4-node, 6-op cell (its supernet): stopped after an epoch and 
     await parts.close();
   }
 }));
+
+test('examples/nb201-course-cell.yaml is a valid config of the course cell', () => {
+  const config = checkConfig(readConfigFile(fileURLToPath(new URL('../../examples/nb201-course-cell.yaml', import.meta.url))));
+  assert.deepEqual(config.space.options, CELL);
+  assert.equal(getSpace('nb201', { nb201: config.space.options }).size(), 6n ** 10n);
+});
