@@ -181,6 +181,10 @@ export const NB201_LATENCY: LatencyEdges = {
   },
   sampleEdgeOps(c, sample) {
     const ops = cellOps(sample);
+    // The table times the benchmark cell's edges and ops; a cell the space's options reshape is not covered.
+    if (Object.hasOwn(sample, nb201EdgeLabel(4, 0)) || ops.some((op) => !(NB201_OPS as readonly string[]).includes(op))) {
+      throw new TsnasError('config', `latency tables cover NAS-Bench-201's own cell (3 nodes, ops ${NB201_OPS.join(', ')}), not this cell's edges (${JSON.stringify(sample)})`, { where: 'space.options' });
+    }
     const computed = computedCellEdges(ops);
     return nb201Occurrences(c).flatMap((occ, k) => {
       const e = k % NB201_EDGES.length;

@@ -13,7 +13,7 @@ import { DartsMixing, GdasMixing } from '../spaces/supernet.js';
 import type { Sample } from '../spaces/types.js';
 import { manualSeed, memory, randn, setNumThreads, tidy } from '../tensor/index.js';
 import { Rng } from '../util/random.js';
-import { buildNetwork, buildSupernet, costOf, costOptionsFor, getSpace, morphismsOf } from './index.js';
+import { buildNetwork, buildSupernet, costOf, costOptionsFor, getSpace, latencyModel, morphismsOf } from './index.js';
 
 setNumThreads(1);
 
@@ -175,4 +175,18 @@ test('the NAS-Bench-201 table refuses any other cell, naming space.options', () 
   }
   // The defaults spelled out are the benchmark's cell.
   checkConfig({ space: { name: 'nb201', options: { nodes: 3, ops: ['none', 'skip_connect', 'nor_conv_1x1', 'nor_conv_3x3', 'avg_pool_3x3'] } }, estimator: { kind: 'benchmark' } });
+});
+
+test('latency tables (timed on the benchmark cell) refuse another cell, naming space.options', () => {
+  const model = latencyModel('nb201');
+  const shape = { channels: 4, cells: 1, resolution: 8 };
+  assert.ok(model.sampleEdgeOps(shape, nb201Space().sample(new Rng(1))).length > 0);
+  const subset = nb201Space({ ops: ['skip_connect', 'nor_conv_3x3'] });
+  // No 'none' among these ops: all 6 edges of the cell in each of the 3 stages.
+  assert.equal(model.sampleEdgeOps(shape, subset.sample(new Rng(1))).length, 18, 'a subset of the benchmark ops is covered');
+  for (const options of [COURSE, { nodes: 2 }, { ops: ['max_pool_3x3', 'nor_conv_3x3'] }]) {
+    const space = nb201Space(options);
+    assert.throws(() => model.sampleEdgeOps(shape, space.fromOps(space.edges.map(() => options.ops?.[0] ?? 'nor_conv_3x3'))),
+      (e: TsnasError) => e.code === 'config' && e.where === 'space.options' && /latency tables cover NAS-Bench-201's own cell/.test(e.message), JSON.stringify(options));
+  }
 });
