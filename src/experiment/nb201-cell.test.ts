@@ -1,7 +1,7 @@
 // Stored experiments on the nb201 space with a cell of its own (issue 16
 // §7: 4 nodes, 6 ops with max pooling), on a tiny synthetic CIFAR-10
-// directory: a multi-trial search with the training estimator and a DARTS
-// search on the cell's supernet each stop part-way and resume to the trials
+// directory: a multi-trial search with the training estimator, and DARTS
+// and SPOS on the cell's supernet, each stop part-way and resume to the trials
 // of an uninterrupted run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -78,32 +78,39 @@ test('a training experiment on the 4-node, 6-op cell: stopped and resumed, the s
   assert.equal(memory().numTensors, before, 'no tensor leaked');
 }));
 
-test('DARTS on the 4-node, 6-op cell (its supernet): stopped after an epoch and resumed, the architecture of an uninterrupted run', withData(async (dataset) => {
-  const config = checkConfig({
-    name: 'ws',
-    seed: 5,
-    space: { name: 'nb201', options: CELL },
-    strategy: { name: 'darts', options: { epochs: 2, channels: 4, cells: 1, resolution: 8, batch: 16, stepsPerEpoch: 2 } },
-    dataset: { name: dataset, limitTrain: 40 },
-    estimator: { kind: 'supernet' },
-    threads: 1,
-  });
-  const whole = await openStore('sqlite::memory:');
-  const parts = await openStore('sqlite::memory:');
-  try {
-    assert.equal((await runExperiment({ store: whole, config })).finished, true);
-    const controller = new AbortController();
-    const r = await runExperiment({ store: parts, config, signal: controller.signal, onEpoch: (rec) => rec.epoch === 1 && controller.abort() });
-    assert.equal(r.interrupted, true);
-    assert.equal((await runExperiment({ store: parts, config })).finished, true);
-    const [found] = await trialsOf(whole, 'ws');
-    getSpace('nb201', { nb201: CELL }).validate(found!.sample);
-    assert.deepEqual(await trialsOf(parts, 'ws'), [found]);
-  } finally {
-    await whole.close();
-    await parts.close();
-  }
-}));
+const ONE_SHOT: Record<string, Record<string, unknown>> = {
+  darts: { epochs: 2, channels: 4, cells: 1, resolution: 8, batch: 16, stepsPerEpoch: 2 },
+  spos: { epochs: 2, channels: 4, cells: 1, resolution: 8, batch: 16, stepsPerEpoch: 2, budget: 6, population: 3, calibrationBatches: 1, evalBatches: 1 },
+};
+
+for (const [method, options] of Object.entries(ONE_SHOT)) {
+  test(`${method} on the 4-node, 6-op cell (its supernet): stopped after an epoch and resumed, the architecture of an uninterrupted run`, withData(async (dataset) => {
+    const config = checkConfig({
+      name: 'ws',
+      seed: 5,
+      space: { name: 'nb201', options: CELL },
+      strategy: { name: method, options },
+      dataset: { name: dataset, limitTrain: 40 },
+      estimator: { kind: 'supernet' },
+      threads: 1,
+    });
+    const whole = await openStore('sqlite::memory:');
+    const parts = await openStore('sqlite::memory:');
+    try {
+      assert.equal((await runExperiment({ store: whole, config })).finished, true);
+      const controller = new AbortController();
+      const r = await runExperiment({ store: parts, config, signal: controller.signal, onEpoch: (rec) => rec.epoch === 1 && controller.abort() });
+      assert.equal(r.interrupted, true);
+      assert.equal((await runExperiment({ store: parts, config })).finished, true);
+      const [found] = await trialsOf(whole, 'ws');
+      getSpace('nb201', { nb201: CELL }).validate(found!.sample);
+      assert.deepEqual(await trialsOf(parts, 'ws'), [found]);
+    } finally {
+      await whole.close();
+      await parts.close();
+    }
+  }));
+}
 
 test('examples/nb201-course-cell.yaml is a valid config of the course cell', () => {
   const config = checkConfig(readConfigFile(fileURLToPath(new URL('../../examples/nb201-course-cell.yaml', import.meta.url))));
