@@ -44,6 +44,8 @@ test('4 nodes and 6 ops: 10 edges of 6 ops, the size formula, the text form roun
     assert.equal(space.encode(s, 'onehot').length, 60);
     // NASLib's path layout over 6 ops, paths of up to 4 edges.
     assert.equal(space.encode(s, 'path').length, 6 + 36 + 216 + 1296);
+    // 5×5 adjacency, then a one-hot over the 6 ops for each of the 10 node pairs.
+    assert.equal(space.encode(s, 'adjacency').length, 25 + 10 * 6);
     const m = space.mutate(s, rng);
     assert.equal(space.format(m).split('+').length, 4);
   }

@@ -155,7 +155,7 @@ export interface Nb201Space extends DefinedSpace {
   fromOps(ops: readonly string[]): Sample;
 }
 
-/** The largest cell the option takes: 8 nodes already make 36 edges (and a path encoding of 6^8 features per length). */
+/** The largest cell the option takes: 8 nodes make 36 edges, and their path encoding (paths of up to 8 ops) some 2 million features. */
 const MAX_NODES = 8;
 
 /** Checks the options, naming the bad field (space.options.nodes, space.options.ops). */
