@@ -492,8 +492,11 @@ function withWeightSharingDefaults(raw: unknown): unknown {
     const options = typeof strategy['options'] === 'object' && strategy['options'] !== null ? strategy['options'] : {};
     out['strategy'] = { ...strategy, options: { ...preset.options, ...options } };
   }
-  const space = typeof r['space'] === 'object' && r['space'] !== null ? r['space']['name'] ?? 'nb201' : 'nb201';
-  if (r['estimator'] === undefined) out['estimator'] = space === 'nb201' ? { kind: 'benchmark' } : { kind: SUPERNET_ESTIMATOR_KIND };
+  const spaceConfig = typeof r['space'] === 'object' && r['space'] !== null ? r['space'] : {};
+  const space = spaceConfig['name'] ?? 'nb201';
+  // The table covers nb201's own cell: a cell reshaped by space.options keeps the search's numbers.
+  const ownCell = typeof spaceConfig['options'] !== 'object' || spaceConfig['options'] === null || Object.keys(spaceConfig['options']).length === 0;
+  if (r['estimator'] === undefined) out['estimator'] = space === 'nb201' && ownCell ? { kind: 'benchmark' } : { kind: SUPERNET_ESTIMATOR_KIND };
   return out;
 }
 
