@@ -4,7 +4,7 @@
 // HW-NAS-Bench's device latencies and energies (hw-nas-bench.ts).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { TsnasError, dataError } from '../errors.js';
+import { TsnasError, configError, dataError } from '../errors.js';
 import { costOf } from '../kits/index.js';
 import { nb201Space, type Nb201Space } from '../spaces/nb201.js';
 import type { Sample } from '../spaces/types.js';
@@ -143,6 +143,9 @@ export class Nb201Benchmark implements Benchmark {
     readonly hardware: HwNasBenchTable = hwNasBenchTable(dataset),
   ) {
     if (space.name !== 'nb201') throw new TsnasError('usage', `the nb201 benchmark needs the nb201 space, got '${space.name}'`, { where: '--space' });
+    if (!space.isBenchmarkCell) {
+      throw configError(`the NAS-Bench-201 table covers only its own cell (3 nodes, its 5 ops), not ${space.config.nodes} nodes with ops ${space.config.ops.join(', ')}`, 'space.options');
+    }
     if (hardware.size !== table.size) throw dataError(`the HW-NAS-Bench table has ${hardware.size} cells, the accuracy table ${table.size}`, hardware.where);
     this.name = `nb201:${dataset}`;
     this.space = space;

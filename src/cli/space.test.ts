@@ -103,6 +103,31 @@ test('space draw: a well-formed SVG file, or DOT by extension', () => {
   }
 });
 
+test('--space-options: the course cell (4 nodes, 6 ops) in info, sample, cost and draw; bad options name the field, exit code 2', () => {
+  const course = JSON.stringify({ nodes: 4, ops: ['none', 'skip_connect', 'nor_conv_1x1', 'nor_conv_3x3', 'avg_pool_3x3', 'max_pool_3x3'] });
+  const info = json('space', 'info', '--space', 'nb201', '--space-options', course, '--json');
+  assert.equal(info.size, String(6 ** 10));
+  assert.match(info.formula, /^6\^10 = 60466176 \(6 ops on each of 10 edges\)/);
+  assert.equal(info.dimensions.length, 10);
+  assert.equal(info.dimensions.at(-1).label, 'edge_4_3');
+  const [sampled] = json('space', 'sample', '--space', 'nb201', '--space-options', course, '--seed', '3', '--json').samples;
+  assert.deepEqual(json('space', 'cost', '--space', 'nb201', '--space-options', course, '--arch', sampled.arch, '--json'), { params: sampled.params, flops: sampled.flops });
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-space-'));
+  try {
+    const pool = '|max_pool_3x3~0|+|max_pool_3x3~0|max_pool_3x3~1|+|max_pool_3x3~0|max_pool_3x3~1|max_pool_3x3~2|+|max_pool_3x3~0|max_pool_3x3~1|max_pool_3x3~2|max_pool_3x3~3|';
+    const r = tsnas('space', 'draw', '--space', 'nb201', '--space-options', course, '--arch', pool, '--out', join(dir, 'cell.svg'));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(readFileSync(join(dir, 'cell.svg'), 'utf8').match(/max_pool_3x3/g)?.length, 10, 'the ten edges carry their op');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  for (const [options, message] of [['{"nodes":0}', /--space-options: space\.options\.nodes: .*integer from 1 to 8, got 0/], ['{"ops":["none","conv_9x9"]}', /space\.options\.ops\[1\]: unknown op "conv_9x9"/], ['{"cells":3}', /unknown option 'cells' of the nb201 space, expected one of nodes, ops/]] as const) {
+    const bad = tsnas('space', 'info', '--space', 'nb201', '--space-options', options);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, message);
+  }
+});
+
 test('bad architectures and flags: errors point at the bad token, exit code 2', () => {
   const cases: [string[], RegExp][] = [
     [['space', 'cost', '--space', 'nb201', '--arch', '|nor_conv_3x3~0|+|conv~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|', '--json'],

@@ -8,6 +8,8 @@ import { isScalar, parse as parseYaml, parseDocument, visit, type Document } fro
 import { TsnasError, configError } from '../errors.js';
 import { findStrategy, strategyKinds, strategyNames } from '../strategies/index.js';
 import { getKit, getSpace, kitNames, type SpaceKit, type SpaceOptions } from '../kits/index.js';
+import { NB201_OPS, type Nb201Space } from '../spaces/nb201.js';
+import type { DefinedSpace } from '../spaces/space.js';
 import { PROXY_NAMES } from '../estimators/zero-cost/proxies.js';
 import { PREDICTOR_NAMES } from '../predictors/index.js';
 import { metricDirection } from '../estimators/metrics.js';
@@ -272,7 +274,7 @@ function kindAlias(node: unknown, path: string): void {
 }
 
 /** Checks one estimator's fields against its kind and fills its defaults. */
-function checkEstimator(e: EstimatorConfig, path: string, kit: SpaceKit): void {
+function checkEstimator(e: EstimatorConfig, path: string, kit: SpaceKit, definedSpace: DefinedSpace): void {
   const space = kit.name;
   const kind = e.kind;
   for (const key of Object.keys(e)) {
@@ -298,6 +300,11 @@ function checkEstimator(e: EstimatorConfig, path: string, kit: SpaceKit): void {
       if (space !== 'nb201') {
         throw configError(`estimator kind 'benchmark' (${e.benchmark}) is a NAS-Bench-201 table and covers only space nb201, found space ${JSON.stringify(space)}; use kind training or proxies for other spaces`, `${path}.kind`);
       }
+      if ((definedSpace as Partial<Nb201Space>).isBenchmarkCell === false) {
+        const { nodes, ops } = (definedSpace as Nb201Space).config;
+        throw configError(`estimator kind 'benchmark' (${e.benchmark}) is the NAS-Bench-201 table, which covers only its own cell (3 nodes, ops ${NB201_OPS.join(', ')}), ` +
+          `not ${nodes} nodes with ops ${ops.join(', ')}; drop these options or use kind training or proxies`, 'space.options');
+      }
       break;
     case 'training':
       Object.assign(e, { ...TRAINING_DEFAULTS, ...e });
@@ -312,7 +319,7 @@ function checkEstimator(e: EstimatorConfig, path: string, kit: SpaceKit): void {
     case 'composed':
     case 'predictor': {
       if (e.then === undefined) throw configError(`is required by estimator kind '${kind}': expected the estimator of the chosen candidates, e.g. {kind: training, epochs: 2}`, `${path}.then`);
-      checkEstimator(e.then, `${path}.then`, kit);
+      checkEstimator(e.then, `${path}.then`, kit, definedSpace);
       e.topK ??= TOP_K_DEFAULT;
       if (kind === 'composed') {
         const screen = { ...SCREEN_DEFAULTS, ...(e.screen ?? {}) } as ScreenConfig;
@@ -358,8 +365,9 @@ export function checkConfig(raw: unknown): ExperimentConfig {
       throw configError(`unknown option of space ${spaceName} (value ${showValue(spaceOptions[key])}); expected ${known.length ? `one of ${known.join(', ')} or hyperparameters` : 'hyperparameters (every space takes it)'}`, `space.options.${key}`);
     }
   }
+  let definedSpace: DefinedSpace;
   try {
-    getSpace(spaceName, spaceOptionsOf(spaceName, spaceOptions));
+    definedSpace = getSpace(spaceName, spaceOptionsOf(spaceName, spaceOptions));
   } catch (e) {
     if (e instanceof TsnasError) throw configError(e.where ? e.message.slice(e.where.length + 2) : e.message, e.where?.startsWith('space.options.') ? e.where : 'space.options');
     throw e;
@@ -374,7 +382,7 @@ export function checkConfig(raw: unknown): ExperimentConfig {
   } else if (estimator.kind === SUPERNET_ESTIMATOR_KIND) {
     throw configError(`estimator kind 'supernet' keeps a weight-sharing search's own numbers, but strategy ${v.strategy.name} is multi-trial; use benchmark, training or proxies`, 'estimator.kind');
   }
-  checkEstimator(estimator, 'estimator', kit);
+  checkEstimator(estimator, 'estimator', kit, definedSpace);
   const objectives = v.objectives.map(normaliseObjective);
   const names = new Set<string>();
   objectives.forEach((o, i) => {
@@ -434,8 +442,11 @@ function withWeightSharingDefaults(raw: unknown): unknown {
     const options = typeof strategy['options'] === 'object' && strategy['options'] !== null ? strategy['options'] : {};
     out['strategy'] = { ...strategy, options: { ...preset.options, ...options } };
   }
-  const space = typeof r['space'] === 'object' && r['space'] !== null ? r['space']['name'] ?? 'nb201' : 'nb201';
-  if (r['estimator'] === undefined) out['estimator'] = space === 'nb201' ? { kind: 'benchmark' } : { kind: SUPERNET_ESTIMATOR_KIND };
+  const spaceConfig = typeof r['space'] === 'object' && r['space'] !== null ? r['space'] : {};
+  const space = spaceConfig['name'] ?? 'nb201';
+  // The table covers nb201's own cell: a cell reshaped by space.options keeps the search's numbers.
+  const ownCell = typeof spaceConfig['options'] !== 'object' || spaceConfig['options'] === null || Object.keys(spaceConfig['options']).length === 0;
+  if (r['estimator'] === undefined) out['estimator'] = space === 'nb201' && ownCell ? { kind: 'benchmark' } : { kind: SUPERNET_ESTIMATOR_KIND };
   return out;
 }
 
@@ -602,6 +613,7 @@ seed: 0                   # seeds the strategy, data splits and initial weights
 space:
   name: nb201             # nb201 | darts | chain | mobilenet | hierarchical | transformer
   options: {}             # the space's own options, e.g. {maxDepth: 4, filters: [16, 32]} for chain
+  #                       # or {nodes: 4, ops: [..., max_pool_3x3]} for nb201's cell (not with the benchmark estimator)
 
 strategy:
   name: evolution         # random | evolution | ga | local | reinforce | ppo | bo | nsga2

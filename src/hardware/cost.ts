@@ -11,6 +11,7 @@ import { TsnasError } from '../errors.js';
 import type { ChainLayer } from '../spaces/chain.js';
 import { DARTS_EDGE_OPS, type Genotype, type GenotypeEdge } from '../spaces/darts.js';
 import type { HierarchicalArch } from '../spaces/hierarchical.js';
+import { cellNodesOfEdgeCount } from '../spaces/nb201.js';
 import { makeDivisible, type MobilenetArch, type MobilenetConfig } from '../spaces/mobilenet.js';
 import type { TransformerArch } from '../spaces/transformer.js';
 
@@ -80,12 +81,12 @@ const pooled = (h: number, k: number, stride: number, padding: number) => Math.f
 
 // ---------------------------------------------------------------- NB201
 
-/** ReLU-Conv-BN edge ops of a NAS-Bench-201 cell on C channels; skip, pool and none are free. */
+/** ReLU-Conv-BN edge ops of a NAS-Bench-201-style cell on C channels; skip, pooling and none are free. */
 function nb201Cell(c: CostCounter, ops: readonly string[], ch: number, h: number, w: number): void {
   for (const op of ops) {
     if (op === 'nor_conv_3x3') c.conv(ch, ch, 3, h, w);
     else if (op === 'nor_conv_1x1') c.conv(ch, ch, 1, h, w);
-    else if (op !== 'none' && op !== 'skip_connect' && op !== 'avg_pool_3x3') {
+    else if (op !== 'none' && op !== 'skip_connect' && op !== 'avg_pool_3x3' && op !== 'max_pool_3x3') {
       throw new TsnasError('usage', `unknown NAS-Bench-201 op '${op}'`, { where: 'arch' });
     }
     if (op === 'nor_conv_3x3' || op === 'nor_conv_1x1') c.bn(ch);
@@ -127,7 +128,9 @@ function nb201StyleNetwork(cell: readonly string[], stages: readonly { cells: nu
  * joined by stride-2 residual blocks, then BN-ReLU, global pool and linear.
  */
 export function nb201Cost(ops: readonly string[], opts: CostOptions = {}): Cost {
-  if (ops.length !== 6) throw new TsnasError('usage', `a NAS-Bench-201 cell has 6 ops, found ${ops.length}`, { where: 'arch' });
+  if (cellNodesOfEdgeCount(ops.length) === undefined) {
+    throw new TsnasError('usage', `a NAS-Bench-201-style cell has one op per edge, n(n+1)/2 for n nodes (6 for NAS-Bench-201), found ${ops.length}`, { where: 'arch' });
+  }
   const ch = opts.channels ?? 16;
   const n = opts.cells ?? 5;
   return nb201StyleNetwork(ops, [1, 2, 4].map((m) => ({ cells: n, channels: m * ch })), opts);

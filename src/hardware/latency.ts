@@ -15,7 +15,7 @@ import { TsnasError } from '../errors.js';
 import { checkNetworkInput, type Module } from '../nn/module.js';
 import { DARTS_OPS, DARTS_PRIMITIVES, nb201Op } from '../nn/ops.js';
 import { DARTS_NODES, genotypeToSample, sampleToGenotype, type Genotype, type GenotypeEdge } from '../spaces/darts.js';
-import { NB201_EDGES, NB201_OPS, cellOps, nb201EdgeLabel, nb201Space } from '../spaces/nb201.js';
+import { NB201_EDGES, NB201_OPS, cellOps, computedCellEdges, nb201EdgeLabel, nb201Space } from '../spaces/nb201.js';
 import type { DefinedSpace } from '../spaces/space.js';
 import type { Sample } from '../spaces/types.js';
 import { getNumThreads, grad, noGrad, randn, tidy, type Tensor } from '../tensor/index.js';
@@ -181,7 +181,11 @@ export const NB201_LATENCY: LatencyEdges = {
   },
   sampleEdgeOps(c, sample) {
     const ops = cellOps(sample);
-    const computed = computedNb201Edges(ops);
+    // The table times the benchmark cell's edges and ops; a cell the space's options reshape is not covered.
+    if (Object.hasOwn(sample, nb201EdgeLabel(4, 0)) || ops.some((op) => !(NB201_OPS as readonly string[]).includes(op))) {
+      throw new TsnasError('config', `latency tables cover NAS-Bench-201's own cell (3 nodes, ops ${NB201_OPS.join(', ')}), not this cell's edges (${JSON.stringify(sample)})`, { where: 'space.options' });
+    }
+    const computed = computedCellEdges(ops);
     return nb201Occurrences(c).flatMap((occ, k) => {
       const e = k % NB201_EDGES.length;
       return computed.has(e) ? [{ op: ops[e]!, position: occ.position }] : [];
@@ -488,26 +492,6 @@ function indexOf(t: LatencyTable): EntryIndex {
   let i = indexCache.get(t);
   if (!i) indexCache.set(t, (i = new EntryIndex(t)));
   return i;
-}
-
-/**
- * The edges a fixed NAS-Bench-201 cell computes (networks/nb201.ts): those
- * into nodes the output depends on, without `none` edges, except one zero
- * edge into a node whose inputs are all `none` (it gives the zeros' shape).
- */
-export function computedNb201Edges(ops: readonly string[]): Set<number> {
-  const live = [false, false, false, true];
-  const computed = new Set<number>();
-  for (let j = 3; j >= 1; j--) {
-    if (!live[j]) continue;
-    const inputs = NB201_EDGES.map(([to, from], e) => ({ to, from, e })).filter((x) => x.to === j);
-    const real = inputs.filter((x) => ops[x.e] !== 'none');
-    for (const x of real.length > 0 ? real : inputs.slice(0, 1)) {
-      live[x.from] = true;
-      computed.add(x.e);
-    }
-  }
-  return computed;
 }
 
 function predictLatencyParts(m: LatencyModel, t: LatencyTable, sample: Sample): { forward: number; forwardBackward?: number } {

@@ -8,7 +8,7 @@
 // conv would not preserve the function: the edge's op is ReLU-conv-BN, and
 // the ReLU clips the negative values a skip passes (cell inputs end in BN).
 import { loadMorphed, zeroBatchNormEntry, zeroPadKernel, type Morphism } from '../networks/morphism.js';
-import { NB201_EDGES, type Nb201Space } from '../spaces/nb201.js';
+import type { Nb201Space } from '../spaces/nb201.js';
 import type { Sample } from '../spaces/types.js';
 
 /** The edge and module (in its ReLU-conv-BN Sequential) a key of the network's cells belongs to. */
@@ -16,8 +16,10 @@ const EDGE_KEY = /^cells\.\d+\.layers\.(\d+)\.op\.(\d+)\./;
 
 export function nb201Morphisms(space: Nb201Space, s: Sample): Morphism[] {
   const ops = space.opsOf(s);
+  // A child must stay in the space: only the convolutions its ops option lists.
+  const has = (op: string) => space.config.ops.includes(op);
   const out: Morphism[] = [];
-  const edgeName = (e: number) => `edge ${NB201_EDGES[e]![0]}<-${NB201_EDGES[e]![1]}`;
+  const edgeName = (e: number) => `edge ${space.edges[e]![0]}<-${space.edges[e]![1]}`;
   ops.forEach((op, e) => {
     const replace = (to: string) => space.fromOps(ops.map((o, k) => (k === e ? to : o)));
     const onEdge = (key: string) => {
@@ -25,7 +27,7 @@ export function nb201Morphisms(space: Nb201Space, s: Sample): Morphism[] {
       return m && Number(m[1]) === e ? Number(m[2]) : null;
     };
     if (op === 'none') {
-      for (const conv of ['nor_conv_1x1', 'nor_conv_3x3']) {
+      for (const conv of ['nor_conv_1x1', 'nor_conv_3x3'].filter(has)) {
         out.push({
           kind: 'skip',
           description: `${edgeName(e)}: none → ${conv} adding zero`,
@@ -38,7 +40,7 @@ export function nb201Morphisms(space: Nb201Space, s: Sample): Morphism[] {
         });
       }
     }
-    if (op === 'nor_conv_1x1') {
+    if (op === 'nor_conv_1x1' && has('nor_conv_3x3')) {
       out.push({
         kind: 'kernel',
         description: `${edgeName(e)}: nor_conv_1x1 → nor_conv_3x3 (zero-padded)`,

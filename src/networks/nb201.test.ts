@@ -69,7 +69,8 @@ test('architecture strings round trip, and bad input is named', () => {
   assert.deepEqual(parseNb201Ops(MIXED_B), ['nor_conv_1x1', 'skip_connect', 'nor_conv_1x1', 'avg_pool_3x3', 'none', 'nor_conv_3x3']);
   assert.throws(() => parseNb201Ops('|none~0|+|none~0|'), /found the end of the text, expected an op for edge 2<-1/);
   assert.throws(() => parseNb201Ops('|none~0|+|none~1|none~0|+|none~0|none~1|none~2|'), /found '1', expected input 0/);
-  assert.throws(() => new NB201Network({ ops: ['none'], C: 4, N: 1, numClasses: 2 }), /6 edge operations, got 1/);
+  // A cell of n nodes has n(n+1)/2 edges (the nb201 space's `nodes` option): 2 ops fit none.
+  assert.throws(() => new NB201Network({ ops: ['none', 'none'], C: 4, N: 1, numClasses: 2 }), /one operation per edge, n\(n\+1\)\/2 for n nodes .*got 2/);
   assert.throws(() => new NB201Network({ ops: ['none', 'none', 'none', 'conv_5x5', 'none', 'none'], C: 4, N: 1, numClasses: 2 }),
     (e: unknown) => e instanceof TsnasError && e.code === 'config' && /edge 3 \(node 3 <- 0\) has unknown operation "conv_5x5"/.test(e.message));
   assert.throws(() => new NB201Network({ ops: parseNb201Ops(ALL_NONE), C: 0, N: 1, numClasses: 2 }), /C must be a positive integer/);

@@ -7,62 +7,67 @@ import { TsnasError } from '../errors.js';
 import { Module } from '../nn/module.js';
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Linear, ModuleList, ReLU, Sequential } from '../nn/layers.js';
 import { NB201_OPS, ResNetBasicblock, Zero, nb201Op } from '../nn/ops.js';
-import { NB201_EDGES } from '../spaces/nb201.js';
+import { cellEdges, cellNodesOfEdgeCount, computedCellEdges } from '../spaces/nb201.js';
 
-function checkOps(ops: readonly string[]): void {
-  if (!Array.isArray(ops) || ops.length !== 6) {
-    throw new TsnasError('config', `NAS-Bench-201 cell needs 6 edge operations, got ${Array.isArray(ops) ? ops.length : typeof ops}`);
+/** The cell's edges for these ops (n(n+1)/2 of them for n nodes); bad ops are config errors naming the edge. */
+function checkOps(ops: readonly string[]): (readonly [number, number])[] {
+  const nodes = Array.isArray(ops) ? cellNodesOfEdgeCount(ops.length) : undefined;
+  if (nodes === undefined) {
+    throw new TsnasError('config', `a NAS-Bench-201-style cell needs one operation per edge, n(n+1)/2 for n nodes (6 for NAS-Bench-201's 3), got ${Array.isArray(ops) ? ops.length : typeof ops}`);
   }
+  const edges = cellEdges(nodes);
   ops.forEach((op, i) => {
     if (!Object.hasOwn(NB201_OPS, op)) {
-      throw new TsnasError('config', `edge ${i} (node ${NB201_EDGES[i]![0]} <- ${NB201_EDGES[i]![1]}) has unknown operation "${op}"; ` +
+      throw new TsnasError('config', `edge ${i} (node ${edges[i]![0]} <- ${edges[i]![1]}) has unknown operation "${op}"; ` +
         `expected one of ${Object.keys(NB201_OPS).join(', ')}`);
     }
   });
+  return edges;
 }
 
-/** A NAS-Bench-201 cell: node j = sum over i < j of op_{j,i}(node i); the output is node 3. */
+/** A NAS-Bench-201 cell: node j = sum over i < j of op_{j,i}(node i); the output is the last node (3 in NAS-Bench-201). */
 export class NB201Cell extends Module {
   readonly layers: ModuleList<Module>;
   readonly ops: readonly string[];
+  /** Edges as [to, from], one per op. */
+  readonly edges: readonly (readonly [number, number])[];
   readonly inDim: number;
   readonly outDim: number;
   /** Nodes the output depends on; the others (reached only through "none" edges) are not computed. */
   readonly #live: boolean[];
   constructor(ops: readonly string[], cIn: number, cOut: number, stride = 1, affine = true, trackRunningStats = true) {
     super();
-    checkOps(ops);
+    this.edges = checkOps(ops);
     this.ops = [...ops];
     this.inDim = cIn;
     this.outDim = cOut;
     // Edges leaving the cell input change width and stride; the others keep cOut.
     this.layers = this.registerModule('layers', new ModuleList(ops.map((op, e) => {
-      const from = NB201_EDGES[e]![1];
+      const from = this.edges[e]![1];
       return from === 0
         ? nb201Op(op, cIn, cOut, stride, affine, trackRunningStats)
         : nb201Op(op, cOut, cOut, 1, affine, trackRunningStats);
     })));
-    this.#live = [false, false, false, true];
-    for (let j = 3; j >= 1; j--) {
-      if (!this.#live[j]) continue;
-      const inputs = NB201_EDGES.map(([to, from], e) => ({ to, from, op: ops[e] })).filter((x) => x.to === j);
-      const real = inputs.filter((x) => x.op !== 'none');
-      // A node with only "none" inputs still needs one input for the shape of its zeros.
-      for (const x of real.length > 0 ? real : inputs.slice(0, 1)) this.#live[x.from] = true;
-    }
+    this.#live = Array.from({ length: this.outputNode + 1 }, (_, j) => j === this.outputNode);
+    for (const e of computedCellEdges(ops)) this.#live[this.edges[e]![1]] = true;
+  }
+
+  /** The node the cell returns: the last one. */
+  get outputNode(): number {
+    return this.edges[this.edges.length - 1]![0];
   }
 
   forward(x: Tensor): Tensor {
     const nodes: Tensor[] = [x];
-    for (let j = 1; j <= 3; j++) {
+    for (let j = 1; j <= this.outputNode; j++) {
       if (!this.#live[j]) {
         nodes.push(x); // placeholder, never read: no live node takes input from it
         continue;
       }
       let sum: Tensor | null = null;
       let zeroEdge = -1;
-      for (let e = 0; e < NB201_EDGES.length; e++) {
-        const [to, from] = NB201_EDGES[e]!;
+      for (let e = 0; e < this.edges.length; e++) {
+        const [to, from] = this.edges[e]!;
         if (to !== j) continue;
         const layer = this.layers.at(e);
         // A "none" edge adds zeros: skip it unless every input of the node is none.
@@ -79,14 +84,14 @@ export class NB201Cell extends Module {
           sum = next;
         }
       }
-      nodes.push(sum ?? this.layers.at(zeroEdge).call(nodes[NB201_EDGES[zeroEdge]![1]]!));
+      nodes.push(sum ?? this.layers.at(zeroEdge).call(nodes[this.edges[zeroEdge]![1]]!));
     }
-    return nodes[3]!;
+    return nodes[this.outputNode]!;
   }
 }
 
 export interface NB201NetworkOptions {
-  /** Six operation names in NAS-Bench-201 edge order (1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2). */
+  /** Operation names in NAS-Bench-201 edge order (1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2, then 4<-0... for larger cells). */
   ops: readonly string[];
   /** Channels of the first stage (NAS-Bench-201: 16). */
   C: number;

@@ -12,7 +12,7 @@ import { Module, type AnyModule } from '../nn/module.js';
 import { nb201Op, ResNetBasicblock } from '../nn/ops.js';
 import { cat, rand, randn, type Tensor } from '../tensor/index.js';
 import type { Rng } from '../util/random.js';
-import { NB201_EDGES, NB201_OPS, nb201EdgeLabel, nb201Space, type Nb201Space } from './nb201.js';
+import { cellEdges, NB201_DEFAULT_CONFIG, nb201EdgeLabel, nb201Space, type Nb201Config, type Nb201Space } from './nb201.js';
 import type { Sample, Value } from './types.js';
 
 /**
@@ -296,6 +296,8 @@ export class MixedOp extends Module {
 export interface Nb201SearchCellOptions {
   /** Prefix of the edge labels (default none: the nb201 space's own labels). */
   labelPrefix?: string;
+  /** The cell's nodes and ops (default NAS-Bench-201's: 3 nodes, its 5 ops). */
+  cell?: Required<Nb201Config>;
   /** Affine batch norm in the conv candidates (default false, as DARTS-style search cells). */
   affine?: boolean;
 }
@@ -303,15 +305,19 @@ export interface Nb201SearchCellOptions {
 /** A NAS-Bench-201 search cell: each edge a MixedOp labelled like the nb201 space (edge_{to}_{from}). */
 export class Nb201SearchCell extends Module {
   readonly edges: ModuleList<MixedOp>;
+  /** [to, from] of each edge. */
+  readonly #ends: readonly (readonly [number, number])[];
 
   constructor(c: number, choices: ArchitectureChoices, o: Nb201SearchCellOptions = {}) {
     super();
     const inner = choices.mixing.candidateChannels(c);
     const affine = o.affine ?? false;
+    const cell = o.cell ?? NB201_DEFAULT_CONFIG;
+    this.#ends = cellEdges(cell.nodes);
     this.edges = this.registerModule(
       'edges',
       new ModuleList(
-        NB201_EDGES.map(([to, from]) => new MixedOp(nb201EdgeLabel(to, from, o.labelPrefix), NB201_OPS,
+        this.#ends.map(([to, from]) => new MixedOp(nb201EdgeLabel(to, from, o.labelPrefix), cell.ops,
           (op) => nb201Op(String(op), inner, inner, 1, affine, true), choices)),
       ),
     );
@@ -324,16 +330,17 @@ export class Nb201SearchCell extends Module {
 
   forward(x: Tensor): Tensor {
     const nodes: Tensor[] = [x];
-    for (let j = 1; j <= 3; j++) {
+    const output = this.#ends[this.#ends.length - 1]![0];
+    for (let j = 1; j <= output; j++) {
       let sum: Tensor | null = null;
-      NB201_EDGES.forEach(([to, from], e) => {
+      this.#ends.forEach(([to, from], e) => {
         if (to !== j) return;
         const y = this.edges.at(e).call(nodes[from]!);
         sum = sum ? sum.add(y) : y;
       });
       nodes.push(this.node(sum!));
     }
-    return nodes[3]!;
+    return nodes[output]!;
   }
 }
 
@@ -343,12 +350,14 @@ export interface Nb201SupernetOptions {
   numClasses: number;
   inChannels?: number;
   mixing: MixingStrategy;
+  /** The space whose cell it searches (default NAS-Bench-201's own). */
+  space?: Nb201Space;
 }
 
-/** NAS-Bench-201's skeleton with search cells; all cells share the 6 edge labels' architecture state. */
+/** NAS-Bench-201's skeleton with search cells; all cells share the edge labels' architecture state. */
 export class Nb201Supernet extends Module {
   readonly choices: ArchitectureChoices;
-  readonly space: Nb201Space = nb201Space();
+  readonly space: Nb201Space;
   readonly stem: Sequential;
   readonly cells: ModuleList<AnyModule>;
   readonly lastact: Sequential;
@@ -360,6 +369,7 @@ export class Nb201Supernet extends Module {
     const { C, N } = o;
     // Check the channel split before any weights exist, so a bad config leaks nothing.
     for (const width of [C, 2 * C, 4 * C]) o.mixing.candidateChannels(width);
+    this.space = o.space ?? nb201Space();
     this.choices = new ArchitectureChoices(o.mixing);
     this.stem = this.registerModule('stem', new Sequential(new Conv2d(o.inChannels ?? 3, C, 3, { padding: 1, bias: false }), new BatchNorm2d(C)));
     const cells: AnyModule[] = [];
@@ -369,7 +379,7 @@ export class Nb201Supernet extends Module {
         cells.push(new ResNetBasicblock(prev, width, 2, true));
         prev = width;
       }
-      for (let i = 0; i < N; i++) cells.push(new Nb201SearchCell(width, this.choices));
+      for (let i = 0; i < N; i++) cells.push(new Nb201SearchCell(width, this.choices, { cell: this.space.config }));
     }
     this.cells = this.registerModule('cells', new ModuleList(cells));
     this.lastact = this.registerModule('lastact', new Sequential(new BatchNorm2d(prev), new ReLU()));

@@ -8,6 +8,7 @@ import { dartsSamplePath, DartsSupernet } from './darts.js';
 import { deriveDartsGenotype, type ArchWeights } from './genotype.js';
 import { tidy, type Tensor } from '../tensor/index.js';
 import { genotypeToSample } from '../spaces/darts.js';
+import type { Nb201Space } from '../spaces/nb201.js';
 import type { DefinedSpace } from '../spaces/space.js';
 import { DartsMixing, Nb201Supernet, SinglePathMixing, type MixingStrategy } from '../spaces/supernet.js';
 import type { Sample } from '../spaces/types.js';
@@ -96,10 +97,10 @@ export function commonSupernetOptions(o: SupernetOptions): { numClasses: number;
   return { numClasses: o.numClasses, mixing: o.mixing ?? new SinglePathMixing(), ...(o.inChannels !== undefined ? { inChannels: o.inChannels } : {}) };
 }
 
-/** NAS-Bench-201's search network (C default 16, N default 5) as a SpaceSupernet. */
-export function nb201SpaceSupernet(space: DefinedSpace, o: SupernetOptions): CellSpaceSupernet {
+/** NAS-Bench-201's search network (C default 16, N default 5) over the space's cell as a SpaceSupernet. */
+export function nb201SpaceSupernet(space: Nb201Space, o: SupernetOptions): CellSpaceSupernet {
   const C = o.channels ?? 16;
-  return new CellSpaceSupernet(space, new Nb201Supernet({ ...commonSupernetOptions(o), C, N: o.cells ?? 5 }), [C, 2 * C, 4 * C]);
+  return new CellSpaceSupernet(space, new Nb201Supernet({ ...commonSupernetOptions(o), C, N: o.cells ?? 5, space }), [C, 2 * C, 4 * C]);
 }
 
 /** DARTS's search network (C default 16, 8 cells by default, at least 3) as a SpaceSupernet. */

@@ -200,7 +200,8 @@ function differentiable(name: DifferentiableMethod): WeightSharingMethod {
     options: z.strictObject(METHOD_OPTIONS[name]),
     presets: PRESETS[name],
     create(data, c, o) {
-      if (!(DIFFERENTIABLE_SPACES as readonly string[]).includes(c.space)) return supernetRun(name, data, c, o);
+      // The cell search networks are the spaces' default cells; a cell the space's options reshape is searched on its kit's supernet.
+      if (!(DIFFERENTIABLE_SPACES as readonly string[]).includes(c.space) || Object.keys(c.spaceOptions).length > 0) return supernetRun(name, data, c, o);
       let cost: { table: Record<string, number>; perLabel?: Record<string, Record<string, number>>; lambda: number } | undefined;
       if (o.cost?.kind === 'latency') {
         if (!o.cost.table) throw configError('expected the latency table file (cost.kind latency)', 'strategy.options.cost.table');
@@ -258,7 +259,7 @@ function bilevelOptions(method: DifferentiableMethod, c: RunContext, o: Record<s
 /** A differentiable run on the supernet of a space other than the cell ones (its kit's, mixing densely). */
 function supernetRun(method: DifferentiableMethod, data: Dataset, c: RunContext, o: Record<string, any>): WeightSharingRun {
   if (method === 'pcdarts') {
-    throw configError(`pcdarts mixes part of the channels of the cell search networks of ${DIFFERENTIABLE_SPACES.join(' and ')}; on ${c.space} use darts, darts2 or gdas`, 'strategy.name');
+    throw configError(`pcdarts mixes part of the channels of the cell search networks of ${DIFFERENTIABLE_SPACES.join(' and ')} (their default cells); on ${c.space}${Object.keys(c.spaceOptions).length > 0 ? ' with space.options' : ''} use darts, darts2 or gdas`, 'strategy.name');
   }
   if (!getKit(c.space).supernet) throw configError(`space '${c.space}' has no supernet, so no differentiable search runs on it`, 'space.name');
   refuseCellOptions(o, `the ${c.space} supernet`, 'strategy.options.');

@@ -71,7 +71,7 @@ export const exportCommand = defineCommand({
     model: { type: 'string', help: 'a model of tsnas fit (its --out directory): space, architecture, weights, classes and normalisation come from it' },
     space: { type: 'string', help: 'built-in search space (required without --model)', choices: kitNames() },
     arch: { type: 'string', help: "the architecture: the space's text form or a JSON sample (required without --model)" },
-    'space-options': { type: 'string', help: 'chain, mobilenet, hierarchical, transformer: the space\'s configuration as JSON' },
+    'space-options': { type: 'string', help: `${kitNames((k) => k.optionKeys.length > 0).join(', ')}: the space's configuration as JSON` },
     weights: { type: 'string', help: 'trained weights (.safetensors, tensor names as the network\'s state dict; required without --model)' },
     onnx: { type: 'string', help: 'the ONNX file to write (required unless --web is given)' },
     web: { type: 'string', help: 'also write a web page classifying images with the model in onnxruntime-web, into this folder (model.onnx in it)' },

@@ -11,12 +11,18 @@ import { costOf, getSpace, kitNames } from '../../kits/index.js';
 import type { DefinedSpace } from '../../spaces/space.js';
 import type { Sample } from '../../spaces/types.js';
 import { checkOutputFile, writeFileAtomic } from '../../util/files.js';
+import { parseSpaceOptions } from '../space-options.js';
 import { Rng } from '../../util/random.js';
 import { sampleToDot, sampleToSvg } from '../../viz/index.js';
 
 const spaceFlag = {
   space: { type: 'string', help: 'built-in search space', required: true, choices: kitNames() },
+  'space-options': { type: 'string', help: `the space's options as JSON, as space.options in a config (${kitNames((k) => k.optionKeys.length > 0).join(', ')}), e.g. {"nodes":4}` },
 } as const satisfies FlagSpecs;
+
+/** The space that --space and --space-options name. */
+const spaceOf = (flags: { space: string; 'space-options'?: string | undefined }): DefinedSpace =>
+  getSpace(flags.space, parseSpaceOptions(flags['space-options'], flags.space));
 const archFlag = {
   arch: { type: 'string', help: "the architecture: the space's text form or a JSON sample", required: true },
 } as const satisfies FlagSpecs;
@@ -85,7 +91,7 @@ export const spaceInfoCommand = defineCommand({
   summary: "a space's dimensions, exact size and the formula that gives it",
   flags: { ...spaceFlag, ...jsonFlag },
   async run({ flags }) {
-    const space = getSpace(flags.space);
+    const space = spaceOf(flags);
     const dimensions = describeDimensions(space);
     const size = space.size().toString();
     const formula = space.sizeFormula();
@@ -116,7 +122,7 @@ export const spaceSampleCommand = defineCommand({
     ...jsonFlag,
   },
   async run({ flags }) {
-    const space = getSpace(flags.space);
+    const space = spaceOf(flags);
     const options = costOptions(flags);
     const rng = new Rng(flags.seed);
     const samples = Array.from({ length: flags.n }, () => {
@@ -138,7 +144,7 @@ export const spaceCostCommand = defineCommand({
   summary: "an architecture's parameters and FLOPs (multiply-adds of conv and linear layers), without training",
   flags: { ...spaceFlag, ...archFlag, ...costFlags, ...jsonFlag },
   async run({ flags }) {
-    const space = getSpace(flags.space);
+    const space = spaceOf(flags);
     const s = parseArchFlag(space, flags.arch);
     const { params, flops } = costOf(space, s, costOptions(flags));
     if (flags.json) emitJson({ params, flops });
@@ -159,7 +165,7 @@ export const spaceDrawCommand = defineCommand({
     ...jsonFlag,
   },
   async run({ flags }) {
-    const space = getSpace(flags.space);
+    const space = spaceOf(flags);
     const s = parseArchFlag(space, flags.arch);
     const out = flags.out;
     const ext = extname(out).toLowerCase();

@@ -10,7 +10,6 @@ import { InvertedResidual, MobilenetNetwork, SqueezeExcite } from '../../network
 import { HierarchicalNetwork } from '../../networks/hierarchical.js';
 import { TransformerAttention, TransformerEncoderLayer, TransformerNetwork, positionsFor } from '../../networks/transformer.js';
 import { noGrad, tidy } from '../../tensor/index.js';
-import { NB201_EDGES } from '../../spaces/nb201.js';
 import { attr, onnxExporter, type OnnxExportContext, type OnnxExporterEntry, type OnnxValue } from './export.js';
 import { add, chain, expectRank, flatten, hintOf, layerNormNode, pooledFeatures, relu, zerosLike } from './exporters.js';
 
@@ -20,10 +19,10 @@ const nb201CellExporter = onnxExporter(NB201Cell, (ctx, m, [x]) => {
   // As the forward: node j sums its non-"none" edges; a node with only "none" inputs is its first edge's zeros.
   // Nodes the output does not depend on are emitted too and pruned with the graph.
   const nodes: OnnxValue[] = [x!];
-  for (let j = 1; j <= 3; j++) {
+  for (let j = 1; j <= m.outputNode; j++) {
     let sum: OnnxValue | null = null;
     let zeroEdge = -1;
-    NB201_EDGES.forEach(([to, from], e) => {
+    m.edges.forEach(([to, from], e) => {
       if (to !== j) return;
       const layer = m.layers.at(e);
       if (layer instanceof Zero) {
@@ -33,9 +32,9 @@ const nb201CellExporter = onnxExporter(NB201Cell, (ctx, m, [x]) => {
       const y = ctx.module(layer, nodes[from]!);
       sum = sum ? add(ctx, sum, y, hintOf(ctx, m, `.node${j}`)) : y;
     });
-    nodes.push(sum ?? ctx.module(m.layers.at(zeroEdge), nodes[NB201_EDGES[zeroEdge]![1]]!));
+    nodes.push(sum ?? ctx.module(m.layers.at(zeroEdge), nodes[m.edges[zeroEdge]![1]]!));
   }
-  return nodes[3]!;
+  return nodes[m.outputNode]!;
 });
 
 /** stem, cells, lastact, global pooling, classifier: NB201Network and HierarchicalNetwork. */
