@@ -283,8 +283,8 @@ function baseTrialEstimator(config: ExperimentConfig, files: EstimatorFiles): Bu
 /** The WeightInheritance part of a trial's metadata, checked: a malformed one is a data error naming it. */
 function weightInheritance(metadata: TrialMetadata | undefined): WeightInheritance {
   const { keepWeights, inherit } = (metadata ?? {}) as WeightInheritance;
-  const lineage = inherit as Partial<MorphismLineage> | undefined;
-  if (lineage !== undefined && (typeof lineage !== 'object' || typeof lineage.parent !== 'object' || !Number.isInteger(lineage.seed) || !Number.isInteger(lineage.steps))) {
+  const lineage = inherit as Partial<MorphismLineage> | null | undefined;
+  if (lineage !== undefined && (typeof lineage !== 'object' || lineage === null || typeof lineage.parent !== 'object' || !Number.isInteger(lineage.seed) || !Number.isInteger(lineage.steps))) {
     throw new TsnasError('data', `trial metadata inherit must be { parent, seed, steps }, got ${JSON.stringify(inherit)}`);
   }
   return { keepWeights: keepWeights === true, ...(inherit ? { inherit } : {}) };

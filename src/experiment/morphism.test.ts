@@ -12,6 +12,7 @@ import { TsnasError } from '../errors.js';
 import { inheritedNetwork } from '../estimators/morphism.js';
 import { loadSafetensors } from '../export/safetensors.js';
 import { buildNetwork } from '../kits/index.js';
+import type { WeightInheritance } from '../networks/morphism.js';
 import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import type { Sample } from '../spaces/types.js';
@@ -74,8 +75,8 @@ test('morphism with the training estimator: every trial keeps its weights, and a
     fresh.tell(first!, parentTrial.metrics!);
     const [child] = fresh.ask(1);
     assert.equal(space.hash(child!), childTrial.sampleHash);
-    const { inherit } = fresh.trialMetadata!(child!) as { inherit: Parameters<typeof inheritedNetwork>[1] };
-    const net = inheritedNetwork(space, inherit, tensors, child!, plan.options(parentSample));
+    const { inherit } = fresh.trialMetadata!(child!) as WeightInheritance;
+    const net = inheritedNetwork(space, inherit!, tensors, child!, plan.options(parentSample));
     // As the estimator evaluates (trainer.ts): the validation split with the training augmentation's settings, not training.
     const augment = { ...split.augment, resize: 8 };
     const parentAccuracy = evaluate(parent, split.valid, { augment }).accuracy;
@@ -157,6 +158,13 @@ test('morphism: bad options and a space without morphisms are config errors', as
     const noMorphisms = config({ space: { name: 'darts' }, strategy: { name: 'morphism', options: {} }, estimator: { kind: 'proxies', proxies: ['params'] }, objectives: [{ name: 'params', direction: 'min' }], dataset: { limitTrain: 8 } });
     await assert.rejects(runExperiment({ store, config: noMorphisms }), (e: Error) => e instanceof TsnasError && e.code === 'config' && /no network morphisms for space 'darts'/.test(e.message));
     assert.equal(await store.getExperiment('exp'), null, 'a refused config left an experiment');
+    // A strategy's malformed lineage fails the trial with a data error naming it.
+    const c = config();
+    const estimator = createTrialEstimator(c);
+    const sample = configSpace(c).parse('conv:1:4:relu');
+    assert.throws(() => estimator.evaluate(sample, { intermediate: () => {}, metadata: { inherit: { parent: sample, seed: 'x', steps: 1 } } }),
+      (e: Error) => e instanceof TsnasError && e.code === 'data' && /trial metadata inherit must be \{ parent, seed, steps \}/.test(e.message));
+    estimator.dispose();
   } finally {
     await store.close();
   }
