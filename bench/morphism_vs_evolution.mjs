@@ -6,7 +6,7 @@
 // alternate within each seed (morphism, then evolution), so machine load
 // drifts hit both alike. Prints one JSON line per finished run.
 //
-// Usage: nice -n 10 node bench/morphism_vs_evolution.mjs [--minutes 6] [--seeds 0,1] [--epochs 2]
+// Usage: nice -n 10 node bench/morphism_vs_evolution.mjs [--minutes 6] [--seeds 0,1] [--epochs 2] [--only morphism|evolution]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ import { summarizeExperiment } from '../dist/experiment/summary.js';
 import { openStore } from '../dist/store/index.js';
 
 const { values: a } = parseArgs({
-  options: { minutes: { type: 'string', default: '6' }, seeds: { type: 'string', default: '0,1' }, epochs: { type: 'string', default: '2' } },
+  options: { minutes: { type: 'string', default: '6' }, seeds: { type: 'string', default: '0,1' }, epochs: { type: 'string', default: '2' }, only: { type: 'string' } },
 });
 const strategies = {
   morphism: { children: 4, morphismsPerChild: 2, start: 'conv:3:8:relu > conv:3:8:relu' },
@@ -25,7 +25,7 @@ const strategies = {
 };
 
 for (const seed of a.seeds.split(',').map(Number)) {
-  for (const [name, options] of Object.entries(strategies)) {
+  for (const [name, options] of Object.entries(strategies).filter(([n]) => a.only === undefined || n === a.only)) {
     const config = checkConfig({
       name: 'exp',
       seed,

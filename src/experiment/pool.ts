@@ -34,7 +34,7 @@ export function inlineEvaluator(config: ExperimentConfig, given?: TrialEstimator
     cheapMetrics: (s) => estimator.cheapMetrics?.(s) ?? {},
     async run(job, onIntermediate) {
       try {
-        return { ok: true, metrics: checkedMetrics(await estimator.evaluate(job.sample, { intermediate: onIntermediate, ...(job.metadata ? { metadata: job.metadata } : {}) })) };
+        return { ok: true, metrics: checkedMetrics(await estimator.evaluate(job.sample, { intermediate: onIntermediate, metadata: job.metadata })) };
       } catch (e) {
         return { ok: false, error: errorText(e) };
       }

@@ -534,7 +534,7 @@ async function handOverQueue(
     while (running.size >= evaluator.slots) await Promise.race(running);
     if (aborted()) break;
     const job = (async () => {
-      const trial = await evaluator.handOver!({ trialId: item.trial.id, sample: item.sample, ...(item.metadata ? { metadata: item.metadata } : {}) });
+      const trial = await evaluator.handOver!({ trialId: item.trial.id, sample: item.sample, metadata: item.metadata });
       // Null: interrupted; the trial stays where it is and the stopped run requeues it.
       if (trial) await finishedElsewhere(item, trial);
     })();
@@ -593,7 +593,7 @@ async function runQueue(
       item.trial = claimed;
       const writes: Promise<void>[] = [];
       const job = (async () => {
-        const outcome = await evaluator.run({ trialId: claimed.id, sample: item.sample, ...(item.metadata ? { metadata: item.metadata } : {}) }, (metric, step, value) => {
+        const outcome = await evaluator.run({ trialId: claimed.id, sample: item.sample, metadata: item.metadata }, (metric, step, value) => {
           if (Number.isFinite(value)) writes.push(serial(() => store.reportIntermediate(claimed.id, metric, step, value)));
         });
         await Promise.all(writes);

@@ -23,7 +23,7 @@ try {
     try {
       const metrics = estimator.evaluate(job.sample, {
         intermediate: (metric, step, value) => post({ type: 'intermediate', trialId: job.trialId, metric, step, value }),
-        ...(job.metadata ? { metadata: job.metadata } : {}),
+        metadata: job.metadata,
       });
       post({ type: 'done', trialId: job.trialId, outcome: { ok: true, metrics } });
     } catch (e) {
