@@ -7,7 +7,11 @@ import { syntheticDataset } from '../data/synthetic.js';
 import { buildNetwork, getKit } from '../kits/index.js';
 import { memory, randn, setNumThreads, tidy } from '../tensor/index.js';
 import { Rng } from '../util/random.js';
-import { hillClimbMorphisms, morphNetwork } from './morphism.js';
+import { TsnasError } from '../errors.js';
+import type { WeightInheritance } from '../networks/morphism.js';
+import { createStrategy } from '../strategies/index.js';
+import { evaluate, trainModel } from '../train/trainer.js';
+import { hillClimbMorphisms, inheritedNetwork, morphNetwork } from './morphism.js';
 
 setNumThreads(1);
 const space = getKit('chain').space({ maxDepth: 4, filters: [4, 8], kernels: [1, 3] });
@@ -59,4 +63,32 @@ test('hillClimbMorphisms names a bad setting', () => {
   assert.throws(() => hillClimbMorphisms({
     space, start, network, train: d, valid: d, steps: 1, children: 0, morphismsPerChild: 1, startEpochs: 0, childEpochs: 1, training: { batchSize: 2, lr: 0.1 },
   }), /children must be an integer >= 1, got 0/);
+});
+
+test('inheritedNetwork: a child of the morphism strategy starts from its parent\'s function (same accuracy on a batch before training)', () => {
+  const before = memory().numTensors;
+  const data = syntheticDataset({ n: 24, channels: 1, height: 8, width: 8, numClasses: 3, seed: 5 });
+  const parent = buildNetwork(space, start, network);
+  trainModel(parent, data, { epochs: 1, batchSize: 8, lr: 0.05, seed: 1 });
+  const strategy = createStrategy('morphism', space, { seed: 2, children: 2, morphismsPerChild: 3, start: space.format(start) });
+  const [first] = strategy.ask(1);
+  strategy.tell(first!, { accuracy: 0.5 });
+  const [child] = strategy.ask(1);
+  const { inherit } = strategy.trialMetadata!(child!) as WeightInheritance;
+  const net = inheritedNetwork(space, inherit!, parent.stateDict(), child!, network);
+  assert.notEqual(space.format(child!), space.format(start));
+  const accuracy = evaluate(parent, data).accuracy;
+  assert.equal(evaluate(net, data).accuracy, accuracy);
+  parent.eval();
+  net.eval();
+  const x = randn([4, 1, 8, 8]);
+  const diff = tidy(() => net.call(x).sub(parent.call(x)).abs().max().item());
+  assert.ok(diff < 1e-5, `changed by ${diff}`);
+  // A lineage that does not lead to the trial's sample is refused, naming both.
+  assert.throws(() => inheritedNetwork(space, inherit!, parent.stateDict(), start, network), (e: Error) => e instanceof TsnasError && e.code === 'data' && /lead to .*, not to the trial's conv:1:4:relu > conv:1:4:relu/.test(e.message));
+  x.dispose();
+  net.dispose();
+  parent.dispose();
+  strategy.dispose();
+  assert.equal(memory().numTensors, before);
 });

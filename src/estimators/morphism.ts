@@ -8,8 +8,9 @@
 // networks travel in memory from parent to child.
 import type { Dataset } from '../data/dataset.js';
 import { TsnasError } from '../errors.js';
-import { buildNetwork, morphismsOf } from '../kits/index.js';
+import { buildNetwork, morphismPath } from '../kits/index.js';
 import type { BuildNetworkOptions } from '../networks/index.js';
+import type { Morphism, MorphismLineage, StateDict } from '../networks/morphism.js';
 import type { Module } from '../nn/module.js';
 import type { DefinedSpace } from '../spaces/space.js';
 import type { Sample } from '../spaces/types.js';
@@ -25,30 +26,56 @@ export interface MorphedNetwork {
 
 /**
  * Applies `count` random morphisms one after another to the parent's
- * network (fewer when a sample has none left); each step's network inherits
- * the previous one's weights, which is disposed. The parent's network is kept.
+ * network (fewer when a sample has none left; kits' morphismPath). The
+ * parent's network is kept.
  */
 export function morphNetwork(space: DefinedSpace, parent: { sample: Sample; net: Module }, count: number, rng: Rng, o: BuildNetworkOptions): MorphedNetwork {
-  let sample = parent.sample;
-  let net = parent.net;
-  const done: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const options = morphismsOf(space, sample, rng);
-    if (options.length === 0) break;
-    const m = rng.choice(options);
+  const path = morphismPath(space, parent.sample, count, rng);
+  const sample = path.at(-1)?.child ?? parent.sample;
+  return { sample, net: inheritAlong(space, parent.net, path, o) ?? cloneNetwork(space, sample, parent.net, o), morphisms: path.map((m) => m.description) };
+}
+
+/**
+ * The network at the end of a morphism path from `net` (kept), each step's
+ * network inheriting the previous one's weights (disposed); null for an
+ * empty path.
+ */
+function inheritAlong(space: DefinedSpace, net: Module, path: readonly Morphism[], o: BuildNetworkOptions): Module | null {
+  let current: Module | null = null;
+  for (const m of path) {
     const child = buildNetwork(space, m.child, o);
     try {
-      m.inherit(net.stateDict(), child);
+      m.inherit((current ?? net).stateDict(), child);
     } catch (e) {
       child.dispose();
+      current?.dispose();
       throw e;
     }
-    if (net !== parent.net) net.dispose();
-    net = child;
-    sample = m.child;
-    done.push(m.description);
+    current?.dispose();
+    current = child;
   }
-  return { sample, net: net === parent.net ? cloneNetwork(space, sample, net, o) : net, morphisms: done };
+  return current;
+}
+
+/**
+ * The network of a lineage's child (src/networks/morphism.ts): the parent's
+ * network loaded with parentWeights, then the lineage's morphisms replayed,
+ * so it computes what the parent did. Throws a data error when the replayed
+ * morphisms do not lead to `expected` (the strategy and this space disagree).
+ */
+export function inheritedNetwork(space: DefinedSpace, lineage: MorphismLineage, parentWeights: StateDict, expected: Sample, o: BuildNetworkOptions): Module {
+  const path = morphismPath(space, lineage.parent, lineage.steps, new Rng(lineage.seed));
+  const reached = path.at(-1)?.child ?? lineage.parent;
+  if (space.hash(reached) !== space.hash(expected)) {
+    throw new TsnasError('data', `morphism lineage: ${lineage.steps} morphisms of seed ${lineage.seed} from ${space.format(lineage.parent)} lead to ${space.format(reached)}, not to the trial's ${space.format(expected)}`);
+  }
+  const parent = buildNetwork(space, lineage.parent, o);
+  try {
+    parent.loadStateDict(parentWeights);
+    return inheritAlong(space, parent, path, o) ?? cloneNetwork(space, expected, parent, o);
+  } finally {
+    parent.dispose();
+  }
 }
 
 function cloneNetwork(space: DefinedSpace, s: Sample, net: Module, o: BuildNetworkOptions): Module {

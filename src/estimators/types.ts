@@ -3,7 +3,7 @@
 // zero-cost proxies: src/experiment/estimators.ts) and a user's own object
 // passed to runExperiment all offer it.
 import type { Sample } from '../spaces/types.js';
-import type { MetricDirections } from '../strategies/types.js';
+import type { MetricDirections, TrialMetadata } from '../strategies/types.js';
 
 export type Metrics = Record<string, number>;
 
@@ -11,6 +11,8 @@ export type Metrics = Record<string, number>;
 export interface TrialContext {
   /** Reports a value while the trial runs (learning curves); stored with the trial. */
   intermediate(metric: string, step: number, value: number): void;
+  /** What the strategy attached to the sample (Strategy.trialMetadata); use the keys you know. */
+  readonly metadata?: TrialMetadata;
 }
 
 export interface TrialEstimator {

@@ -2,15 +2,22 @@
 // benchmark (NAS-Bench-201 only), or, for every registered space (its kit
 // builds the fixed network), training on a dataset or zero-cost proxies. Built from the config alone, so a worker
 // thread can build its own copy.
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Nb201Benchmark, parseNb201BenchmarkName } from '../benchmarks/nb201.js';
 import { datasetSource, standardAugment } from '../data/spec.js';
 import { subsetDataset, type Dataset } from '../data/dataset.js';
 import { splitIndices } from '../data/loader.js';
 import type { AugmentOptions } from '../data/augment.js';
-import { configError } from '../errors.js';
+import { configError, TsnasError } from '../errors.js';
 import { loadLatencyTable, predictLatency, type LatencyTable } from '../hardware/latency.js';
 import { buildNetwork, checkSpaceInput, costOf, costOptionsFor, getSpace, latencyModel, networkInputShape } from '../kits/index.js';
 import type { BuildNetworkOptions } from '../networks/index.js';
+import type { MorphismLineage, WeightInheritance } from '../networks/morphism.js';
+import type { Module } from '../nn/module.js';
+import { loadSafetensors, saveSafetensors } from '../export/safetensors.js';
+import { inheritedNetwork } from '../estimators/morphism.js';
+import type { TrialMetadata } from '../strategies/types.js';
 import type { DefinedSpace } from '../spaces/space.js';
 import { isHyperparameterSpace } from '../spaces/hyperparameters.js';
 import type { Sample } from '../spaces/types.js';
@@ -176,8 +183,19 @@ export function hardwareMetricsFunction(config: ExperimentConfig): (s: Sample) =
   return (s) => ({ latency_ms: predictLatency(model, table, s) });
 }
 
-export function createTrialEstimator(config: ExperimentConfig): BuiltInEstimator {
-  const base = baseTrialEstimator(config);
+/** Where the built-in estimators keep files between trials. */
+export interface EstimatorFiles {
+  /** Trained weights that trials ask to keep (WeightInheritance.keepWeights), one file per sample; absent: none kept, every network trains from scratch. */
+  weightsDir?: string;
+}
+
+/** The file of a sample's kept weights. */
+export function weightsFile(weightsDir: string, sampleHash: string): string {
+  return join(weightsDir, `${sampleHash}.safetensors`);
+}
+
+export function createTrialEstimator(config: ExperimentConfig, files: EstimatorFiles = {}): BuiltInEstimator {
+  const base = baseTrialEstimator(config, files);
   if (config.hardware?.latencyTable === undefined) return base;
   const hardware = hardwareMetricsFunction(config);
   return {
@@ -188,7 +206,7 @@ export function createTrialEstimator(config: ExperimentConfig): BuiltInEstimator
   };
 }
 
-function baseTrialEstimator(config: ExperimentConfig): BuiltInEstimator {
+function baseTrialEstimator(config: ExperimentConfig, files: EstimatorFiles): BuiltInEstimator {
   const e = trialEstimatorConfig(config.estimator);
   switch (e.kind) {
     case 'benchmark': {
@@ -214,7 +232,8 @@ function baseTrialEstimator(config: ExperimentConfig): BuiltInEstimator {
           const seed = trialSeed(config.seed, space.hash(s));
           manualSeed(seed);
           const size = plan.inputSize(s);
-          const net = buildNetwork(space, s, plan.options(s));
+          const weights = weightInheritance(reporter.metadata);
+          const net = startingNetwork(space, s, plan, weights.inherit, files.weightsDir);
           // A space with training hyperparameters overrides the estimator's settings per sample.
           const hp = isHyperparameterSpace(space) ? space.split(s).hyperparameters : {};
           const resize = size === data.train.height ? undefined : size;
@@ -234,6 +253,10 @@ function baseTrialEstimator(config: ExperimentConfig): BuiltInEstimator {
               },
             });
             const last = result.history.at(-1)!;
+            if (weights.keepWeights && files.weightsDir !== undefined) {
+              mkdirSync(files.weightsDir, { recursive: true });
+              saveSafetensors(weightsFile(files.weightsDir, space.hash(s)), net.stateDict());
+            }
             return { accuracy: last.validAccuracy!, train_accuracy: last.trainAccuracy, train_seconds: result.seconds, ...plan.cost(s) };
           } finally {
             net.dispose();
@@ -254,6 +277,33 @@ function baseTrialEstimator(config: ExperimentConfig): BuiltInEstimator {
     }
     default:
       throw configError(`expected a base estimator kind (benchmark, training, proxies), found ${JSON.stringify(e.kind)}`, 'estimator.kind');
+  }
+}
+
+/** The WeightInheritance part of a trial's metadata, checked: a malformed one is a data error naming it. */
+function weightInheritance(metadata: TrialMetadata | undefined): WeightInheritance {
+  const { keepWeights, inherit } = (metadata ?? {}) as WeightInheritance;
+  const lineage = inherit as Partial<MorphismLineage> | null | undefined;
+  if (lineage !== undefined && (typeof lineage !== 'object' || lineage === null || typeof lineage.parent !== 'object' || !Number.isInteger(lineage.seed) || !Number.isInteger(lineage.steps))) {
+    throw new TsnasError('data', `trial metadata inherit must be { parent, seed, steps }, got ${JSON.stringify(inherit)}`);
+  }
+  return { keepWeights: keepWeights === true, ...(inherit ? { inherit } : {}) };
+}
+
+/**
+ * A sample's network before training: its lineage's parent's kept weights
+ * carried over by the lineage's morphisms (the same function as the trained
+ * parent); from scratch without a lineage, or when the parent kept no
+ * weights (it failed, was pruned, or runs without a weights directory).
+ */
+function startingNetwork(space: DefinedSpace, s: Sample, plan: NetworkPlan, lineage: MorphismLineage | undefined, weightsDir: string | undefined): Module {
+  const file = lineage && weightsDir !== undefined ? weightsFile(weightsDir, space.hash(lineage.parent)) : undefined;
+  if (!lineage || file === undefined || !existsSync(file)) return buildNetwork(space, s, plan.options(s));
+  const { tensors } = loadSafetensors(file);
+  try {
+    return inheritedNetwork(space, lineage, tensors, s, plan.options(lineage.parent));
+  } finally {
+    for (const t of Object.values(tensors)) t.dispose();
   }
 }
 

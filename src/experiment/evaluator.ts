@@ -3,6 +3,7 @@
 // src/distributed, above this layer, so the loop's caller passes it in
 // (RunOptions.queueEvaluator).
 import type { Sample } from '../spaces/types.js';
+import type { TrialMetadata } from '../strategies/types.js';
 import type { Experiment, Store, Trial } from '../store/types.js';
 import type { ExperimentConfig } from './config.js';
 import type { Metrics } from './estimators.js';
@@ -10,6 +11,8 @@ import type { Metrics } from './estimators.js';
 export interface EvalJob {
   trialId: number;
   sample: Sample;
+  /** What the strategy attached to the sample, for the estimator. */
+  metadata?: TrialMetadata;
 }
 
 /** interrupted: the job was stopped by interrupt(); it has no result and its trial runs again on resume. */

@@ -8,7 +8,7 @@ import { defaultThreads, getNumThreads, setNumThreads } from '../tensor/index.js
 import type { Sample } from '../spaces/types.js';
 import type { ExperimentConfig } from './config.js';
 import { trialEstimatorConfig } from './config.js';
-import { cheapMetricsFunction, createTrialEstimator, type Metrics, type TrialEstimator } from './estimators.js';
+import { cheapMetricsFunction, createTrialEstimator, type EstimatorFiles, type Metrics, type TrialEstimator } from './estimators.js';
 import type { EvalJob, EvalOutcome, Evaluator, IntermediateSink } from './evaluator.js';
 
 /** Total libtorch threads → threads per trial for k parallel trials (at least 1). */
@@ -24,17 +24,17 @@ function errorText(e: unknown): string {
  * Evaluations in this thread, one at a time: by the config's estimator, or
  * by `given` (a caller's object, which the caller disposes).
  */
-export function inlineEvaluator(config: ExperimentConfig, given?: TrialEstimator): Evaluator {
+export function inlineEvaluator(config: ExperimentConfig, given?: TrialEstimator, files: EstimatorFiles = {}): Evaluator {
   const threads = config.threads ?? getNumThreads();
   setNumThreads(threads);
-  const estimator: TrialEstimator = given ?? createTrialEstimator(config);
+  const estimator: TrialEstimator = given ?? createTrialEstimator(config, files);
   return {
     slots: 1,
     threadsPerTrial: threads,
     cheapMetrics: (s) => estimator.cheapMetrics?.(s) ?? {},
     async run(job, onIntermediate) {
       try {
-        return { ok: true, metrics: checkedMetrics(await estimator.evaluate(job.sample, { intermediate: onIntermediate })) };
+        return { ok: true, metrics: checkedMetrics(await estimator.evaluate(job.sample, { intermediate: onIntermediate, metadata: job.metadata })) };
       } catch (e) {
         return { ok: false, error: errorText(e) };
       }
@@ -70,7 +70,7 @@ interface Slot {
 }
 
 /** k worker threads; jobs go to the first idle one. */
-export async function workerEvaluator(config: ExperimentConfig, parallel: number): Promise<Evaluator> {
+export async function workerEvaluator(config: ExperimentConfig, parallel: number, files: EstimatorFiles = {}): Promise<Evaluator> {
   const total = config.threads ?? defaultThreads();
   const each = threadsPerTrial(total, parallel);
   // The main thread only coordinates; it keeps one libtorch thread.
@@ -81,7 +81,7 @@ export async function workerEvaluator(config: ExperimentConfig, parallel: number
   const slots: Slot[] = [];
   const waiting: (() => void)[] = [];
   for (let i = 0; i < parallel; i++) {
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { config, threads: each, modules } });
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { config, threads: each, modules, files } });
     const slot: Slot = { worker, busy: false, ready: Promise.resolve() };
     slot.ready = new Promise((resolve, reject) => {
       worker.on('message', (m: FromWorker) => {
@@ -152,7 +152,7 @@ export async function workerEvaluator(config: ExperimentConfig, parallel: number
  * even one at a time, so that this thread stays free to see Ctrl-C and stop
  * a trial mid-training; benchmark lookups and proxies are quick enough inline.
  */
-export async function createEvaluator(config: ExperimentConfig): Promise<Evaluator> {
+export async function createEvaluator(config: ExperimentConfig, files: EstimatorFiles = {}): Promise<Evaluator> {
   const training = trialEstimatorConfig(config.estimator).kind === 'training';
-  return config.parallel > 1 || training ? workerEvaluator(config, config.parallel) : inlineEvaluator(config);
+  return config.parallel > 1 || training ? workerEvaluator(config, config.parallel, files) : inlineEvaluator(config, undefined, files);
 }

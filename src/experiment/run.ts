@@ -20,12 +20,13 @@
 //
 // Compositions (estimator kinds composed and predictor) wrap the strategy in
 // a ScreenedStrategy (screen.ts): trials are only the candidates it chose.
+import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { configError, TsnasError } from '../errors.js';
 import type { DefinedSpace } from '../spaces/index.js';
 import type { Sample } from '../spaces/types.js';
 import { findStrategy, strategyNames } from '../strategies/index.js';
-import type { Objectives, ProxyScoreSource, Strategy, StrategyState as StrategyJson } from '../strategies/types.js';
+import type { Objectives, ProxyScoreSource, Strategy, StrategyState as StrategyJson, TrialMetadata } from '../strategies/types.js';
 import type { Experiment, Json, Store, Trial, TrialOutcome } from '../store/types.js';
 import { canonicalJson } from '../spaces/space.js';
 import { isProxyName, PROXY_NAMES, type ProxyName } from '../estimators/zero-cost/proxies.js';
@@ -167,7 +168,10 @@ export interface RunOptions {
   onPhase?: WeightSharingHooks['onPhase'];
   onFinalEpoch?: WeightSharingHooks['onFinalEpoch'];
   onWeightSharingStart?: WeightSharingHooks['onStart'];
-  /** Weight-sharing strategies: where the found network's files go (default runs/<name>). */
+  /**
+   * Where the experiment's files go (default runs/<name>): a weight-sharing
+   * strategy's found network, the weights trials keep for weight inheritance (weights/).
+   */
   artifactsDir?: string;
   /** The experiment's lease expires this long after its last renewal (default DEFAULT_LEASE_MS; see lease.ts). */
   leaseMs?: number;
@@ -225,6 +229,8 @@ async function neverRan(store: Store, experimentId: number): Promise<boolean> {
 /** A queue entry: one asked sample and its trial. */
 interface Asked {
   sample: Sample;
+  /** What the strategy attached to it, for the estimator. */
+  metadata: TrialMetadata | undefined;
   trial: Trial;
   outcome?: TrialOutcome;
 }
@@ -297,7 +303,8 @@ async function runLeased(o: RunOptions, held: { lease?: ExperimentLease }): Prom
   // The evaluator and the strategy are built (data read, options checked) before the experiment
   // is written, so that a config they refuse leaves nothing in the store; the queue evaluator
   // needs the stored experiment and comes after it.
-  let builtEvaluator: Evaluator | undefined = o.evaluator ?? (o.estimator ? inlineEvaluator(config, o.estimator) : queued ? undefined : await createEvaluator(config));
+  const files = { weightsDir: join(o.artifactsDir ?? join('runs', name), 'weights') };
+  let builtEvaluator: Evaluator | undefined = o.evaluator ?? (o.estimator ? inlineEvaluator(config, o.estimator) : queued ? undefined : await createEvaluator(config, files));
   let builtStrategy: Strategy | undefined;
   let experiment: Experiment;
   try {
@@ -353,7 +360,8 @@ async function runLeased(o: RunOptions, held: { lease?: ExperimentLease }): Prom
 
     const queue: Asked[] = [];
     // Asked before the kill and not yet told: their trials exist (created before any state was saved).
-    for (const sample of strategy.getState().pending) queue.push({ sample, trial: await trialFor(store, experimentId, space, sample) });
+    const enqueue = async (sample: Sample) => queue.push({ sample, metadata: strategy.trialMetadata?.(sample), trial: await trialFor(store, experimentId, space, sample) });
+    for (const sample of strategy.getState().pending) await enqueue(sample);
 
     let toldThisCall = 0;
     const timeUp = () => config.budget.minutes !== undefined && elapsedBefore + (Date.now() - startedAt) >= config.budget.minutes * 60_000;
@@ -416,7 +424,7 @@ async function runLeased(o: RunOptions, held: { lease?: ExperimentLease }): Prom
           exhausted = true;
           break;
         }
-        for (const sample of asked) queue.push({ sample, trial: await trialFor(store, experimentId, space, sample) });
+        for (const sample of asked) await enqueue(sample);
         for (const item of queue) if (isDone(item.trial)) item.outcome = outcomeOf(item.trial);
       }
       if (evaluator.handOver) await handOverQueue(queue.slice(), evaluator, config, finish, finishedElsewhere, aborted);
@@ -465,6 +473,7 @@ function borrowed(strategy: Strategy): Strategy {
       return strategy.name;
     },
     ask: (n) => strategy.ask(n),
+    trialMetadata: (sample) => strategy.trialMetadata?.(sample),
     tell: (sample, objectives) => strategy.tell(sample, objectives),
     history: () => strategy.history(),
     best: () => strategy.best(),
@@ -525,7 +534,7 @@ async function handOverQueue(
     while (running.size >= evaluator.slots) await Promise.race(running);
     if (aborted()) break;
     const job = (async () => {
-      const trial = await evaluator.handOver!({ trialId: item.trial.id, sample: item.sample });
+      const trial = await evaluator.handOver!({ trialId: item.trial.id, sample: item.sample, metadata: item.metadata });
       // Null: interrupted; the trial stays where it is and the stopped run requeues it.
       if (trial) await finishedElsewhere(item, trial);
     })();
@@ -584,7 +593,7 @@ async function runQueue(
       item.trial = claimed;
       const writes: Promise<void>[] = [];
       const job = (async () => {
-        const outcome = await evaluator.run({ trialId: claimed.id, sample: item.sample }, (metric, step, value) => {
+        const outcome = await evaluator.run({ trialId: claimed.id, sample: item.sample, metadata: item.metadata }, (metric, step, value) => {
           if (Number.isFinite(value)) writes.push(serial(() => store.reportIntermediate(claimed.id, metric, step, value)));
         });
         await Promise.all(writes);

@@ -29,7 +29,7 @@ import { withPopulationScores } from '../estimators/zero-cost/population.js';
 import { TsnasError } from '../errors.js';
 import type { DefinedSpace } from '../spaces/space.js';
 import type { Sample } from '../spaces/types.js';
-import type { Objectives, Strategy, StrategyState, Trial } from '../strategies/types.js';
+import type { Objectives, Strategy, StrategyState, Trial, TrialMetadata } from '../strategies/types.js';
 import type { ConstraintConfig, ObjectiveConfig } from './config.js';
 import { brokenConstraint, type Metrics, type ProxyScorer } from './estimators.js';
 
@@ -272,6 +272,11 @@ export class ScreenedStrategy implements Strategy {
     }
     r.chosen.forEach((s, j) => this.inner.tell(s, r.told[j]!));
     this.round = null;
+  }
+
+  /** The inner strategy's: a chosen candidate stays pending there until its round is told. */
+  trialMetadata(sample: Sample): TrialMetadata | undefined {
+    return this.inner.trialMetadata?.(sample);
   }
 
   history(): readonly Trial[] {

@@ -7,22 +7,23 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { TsnasError } from '../errors.js';
 import { setNumThreads } from '../tensor/index.js';
 import type { ExperimentConfig } from './config.js';
-import { createTrialEstimator } from './estimators.js';
+import { createTrialEstimator, type EstimatorFiles } from './estimators.js';
 import type { FromWorker, ToWorker } from './pool.js';
 
 const port = parentPort!;
 const post = (m: FromWorker) => port.postMessage(m);
-const { config, threads, modules } = workerData as { config: ExperimentConfig; threads: number; modules: string[] };
+const { config, threads, modules, files } = workerData as { config: ExperimentConfig; threads: number; modules: string[]; files: EstimatorFiles };
 
 try {
   for (const url of modules) await import(url);
   setNumThreads(threads);
-  const estimator = createTrialEstimator(config);
+  const estimator = createTrialEstimator(config, files);
   port.on('message', (m: ToWorker) => {
     const { job } = m;
     try {
       const metrics = estimator.evaluate(job.sample, {
         intermediate: (metric, step, value) => post({ type: 'intermediate', trialId: job.trialId, metric, step, value }),
+        metadata: job.metadata,
       });
       post({ type: 'done', trialId: job.trialId, outcome: { ok: true, metrics } });
     } catch (e) {

@@ -90,6 +90,24 @@ export function morphismsOf(space: DefinedSpace, s: Sample, rng: Rng): Morphism[
   return kit.morphisms(space, s, rng);
 }
 
+/**
+ * `count` random morphisms applied one after another from sample s (fewer
+ * when a sample has none left): each is drawn from the previous one's child's
+ * morphisms, so replaying with an Rng of the same seed gives the same path.
+ */
+export function morphismPath(space: DefinedSpace, s: Sample, count: number, rng: Rng): Morphism[] {
+  const path: Morphism[] = [];
+  let sample = s;
+  for (let i = 0; i < count; i++) {
+    const options = morphismsOf(space, sample, rng);
+    if (options.length === 0) break;
+    const m = rng.choice(options);
+    path.push(m);
+    sample = m.child;
+  }
+  return path;
+}
+
 /** The supernet of a registered space (single path unless o.mixing says otherwise); a space without one is a usage error. */
 export function buildSupernet(space: DefinedSpace | string, o: SupernetOptions & { spaceOptions?: SpaceOptions }): SpaceSupernet {
   const { space: sp, kit } = resolve(space, o.spaceOptions);

@@ -161,3 +161,26 @@ export function widenAlong(t: Tensor, dim: number, w: Widening, split = false): 
   }
   return tensor(out, outShape);
 }
+
+/**
+ * How a network was made from another by morphisms, compactly enough to
+ * travel with an asked sample: the parent's sample, and the seed and count
+ * of the random morphisms applied to it (kits' morphismPath replays them, so
+ * the strategy that chose the child and the estimator that trains it agree).
+ */
+export interface MorphismLineage {
+  readonly parent: Sample;
+  readonly seed: number;
+  readonly steps: number;
+}
+
+/**
+ * What a strategy attaches to an asked sample (its trial metadata) for an
+ * estimator that trains with weight inheritance: keep the trained weights
+ * (a later child may inherit them), and the lineage to inherit from (none:
+ * trained from scratch). Estimators that do not train ignore it.
+ */
+export interface WeightInheritance {
+  readonly keepWeights?: boolean;
+  readonly inherit?: MorphismLineage;
+}

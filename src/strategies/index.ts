@@ -9,6 +9,7 @@ import type { BaseOptions } from './base.js';
 import { evolutionKind, type EvolutionOptions } from './evolution.js';
 import { geneticKind, type GeneticOptions } from './genetic.js';
 import { localKind, type LocalSearchOptions } from './local.js';
+import { morphismKind, type MorphismSearchOptions } from './morphism.js';
 import { naoKind, type NaoOptions } from './nao.js';
 import { bohbKind, type BohbOptions } from './bohb.js';
 import { nsga2Kind, type Nsga2Options } from './nsga2.js';
@@ -23,6 +24,7 @@ export { RandomSearch } from './random.js';
 export { RegularizedEvolution, type EvolutionOptions } from './evolution.js';
 export { GeneticAlgorithm, type GeneticOptions } from './genetic.js';
 export { LocalSearch, type LocalSearchOptions } from './local.js';
+export { MorphismSearch, type MorphismSearchOptions } from './morphism.js';
 export { Bananas, type BananasOptions, type Acquisition } from './bananas.js';
 export { Controller, type ControllerOptions, type ControllerState } from './controller.js';
 export { Reinforce, Ppo, type PolicyGradientOptions, type PpoOptions } from './policy-gradient.js';
@@ -33,9 +35,9 @@ export { ProxyBo, type ProxyBoOptions } from './proxy-bo.js';
 export { dominates, nonDominatedSort, crowdingDistance, hypervolume2d } from './pareto.js';
 
 /** The built-in multi-trial strategies, each with its options schema and whether it is multi-objective. */
-export const strategyKinds: readonly StrategyKind[] = [randomKind, evolutionKind, geneticKind, localKind, reinforceKind, ppoKind, bananasKind, nsga2Kind, naoKind, bohbKind, proxyBoKind];
+export const strategyKinds: readonly StrategyKind[] = [randomKind, evolutionKind, geneticKind, localKind, reinforceKind, ppoKind, bananasKind, nsga2Kind, naoKind, bohbKind, proxyBoKind, morphismKind];
 
-export const strategyNames = ['random', 'evolution', 'ga', 'local', 'reinforce', 'ppo', 'bo', 'nsga2', 'nao', 'bohb', 'proxy-bo'] as const;
+export const strategyNames = ['random', 'evolution', 'ga', 'local', 'reinforce', 'ppo', 'bo', 'nsga2', 'nao', 'bohb', 'proxy-bo', 'morphism'] as const;
 export type StrategyName = (typeof strategyNames)[number];
 
 export interface StrategyOptionsByName {
@@ -50,6 +52,7 @@ export interface StrategyOptionsByName {
   nao: NaoOptions;
   bohb: BohbOptions;
   'proxy-bo': ProxyBoOptions;
+  morphism: MorphismSearchOptions;
 }
 
 export function isStrategyName(name: string): name is StrategyName {

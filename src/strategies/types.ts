@@ -50,6 +50,14 @@ export interface StrategyState {
   readonly extra: unknown;
 }
 
+/**
+ * What a strategy attaches to a sample it asked, for the estimator (JSON
+ * values; e.g. src/networks/morphism.ts WeightInheritance: the parent whose
+ * weights a child continues from). An estimator uses the keys it knows and
+ * ignores the rest.
+ */
+export type TrialMetadata = Readonly<Record<string, unknown>>;
+
 export interface Strategy {
   readonly name: string;
   /**
@@ -57,6 +65,12 @@ export interface Strategy {
    * the space has no unasked sample left.
    */
   ask(n?: number): Sample[];
+  /**
+   * What goes with an asked sample not yet told (undefined: nothing);
+   * restored with the state, so a resumed run hands its pending samples the
+   * same metadata.
+   */
+  trialMetadata?(sample: Sample): TrialMetadata | undefined;
   /** The result of evaluating a sample (normally one that was asked). */
   tell(sample: Sample, objectives: Objectives): void;
   /** Every told trial, in telling order. */
