@@ -15,7 +15,8 @@ import type { DefinedSpace } from '../spaces/space.js';
 import type { Sample, SearchSpace } from '../spaces/types.js';
 import { Rng } from '../util/random.js';
 import { BaseStrategy, integerAtLeast, optionsSchema, type BaseOptions } from './base.js';
-import type { StrategyKind, TrialMetadata } from './types.js';
+import { z } from 'zod';
+import { defineStrategy, type TrialMetadata } from './types.js';
 
 export interface MorphismSearchOptions extends BaseOptions {
   /** Children asked per step (default 8, as NASH). */
@@ -107,13 +108,13 @@ export class MorphismSearch extends BaseStrategy {
   }
 }
 
-export const morphismKind: StrategyKind = {
+export const morphismKind = defineStrategy({
   name: 'morphism',
   multiObjective: false,
   options: optionsSchema({
     children: integerAtLeast(1, 'children asked per hill-climbing step (default 8)'),
     morphismsPerChild: integerAtLeast(1, 'random function-preserving morphisms applied to make one child (default 5)'),
-    start: { kind: 'string', help: "the first parent in the space's text form (default: a uniform sample)" },
+    start: z.string().describe("the first parent in the space's text form (default: a uniform sample)").optional(),
   }),
   create: (space, options) => new MorphismSearch(space, options),
-};
+});
