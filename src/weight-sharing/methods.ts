@@ -310,8 +310,18 @@ const ONE_SHOT: WeightSharingMethod[] = [
     presets: cpuPreset({ epochs: 60, calibrationBatches: 8, evalBatches: 8 }),
     options: { ...COMMON, ...SEARCH_OPTIONS, ...RANKING, sampling: { kind: 'string', enum: ['uniform', 'strict-fair'], default: 'uniform', help: 'path sampling (strict-fair: as fairnas)' },
       sandwich: int(0, 'elastic spaces (mobilenet, chain, transformer): per step the largest and smallest paths and this many random ones (the sandwich rule; 0: off)', 0),
+      fewShot: {
+        kind: 'object',
+        optional: true,
+        required: ['edge', 'epochs'],
+        help: 'few-shot supernets: after `epochs` epochs, one copy of the supernet per candidate of `edge`, each trained on every later batch with its candidate fixed; a cell inherits the copy of its operation there',
+        fields: {
+          edge: { kind: 'string', help: 'the edge (label) that splits the supernet, e.g. nb201 edge_3_0' },
+          epochs: int(0, 'epochs before the split (fewer than epochs)'),
+        },
+      },
     },
-    create: (data, c, o) => createSposRun(data, { ...oneShotCommon(c, o), limits: c.limits, sampling: o.sampling, sandwich: o.sandwich, evolution: evolutionOf(o) } as never),
+    create: (data, c, o) => createSposRun(data, { ...oneShotCommon(c, o), limits: c.limits, sampling: o.sampling, sandwich: o.sandwich, fewShot: o.fewShot, evolution: evolutionOf(o) } as never),
   },
   {
     name: 'fairnas',

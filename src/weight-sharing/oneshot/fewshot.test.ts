@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { syntheticDataset } from '../../data/synthetic.js';
 import { getNumThreads, memory, noGrad, randn, setNumThreads, tidy } from '../../tensor/index.js';
 import type { Sample } from '../../spaces/types.js';
+import { validate, type Schema } from '../../util/schema.js';
+import { getWeightSharingMethod } from '../methods.js';
 import { evaluateWithInheritedWeights } from './paths.js';
 import { createSposRun, type SposOptions } from './spos.js';
 
@@ -114,4 +116,13 @@ test('a bad split edge or epoch is a config error naming the field and the value
   refuses({ edge: EDGE, epochs: 3 }, 'strategy.options.fewShot.epochs', /expected 0 to 2 epochs before it, got 3/);
   refuses({ edge: EDGE, epochs: 1.5 }, 'strategy.options.fewShot.epochs', /got 1.5/);
   assert.equal(memory().numTensors, start);
+});
+
+test("the spos method declares fewShot in its options: a config's split is checked field by field", () => {
+  const schema: Schema = { kind: 'object', fields: getWeightSharingMethod('spos').options };
+  const checked = validate(schema, { fewShot: { edge: 'edge_3_0', epochs: 2 } }, 'strategy.options') as Record<string, unknown>;
+  assert.deepEqual(checked['fewShot'], { edge: 'edge_3_0', epochs: 2 });
+  assert.equal((validate(schema, {}, 'strategy.options') as Record<string, unknown>)['fewShot'], undefined);
+  assert.throws(() => validate(schema, { fewShot: { edge: 'edge_3_0' } }, 'strategy.options'), (e: Error & { where?: string }) => e.where === 'strategy.options.fewShot.epochs');
+  assert.throws(() => validate(schema, { fewShot: { edge: 'edge_3_0', epochs: -1 } }, 'strategy.options'), (e: Error & { where?: string }) => e.where === 'strategy.options.fewShot.epochs');
 });
