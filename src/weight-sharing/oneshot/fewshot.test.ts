@@ -126,3 +126,27 @@ test("the spos method declares fewShot in its options: a config's split is check
   assert.throws(() => validate(schema, { fewShot: { edge: 'edge_3_0' } }, 'strategy.options'), (e: Error & { where?: string }) => e.where === 'strategy.options.fewShot.epochs');
   assert.throws(() => validate(schema, { fewShot: { edge: 'edge_3_0', epochs: -1 } }, 'strategy.options'), (e: Error & { where?: string }) => e.where === 'strategy.options.fewShot.epochs');
 });
+
+test('a checkpoint without sub-supernets does not restore into a run split earlier, nor one with them into a run without fewShot', async () => {
+  const start = memory().numTensors;
+  const plain = createSposRun(data, { ...o, fewShot: undefined });
+  const split = createSposRun(data, o);
+  try {
+    await plain.trainEpoch();
+    await plain.trainEpoch();
+    await split.trainEpoch();
+    const fromPlain = plain.checkpoint();
+    const fromSplit = split.checkpoint();
+    const fresh = [createSposRun(data, o), createSposRun(data, { ...o, fewShot: undefined })];
+    try {
+      assert.throws(() => fresh[0]!.restore(fromPlain.state, fromPlain.tensors), /checkpoint: expected the few-shot sub-supernets of a run split after 1 epochs, found none/);
+      assert.throws(() => fresh[1]!.restore(fromSplit.state, fromSplit.tensors), /checkpoint: expected 0 few-shot sub-supernets \(the run's fewShot option\), got 5/);
+    } finally {
+      for (const run of fresh) run.dispose();
+    }
+  } finally {
+    plain.dispose();
+    split.dispose();
+  }
+  assert.equal(memory().numTensors, start);
+});

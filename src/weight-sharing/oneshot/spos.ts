@@ -25,7 +25,7 @@ export type PathSampling = 'uniform' | 'strict-fair';
 
 /** Few-shot splitting: where and when the supernet becomes one sub-supernet per candidate of an edge. */
 export interface FewShotOptions {
-  /** The edge (a label of the supernet, e.g. nb201's edge_1_0) whose candidates split it. */
+  /** The edge (a label of the supernet, e.g. nb201's edge_3_0) whose candidates split it. */
   edge: string;
   /** Epochs the whole supernet trains before the split (0: split from the start); every later epoch trains each sub-supernet on every batch. */
   epochs: number;
@@ -156,6 +156,15 @@ export class SposRun extends OneShotRun {
       loadModuleTensors(`fewshot.${k}.supernet`, sub.net, tensors);
       loadOptimizerCheckpoint(`fewshot.${k}.optimizer`, sub.optimizer, optimizer, tensors);
     });
+  }
+
+  override restore(state: Json, tensors: Record<string, Tensor>): void {
+    super.restore(state, tensors);
+    const split = this.o.fewShot?.epochs;
+    // A run split at 0 has its sub-supernets from the start; a later split has them once its epoch is trained.
+    if (split !== undefined && this.#subSupernets.length === 0 && (split === 0 || this.epochsDone > split)) {
+      throw dataError(`expected the few-shot sub-supernets of a run split after ${split} epochs, found none (a checkpoint of a run without fewShot?)`, 'checkpoint');
+    }
   }
 
   #disposeSubSupernets(): void {
