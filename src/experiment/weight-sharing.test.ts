@@ -137,7 +137,7 @@ describe('weight-sharing experiments (in process)', () => {
     });
   }
 
-  test('spos with ranking: Kendall τ and Spearman ρ of the supernet against the table are metrics of the found cell; other spaces refuse it', async () => {
+  test('spos with ranking: Kendall τ, Spearman ρ and precision at the top 5% of the supernet against the table are metrics of the found cell; other spaces refuse it', async () => {
     const store = await openStore('sqlite::memory:');
     try {
       const raw = rawConfig('spos');
@@ -146,6 +146,8 @@ describe('weight-sharing experiments (in process)', () => {
       const [trial] = await store.listTrials((await store.getExperiment('ws'))!.id);
       const m = trial!.metrics!;
       assert.equal(m['ranking_cells'], 6);
+      // ceil(5% of 6) = 1 cell: the supernet's best is the table's best or not.
+      assert.ok(m['ranking_precision_top5'] === 0 || m['ranking_precision_top5'] === 1, JSON.stringify(m));
       assert.ok(m['ranking_kendall_tau']! >= -1 && m['ranking_kendall_tau']! <= 1 && m['ranking_spearman']! >= -1 && m['ranking_spearman']! <= 1, JSON.stringify(m));
       const chain = checkConfig({ ...raw, name: 'c', space: { name: 'chain' }, estimator: { kind: 'supernet' }, strategy: { name: 'spos', options: { epochs: 1, ranking: 6 } } });
       await assert.rejects(runExperiment({ store, config: chain }), /strategy\.options\.ranking: ranks the supernet against the NAS-Bench-201 table: needs space nb201/);

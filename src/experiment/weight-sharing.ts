@@ -210,11 +210,11 @@ function tableOf(config: ExperimentConfig): { table: Nb201Table; dataset: Nb201D
   return { table: Nb201Table.load(), dataset: parseNb201BenchmarkName(config.estimator.benchmark!) };
 }
 
-/** Kendall τ and Spearman ρ of inherited-weight accuracy against the table over n random cells (seeded). */
+/** Kendall τ, Spearman ρ and precision at the top 5% of inherited-weight accuracy against the table over n random cells (seeded). */
 function tableRanking(config: ExperimentConfig, evaluate: (s: Sample) => number, n: number): Metrics {
   const { table, dataset } = tableOf(config);
   const q = rankingQuality(evaluate, (arch) => table.accuracy(arch, dataset), new Rng(config.seed + 1000), n);
-  return { ranking_kendall_tau: q.kendallTau, ranking_spearman: q.spearman, ranking_cells: q.cells.length };
+  return { ranking_kendall_tau: q.kendallTau, ranking_spearman: q.spearman, ranking_precision_top5: q.precisionAtTop5, ranking_cells: q.cells.length };
 }
 
 /**

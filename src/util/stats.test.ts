@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { kendallTau, mean, median, pearson, quantile, ranks, spearman, std } from './stats.js';
+import { kendallTau, mean, median, pearson, precisionAtTop, quantile, ranks, spearman, std } from './stats.js';
 
 const close = (a: number, b: number, eps = 1e-12) => assert.ok(Math.abs(a - b) < eps, `${a} != ${b}`);
 
@@ -30,4 +30,16 @@ test('Spearman and Kendall against hand-computed values', () => {
   close(spearman([1, 2, 3], [30, 20, 10]), -1);
   close(pearson([1, 2, 3], [2, 4, 6]), 1);
   assert.throws(() => spearman([1, 2], [1]), RangeError);
+});
+
+test('precisionAtTop: share of a\'s top ceil(f·n) among b\'s, ties broken by position', () => {
+  const b = [10, 9, 8, 7, 6, 5, 4, 3, 2, 1];
+  assert.equal(precisionAtTop([10, 9, 8, 7, 6, 5, 4, 3, 2, 1], b, 0.2), 1);
+  assert.equal(precisionAtTop([9, 1, 10, 2, 3, 4, 5, 6, 7, 8], b, 0.2), 0.5);
+  assert.equal(precisionAtTop([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], b, 0.3), 0);
+  // ceil(0.05 · 10) = 1: only the very best counts.
+  assert.equal(precisionAtTop([5, 5, 1, 1, 1, 1, 1, 1, 1, 1], b, 0.05), 1);
+  assert.equal(precisionAtTop([5, 6, 1, 1, 1, 1, 1, 1, 1, 1], b, 0.05), 0);
+  assert.throws(() => precisionAtTop([1, 2], [1, 2], 0), /fraction must be in \(0, 1\], got 0/);
+  assert.throws(() => precisionAtTop([1, 2], [1], 0.5), /differ in length/);
 });

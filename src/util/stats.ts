@@ -102,6 +102,21 @@ export function kendallTau(a: readonly number[], b: readonly number[]): number {
   return (concordant - discordant) / Math.sqrt((concordant + discordant + tiesA) * (concordant + discordant + tiesB));
 }
 
+/**
+ * Precision at the top fraction: the share of the k = ceil(fraction · n)
+ * items ranked highest by `a` that are among the k ranked highest by `b`
+ * (ties broken by position). Judges whether a ranking finds the best items,
+ * which correlations over all items do not.
+ */
+export function precisionAtTop(a: readonly number[], b: readonly number[], fraction: number): number {
+  checkPair(a, b, 'precisionAtTop');
+  if (!(fraction > 0 && fraction <= 1)) throw new RangeError(`precisionAtTop: fraction must be in (0, 1], got ${fraction}`);
+  const k = Math.ceil(fraction * a.length);
+  const top = (xs: readonly number[]) => xs.map((_, i) => i).sort((i, j) => xs[j]! - xs[i]! || i - j).slice(0, k);
+  const best = new Set(top(b));
+  return top(a).filter((i) => best.has(i)).length / k;
+}
+
 function checkPair(a: readonly number[], b: readonly number[], name: string): void {
   if (a.length !== b.length) throw new RangeError(`${name}: lists differ in length (${a.length} vs ${b.length})`);
   if (a.length < 2) throw new RangeError(`${name}: needs at least 2 points, got ${a.length}`);

@@ -168,6 +168,12 @@ const CPU_DATA = { limitTrain: 20_000 };
 const CPU_COMMON = { resolution: 16, channels: 16, batch: 64, timeBudgetSeconds: 840 };
 const cpuPreset = (options: Record<string, unknown>): Record<PresetName, MethodPreset> => ({ cpu: { ...CPU_DATA, options: { ...CPU_COMMON, ...options } } });
 const CPU_ALPHA = { archLr: 3e-3 };
+/**
+ * SPOS and FairNAS score each cell on 32 validation batches (2,048 images): at the preset the
+ * supernet's accuracies of connected cells spread by about 2 points (sd), and on 8 batches the
+ * binomial error (2.2 points) would be as large (docs/benchmarks.md, "Ranking at the cpu preset").
+ */
+const CPU_RANKING = { calibrationBatches: 8, evalBatches: 32 };
 
 const PRESETS: Record<DifferentiableMethod, Record<PresetName, MethodPreset>> = {
   darts: cpuPreset({ ...CPU_ALPHA, epochs: 30 }),
@@ -311,16 +317,20 @@ const ONE_SHOT: WeightSharingMethod[] = [
   {
     name: 'spos',
     summary: 'SPOS: one uniformly sampled path per step, then evolutionary search with inherited weights',
-    presets: cpuPreset({ epochs: 60, calibrationBatches: 8, evalBatches: 8 }),
+    presets: cpuPreset({ epochs: 60, ...CPU_RANKING }),
     options: z.strictObject({ ...COMMON, ...SEARCH_OPTIONS, ...RANKING, sampling: oneOf(['uniform', 'strict-fair'], 'path sampling (strict-fair: as fairnas)', 'uniform'),
       sandwich: int(0, 'elastic spaces (mobilenet, chain, transformer): per step the largest and smallest paths and this many random ones (the sandwich rule; 0: off)', 0),
+      fewShot: z.strictObject({
+        edge: z.string().describe('the edge (label) that splits the supernet, e.g. nb201 edge_3_0'),
+        epochs: int(0, 'epochs before the split (fewer than epochs)'),
+      }).describe('few-shot supernets: after `epochs` epochs, one copy of the supernet per candidate of `edge`, each trained on every later batch with its candidate fixed; a cell inherits the copy of its operation there').optional(),
     }),
-    create: (data, c, o) => createSposRun(data, { ...oneShotCommon(c, o), limits: c.limits, sampling: o.sampling, sandwich: o.sandwich, evolution: evolutionOf(o) } as never),
+    create: (data, c, o) => createSposRun(data, { ...oneShotCommon(c, o), limits: c.limits, sampling: o.sampling, sandwich: o.sandwich, fewShot: o.fewShot, evolution: evolutionOf(o) } as never),
   },
   {
     name: 'fairnas',
     summary: 'FairNAS: SPOS with strict fairness (every candidate of every edge once per group of steps)',
-    presets: cpuPreset({ epochs: 60, calibrationBatches: 8, evalBatches: 8 }),
+    presets: cpuPreset({ epochs: 60, ...CPU_RANKING }),
     options: z.strictObject({ ...COMMON, ...SEARCH_OPTIONS, ...RANKING }),
     create: (data, c, o) => createFairnasRun(data, { ...oneShotCommon(c, o), limits: c.limits, evolution: evolutionOf(o) } as never),
   },

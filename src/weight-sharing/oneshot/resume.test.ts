@@ -47,6 +47,11 @@ const cases: Case[] = [
     name: 'spos', create: () => createSposRun(data, nb201), stopAfter: [1, 2],
     check: (records) => assert.ok(records.every((r) => r.phase === 'supernet' && r.extra === undefined)),
   },
+  {
+    // Split after epoch 1: checkpoints at the split (sub-supernets just copied) and after a few-shot epoch.
+    name: 'spos few-shot', create: () => createSposRun(data, { ...nb201, fewShot: { edge: 'edge_3_1', epochs: 1 } }), stopAfter: [1, 2],
+    check: (records) => assert.deepEqual(records.map((r) => r.phase), ['supernet', 'few-shot', 'few-shot']),
+  },
   { name: 'fairnas', create: () => createFairnasRun(data, nb201), stopAfter: [1] },
   {
     name: 'enas', create: () => createEnasRun(data, { ...nb201, controllerSteps: 2, deriveSamples: 3 }), stopAfter: [1, 2],

@@ -338,9 +338,15 @@ export abstract class OneShotRun implements WeightSharingRun {
     this.#snapshot = [];
   }
 
-  /** Accuracy of a sample with the supernet's weights, after batch-norm recalibration on the calibration batches. */
+  /** The supernet whose weights a sample inherits (this one; few-shot SPOS picks one of its sub-supernets). */
+  supernetFor(_s: Sample): OneShotSupernet {
+    return this.supernet;
+  }
+
+  /** Accuracy of a sample with the weights of its supernet, after batch-norm recalibration on the calibration batches. */
   evaluate(s: Sample): number {
-    const { supernet, shot, calibration, validBatches } = this;
+    const { shot, calibration, validBatches } = this;
+    const supernet = this.supernetFor(s);
     return evaluateWithInheritedWeights(supernet.net, supernet.mixing, shot.pathOf(s), calibration.map((b) => b.x), validBatches);
   }
 
@@ -364,7 +370,8 @@ export abstract class OneShotRun implements WeightSharingRun {
    * exportPath when set), and afterSearch.
    */
   protected conclude(best: Evaluated, evaluations: number): WeightSharingResult {
-    const { shot, supernet, options } = this;
+    const { shot, options } = this;
+    const supernet = this.supernetFor(best.sample);
     const arch = shot.space.format(best.sample);
     const cost = this.costModel(best.sample);
     const inherited = canExtract(supernet.net) ? inheritedWeights(supernet.net, best.sample, this.calibration.map((b) => b.x)) : undefined;
