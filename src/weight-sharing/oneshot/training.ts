@@ -114,7 +114,7 @@ export interface OneShotOptions extends SupernetTrainingOptions, RunDataOptions,
 }
 
 /** Fixed evaluation data for a trained supernet: calibration inputs and labelled validation batches. */
-function holdOutBatches(data: Dataset, indices: Int32Array, count: number, batchSize: number, augment: AugmentOptions | undefined, seed: number): Batch[] {
+export function holdOutBatches(data: Dataset, indices: Int32Array, count: number, batchSize: number, augment: AugmentOptions | undefined, seed: number): Batch[] {
   const loader = new DataLoader(data, { batchSize, indices, augment, train: false, shuffle: true, seed });
   const batches: Batch[] = [];
   try {
@@ -126,7 +126,7 @@ function holdOutBatches(data: Dataset, indices: Int32Array, count: number, batch
   return batches;
 }
 
-function disposeBatches(batches: Batch[]): void {
+export function disposeBatches(batches: Batch[]): void {
   for (const b of batches) {
     b.x.dispose();
     b.y.dispose();
