@@ -117,7 +117,7 @@ export interface OneShotOptions extends SupernetTrainingOptions, RunDataOptions,
 }
 
 /** Fixed evaluation data for a trained supernet: calibration inputs and labelled validation batches. */
-export function holdOutBatches(data: Dataset, indices: Int32Array, count: number, batchSize: number, augment: AugmentOptions | undefined, seed: number): Batch[] {
+function holdOutBatches(data: Dataset, indices: Int32Array, count: number, batchSize: number, augment: AugmentOptions | undefined, seed: number): Batch[] {
   const loader = new DataLoader(data, { batchSize, indices, augment, train: false, shuffle: true, seed });
   const batches: Batch[] = [];
   try {
@@ -129,7 +129,7 @@ export function holdOutBatches(data: Dataset, indices: Int32Array, count: number
   return batches;
 }
 
-export function disposeBatches(batches: Batch[]): void {
+function disposeBatches(batches: Batch[]): void {
   for (const b of batches) {
     b.x.dispose();
     b.y.dispose();
@@ -207,6 +207,9 @@ export abstract class EpochRun implements WeightSharingRun {
 
   /** The module trained, with its optimizer and schedule (checkpointed under 'supernet.' and 'optimizer.'). */
   protected abstract get trained(): TrainedModule;
+
+  /** The run's options as the subclass keeps them (the data and schedule fields). */
+  protected abstract get options(): RunDataOptions;
 
   /** Planned epochs, or the epochs done once the time budget has ended training. */
   get epochs(): number {
@@ -289,9 +292,6 @@ export abstract class EpochRun implements WeightSharingRun {
       ...(Object.keys(extra).length > 0 ? { extra } : {}),
     };
   }
-
-  /** The run's options as the subclass keeps them (the data and schedule fields). */
-  protected abstract get options(): RunDataOptions;
 
   checkpoint(): WeightSharingCheckpoint {
     this.#releaseSnapshot();
