@@ -377,11 +377,7 @@ const ONE_SHOT: WeightSharingMethod[] = [
       ...RANKING,
       hidden: int(1, 'hidden width of the hypernetwork', 64),
     },
-    create: (data, c, o) => {
-      if (c.space !== 'nb201') throw configError(`smash generates the weights of nb201 cells; space '${c.space}' is not supported`, 'space.name');
-      if (c.limits.maxFlops !== undefined || c.limits.maxParams !== undefined) throw configError('smash scores random cells and takes no resource limit; use spos, fairnas or ofa', 'constraints');
-      return createSmashRun(data, { ...oneShotCommon(c, o), hidden: o.hidden, budget: o.budget } as never);
-    },
+    create: (data, c, o) => createSmashRun(data, { ...oneShotCommon(c, o), limits: c.limits, hidden: o.hidden, budget: o.budget } as never),
   },
 ];
 

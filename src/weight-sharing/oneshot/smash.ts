@@ -17,12 +17,16 @@ import { crossEntropy, manualSeed, noGrad, tidy, type Tensor } from '../../tenso
 import type { Rng } from '../../util/random.js';
 import { betweenSteps, reseed } from '../checkpoint.js';
 import type { WeightSharingResult } from '../run.js';
-import { oneShotCostModel, type SampleCost } from './constraints.js';
+import { oneShotCostModel, type CostLimits, type SampleCost } from './constraints.js';
 import { HyperNetwork } from './hypernet.js';
 import { pathAccuracy, recalibrateBatchNorm } from './paths.js';
 import { EpochRun, type EpochRunOptions, type StepResult, type SupernetTrainingOptions, type TrainedModule } from './training.js';
 
 export interface SmashOptions extends SupernetTrainingOptions, EpochRunOptions {
+  /** The space searched: nb201, the only one whose cells the hypernetwork generates (default nb201). */
+  space?: string;
+  /** Refused when set: the final step scores random cells and takes no resource limit. */
+  limits?: CostLimits;
   /** Channels of the first stage (default: the nb201 kit's). */
   C?: number;
   /** Cells per stage (default: the nb201 kit's). */
@@ -44,6 +48,8 @@ export class SmashRun extends EpochRun {
 
   constructor(data: Dataset, readonly options: SmashOptions) {
     const o = options;
+    if ((o.space ?? 'nb201') !== 'nb201') throw configError(`smash generates the weights of nb201 cells; space '${o.space}' is not supported`, 'space.name');
+    if (o.limits?.maxFlops !== undefined || o.limits?.maxParams !== undefined) throw configError('smash scores random cells and takes no resource limit; use spos, fairnas or ofa', 'constraints');
     if (o.budget !== undefined && !(Number.isInteger(o.budget) && o.budget >= 1)) throw configError(`expected at least 1 cell to score, got ${o.budget}`, 'budget');
     super('smash', data, o, o.epochs);
     const sized = getKit('nb201').sized!;
