@@ -442,7 +442,6 @@ export abstract class OneShotRun extends EpochRun {
       ...(inherited ? { inherited } : {}),
     };
   }
-
 }
 
 /** What the one-off commands (runSpos, runEnas, runOfa) return. */
