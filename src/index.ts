@@ -21,6 +21,8 @@ export {
   type SpaceKit, type KitSupernetOptions, type SpaceOptions,
 } from './kits/index.js';
 export { runSpos, type SposOptions } from './weight-sharing/oneshot/spos.js';
+export { createSmashRun, SmashRun, type SmashOptions } from './weight-sharing/oneshot/smash.js';
+export { HyperNetwork, architectureCode, type HyperNetworkOptions } from './weight-sharing/oneshot/hypernet.js';
 export { createSupernetDifferentiableRun, type SupernetSearchOptions } from './weight-sharing/differentiable/generic.js';
 export type { OneShotResult } from './weight-sharing/oneshot/training.js';
 export { runExperiment } from './experiment/run.js';

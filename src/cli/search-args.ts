@@ -71,7 +71,7 @@ export const SEARCH_ALIASES: readonly SearchAlias[] = [
   { flag: 'phase-split', ...option('phaseSplit', 'strategy.options.phaseSplit, a comma list (full,kernel,depth,expand)', '<a,b,c,d>', (t) => `[${t}]`) },
   { flag: 'kd-weight', ...option('kdWeight', 'strategy.options.kdWeight', '<x>') },
   { flag: 'subnets-per-step', ...option('subnetsPerStep', 'strategy.options.subnetsPerStep') },
-  { flag: 'ranking', ...option('ranking', 'strategy.options.ranking: Kendall τ of the supernet against the nb201 table over N cells (spos, fairnas, enas)', '<N>') },
+  { flag: 'ranking', ...option('ranking', 'strategy.options.ranking: Kendall τ of the supernet against the nb201 table over N cells (spos, fairnas, enas, smash)', '<N>') },
   {
     flag: 'cost', value: '<flops|latency:file>', help: 'strategy.options.cost.kind (and .table: a table of tsnas bench latency)', weightSharingOnly: true,
     assign: (text) => {

@@ -34,6 +34,8 @@ const METHODS: Record<string, Record<string, unknown>> = {
   fairnas: { epochs: 4, channels: 4, cells: 1, resolution: 8, batch: 24, stepsPerEpoch: 2, budget: 8, population: 4, calibrationBatches: 1, evalBatches: 1 },
   enas: { epochs: 4, channels: 4, cells: 1, resolution: 8, batch: 24, stepsPerEpoch: 2, controllerSteps: 3, calibrationBatches: 1, evalBatches: 1 },
   ofa: { epochs: 4, batch: 16, stepsPerEpoch: 2, budget: 6, population: 3, calibrationBatches: 1, evalBatches: 1 },
+  // With the ranking diagnostic, so that its metrics are part of what a resumed run must reproduce.
+  smash: { epochs: 4, channels: 4, cells: 1, resolution: 8, batch: 24, stepsPerEpoch: 2, budget: 4, hidden: 8, calibrationBatches: 1, evalBatches: 1, ranking: 5 },
 };
 
 /** OFA's elastic MobileNet, tiny. */

@@ -16,6 +16,7 @@ import { DIFFERENTIABLE_SPACES, type DifferentiableSpace } from './differentiabl
 import { createSposRun, createFairnasRun } from './oneshot/spos.js';
 import { createEnasRun } from './oneshot/enas.js';
 import { createOfaRun, DEFAULT_PHASE_SPLIT } from './oneshot/ofa.js';
+import { createSmashRun } from './oneshot/smash.js';
 import type { CostLimits } from './oneshot/constraints.js';
 import type { WeightSharingRun } from './run.js';
 
@@ -381,6 +382,20 @@ const ONE_SHOT: WeightSharingMethod[] = [
       kdWeight: o.kdWeight,
       subnetsPerStep: o.subnetsPerStep,
     } as never),
+  },
+  {
+    name: 'smash',
+    summary: 'SMASH: a hypernetwork generates the cell convolutions of each sampled nb201 cell; random cells are then ranked by their accuracy with generated weights',
+    presets: cpuPreset({ epochs: 60, ...CPU_RANKING }),
+    options: z.strictObject({
+      ...COMMON,
+      budget: int(1, 'distinct random cells scored with generated weights in the final step', 100),
+      calibrationBatches: SEARCH_OPTIONS.calibrationBatches,
+      evalBatches: SEARCH_OPTIONS.evalBatches,
+      ...RANKING,
+      hidden: int(1, 'hidden width of the hypernetwork', 64),
+    }),
+    create: (data, c, o) => createSmashRun(data, { ...oneShotCommon(c, o), limits: c.limits, hidden: o.hidden, budget: o.budget } as never),
   },
 ];
 

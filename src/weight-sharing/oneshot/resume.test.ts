@@ -1,4 +1,4 @@
-// The one-shot methods as checkpointable runs: a run stopped after k epochs
+// The one-shot methods (and SMASH) as checkpointable runs: a run stopped after k epochs
 // (and for the first k aborted in the middle of epoch k+1), saved through safetensors bytes
 // and JSON, and restored into a new run ends with exactly the records,
 // architecture, metrics and inherited weights of an uninterrupted run.
@@ -11,6 +11,7 @@ import { getNumThreads, manualSeed, memory, setNumThreads, type Tensor } from '.
 import type { WeightSharingEpoch, WeightSharingRun } from '../run.js';
 import { createEnasRun } from './enas.js';
 import { createOfaRun } from './ofa.js';
+import { createSmashRun } from './smash.js';
 import { createFairnasRun, createSposRun, type SposOptions } from './spos.js';
 
 let threads = 1;
@@ -53,6 +54,10 @@ const cases: Case[] = [
     check: (records) => assert.deepEqual(records.map((r) => r.phase), ['supernet', 'few-shot', 'few-shot']),
   },
   { name: 'fairnas', create: () => createFairnasRun(data, nb201), stopAfter: [1] },
+  {
+    name: 'smash', create: () => createSmashRun(data, { C: 4, cells: 1, epochs: 3, batchSize: 8, stepsPerEpoch: 2, seed: 5, augment, calibrationBatches: 1, evalBatches: 1, hidden: 8, budget: 3 }), stopAfter: [1, 2],
+    check: (records) => assert.ok(records.every((r) => r.phase === 'hypernetwork')),
+  },
   {
     name: 'enas', create: () => createEnasRun(data, { ...nb201, controllerSteps: 2, deriveSamples: 3 }), stopAfter: [1, 2],
     check: (records) => assert.ok(records.every((r) => (r.extra?.controllerRewards as number[]).length === 2 && typeof r.extra?.controllerBaseline === 'number')),

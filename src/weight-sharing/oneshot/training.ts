@@ -1,13 +1,16 @@
-// What the one-shot methods (SPOS/FairNAS, ENAS, OFA) share as checkpointable
-// runs (../run.ts): a single-path supernet with its SGD optimizer, the
-// seeded train/valid split and training loader, the held-out batches for
-// batch-norm recalibration and scoring, the epoch loop (reseeded per epoch,
-// yielding between steps), the checkpoint of all that, and the end of the
-// final step (the found network's cost, inherited weights and export).
+// What the one-shot methods (SPOS/FairNAS, ENAS, OFA, SMASH) share as
+// checkpointable runs (../run.ts): the seeded train/valid split and training
+// loader, the held-out batches for batch-norm recalibration and scoring, the
+// epoch loop (reseeded per epoch, yielding between steps) over a trained
+// module with its SGD optimizer, and the checkpoint of all that (EpochRun);
+// for the supernet methods also the single-path supernet and the end of the
+// final step: the found network's cost, inherited weights and export
+// (OneShotRun).
 import { TsnasError, configError, dataError } from '../../errors.js';
 import type { AugmentOptions } from '../../data/augment.js';
 import type { Dataset } from '../../data/dataset.js';
 import { DataLoader, splitIndices, type Batch, type LoaderState } from '../../data/loader.js';
+import type { Module } from '../../nn/module.js';
 import { SGD } from '../../nn/optim.js';
 import { LrScheduler, clipGradNorm, cosineAnnealing, type LrSchedule } from '../../nn/schedule.js';
 import { SinglePathMixing } from '../../spaces/supernet.js';
@@ -151,19 +154,29 @@ export interface MethodCheckpoint {
   tensors: Record<string, Tensor>;
 }
 
+/** What an EpochRun trains: a module, its SGD optimizer and their learning-rate schedule. */
+export interface TrainedModule {
+  readonly net: Module;
+  readonly optimizer: SGD;
+  readonly scheduler: LrScheduler;
+}
+
+/** The options an EpochRun reads. */
+export interface EpochRunOptions extends RunDataOptions {
+  calibrationBatches?: number;
+  evalBatches?: number;
+}
+
 /**
- * A one-shot search as a WeightSharingRun. Subclasses give the training step
- * and may add work around each epoch and state of their own; finish() is
- * theirs, ending with conclude().
+ * A run of epochs of single steps on the training loader, as a
+ * WeightSharingRun. Subclasses build the trained module after super() (on a
+ * failure there, they call releaseData), give the training step, and may add
+ * work around each epoch and state of their own; finish() is theirs.
  */
-export abstract class OneShotRun implements WeightSharingRun {
+export abstract class EpochRun implements WeightSharingRun {
   readonly seed: number;
   readonly batchSize: number;
   readonly split: { train: Int32Array; valid: Int32Array };
-  readonly supernet: OneShotSupernet;
-  readonly shot: OneShotSpace;
-  /** FLOPs and params of a sample (the space's cost model, at the data's input size). */
-  readonly costModel: (s: Sample) => SampleCost;
   /** Training images that re-estimate batch norm per evaluated path, and the labelled batches it is scored on. */
   readonly calibration: Batch[] = [];
   readonly validBatches: Batch[] = [];
@@ -176,32 +189,27 @@ export abstract class OneShotRun implements WeightSharingRun {
   #snapshot: Tensor[] = [];
 
   /** `method` names the run in its checkpoints; `epochs` is the planned number of epochs. */
-  constructor(readonly method: string, readonly data: Dataset, readonly options: OneShotOptions, epochs: number) {
+  constructor(readonly method: string, readonly data: Dataset, o: EpochRunOptions, epochs: number) {
     if (!(Number.isInteger(epochs) && epochs >= 1)) throw configError(`expected at least 1 epoch, got ${epochs}`, 'epochs');
     this.#planned = epochs;
-    const o = options;
     this.seed = o.seed ?? 0;
     this.split = splitIndices(data.n, { validFraction: o.validFraction ?? 0.5, seed: this.seed, limit: o.limitTrain });
     this.batchSize = o.batchSize ?? 64;
-    if (o.exportPath !== undefined) requireExportable(o.space);
-    const side = o.augment?.resize;
-    const space = getSpace(o.space, o.spaceOptions);
-    this.costModel = oneShotCostModel(space, { numClasses: data.numClasses, input: [data.channels, side ?? data.height, side ?? data.width], C: o.C, cells: o.cells });
-    requireFeasible(space, this.costModel, o.limits ?? {});
     this.loader = new DataLoader(data, { batchSize: this.batchSize, indices: this.split.train, augment: o.augment, seed: this.seed, dropLast: this.split.train.length >= this.batchSize });
     this.calibration = holdOutBatches(data, this.split.train, o.calibrationBatches ?? 4, this.batchSize, o.augment, this.seed + 2);
     try {
       this.validBatches = holdOutBatches(data, this.split.valid, o.evalBatches ?? 4, this.batchSize, o.augment, this.seed + 3);
-      // The initial weights follow the seed alone, whatever libtorch's generator was.
-      manualSeed(this.seed);
-      this.supernet = new OneShotSupernet({ space: o.space, C: o.C, cells: o.cells, numClasses: data.numClasses, inChannels: data.channels, spaceOptions: o.spaceOptions, inputSize: side ?? data.height }, o);
     } catch (e) {
-      disposeBatches(this.calibration);
-      disposeBatches(this.validBatches);
+      this.releaseData();
       throw e;
     }
-    this.shot = this.supernet.shot;
   }
+
+  /** The module trained, with its optimizer and schedule (checkpointed under 'supernet.' and 'optimizer.'). */
+  protected abstract get trained(): TrainedModule;
+
+  /** The run's options as the subclass keeps them (the data and schedule fields). */
+  protected abstract get options(): RunDataOptions;
 
   /** Planned epochs, or the epochs done once the time budget has ended training. */
   get epochs(): number {
@@ -245,9 +253,9 @@ export abstract class OneShotRun implements WeightSharingRun {
     const start = performance.now();
     const extra = this.beforeEpoch(epoch);
     const rng = reseed(this.seed, epoch);
-    const { supernet, loader } = this;
-    supernet.scheduler.loadStateDict({ epoch });
-    const lr = supernet.optimizer.lrs[0]!;
+    const { trained, loader } = this;
+    trained.scheduler.loadStateDict({ epoch });
+    const lr = trained.optimizer.lrs[0]!;
     const steps = Math.min(loader.batchesPerEpoch, this.options.stepsPerEpoch ?? Infinity);
     let loss = 0;
     let correct = 0;
@@ -257,7 +265,7 @@ export abstract class OneShotRun implements WeightSharingRun {
       const batch = loader.next();
       try {
         const r = this.step(batch, epoch, rng);
-        if (!Number.isFinite(r.loss)) throw configError(`supernet training diverged: loss ${r.loss} at epoch ${epoch + 1}`, 'lr');
+        if (!Number.isFinite(r.loss)) throw configError(`${this.method} training diverged: loss ${r.loss} at epoch ${epoch + 1}`, 'lr');
         loss += r.loss * batch.y.size(0);
         correct += r.correct;
         n += batch.y.size(0);
@@ -287,7 +295,7 @@ export abstract class OneShotRun implements WeightSharingRun {
 
   checkpoint(): WeightSharingCheckpoint {
     this.#releaseSnapshot();
-    const optimizer = optimizerCheckpoint('optimizer', this.supernet.optimizer);
+    const optimizer = optimizerCheckpoint('optimizer', this.trained.optimizer);
     const own = this.methodCheckpoint();
     for (const key of Object.keys(own.tensors)) {
       if (key.startsWith('supernet.') || key.startsWith('optimizer.')) throw new TsnasError('internal', `${this.method} checkpoint tensor ${key} clashes with the supernet's`);
@@ -298,13 +306,13 @@ export abstract class OneShotRun implements WeightSharingRun {
       trainingSeconds: this.#trainingSeconds,
       stoppedByBudget: this.#stoppedByBudget,
       loader: this.loader.getState(),
-      scheduler: this.supernet.scheduler.stateDict(),
+      scheduler: this.trained.scheduler.stateDict(),
       optimizer: optimizer.state,
       methodState: own.state,
     };
     return {
       state: state as unknown as Json,
-      tensors: { ...moduleTensors('supernet', this.supernet.net), ...optimizer.tensors, ...own.tensors },
+      tensors: { ...moduleTensors('supernet', this.trained.net), ...optimizer.tensors, ...own.tensors },
     };
   }
 
@@ -317,9 +325,9 @@ export abstract class OneShotRun implements WeightSharingRun {
       throw dataError(`expected 0 to ${this.#planned} epochs done, got ${saved.epochsDone}`, 'checkpoint');
     }
     this.#releaseSnapshot();
-    loadModuleTensors('supernet', this.supernet.net, tensors);
-    loadOptimizerCheckpoint('optimizer', this.supernet.optimizer, saved.optimizer, tensors);
-    this.supernet.scheduler.loadStateDict(saved.scheduler);
+    loadModuleTensors('supernet', this.trained.net, tensors);
+    loadOptimizerCheckpoint('optimizer', this.trained.optimizer, saved.optimizer, tensors);
+    this.trained.scheduler.loadStateDict(saved.scheduler);
     this.loader.setState(saved.loader);
     this.restoreMethod(saved.methodState, tensors);
     this.#done = saved.epochsDone;
@@ -336,6 +344,56 @@ export abstract class OneShotRun implements WeightSharingRun {
   #releaseSnapshot(): void {
     for (const t of this.#snapshot) t.dispose();
     this.#snapshot = [];
+  }
+
+  /** Frees the held-out batches (and checkpoint tensors): what this class made. */
+  protected releaseData(): void {
+    this.#releaseSnapshot();
+    disposeBatches(this.calibration);
+    disposeBatches(this.validBatches);
+  }
+
+  dispose(): void {
+    this.releaseData();
+    this.trained.optimizer.dispose();
+    this.trained.net.dispose();
+  }
+}
+
+/**
+ * A one-shot search on a single-path supernet of any space. Subclasses give
+ * the training step and may add work around each epoch and state of their
+ * own; finish() is theirs, ending with conclude().
+ */
+export abstract class OneShotRun extends EpochRun {
+  readonly supernet: OneShotSupernet;
+  readonly shot: OneShotSpace;
+  /** FLOPs and params of a sample (the space's cost model, at the data's input size). */
+  readonly costModel: (s: Sample) => SampleCost;
+
+  /** `method` names the run in its checkpoints; `epochs` is the planned number of epochs. */
+  constructor(method: string, data: Dataset, readonly options: OneShotOptions, epochs: number) {
+    const o = options;
+    if (o.exportPath !== undefined) requireExportable(o.space);
+    const side = o.augment?.resize;
+    const space = getSpace(o.space, o.spaceOptions);
+    const costModel = oneShotCostModel(space, { numClasses: data.numClasses, input: [data.channels, side ?? data.height, side ?? data.width], C: o.C, cells: o.cells });
+    requireFeasible(space, costModel, o.limits ?? {});
+    super(method, data, o, epochs);
+    this.costModel = costModel;
+    try {
+      // The initial weights follow the seed alone, whatever libtorch's generator was.
+      manualSeed(this.seed);
+      this.supernet = new OneShotSupernet({ space: o.space, C: o.C, cells: o.cells, numClasses: data.numClasses, inChannels: data.channels, spaceOptions: o.spaceOptions, inputSize: side ?? data.height }, o);
+    } catch (e) {
+      this.releaseData();
+      throw e;
+    }
+    this.shot = this.supernet.shot;
+  }
+
+  protected get trained(): TrainedModule {
+    return this.supernet;
   }
 
   /** The supernet whose weights a sample inherits (this one; few-shot SPOS picks one of its sub-supernets). */
@@ -390,13 +448,6 @@ export abstract class OneShotRun implements WeightSharingRun {
       metrics: { supernet_accuracy: best.fitness, flops: cost.flops, params: cost.params, evaluations },
       ...(inherited ? { inherited } : {}),
     };
-  }
-
-  dispose(): void {
-    this.#releaseSnapshot();
-    disposeBatches(this.calibration);
-    disposeBatches(this.validBatches);
-    this.supernet.dispose();
   }
 }
 
