@@ -17,6 +17,20 @@ export function getNumThreads(): number {
   return native.getNumThreads();
 }
 
+/**
+ * Records every libtorch op (forward, backward, optimiser) with libtorch's
+ * own profiler, as torch.autograd.profiler does in PyTorch, until
+ * stopOpProfiler() writes them to `file` as a Chrome trace. For comparing a
+ * step with PyTorch's op by op (bench/profile_step.mjs).
+ */
+export function startOpProfiler(file: string): void {
+  native.profilerStart(file);
+}
+
+export function stopOpProfiler(): void {
+  native.profilerStop();
+}
+
 export function cudaAvailable(): boolean {
   return native.cudaAvailable();
 }
