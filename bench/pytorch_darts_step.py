@@ -189,7 +189,6 @@ def main():
     p.add_argument('--order', type=int, default=1, choices=[1, 2])
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--steps', type=int, default=5)
-    p.add_argument('--profile', help='write torch.autograd.profiler\'s op trace of the timed steps here (Chrome trace)')
     p.add_argument('--batch', type=int, default=32)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
@@ -200,10 +199,7 @@ def main():
     x = torch.randn(a.batch, 3, 32, 32)
     y = torch.randint(0, 10, (a.batch,))
     times, cpu = [], []
-    prof = None
     for i in range(a.steps + 2):
-        if i == 2 and a.profile:
-            prof = torch.autograd.profiler.profile(use_kineto=False).__enter__()
         t0 = time.perf_counter()
         c0 = time.process_time()
         architect.step(x, y, x, y, w_opt.param_groups[0]['lr'], a.order == 2)
@@ -218,9 +214,6 @@ def main():
         if i >= 2:
             times.append((time.perf_counter() - t0) * 1000)
             cpu.append((time.process_time() - c0) * 1000)
-    if prof is not None:
-        prof.__exit__(None, None, None)
-        prof.export_chrome_trace(a.profile)
     params = sum(p_.numel() for p_ in net.parameters())
     print(json.dumps({'workload': f'darts{a.order}', 'runtime': 'pytorch', 'threads': a.threads, 'batch': a.batch,
                       'params': params, 'ms_per_step': statistics.median(times),

@@ -512,7 +512,6 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--threads', type=int, default=torch.get_num_threads())
     p.add_argument('--steps', type=int, default=10)
-    p.add_argument('--profile', help='write torch.autograd.profiler\'s op trace of the timed steps here (Chrome trace)')
     p.add_argument('--batch', type=int, default=64)
     p.add_argument('--seed', type=int, default=0)
     args = p.parse_args()
@@ -527,19 +526,13 @@ def main():
                 'grad_norm': grad_norm(net, x, y), 'nwot': nwot(net, x)}
 
     times, cpu = [], []
-    prof = None
     for i in range(args.steps + 2):
-        if i == 2 and args.profile:
-            prof = torch.autograd.profiler.profile(use_kineto=False).__enter__()
         t0 = time.perf_counter()
         c0 = time.process_time()
         step()
         if i >= 2:
             times.append((time.perf_counter() - t0) * 1000)
             cpu.append((time.process_time() - c0) * 1000)
-    if prof is not None:
-        prof.__exit__(None, None, None)
-        prof.export_chrome_trace(args.profile)
     # CPU time (all threads) is far less sensitive than wall time to other jobs on a shared machine.
     print(json.dumps({'workload': 'proxies', 'impl': 'pytorch', 'ms_per_step': statistics.median(times),
                       'cpu_ms_per_step': statistics.median(cpu),

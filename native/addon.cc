@@ -321,9 +321,9 @@ Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), at::get_num_threads());
 }
 
-// libtorch's own op profiler (the one torch.autograd.profiler uses), so that
-// a tsnas step and a PyTorch step are broken down by the same op names.
-// Writes a Chrome trace when stopped. Diagnostics only: bench step --profile.
+// libtorch's own op profiler (the one torch.autograd.profiler uses): every
+// op of the profiled steps with its wall time, written as a Chrome trace
+// when stopped (bench step --profile).
 std::unique_ptr<torch::autograd::profiler::RecordProfile> gProfile;
 
 Napi::Value ProfilerStart(const Napi::CallbackInfo& info) {

@@ -19,9 +19,8 @@ export function getNumThreads(): number {
 
 /**
  * Records every libtorch op (forward, backward, optimiser) with libtorch's
- * own profiler, as torch.autograd.profiler does in PyTorch, until
- * stopOpProfiler() writes them to `file` as a Chrome trace. For comparing a
- * step with PyTorch's op by op (bench/profile_step.mjs).
+ * own profiler, the one torch.autograd.profiler uses, until stopOpProfiler()
+ * writes them to `file` as a Chrome trace (tsnas bench step --profile).
  */
 export function startOpProfiler(file: string): void {
   native.profilerStart(file);

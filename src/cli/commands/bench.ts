@@ -22,7 +22,7 @@ export const benchStepCommand = defineCommand({
     workload: { type: 'string', help: `one of ${Object.keys(WORKLOADS).join(', ')}`, default: 'nb201' },
     steps: { type: 'int', help: 'timed steps', default: 10, min: 1 },
     batch: { type: 'int', help: 'batch size', default: 64, min: 1 },
-    profile: { type: 'string', help: "write libtorch's op profile of the timed steps to this file (Chrome trace; the timing then includes the profiler's cost)" },
+    profile: { type: 'string', help: "write libtorch's op profile of the timed steps to this file (a Chrome trace for chrome://tracing or Perfetto; the timing then includes the profiler's cost)" },
     ...computeFlags,
   },
   async run({ flags }) {
