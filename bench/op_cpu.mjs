@@ -9,11 +9,11 @@
 // its bindings, the allocator between ops, other threads such as V8's
 // collector, and tsnas's native kernels where they run outside an op), then
 // the ops with the most self time side by side.
-//   node bench/op_cpu.mjs [--workload nb201|darts1|darts2|proxies] [--threads 1] [--steps 2,8] [--rounds 2] [--top 25]
+//   node bench/op_cpu.mjs [--workload nb201|darts1|darts2|proxies] [--threads 1] [--steps 2,8] [--rounds 2] [--top 25] [--out F.json]
 // Meaningful at 1 thread (at 2, idle OpenMP threads' spinning counts as CPU).
 // Builds bench/opcpu/opcpu.so with g++ on first use (needs libtorch-dev).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -109,8 +109,8 @@ for (const n of names.slice(0, top)) {
 }
 const calls = (r) => [...r.ops.values()].reduce((s, o) => s + o.calls, 0);
 console.log(`\nop calls per step: tsnas ${calls(a)}, pytorch ${calls(b)}`);
-console.log(JSON.stringify({
+if (args.out) writeFileSync(args.out, JSON.stringify({
   workload, threads: Number(threads), batch: Number(batch), steps: [few, many], rounds,
   tsnas: { process_ms: a.process, in_ops_ms: a.inOps, ops: Object.fromEntries(a.ops) },
   pytorch: { process_ms: b.process, in_ops_ms: b.inOps, ops: Object.fromEntries(b.ops) },
-}));
+}, null, 1));
