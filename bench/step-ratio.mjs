@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // Runs `tsnas bench step` and its PyTorch eager baseline alternately, several
-// rounds, at the same thread count, and prints the ratio of the medians.
-//   node bench/step-ratio.mjs [--workload nb201] [--threads 2] [--rounds 3] [--steps 10]
+// rounds, at the same thread count and batch, and prints the ratio of the
+// medians: of wall time, and of CPU time (all threads of the process). At one
+// thread the CPU-time ratio hardly moves when other jobs share the machine,
+// so it is the number to trust on a busy machine; wall time needs a quiet one.
+//   node bench/step-ratio.mjs [--workload nb201|proxies|darts1|darts2] [--threads 2] [--rounds 3] [--steps S] [--batch B]
 // Needs Debian's python3-torch (/usr/bin/python3).
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -10,30 +13,44 @@ const args = Object.fromEntries(
   process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
 );
 const workload = args.workload ?? 'nb201';
-const threads = args.threads ?? '2';
-const rounds = Number(args.rounds ?? 3);
-const steps = args.steps ?? '10';
-const root = fileURLToPath(new URL('..', import.meta.url));
-const baselines = { nb201: 'bench/pytorch_nb201_step.py', proxies: 'bench/pytorch_proxies.py' };
+const baselines = {
+  nb201: { script: ['bench/pytorch_nb201_step.py'], steps: '10', batch: '64' },
+  proxies: { script: ['bench/pytorch_proxies.py'], steps: '3', batch: '64' },
+  darts1: { script: ['bench/pytorch_darts_step.py', '--order', '1'], steps: '3', batch: '32' },
+  darts2: { script: ['bench/pytorch_darts_step.py', '--order', '2'], steps: '3', batch: '32' },
+};
 const baseline = baselines[workload];
 if (!baseline) {
-  console.error(`no PyTorch baseline for workload '${workload}'`);
+  console.error(`no PyTorch baseline for workload '${workload}'; known: ${Object.keys(baselines).join(', ')}`);
   process.exit(2);
 }
+const threads = args.threads ?? '2';
+const rounds = Number(args.rounds ?? 3);
+const steps = args.steps ?? baseline.steps;
+const batch = args.batch ?? baseline.batch;
+const root = fileURLToPath(new URL('..', import.meta.url));
 
 const lastJson = (out) => JSON.parse(out.trim().split('\n').at(-1));
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const run = (cmd, argv) => lastJson(execFileSync(cmd, argv, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
 const ours = [];
 const theirs = [];
 for (let r = 0; r < rounds; r++) {
-  ours.push(lastJson(execFileSync(process.execPath, ['bin/tsnas.js', 'bench', 'step', '--workload', workload,
-    '--threads', threads, '--steps', steps, '--json'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })).ms_per_step);
-  theirs.push(lastJson(execFileSync('/usr/bin/python3', [baseline, '--threads', threads, '--steps', steps],
-    { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })).ms_per_step);
-  console.error(`round ${r + 1}: tsnas ${ours.at(-1).toFixed(1)} ms, pytorch ${theirs.at(-1).toFixed(1)} ms`);
+  ours.push(run(process.execPath, ['bin/tsnas.js', 'bench', 'step', '--workload', workload, '--threads', threads,
+    '--steps', steps, '--batch', batch, '--json']));
+  theirs.push(run('/usr/bin/python3', [...baseline.script, '--threads', threads, '--steps', steps, '--batch', batch]));
+  const [a, b] = [ours.at(-1), theirs.at(-1)];
+  console.error(`round ${r + 1}: wall tsnas ${a.ms_per_step.toFixed(1)} ms, pytorch ${b.ms_per_step.toFixed(1)} ms (${(a.ms_per_step / b.ms_per_step).toFixed(2)}); ` +
+    `cpu ${a.cpu_ms_per_step.toFixed(1)} vs ${b.cpu_ms_per_step.toFixed(1)} ms (${(a.cpu_ms_per_step / b.cpu_ms_per_step).toFixed(2)})`);
 }
-const result = {
-  workload, threads: Number(threads), rounds,
-  tsnas_ms: median(ours), pytorch_ms: median(theirs), ratio: median(ours) / median(theirs),
-};
-console.log(JSON.stringify(result));
+const wall = (xs) => median(xs.map((x) => x.ms_per_step));
+const cpu = (xs) => median(xs.map((x) => x.cpu_ms_per_step));
+console.log(JSON.stringify({
+  workload, threads: Number(threads), batch: Number(batch), rounds,
+  tsnas_ms: wall(ours), pytorch_ms: wall(theirs), ratio: wall(ours) / wall(theirs),
+  tsnas_cpu_ms: cpu(ours), pytorch_cpu_ms: cpu(theirs), cpu_ratio: cpu(ours) / cpu(theirs),
+  per_round_ratios: ours.map((x, i) => x.ms_per_step / theirs[i].ms_per_step),
+}));

@@ -3,6 +3,7 @@
 #include "common.h"
 
 #include <ATen/Parallel.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include <cmath>
 #include <cstring>
@@ -320,6 +321,22 @@ Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), at::get_num_threads());
 }
 
+// libtorch's own op profiler (the one torch.autograd.profiler uses): every
+// op of the profiled steps with its wall time, written as a Chrome trace
+// when stopped (bench step --profile).
+std::unique_ptr<torch::autograd::profiler::RecordProfile> gProfile;
+
+Napi::Value ProfilerStart(const Napi::CallbackInfo& info) {
+  if (gProfile) throw Napi::Error::New(info.Env(), "the profiler is already running");
+  gProfile = std::make_unique<torch::autograd::profiler::RecordProfile>(info[0].As<Napi::String>().Utf8Value());
+  return info.Env().Undefined();
+}
+
+Napi::Value ProfilerStop(const Napi::CallbackInfo& info) {
+  gProfile.reset();  // the destructor writes the trace
+  return info.Env().Undefined();
+}
+
 Napi::Value CudaAvailable(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), at::hasCUDA());
 }
@@ -374,6 +391,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   TSNAS_EXPORT(exports, "manualSeed", ManualSeed);
   TSNAS_EXPORT(exports, "setNumThreads", SetNumThreads);
   TSNAS_EXPORT(exports, "getNumThreads", GetNumThreads);
+  TSNAS_EXPORT(exports, "profilerStart", ProfilerStart);
+  TSNAS_EXPORT(exports, "profilerStop", ProfilerStop);
   TSNAS_EXPORT(exports, "cudaAvailable", CudaAvailable);
   TSNAS_EXPORT(exports, "cudaSynchronize", CudaSynchronize);
 

@@ -17,6 +17,19 @@ export function getNumThreads(): number {
   return native.getNumThreads();
 }
 
+/**
+ * Records every libtorch op (forward, backward, optimiser) with libtorch's
+ * own profiler, the one torch.autograd.profiler uses, until stopOpProfiler()
+ * writes them to `file` as a Chrome trace (tsnas bench step --profile).
+ */
+export function startOpProfiler(file: string): void {
+  native.profilerStart(file);
+}
+
+export function stopOpProfiler(): void {
+  native.profilerStop();
+}
+
 export function cudaAvailable(): boolean {
   return native.cudaAvailable();
 }

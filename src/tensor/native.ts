@@ -49,6 +49,8 @@ export interface NativeAddon {
   manualSeed(seed: number | bigint): void;
   setNumThreads(n: N): void;
   getNumThreads(): number;
+  profilerStart(file: string): void;
+  profilerStop(): void;
   cudaAvailable(): boolean;
   cudaSynchronize(): void;
 

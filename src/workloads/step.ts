@@ -4,7 +4,7 @@
 import { NB201Network } from '../networks/nb201.js';
 import { parseNb201Ops } from '../spaces/nb201.js';
 import { SGD } from '../nn/optim.js';
-import { crossEntropy, randint, randn, tidy, synchronize, type Tensor } from '../tensor/index.js';
+import { crossEntropy, randint, randn, startOpProfiler, stopOpProfiler, synchronize, tidy, type Tensor } from '../tensor/index.js';
 import { usageError } from '../errors.js';
 import { dartsStepWorkload } from '../weight-sharing/differentiable/bench-step.js';
 import { proxiesStep } from '../estimators/zero-cost/score.js';
@@ -55,19 +55,40 @@ export const WORKLOADS: Record<string, WorkloadFactory> = {
   proxies: proxiesStep,
 };
 
-/** Median milliseconds per step over `steps` steps after `warmup` steps. */
-export function timeSteps(w: StepWorkload, steps: number, warmup = 2): { median: number; times: number[] } {
-  const times: number[] = [];
-  for (let i = 0; i < steps + warmup; i++) {
-    const t0 = performance.now();
-    w.step();
-    synchronize();
-    if (i >= warmup) times.push(performance.now() - t0);
-  }
-  const sorted = [...times].sort((a, b) => a - b);
+const median = (xs: number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
-  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  return { median, times };
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/**
+ * Median wall ms of `steps` steps after `warmup` untimed ones, and the median
+ * CPU ms of the process (all its threads) per step: at one libtorch thread
+ * that is the step's cost whatever else the machine runs. With `profile`,
+ * libtorch's op profile of the timed steps is written there.
+ */
+export function timeSteps(
+  w: StepWorkload, steps: number, warmup = 2, profile?: string,
+): { median: number; times: number[]; cpuMedian: number } {
+  const times: number[] = [];
+  const cpu: number[] = [];
+  try {
+    for (let i = 0; i < steps + warmup; i++) {
+      if (profile !== undefined && i === warmup) startOpProfiler(profile);
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      w.step();
+      synchronize();
+      if (i >= warmup) {
+        times.push(performance.now() - t0);
+        const c = process.cpuUsage(c0);
+        cpu.push((c.user + c.system) / 1000);
+      }
+    }
+  } finally {
+    if (profile !== undefined) stopOpProfiler();
+  }
+  return { median: median(times), times, cpuMedian: median(cpu) };
 }
 
 export function workload(name: string): WorkloadFactory {

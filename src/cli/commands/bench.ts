@@ -22,17 +22,21 @@ export const benchStepCommand = defineCommand({
     workload: { type: 'string', help: `one of ${Object.keys(WORKLOADS).join(', ')}`, default: 'nb201' },
     steps: { type: 'int', help: 'timed steps', default: 10, min: 1 },
     batch: { type: 'int', help: 'batch size', default: 64, min: 1 },
+    profile: { type: 'string', help: "write libtorch's op profile of the timed steps to this file (a Chrome trace for chrome://tracing or Perfetto; the timing then includes the profiler's cost)" },
     ...computeFlags,
   },
   async run({ flags }) {
     const make = workload(flags.workload);
+    const profile = flags.profile;
+    if (profile !== undefined) checkOutputFile(profile, '--profile');
     const threads = configureCompute({ threads: flags.threads, seed: flags.seed });
     const w = make({ batch: flags.batch });
     try {
-      const { median, times } = timeSteps(w, flags.steps);
+      const { median, times, cpuMedian } = timeSteps(w, flags.steps, 2, profile);
       const result = {
         workload: flags.workload,
         ms_per_step: median,
+        cpu_ms_per_step: cpuMedian,
         threads,
         steps: times.length,
         ...w.info,
