@@ -323,7 +323,7 @@ const ONE_SHOT: WeightSharingMethod[] = [
       sandwich: int(0, 'elastic spaces (mobilenet, chain, transformer): per step the largest and smallest paths and this many random ones (the sandwich rule; 0: off)', 0),
       fewShot: z.strictObject({
         edge: z.string().describe('the edge (label) that splits the supernet, e.g. nb201 edge_3_0'),
-        epochs: int(0, 'epochs before the split (fewer than epochs)'),
+        epochs: z.number().int().min(0).describe('epochs before the split (fewer than epochs)'),
       }).describe('few-shot supernets: after `epochs` epochs, one copy of the supernet per candidate of `edge`, each trained on every later batch with its candidate fixed; a cell inherits the copy of its operation there').optional(),
     }),
     create: (data, c, o) => createSposRun(data, { ...oneShotCommon(c, o), limits: c.limits, sampling: o.sampling, sandwich: o.sandwich, fewShot: o.fewShot, evolution: evolutionOf(o) } as never),

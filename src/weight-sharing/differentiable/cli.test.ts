@@ -43,7 +43,7 @@ test('tsnas search --strategy pcdarts and tsnas darts --method pcdarts: the same
     assert.equal(lastJson(alias.stdout).bestArchitecture.arch, found.arch);
     // Usage errors name the flag, exit 2, and store nothing.
     const cases: [string[], RegExp][] = [
-      [['--strategy', 'pcdarts', '--space', 'chain'], /--strategy: pcdarts mixes part of the channels of the cell search networks of nb201 and darts; on chain use darts, darts2 or gdas \(config field strategy\.name\)/],
+      [['--strategy', 'pcdarts', '--space', 'chain'], /--strategy: pcdarts mixes part of the channels of the cell search networks of nb201 and darts \(their default cells\); on chain use darts, darts2 or gdas \(config field strategy\.name\)/],
       [['--strategy', 'gdas', '--space', 'chain', '--strategy.options.skipDropout', '0.2'], /--strategy\.options\.skipDropout: skipDropout is for the cell search networks of nb201 and darts, not the chain supernet/],
       [['--strategy', 'darts', '--space', 'darts', '--benchmark', 'nb201:cifar10'], /--benchmark: estimator kind 'benchmark' \(nb201:cifar10\) is a NAS-Bench-201 table and covers only space nb201/],
       [['--strategy', 'dart'], /--strategy: expected one of random, .*darts, darts2, gdas, pcdarts, beta-darts, drnas, darts-minus, sdarts, proxyless, spos, fairnas, enas, ofa, smash, found "dart"/],
