@@ -4,22 +4,18 @@
 // edge, and a cell is scored by the copy matching its operation there.
 // Bad split options are config errors naming the field. (Resuming is in
 // resume.test.ts.)
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { syntheticDataset } from '../../data/synthetic.js';
-import { getNumThreads, memory, noGrad, randn, setNumThreads, tidy } from '../../tensor/index.js';
+import { memory, noGrad, randn, tidy } from '../../tensor/index.js';
 import type { Sample } from '../../spaces/types.js';
 import { checkWith } from '../../util/zod-check.js';
 import { getWeightSharingMethod } from '../methods.js';
 import { evaluateWithInheritedWeights } from './paths.js';
 import { createSposRun, type SposOptions } from './spos.js';
+import { oneThreadInThisFile } from '../../testing/threads.js';
 
-let threads = 1;
-before(() => {
-  threads = getNumThreads();
-  setNumThreads(1);
-});
-after(() => setNumThreads(threads));
+oneThreadInThisFile();
 
 const data = syntheticDataset({ n: 48, height: 8, width: 8, numClasses: 3, seed: 4 });
 const EDGE = 'edge_2_1';

@@ -2,24 +2,20 @@
 // (and for the first k aborted in the middle of epoch k+1), saved through safetensors bytes
 // and JSON, and restored into a new run ends with exactly the records,
 // architecture, metrics and inherited weights of an uninterrupted run.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { syntheticDataset } from '../../data/synthetic.js';
 import { safetensorsToTensors, tensorsToSafetensors } from '../../export/safetensors.js';
 import type { Json } from '../../util/json.js';
-import { getNumThreads, manualSeed, memory, setNumThreads, type Tensor } from '../../tensor/index.js';
+import { manualSeed, memory, type Tensor } from '../../tensor/index.js';
 import type { WeightSharingEpoch, WeightSharingRun } from '../run.js';
 import { createEnasRun } from './enas.js';
 import { createOfaRun } from './ofa.js';
 import { createSmashRun } from './smash.js';
 import { createFairnasRun, createSposRun, type SposOptions } from './spos.js';
+import { oneThreadInThisFile } from '../../testing/threads.js';
 
-let threads = 1;
-before(() => {
-  threads = getNumThreads();
-  setNumThreads(1);
-});
-after(() => setNumThreads(threads));
+oneThreadInThisFile();
 
 // 12×12 images resized to 8 and randomly cropped and flipped, so the training loader's augmentation generator is part of the state.
 const data = syntheticDataset({ n: 48, height: 12, width: 12, numClasses: 3, seed: 2 });

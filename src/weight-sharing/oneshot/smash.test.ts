@@ -1,23 +1,19 @@
 // SMASH: the hypernetwork generates correctly shaped kernels for any cell,
 // training reaches its parameters through them, the method refuses bad
 // options naming the field, and its final step scores distinct cells.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DataLoader } from '../../data/loader.js';
 import { syntheticDataset } from '../../data/synthetic.js';
 import { nb201Space } from '../../spaces/nb201.js';
-import { getNumThreads, memory, noGrad, setNumThreads, tidy } from '../../tensor/index.js';
+import { memory, noGrad, tidy } from '../../tensor/index.js';
 import { Rng } from '../../util/random.js';
 import { findWeightSharingMethod } from '../methods.js';
 import { architectureCode, HyperNetwork } from './hypernet.js';
 import { createSmashRun, type SmashOptions } from './smash.js';
+import { oneThreadInThisFile } from '../../testing/threads.js';
 
-let threads = 1;
-before(() => {
-  threads = getNumThreads();
-  setNumThreads(1);
-});
-after(() => setNumThreads(threads));
+oneThreadInThisFile();
 
 const data = syntheticDataset({ n: 48, height: 8, width: 8, numClasses: 3, seed: 4 });
 const tiny: SmashOptions = { C: 4, cells: 2, hidden: 8, epochs: 1, batchSize: 8, stepsPerEpoch: 2, seed: 1, calibrationBatches: 1, evalBatches: 1, budget: 4 };
