@@ -12,6 +12,10 @@
 // components computed in several runs are ranked as one population.
 // --valid adds the CSV's column (arch,<name>) as one more truth, named after it;
 // --ensemble sets the ensemble's members (default: DEFAULT_ENSEMBLE); it may be repeated.
+// --search-ensembles a,b,c [--fit N] tries every ensemble of 2 to 4 of those
+// proxies: ranked by CIFAR-10 ρ on the first N cells (200) that hold them all,
+// the best five are then scored on the other cells, which played no part in
+// choosing them (each set ranked as its own population).
 // With --subsets, it also reports the mean, standard deviation and range of
 // Spearman's ρ over K random subsets of N cells (seeded): how much a
 // correlation measured on N random cells varies with the draw.
@@ -39,6 +43,8 @@ const validFile = text('--valid');
 const ensembles = [];
 for (let e = text('--ensemble'); e !== undefined; e = text('--ensemble')) ensembles.push(checkEnsemble(parseProxyList(e)));
 if (ensembles.length === 0) ensembles.push([...DEFAULT_ENSEMBLE]);
+const searchPool = text('--search-ensembles');
+const fit = option('--fit') ?? 200;
 const subsets = option('--subsets') ?? 0;
 const size = option('--size') ?? 1000;
 const read = (file) => (file.endsWith('.gz') ? gunzipSync(readFileSync(file)) : readFileSync(file)).toString('utf8');
@@ -85,5 +91,22 @@ for (const [d, truth] of truths) {
     }
     return [p, entry];
   }));
+}
+if (searchPool) {
+  const pool = parseProxyList(searchPool, '--search-ensembles');
+  const combos = [];
+  const extend = (from, chosen) => {
+    if (chosen.length >= 2) combos.push(chosen);
+    if (chosen.length < 4) for (let i = from; i < pool.length; i++) extend(i + 1, [...chosen, pool[i]]);
+  };
+  extend(0, []);
+  const population = cells.filter((c) => holds(c, pool));
+  const [fitting, rest] = [population.slice(0, fit), population.slice(fit)];
+  const rho = (set, members) => rankQuality(populationScores(set.map((c) => c.scores), 'ensemble', members), set.map((c) => table.accuracy(c.arch, 'cifar10'))).spearman;
+  const best = combos.map((members) => ({ members, fit: rho(fitting, members) })).sort((a, b) => b.fit - a.fit).slice(0, 5);
+  out.ensemble_search = {
+    pool, fit_cells: fitting.length, other_cells: rest.length,
+    best: best.map((e) => ({ ...e, other: rho(rest, e.members), all: rho(population, e.members) })),
+  };
 }
 console.log(JSON.stringify(out, null, 1));
