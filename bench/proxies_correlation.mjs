@@ -7,9 +7,9 @@
 // The lines of all files are merged by arch: a cell's scores are those of every
 // file that holds it (a later file's value of a proxy wins), its seconds their
 // sum; so proxies computed in separate runs on the same cells are one table.
-// Population proxies (az_nas, te_nas, ensemble) are aggregated over all the
-// cells of the files, when the files hold their components: so scores of
-// components computed in several runs are ranked as one population.
+// Population proxies (az_nas, te_nas, ensemble) are aggregated over the cells
+// that hold all their components: so scores of components computed in
+// several runs are ranked as one population.
 // --valid adds the CSV's column (arch,<name>) as one more truth, named after it;
 // --ensemble sets the ensemble's members (default: DEFAULT_ENSEMBLE); it may be repeated.
 // --search-ensembles a,b,c [--fit N] tries every ensemble of 2 to 4 of those

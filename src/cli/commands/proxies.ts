@@ -140,8 +140,9 @@ export const proxiesCommand = defineCommand({
     log(`proxies: ${archs.length} cells, ${proxies.join(', ')}; ${freshDraws ? 'a batch per cell' : 'one batch'} of ${flags.batch} ${source.name} images; ${threads} threads`);
     const json = flags.json === true;
     let results: ProxyResult[] = [];
+    const record = (r: ProxyResult) => ({ arch: r.arch, scores: r.scores, seconds: r.seconds });
     const print = (r: ProxyResult) => {
-      if (json) emitJson({ arch: r.arch, scores: r.scores, seconds: r.seconds });
+      if (json) emitJson(record(r));
       else process.stdout.write(`${r.arch}  ${Object.entries(r.scores).map(([p, v]) => `${p}=${fmt(v!)}`).join(' ')}  ${r.seconds.toFixed(2)}s\n`);
     };
     const bar = new ProgressBar('proxies', archs.length, !json || process.stderr.isTTY === true);
@@ -159,7 +160,7 @@ export const proxiesCommand = defineCommand({
           if (!shared) dispose([batch.x, batch.y]);
         }
         results.push(r);
-        if (out !== undefined) appendFileSync(out, `${JSON.stringify({ arch: r.arch, scores: r.scores, seconds: r.seconds })}\n`);
+        if (out !== undefined) appendFileSync(out, `${JSON.stringify(record(r))}\n`);
         if (!population) print(r);
         bar.tick();
       }
