@@ -2,17 +2,25 @@
 // Rank correlation of zero-cost proxy scores with the NAS-Bench-201 table,
 // for every dataset column, from the JSON lines of
 //   tsnas proxies --archs N --json ... > scores.jsonl
-// Usage: node bench/proxies_correlation.mjs scores.jsonl [more.jsonl ...] [--subsets K --size N]
+// Usage: node bench/proxies_correlation.mjs scores.jsonl[.gz] [more.jsonl ...] [--subsets K --size N]
 //          [--valid nb201_cifar10_valid_acc.csv] [--ensemble a,b,c]
-// Population proxies (az_nas, te_nas, ensemble) are aggregated over all the
-// cells of the files, when the files hold their components: so scores of
-// components computed in several runs are ranked as one population.
+// The lines of all files are merged by arch: a cell's scores are those of every
+// file that holds it (a later file's value of a proxy wins), its seconds their
+// sum; so proxies computed in separate runs on the same cells are one table.
+// Population proxies (az_nas, te_nas, ensemble) are aggregated over the cells
+// that hold all their components: so scores of components computed in
+// several runs are ranked as one population.
 // --valid adds the CSV's column (arch,<name>) as one more truth, named after it;
 // --ensemble sets the ensemble's members (default: DEFAULT_ENSEMBLE); it may be repeated.
+// --search-ensembles a,b,c [--fit N] tries every ensemble of 2 to 4 of those
+// proxies: ranked by CIFAR-10 ρ on the first N cells (200) that hold them all,
+// the best five are then scored on the other cells, which played no part in
+// choosing them (each set ranked as its own population).
 // With --subsets, it also reports the mean, standard deviation and range of
 // Spearman's ρ over K random subsets of N cells (seeded): how much a
 // correlation measured on N random cells varies with the draw.
 import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { Nb201Table, NB201_DATASETS } from '../dist/benchmarks/nb201.js';
 import { rankQuality } from '../dist/estimators/rank.js';
 import { Rng } from '../dist/util/random.js';
@@ -35,26 +43,31 @@ const validFile = text('--valid');
 const ensembles = [];
 for (let e = text('--ensemble'); e !== undefined; e = text('--ensemble')) ensembles.push(checkEnsemble(parseProxyList(e)));
 if (ensembles.length === 0) ensembles.push([...DEFAULT_ENSEMBLE]);
+const searchPool = text('--search-ensembles');
+const fit = option('--fit') ?? 200;
 const subsets = option('--subsets') ?? 0;
 const size = option('--size') ?? 1000;
-const cells = args.flatMap((file) => readFileSync(file, 'utf8').split('\n'))
-  .filter((l) => l.trim() !== '').map((l) => JSON.parse(l)).filter((r) => r.arch && r.scores);
+const read = (file) => (file.endsWith('.gz') ? gunzipSync(readFileSync(file)) : readFileSync(file)).toString('utf8');
+const byArch = new Map();
+for (const r of args.flatMap((file) => read(file).split('\n')).filter((l) => l.trim() !== '').map((l) => JSON.parse(l))) {
+  if (!r.arch || !r.scores) continue;
+  const cell = byArch.get(r.arch);
+  if (cell) Object.assign(cell.scores, r.scores), (cell.seconds += r.seconds);
+  else byArch.set(r.arch, { arch: r.arch, scores: { ...r.scores }, seconds: r.seconds });
+}
+const cells = [...byArch.values()];
 const table = Nb201Table.load();
-const proxies = Object.keys(cells[0].scores);
-// Population proxies over every cell, when the components are there.
-const rows = cells.map((c) => c.scores);
-const has = (names) => names.every((n) => POPULATION_PROXIES.includes(n) ? has(populationComponents(n)) : n in cells[0].scores);
-for (const p of ['az_nas', 'te_nas']) {
-  if (!has(populationComponents(p))) continue;
-  populationScores(rows, p).forEach((v, i) => (cells[i].scores[p] = v));
-  proxies.push(p);
-}
-for (const members of ensembles) {
-  if (!has(members)) continue;
-  const name = `ensemble(${members.join('+')})`;
-  populationScores(rows, 'ensemble', members).forEach((v, i) => (cells[i].scores[name] = v));
+const proxies = [...new Set(cells.flatMap((c) => Object.keys(c.scores)))];
+// Population proxies over the cells that hold their components (all of them, when one run scored every proxy).
+const holds = (cell, names) => names.every((n) => (POPULATION_PROXIES.includes(n) ? holds(cell, populationComponents(n)) : n in cell.scores));
+const aggregate = (name, proxy, members) => {
+  const population = cells.filter((c) => holds(c, members));
+  if (population.length === 0) return;
+  populationScores(population.map((c) => c.scores), proxy, members).forEach((v, i) => (population[i].scores[name] = v));
   proxies.push(name);
-}
+};
+for (const p of ['az_nas', 'te_nas']) aggregate(p, p, populationComponents(p));
+for (const members of ensembles) aggregate(`ensemble(${members.join('+')})`, 'ensemble', members);
 const truths = NB201_DATASETS.map((d) => [d, (arch) => table.accuracy(arch, d)]);
 if (validFile) {
   const lines = readFileSync(validFile, 'utf8').trim().split(/\r?\n/);
@@ -78,5 +91,22 @@ for (const [d, truth] of truths) {
     }
     return [p, entry];
   }));
+}
+if (searchPool) {
+  const pool = parseProxyList(searchPool, '--search-ensembles');
+  const combos = [];
+  const extend = (from, chosen) => {
+    if (chosen.length >= 2) combos.push(chosen);
+    if (chosen.length < 4) for (let i = from; i < pool.length; i++) extend(i + 1, [...chosen, pool[i]]);
+  };
+  extend(0, []);
+  const population = cells.filter((c) => holds(c, pool));
+  const [fitting, rest] = [population.slice(0, fit), population.slice(fit)];
+  const rho = (set, members) => rankQuality(populationScores(set.map((c) => c.scores), 'ensemble', members), set.map((c) => table.accuracy(c.arch, 'cifar10'))).spearman;
+  const best = combos.map((members) => ({ members, fit: rho(fitting, members) })).sort((a, b) => b.fit - a.fit).slice(0, 5);
+  out.ensemble_search = {
+    pool, fit_cells: fitting.length, other_cells: rest.length,
+    best: best.map((e) => ({ ...e, other: rho(rest, e.members), all: rho(population, e.members) })),
+  };
 }
 console.log(JSON.stringify(out, null, 1));

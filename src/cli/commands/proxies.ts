@@ -1,6 +1,6 @@
 // tsnas proxies: zero-cost proxy scores of NAS-Bench-201 cells, and with
 // --benchmark their rank correlation with the table's accuracies.
-import { readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, truncateSync } from 'node:fs';
 import { defineCommand } from '../command.js';
 import { computeFlags } from '../args.js';
 import { emitJson, log, ProgressBar } from '../output.js';
@@ -18,7 +18,7 @@ import { PROXY_NETWORKS, proxyBatch, scoreNb201, type ProxyResult } from '../../
 import { rankQuality } from '../../estimators/rank.js';
 import { Rng } from '../../util/random.js';
 import { dispose } from '../../tensor/index.js';
-import { TsnasError, usageError } from '../../errors.js';
+import { TsnasError, dataError, usageError } from '../../errors.js';
 
 /** N distinct random cells (seeded), or the arch strings of a file (one per line, # comments). */
 export function resolveArchs(spec: string, seed: number): string[] {
@@ -40,6 +40,33 @@ export function resolveArchs(spec: string, seed: number): string[] {
   const archs = text.split(/\r?\n/).map((l) => l.replace(/#.*/, '').trim()).filter((l) => l !== '');
   if (archs.length === 0) throw usageError(`no arch strings in ${spec}`, '--archs');
   return archs.map((a) => space.format(space.parse(a.replace(/^"|"$/g, ''))));
+}
+
+/**
+ * The cells an earlier run already appended to `file` (see --out), checked to hold the same proxies.
+ * Every record ends with a line break, so text after the last one was cut short (the run was
+ * killed while writing it): `intactBytes` is the length of the file without it.
+ */
+export function scoredCells(file: string, proxies: readonly string[]): { archs: Set<string>; intactBytes: number; cut: boolean } {
+  const archs = new Set<string>();
+  if (!existsSync(file)) return { archs, intactBytes: 0, cut: false };
+  const text = readFileSync(file, 'utf8');
+  const intact = text.slice(0, text.lastIndexOf('\n') + 1);
+  const wanted = [...proxies].sort().join(',');
+  intact.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    let record: { arch?: unknown; scores?: Record<string, unknown> };
+    try {
+      record = JSON.parse(line);
+    } catch {
+      throw dataError(`line ${i + 1} is not JSON`, file);
+    }
+    if (typeof record.arch !== 'string' || record.scores === undefined) return; // a run's summary line
+    const held = Object.keys(record.scores).sort().join(',');
+    if (held !== wanted) throw dataError(`line ${i + 1} holds the scores ${held}, not this run's ${wanted}`, file);
+    archs.add(record.arch);
+  });
+  return { archs, intactBytes: Buffer.byteLength(intact), cut: intact.length < text.length };
 }
 
 export const proxiesCommand = defineCommand({
@@ -64,6 +91,10 @@ export const proxiesCommand = defineCommand({
       type: 'boolean',
       help: "each cell gets its own batch and initial weights (seeded from --seed and the cell's position), as the reference's scoring loop does; default: one batch and one weight seed for all cells",
     },
+    out: {
+      type: 'string',
+      help: "append each cell's JSON line to this file as soon as it is scored, and skip the cells it already holds, so that a stopped run resumes (per-network proxies only)",
+    },
     ...computeFlags,
   },
   async run({ flags }) {
@@ -75,7 +106,17 @@ export const proxiesCommand = defineCommand({
     const population = proxies.some(isPopulationProxy);
     const dataset = flags.benchmark ? parseNb201BenchmarkName(flags.benchmark) : undefined;
     const table = dataset ? Nb201Table.load() : undefined;
-    const archs = resolveArchs(flags.archs, seed);
+    const out = flags.out;
+    if (out !== undefined && population) {
+      throw usageError('az_nas, te_nas and ensemble rank the cells of one run together: list their components instead and aggregate the file (bench/proxies_correlation.mjs)', '--out');
+    }
+    const done = out === undefined ? undefined : scoredCells(out, proxies);
+    const listed = resolveArchs(flags.archs, seed);
+    const archs = done ? listed.filter((a) => !done.archs.has(a)) : listed;
+    if (done) {
+      log(`proxies: ${listed.length - archs.length} of the ${listed.length} cells already in ${out}${done.cut ? ' (its cut-short last line is dropped)' : ''}`);
+      if (done.cut) truncateSync(out!, done.intactBytes);
+    }
     if (table) {
       const unknown = archs.find((a) => !table.has(a));
       if (unknown) throw usageError(`'${unknown}' is not in the NAS-Bench-201 table`, '--archs');
@@ -84,7 +125,7 @@ export const proxiesCommand = defineCommand({
     const train = source.load('train');
     const augment = flags.augment === true ? standardAugment(source, train) : undefined;
     // Images too small for the network fail here, not deep inside the first score.
-    const probe = new NB201Network({ ops: parseNb201Ops(archs[0]!), C: flags.channels, N: flags.cells, numClasses: train.numClasses, inChannels: train.channels });
+    const probe = new NB201Network({ ops: parseNb201Ops(listed[0]!), C: flags.channels, N: flags.cells, numClasses: train.numClasses, inChannels: train.channels });
     try {
       checkNetworkInput(probe, [train.channels, train.height, train.width], '--dataset');
     } finally {
@@ -99,8 +140,9 @@ export const proxiesCommand = defineCommand({
     log(`proxies: ${archs.length} cells, ${proxies.join(', ')}; ${freshDraws ? 'a batch per cell' : 'one batch'} of ${flags.batch} ${source.name} images; ${threads} threads`);
     const json = flags.json === true;
     let results: ProxyResult[] = [];
+    const record = (r: ProxyResult) => ({ arch: r.arch, scores: r.scores, seconds: r.seconds });
     const print = (r: ProxyResult) => {
-      if (json) emitJson({ arch: r.arch, scores: r.scores, seconds: r.seconds });
+      if (json) emitJson(record(r));
       else process.stdout.write(`${r.arch}  ${Object.entries(r.scores).map(([p, v]) => `${p}=${fmt(v!)}`).join(' ')}  ${r.seconds.toFixed(2)}s\n`);
     };
     const bar = new ProgressBar('proxies', archs.length, !json || process.stderr.isTTY === true);
@@ -118,6 +160,7 @@ export const proxiesCommand = defineCommand({
           if (!shared) dispose([batch.x, batch.y]);
         }
         results.push(r);
+        if (out !== undefined) appendFileSync(out, `${JSON.stringify(record(r))}\n`);
         if (!population) print(r);
         bar.tick();
       }

@@ -1,7 +1,7 @@
 // tsnas proxies end to end on a synthetic CIFAR-10 directory, with the vendored NAS-Bench-201 table.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { syntheticDataset, writeCifar10Dir } from '../../data/synthetic.js';
@@ -94,6 +94,43 @@ test('tsnas proxies scores cells and correlates them with the table', async () =
     await assert.rejects(run([...common, '--archs', '2', '--network', 'pytorch']), /--network/);
     await assert.rejects(run([...common, '--archs', '2', '--proxies', 'bogus']), /unknown proxy 'bogus'/);
     await assert.rejects(run([...common, '--archs', '2', '--benchmark', 'nb201:mnist']), /nb201:<dataset>/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('tsnas proxies --out appends each cell as it is scored and resumes where a run stopped', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-proxies-out-'));
+  try {
+    const data = syntheticDataset({ n: 8, channels: 3, height: 32, width: 32, numClasses: 10, seed: 1 });
+    writeCifar10Dir(dir, data, data);
+    const before = memory().numTensors;
+    const out = join(dir, 'scores.jsonl');
+    const common = ['--dataset', `cifar10:${dir}`, '--channels', '2', '--cells', '1', '--batch', '4', '--threads', '1', '--proxies', 'meco,params', '--out', out, '--json'];
+    const records = () => readFileSync(out, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
+    const first = await run([...common, '--archs', '2']);
+    assert.equal(first.code, 0);
+    assert.equal(records().length, 2, 'one line per cell, no summary');
+    // The same 3 cells drawn with the same seed start with those 2: only the third is scored and appended.
+    const archs3 = (await run(['--dataset', `cifar10:${dir}`, '--channels', '2', '--cells', '1', '--batch', '4', '--proxies', 'params', '--archs', '3', '--json']))
+      .lines.slice(0, 3).map((l) => JSON.parse(l).arch);
+    assert.deepEqual(records().map((r) => r.arch), archs3.slice(0, 2));
+    const second = await run([...common, '--archs', '3']);
+    assert.equal(JSON.parse(second.lines.at(-1)!).n, 1);
+    assert.deepEqual(records().map((r) => r.arch), archs3);
+    // A record cut short by a kill is dropped and its cell scored again, on a line of its own.
+    const whole = readFileSync(out, 'utf8');
+    writeFileSync(out, whole.slice(0, whole.length - 20));
+    const third = await run([...common, '--archs', '3']);
+    assert.equal(JSON.parse(third.lines.at(-1)!).n, 1);
+    const cellsOf = (rs: { arch: string; scores: unknown }[]) => rs.map(({ arch, scores }) => ({ arch, scores }));
+    assert.deepEqual(cellsOf(records()), cellsOf(whole.trim().split('\n').map((l) => JSON.parse(l))));
+    assert.equal(memory().numTensors, before);
+    // Another run's file (other proxies), population proxies and a corrupt line are refused by name.
+    await assert.rejects(run([...common.slice(0, -5), '--proxies', 'params', '--out', out, '--archs', '3']), /scores\.jsonl: line 1 holds the scores meco,params, not this run's params/);
+    await assert.rejects(run([...common, '--archs', '3', '--proxies', 'az_nas']), /--out: az_nas, te_nas and ensemble/);
+    appendFileSync(out, 'garbage\n');
+    await assert.rejects(run([...common, '--archs', '3']), /scores\.jsonl: line 4 is not JSON/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
