@@ -266,7 +266,7 @@ function bilevelOptions(method: DifferentiableMethod, c: RunContext, o: Record<s
 /** A differentiable run on the supernet of a space other than the cell ones (its kit's, mixing densely). */
 function supernetRun(method: DifferentiableMethod, data: Dataset, c: RunContext, o: Record<string, any>): WeightSharingRun {
   if (method === 'pcdarts') {
-    throw configError(`pcdarts mixes part of the channels of the cell search networks of ${DIFFERENTIABLE_SPACES.join(' and ')} (their default cells); on ${c.space}${Object.keys(c.spaceOptions).length > 0 ? ' with space.options' : ''} use darts, darts2 or gdas`, 'strategy.name');
+    throw configError(`pcdarts mixes part of the channels of the cell search networks of ${DIFFERENTIABLE_SPACES.join(' and ')} (their default cells); on ${c.space}${(DIFFERENTIABLE_SPACES as readonly string[]).includes(c.space) ? ' with space.options' : ''} use darts, darts2 or gdas`, 'strategy.name');
   }
   if (!getKit(c.space).supernet) throw configError(`space '${c.space}' has no supernet, so no differentiable search runs on it`, 'space.name');
   refuseCellOptions(o, `the ${c.space} supernet`, 'strategy.options.');
