@@ -17,22 +17,15 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BASELINES as baselines, median, readFlags } from './baselines.mjs';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
-);
+const args = readFlags(process.argv.slice(2));
 const workload = args.workload ?? 'nb201';
 const threads = args.threads ?? '1';
 const [few, many] = (args.steps ?? '2,8').split(',').map(Number);
 const rounds = Number(args.rounds ?? 2);
 const top = Number(args.top ?? 25);
 const root = fileURLToPath(new URL('..', import.meta.url));
-const baselines = {
-  nb201: { script: ['bench/pytorch_nb201_step.py'], batch: '64' },
-  proxies: { script: ['bench/pytorch_proxies.py'], batch: '64' },
-  darts1: { script: ['bench/pytorch_darts_step.py', '--order', '1'], batch: '32' },
-  darts2: { script: ['bench/pytorch_darts_step.py', '--order', '2'], batch: '32' },
-};
 const baseline = baselines[workload];
 if (!baseline || !(few >= 1 && many > few)) {
   console.error(`usage: --workload ${Object.keys(baselines).join('|')} --steps A,B (B > A >= 1)`);
@@ -72,10 +65,6 @@ function perStep(short, long) {
   return { process: d(short.process_cpu_us, long.process_cpu_us), inOps: d(short.top_level_us, long.top_level_us), ops };
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const results = { tsnas: [], pytorch: [] };
 for (let r = 0; r < rounds; r++) {
   for (const program of ['tsnas', 'pytorch']) results[program].push(perStep(measure(program, few, r), measure(program, many, r)));

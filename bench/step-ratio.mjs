@@ -8,17 +8,10 @@
 // Needs Debian's python3-torch (/usr/bin/python3).
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { BASELINES as baselines, median, readFlags } from './baselines.mjs';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
-);
+const args = readFlags(process.argv.slice(2));
 const workload = args.workload ?? 'nb201';
-const baselines = {
-  nb201: { script: ['bench/pytorch_nb201_step.py'], steps: '10', batch: '64' },
-  proxies: { script: ['bench/pytorch_proxies.py'], steps: '3', batch: '64' },
-  darts1: { script: ['bench/pytorch_darts_step.py', '--order', '1'], steps: '3', batch: '32' },
-  darts2: { script: ['bench/pytorch_darts_step.py', '--order', '2'], steps: '3', batch: '32' },
-};
 const baseline = baselines[workload];
 if (!baseline) {
   console.error(`no PyTorch baseline for workload '${workload}'; known: ${Object.keys(baselines).join(', ')}`);
@@ -31,10 +24,6 @@ const batch = args.batch ?? baseline.batch;
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 const lastJson = (out) => JSON.parse(out.trim().split('\n').at(-1));
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const run = (cmd, argv) => lastJson(execFileSync(cmd, argv, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
 const ours = [];
 const theirs = [];
