@@ -312,7 +312,7 @@ async function runLeased(o: RunOptions, held: { lease?: ExperimentLease }): Prom
     if (builtEvaluator) builtStrategy = buildSearchStrategy(config, space, cheap, o.strategy && borrowed(o.strategy));
     experiment = await openExperiment();
     if (!builtEvaluator) {
-      builtEvaluator = await o.queueEvaluator!({ config, store, experiment, storageUrl: o.storageUrl ?? config.storage });
+      builtEvaluator = await o.queueEvaluator!({ config, store, experiment, storageUrl: o.storageUrl ?? config.storage, files });
       builtStrategy = buildSearchStrategy(config, space, cheap, o.strategy && borrowed(o.strategy));
     }
   } catch (e) {
