@@ -41,6 +41,8 @@ export interface FinalTrainingOptions {
   limitTest?: number;
   /** Hold out this share of the training set (seeded) as the per-epoch validation split; the test set is then used once, at the end. */
   validFraction?: number;
+  /** End the training after this many seconds (the trainer's timeLimit; the test evaluation and saving come after). */
+  timeLimitSeconds?: number;
   weightsPath: string;
   /** libtorch threads of the training. */
   threads: number;
@@ -110,6 +112,7 @@ export function finalTraining(o: FinalTrainingOptions, onEpoch: (e: FinalEpoch) 
       augment,
       seed,
       progress: o.progress ? 'final' : false,
+      ...(o.timeLimitSeconds !== undefined ? { timeLimit: { seconds: o.timeLimitSeconds } } : {}),
       onEpoch: (r) => {
         if (valid) onEpoch({ epoch: r.epoch, trainLoss: r.trainLoss, trainAccuracy: r.trainAccuracy, validAccuracy: evaluate(net, valid, { augment }).accuracy });
         else onEpoch({ epoch: r.epoch, trainLoss: r.trainLoss, trainAccuracy: r.trainAccuracy, testAccuracy: evaluate(net, test!, { augment }).accuracy });

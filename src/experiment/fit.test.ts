@@ -99,6 +99,8 @@ test('tsnas fit: killed and resumed, the model files, predict, a finished fit re
     const r = runTsnas(args);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /fit: resuming the plan in .*plan\.json/);
+    // The final training ends on the clock: the time left less the test evaluation and export, the epochs only a bound.
+    assert.match(r.stderr, /main: phase 3\/3, final training of .* \d+ s \(at most \d+ epochs\) on all training images/);
     const summary = lastJson(r);
     assert.deepEqual(summary.classes, CLASSES);
     assert.equal(summary.test_accuracy, null, 'the folder has no test split');

@@ -26,6 +26,7 @@ import type { Sample } from '../spaces/types.js';
 import type { Store } from '../store/types.js';
 import { getNumThreads, manualSeed, setNumThreads } from '../tensor/index.js';
 import { evaluate, trainModel } from '../train/trainer.js';
+import { median } from '../util/stats.js';
 import { runMainJob, type MainJobResult } from './main-job.js';
 
 /** What the user asked for; a resumed run must ask the same. */
@@ -155,19 +156,26 @@ export function checkFitFolder(dir: string, skipBad: boolean, flag = '--skip-bad
   return { dataset: formatDatasetSpec({ kind: 'folder', dir, ...(size !== undefined ? { size } : {}), ...(bad.length > 0 ? { skipBad: true } : {}) }), notes };
 }
 
-/** Seconds per image to train and to evaluate a sample's network, measured on up to 128 images after a warm-up epoch (and evaluation). */
+/** Batches timed one by one (after a warm-up one): their median, not their sum, so that a moment of load on a busy machine does not decide the plan. */
+const TIMED_BATCHES = 6;
+
+/** Seconds per image to train and to evaluate a sample's network: the median of single batches after a warm-up batch. */
 function secondsPerImage(train: Dataset, augment: AugmentOptions, sample: Sample, net: { channels: number; cells: number; resolution: number }, o: { batch: number; seed: number }): { train: number; eval: number } {
-  const subset = subsetDataset(train, limitIndices(Array.from({ length: train.n }, (_, i) => i), 128, o.seed));
+  const images = Math.min(train.n, o.batch);
+  const subset = subsetDataset(train, limitIndices(Array.from({ length: train.n }, (_, i) => i), images, o.seed));
   const aug = { ...augment, resize: net.resolution === train.height ? undefined : net.resolution };
   manualSeed(o.seed);
   const model = buildNetwork(space, sample, { numClasses: train.numClasses, inChannels: train.channels, inputSize: net.resolution, channels: net.channels, cells: net.cells });
   try {
-    // The first epoch pays one-time costs (allocations, kernel selection) that later epochs do not.
-    const trained = trainModel(model, subset, { epochs: 2, batchSize: o.batch, lr: 0.01, augment: aug, seed: o.seed });
+    // One batch an epoch; the first pays one-time costs (allocations, kernel selection) that later ones do not.
+    const trained = trainModel(model, subset, { epochs: 1 + TIMED_BATCHES, batchSize: o.batch, lr: 0.01, augment: aug, seed: o.seed });
     evaluate(model, subset, { augment: aug });
-    const t0 = performance.now();
-    evaluate(model, subset, { augment: aug });
-    return { train: trained.history.at(-1)!.seconds / subset.n, eval: (performance.now() - t0) / 1000 / subset.n };
+    const evals = Array.from({ length: TIMED_BATCHES }, () => {
+      const t0 = performance.now();
+      evaluate(model, subset, { augment: aug });
+      return (performance.now() - t0) / 1000;
+    });
+    return { train: median(trained.history.slice(1).map((h) => h.seconds)) / images, eval: median(evals) / images };
   } finally {
     model.dispose();
   }
@@ -266,30 +274,44 @@ export function planFit(request: FitRequest, o: Pick<FitOptions, 'threads' | 'lo
   return { plan, train };
 }
 
-/**
- * The final training's epochs and images: as many epochs as fill the time
- * left, measured on the winner's network now; when not even one epoch of
- * the whole training split fits, one epoch of as many images as do.
- */
-function finalTrainingSize(plan: FitPlan, train: Dataset, winner: Sample, deadline: number, threads: number): { epochs: number; limitTrain?: number } {
+/** What the final training costs, measured on the winner's network when its phase starts. */
+interface FinalCosts {
+  /** Seconds per epoch, the held-out split's evaluation included. */
+  epoch: number;
+  /** Seconds after the training: the worker's start and data load before it, the test evaluation, the export and report. */
+  overhead: number;
+}
+
+function finalCosts(plan: FitPlan, train: Dataset, winner: Sample, threads: number): FinalCosts {
   const source = datasetSource(plan.dataset);
   const augment = standardAugment(source, train, plan.final.resolution);
   setNumThreads(threads);
   const w = secondsPerImage(train, augment, winner, plan.final, { batch: plan.batch, seed: plan.request.seed });
   const valid = Math.round(plan.trainImages * plan.final.validFraction);
-  const trainImages = plan.trainImages - valid;
   const testImages = plan.hasTest ? plan.trainImages / 5 : 0;
-  const left = (deadline - performance.now()) / 1000 - WORKER_START_SECONDS - plan.timing.load - testImages * w.eval - FINISH_SECONDS - valid * w.eval;
-  const epochs = Math.floor(left / (trainImages * w.train + valid * w.eval));
-  if (epochs >= 1) return { epochs: Math.min(100, epochs) };
-  return { epochs: 1, limitTrain: Math.max(Math.min(trainImages, 100), Math.floor(left / w.train)) };
+  return {
+    epoch: (plan.trainImages - valid) * w.train + valid * w.eval,
+    // The test split is read once, after the training; the held-out split once more with it.
+    overhead: WORKER_START_SECONDS + plan.timing.load + (testImages + valid) * w.eval + FINISH_SECONDS,
+  };
+}
+
+/**
+ * The final training's epochs: an upper bound (at most 100) well above what
+ * the time left allows at the speed measured now. The training itself ends
+ * on the clock (finalTimeLimit), so a machine that turns faster or slower
+ * than measured moves where it stops, not whether the run ends in time.
+ */
+function finalEpochs(costs: FinalCosts, deadline: number): number {
+  const left = (deadline - performance.now()) / 1000 - costs.overhead;
+  return Math.min(100, Math.max(1, Math.ceil((2 * left) / costs.epoch)));
 }
 
 function describePlan(p: FitPlan): string {
   return [
     `${p.candidates} cells screened by ${PROXIES.join(' + ')} (C=${p.search.channels} N=${p.search.cells} at ${p.search.resolution}x${p.search.resolution}, ${p.screenParallel} at once)`,
     `successive halving of ${p.halving.candidates} (eta ${p.halving.eta}, ${Math.round(Math.log(p.halving.candidates) / Math.log(p.halving.eta))} rung(s), ${p.halving.train} training and ${p.halving.valid} held-out images)`,
-    `a final training of C=${p.final.channels} N=${p.final.cells} at ${p.final.resolution}x${p.final.resolution} on ${1 - p.final.validFraction} of ${p.trainImages} images (the rest held out${p.hasTest ? ', the test split used once at the end' : '; no test split'}), as many epochs as fill the time left (or part of an epoch)`,
+    `a final training of C=${p.final.channels} N=${p.final.cells} at ${p.final.resolution}x${p.final.resolution} on ${1 - p.final.validFraction} of ${p.trainImages} images (the rest held out${p.hasTest ? ', the test split used once at the end' : '; no test split'}), until the time is up (the learning rate annealed over the time left)`,
   ].join('; ');
 }
 
@@ -337,6 +359,9 @@ export async function runFit(o: FitOptions): Promise<FitResult> {
         where: o.flags?.targetLatency ?? '--target-latency-ms',
       }
       : undefined;
+  // A resumed final phase keeps its planned epochs but not the costs: it reserves the planning's guess for the end.
+  let costs: FinalCosts | undefined;
+  const finalOverhead = () => costs?.overhead ?? WORKER_START_SECONDS + plan.timing.load + FINISH_SECONDS + (plan.hasTest ? plan.trainImages / 5 : 0) * plan.timing.searchEvalImage * 4;
   try {
     const result = await runMainJob({
       name: o.name, store: o.store, outDir: o.outDir, seed: o.request.seed, dataset: plan.dataset,
@@ -345,10 +370,12 @@ export async function runFit(o: FitOptions): Promise<FitResult> {
       halvingCandidates: plan.halving.candidates, eta: plan.halving.eta, halvingEpochs: plan.halving.epochs, halvingTrain: plan.halving.train, halvingValid: plan.halving.valid,
       finalChannels: plan.final.channels, finalCells: plan.final.cells, finalResolution: plan.final.resolution, finalEpochs: 1,
       planFinal: (winner) => {
-        const size = finalTrainingSize(plan, trainSet(), winner, deadline, o.threads);
-        o.log(`fit: ${Math.max(0, (deadline - performance.now()) / 1000).toFixed(0)} s left: ${size.epochs} final epoch(s)${size.limitTrain ? ` on ${size.limitTrain} images` : ''}`);
-        return size;
+        costs = finalCosts(plan, trainSet(), winner, o.threads);
+        const epochs = finalEpochs(costs, deadline);
+        o.log(`fit: ${Math.max(0, (deadline - performance.now()) / 1000).toFixed(0)} s left; a final epoch takes about ${costs.epoch.toFixed(1)} s here now: the final training runs until ${finalOverhead().toFixed(0)} s before the limit (at most ${epochs} epochs)`);
+        return { epochs };
       },
+      finalTimeLimit: () => Math.max(1, (deadline - performance.now()) / 1000 - finalOverhead()),
       finalValidFraction: plan.final.validFraction,
       constraint,
       batch: plan.batch, lr: plan.lr, threads: o.threads, progress: o.progress, log: o.log, signal: o.signal,
