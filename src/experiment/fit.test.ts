@@ -13,7 +13,7 @@ import { Rng } from '../util/random.js';
 import { openStore } from '../store/index.js';
 import { memory, setNumThreads } from '../tensor/index.js';
 import { lastJson, runTsnas, startTsnas } from '../testing/cli.js';
-import { planFit } from './fit.js';
+import { finalResolution, planFit } from './fit.js';
 
 const CLASSES = ['bars', 'dots', 'plain'];
 
@@ -66,6 +66,14 @@ test('planFit: the data decided, a longer limit screens and trains more, no tens
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('finalResolution: the largest resolution that leaves the final training three epochs, else the smallest', () => {
+  // An epoch costs the pixels / 100 seconds, one second more for the test evaluation.
+  const cost = (r: number) => ({ epoch: (r * r) / 100, overhead: 1 });
+  assert.equal(finalResolution(32, 16, 32, cost), 32, '3 x 10.24 + 1 fits 32 s');
+  assert.equal(finalResolution(32, 16, 20, cost), 24, '28 needs 24.5 s, 24 needs 18.3 s');
+  assert.equal(finalResolution(32, 16, 5, cost), 16, 'nothing fits: the search resolution');
 });
 
 test('tsnas fit: killed and resumed, the model files, predict, a finished fit rerun', async () => {

@@ -48,6 +48,9 @@ export interface FitTiming {
   /** Training and evaluating one image with the search network. */
   searchTrainImage: number;
   searchEvalImage: number;
+  /** The same with the final network at the planned resolution (the costliest cell; scaled from the largest resolution by the pixels). */
+  finalTrainImage: number;
+  finalEvalImage: number;
   /** Checking the data, loading it and measuring: spent before the first phase. */
   planning: number;
 }
@@ -106,6 +109,10 @@ const MAX_STORED_SIDE = 64;
 /** Seconds to start a phase's worker thread (beside loading the data), and to export and report at the end. */
 const WORKER_START_SECONDS = 1.5;
 const FINISH_SECONDS = 3;
+/** The final network is timed on batches this small: at 32x32 a batch of 128 can take seconds on a busy machine, and the timing is spent from the limit. */
+const FINAL_TIMING_BATCH = 32;
+/** The final training gets the largest resolution that leaves it this many epochs (else the search's resolution). */
+const MIN_FINAL_EPOCHS = 3;
 
 const roundTo4 = (v: number) => Math.max(8, 4 * Math.round(v / 4));
 
@@ -231,6 +238,7 @@ export function planFit(request: FitRequest, o: Pick<FitOptions, 'threads' | 'lo
   const proxyBatchSize = Math.max(2, Math.min(16, Math.floor(0.9 * n) - 1));
   const augment = standardAugment(source, train, searchRes);
   const searchImage = secondsPerImage(train, augment, HEAVY_CELL, search, { batch, seed: request.seed });
+  const largestImage = secondsPerImage(train, standardAugment(source, train, finalRes), HEAVY_CELL, final, { batch: Math.min(batch, FINAL_TIMING_BATCH), seed: request.seed });
   const proxyCell = secondsPerProxyCell(train, augment, search, proxyBatchSize, request.seed);
   const screenParallel = Math.max(1, Math.min(o.threads, 8));
 
@@ -241,7 +249,7 @@ export function planFit(request: FitRequest, o: Pick<FitOptions, 'threads' | 'lo
   const trainPool = Math.max(1, n - valid);
   const cellEpoch = (images: number) => images * searchImage.train + valid * searchImage.eval;
   // A guard against limits that cannot work, not a promise: the final network (twice the width, up to twice the side) is guessed at 4 times the search network's cost per image.
-  const minimum = planning + 3 * phaseStart + FINISH_SECONDS + (8 * proxyCell) / screenParallel + 3 * cellEpoch(Math.min(trainPool, 100)) + Math.min(n, 100) * searchImage.train * 4;
+  const minimum = planning + 3 * phaseStart + FINISH_SECONDS + (8 * proxyCell) / screenParallel + 3 * cellEpoch(Math.min(trainPool, 100)) + Math.min(n, 100) * largestImage.train * (searchRes / finalRes) ** 2;
   if (minimum > request.timeLimitSeconds) {
     throw usageError(`a time limit of ${request.timeLimitSeconds} s is too short for ${request.dataset} on this machine: the smallest search (8 cells screened, 3 trained for an epoch, a final epoch on 100 images) needs about ${Math.ceil(minimum)} s`, limitFlag);
   }
@@ -263,15 +271,35 @@ export function planFit(request: FitRequest, o: Pick<FitOptions, 'threads' | 'lo
       break;
     }
   }
+  // The rest of the limit is the final training's: its resolution is the largest that leaves it a few epochs, costs scaled from the largest by the pixels.
+  const finalValid = Math.round(n * final.validFraction);
+  const testImages = source.hasTest() ? n / 5 : 0;
+  const scaled = (r: number) => ({ train: largestImage.train * (r / finalRes) ** 2, eval: largestImage.eval * (r / finalRes) ** 2 });
+  final.resolution = finalResolution(finalRes, searchRes, 0.5 * available, (r) => ({
+    epoch: (n - finalValid) * scaled(r).train + finalValid * scaled(r).eval,
+    overhead: phaseStart + FINISH_SECONDS + (testImages + finalValid) * scaled(r).eval,
+  }));
   const plan: FitPlan = {
     request, dataset: checked.dataset, notes: checked.notes,
     classes: train.classNames ?? Array.from({ length: train.numClasses }, (_, i) => String(i)),
     trainImages: n, hasTest: source.hasTest(),
     candidates, proxyBatch: proxyBatchSize, screenParallel, search, halving, final, batch, lr: 0.1,
-    timing: { load, proxyCell, searchTrainImage: searchImage.train, searchEvalImage: searchImage.eval, planning: (performance.now() - started) / 1000 },
+    timing: {
+      load, proxyCell, searchTrainImage: searchImage.train, searchEvalImage: searchImage.eval,
+      finalTrainImage: scaled(final.resolution).train, finalEvalImage: scaled(final.resolution).eval, planning: (performance.now() - started) / 1000,
+    },
     spentSeconds: 0,
   };
   return { plan, train };
+}
+
+/** The largest resolution (a multiple of 4 from largest down to smallest) whose final training gets MIN_FINAL_EPOCHS in budget seconds; else smallest. */
+export function finalResolution(largest: number, smallest: number, budget: number, cost: (resolution: number) => FinalCosts): number {
+  for (let r = largest; r > smallest; r -= 4) {
+    const c = cost(r);
+    if (budget - c.overhead >= MIN_FINAL_EPOCHS * c.epoch) return r;
+  }
+  return smallest;
 }
 
 /** What the final training costs, measured on the winner's network when its phase starts. */
@@ -286,7 +314,7 @@ function finalCosts(plan: FitPlan, train: Dataset, winner: Sample, threads: numb
   const source = datasetSource(plan.dataset);
   const augment = standardAugment(source, train, plan.final.resolution);
   setNumThreads(threads);
-  const w = secondsPerImage(train, augment, winner, plan.final, { batch: plan.batch, seed: plan.request.seed });
+  const w = secondsPerImage(train, augment, winner, plan.final, { batch: Math.min(plan.batch, FINAL_TIMING_BATCH), seed: plan.request.seed });
   const valid = Math.round(plan.trainImages * plan.final.validFraction);
   const testImages = plan.hasTest ? plan.trainImages / 5 : 0;
   return {
@@ -361,7 +389,7 @@ export async function runFit(o: FitOptions): Promise<FitResult> {
       : undefined;
   // A resumed final phase keeps its planned epochs but not the costs: it reserves the planning's guess for the end.
   let costs: FinalCosts | undefined;
-  const finalOverhead = () => costs?.overhead ?? WORKER_START_SECONDS + plan.timing.load + FINISH_SECONDS + (plan.hasTest ? plan.trainImages / 5 : 0) * plan.timing.searchEvalImage * 4;
+  const finalOverhead = () => costs?.overhead ?? WORKER_START_SECONDS + plan.timing.load + FINISH_SECONDS + ((plan.hasTest ? plan.trainImages / 5 : 0) + plan.trainImages * plan.final.validFraction) * plan.timing.finalEvalImage;
   try {
     const result = await runMainJob({
       name: o.name, store: o.store, outDir: o.outDir, seed: o.request.seed, dataset: plan.dataset,
