@@ -302,37 +302,25 @@ export function finalResolution(largest: number, smallest: number, budget: numbe
   return smallest;
 }
 
-/** What the final training costs, measured on the winner's network when its phase starts. */
+/** What a final training costs, as planned. */
 interface FinalCosts {
   /** Seconds per epoch, the held-out split's evaluation included. */
   epoch: number;
-  /** Seconds after the training: the worker's start and data load before it, the test evaluation, the export and report. */
+  /** Seconds besides the training: the worker's start and data load before it, the evaluations, the export and report after it. */
   overhead: number;
 }
 
-function finalCosts(plan: FitPlan, train: Dataset, winner: Sample, threads: number): FinalCosts {
-  const source = datasetSource(plan.dataset);
-  const augment = standardAugment(source, train, plan.final.resolution);
-  setNumThreads(threads);
-  const w = secondsPerImage(train, augment, winner, plan.final, { batch: Math.min(plan.batch, FINAL_TIMING_BATCH), seed: plan.request.seed });
-  const valid = Math.round(plan.trainImages * plan.final.validFraction);
-  const testImages = plan.hasTest ? plan.trainImages / 5 : 0;
-  return {
-    epoch: (plan.trainImages - valid) * w.train + valid * w.eval,
-    // The test split is read once, after the training; the held-out split once more with it.
-    overhead: WORKER_START_SECONDS + plan.timing.load + (testImages + valid) * w.eval + FINISH_SECONDS,
-  };
-}
-
 /**
- * The final training's epochs: an upper bound (at most 100) well above what
- * the time left allows at the speed measured now. The training itself ends
- * on the clock (finalTimeLimit), so a machine that turns faster or slower
- * than measured moves where it stops, not whether the run ends in time.
+ * The final training's epochs: a bound (at most 100) well above what the
+ * time left allows at the planning's speed for the costliest cell. The
+ * training ends on the clock (finalDeadline), so a machine that turns
+ * faster or slower than measured moves where it stops, not whether the run
+ * ends in time; the bound only keeps a fast machine from training on.
  */
-function finalEpochs(costs: FinalCosts, deadline: number): number {
-  const left = (deadline - performance.now()) / 1000 - costs.overhead;
-  return Math.min(100, Math.max(1, Math.ceil((2 * left) / costs.epoch)));
+function finalEpochs(plan: FitPlan, deadline: number): number {
+  const valid = Math.round(plan.trainImages * plan.final.validFraction);
+  const epoch = (plan.trainImages - valid) * plan.timing.finalTrainImage + valid * plan.timing.finalEvalImage;
+  return Math.min(100, Math.max(1, Math.ceil((4 * (deadline - performance.now())) / 1000 / epoch)));
 }
 
 function describePlan(p: FitPlan): string {
@@ -387,9 +375,6 @@ export async function runFit(o: FitOptions): Promise<FitResult> {
         where: o.flags?.targetLatency ?? '--target-latency-ms',
       }
       : undefined;
-  // A resumed final phase keeps its planned epochs but not the costs: it reserves the planning's guess for the end.
-  let costs: FinalCosts | undefined;
-  const finalOverhead = () => costs?.overhead ?? WORKER_START_SECONDS + plan.timing.load + FINISH_SECONDS + ((plan.hasTest ? plan.trainImages / 5 : 0) + plan.trainImages * plan.final.validFraction) * plan.timing.finalEvalImage;
   try {
     const result = await runMainJob({
       name: o.name, store: o.store, outDir: o.outDir, seed: o.request.seed, dataset: plan.dataset,
@@ -397,13 +382,13 @@ export async function runFit(o: FitOptions): Promise<FitResult> {
       searchChannels: plan.search.channels, searchCells: plan.search.cells, resolution: plan.search.resolution,
       halvingCandidates: plan.halving.candidates, eta: plan.halving.eta, halvingEpochs: plan.halving.epochs, halvingTrain: plan.halving.train, halvingValid: plan.halving.valid,
       finalChannels: plan.final.channels, finalCells: plan.final.cells, finalResolution: plan.final.resolution, finalEpochs: 1,
-      planFinal: (winner) => {
-        costs = finalCosts(plan, trainSet(), winner, o.threads);
-        const epochs = finalEpochs(costs, deadline);
-        o.log(`fit: ${Math.max(0, (deadline - performance.now()) / 1000).toFixed(0)} s left; a final epoch takes about ${costs.epoch.toFixed(1)} s here now: the final training runs until ${finalOverhead().toFixed(0)} s before the limit (at most ${epochs} epochs)`);
+      planFinal: () => {
+        const epochs = finalEpochs(plan, deadline);
+        o.log(`fit: ${Math.max(0, (deadline - performance.now()) / 1000).toFixed(0)} s left: the final training runs until its evaluations, the export and the report just fit (at most ${epochs} epochs)`);
         return { epochs };
       },
-      finalTimeLimit: () => Math.max(1, (deadline - performance.now()) / 1000 - finalOverhead()),
+      // The worker times its evaluations itself; what comes after them is the export and the report.
+      finalDeadline: () => Date.now() + (deadline - performance.now()) - FINISH_SECONDS * 1000,
       finalValidFraction: plan.final.validFraction,
       constraint,
       batch: plan.batch, lr: plan.lr, threads: o.threads, progress: o.progress, log: o.log, signal: o.signal,
