@@ -311,7 +311,7 @@ interface FinalCosts {
 }
 
 /**
- * The final training's epochs: a bound (at most 100) well above what the
+ * The final training's epochs: a bound (at most 100) ten times what the
  * time left allows at the planning's speed for the costliest cell. The
  * training ends on the clock (finalDeadline), so a machine that turns
  * faster or slower than measured moves where it stops, not whether the run
@@ -320,7 +320,7 @@ interface FinalCosts {
 function finalEpochs(plan: FitPlan, deadline: number): number {
   const valid = Math.round(plan.trainImages * plan.final.validFraction);
   const epoch = (plan.trainImages - valid) * plan.timing.finalTrainImage + valid * plan.timing.finalEvalImage;
-  return Math.min(100, Math.max(1, Math.ceil((4 * (deadline - performance.now())) / 1000 / epoch)));
+  return Math.min(100, Math.max(1, Math.ceil((10 * (deadline - performance.now())) / 1000 / epoch)));
 }
 
 function describePlan(p: FitPlan): string {
