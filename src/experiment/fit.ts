@@ -248,7 +248,7 @@ export function planFit(request: FitRequest, o: Pick<FitOptions, 'threads' | 'lo
   const valid = Math.max(2, Math.min(1000, Math.round(0.2 * n)));
   const trainPool = Math.max(1, n - valid);
   const cellEpoch = (images: number) => images * searchImage.train + valid * searchImage.eval;
-  // A guard against limits that cannot work, not a promise: the final network (twice the width, up to twice the side) is guessed at 4 times the search network's cost per image.
+  // A guard against limits that cannot work, not a promise: a final epoch of 100 images at the search's resolution.
   const minimum = planning + 3 * phaseStart + FINISH_SECONDS + (8 * proxyCell) / screenParallel + 3 * cellEpoch(Math.min(trainPool, 100)) + Math.min(n, 100) * largestImage.train * (searchRes / finalRes) ** 2;
   if (minimum > request.timeLimitSeconds) {
     throw usageError(`a time limit of ${request.timeLimitSeconds} s is too short for ${request.dataset} on this machine: the smallest search (8 cells screened, 3 trained for an epoch, a final epoch on 100 images) needs about ${Math.ceil(minimum)} s`, limitFlag);
@@ -315,7 +315,7 @@ interface FinalCosts {
  * time left allows at the planning's speed for the costliest cell. The
  * training ends on the clock (finalDeadline), so a machine that turns
  * faster or slower than measured moves where it stops, not whether the run
- * ends in time; the bound only keeps a fast machine from training on.
+ * ends in time; the bound is there for the log's epoch count.
  */
 function finalEpochs(plan: FitPlan, deadline: number): number {
   const valid = Math.round(plan.trainImages * plan.final.validFraction);
