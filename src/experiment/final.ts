@@ -13,11 +13,12 @@
 // free to see Ctrl-C.
 import { Worker } from 'node:worker_threads';
 import type { AugmentOptions } from '../data/augment.js';
-import { subsetDataset } from '../data/dataset.js';
+import { subsetDataset, type Dataset } from '../data/dataset.js';
 import { limitIndices, splitIndices } from '../data/loader.js';
 import { datasetSource } from '../data/spec.js';
 import { saveSafetensors } from '../export/safetensors.js';
 import { buildNetwork, getSpace } from '../kits/index.js';
+import type { AnyModule } from '../nn/module.js';
 import { manualSeed, setNumThreads } from '../tensor/index.js';
 import { evaluate, trainModel } from '../train/trainer.js';
 import { TsnasError, type ErrorCode } from '../errors.js';
@@ -41,6 +42,13 @@ export interface FinalTrainingOptions {
   limitTest?: number;
   /** Hold out this share of the training set (seeded) as the per-epoch validation split; the test set is then used once, at the end. */
   validFraction?: number;
+  /**
+   * When (Date.now() milliseconds: worker threads have their own
+   * performance clock) the training and the evaluations after it must be
+   * done (tsnas fit): the training stops on the clock, early enough for
+   * those evaluations, timed here on the untrained network first.
+   */
+  deadline?: number;
   weightsPath: string;
   /** libtorch threads of the training. */
   threads: number;
@@ -78,6 +86,20 @@ export interface FinalWeightsMetadata {
   std: string;
 }
 
+/** Seconds to evaluate the given splits once after the training: measured on up to two batches of each's first images, with a margin of a quarter. */
+function evaluationSeconds(net: AnyModule, augment: AugmentOptions, splits: (Dataset | undefined)[]): number {
+  let seconds = 0;
+  for (const d of splits) {
+    if (!d) continue;
+    const probe = subsetDataset(d, Array.from({ length: Math.min(d.n, 512) }, (_, i) => i));
+    evaluate(net, probe, { augment, limit: 256 });
+    const t0 = performance.now();
+    evaluate(net, probe, { augment });
+    seconds += ((performance.now() - t0) / 1000) * (d.n / probe.n);
+  }
+  return 1.25 * seconds;
+}
+
 /** Trains and tests the winner in this thread; returns its final metrics. */
 export function finalTraining(o: FinalTrainingOptions, onEpoch: (e: FinalEpoch) => void): FinalMetrics {
   setNumThreads(o.threads);
@@ -93,7 +115,8 @@ export function finalTraining(o: FinalTrainingOptions, onEpoch: (e: FinalEpoch) 
     const fullTest = source.load('test');
     return o.limitTest ? subsetDataset(fullTest, limitIndices(Array.from({ length: fullTest.n }, (_, i) => i), o.limitTest, o.seed)) : fullTest;
   };
-  const test = valid ? undefined : testOnce();
+  // Without a held-out split the test split is evaluated every epoch; under a deadline it is read before the clock starts (and still evaluated only at the end).
+  const test = !valid || (o.deadline !== undefined && source.hasTest()) ? testOnce() : undefined;
   const normalize = source.normalization(fullTrain);
   const augment: AugmentOptions = { resize: o.resolution === fullTrain.height ? undefined : o.resolution, normalize };
   const seed = trialSeed(o.seed, space.hash(winner));
@@ -103,6 +126,7 @@ export function finalTraining(o: FinalTrainingOptions, onEpoch: (e: FinalEpoch) 
     ...(o.channels !== undefined ? { channels: o.channels } : {}), ...(o.cells !== undefined ? { cells: o.cells } : {}),
   });
   try {
+    const timeLimit = o.deadline !== undefined ? { seconds: Math.max(1, (o.deadline - Date.now()) / 1000 - evaluationSeconds(net, augment, [valid, test])) } : undefined;
     const result = trainModel(net, train, {
       epochs: o.epochs,
       batchSize: o.batch,
@@ -110,6 +134,7 @@ export function finalTraining(o: FinalTrainingOptions, onEpoch: (e: FinalEpoch) 
       augment,
       seed,
       progress: o.progress ? 'final' : false,
+      ...(timeLimit ? { timeLimit } : {}),
       onEpoch: (r) => {
         if (valid) onEpoch({ epoch: r.epoch, trainLoss: r.trainLoss, trainAccuracy: r.trainAccuracy, validAccuracy: evaluate(net, valid, { augment }).accuracy });
         else onEpoch({ epoch: r.epoch, trainLoss: r.trainLoss, trainAccuracy: r.trainAccuracy, testAccuracy: evaluate(net, test!, { augment }).accuracy });

@@ -13,7 +13,8 @@ import { Rng } from '../util/random.js';
 import { openStore } from '../store/index.js';
 import { memory, setNumThreads } from '../tensor/index.js';
 import { lastJson, runTsnas, startTsnas } from '../testing/cli.js';
-import { planFit } from './fit.js';
+import { finalTraining } from './final.js';
+import { finalResolution, planFit } from './fit.js';
 
 const CLASSES = ['bars', 'dots', 'plain'];
 
@@ -68,6 +69,35 @@ test('planFit: the data decided, a longer limit screens and trains more, no tens
   }
 });
 
+test('finalResolution: the largest resolution that leaves the final training three epochs, else the smallest', () => {
+  // An epoch costs the pixels / 100 seconds, one second more for the test evaluation.
+  const cost = (r: number) => ({ epoch: (r * r) / 100, overhead: 1 });
+  assert.equal(finalResolution(32, 16, 32, cost), 32, '3 x 10.24 + 1 fits 32 s');
+  assert.equal(finalResolution(32, 16, 20, cost), 24, '28 needs 24.5 s, 24 needs 18.3 s');
+  assert.equal(finalResolution(32, 16, 5, cost), 16, 'nothing fits: the search resolution');
+});
+
+test('finalTraining under a deadline stops on the clock, then evaluates the held-out and test splits', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-fit-deadline-'));
+  try {
+    writeFolder(join(dir, 'train'));
+    writeFolder(join(dir, 'test'), 4);
+    const epochs: number[] = [];
+    // A hundred thousand epochs cannot finish in 1.5 s on any machine: only the deadline ends this training.
+    const metrics = finalTraining({
+      space: { name: 'nb201', options: {} }, arch: '|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|none~0|avg_pool_3x3~1|nor_conv_3x3~2|',
+      seed: 0, dataset: `folder:${dir}?size=8`, channels: 4, cells: 1, resolution: 8, epochs: 100_000, batch: 16, lr: 0.05, validFraction: 0.25,
+      deadline: Date.now() + 1500, weightsPath: join(dir, 'w.safetensors'), threads: 1, progress: false,
+    }, (e) => void epochs.push(e.epoch));
+    assert.ok(epochs.length >= 1 && epochs.length < 100_000, `${epochs.length} epochs`);
+    assert.equal(metrics.valid_images, 12);
+    assert.equal(metrics.test_images, 12);
+    assert.ok(existsSync(join(dir, 'w.safetensors')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('tsnas fit: killed and resumed, the model files, predict, a finished fit rerun', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsnas-fit-'));
   try {
@@ -99,6 +129,8 @@ test('tsnas fit: killed and resumed, the model files, predict, a finished fit re
     const r = runTsnas(args);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /fit: resuming the plan in .*plan\.json/);
+    // The final training ends on the clock: the time left less the test evaluation and export, the epochs only a bound.
+    assert.match(r.stderr, /main: phase 3\/3, final training of .* until \d\d:\d\d:\d\d UTC \(at most \d+ epochs\) on all training images/);
     const summary = lastJson(r);
     assert.deepEqual(summary.classes, CLASSES);
     assert.equal(summary.test_accuracy, null, 'the folder has no test split');

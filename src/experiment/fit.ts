@@ -26,6 +26,7 @@ import type { Sample } from '../spaces/types.js';
 import type { Store } from '../store/types.js';
 import { getNumThreads, manualSeed, setNumThreads } from '../tensor/index.js';
 import { evaluate, trainModel } from '../train/trainer.js';
+import { median } from '../util/stats.js';
 import { runMainJob, type MainJobResult } from './main-job.js';
 
 /** What the user asked for; a resumed run must ask the same. */
@@ -47,6 +48,9 @@ export interface FitTiming {
   /** Training and evaluating one image with the search network. */
   searchTrainImage: number;
   searchEvalImage: number;
+  /** The same with the final network at the planned resolution (the costliest cell; scaled from the largest resolution by the pixels). */
+  finalTrainImage: number;
+  finalEvalImage: number;
   /** Checking the data, loading it and measuring: spent before the first phase. */
   planning: number;
 }
@@ -105,6 +109,10 @@ const MAX_STORED_SIDE = 64;
 /** Seconds to start a phase's worker thread (beside loading the data), and to export and report at the end. */
 const WORKER_START_SECONDS = 1.5;
 const FINISH_SECONDS = 3;
+/** The final network is timed on batches this small: at 32x32 a batch of 128 can take seconds on a busy machine, and the timing is spent from the limit. */
+const FINAL_TIMING_BATCH = 32;
+/** The final training gets the largest resolution that leaves it this many epochs (else the search's resolution). */
+const MIN_FINAL_EPOCHS = 3;
 
 const roundTo4 = (v: number) => Math.max(8, 4 * Math.round(v / 4));
 
@@ -155,19 +163,26 @@ export function checkFitFolder(dir: string, skipBad: boolean, flag = '--skip-bad
   return { dataset: formatDatasetSpec({ kind: 'folder', dir, ...(size !== undefined ? { size } : {}), ...(bad.length > 0 ? { skipBad: true } : {}) }), notes };
 }
 
-/** Seconds per image to train and to evaluate a sample's network, measured on up to 128 images after a warm-up epoch (and evaluation). */
+/** Batches timed one by one (after a warm-up one): their median, not their sum, so that a moment of load on a busy machine does not decide the plan. */
+const TIMED_BATCHES = 6;
+
+/** Seconds per image to train and to evaluate a sample's network: the median of single batches after a warm-up batch. */
 function secondsPerImage(train: Dataset, augment: AugmentOptions, sample: Sample, net: { channels: number; cells: number; resolution: number }, o: { batch: number; seed: number }): { train: number; eval: number } {
-  const subset = subsetDataset(train, limitIndices(Array.from({ length: train.n }, (_, i) => i), 128, o.seed));
+  const images = Math.min(train.n, o.batch);
+  const subset = subsetDataset(train, limitIndices(Array.from({ length: train.n }, (_, i) => i), images, o.seed));
   const aug = { ...augment, resize: net.resolution === train.height ? undefined : net.resolution };
   manualSeed(o.seed);
   const model = buildNetwork(space, sample, { numClasses: train.numClasses, inChannels: train.channels, inputSize: net.resolution, channels: net.channels, cells: net.cells });
   try {
-    // The first epoch pays one-time costs (allocations, kernel selection) that later epochs do not.
-    const trained = trainModel(model, subset, { epochs: 2, batchSize: o.batch, lr: 0.01, augment: aug, seed: o.seed });
+    // One batch an epoch; the first pays one-time costs (allocations, kernel selection) that later ones do not.
+    const trained = trainModel(model, subset, { epochs: 1 + TIMED_BATCHES, batchSize: o.batch, lr: 0.01, augment: aug, seed: o.seed });
     evaluate(model, subset, { augment: aug });
-    const t0 = performance.now();
-    evaluate(model, subset, { augment: aug });
-    return { train: trained.history.at(-1)!.seconds / subset.n, eval: (performance.now() - t0) / 1000 / subset.n };
+    const evals = Array.from({ length: TIMED_BATCHES }, () => {
+      const t0 = performance.now();
+      evaluate(model, subset, { augment: aug });
+      return (performance.now() - t0) / 1000;
+    });
+    return { train: median(trained.history.slice(1).map((h) => h.seconds)) / images, eval: median(evals) / images };
   } finally {
     model.dispose();
   }
@@ -223,6 +238,7 @@ export function planFit(request: FitRequest, o: Pick<FitOptions, 'threads' | 'lo
   const proxyBatchSize = Math.max(2, Math.min(16, Math.floor(0.9 * n) - 1));
   const augment = standardAugment(source, train, searchRes);
   const searchImage = secondsPerImage(train, augment, HEAVY_CELL, search, { batch, seed: request.seed });
+  const largestImage = secondsPerImage(train, standardAugment(source, train, finalRes), HEAVY_CELL, final, { batch: Math.min(batch, FINAL_TIMING_BATCH), seed: request.seed });
   const proxyCell = secondsPerProxyCell(train, augment, search, proxyBatchSize, request.seed);
   const screenParallel = Math.max(1, Math.min(o.threads, 8));
 
@@ -232,8 +248,8 @@ export function planFit(request: FitRequest, o: Pick<FitOptions, 'threads' | 'lo
   const valid = Math.max(2, Math.min(1000, Math.round(0.2 * n)));
   const trainPool = Math.max(1, n - valid);
   const cellEpoch = (images: number) => images * searchImage.train + valid * searchImage.eval;
-  // A guard against limits that cannot work, not a promise: the final network (twice the width, up to twice the side) is guessed at 4 times the search network's cost per image.
-  const minimum = planning + 3 * phaseStart + FINISH_SECONDS + (8 * proxyCell) / screenParallel + 3 * cellEpoch(Math.min(trainPool, 100)) + Math.min(n, 100) * searchImage.train * 4;
+  // A guard against limits that cannot work, not a promise: a final epoch of 100 images at the search's resolution.
+  const minimum = planning + 3 * phaseStart + FINISH_SECONDS + (8 * proxyCell) / screenParallel + 3 * cellEpoch(Math.min(trainPool, 100)) + Math.min(n, 100) * largestImage.train * (searchRes / finalRes) ** 2;
   if (minimum > request.timeLimitSeconds) {
     throw usageError(`a time limit of ${request.timeLimitSeconds} s is too short for ${request.dataset} on this machine: the smallest search (8 cells screened, 3 trained for an epoch, a final epoch on 100 images) needs about ${Math.ceil(minimum)} s`, limitFlag);
   }
@@ -255,41 +271,63 @@ export function planFit(request: FitRequest, o: Pick<FitOptions, 'threads' | 'lo
       break;
     }
   }
+  // The rest of the limit is the final training's: its resolution is the largest that leaves it a few epochs, costs scaled from the largest by the pixels.
+  const finalValid = Math.round(n * final.validFraction);
+  const testImages = source.hasTest() ? n / 5 : 0;
+  const scaled = (r: number) => ({ train: largestImage.train * (r / finalRes) ** 2, eval: largestImage.eval * (r / finalRes) ** 2 });
+  final.resolution = finalResolution(finalRes, searchRes, 0.5 * available, (r) => ({
+    epoch: (n - finalValid) * scaled(r).train + finalValid * scaled(r).eval,
+    overhead: phaseStart + FINISH_SECONDS + (testImages + finalValid) * scaled(r).eval,
+  }));
   const plan: FitPlan = {
     request, dataset: checked.dataset, notes: checked.notes,
     classes: train.classNames ?? Array.from({ length: train.numClasses }, (_, i) => String(i)),
     trainImages: n, hasTest: source.hasTest(),
     candidates, proxyBatch: proxyBatchSize, screenParallel, search, halving, final, batch, lr: 0.1,
-    timing: { load, proxyCell, searchTrainImage: searchImage.train, searchEvalImage: searchImage.eval, planning: (performance.now() - started) / 1000 },
+    timing: {
+      load, proxyCell, searchTrainImage: searchImage.train, searchEvalImage: searchImage.eval,
+      finalTrainImage: scaled(final.resolution).train, finalEvalImage: scaled(final.resolution).eval, planning: (performance.now() - started) / 1000,
+    },
     spentSeconds: 0,
   };
   return { plan, train };
 }
 
+/** The largest resolution (a multiple of 4 from largest down to smallest) whose final training gets MIN_FINAL_EPOCHS in budget seconds; else smallest. */
+export function finalResolution(largest: number, smallest: number, budget: number, cost: (resolution: number) => FinalCosts): number {
+  for (let r = largest; r > smallest; r -= 4) {
+    const c = cost(r);
+    if (budget - c.overhead >= MIN_FINAL_EPOCHS * c.epoch) return r;
+  }
+  return smallest;
+}
+
+/** What a final training costs, as planned. */
+interface FinalCosts {
+  /** Seconds per epoch, the held-out split's evaluation included. */
+  epoch: number;
+  /** Seconds besides the training: the worker's start and data load before it, the evaluations, the export and report after it. */
+  overhead: number;
+}
+
 /**
- * The final training's epochs and images: as many epochs as fill the time
- * left, measured on the winner's network now; when not even one epoch of
- * the whole training split fits, one epoch of as many images as do.
+ * The final training's epochs: a bound (at most 100) ten times what the
+ * time left allows at the planning's speed for the costliest cell. The
+ * training ends on the clock (finalDeadline), so a machine that turns
+ * faster or slower than measured moves where it stops, not whether the run
+ * ends in time; the bound is there for the log's epoch count.
  */
-function finalTrainingSize(plan: FitPlan, train: Dataset, winner: Sample, deadline: number, threads: number): { epochs: number; limitTrain?: number } {
-  const source = datasetSource(plan.dataset);
-  const augment = standardAugment(source, train, plan.final.resolution);
-  setNumThreads(threads);
-  const w = secondsPerImage(train, augment, winner, plan.final, { batch: plan.batch, seed: plan.request.seed });
+function finalEpochs(plan: FitPlan, deadline: number): number {
   const valid = Math.round(plan.trainImages * plan.final.validFraction);
-  const trainImages = plan.trainImages - valid;
-  const testImages = plan.hasTest ? plan.trainImages / 5 : 0;
-  const left = (deadline - performance.now()) / 1000 - WORKER_START_SECONDS - plan.timing.load - testImages * w.eval - FINISH_SECONDS - valid * w.eval;
-  const epochs = Math.floor(left / (trainImages * w.train + valid * w.eval));
-  if (epochs >= 1) return { epochs: Math.min(100, epochs) };
-  return { epochs: 1, limitTrain: Math.max(Math.min(trainImages, 100), Math.floor(left / w.train)) };
+  const epoch = (plan.trainImages - valid) * plan.timing.finalTrainImage + valid * plan.timing.finalEvalImage;
+  return Math.min(100, Math.max(1, Math.ceil((10 * (deadline - performance.now())) / 1000 / epoch)));
 }
 
 function describePlan(p: FitPlan): string {
   return [
     `${p.candidates} cells screened by ${PROXIES.join(' + ')} (C=${p.search.channels} N=${p.search.cells} at ${p.search.resolution}x${p.search.resolution}, ${p.screenParallel} at once)`,
     `successive halving of ${p.halving.candidates} (eta ${p.halving.eta}, ${Math.round(Math.log(p.halving.candidates) / Math.log(p.halving.eta))} rung(s), ${p.halving.train} training and ${p.halving.valid} held-out images)`,
-    `a final training of C=${p.final.channels} N=${p.final.cells} at ${p.final.resolution}x${p.final.resolution} on ${1 - p.final.validFraction} of ${p.trainImages} images (the rest held out${p.hasTest ? ', the test split used once at the end' : '; no test split'}), as many epochs as fill the time left (or part of an epoch)`,
+    `a final training of C=${p.final.channels} N=${p.final.cells} at ${p.final.resolution}x${p.final.resolution} on ${1 - p.final.validFraction} of ${p.trainImages} images (the rest held out${p.hasTest ? ', the test split used once at the end' : '; no test split'}), until the time is up (the learning rate annealed over the time left)`,
   ].join('; ');
 }
 
@@ -344,11 +382,13 @@ export async function runFit(o: FitOptions): Promise<FitResult> {
       searchChannels: plan.search.channels, searchCells: plan.search.cells, resolution: plan.search.resolution,
       halvingCandidates: plan.halving.candidates, eta: plan.halving.eta, halvingEpochs: plan.halving.epochs, halvingTrain: plan.halving.train, halvingValid: plan.halving.valid,
       finalChannels: plan.final.channels, finalCells: plan.final.cells, finalResolution: plan.final.resolution, finalEpochs: 1,
-      planFinal: (winner) => {
-        const size = finalTrainingSize(plan, trainSet(), winner, deadline, o.threads);
-        o.log(`fit: ${Math.max(0, (deadline - performance.now()) / 1000).toFixed(0)} s left: ${size.epochs} final epoch(s)${size.limitTrain ? ` on ${size.limitTrain} images` : ''}`);
-        return size;
+      planFinal: () => {
+        const epochs = finalEpochs(plan, deadline);
+        o.log(`fit: ${Math.max(0, (deadline - performance.now()) / 1000).toFixed(0)} s left: the final training runs until its evaluations, the export and the report just fit (at most ${epochs} epochs)`);
+        return { epochs };
       },
+      // The worker times its evaluations itself; what comes after them is the export and the report.
+      finalDeadline: () => Date.now() + (deadline - performance.now()) - FINISH_SECONDS * 1000,
       finalValidFraction: plan.final.validFraction,
       constraint,
       batch: plan.batch, lr: plan.lr, threads: o.threads, progress: o.progress, log: o.log, signal: o.signal,

@@ -75,6 +75,13 @@ export interface MainJobOptions {
    * it started with.
    */
   planFinal?: (winner: Sample) => { epochs: number; limitTrain?: number };
+  /**
+   * When (Date.now() milliseconds) the final training and its evaluations
+   * must be done, asked when it starts (a resumed one too): it stops on the
+   * clock, its cosine schedule annealing over the time it has (tsnas fit,
+   * whose machine may be slower or faster than planned).
+   */
+  finalDeadline?: () => number;
   /** Hold out this share of the training set in the final training (evaluated each epoch); the test set, if any, is then used once at the end. */
   finalValidFraction?: number;
   /** A constraint on the final network (tsnas fit's --max-params, --target-latency-ms): cells breaking it never enter successive halving. */
@@ -285,7 +292,9 @@ async function runMainJobLeased(given: MainJobOptions, held: ExperimentLease[]):
   const finalEpochs = planned.epochs;
   const finalLimitTrain = planned.limitTrain;
   const heldOut = o.finalValidFraction !== undefined ? ` (less ${o.finalValidFraction} held out)` : '';
-  o.log(`main: phase 3/3, final training of ${arch} (C=${o.finalChannels} N=${o.finalCells} at ${o.finalResolution}x${o.finalResolution}, ${finalEpochs} epoch(s) on ${finalLimitTrain ?? 'all'} training images${heldOut})`);
+  const deadline = o.finalDeadline?.();
+  const length = deadline !== undefined ? `until ${new Date(deadline).toISOString().slice(11, 19)} UTC (at most ${finalEpochs} epochs)` : `${finalEpochs} epoch(s)`;
+  o.log(`main: phase 3/3, final training of ${arch} (C=${o.finalChannels} N=${o.finalCells} at ${o.finalResolution}x${o.finalResolution}, ${length} on ${finalLimitTrain ?? 'all'} training images${heldOut})`);
   const finalConfig = {
     name: finalName, seed: o.seed, arch, dataset: o.dataset, channels: o.finalChannels, cells: o.finalCells, resolution: o.finalResolution, epochs: finalEpochs, batch: o.batch, lr: o.lr,
     limitTrain: finalLimitTrain ?? null, limitTest: o.limitTest ?? null, ...(o.finalValidFraction !== undefined ? { validFraction: o.finalValidFraction } : {}),
@@ -303,6 +312,7 @@ async function runMainJobLeased(given: MainJobOptions, held: ExperimentLease[]):
     const metrics = await finalTrainingInWorker({
       space: { name: 'nb201', options: {} }, arch, seed: o.seed, dataset: o.dataset, channels: o.finalChannels, cells: o.finalCells, resolution: o.finalResolution,
       epochs: finalEpochs, batch: o.batch, lr: o.lr, limitTrain: finalLimitTrain, limitTest: o.limitTest, validFraction: o.finalValidFraction,
+      ...(deadline !== undefined ? { deadline } : {}),
       weightsPath, threads: o.threads ?? getNumThreads(), progress: o.progress,
     }, (r) => {
       const [metric, accuracy] = r.validAccuracy !== undefined ? ['valid_accuracy', r.validAccuracy] as const : ['test_accuracy', r.testAccuracy!] as const;

@@ -18,6 +18,11 @@ export function constantLr(): LrSchedule {
   return (_epoch, baseLr) => baseLr;
 }
 
+/** The cosine rate at a share `progress` (0 to 1, clamped) of the way from baseLr to etaMin. */
+export function cosineAt(progress: number, baseLr: number, etaMin = 0): number {
+  return etaMin + ((baseLr - etaMin) * (1 + Math.cos(Math.PI * Math.min(1, Math.max(0, progress))))) / 2;
+}
+
 /** torch's CosineAnnealingLR closed form: etaMin + (base - etaMin)(1 + cos(pi t / tMax)) / 2. */
 export function cosineAnnealing(tMax: number, etaMin = 0): LrSchedule {
   checkCount(tMax, 'cosine schedule T_max');

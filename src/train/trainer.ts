@@ -6,7 +6,7 @@ import { DataLoader } from '../data/loader.js';
 import type { AugmentOptions } from '../data/augment.js';
 import type { AnyModule } from '../nn/module.js';
 import { SGD } from '../nn/optim.js';
-import { LrScheduler, clipGradNorm, constantLr, cosineAnnealing } from '../nn/schedule.js';
+import { LrScheduler, clipGradNorm, constantLr, cosineAnnealing, cosineAt } from '../nn/schedule.js';
 import { crossEntropy, noGrad, tidy, type Tensor } from '../tensor/index.js';
 import { ProgressBar } from '../util/progress.js';
 import { configError } from '../errors.js';
@@ -36,6 +36,15 @@ export interface TrainOptions {
   onEpoch?: (record: EpochRecord) => void | 'stop';
   /** A progress bar on stderr. */
   progress?: boolean | string;
+  /**
+   * Ends training once this many seconds have passed (checked before each
+   * step, so at least one runs; the epoch cut short is recorded and
+   * evaluated as any other). A cosine schedule then anneals over the time
+   * (or the steps, whichever is further along), so that the rate reaches
+   * etaMin when time is up however fast the machine turns out to be.
+   * `now` (milliseconds) is for tests.
+   */
+  timeLimit?: { seconds: number; now?: () => number };
 }
 
 export interface EpochRecord {
@@ -50,9 +59,11 @@ export interface EpochRecord {
 
 export interface TrainResult {
   history: EpochRecord[];
-  /** Epochs actually run (fewer than asked when onEpoch stopped training). */
+  /** Epochs actually run (fewer than asked when onEpoch stopped training or time ran out). */
   epochs: number;
   stoppedEarly: boolean;
+  /** The time limit ended training (the last epoch may be partial). */
+  outOfTime: boolean;
   seconds: number;
 }
 
@@ -66,6 +77,7 @@ function check(o: TrainOptions): void {
   if (!(Number.isInteger(o.epochs) && o.epochs >= 0)) throw configError(`expected an integer >= 0, got ${o.epochs}`, 'epochs');
   if (!(Number.isInteger(o.batchSize) && o.batchSize >= 1)) throw configError(`expected an integer >= 1, got ${o.batchSize}`, 'batch');
   if (!(o.lr > 0)) throw configError(`expected a positive number, got ${o.lr}`, 'lr');
+  if (o.timeLimit && !(o.timeLimit.seconds > 0)) throw configError(`expected a positive number of seconds, got ${o.timeLimit.seconds}`, 'timeLimit');
 }
 
 /** Trains model in place on train; returns the per-epoch history. */
@@ -87,22 +99,38 @@ export function trainModel(model: AnyModule, train: Dataset, o: TrainOptions): T
     nesterov: o.nesterov ?? true,
     weightDecay: o.weightDecay ?? 5e-4,
   });
-  const schedule = (o.schedule ?? 'cosine') === 'cosine' ? cosineAnnealing(o.epochs, o.etaMin ?? 0) : constantLr();
-  const scheduler = new LrScheduler(optimizer, schedule);
+  const cosine = (o.schedule ?? 'cosine') === 'cosine';
+  const scheduler = new LrScheduler(optimizer, cosine ? cosineAnnealing(o.epochs || 1, o.etaMin ?? 0) : constantLr());
   const clip = o.gradClip ?? 5;
   const history: EpochRecord[] = [];
   let stoppedEarly = false;
+  let outOfTime = false;
   const steps = loader.batchesPerEpoch;
+  const totalSteps = o.epochs * steps;
+  const now = o.timeLimit?.now ?? (() => performance.now());
+  const clockStart = now();
+  /** Under a time limit: the share of the training done, by time or by steps, whichever is further. */
+  const progress = (stepsDone: number) => Math.max((now() - clockStart) / 1000 / o.timeLimit!.seconds, stepsDone / Math.max(1, totalSteps));
   // One bar over all epochs: a log gets a line per 10% of the training, not per 10% of each epoch.
-  const bar = o.progress ? new ProgressBar(typeof o.progress === 'string' ? o.progress : 'train', o.epochs * steps) : undefined;
+  const label = typeof o.progress === 'string' ? o.progress : 'train';
+  const bar = o.progress ? new ProgressBar(o.timeLimit ? `${label} (${Math.round(o.timeLimit.seconds)} s limit)` : label, totalSteps) : undefined;
   try {
-    for (let epoch = 0; epoch < o.epochs; epoch++) {
+    for (let epoch = 0; epoch < o.epochs && !outOfTime; epoch++) {
       const epochStart = performance.now();
       model.train();
       let lossSum = 0;
       let correct = 0;
       let seen = 0;
       for (let step = 0; step < steps; step++) {
+        const done = epoch * steps + step;
+        if (o.timeLimit) {
+          const p = progress(done);
+          if (done > 0 && p >= 1) {
+            outOfTime = true;
+            break;
+          }
+          if (cosine) optimizer.setLr(scheduler.baseLrs.map((base) => cosineAt(p, base, o.etaMin ?? 0)));
+        }
         const batch = loader.next();
         const [loss, right] = tidy(() => {
           optimizer.zeroGrad();
@@ -121,7 +149,9 @@ export function trainModel(model: AnyModule, train: Dataset, o: TrainOptions): T
         lossSum += loss * n;
         correct += right;
         seen += n;
-        bar?.tick(1, `epoch ${epoch + 1}/${o.epochs} loss ${(lossSum / seen).toFixed(3)} acc ${(correct / seen).toFixed(3)}`);
+        const suffix = `epoch ${epoch + 1}/${o.epochs} loss ${(lossSum / seen).toFixed(3)} acc ${(correct / seen).toFixed(3)}`;
+        if (bar && o.timeLimit) bar.update(Math.min(totalSteps, Math.round(progress(done + 1) * totalSteps)), suffix);
+        else bar?.tick(1, suffix);
       }
       const record: EpochRecord = {
         epoch: epoch + 1,
@@ -130,7 +160,7 @@ export function trainModel(model: AnyModule, train: Dataset, o: TrainOptions): T
         trainAccuracy: correct / Math.max(1, seen),
         seconds: (performance.now() - epochStart) / 1000,
       };
-      scheduler.step();
+      if (!o.timeLimit) scheduler.step();
       if (o.valid) {
         const v = evaluate(model, o.valid, { batchSize: Math.max(256, o.batchSize), augment: o.augment });
         record.validLoss = v.loss;
@@ -142,10 +172,11 @@ export function trainModel(model: AnyModule, train: Dataset, o: TrainOptions): T
         break;
       }
     }
+    if (outOfTime) bar?.update(totalSteps);
   } finally {
     optimizer.dispose();
   }
-  return { history, epochs: history.length, stoppedEarly, seconds: (performance.now() - start) / 1000 };
+  return { history, epochs: history.length, stoppedEarly: stoppedEarly || outOfTime, outOfTime, seconds: (performance.now() - start) / 1000 };
 }
 
 /** Loss and accuracy on a whole dataset, in eval mode, without gradients. */
