@@ -311,17 +311,12 @@ interface FinalCosts {
 }
 
 /**
- * The final training's epochs: a bound (at most 100) ten times what the
- * time left allows at the planning's speed for the costliest cell. The
- * training ends on the clock (finalDeadline), so a machine that turns
- * faster or slower than measured moves where it stops, not whether the run
- * ends in time; the bound is there for the log's epoch count.
+ * The final training's epochs: only a bound. The training ends on the clock
+ * (finalDeadline), so a machine that turns faster or slower than planning
+ * measured moves where it stops, not whether the run ends in time; a bound
+ * from planning's speed would end it early once the machine got less busy.
  */
-function finalEpochs(plan: FitPlan, deadline: number): number {
-  const valid = Math.round(plan.trainImages * plan.final.validFraction);
-  const epoch = (plan.trainImages - valid) * plan.timing.finalTrainImage + valid * plan.timing.finalEvalImage;
-  return Math.min(100, Math.max(1, Math.ceil((10 * (deadline - performance.now())) / 1000 / epoch)));
-}
+const FINAL_EPOCHS_BOUND = 100;
 
 function describePlan(p: FitPlan): string {
   return [
@@ -383,9 +378,8 @@ export async function runFit(o: FitOptions): Promise<FitResult> {
       halvingCandidates: plan.halving.candidates, eta: plan.halving.eta, halvingEpochs: plan.halving.epochs, halvingTrain: plan.halving.train, halvingValid: plan.halving.valid,
       finalChannels: plan.final.channels, finalCells: plan.final.cells, finalResolution: plan.final.resolution, finalEpochs: 1,
       planFinal: () => {
-        const epochs = finalEpochs(plan, deadline);
-        o.log(`fit: ${Math.max(0, (deadline - performance.now()) / 1000).toFixed(0)} s left: the final training runs until its evaluations, the export and the report just fit (at most ${epochs} epochs)`);
-        return { epochs };
+        o.log(`fit: ${Math.max(0, (deadline - performance.now()) / 1000).toFixed(0)} s left: the final training runs until its evaluations, the export and the report just fit`);
+        return { epochs: FINAL_EPOCHS_BOUND };
       },
       // The worker times its evaluations itself; what comes after them is the export and the report.
       finalDeadline: () => Date.now() + (deadline - performance.now()) - FINISH_SECONDS * 1000,

@@ -293,7 +293,7 @@ async function runMainJobLeased(given: MainJobOptions, held: ExperimentLease[]):
   const finalLimitTrain = planned.limitTrain;
   const heldOut = o.finalValidFraction !== undefined ? ` (less ${o.finalValidFraction} held out)` : '';
   const deadline = o.finalDeadline?.();
-  const length = deadline !== undefined ? `until ${new Date(deadline).toISOString().slice(11, 19)} UTC (at most ${finalEpochs} epochs)` : `${finalEpochs} epoch(s)`;
+  const length = deadline !== undefined ? `until ${new Date(deadline).toISOString().slice(11, 19)} UTC` : `${finalEpochs} epoch(s)`;
   o.log(`main: phase 3/3, final training of ${arch} (C=${o.finalChannels} N=${o.finalCells} at ${o.finalResolution}x${o.finalResolution}, ${length} on ${finalLimitTrain ?? 'all'} training images${heldOut})`);
   const finalConfig = {
     name: finalName, seed: o.seed, arch, dataset: o.dataset, channels: o.finalChannels, cells: o.finalCells, resolution: o.finalResolution, epochs: finalEpochs, batch: o.batch, lr: o.lr,
@@ -318,7 +318,7 @@ async function runMainJobLeased(given: MainJobOptions, held: ExperimentLease[]):
       const [metric, accuracy] = r.validAccuracy !== undefined ? ['valid_accuracy', r.validAccuracy] as const : ['test_accuracy', r.testAccuracy!] as const;
       writes.push(o.store.reportIntermediate(finalTrial.id, metric, r.epoch, accuracy));
       writes.push(o.store.reportIntermediate(finalTrial.id, 'train_loss', r.epoch, r.trainLoss));
-      o.log(`final: epoch ${r.epoch}/${finalEpochs} train loss ${r.trainLoss.toFixed(4)}, train accuracy ${r.trainAccuracy.toFixed(4)}, ${metric.replace('_', ' ')} ${accuracy.toFixed(4)}`);
+      o.log(`final: epoch ${r.epoch}${deadline === undefined ? `/${finalEpochs}` : ''} train loss ${r.trainLoss.toFixed(4)}, train accuracy ${r.trainAccuracy.toFixed(4)}, ${metric.replace('_', ' ')} ${accuracy.toFixed(4)}`);
     }, o.signal);
     await Promise.all(writes);
     if (!metrics) await stopPhase(o.store, finalExp);
