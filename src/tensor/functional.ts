@@ -149,6 +149,14 @@ export function cat(xs: Tensor[], dim = 0): Tensor {
 export function stack(xs: Tensor[], dim = 0): Tensor {
   return new Tensor(native.stack(xs.map((t) => t.handle), dim));
 }
+/**
+ * Σ_k weights[indices[k]]·terms[k] (terms of one shape, weights 1-d), with
+ * the values and gradients of the chain of mul and add, as one autograd
+ * node (float32 CPU terms; other tensors take that chain).
+ */
+export function weightedSum(terms: Tensor[], weights: Tensor, indices: number[]): Tensor {
+  return new Tensor(native.weightedSum(terms.map((t) => t.handle), weights.handle, indices));
+}
 /** cond ? a : b, elementwise; a and b may be numbers. */
 export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
   return new Tensor(native.where(cond.handle, typeof a === 'number' ? a : a.handle, typeof b === 'number' ? b : b.handle,
