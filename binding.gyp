@@ -12,6 +12,7 @@
         "native/ops_nn.cc",
         "native/ops_shape.cc",
         "native/ops_depthwise.cc",
+        "native/ops_pointwise.cc",
         "native/ops_pool.cc",
         "native/ops_batchnorm.cc",
         "native/ops_weighted_sum.cc"

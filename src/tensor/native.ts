@@ -20,6 +20,7 @@ export type Reduction = 'mean' | 'sum' | 'none';
 /** Which native CPU kernels conv2d, maxPool2d, avgPool2d and batchNorm use where they apply (see native/kernels.h). */
 export interface NativeKernels {
   depthwise: boolean;
+  pointwise: boolean;
   maxPool: boolean;
   avgPool: boolean;
   batchNorm: boolean;
