@@ -44,8 +44,8 @@ export type { NativeKernels };
 /**
  * Switches the native CPU kernels that conv2d (depthwise, float32, not an
  * undilated 3x3; pointwise: 1x1, stride 1, no padding, one group, float32,
- * at most 512 input x output channel pairs), maxPool2d (float32, no dilation or ceil mode),
- * avgPool2d (float32, no ceil mode) and batchNorm (float32 4-d, training,
+ * at most 512 input x output channel pairs), maxPool2d (float32, no
+ * dilation or ceil mode), avgPool2d (float32, no ceil mode) and batchNorm (float32 4-d, training,
  * no affine weight or bias, at least 1024 values per channel) use in place
  * of libtorch's; all are on by default (TSNAS_NATIVE_KERNELS=0 starts with
  * all off). Returns the previous settings.
