@@ -3,7 +3,7 @@
 // for every dataset column, from the JSON lines of
 //   tsnas proxies --archs N --json ... > scores.jsonl
 // Usage: node bench/proxies_correlation.mjs scores.jsonl[.gz] [more.jsonl ...] [--subsets K --size N]
-//          [--valid nb201_cifar10_valid_acc.csv] [--ensemble a,b,c]
+//          [--valid nb201_cifar10_valid_acc.csv] [--ensemble a,b,c] [--cells archs.txt]
 // The lines of all files are merged by arch: a cell's scores are those of every
 // file that holds it (a later file's value of a proxy wins), its seconds their
 // sum; so proxies computed in separate runs on the same cells are one table.
@@ -12,6 +12,9 @@
 // several runs are ranked as one population.
 // --valid adds the CSV's column (arch,<name>) as one more truth, named after it;
 // --ensemble sets the ensemble's members (default: DEFAULT_ENSEMBLE); it may be repeated.
+// --cells file keeps only the cells listed there (arch strings, one a line), so that
+// runs over more cells can be compared with one over some of them, population proxies
+// ranked among those cells only.
 // --search-ensembles a,b,c [--fit N] tries every ensemble of 2 to 4 of those
 // proxies: ranked by CIFAR-10 ρ on the first N cells (200) that hold them all,
 // the best five are then scored on the other cells, which played no part in
@@ -40,6 +43,7 @@ const text = (name) => {
   return args.splice(i, 2)[1];
 };
 const validFile = text('--valid');
+const cellsFile = text('--cells');
 const ensembles = [];
 for (let e = text('--ensemble'); e !== undefined; e = text('--ensemble')) ensembles.push(checkEnsemble(parseProxyList(e)));
 if (ensembles.length === 0) ensembles.push([...DEFAULT_ENSEMBLE]);
@@ -55,7 +59,12 @@ for (const r of args.flatMap((file) => read(file).split('\n')).filter((l) => l.t
   if (cell) Object.assign(cell.scores, r.scores), (cell.seconds += r.seconds);
   else byArch.set(r.arch, { arch: r.arch, scores: { ...r.scores }, seconds: r.seconds });
 }
-const cells = [...byArch.values()];
+const listed = cellsFile && new Set(readFileSync(cellsFile, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== ''));
+if (listed) {
+  const missing = [...listed].filter((a) => !byArch.has(a));
+  if (missing.length > 0) throw new Error(`${cellsFile}: ${missing.length} listed cells have no scores, e.g. ${missing[0]}`);
+}
+const cells = [...byArch.values()].filter((c) => !listed || listed.has(c.arch));
 const table = Nb201Table.load();
 const proxies = [...new Set(cells.flatMap((c) => Object.keys(c.scores)))];
 // Population proxies over the cells that hold their components (all of them, when one run scored every proxy).

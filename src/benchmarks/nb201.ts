@@ -22,12 +22,21 @@ export function hwNasBenchTable(dataset: Nb201Dataset): HwNasBenchTable {
   return HwNasBenchTable.load(fileURLToPath(new URL(`../../data/hw-nas-bench/nb201_${dataset}.csv.gz`, import.meta.url)));
 }
 
-/** The network each dataset's accuracies were measured on: input size and classes. */
-const datasetShapes: Record<Nb201Dataset, { input: readonly [number, number, number]; classes: number }> = {
+/** The network each dataset's accuracies were measured on: input size (channels, height, width) and classes. */
+export interface Nb201DatasetShape {
+  input: readonly [number, number, number];
+  classes: number;
+}
+
+const datasetShapes: Record<Nb201Dataset, Nb201DatasetShape> = {
   cifar10: { input: [3, 32, 32], classes: 10 },
   cifar100: { input: [3, 32, 32], classes: 100 },
   imagenet16_120: { input: [3, 16, 16], classes: 120 },
 };
+
+export function nb201DatasetShape(dataset: Nb201Dataset): Nb201DatasetShape {
+  return datasetShapes[dataset];
+}
 
 export function isNb201Dataset(name: string): name is Nb201Dataset {
   return (NB201_DATASETS as readonly string[]).includes(name);

@@ -20,13 +20,17 @@
 //     milliseconds). Counting queued jobs, not sent ones, is what makes a
 //     restarted coordinator reuse the jobs its predecessor left queued
 //     instead of sending duplicates.
-// A spare job is harmless: the worker finds no pending trial and completes it.
+// A spare job is harmless: its trial is no longer pending, so the worker
+// completes it without running anything (while it waits in the queue it may
+// hide a trial whose job was lost, until a worker takes it: moments later).
+import { resolve as resolvePath } from 'node:path';
 import type PgBoss from 'pg-boss';
 import { TsnasError } from '../errors.js';
-import { cheapMetricsFunction } from '../experiment/estimators.js';
+import { cheapMetricsFunction, type EstimatorFiles } from '../experiment/estimators.js';
 import type { ExperimentConfig } from '../experiment/config.js';
 import type { EvalJob, Evaluator } from '../experiment/evaluator.js';
 import type { Experiment, Store, Trial } from '../store/types.js';
+import type { TrialMetadata } from '../strategies/types.js';
 import { isFinished } from '../store/types.js';
 import { ensureTrialQueue, JOB_EXPIRE_SECONDS, openBoss, postgresUrl, type TrialJobData } from './queue.js';
 
@@ -35,6 +39,8 @@ export interface QueueEvaluatorOptions {
   store: Store;
   experiment: Experiment;
   storageUrl: string | undefined;
+  /** The experiment's files, sent to the workers with each job. */
+  files?: EstimatorFiles;
   /** How often handed-over trials are checked (default 500 ms). */
   pollMs?: number;
   /** Called with a line on each recovery (requeued or re-sent trials). */
@@ -43,6 +49,7 @@ export interface QueueEvaluatorOptions {
 
 interface Waiter {
   trialId: number;
+  metadata: TrialMetadata | undefined;
   resolve: (trial: Trial | null) => void;
   /** When a job was last sent for it (0: never). */
   sentAt: number;
@@ -72,11 +79,13 @@ export async function queueEvaluator(o: QueueEvaluatorOptions): Promise<Evaluato
   let closed = false;
   let failure: unknown;
 
-  const send = (trialId: number) =>
-    boss.send(queue, { experiment: experiment.name, experimentId: experiment.id, trialId, heartbeatMs } satisfies TrialJobData, {
-      retryLimit: 0,
-      expireInSeconds: JOB_EXPIRE_SECONDS,
-    });
+  const weightsDir = o.files?.weightsDir === undefined ? undefined : resolvePath(o.files.weightsDir);
+  const send = ({ trialId, metadata }: Waiter) => {
+    const data: TrialJobData = { experiment: experiment.name, experimentId: experiment.id, trialId, heartbeatMs };
+    if (metadata !== undefined) data.metadata = metadata;
+    if (weightsDir !== undefined) data.weightsDir = weightsDir;
+    return boss.send(queue, data, { retryLimit: 0, expireInSeconds: JOB_EXPIRE_SECONDS });
+  };
 
   async function tick(): Promise<void> {
     const requeued = await store.requeueStale(experiment.id, staleMs);
@@ -99,7 +108,7 @@ export async function queueEvaluator(o: QueueEvaluatorOptions): Promise<Evaluato
       if (missing <= 0) break;
       if (waiter.sentAt !== 0 && now - waiter.sentAt < graceMs) continue;
       if (waiter.sentAt !== 0) log(`trial ${waiter.trialId} is pending with no job queued for it: sending another`);
-      await send(waiter.trialId);
+      await send(waiter);
       waiter.sentAt = now;
       missing--;
     }
@@ -148,7 +157,7 @@ export async function queueEvaluator(o: QueueEvaluatorOptions): Promise<Evaluato
     async handOver(job: EvalJob): Promise<Trial | null> {
       if (failure) throw failure;
       if (interrupted) return null;
-      const result = new Promise<Trial | null>((resolve) => waiters.set(job.trialId, { trialId: job.trialId, resolve, sentAt: 0 }));
+      const result = new Promise<Trial | null>((resolve) => waiters.set(job.trialId, { trialId: job.trialId, metadata: job.metadata, resolve, sentAt: 0 }));
       void runTick();
       const trial = await result;
       if (failure) throw failure;

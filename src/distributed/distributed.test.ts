@@ -3,17 +3,19 @@
 // child) and workers (`tsnas worker` children, or runWorker in this
 // process) on a throwaway PostgreSQL server.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { checkConfig, type ExperimentConfig } from '../experiment/config.js';
+import { configSpace } from '../experiment/estimators.js';
+import { createStrategy } from '../strategies/index.js';
 import { runExperiment } from '../experiment/run.js';
 import { summarizeExperiment } from '../experiment/summary.js';
 import { openStore } from '../store/index.js';
 import { findPostgresBinDir, usePostgresForTests } from '../testing/postgres.js';
-import type { Store } from '../store/types.js';
+import type { Store, Trial } from '../store/types.js';
 import { memory } from '../tensor/index.js';
 import { lastJson, startTsnas, type TsnasProcess } from '../testing/cli.js';
 import { queueEvaluator } from './coordinator.js';
@@ -212,6 +214,60 @@ describe('many-machine search over pg-boss', { skip: available ? false : 'no Pos
       assert.equal(memory().numTensors, tensors);
     } finally {
       await dispose();
+    }
+  });
+
+  it('morphism: each job carries its trial\'s metadata and the weights directory, so children inherit as in a local run', async () => {
+    const config = checkConfig({
+      name: 'grow', seed: 2, threads: 1,
+      space: { name: 'chain', options: { maxDepth: 4, filters: [4, 8], kernels: [1, 3] } },
+      strategy: { name: 'morphism', options: { children: 2, morphismsPerChild: 2, start: 'conv:1:4:relu' } },
+      estimator: { kind: 'training', epochs: 1, batch: 16, resolution: 8 },
+      dataset: { limitTrain: 32, validFraction: 0.25 },
+      budget: { trials: 3 },
+      execution: { queue: 'pgboss', inFlight: 1 },
+    });
+    const dirs = ['queued', 'local'].map((n) => mkdtempSync(join(tmpdir(), `tsnas-dist-morphism-${n}-`)));
+    const { store, url, bossSchema, dispose } = await freshStore();
+    const local = await openStore('sqlite::memory:');
+    const tensors = memory().numTensors;
+    try {
+      const worker = runWorker({ storageUrl: url, workerId: 'w', threads: 1, pollMs: 200, once: true });
+      const r = await runExperiment({ store, config, storageUrl: url, queueEvaluator, artifactsDir: dirs[0] });
+      assert.equal((await worker).finished, 3);
+      const { execution: _execution, ...localConfig } = config;
+      await runExperiment({ store: local, config: localConfig as ExperimentConfig, artifactsDir: dirs[1] });
+      const jobs = await pgTest.admin().query<{ data: { trialId: number; metadata?: unknown; weightsDir?: string } }>(
+        `SELECT data FROM ${bossSchema}.job WHERE name = $1 ORDER BY created_on`, [trialQueueName(r.experimentId)]);
+      assert.equal(jobs.rows.length, 3);
+      for (const { data } of jobs.rows) assert.equal(data.weightsDir, join(dirs[0]!, 'weights'));
+      const trials = await store.listTrials(r.experimentId);
+      // Each job's metadata is what the strategy attached to its trial: replayed from the stored results.
+      const space = configSpace(config);
+      const replay = createStrategy('morphism', space, { seed: config.seed, ...(config.strategy.options as object) });
+      const expected = trials.map((t) => {
+        const [asked] = replay.ask(1);
+        assert.equal(space.hash(asked!), t.sampleHash);
+        const metadata = replay.trialMetadata!(asked!);
+        replay.tell(asked!, t.metrics!);
+        return [t.id, JSON.parse(JSON.stringify(metadata))];
+      });
+      replay.dispose();
+      assert.deepEqual(jobs.rows.map(({ data }) => [data.trialId, data.metadata]), expected);
+      assert.ok(expected.some(([, m]) => m.inherit !== undefined), 'a child with a lineage');
+      const localTrials = await local.listTrials((await local.getExperiment('grow'))!.id);
+      // Kept weights (keepWeights reached the estimator), and the metrics of a child trained from its parent's weights.
+      for (const t of trials) assert.ok(existsSync(join(dirs[0]!, 'weights', `${t.sampleHash}.safetensors`)), `trial ${t.number} kept no weights`);
+      const withoutTime = (ts: Trial[]) => ts.map((t) => {
+        const { train_seconds: _, ...metrics } = t.metrics ?? {};
+        return [t.number, t.sampleHash, t.state, metrics];
+      });
+      assert.deepEqual(withoutTime(trials), withoutTime(localTrials));
+      assert.equal(memory().numTensors, tensors);
+    } finally {
+      await local.close();
+      await dispose();
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
     }
   });
 

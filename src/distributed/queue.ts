@@ -5,21 +5,27 @@
 // One queue per experiment (`tsnas-trials-<experiment id>`), so a worker
 // given --experiment polls only that one. A job is a *token*: "run one
 // pending trial of this experiment" (its data names the experiment and the
-// trial it was sent for). The worker takes the trial with claimTrial, the
-// store's atomic claim of the lowest pending trial, so a trial runs on one
-// worker at a time whatever the queue does; the store stays the single
-// truth about trials, and the queue only carries the work to the machines.
+// trial it was sent for, with what the strategy attached to that trial).
+// The worker takes that trial with claimTrial, the store's atomic claim, so
+// a trial runs on one worker at a time whatever the queue does; a job whose
+// trial is no longer pending does nothing. The store stays the single truth
+// about trials, and the queue only carries the work to the machines.
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { TsnasError, usageError } from '../errors.js';
 import { parseStorageUrl } from '../store/index.js';
+import type { TrialMetadata } from '../strategies/types.js';
 
 /** What a trial job carries. */
 export interface TrialJobData {
   experiment: string;
   experimentId: number;
-  /** The trial the coordinator sent the job for (the worker runs the lowest pending one, normally this). */
+  /** The trial the coordinator sent the job for; the worker runs it if it is still pending. */
   trialId: number;
+  /** What the strategy attached to the trial (Strategy.trialMetadata), for its TrialContext. */
+  metadata?: TrialMetadata;
+  /** Where the coordinator's experiment keeps trained weights (EstimatorFiles.weightsDir, absolute); workers need it at the same path. */
+  weightsDir?: string;
   /** How often the worker proves it is alive (the coordinator requeues trials silent for 4 times this). */
   heartbeatMs: number;
 }

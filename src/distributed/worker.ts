@@ -1,9 +1,10 @@
 // `tsnas worker`: takes trial jobs from the pg-boss queues of the store's
 // database and runs them, on any machine that reaches the database.
 //
-// For each job: the experiment's config comes from the store; the trial is
-// claimed with the store's claimTrial (atomic, so one trial never runs on
-// two workers at once); it runs on an evaluator built by the same code as a
+// For each job: the experiment's config comes from the store; the job's
+// trial is claimed with the store's claimTrial (atomic, so one trial never
+// runs on two workers at once); it runs with the job's trial metadata (as
+// a local run passes it) on an evaluator built by the same code as a
 // local run (pool.ts createEvaluator: training in a worker thread, so this
 // thread keeps heartbeating); learning curves go to the store as they come;
 // the outcome (constraints applied as run.ts does) is written with
@@ -21,6 +22,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type PgBoss from 'pg-boss';
 import { TsnasError } from '../errors.js';
 import type { ExperimentConfig } from '../experiment/config.js';
+import type { EstimatorFiles } from '../experiment/estimators.js';
 import { trialEstimatorConfig } from '../experiment/config.js';
 import type { Evaluator } from '../experiment/evaluator.js';
 import { inlineEvaluator, workerEvaluator } from '../experiment/pool.js';
@@ -136,13 +138,13 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
     return 'idle';
   }
 
-  async function evaluatorFor(slot: Slot, experiment: Experiment): Promise<Evaluator> {
+  async function evaluatorFor(slot: Slot, experiment: Experiment, files: EstimatorFiles): Promise<Evaluator> {
     let evaluator = slot.evaluators.get(experiment.id);
     if (!evaluator) {
       const config: ExperimentConfig = { ...(experiment.config as unknown as ExperimentConfig), parallel: 1, threads: threadsEach };
       // Table lookups inline; anything longer (training, proxies) in a worker
       // thread, so that this thread keeps heartbeating and sees Ctrl-C.
-      evaluator = trialEstimatorConfig(config.estimator).kind === 'benchmark' ? inlineEvaluator(config) : await workerEvaluator(config, 1);
+      evaluator = trialEstimatorConfig(config.estimator).kind === 'benchmark' ? inlineEvaluator(config, undefined, files) : await workerEvaluator(config, 1, files);
       slot.evaluators.set(experiment.id, evaluator);
     }
     return evaluator;
@@ -164,9 +166,9 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
       return;
     }
     const config = experiment.config as unknown as ExperimentConfig;
-    const trial = await store.claimTrial(experiment.id, slot.id);
+    const trial = await store.claimTrial(experiment.id, slot.id, { trialId: data.trialId });
     if (!trial) {
-      // A spare job (its trial was taken by another job, or finished).
+      // A spare job (its trial is running on another job's worker, or finished).
       await complete({ workerId: slot.id, trialId: null });
       return;
     }
@@ -203,7 +205,8 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
     try {
       let evaluator: Evaluator;
       try {
-        evaluator = await evaluatorFor(slot, experiment);
+        // The files are the experiment's, the same in each of its jobs.
+        evaluator = await evaluatorFor(slot, experiment, data.weightsDir === undefined ? {} : { weightsDir: data.weightsDir });
       } catch (e) {
         await finish({ state: 'failed', error: `worker ${slot.id} could not build the estimator: ${errorText(e)}` });
         return;
@@ -211,7 +214,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
       current.evaluator = evaluator;
       slot.current = current;
       if (stopping()) evaluator.interrupt();
-      const evaluated = await evaluator.run({ trialId: trial.id, sample: trial.sample as never }, (metric, step, value) => {
+      const evaluated = await evaluator.run({ trialId: trial.id, sample: trial.sample as never, metadata: data.metadata }, (metric, step, value) => {
         if (!Number.isFinite(value)) return;
         writes = writes.then(() => store.reportIntermediate(trial.id, metric, step, value)).catch(() => {});
       });
@@ -227,7 +230,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
         }
         if (await store.releaseTrial(trial.id, slot.id)) {
           result.released.push(trial.id);
-          await boss.send(queue, { ...data, trialId: trial.id } satisfies TrialJobData, { retryLimit: 0 });
+          await boss.send(queue, data satisfies TrialJobData, { retryLimit: 0 });
           log(`${slot.id}: trial ${trial.id} put back to pending (runs again elsewhere)`);
         }
         await boss.fail(queue, job.id, { workerId: slot.id, trialId: trial.id, state: 'released' });

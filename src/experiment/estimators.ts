@@ -189,6 +189,11 @@ export interface EstimatorFiles {
   weightsDir?: string;
 }
 
+/** Where an experiment with this files directory keeps its trials' weights. */
+export function keptWeightsDir(filesDir: string): string {
+  return join(filesDir, 'weights');
+}
+
 /** The file of a sample's kept weights. */
 export function weightsFile(weightsDir: string, sampleHash: string): string {
   return join(weightsDir, `${sampleHash}.safetensors`);

@@ -6,7 +6,7 @@ import type { Sample } from '../spaces/types.js';
 import type { TrialMetadata } from '../strategies/types.js';
 import type { Experiment, Store, Trial } from '../store/types.js';
 import type { ExperimentConfig } from './config.js';
-import type { Metrics } from './estimators.js';
+import type { EstimatorFiles, Metrics } from './estimators.js';
 
 export interface EvalJob {
   trialId: number;
@@ -41,4 +41,4 @@ export interface Evaluator {
 }
 
 /** Builds the evaluator of execution.queue pgboss (src/distributed/coordinator.ts queueEvaluator). */
-export type QueueEvaluatorFactory = (o: { config: ExperimentConfig; store: Store; experiment: Experiment; storageUrl: string | undefined }) => Promise<Evaluator>;
+export type QueueEvaluatorFactory = (o: { config: ExperimentConfig; store: Store; experiment: Experiment; storageUrl: string | undefined; files?: EstimatorFiles }) => Promise<Evaluator>;

@@ -1,8 +1,9 @@
 // A rejected config leaves nothing in the store, an experiment that never
-// ran may be redefined, one that ran may not, and `tsnas rm` deletes one.
+// ran may be redefined, one that ran may not, and `tsnas rm` deletes one
+// with the files it owns.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTsnas } from '../testing/cli.js';
@@ -57,6 +58,60 @@ test('tsnas rm NAME deletes an experiment only with --yes; unknown names and mis
     assert.equal(runTsnas(['rm', '--yes', '--storage', storage]).code, 2);
     // The name is free again.
     assert.equal(runTsnas(['search', '--name', 'x', '--budget', '2', '--strategy', 'random', '--storage', storage, '--quiet']).code, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('tsnas rm deletes the weights a morphism experiment kept and its artifacts in its directory; other files stay', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-rm-files-'));
+  try {
+    const storage = `sqlite:${join(dir, 's.db')}`;
+    const configFile = join(dir, 'm.json');
+    writeFileSync(configFile, JSON.stringify({
+      name: 'm', seed: 1, threads: 1,
+      space: { name: 'chain', options: { maxDepth: 3, filters: [4], kernels: [1] } },
+      strategy: { name: 'morphism', options: { children: 1, morphismsPerChild: 1, start: 'conv:1:4:relu' } },
+      estimator: { kind: 'training', epochs: 1, batch: 16, resolution: 8 },
+      dataset: { limitTrain: 32, validFraction: 0.25 },
+      budget: { trials: 2 },
+    }));
+    const search = runTsnas(['search', '--config', configFile, '--storage', storage, '--quiet']);
+    assert.equal(search.code, 0, search.stderr);
+    const weightsDir = join(dir, 'm', 'weights');
+    const kept = readdirSync(weightsDir).map((f) => join(weightsDir, f)).sort();
+    assert.equal(kept.length, 2, 'one kept file per trial');
+    // Files the experiment does not own: another sample's weights, a file of the user's, a recorded artifact outside its directory.
+    const foreign = [join(weightsDir, 'f'.repeat(16) + '.safetensors'), join(dir, 'm', 'notes.txt'), join(dir, 'outside.safetensors')];
+    for (const f of foreign) writeFileSync(f, 'x');
+    const inside = join(dir, 'm', 'found', 'found.onnx');
+    mkdirSync(join(dir, 'm', 'found'));
+    writeFileSync(inside, 'x');
+    const store = await openStore(storage);
+    try {
+      const [first] = await store.listTrials((await store.getExperiment('m'))!.id);
+      // Finished trials take no artifacts through the store's API; a new trial of the experiment does.
+      const { trial } = await store.createTrial(first!.experimentId, { other: 1 }, 'artifacts');
+      await store.setArtifact(trial.id, 'found', inside);
+      await store.setArtifact(trial.id, 'outside', foreign[2]!);
+    } finally {
+      await store.close();
+    }
+
+    const refused = runTsnas(['rm', 'm', '--storage', storage]);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /would delete experiment 'm' \(\w+, 3 trials\) from sqlite:\S+ and 3 file\(s\) under /);
+    for (const f of [...kept, inside]) assert.ok(existsSync(f), `${f} removed without --yes`);
+
+    const done = runTsnas(['rm', 'm', '--yes', '--storage', storage]);
+    assert.equal(done.code, 0, done.stderr);
+    assert.match(done.stderr, /deleted experiment 'm' \(3 trials\) and 3 file\(s\) under /);
+    for (const f of [...kept, inside]) {
+      assert.ok(!existsSync(f), `${f} stayed`);
+      assert.ok(done.stderr.includes(`rm: removed ${f}`), `${f} not reported`);
+    }
+    assert.ok(!existsSync(join(dir, 'm', 'found')), 'the emptied directory stayed');
+    for (const f of foreign) assert.ok(existsSync(f), `${f} (not owned) was removed`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

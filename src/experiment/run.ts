@@ -31,7 +31,7 @@ import type { Experiment, Json, Store, Trial, TrialOutcome } from '../store/type
 import { canonicalJson } from '../spaces/space.js';
 import { isProxyName, PROXY_NAMES, type ProxyName } from '../estimators/zero-cost/proxies.js';
 import { PROXY_DEFAULTS, type ExperimentConfig } from './config.js';
-import { brokenConstraint, cheapMetricsFunction, configSpace, proxyScorer, type Metrics, type ProxyScorer, type TrialEstimator } from './estimators.js';
+import { brokenConstraint, cheapMetricsFunction, configSpace, keptWeightsDir, proxyScorer, type Metrics, type ProxyScorer, type TrialEstimator } from './estimators.js';
 import type { EvalOutcome, Evaluator, QueueEvaluatorFactory } from './evaluator.js';
 import { createEvaluator, inlineEvaluator } from './pool.js';
 import { findWeightSharingMethod } from '../weight-sharing/methods.js';
@@ -303,7 +303,7 @@ async function runLeased(o: RunOptions, held: { lease?: ExperimentLease }): Prom
   // The evaluator and the strategy are built (data read, options checked) before the experiment
   // is written, so that a config they refuse leaves nothing in the store; the queue evaluator
   // needs the stored experiment and comes after it.
-  const files = { weightsDir: join(o.artifactsDir ?? join('runs', name), 'weights') };
+  const files = { weightsDir: keptWeightsDir(o.artifactsDir ?? join('runs', name)) };
   let builtEvaluator: Evaluator | undefined = o.evaluator ?? (o.estimator ? inlineEvaluator(config, o.estimator) : queued ? undefined : await createEvaluator(config, files));
   let builtStrategy: Strategy | undefined;
   let experiment: Experiment;
@@ -312,7 +312,7 @@ async function runLeased(o: RunOptions, held: { lease?: ExperimentLease }): Prom
     if (builtEvaluator) builtStrategy = buildSearchStrategy(config, space, cheap, o.strategy && borrowed(o.strategy));
     experiment = await openExperiment();
     if (!builtEvaluator) {
-      builtEvaluator = await o.queueEvaluator!({ config, store, experiment, storageUrl: o.storageUrl ?? config.storage });
+      builtEvaluator = await o.queueEvaluator!({ config, store, experiment, storageUrl: o.storageUrl ?? config.storage, files });
       builtStrategy = buildSearchStrategy(config, space, cheap, o.strategy && borrowed(o.strategy));
     }
   } catch (e) {

@@ -37,6 +37,7 @@ import type {
   AcquireLeaseOptions,
   Checkpoint,
   CheckpointInput,
+  ClaimOptions,
   CreateTrialResult,
   Direction,
   EpochRecord,
@@ -439,14 +440,14 @@ export class PostgresStore implements Store {
     return { trial: (await this.getTrial(id))!, created };
   }
 
-  async claimTrial(experimentId: number, workerId: string): Promise<Trial | null> {
+  async claimTrial(experimentId: number, workerId: string, options: ClaimOptions = {}): Promise<Trial | null> {
     const rows = await this.query<{ id: number }>(
       `UPDATE tsnas_trials SET state = 'running', worker_id = $2, heartbeat_at = ${NOW_MS}, started_at = ${NOW_MS}
        WHERE id = (
-         SELECT id FROM tsnas_trials WHERE experiment_id = $1 AND state = 'pending'
+         SELECT id FROM tsnas_trials WHERE experiment_id = $1 AND state = 'pending' AND ($3::integer IS NULL OR id = $3)
          ORDER BY number LIMIT 1 FOR UPDATE SKIP LOCKED)
        RETURNING id`,
-      [experimentId, workerId],
+      [experimentId, workerId, options.trialId ?? null],
     );
     return rows[0] ? this.getTrial(rows[0].id) : null;
   }

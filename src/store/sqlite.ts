@@ -34,6 +34,7 @@ import type {
   AcquireLeaseOptions,
   Checkpoint,
   CheckpointInput,
+  ClaimOptions,
   CreateTrialResult,
   Direction,
   EpochRecord,
@@ -432,15 +433,16 @@ export class SqliteStore implements Store {
     return { trial: this.loadTrial(id)!, created };
   }
 
-  async claimTrial(experimentId: number, workerId: string): Promise<Trial | null> {
+  async claimTrial(experimentId: number, workerId: string, options: ClaimOptions = {}): Promise<Trial | null> {
     const now = Date.now();
+    const only = options.trialId ?? null;
     // One statement is one atomic write in SQLite: no other connection can
     // claim between the SELECT and the UPDATE.
     const row = this.write(() => this.sql(
       `UPDATE tsnas_trials SET state = 'running', worker_id = ?, heartbeat_at = ?, started_at = ?
-       WHERE id = (SELECT id FROM tsnas_trials WHERE experiment_id = ? AND state = 'pending' ORDER BY number LIMIT 1)
+       WHERE id = (SELECT id FROM tsnas_trials WHERE experiment_id = ? AND state = 'pending' AND (? IS NULL OR id = ?) ORDER BY number LIMIT 1)
        RETURNING id`,
-    ).get(workerId, now, now, experimentId) as { id: number } | undefined);
+    ).get(workerId, now, now, experimentId, only, only) as { id: number } | undefined);
     return row ? this.loadTrial(row.id) : null;
   }
 

@@ -206,6 +206,19 @@ export function runStoreSuite(name: string, openFreshStorage: () => Promise<Fres
         assert.deepEqual(await store.countTrials(experiment.id), { pending: 0, running: 3, complete: 0, failed: 0, pruned: 0 });
       }));
 
+    it('claims a named trial only if it is a pending trial of the experiment', () =>
+      withStore(async (store) => {
+        const { experiment, trials } = await experimentWithTrials(store, 3);
+        const elsewhere = await experimentWithTrials(store, 1, 'elsewhere');
+        const claimed = await store.claimTrial(experiment.id, 'w1', { trialId: trials[2]!.id });
+        assert.equal(claimed?.id, trials[2]!.id, 'the named trial, not the lowest pending one');
+        assert.equal(claimed.workerId, 'w1');
+        assert.equal(await store.claimTrial(experiment.id, 'w2', { trialId: trials[2]!.id }), null, 'already running');
+        assert.equal(await store.claimTrial(experiment.id, 'w2', { trialId: elsewhere.trials[0]!.id }), null, 'another experiment\'s');
+        assert.equal((await store.getTrial(elsewhere.trials[0]!.id))!.state, 'pending');
+        assert.equal((await store.claimTrial(experiment.id, 'w2'))!.id, trials[0]!.id);
+      }));
+
     it('never gives one trial to two of 20 concurrent claimers', () =>
       withStore(async (store, connect) => {
         const connections = [store, await connect(), await connect()];

@@ -82,6 +82,11 @@ export interface Experiment {
   readonly createdAt: number;
 }
 
+export interface ClaimOptions {
+  /** Claim this trial only (see Store.claimTrial). */
+  trialId?: number;
+}
+
 export interface Trial {
   /** Unique in the store (across experiments). */
   readonly id: number;
@@ -242,9 +247,12 @@ export interface Store {
    * Atomically takes the pending trial with the lowest number: it becomes
    * running, held by workerId, with heartbeat and start time now. Two
    * concurrent callers (even in different processes) never get the same
-   * trial. Null when no trial is pending.
+   * trial. Null when no trial is pending. With options.trialId, only that
+   * trial is taken, and only if it is a pending trial of the experiment
+   * (null otherwise): a queue worker runs the trial its job carries the
+   * metadata of.
    */
-  claimTrial(experimentId: number, workerId: string): Promise<Trial | null>;
+  claimTrial(experimentId: number, workerId: string, options?: ClaimOptions): Promise<Trial | null>;
   /**
    * Refreshes the heartbeat of a running trial held by workerId. Returns
    * false (and changes nothing) when the trial is no longer running under

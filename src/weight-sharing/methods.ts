@@ -9,7 +9,8 @@ import { getKit, latencyModel } from '../kits/index.js';
 import { latencyCostTables, loadLatencyTable } from '../hardware/latency.js';
 import { z } from 'zod';
 import type { Sample } from '../spaces/types.js';
-import { DIFFERENTIABLE_METHODS, flopsCostTable, referenceDefaults, refuseCellOptions, type DifferentiableMethod } from './differentiable/search.js';
+import { flopsCostTable, refuseCellOptions } from './differentiable/search.js';
+import { DIFFERENTIABLE_METHODS, methodTraits, referenceDefaults, type DifferentiableMethod } from './differentiable/traits.js';
 import { createDifferentiableRun } from './differentiable/run.js';
 import { createSupernetDifferentiableRun } from './differentiable/generic.js';
 import { DIFFERENTIABLE_SPACES, type DifferentiableSpace } from './differentiable/network.js';
@@ -119,7 +120,7 @@ function referenceOptions(method: DifferentiableMethod): Shape {
 const METHOD_OPTIONS: Record<DifferentiableMethod, Shape> = {
   darts: referenceOptions('darts'),
   darts2: { ...referenceOptions('darts2'), xi: num(0, 'ξ of the unrolled step (default: the weights\' learning rate)') },
-  pcdarts: { ...referenceOptions('pcdarts'), pcK: int(1, '1/k of the channels are mixed', 4), edgeNormalization: bool('edge normalisation β', true) },
+  pcdarts: { ...referenceOptions('pcdarts'), pcK: int(1, '1/k of the channels are mixed', 4), edgeNormalization: bool('edge normalisation β', methodTraits('pcdarts').edgeNormalization ?? false) },
   gdas: {
     ...referenceOptions('gdas'),
     tauMax: num(0, 'τ at the start', 10),
@@ -265,8 +266,9 @@ function bilevelOptions(method: DifferentiableMethod, c: RunContext, o: Record<s
 
 /** A differentiable run on the supernet of a space other than the cell ones (its kit's, mixing densely). */
 function supernetRun(method: DifferentiableMethod, data: Dataset, c: RunContext, o: Record<string, any>): WeightSharingRun {
-  if (method === 'pcdarts') {
-    throw configError(`pcdarts mixes part of the channels of the cell search networks of ${DIFFERENTIABLE_SPACES.join(' and ')} (their default cells); on ${c.space}${(DIFFERENTIABLE_SPACES as readonly string[]).includes(c.space) ? ' with space.options' : ''} use darts, darts2 or gdas`, 'strategy.name');
+  const { cellOnly } = methodTraits(method);
+  if (cellOnly) {
+    throw configError(`${cellOnly} of the cell search networks of ${DIFFERENTIABLE_SPACES.join(' and ')} (their default cells); on ${c.space}${(DIFFERENTIABLE_SPACES as readonly string[]).includes(c.space) ? ' with space.options' : ''} use darts, darts2 or gdas`, 'strategy.name');
   }
   if (!getKit(c.space).supernet) throw configError(`space '${c.space}' has no supernet, so no differentiable search runs on it`, 'space.name');
   refuseCellOptions(o, `the ${c.space} supernet`, 'strategy.options.');

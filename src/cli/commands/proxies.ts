@@ -9,7 +9,7 @@ import { configureCompute } from '../../train/setup.js';
 import { nb201Space, parseNb201Ops } from '../../spaces/nb201.js';
 import { NB201Network } from '../../networks/nb201.js';
 import { checkNetworkInput } from '../../nn/module.js';
-import { Nb201Table, parseNb201BenchmarkName } from '../../benchmarks/nb201.js';
+import { Nb201Table, nb201DatasetShape, parseNb201BenchmarkName } from '../../benchmarks/nb201.js';
 import {
   DEFAULT_ENSEMBLE, checkEnsemble, isPopulationProxy, parseProxyList, type ProxyName,
 } from '../../estimators/zero-cost/proxies.js';
@@ -80,6 +80,10 @@ export const proxiesCommand = defineCommand({
     proxies: { type: 'string', help: "'all' or a comma-separated list (az_nas, te_nas and ensemble rank the cells of this run together; te_nas costs far more than the rest, so the default leaves it out)", default: 'grad_norm,snip,grasp,fisher,synflow,jacob_cov,nwot,zico,meco,swap,swap_reg,params,flops,ensemble' },
     ensemble: { type: 'string', help: `members of the ensemble proxy, comma-separated (default ${DEFAULT_ENSEMBLE.join(',')})` },
     benchmark: { type: 'string', help: 'nb201:cifar10 | nb201:cifar100 | nb201:imagenet16_120: correlate with the table' },
+    shape: {
+      type: 'string',
+      help: "nb201:cifar100 | nb201:imagenet16_120 | nb201:cifar10: score with the network NAS-Bench-201 trained on that dataset: its classes (100, 120) and input size (ImageNet16-120: 16×16, the batch area-downsampled); the images and labels stay --dataset's. Default: --dataset's own size and classes",
+    },
     channels: { type: 'int', help: 'channels of the first stage (C)', default: 16, min: 1 },
     cells: { type: 'int', help: 'cells per stage (N)', default: 5, min: 1 },
     network: {
@@ -123,21 +127,23 @@ export const proxiesCommand = defineCommand({
     }
     const source = datasetSource(flags.dataset);
     const train = source.load('train');
+    const { numClasses, resize } = networkShape(flags.shape, train, source.name);
     const augment = flags.augment === true ? standardAugment(source, train) : undefined;
     // Images too small for the network fail here, not deep inside the first score.
-    const probe = new NB201Network({ ops: parseNb201Ops(listed[0]!), C: flags.channels, N: flags.cells, numClasses: train.numClasses, inChannels: train.channels });
+    const probe = new NB201Network({ ops: parseNb201Ops(listed[0]!), C: flags.channels, N: flags.cells, numClasses, inChannels: train.channels });
+    const input: [number, number, number] = [train.channels, resize ?? train.height, resize ?? train.width];
     try {
-      checkNetworkInput(probe, [train.channels, train.height, train.width], '--dataset');
+      checkNetworkInput(probe, input, '--dataset');
     } finally {
       probe.dispose();
     }
     const freshDraws = flags['fresh-draws'] === true;
     const drawBatch = (batchSeed: number) => proxyBatch(train, {
-      size: flags.batch, seed: batchSeed, normalize: source.normalization(train), augment,
+      size: flags.batch, seed: batchSeed, normalize: source.normalization(train), resize, augment,
     });
     const shared = freshDraws ? undefined : drawBatch(seed);
     const cellSeeds = new Rng(seed);
-    log(`proxies: ${archs.length} cells, ${proxies.join(', ')}; ${freshDraws ? 'a batch per cell' : 'one batch'} of ${flags.batch} ${source.name} images; ${threads} threads`);
+    log(`proxies: ${archs.length} cells, ${proxies.join(', ')}; ${freshDraws ? 'a batch per cell' : 'one batch'} of ${flags.batch} ${source.name} images${resize ? ` at ${resize}×${resize}` : ''}, ${numClasses} classes; ${threads} threads`);
     const json = flags.json === true;
     let results: ProxyResult[] = [];
     const record = (r: ProxyResult) => ({ arch: r.arch, scores: r.scores, seconds: r.seconds });
@@ -153,7 +159,7 @@ export const proxiesCommand = defineCommand({
         let r: ProxyResult;
         try {
           r = scoreNb201(arch, {
-            proxies, batch, numClasses: train.numClasses, C: flags.channels, N: flags.cells, seed: cellSeed,
+            proxies, batch, numClasses, C: flags.channels, N: flags.cells, seed: cellSeed,
             network: flags.network, ensemble,
           });
         } finally {
@@ -175,6 +181,7 @@ export const proxiesCommand = defineCommand({
     const secondsPerArch = results.reduce((s, r) => s + r.seconds, 0) / Math.max(1, results.length);
     const summary: Record<string, unknown> = {
       n: results.length, seconds_per_arch: secondsPerArch, proxies, ...(ensemble ? { ensemble } : {}), seed, threads, network: flags.network, augment: augment !== undefined, fresh_draws: freshDraws,
+      classes: numClasses, input,
     };
     if (table && dataset) {
       const truth = results.map((r) => table.accuracy(r.arch, dataset));
@@ -195,6 +202,28 @@ export const proxiesCommand = defineCommand({
     return 0;
   },
 });
+
+/**
+ * The head size and (square) input side of the scoring network: --dataset's own, or with --shape
+ * those of NAS-Bench-201's network for that dataset, which the dataset's images and labels must fit.
+ */
+export function networkShape(
+  spec: string | undefined,
+  train: { channels: number; height: number; width: number; numClasses: number },
+  name: string,
+): { numClasses: number; resize?: number } {
+  if (spec === undefined) return { numClasses: train.numClasses };
+  const dataset = parseNb201BenchmarkName(spec, '--shape');
+  const { input: [channels, height, width], classes } = nb201DatasetShape(dataset);
+  if (train.channels !== channels) {
+    throw usageError(`${name} images have ${train.channels} channels; the network of ${spec} takes ${channels}`, '--shape');
+  }
+  if (train.numClasses > classes) {
+    throw usageError(`${name} has ${train.numClasses} classes, more than the ${classes} outputs of the network of ${spec}`, '--shape');
+  }
+  const same = train.height === height && train.width === width;
+  return { numClasses: classes, ...(same ? {} : { resize: height }) };
+}
 
 function fmt(v: number): string {
   return Number.isInteger(v) ? String(v) : Math.abs(v) >= 1e5 || Math.abs(v) < 1e-3 ? v.toExponential(4) : v.toFixed(4);

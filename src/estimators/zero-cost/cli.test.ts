@@ -5,7 +5,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { syntheticDataset, writeCifar10Dir } from '../../data/synthetic.js';
-import { proxiesCommand } from '../../cli/commands/proxies.js';
+import { networkShape, proxiesCommand } from '../../cli/commands/proxies.js';
 import { memory } from '../../tensor/index.js';
 import { populationScores } from './population.js';
 
@@ -134,4 +134,40 @@ test('tsnas proxies --out appends each cell as it is scored and resumes where a 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('tsnas proxies --shape scores with the network of another NAS-Bench-201 dataset', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-proxies-shape-'));
+  try {
+    const data = syntheticDataset({ n: 8, channels: 3, height: 32, width: 32, numClasses: 10, seed: 1 });
+    writeCifar10Dir(dir, data, data);
+    const before = memory().numTensors;
+    const common = ['--dataset', `cifar10:${dir}`, '--channels', '2', '--cells', '1', '--batch', '4', '--threads', '1', '--archs', '2', '--proxies', 'meco,params', '--json'];
+    const shaped = async (shape?: string) => {
+      const { lines } = await run([...common, ...(shape ? ['--shape', shape] : [])]);
+      return { cells: lines.slice(0, 2).map((l) => JSON.parse(l)), summary: JSON.parse(lines[2]!) };
+    };
+    const own = await shaped();
+    const c100 = await shaped('nb201:cifar100');
+    const im16 = await shaped('nb201:imagenet16_120');
+    assert.deepEqual([own.summary.classes, own.summary.input], [10, [3, 32, 32]]);
+    assert.deepEqual([c100.summary.classes, c100.summary.input], [100, [3, 32, 32]]);
+    assert.deepEqual([im16.summary.classes, im16.summary.input], [120, [3, 16, 16]]);
+    // The head grows by (classes - 10) × (4C + 1) weights (C = 2); the input size changes no parameter count.
+    const headWidth = 4 * 2 + 1;
+    assert.equal(c100.cells[0].scores.params - own.cells[0].scores.params, 90 * headWidth);
+    assert.equal(im16.cells[0].scores.params - own.cells[0].scores.params, 110 * headWidth);
+    // Same images and weights' seed, other network: other features.
+    assert.notEqual(im16.cells[0].scores.meco, own.cells[0].scores.meco);
+    assert.equal(memory().numTensors, before);
+    await assert.rejects(run([...common, '--shape', 'cifar100']), /--shape: expected nb201:<dataset>/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // The dataset's images and labels must fit the network.
+  const grey = { channels: 1, height: 28, width: 28, numClasses: 10 };
+  assert.throws(() => networkShape('nb201:cifar100', grey, 'fashion-mnist'), /--shape: fashion-mnist images have 1 channels; the network of nb201:cifar100 takes 3/);
+  assert.throws(() => networkShape('nb201:cifar10', { ...grey, channels: 3, numClasses: 100 }, 'cifar100'), /more than the 10 outputs/);
+  assert.deepEqual(networkShape(undefined, grey, 'fashion-mnist'), { numClasses: 10 });
+  assert.deepEqual(networkShape('nb201:imagenet16_120', { ...grey, channels: 3, height: 32, width: 32 }, 'cifar10'), { numClasses: 120, resize: 16 });
 });

@@ -62,3 +62,16 @@ test('rankQuality drops non-finite pairs and reports null below two', () => {
   assert.deepEqual(rankQuality([Number.NaN, 1], [1, 2]), { spearman: null, kendall: null, n: 1 });
   assert.equal(rankQuality([3, 2, 1], [1, 2, 3]).spearman, -1);
 });
+
+test('proxyBatch resizes before the augmentation it is given, whatever else that object holds', () => {
+  const before = memory().numTensors;
+  const data = syntheticDataset({ n: 10, channels: 3, height: 32, width: 32, numClasses: 10, seed: 1 });
+  // A whole training pipeline's options, as tsnas proxies --augment passes them (its resize is undefined).
+  const augment = { resize: undefined, crop: { padding: 4 }, flip: true, normalize: { mean: [0, 0, 0], std: [1, 1, 1] } };
+  const plain = proxyBatch(data, { size: 4, seed: 2, resize: 16 });
+  const augmented = proxyBatch(data, { size: 4, seed: 2, resize: 16, augment });
+  assert.deepEqual(plain.x.shape, [4, 3, 16, 16]);
+  assert.deepEqual(augmented.x.shape, [4, 3, 16, 16]);
+  for (const b of [plain, augmented]) b.x.dispose(), b.y.dispose();
+  assert.equal(memory().numTensors, before);
+});

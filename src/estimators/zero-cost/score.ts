@@ -95,7 +95,10 @@ export function proxyBatch(dataset: Dataset, o: {
   if (o.size > dataset.n) throw configError(`asked for ${o.size} images but ${dataset.name} has ${dataset.n}`, 'batch');
   const rng = new Rng(o.seed ?? 0);
   const indices = Int32Array.from(rng.sample(Array.from({ length: dataset.n }, (_, i) => i), o.size));
-  const transform = buildTransform({ normalize: o.normalize, resize: o.resize, ...o.augment }, o.augment !== undefined);
+  // Only crop and flip of `augment`: a whole AugmentOptions (resize: undefined included) must not undo `resize`.
+  const transform = buildTransform(
+    { normalize: o.normalize, resize: o.resize, crop: o.augment?.crop, flip: o.augment?.flip }, o.augment !== undefined,
+  );
   const { x, y } = makeBatch(dataset, indices, { transform, rng });
   return { x, y };
 }

@@ -18,7 +18,8 @@ import { deriveArchitecture, deriveDartsGenotype, type ArchWeights } from '../..
 import { autogradOracle, dominantHessianEigenvalue, unrolledArchGradient } from './hypergradient.js';
 import { mixedOps, SearchDartsMixing, SearchPcDartsMixing } from './mixing.js';
 import { buildCellSupernet } from './network.js';
-import { BilevelSearch, flopsCostTable, type DifferentiableMethod } from './search.js';
+import { BilevelSearch, flopsCostTable } from './search.js';
+import type { DifferentiableMethod } from './traits.js';
 import { runDifferentiableSearch } from './run.js';
 
 const f64 = { dtype: 'float64' as const };

@@ -15,7 +15,7 @@ import { TsnasError } from '../../errors.js';
 import { getWeightSharingMethod } from '../methods.js';
 import type { WeightSharingEpoch, WeightSharingResult } from '../run.js';
 import { createSupernetDifferentiableRun, type SupernetSearchOptions } from './generic.js';
-import type { DifferentiableMethod } from './search.js';
+import type { DifferentiableMethod } from './traits.js';
 
 setNumThreads(1);
 

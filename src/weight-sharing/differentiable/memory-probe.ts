@@ -6,7 +6,8 @@
 // prints {"method":..., "peakStepBytes":...}.
 import { fileURLToPath } from 'node:url';
 import { manualSeed, randint, randn } from '../../tensor/index.js';
-import { BilevelSearch, type DifferentiableMethod } from './search.js';
+import { BilevelSearch } from './search.js';
+import type { DifferentiableMethod } from './traits.js';
 import type { SupernetSpace } from '../../supernets/genotype.js';
 
 export interface MemoryProbeConfig {

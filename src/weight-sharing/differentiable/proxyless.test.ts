@@ -5,22 +5,13 @@
 // table's expectation under softmax(α).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Module } from '../../nn/module.js';
+import { Times } from '../../nn/testing/times.js';
 import { ArchitectureChoices, MixedOp } from '../../spaces/supernet.js';
-import { grad, manualSeed, memory, noGrad, randint, randn, setNumThreads, tensor, tidy, type Tensor } from '../../tensor/index.js';
+import { grad, manualSeed, memory, noGrad, randint, randn, setNumThreads, tensor, tidy } from '../../tensor/index.js';
 import { mixedOps, ProxylessMixing } from './mixing.js';
 import { BilevelSearch } from './search.js';
 
 setNumThreads(1);
-
-class Times extends Module {
-  constructor(readonly k: number) {
-    super();
-  }
-  forward(x: Tensor): Tensor {
-    return x.mul(this.k);
-  }
-}
 
 const close = (a: number, b: number, tol: number, what: string) => assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b}`);
 

@@ -17,7 +17,8 @@ import {
 } from '../checkpoint.js';
 import type { RunDataOptions, WeightSharingCheckpoint, WeightSharingEpoch, WeightSharingResult, WeightSharingRun } from '../run.js';
 import type { SupernetConfig } from './network.js';
-import { BilevelSearch, referenceDefaults, type BilevelOptions, type DifferentiableMethod, type ReferenceDefaults } from './search.js';
+import { BilevelSearch, type BilevelOptions } from './search.js';
+import { referenceDefaults, type DifferentiableMethod, type ReferenceDefaults } from './traits.js';
 
 /** What every bilevel run takes: the search's options, its data and schedule, and its diagnostics. */
 export interface BilevelRunOptions extends BilevelOptions, RunDataOptions {

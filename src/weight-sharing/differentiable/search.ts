@@ -16,51 +16,16 @@ import { Adam, SGD } from '../../nn/optim.js';
 import { LrScheduler, clipGradNorm, cosineAnnealing } from '../../nn/schedule.js';
 import { DARTS_PRIMITIVES } from '../../nn/ops.js';
 import { NB201_OPS } from '../../spaces/nb201.js';
-import { DartsMixing, GdasMixing } from '../../spaces/supernet.js';
+import { GdasMixing, type DartsMixing } from '../../spaces/supernet.js';
 import type { SpaceSupernet } from '../../supernets/common.js';
 import { crossEntropy, grad, noGrad, rand, stack, tensor, tidy, zerosLike, type Tensor } from '../../tensor/index.js';
 import { deriveArchitecture, type ArchWeights, type DerivedArchitecture, type EdgeWeights } from '../../supernets/genotype.js';
 import { autogradOracle, dominantHessianEigenvalue, firstOrderArchGradient, unrolledArchGradient, type GradientOracle } from './hypergradient.js';
 import { SegmentedTape } from './segmented.js';
 import { DartsSupernet } from '../../supernets/darts.js';
-import { DIRICHLET_WEIGHTING } from './dirichlet.js';
-import {
-  EdgeNormalization, ProxylessMixing, RandomSmoothing, SearchDartsMixing, SearchGdasMixing, SearchPcDartsMixing, auxiliarySkip, dropSkipConnections, mixedOps,
-} from './mixing.js';
+import { EdgeNormalization, ProxylessMixing, RandomSmoothing, auxiliarySkip, dropSkipConnections, mixedOps } from './mixing.js';
 import { architectureWeights, buildCellSupernet, DIFFERENTIABLE_SPACES, type Supernet, type SupernetConfig } from './network.js';
-
-export const DIFFERENTIABLE_METHODS = ['darts', 'darts2', 'gdas', 'pcdarts', 'beta-darts', 'drnas', 'darts-minus', 'sdarts', 'proxyless'] as const;
-export type DifferentiableMethod = (typeof DIFFERENTIABLE_METHODS)[number];
-
-/** Where the reference codes differ from DARTS's: the defaults of a method. */
-export interface ReferenceDefaults {
-  /** 'arch-first' (DARTS's code) or 'weights-first'. */
-  stepOrder: 'arch-first' | 'weights-first';
-  nesterov: boolean;
-  weightDecay: number;
-  /** Momentum and weight decay keep moving weights that got no gradient this step (torch's zero_grad to zeros, not to None). */
-  decayIdle: boolean;
-  /**
-   * 'epoch': α's batches walk the architecture half in shuffled order, the
-   * last short batch dropped; 'random': each α batch is drawn with
-   * replacement, and the weights' epoch keeps its last short batch.
-   */
-  archBatches: 'epoch' | 'random';
-}
-
-/**
- * GDAS's NB201 search script (XAutoDL) updates the weights first, with
- * Nesterov SGD at weight decay 5e-4, its zero_grad leaves zero gradients
- * that keep the candidates not sampled decaying, and it pairs every weight
- * batch with an α batch drawn with replacement; the others follow tsnas's
- * DARTS (α first, plain momentum, 3e-4, both halves walked by epoch; every
- * weight has a gradient anyway).
- */
-export function referenceDefaults(method: DifferentiableMethod): ReferenceDefaults {
-  return method === 'gdas'
-    ? { stepOrder: 'weights-first', nesterov: true, weightDecay: 5e-4, decayIdle: true, archBatches: 'random' }
-    : { stepOrder: 'arch-first', nesterov: false, weightDecay: 3e-4, decayIdle: false, archBatches: 'epoch' };
-}
+import { DIFFERENTIABLE_METHODS, methodMixing, methodTraits, referenceDefaults, type DifferentiableMethod, type MethodTraits, type ReferenceDefaults } from './traits.js';
 
 /** Cost of each operation, e.g. latency in ms or FLOPs, for hardware-aware search. */
 export type OpCostTable = Record<string, number>;
@@ -114,7 +79,7 @@ export interface BilevelOptions {
   gdasMode?: 'hard' | 'soft';
   /** GDAS hard mode: the straight-through gradient reaches every candidate's logit (the reference code's; default) or the sampled one's only. */
   gdasGradient?: 'all' | 'sampled';
-  /** Default: referenceDefaults(method). */
+  /** Default: referenceDefaults(method) (traits.ts). */
   stepOrder?: ReferenceDefaults['stepOrder'];
   /** Nesterov momentum for the weights (default: referenceDefaults(method); no effect at momentum 0). */
   nesterov?: boolean;
@@ -185,6 +150,8 @@ export class BilevelSearch {
   readonly tape: SegmentedTape | null = null;
   readonly gradient: GradientOracle;
   readonly reference: ReferenceDefaults;
+  /** What sets the method apart (traits.ts). */
+  readonly traits: MethodTraits;
   /** SDARTS's smoothing (active during weight steps); null for other methods. */
   readonly smoothing: RandomSmoothing | null = null;
   #removeAuxSkip: HookRemover | null = null;
@@ -198,25 +165,20 @@ export class BilevelSearch {
     }
     if (!(Number.isInteger(o.epochs) && o.epochs >= 1)) throw configError(`expected an integer >= 1, got ${o.epochs}`, 'epochs');
     const config = typeof network === 'function' ? null : network;
+    this.traits = methodTraits(o.method);
     if (!config) {
-      if (o.method === 'pcdarts') throw configError(`pcdarts mixes part of the channels of the cell search networks of ${DIFFERENTIABLE_SPACES.join(' and ')} only`, 'method');
+      if (this.traits.cellOnly) throw configError(`${this.traits.cellOnly} of the cell search networks of ${DIFFERENTIABLE_SPACES.join(' and ')} only`, 'method');
       refuseCellOptions(o as unknown as Record<string, unknown>, 'a space supernet');
     }
     this.space = config?.space ?? null;
-    // A space supernet's candidates may read other labels' weights lazily, inside the
-    // candidate's own scope that SearchDartsMixing frees at once: it mixes with plain DARTS.
-    const gdas = { mode: o.gdasMode, gradient: o.gdasGradient };
-    this.mixing = o.method === 'gdas' ? (config ? new SearchGdasMixing(o.tauMax ?? 10, gdas) : new GdasMixing(o.tauMax ?? 10, gdas))
-      : o.method === 'pcdarts' ? new SearchPcDartsMixing(o.pcK ?? 4)
-        : o.method === 'proxyless' ? new ProxylessMixing()
-          : config ? new SearchDartsMixing() : new DartsMixing();
-    if (o.method === 'drnas') this.mixing.weighting = DIRICHLET_WEIGHTING;
-    if (o.method === 'sdarts') {
-      this.smoothing = new RandomSmoothing();
-      this.mixing.weighting = this.smoothing;
+    this.mixing = methodMixing(o.method, o, config !== null);
+    const weighting = this.traits.weighting?.();
+    if (weighting) {
+      this.mixing.weighting = weighting;
+      if (weighting instanceof RandomSmoothing) this.smoothing = weighting;
     }
     this.net = config ? buildCellSupernet(config, this.mixing) : (network as SupernetBuilder)(this.mixing);
-    if (o.method === 'darts-minus') {
+    if (this.traits.auxiliarySkip) {
       try {
         this.#removeAuxSkip = auxiliarySkip(this.net, () => this.#auxSkipWeight);
       } catch (e) {
@@ -224,7 +186,7 @@ export class BilevelSearch {
         throw e;
       }
     }
-    const useEdgeNorm = o.edgeNormalization ?? o.method === 'pcdarts';
+    const useEdgeNorm = o.edgeNormalization ?? this.traits.edgeNormalization ?? false;
     this.edgeNorm = useEdgeNorm ? new EdgeNormalization(this.net as Supernet) : null;
     this.weights = this.net.weightParameters();
     this.alphas = [...this.mixing.architectureParameters(), ...(this.edgeNorm?.parameters() ?? [])];
@@ -237,7 +199,7 @@ export class BilevelSearch {
     this.scheduler = new LrScheduler(this.weightOptimizer, cosineAnnealing(o.epochs, o.weightLrMin ?? 0.001));
     const [beta1, beta2] = o.archBetas ?? [0.5, 0.999];
     this.archOptimizer = new Adam(this.alphas, { lr: o.archLr ?? 3e-4, beta1, beta2, weightDecay: o.archWeightDecay ?? 1e-3 });
-    this.warmupEpochs = o.archWarmupEpochs ?? (o.method === 'pcdarts' ? Math.min(15, Math.floor(o.epochs / 2)) : 0);
+    this.warmupEpochs = o.archWarmupEpochs ?? this.traits.archWarmupEpochs?.(o.epochs) ?? 0;
     if (o.skipDropout) this.#removeSkipDropout = dropSkipConnections(this.net, o.skipDropout);
     if (o.cost && config) {
       const ops = (config.space === 'nb201' ? NB201_OPS : DARTS_PRIMITIVES) as readonly string[];
@@ -289,7 +251,7 @@ export class BilevelSearch {
 
   /** Whether a forward pass draws its architecture (GDAS, DrNAS, ProxylessNAS): a Hessian w.r.t. α would be of a different network each call. */
   get sampled(): boolean {
-    return this.o.method === 'gdas' || this.o.method === 'drnas' || this.o.method === 'proxyless';
+    return this.traits.sampled ?? false;
   }
 
   /** The weights' learning rate now. */
@@ -304,12 +266,11 @@ export class BilevelSearch {
 
   /** The method's scheduled coefficients now (β-DARTS λ, SDARTS ε, DARTS− skip weight), for the epoch's record; null for methods without. */
   get coefficients(): Record<string, number> | null {
-    switch (this.o.method) {
-      case 'beta-darts': return { betaLambda: this.#betaLambda };
-      case 'sdarts': return { epsilon: this.smoothing!.epsilon };
-      case 'darts-minus': return { auxSkip: this.#auxSkipWeight };
-      default: return null;
-    }
+    const out: Record<string, number> = {};
+    if (this.traits.betaContinuity) out['betaLambda'] = this.#betaLambda;
+    if (this.smoothing) out['epsilon'] = this.smoothing.epsilon;
+    if (this.traits.auxiliarySkip) out['auxSkip'] = this.#auxSkipWeight;
+    return Object.keys(out).length > 0 ? out : null;
   }
 
   /**
@@ -348,7 +309,7 @@ export class BilevelSearch {
     const named = this.mixing.namedArchitectureParameters();
     const fair = this.o.fairLambda ?? 0;
     if (fair > 0) terms.push(stack(named.map(([, a]) => this.mixing.weighting.mean(a).var(null, false))).sum().mul(fair));
-    if (this.o.method === 'beta-darts' && this.#betaLambda > 0) terms.push(betaRegularizer(named.map(([, a]) => a)).mul(this.#betaLambda));
+    if (this.traits.betaContinuity && this.#betaLambda > 0) terms.push(betaRegularizer(named.map(([, a]) => a)).mul(this.#betaLambda));
     if (this.#costs && this.o.cost!.lambda !== 0) terms.push(this.expectedCost().mul(this.o.cost!.lambda));
     if (terms.length === 0) return null;
     return terms.length === 1 ? terms[0]! : stack(terms).sum();
@@ -376,7 +337,7 @@ export class BilevelSearch {
   archStep(train: LabeledBatch, valid: LabeledBatch): StepStats {
     const stats: StepStats = { loss: NaN, correct: 0, n: 0 };
     const validLoss = this.validObjective(valid, stats);
-    const result = this.#inProxylessPhase('arch', () => (this.o.method === 'darts2'
+    const result = this.#inProxylessPhase('arch', () => (this.traits.secondOrder
       ? unrolledArchGradient({
         weights: this.weights,
         alphas: this.alphas,

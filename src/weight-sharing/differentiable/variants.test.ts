@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Identity } from '../../nn/layers.js';
-import { Module } from '../../nn/module.js';
+import { Times } from '../../nn/testing/times.js';
 import { ArchitectureChoices, DartsMixing, GdasMixing, MixedOp, type MixingStrategy } from '../../spaces/supernet.js';
 import { crossEntropy, grad, manualSeed, memory, noGrad, rand, randn, setNumThreads, tensor, tidy, type Tensor } from '../../tensor/index.js';
 import { dirichletConcentration, sampleDirichlet } from './dirichlet.js';
@@ -21,15 +21,6 @@ import { DataLoader, type LoaderState } from '../../data/loader.js';
 import { Rng } from '../../util/random.js';
 
 setNumThreads(1);
-
-class Times extends Module {
-  constructor(readonly k: number) {
-    super();
-  }
-  forward(x: Tensor): Tensor {
-    return x.mul(this.k);
-  }
-}
 
 const close = (a: number[], b: number[], tol: number, what: string) =>
   a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) <= tol, `${what}[${i}]: ${v} vs ${b[i]} (all: ${a} vs ${b})`));
