@@ -1,10 +1,10 @@
 // weightedSum(terms, weights, indices) = Σ_k weights[indices[k]]·terms[k]
-// as one autograd node. As a chain of mul and add it costs 2K-1 ops, K-1
-// partial sums and, in the backward, K mul nodes, K select nodes and K
-// sparse gradients summed into weights' (measured on a mixed operation
-// with 7 terms). Values are those of the chain bit for bit: each product
-// is rounded before it is added, in the order of the terms, and the weight
-// gradients are libtorch's own sum of grad·term.
+// as one autograd node. As a chain of mul and add it costs 2K-1 ops and K-1
+// partial sums, and in the backward K mul and K select nodes whose sparse
+// gradients are summed into the weights' (a DARTS mixed op has K = 7).
+// Values are those of the chain bit for bit: each product is rounded before
+// it is added, in the order of the terms, and the weight gradients are
+// libtorch's own sum of grad·term.
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
 

@@ -18,9 +18,9 @@ export function isZeroOp(m: AnyModule): boolean {
 /**
  * Σ_o w_o·op_o(x) over the candidates that are not 'none', as one native
  * weighted sum (one autograd node instead of a mul and an add per
- * candidate). Each candidate runs in its own scope and its handle is
- * released once summed, so handles of intermediates do not pile up until
- * the step ends (autograd keeps what it needs): fresher memory is reused.
+ * candidate). Each candidate runs in its own scope and the handles of the
+ * outputs are released once summed, so handles of intermediates do not pile
+ * up until the step ends (autograd keeps what it needs): fresher memory is reused.
  */
 export function weightedSumSkippingNone(op: MixedOp, x: Tensor, weights: Tensor): Tensor {
   const outputs: Tensor[] = [];
