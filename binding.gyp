@@ -12,8 +12,10 @@
         "native/ops_nn.cc",
         "native/ops_shape.cc",
         "native/ops_depthwise.cc",
+        "native/ops_pointwise.cc",
         "native/ops_pool.cc",
-        "native/ops_batchnorm.cc"
+        "native/ops_batchnorm.cc",
+        "native/ops_weighted_sum.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_CPP_EXCEPTIONS", "NAPI_VERSION=8", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],

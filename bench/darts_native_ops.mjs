@@ -33,9 +33,9 @@ function time(fn) {
   return best(ts);
 }
 function both(fn) {
-  const prev = setNativeKernels({ depthwise: false, maxPool: false, avgPool: false, batchNorm: false });
+  const prev = setNativeKernels({ depthwise: false, pointwise: false, maxPool: false, avgPool: false, batchNorm: false });
   const libtorch = time(fn);
-  setNativeKernels({ depthwise: true, maxPool: true, avgPool: true, batchNorm: true });
+  setNativeKernels({ depthwise: true, pointwise: true, maxPool: true, avgPool: true, batchNorm: true });
   const native = time(fn);
   setNativeKernels(prev);
   return { libtorch_ms: +libtorch.toFixed(3), native_ms: +native.toFixed(3), speedup: +(libtorch / native).toFixed(1) };

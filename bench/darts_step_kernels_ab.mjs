@@ -3,14 +3,14 @@
 // `tsnas bench step --workload darts1|darts2` workload once, then times
 // steps alternately with one kernel family switched on and off (the others
 // stay on), and prints the medians.
-//   node bench/darts_step_kernels_ab.mjs [--kernel depthwise|maxPool|avgPool|batchNorm|all] [--threads 1] [--rounds 4] [--order 1]
+//   node bench/darts_step_kernels_ab.mjs [--kernel depthwise|pointwise|maxPool|avgPool|batchNorm|all] [--threads 1] [--rounds 4] [--order 1]
 import { dartsStepWorkload } from '../dist/weight-sharing/differentiable/bench-step.js';
 import { manualSeed, setNativeKernels, setNumThreads } from '../dist/tensor/index.js';
 
 const args = Object.fromEntries(
   process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
 );
-const families = ['depthwise', 'maxPool', 'avgPool', 'batchNorm'];
+const families = ['depthwise', 'pointwise', 'maxPool', 'avgPool', 'batchNorm'];
 const kernel = args.kernel ?? 'all';
 if (kernel !== 'all' && !families.includes(kernel)) {
   console.error(`kernel must be one of ${families.join(', ')} or all, got '${kernel}'`);

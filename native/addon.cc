@@ -401,6 +401,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitNN(env, exports);
   InitShape(env, exports);
   InitDepthwise(env, exports);
+  InitWeightedSum(env, exports);
   return exports;
 }
 

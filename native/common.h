@@ -81,5 +81,6 @@ void InitMath(Napi::Env env, Napi::Object exports);
 void InitNN(Napi::Env env, Napi::Object exports);
 void InitShape(Napi::Env env, Napi::Object exports);
 void InitDepthwise(Napi::Env env, Napi::Object exports);
+void InitWeightedSum(Napi::Env env, Napi::Object exports);
 
 }  // namespace tsnas

@@ -23,9 +23,12 @@ extern std::atomic<bool> g_nativeDepthwise;
 extern std::atomic<bool> g_nativeMaxPool;
 extern std::atomic<bool> g_nativeAvgPool;
 extern std::atomic<bool> g_nativeBatchNorm;
+extern std::atomic<bool> g_nativePointwise;
 
 // dst[j] += sum_i w[i] * src[i][j] for j < n (count sources).
 void AccumulateTaps(float* __restrict dst, int64_t n, const float* const* src, const float* w, int64_t count);
+// out[i] = sum_j g[j] * src[i][j] for j < n (count sources).
+void DotTaps(const float* __restrict g, int64_t n, const float* const* src, float* out, int64_t count);
 
 // The outputs o in [*lo, *hi) of a strided window whose input coordinate
 // o * stride - pad + offset falls inside [0, size).
@@ -106,6 +109,12 @@ bool DepthwiseEligible(const at::Tensor& x, const at::Tensor& w, int64_t groups,
 // native or libtorch's.
 at::Tensor DepthwiseConv2d(const at::Tensor& x, const at::Tensor& w, at::IntArrayRef stride, at::IntArrayRef padding,
                            at::IntArrayRef dilation, bool nativeForward);
+
+// 1x1 convolution (stride 1, no padding or dilation, one group, few
+// channels) of float32 CPU tensors as direct loops, forward and gradients.
+bool PointwiseEligible(const at::Tensor& x, const at::Tensor& w, int64_t groups, at::IntArrayRef stride,
+                       at::IntArrayRef padding, at::IntArrayRef dilation);
+at::Tensor PointwiseConv2d(const at::Tensor& x, const at::Tensor& w);
 
 bool MaxPoolEligible(const at::Tensor& x, at::IntArrayRef kernel, at::IntArrayRef stride, at::IntArrayRef padding,
                      at::IntArrayRef dilation, bool ceilMode);

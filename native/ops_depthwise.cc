@@ -40,6 +40,35 @@ TSNAS_CLONES void AccumulateTaps(float* __restrict dst, int64_t n, const float* 
   }
 }
 
+TSNAS_CLONES void DotTaps(const float* __restrict g, int64_t n, const float* const* src, float* out, int64_t count) {
+  int64_t i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const float* __restrict s0 = src[i];
+    const float* __restrict s1 = src[i + 1];
+    const float* __restrict s2 = src[i + 2];
+    const float* __restrict s3 = src[i + 3];
+    float a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+#pragma omp simd reduction(+ : a0, a1, a2, a3)
+    for (int64_t j = 0; j < n; j++) {
+      a0 += g[j] * s0[j];
+      a1 += g[j] * s1[j];
+      a2 += g[j] * s2[j];
+      a3 += g[j] * s3[j];
+    }
+    out[i] = a0;
+    out[i + 1] = a1;
+    out[i + 2] = a2;
+    out[i + 3] = a3;
+  }
+  for (; i < count; i++) {
+    const float* __restrict s0 = src[i];
+    float a0 = 0;
+#pragma omp simd reduction(+ : a0)
+    for (int64_t j = 0; j < n; j++) a0 += g[j] * s0[j];
+    out[i] = a0;
+  }
+}
+
 namespace {
 
 using torch::autograd::AutogradContext;
@@ -83,36 +112,6 @@ Flat MakeFlat(const at::Tensor& x, const at::Tensor& w, const DwParams& p) {
 
 int64_t Grain(const Flat& f) {
   return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, f.L * f.K));
-}
-
-// out[i] = sum_j g[j] * src[i][j] for j < n, four taps per pass.
-TSNAS_CLONES void DotTaps(const float* __restrict g, int64_t n, const float* const* src, float* out, int64_t count) {
-  int64_t i = 0;
-  for (; i + 4 <= count; i += 4) {
-    const float* __restrict s0 = src[i];
-    const float* __restrict s1 = src[i + 1];
-    const float* __restrict s2 = src[i + 2];
-    const float* __restrict s3 = src[i + 3];
-    float a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-#pragma omp simd reduction(+ : a0, a1, a2, a3)
-    for (int64_t j = 0; j < n; j++) {
-      a0 += g[j] * s0[j];
-      a1 += g[j] * s1[j];
-      a2 += g[j] * s2[j];
-      a3 += g[j] * s3[j];
-    }
-    out[i] = a0;
-    out[i + 1] = a1;
-    out[i + 2] = a2;
-    out[i + 3] = a3;
-  }
-  for (; i < count; i++) {
-    const float* __restrict s0 = src[i];
-    float a0 = 0;
-#pragma omp simd reduction(+ : a0)
-    for (int64_t j = 0; j < n; j++) a0 += g[j] * s0[j];
-    out[i] = a0;
-  }
 }
 
 // Per-thread scratch of the plane loops.

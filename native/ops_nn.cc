@@ -29,13 +29,17 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   const at::Tensor& w = T(info[1]);
   const int64_t groups = I(info[6]);
   std::vector<int64_t> dilation = Ints(info[5]);
+  std::vector<int64_t> stride = Ints(info[3]), padding = Ints(info[4]);
+  at::Tensor out;
   if (DepthwiseEligible(x, w, groups, dilation)) {
-    at::Tensor out = DepthwiseConv2d(x, w, Ints(info[3]), Ints(info[4]), dilation, /*nativeForward=*/false);
-    auto bias = OptT(info[2]);
-    return Wrap(info.Env(), bias ? out.add(bias->view({1, -1, 1, 1})) : out);
+    out = DepthwiseConv2d(x, w, stride, padding, dilation, /*nativeForward=*/false);
+  } else if (PointwiseEligible(x, w, groups, stride, padding, dilation)) {
+    out = PointwiseConv2d(x, w);
+  } else {
+    return Wrap(info.Env(), at::conv2d(x, w, OptT(info[2]), stride, padding, dilation, groups));
   }
-  return Wrap(info.Env(), at::conv2d(T(info[0]), T(info[1]), OptT(info[2]), Ints(info[3]), Ints(info[4]),
-                                     Ints(info[5]), I(info[6])));
+  auto bias = OptT(info[2]);
+  return Wrap(info.Env(), bias ? out.add(bias->view({1, -1, 1, 1})) : out);
 }
 
 // linear(x, w, b|null)
@@ -144,19 +148,21 @@ Napi::Value UpsampleBilinear(const Napi::CallbackInfo& info) {
   return Wrap(info.Env(), at::upsample_bilinear2d(T(info[0]), Ints(info[1]), B(info[2])));
 }
 
-// setNativeKernels({depthwise?, maxPool?, avgPool?, batchNorm?}) -> the previous settings:
+// setNativeKernels({depthwise?, pointwise?, maxPool?, avgPool?, batchNorm?}) -> the previous settings:
 // whether conv2d, maxPool2d, avgPool2d and batchNorm use the native kernels of kernels.h
 // where they apply.
 Napi::Value SetNativeKernels(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object previous = Napi::Object::New(env);
   previous.Set("depthwise", g_nativeDepthwise.load());
+  previous.Set("pointwise", g_nativePointwise.load());
   previous.Set("maxPool", g_nativeMaxPool.load());
   previous.Set("avgPool", g_nativeAvgPool.load());
   previous.Set("batchNorm", g_nativeBatchNorm.load());
   if (Has(info, 0)) {
     Napi::Object o = info[0].As<Napi::Object>();
     if (o.Has("depthwise") && !o.Get("depthwise").IsUndefined()) g_nativeDepthwise = B(o.Get("depthwise"));
+    if (o.Has("pointwise") && !o.Get("pointwise").IsUndefined()) g_nativePointwise = B(o.Get("pointwise"));
     if (o.Has("maxPool") && !o.Get("maxPool").IsUndefined()) g_nativeMaxPool = B(o.Get("maxPool"));
     if (o.Has("avgPool") && !o.Get("avgPool").IsUndefined()) g_nativeAvgPool = B(o.Get("avgPool"));
     if (o.Has("batchNorm") && !o.Get("batchNorm").IsUndefined()) g_nativeBatchNorm = B(o.Get("batchNorm"));
@@ -170,6 +176,7 @@ void InitNN(Napi::Env env, Napi::Object exports) {
   // TSNAS_NATIVE_KERNELS=0 starts with libtorch's kernels everywhere (for A/B timing).
   if (const char* v = std::getenv("TSNAS_NATIVE_KERNELS"); v && (std::string(v) == "0" || std::string(v) == "off")) {
     g_nativeDepthwise = false;
+    g_nativePointwise = false;
     g_nativeMaxPool = false;
     g_nativeAvgPool = false;
     g_nativeBatchNorm = false;

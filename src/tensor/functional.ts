@@ -43,8 +43,9 @@ export function depthwiseConv2dBackward(gradOut: Tensor, x: Tensor, weight: Tens
 export type { NativeKernels };
 /**
  * Switches the native CPU kernels that conv2d (depthwise, float32, not an
- * undilated 3x3), maxPool2d (float32, no dilation or ceil mode),
- * avgPool2d (float32, no ceil mode) and batchNorm (float32 4-d, training,
+ * undilated 3x3; pointwise: 1x1, stride 1, no padding, one group, float32,
+ * at most 512 input x output channel pairs), maxPool2d (float32, no
+ * dilation or ceil mode), avgPool2d (float32, no ceil mode) and batchNorm (float32 4-d, training,
  * no affine weight or bias, at least 1024 values per channel) use in place
  * of libtorch's; all are on by default (TSNAS_NATIVE_KERNELS=0 starts with
  * all off). Returns the previous settings.
@@ -148,6 +149,14 @@ export function cat(xs: Tensor[], dim = 0): Tensor {
 }
 export function stack(xs: Tensor[], dim = 0): Tensor {
   return new Tensor(native.stack(xs.map((t) => t.handle), dim));
+}
+/**
+ * Σ_k weights[indices[k]]·terms[k] (terms of one shape, weights 1-d), with
+ * the values and gradients of the chain of mul and add, as one autograd
+ * node (float32 CPU terms; other tensors take that chain).
+ */
+export function weightedSum(terms: Tensor[], weights: Tensor, indices: number[]): Tensor {
+  return new Tensor(native.weightedSum(terms.map((t) => t.handle), weights.handle, indices));
 }
 /** cond ? a : b, elementwise; a and b may be numbers. */
 export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {

@@ -13,8 +13,8 @@ import {
 } from './index.js';
 import { assertClose } from '../testing/assert.js';
 
-const NATIVE: NativeKernels = { depthwise: true, maxPool: true, avgPool: true, batchNorm: true };
-const LIBTORCH: NativeKernels = { depthwise: false, maxPool: false, avgPool: false, batchNorm: false };
+const NATIVE: NativeKernels = { depthwise: true, pointwise: true, maxPool: true, avgPool: true, batchNorm: true };
+const LIBTORCH: NativeKernels = { depthwise: false, pointwise: false, maxPool: false, avgPool: false, batchNorm: false };
 
 function withKernels<T>(kernels: NativeKernels, fn: () => T): T {
   const previous = setNativeKernels(kernels);

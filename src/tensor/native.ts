@@ -20,6 +20,7 @@ export type Reduction = 'mean' | 'sum' | 'none';
 /** Which native CPU kernels conv2d, maxPool2d, avgPool2d and batchNorm use where they apply (see native/kernels.h). */
 export interface NativeKernels {
   depthwise: boolean;
+  pointwise: boolean;
   maxPool: boolean;
   avgPool: boolean;
   batchNorm: boolean;
@@ -137,6 +138,7 @@ export interface NativeAddon {
   depthwiseConv2d(x: H, w: H, stride: number[], padding: number[], dilation: number[]): H;
   depthwiseConv2dBackward(gradOut: H, x: H, w: H, stride: number[], padding: number[], dilation: number[]): [H, H];
   setNativeKernels(o?: Partial<NativeKernels>): NativeKernels;
+  weightedSum(terms: H[], weights: H, indices: number[]): H;
   avgPool2d(x: H, k: number[], s: number[], p: number[], ceil: boolean, countIncludePad: boolean): H;
   adaptiveAvgPool2d(x: H, size: number[]): H;
   softmax(x: H, dim: N): H;
