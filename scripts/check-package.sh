@@ -36,4 +36,22 @@ node out/use.js
 npx tsnas --version
 npx tsnas --help | head -n 1
 npx tsnas space info --space nb201 | head -n 3
+# tsnas fit on an image folder (three classes of 12x12 PPM images: stripes, dots, flat gray), then predict.
+node -e '
+const fs = require("node:fs");
+const patterns = [(x, y) => (y % 2 ? 220 : 30), (x, y) => ((x + y) % 3 ? 20 : 240), () => 120];
+patterns.forEach((f, k) => {
+  const dir = `images/c${k}`;
+  fs.mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < 16; i++) {
+    const px = Buffer.alloc(12 * 12 * 3);
+    for (let p = 0; p < 144; p++) px.fill(Math.max(0, Math.min(255, f(p % 12, Math.floor(p / 12)) + ((p * 7 + i * 13) % 41) - 20)), 3 * p, 3 * p + 3);
+    fs.writeFileSync(`${dir}/${i}.ppm`, Buffer.concat([Buffer.from("P6\n12 12\n255\n"), px]));
+  }
+});'
+start=$(date +%s)
+npx tsnas fit folder:images --time-limit 60s --threads 1 --out model --quiet --json | tail -n 1
+echo "check-package: tsnas fit with a 60 s limit took $(( $(date +%s) - start )) s" >&2
+test -f model/best.onnx && test -f model/best.safetensors
+npx tsnas predict --model model --threads 1 images/c0/0.ppm
 echo "check-package: ok" >&2
