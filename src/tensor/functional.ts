@@ -47,8 +47,10 @@ export type { NativeKernels };
  * at most 512 input x output channel pairs), maxPool2d (float32, no
  * dilation or ceil mode), avgPool2d (float32, no ceil mode) and batchNorm (float32 4-d, training,
  * no affine weight or bias, at least 1024 values per channel) use in place
- * of libtorch's; all are on by default (TSNAS_NATIVE_KERNELS=0 starts with
- * all off). Returns the previous settings.
+ * of libtorch's; all but pointwise are on by default (TSNAS_NATIVE_KERNELS=0
+ * starts with all off). pointwise is opt-in: its rounding differs from
+ * oneDNN's enough to move ill-conditioned proxies (zico, fisher) off their
+ * PyTorch parity. Returns the previous settings.
  */
 export function setNativeKernels(o: Partial<NativeKernels>): NativeKernels {
   return native.setNativeKernels(o);
