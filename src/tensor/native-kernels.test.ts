@@ -9,9 +9,9 @@ import { readFileSync } from 'node:fs';
 
 import {
   Tensor, avgPool2d, batchNorm, conv2d, depthwiseConv2d, depthwiseConv2dBackward, getNumThreads, grad, manualSeed, maxPool2d,
-  memory, ones, randn, setNativeKernels, setNumThreads, tensor, tidy, noGrad, full, zeros, type NativeKernels,
+  ones, randn, setNativeKernels, setNumThreads, tensor, tidy, noGrad, full, zeros, type NativeKernels,
 } from './index.js';
-import { assertClose } from '../testing/assert.js';
+import { assertKernelClose, assertNoLeak } from '../testing/assert.js';
 
 const NATIVE: NativeKernels = { depthwise: true, pointwise: true, maxPool: true, avgPool: true, batchNorm: true };
 const LIBTORCH: NativeKernels = { depthwise: false, pointwise: false, maxPool: false, avgPool: false, batchNorm: false };
@@ -25,18 +25,6 @@ function withKernels<T>(kernels: NativeKernels, fn: () => T): T {
   }
 }
 
-/** Kernel results against a reference: max |a - b| <= tolerance * max |b| (rounding error scales with the whole tensor). */
-function assertKernelClose(a: Tensor, b: Tensor, what: string, tolerance = 1e-5): void {
-  const scale = Array.from(b.data(), Number).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-  assertClose(a, b, what, 0, tolerance * scale);
-}
-
-function assertNoLeak<T>(fn: () => T): T {
-  const before = memory().numTensors;
-  const out = tidy(fn);
-  assert.equal(memory().numTensors, before, 'every tensor made inside is freed');
-  return out;
-}
 
 interface ConvCase {
   shape: [number, number, number, number];

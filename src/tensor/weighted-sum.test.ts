@@ -3,8 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { cat, getNumThreads, grad, manualSeed, memory, noGrad, randn, setNumThreads, tidy, weightedSum, type Tensor } from './index.js';
-import { assertClose } from '../testing/assert.js';
+import { cat, getNumThreads, grad, manualSeed, noGrad, randn, setNumThreads, weightedSum, type Tensor } from './index.js';
+import { assertClose, assertNoLeak } from '../testing/assert.js';
 
 /** The reference: Σ_k terms[k]·w[indices[k]] as separate mul and add ops, in order. */
 function chain(terms: Tensor[], w: Tensor, indices: number[]): Tensor {
@@ -14,13 +14,6 @@ function chain(terms: Tensor[], w: Tensor, indices: number[]): Tensor {
     sum = sum ? sum.add(y) : y;
   });
   return sum!;
-}
-
-function assertNoLeak<T>(fn: () => T): T {
-  const before = memory().numTensors;
-  const out = tidy(fn);
-  assert.equal(memory().numTensors, before, 'every tensor made inside is freed');
-  return out;
 }
 
 const same = (a: Tensor | null, b: Tensor | null, what: string) => {

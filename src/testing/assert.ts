@@ -1,6 +1,6 @@
 // Comparing computed numbers with expected ones in tests.
 import assert from 'node:assert/strict';
-import { Tensor } from '../tensor/index.js';
+import { Tensor, memory, tidy } from '../tensor/index.js';
 
 type Values = ArrayLike<number> | ArrayLike<bigint>;
 
@@ -35,4 +35,18 @@ export function assertClose(actual: Tensor | Values, expected: Expected, what: s
     }
   }
   if (worst >= 0) assert.fail(`${what}: element ${worst} is ${a[worst]}, expected ${e[worst]} (rtol ${rtol}, atol ${atol})`);
+}
+
+/** Kernel results against a reference: max |a - b| <= tolerance * max |b| (rounding error scales with the whole tensor). */
+export function assertKernelClose(a: Tensor, b: Tensor, what: string, tolerance = 1e-5): void {
+  const scale = Array.from(b.data(), Number).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  assertClose(a, b, what, 0, tolerance * scale);
+}
+
+/** Runs fn in a scope and asserts that every tensor made inside is freed; returns what fn returned. */
+export function assertNoLeak<T>(fn: () => T): T {
+  const before = memory().numTensors;
+  const out = tidy(fn);
+  assert.equal(memory().numTensors, before, 'every tensor made inside is freed');
+  return out;
 }
