@@ -48,9 +48,6 @@ export interface FitTiming {
   /** Training and evaluating one image with the search network. */
   searchTrainImage: number;
   searchEvalImage: number;
-  /** The same with the final network at the planned resolution (the costliest cell; scaled from the largest resolution by the pixels). */
-  finalTrainImage: number;
-  finalEvalImage: number;
   /** Checking the data, loading it and measuring: spent before the first phase. */
   planning: number;
 }
@@ -284,10 +281,7 @@ export function planFit(request: FitRequest, o: Pick<FitOptions, 'threads' | 'lo
     classes: train.classNames ?? Array.from({ length: train.numClasses }, (_, i) => String(i)),
     trainImages: n, hasTest: source.hasTest(),
     candidates, proxyBatch: proxyBatchSize, screenParallel, search, halving, final, batch, lr: 0.1,
-    timing: {
-      load, proxyCell, searchTrainImage: searchImage.train, searchEvalImage: searchImage.eval,
-      finalTrainImage: scaled(final.resolution).train, finalEvalImage: scaled(final.resolution).eval, planning: (performance.now() - started) / 1000,
-    },
+    timing: { load, proxyCell, searchTrainImage: searchImage.train, searchEvalImage: searchImage.eval, planning: (performance.now() - started) / 1000 },
     spentSeconds: 0,
   };
   return { plan, train };
