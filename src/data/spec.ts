@@ -112,7 +112,7 @@ export function datasetSource(spec: string | DatasetSpec): DatasetSource {
  * The standard training pipeline for a dataset: optional resize, random crop
  * (padding 4) and flip for colour images, and the source's normalisation.
  */
-export function standardAugment(source: DatasetSource, train: Dataset, resolution?: number): AugmentOptions {
+export function standardAugment(source: DatasetSource, train: Dataset, resolution?: number): AugmentOptions & { normalize: Normalization } {
   const color = train.channels === 3;
   return {
     resize: resolution,

@@ -15,7 +15,7 @@ import { Worker } from 'node:worker_threads';
 import type { AugmentOptions } from '../data/augment.js';
 import { subsetDataset, type Dataset } from '../data/dataset.js';
 import { limitIndices, splitIndices } from '../data/loader.js';
-import { datasetSource } from '../data/spec.js';
+import { datasetSource, standardAugment } from '../data/spec.js';
 import { saveSafetensors } from '../export/safetensors.js';
 import { buildNetwork, getSpace } from '../kits/index.js';
 import type { AnyModule } from '../nn/module.js';
@@ -84,6 +84,8 @@ export interface FinalWeightsMetadata {
   /** JSON: per-channel mean and std of pixels scaled to [0, 1]. */
   mean: string;
   std: string;
+  /** JSON: the training's random augmentation ({crop, flip, cutout}; {} for none), a record of how the weights were made. */
+  augment?: string;
 }
 
 /** Seconds to evaluate the given splits once after the training: measured on up to two batches of each's first images, with a margin of a quarter. */
@@ -117,8 +119,9 @@ export function finalTraining(o: FinalTrainingOptions, onEpoch: (e: FinalEpoch) 
   };
   // Without a held-out split the test split is evaluated every epoch; under a deadline it is read before the clock starts (and still evaluated only at the end).
   const test = !valid || (o.deadline !== undefined && source.hasTest()) ? testOnce() : undefined;
-  const normalize = source.normalization(fullTrain);
-  const augment: AugmentOptions = { resize: o.resolution === fullTrain.height ? undefined : o.resolution, normalize };
+  // The source's standard augmentation (crop and flip for colour images) while training; evaluation runs only its resize and normalisation.
+  const augment = standardAugment(source, fullTrain, o.resolution === fullTrain.height ? undefined : o.resolution);
+  const { normalize } = augment;
   const seed = trialSeed(o.seed, space.hash(winner));
   manualSeed(seed);
   const net = buildNetwork(space, winner, {
@@ -156,6 +159,7 @@ export function finalTraining(o: FinalTrainingOptions, onEpoch: (e: FinalEpoch) 
       classes: JSON.stringify(fullTrain.classNames ?? Array.from({ length: fullTrain.numClasses }, (_, i) => String(i))),
       in_channels: String(fullTrain.channels), image_size: String(fullTrain.height),
       mean: JSON.stringify(normalize.mean), std: JSON.stringify(normalize.std),
+      augment: JSON.stringify({ crop: augment.crop, flip: augment.flip || undefined, cutout: augment.cutout || undefined }),
     };
     saveSafetensors(o.weightsPath, net.stateDict(), {
       ...described,

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodePng } from '../data/synthetic.js';
+import { loadSafetensors } from '../export/safetensors.js';
 import { Rng } from '../util/random.js';
 import { openStore } from '../store/index.js';
 import { memory, setNumThreads } from '../tensor/index.js';
@@ -92,7 +93,9 @@ test('finalTraining under a deadline stops on the clock, then evaluates the held
     assert.ok(epochs.length >= 1 && epochs.length < 100_000, `${epochs.length} epochs`);
     assert.equal(metrics.valid_images, 12);
     assert.equal(metrics.test_images, 12);
-    assert.ok(existsSync(join(dir, 'w.safetensors')));
+    const { tensors, metadata } = loadSafetensors(join(dir, 'w.safetensors'));
+    for (const t of Object.values(tensors)) t.dispose();
+    assert.deepEqual(JSON.parse(metadata.augment!), { crop: { padding: 4 }, flip: true }, 'colour images train with crops and flips');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
