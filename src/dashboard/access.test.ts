@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
 import { allowedHosts, isLoopbackHost } from './access.js';
-import { startDashboard, type Dashboard } from './server.js';
+import { startDashboard } from './server.js';
 
 interface Reply {
   status: number;

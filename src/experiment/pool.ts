@@ -5,7 +5,6 @@ import { Worker } from 'node:worker_threads';
 import { TsnasError, type ErrorCode } from '../errors.js';
 import { kitModules } from '../kits/index.js';
 import { defaultThreads, getNumThreads, setNumThreads } from '../tensor/index.js';
-import type { Sample } from '../spaces/types.js';
 import type { ExperimentConfig } from './config.js';
 import { trialEstimatorConfig } from './config.js';
 import { cheapMetricsFunction, createTrialEstimator, type EstimatorFiles, type Metrics, type TrialEstimator } from './estimators.js';

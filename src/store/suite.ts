@@ -377,7 +377,7 @@ export function runStoreSuite(name: string, openFreshStorage: () => Promise<Fres
         const { experiment, trials } = await experimentWithTrials(store, 6);
         await experimentWithTrials(store, 2, 'other');
         // numbers 0,1 complete; 2 failed; 3 running; 4,5 pending
-        for (const i of [0, 1, 2, 3]) await store.claimTrial(experiment.id, 'w');
+        for (let k = 0; k < 4; k++) await store.claimTrial(experiment.id, 'w');
         await store.finishTrial(trials[0]!.id, { state: 'complete', metrics: { accuracy: 0.5 } });
         await store.finishTrial(trials[1]!.id, { state: 'complete', metrics: { accuracy: 0.6 } });
         await store.finishTrial(trials[2]!.id, { state: 'failed', error: 'x' });

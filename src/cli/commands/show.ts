@@ -1,6 +1,5 @@
 // tsnas show NAME [--storage URL] [--json]: one experiment's counts by
 // state, best trials, Pareto front and best architecture.
-import { usageError } from '../../errors.js';
 import { formatSummary, summarizeExperiment } from '../../experiment/summary.js';
 import { DEFAULT_STORAGE_URL, openStore } from '../../store/index.js';
 import { defineCommand } from '../command.js';

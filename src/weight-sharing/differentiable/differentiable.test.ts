@@ -16,7 +16,7 @@ import { syntheticDataset } from '../../data/synthetic.js';
 import { dartsEdgeLabel, dartsEdges } from '../../supernets/darts.js';
 import { deriveArchitecture, deriveDartsGenotype, type ArchWeights } from '../../supernets/genotype.js';
 import { autogradOracle, dominantHessianEigenvalue, unrolledArchGradient } from './hypergradient.js';
-import { mixedOps, SearchDartsMixing, SearchPcDartsMixing } from './mixing.js';
+import { mixedOps, SearchDartsMixing } from './mixing.js';
 import { buildCellSupernet } from './network.js';
 import { BilevelSearch, flopsCostTable } from './search.js';
 import type { DifferentiableMethod } from './traits.js';
